@@ -1,0 +1,64 @@
+"""neurodyn: train recurrent networks on cognitive tasks and reverse-engineer their dynamics.
+
+The loop, each step a plain Python object::
+
+    task = neurodyn.tasks.get("pdm")               # trials
+    model = neurodyn.CTRNN(neurodyn.CTRNNSpec(...)) # E networks at once
+    run = neurodyn.train_run(neurodyn.parse_config({...}))   # a run on disk
+    results = neurodyn.analyze_run(run)            # PCA, step tuning, drive ratio
+    neurodyn.write_report(run)                     # report.html
+"""
+
+from neurodyn import analysis, errors, models, tasks, train
+from neurodyn.errors import (
+    ConfigError,
+    CorruptCheckpoint,
+    NeurodynError,
+    RunExists,
+    RunNotFound,
+    ShapeError,
+    TaskNotFound,
+    TrainingDiverged,
+)
+from neurodyn.models import CTRNN, CTRNNSpec, Trajectory
+from neurodyn.report import write_report
+from neurodyn.runs import (
+    Run,
+    RunConfig,
+    list_runs,
+    load_config,
+    parse_config,
+    resume_run,
+    train_run,
+)
+from neurodyn.runs.analyze import analyze_run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CTRNN",
+    "CTRNNSpec",
+    "ConfigError",
+    "CorruptCheckpoint",
+    "NeurodynError",
+    "Run",
+    "RunConfig",
+    "RunExists",
+    "RunNotFound",
+    "ShapeError",
+    "TaskNotFound",
+    "TrainingDiverged",
+    "Trajectory",
+    "analysis",
+    "analyze_run",
+    "errors",
+    "list_runs",
+    "load_config",
+    "models",
+    "parse_config",
+    "resume_run",
+    "tasks",
+    "train",
+    "train_run",
+    "write_report",
+]

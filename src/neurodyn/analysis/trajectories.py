@@ -1,0 +1,257 @@
+"""First looks at hidden-state trajectories: PCA, activity across within-epoch steps, and the
+recurrent-to-input drive ratio.
+
+All functions take plain tensors in the project notation (time-major, `[T, B, N]`) plus masks,
+so they work on any network's states, and return frozen result dataclasses of numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from neurodyn.analysis._result import SavableResult
+from neurodyn.errors import ShapeError
+
+
+def _check_states(states: Tensor, name: str = "states") -> None:
+    if states.dim() != 3:
+        raise ShapeError(
+            f"{name} must be [T, B, N] (one network; pick a member first), got {tuple(states.shape)}"
+        )
+
+
+@dataclass(frozen=True)
+class PCATrajectories(SavableResult):
+    """Principal components of hidden states, and the trajectories projected on them.
+
+    Attributes
+    ----------
+    components : [K, N]        principal axes (unit norm, by decreasing variance)
+    mean : [N]                 mean state removed before projecting
+    explained_variance_ratio : [K]
+    projections : [T, B, K]    every trial's trajectory in PC space (NaN outside the mask)
+    condition_values : [C]     distinct condition labels (empty if no condition given)
+    condition_means : [C, T, K] mean projected trajectory per condition (NaN where no trial)
+    condition_name : str
+    """
+
+    components: np.ndarray
+    mean: np.ndarray
+    explained_variance_ratio: np.ndarray
+    projections: np.ndarray
+    condition_values: np.ndarray
+    condition_means: np.ndarray
+    condition_name: str
+
+
+def pca_trajectories(
+    states: Tensor,
+    *,
+    mask: Tensor | None = None,
+    condition: Tensor | None = None,
+    condition_name: str = "",
+    n_components: int = 3,
+) -> PCATrajectories:
+    """PCA of hidden-state trajectories, with condition-averaged trajectories.
+
+    Parameters
+    ----------
+    states : Tensor [T, B, N]
+    mask : Tensor [T, B] of bool, optional
+        Steps to use (e.g. `batch.trial_mask()`); all steps by default.
+    condition : Tensor [B], optional
+        A label per trial (e.g. signed coherence); trajectories are averaged per label.
+    n_components : int
+
+    Returns
+    -------
+    PCATrajectories
+    """
+    _check_states(states)
+    n_steps, batch_size, n_units = states.shape
+    states = states.detach().to(torch.float64)
+    mask = (
+        torch.ones(n_steps, batch_size, dtype=torch.bool, device=states.device)
+        if mask is None
+        else mask.bool()
+    )
+    if tuple(mask.shape) != (n_steps, batch_size):
+        raise ShapeError(f"mask must be [T, B] = {(n_steps, batch_size)}, got {tuple(mask.shape)}")
+    k = min(n_components, n_units)
+    points = states[mask]  # [M, N]
+    mean = points.mean(0)
+    _, singular, vh = torch.linalg.svd(points - mean, full_matrices=False)
+    variance = singular**2
+    components = vh[:k]
+    projections = (states - mean) @ components.T
+    projections = torch.where(mask[..., None], projections, torch.nan)
+
+    values = np.array([])
+    means = np.zeros((0, n_steps, k))
+    if condition is not None:
+        if tuple(condition.shape) != (batch_size,):
+            raise ShapeError(
+                f"condition must be [B] = ({batch_size},), got {tuple(condition.shape)}"
+            )
+        uniq = torch.unique(condition)
+        per_cond = []
+        for value in uniq:
+            rows = projections[:, condition == value]  # [T, b, K]
+            per_cond.append(torch.nanmean(rows, dim=1))
+        values, means = uniq.cpu().numpy(), torch.stack(per_cond).cpu().numpy()
+    return PCATrajectories(
+        components=components.cpu().numpy(),
+        mean=mean.cpu().numpy(),
+        explained_variance_ratio=(variance[:k] / variance.sum()).cpu().numpy(),
+        projections=projections.cpu().numpy(),
+        condition_values=values,
+        condition_means=means,
+        condition_name=condition_name,
+    )
+
+
+@dataclass(frozen=True)
+class StepTuning(SavableResult):
+    """Activity across the steps of one epoch, aligned to its start.
+
+    Attributes
+    ----------
+    unit_activity : [K, N]   each unit's mean activity at step k of the epoch (over trials)
+    population_activity : [K] mean over units of `unit_activity`
+    preferred_step : [N]     each unit's argmax over k (-1 for a unit silent in the epoch)
+    histogram : [K]          number of units preferring each step
+    n_trials : [K]           trials that reach step k
+    epoch : str
+    """
+
+    unit_activity: np.ndarray
+    population_activity: np.ndarray
+    preferred_step: np.ndarray
+    histogram: np.ndarray
+    n_trials: np.ndarray
+    epoch: str
+
+
+def step_tuning(
+    states: Tensor, start: Tensor, end: Tensor, *, epoch: str = "", silent_below: float = 1e-6
+) -> StepTuning:
+    """Each unit's activity across the steps of an epoch, and its preferred step.
+
+    Do some units respond to particular steps of the integration period, or does activity move
+    as a whole? The preferred-step histogram tells (flat: units tile the epoch; one peak: a
+    common ramp). Inspired by the preferred-stimulus histograms of Bredenberg et al. (2020).
+
+    Parameters
+    ----------
+    states : Tensor [T, B, N]
+    start, end : Tensor [B]
+        Epoch bounds per trial, in steps (end exclusive), e.g. `batch.trial["stimulus_start"]`.
+    epoch : str
+        Name kept in the result for labelling.
+    silent_below : float
+        Units whose peak mean activity is below this have no preferred step (-1).
+
+    Returns
+    -------
+    StepTuning
+    """
+    _check_states(states)
+    n_steps = states.shape[0]
+    length = end - start
+    k_max = int(length.max())
+    k = torch.arange(k_max, device=states.device)[:, None]  # [K, 1]
+    valid = k < length[None]  # [K, B]
+    t_index = (start[None] + k).clamp(max=n_steps - 1)  # [K, B]
+    aligned = (
+        states.detach()
+        .to(torch.float64)
+        .gather(0, t_index[..., None].expand(-1, -1, states.shape[2]))
+    )
+    counts = valid.sum(1)  # [K]
+    unit_activity = (aligned * valid[..., None]).sum(1) / counts.clamp(min=1)[:, None]  # [K, N]
+    peak, preferred = unit_activity.max(0)
+    preferred = torch.where(peak >= silent_below, preferred, -1)
+    histogram = torch.bincount(preferred[preferred >= 0], minlength=k_max)
+    return StepTuning(
+        unit_activity=unit_activity.cpu().numpy(),
+        population_activity=unit_activity.mean(1).cpu().numpy(),
+        preferred_step=preferred.cpu().numpy(),
+        histogram=histogram.cpu().numpy(),
+        n_trials=counts.cpu().numpy(),
+        epoch=epoch,
+    )
+
+
+@dataclass(frozen=True)
+class RecurrentInputRatio(SavableResult):
+    """How much of the drive to the units comes from recurrence rather than the input.
+
+    Attributes
+    ----------
+    ratio : [T]     mean over trials of `||W_rec h_{t-1}|| / ||W_in x_t||` at each step
+                    (NaN where no trial has input)
+    by_epoch : dict of epoch name to its mean ratio over trials and steps
+    epoch_bounds : dict of epoch name to [first, last] step (median over trials)
+    """
+
+    ratio: np.ndarray
+    by_epoch: dict[str, float]
+    epoch_bounds: dict[str, list[int]]
+
+
+def recurrent_input_ratio(
+    input_drive: Tensor,
+    recurrent_drive: Tensor,
+    *,
+    mask: Tensor | None = None,
+    epochs: dict[str, Tensor] | None = None,
+    min_input_norm: float = 1e-6,
+) -> RecurrentInputRatio:
+    """Ratio of recurrent to input drive per step, averaged over trials, and per epoch.
+
+    Parameters
+    ----------
+    input_drive : Tensor [T, B, N]
+        `W_in x_t` (from `model(x, return_drives=True)`).
+    recurrent_drive : Tensor [T, B, N]
+        `W_rec h_{t-1}`.
+    mask : Tensor [T, B] of bool, optional
+        Steps inside the trials.
+    epochs : dict of name to Tensor [T, B] of bool, optional
+        Epoch masks (`batch.epoch_mask(name)`), for the per-epoch means.
+    min_input_norm : float
+        Steps whose input drive is smaller than this are left out (the ratio is undefined).
+
+    Returns
+    -------
+    RecurrentInputRatio
+    """
+    _check_states(input_drive, "input_drive")
+    if input_drive.shape != recurrent_drive.shape:
+        raise ShapeError(
+            f"drives differ in shape: {tuple(input_drive.shape)} vs {tuple(recurrent_drive.shape)}"
+        )
+    input_norm = torch.linalg.vector_norm(input_drive.detach().double(), dim=-1)
+    rec_norm = torch.linalg.vector_norm(recurrent_drive.detach().double(), dim=-1)
+    ok = input_norm > min_input_norm
+    if mask is not None:
+        ok = ok & mask.bool()
+    ratio = torch.where(ok, rec_norm / input_norm.clamp(min=min_input_norm), torch.nan)  # [T, B]
+    per_step = torch.nanmean(ratio, dim=1)
+    by_epoch, bounds = {}, {}
+    for name, epoch_mask in (epochs or {}).items():
+        by_epoch[name] = float(torch.nanmean(ratio[epoch_mask.bool()]))
+        steps = torch.nonzero(epoch_mask.any(1)).flatten()
+        if len(steps):
+            first = torch.argmax(epoch_mask.int(), 0).double().median()
+            last = (
+                (epoch_mask.shape[0] - 1 - torch.argmax(epoch_mask.flip(0).int(), 0))
+                .double()
+                .median()
+            )
+            bounds[name] = [int(first), int(last)]
+    return RecurrentInputRatio(ratio=per_step.cpu().numpy(), by_epoch=by_epoch, epoch_bounds=bounds)

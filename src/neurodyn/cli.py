@@ -1,0 +1,164 @@
+"""The `neurodyn` command. Thin: it parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from neurodyn.errors import NeurodynError
+
+
+def _cmd_tasks(args: argparse.Namespace) -> None:
+    from neurodyn import tasks
+
+    print(
+        f"{'name':<10} {'inputs':>6} {'outputs':>7} {'steps':>5} {'dt_ms':>5}  {'loss':<13} description"
+    )
+    for name in tasks.names():
+        t = tasks.get(name)
+        print(
+            f"{name:<10} {t.n_inputs:>6} {t.n_outputs:>7} {t.n_steps:>5} {t.dt_ms:>5g}  {t.loss:<13} {t.description}"
+        )
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from neurodyn.runs import load_config, resume_run, train_run
+
+    if args.resume:
+        if args.config:
+            raise NeurodynError("give either a CONFIG to start a run or --resume RUN, not both")
+        run = resume_run(args.resume, until_step=args.stop_at, progress=not args.quiet)
+    else:
+        if not args.config:
+            raise NeurodynError("give a CONFIG file to train (or --resume RUN)")
+        run = train_run(
+            load_config(args.config),
+            args.runs,
+            run_id=args.name,
+            until_step=args.stop_at,
+            progress=not args.quiet,
+        )
+    info = run.info()
+    perf = info.get("performance")
+    summary = (
+        ", ".join(f"{k} {v:.3f}" for k, v in perf.items())
+        if perf
+        else f"stopped at step {info['steps_done']}"
+    )
+    print(f"{run.path}  [{info['status']}]  {summary}")
+
+
+def _cmd_analyze(args: argparse.Namespace) -> None:
+    from neurodyn.runs import Run
+    from neurodyn.runs.analyze import analyze_run
+
+    run = Run.open(args.run)
+    for result in analyze_run(run, member=args.member):
+        ratio = ", ".join(f"{k} {v:.2f}" for k, v in result.recurrent_input_ratio.by_epoch.items())
+        print(
+            f"{result.task}: PC1-3 explain {100 * result.pca.explained_variance_ratio[:3].sum():.0f}% · recurrent/input drive: {ratio}"
+        )
+    print(f"results in {run.path / 'analysis'}")
+
+
+def _cmd_report(args: argparse.Namespace) -> None:
+    from neurodyn.report import write_report
+    from neurodyn.runs import Run
+    from neurodyn.runs.analyze import analyze_run, load_analyses
+
+    run = Run.open(args.run)
+    if not load_analyses(run):
+        print("no analyses yet; running `neurodyn analyze` first", file=sys.stderr)
+        analyze_run(run)
+    print(write_report(run))
+
+
+def _cmd_runs(args: argparse.Namespace) -> None:
+    from neurodyn.runs import list_runs
+
+    records = list_runs(args.runs)
+    if not records:
+        print(f"no runs under {args.runs}/ yet: try `neurodyn demo` or `neurodyn train CONFIG`")
+        return
+    print(
+        f"{'id':<34} {'tasks':<16} {'seeds':<10} {'steps':>11} {'status':<11} {'performance':<28} created"
+    )
+    for r in records:
+        perf = ", ".join(f"{k} {v:.2f}" for k, v in (r.performance or {}).items()) or "-"
+        seeds = ",".join(map(str, r.seeds))
+        print(
+            f"{r.id:<34} {'+'.join(r.tasks):<16} {seeds:<10} {f'{r.steps_done}/{r.steps_total}':>11} {r.status:<11} {perf:<28} {r.created}"
+        )
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from neurodyn.demo import run_demo
+
+    run, report = run_demo(args.runs, steps=args.steps, progress=not args.quiet)
+    perf = run.info().get("performance") or {}
+    print("demo network performance: " + ", ".join(f"{k} {v:.3f}" for k, v in perf.items()))
+    print(f"report: {report}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurodyn", description="Train RNNs on cognitive tasks and analyse their dynamics."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("tasks", help="list every task with its sizes")
+    p.set_defaults(func=_cmd_tasks)
+
+    p = sub.add_parser("train", help="train a run from a YAML config, or resume one")
+    p.add_argument("config", nargs="?", help="YAML config (see configs/)")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+    p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--name", help="run directory name (default: timestamp-configname)")
+    p.add_argument(
+        "--stop-at", type=int, metavar="STEP", help="stop at STEP, leaving the run resumable"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("analyze", help="run the analyses of a trained run")
+    p.add_argument("run")
+    p.add_argument("--member", type=int, default=0, help="which ensemble member (default 0)")
+    p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("report", help="write RUN/report.html")
+    p.add_argument("run")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("runs", help="list the runs in the run index")
+    p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.set_defaults(func=_cmd_runs)
+
+    p = sub.add_parser(
+        "demo", help="train a small network on pdm and dlygo, analyse it, write its report"
+    )
+    p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--steps", type=int, help="training steps (default 2000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except NeurodynError as err:
+        print(f"neurodyn: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\nneurodyn: interrupted; a training run can be continued with `neurodyn train --resume RUN`",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Error types. Each message says what was wrong and what to do about it.
+
+The CLI prints a `NeurodynError` as one line, without a traceback: these are user mistakes,
+not bugs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class NeurodynError(Exception):
+    """Base class of every error neurodyn raises on purpose."""
+
+
+class TaskNotFound(NeurodynError, KeyError):
+    """An unknown task name."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class ConfigError(NeurodynError, ValueError):
+    """A config field that is unknown, missing or of the wrong type."""
+
+
+class ShapeError(NeurodynError, ValueError):
+    """A tensor whose shape does not match what the function documents."""
+
+
+class RunNotFound(NeurodynError, FileNotFoundError):
+    """A run directory that does not exist or is not a run."""
+
+
+class RunExists(NeurodynError, FileExistsError):
+    """Refusing to overwrite a run that is already on disk."""
+
+
+class CorruptCheckpoint(NeurodynError, ValueError):
+    """A weights or checkpoint file that cannot be read back."""
+
+
+class TrainingDiverged(NeurodynError, FloatingPointError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def nearest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The candidates closest to `name` (for 'did you mean' hints)."""
+    return difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.4)

@@ -1,0 +1,269 @@
+"""The leaky rate RNN (CTRNN), with an ensemble axis.
+
+Dynamics, Euler-discretised with `alpha = dt_ms / tau_ms` (Song, Yang & Wang 2016):
+
+    h_t = (1 - alpha) h_{t-1} + alpha f(W_in x_t + W_rec h_{t-1} + b + noise_t)
+    out_t = W_out h_t + b_out
+
+`noise_t` is Gaussian with standard deviation `sqrt(2 / alpha) * sigma_rec`, so that the
+continuous-time process has noise amplitude `sigma_rec` whatever the step size; input noise
+of standard deviation `sigma_in * sqrt(2 / alpha)` is added to `x_t` the same way.
+
+One `CTRNN` holds E independent networks (an ensemble: seeds or hyper-parameter variants) as
+parameters with a leading `E` axis (`W_rec [E, N, N]`), computed as one batched computation.
+Each member is initialised from its own seed, so member e of an ensemble built with
+`seeds=(1, 2, 3)` equals a single network built with `seeds=(seeds[e],)`.
+
+Weight convention: `W_rec[e, i, j]` is the weight from unit j onto unit i (`W_rec @ h`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from neurodyn.errors import ConfigError, ShapeError
+
+ACTIVATIONS = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "softplus": nn.functional.softplus,
+    "retanh": lambda z: torch.tanh(torch.relu(z)),
+}
+
+
+@dataclass(frozen=True)
+class CTRNNSpec:
+    """Hyper-parameters of a CTRNN (everything needed to rebuild it, but the weights)."""
+
+    n_inputs: int
+    n_hidden: int
+    n_outputs: int
+    dt_ms: float = 20.0
+    tau_ms: float = 100.0
+    activation: str = "relu"
+    sigma_rec: float = 0.05
+    sigma_in: float = 0.0
+    rec_gain: float = 0.9
+    seeds: tuple[int, ...] = (0,)
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        for name in ("n_inputs", "n_hidden", "n_outputs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.dt_ms <= self.tau_ms:
+            raise ConfigError(
+                f"need 0 < dt_ms <= tau_ms, got dt_ms={self.dt_ms}, tau_ms={self.tau_ms}"
+            )
+        if not self.seeds:
+            raise ConfigError("seeds must name at least one seed (one per ensemble member)")
+
+    @property
+    def alpha(self) -> float:
+        return self.dt_ms / self.tau_ms
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """What a forward pass returns.
+
+    Attributes
+    ----------
+    states : Tensor [T, E, B, N]
+        Hidden states (rates) h_t after each step.
+    outputs : Tensor [T, E, B, O]
+    input_drive : Tensor [T, E, B, N] or None
+        `W_in x_t` (no bias, no noise), when asked for.
+    recurrent_drive : Tensor [T, E, B, N] or None
+        `W_rec h_{t-1}`: the recurrent input that enters the update producing h_t.
+    """
+
+    states: Tensor
+    outputs: Tensor
+    input_drive: Tensor | None = field(default=None)
+    recurrent_drive: Tensor | None = field(default=None)
+
+
+class CTRNN(nn.Module):
+    """Leaky rate RNN with an ensemble axis.
+
+    Parameters: `W_in [E, N, I]`, `W_rec [E, N, N]`, `b [E, N]`, `W_out [E, O, N]`,
+    `b_out [E, O]`.
+
+    Example
+    -------
+    >>> model = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=3, seeds=(1, 2)))
+    >>> traj = model(torch.zeros(10, 4, 3))
+    >>> tuple(traj.states.shape)
+    (10, 2, 4, 16)
+    """
+
+    def __init__(self, spec: CTRNNSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self._f = ACTIVATIONS[spec.activation]
+        members = [self._init_member(seed) for seed in spec.seeds]
+        for name in ("W_in", "W_rec", "b", "W_out", "b_out"):
+            self.register_parameter(name, nn.Parameter(torch.stack([m[name] for m in members])))
+
+    def _init_member(self, seed: int) -> dict[str, Tensor]:
+        # One generator per member, drawn in a fixed order, so a member does not depend on
+        # which ensemble it is part of.
+        s = self.spec
+        g = torch.Generator().manual_seed(int(seed))
+        return {
+            "W_in": torch.randn(s.n_hidden, s.n_inputs, generator=g) / math.sqrt(s.n_inputs),
+            "W_rec": torch.randn(s.n_hidden, s.n_hidden, generator=g)
+            * (s.rec_gain / math.sqrt(s.n_hidden)),
+            "b": torch.zeros(s.n_hidden),
+            "W_out": torch.randn(s.n_outputs, s.n_hidden, generator=g) / math.sqrt(s.n_hidden),
+            "b_out": torch.zeros(s.n_outputs),
+        }
+
+    @property
+    def ensemble_size(self) -> int:
+        return len(self.spec.seeds)
+
+    def activation(self, z: Tensor) -> Tensor:
+        return self._f(z)
+
+    def _per_member(self, x: Tensor) -> Tensor:
+        """Inputs `[T, B, I]` (shared) or `[T, E, B, I]` to `[E, T, B, I]`."""
+        s = self.spec
+        if x.shape[-1] != s.n_inputs:
+            raise ShapeError(
+                f"inputs have {x.shape[-1]} channels, the network expects {s.n_inputs}"
+            )
+        if x.dim() == 3:
+            return x[None].expand(self.ensemble_size, *x.shape)
+        if x.dim() == 4 and x.shape[1] == self.ensemble_size:
+            return x.transpose(0, 1)
+        raise ShapeError(
+            f"inputs must be [T, B, I] or [T, E={self.ensemble_size}, B, I], got {tuple(x.shape)}"
+        )
+
+    def forward(
+        self,
+        x: Tensor,
+        *,
+        h0: Tensor | None = None,
+        generators: Sequence[torch.Generator] | None = None,
+        noise: bool = True,
+        return_drives: bool = False,
+    ) -> Trajectory:
+        """Run the networks over inputs.
+
+        Parameters
+        ----------
+        x : Tensor [T, B, I] or [T, E, B, I]
+            Inputs, shared by all members or one stream per member.
+        h0 : Tensor [E, B, N] or [B, N], optional
+            Initial state (default zeros).
+        generators : one torch.Generator per member, optional
+            Source of the recurrent and input noise; member e draws only from generators[e].
+            Without them, noise comes from torch's global generator.
+        noise : bool
+            False runs the deterministic network (for analysis).
+        return_drives : bool
+            Also return `W_in x_t` and `W_rec h_{t-1}` per step.
+        """
+        s = self.spec
+        xe = self._per_member(x)  # [E, T, B, I]
+        n_members, n_steps, batch_size, _ = xe.shape
+        alpha = s.alpha
+        if noise and s.sigma_in > 0:
+            xe = xe + s.sigma_in * math.sqrt(2 / alpha) * self._noise(
+                xe.shape[1:], generators, xe.device
+            )
+        # One matmul projects the inputs of every step; the loop then does one fused
+        # matmul-add and one activation per step.
+        drive_in = torch.matmul(
+            xe.reshape(n_members, n_steps * batch_size, -1), self.W_in.transpose(1, 2)
+        )
+        drive_in = drive_in.reshape(n_members, n_steps, batch_size, s.n_hidden)
+        drive = drive_in + self.b[:, None, None, :]
+        if noise and s.sigma_rec > 0:
+            shape = (n_steps, batch_size, s.n_hidden)
+            drive = drive + s.sigma_rec * math.sqrt(2 / alpha) * self._noise(
+                shape, generators, xe.device
+            )
+
+        if h0 is None:
+            h = torch.zeros(n_members, batch_size, s.n_hidden, device=xe.device, dtype=xe.dtype)
+        else:
+            h = h0 if h0.dim() == 3 else h0[None].expand(n_members, -1, -1)
+        w_rec_t = self.W_rec.transpose(1, 2)
+        states, rec_drives = [], []
+        # unbind, not drive[:, t]: indexing's backward would write a full-size gradient per step.
+        for drive_t in drive.unbind(1):
+            if return_drives:
+                rec = torch.bmm(h, w_rec_t)
+                rec_drives.append(rec)
+                pre = drive_t + rec
+            else:
+                pre = torch.baddbmm(drive_t, h, w_rec_t)
+            # lerp is the leaky update h + alpha (f(pre) - h) in one kernel
+            h = torch.lerp(h, self._f(pre), alpha)
+            states.append(h)
+        states_e = torch.stack(states, dim=1)  # [E, T, B, N]
+        out = torch.baddbmm(
+            self.b_out[:, None, :],
+            states_e.reshape(n_members, n_steps * batch_size, -1),
+            self.W_out.transpose(1, 2),
+        ).reshape(n_members, n_steps, batch_size, s.n_outputs)
+        return Trajectory(
+            states=states_e.transpose(0, 1),
+            outputs=out.transpose(0, 1),
+            input_drive=drive_in.transpose(0, 1) if return_drives else None,
+            recurrent_drive=torch.stack(rec_drives, dim=0) if return_drives else None,
+        )
+
+    def _noise(
+        self, shape: Sequence[int], generators: Sequence[torch.Generator] | None, device
+    ) -> Tensor:
+        """Standard normal noise `[E, *shape]`, member e drawn from generators[e]."""
+        if generators is None:
+            return torch.randn(self.ensemble_size, *shape, device=device)
+        if len(generators) != self.ensemble_size:
+            raise ShapeError(
+                f"need one generator per member ({self.ensemble_size}), got {len(generators)}"
+            )
+        return torch.stack([torch.randn(*shape, generator=g, device=device) for g in generators])
+
+    def step(self, h: Tensor, x: Tensor) -> Tensor:
+        """One noise-free step `F(h, x)`, the map whose fixed points the analyses look for.
+
+        Parameters
+        ----------
+        h : Tensor [E, B, N]
+        x : Tensor [E, B, I] or [B, I]
+
+        Returns
+        -------
+        Tensor [E, B, N]
+        """
+        if x.dim() == 2:
+            x = x[None].expand(self.ensemble_size, -1, -1)
+        pre = (
+            torch.bmm(x, self.W_in.transpose(1, 2))
+            + self.b[:, None]
+            + torch.bmm(h, self.W_rec.transpose(1, 2))
+        )
+        return (1 - self.spec.alpha) * h + self.spec.alpha * self._f(pre)
+
+    def member(self, index: int) -> CTRNN:
+        """A new single-network CTRNN holding a copy of member `index`."""
+        spec = CTRNNSpec(**{**asdict(self.spec), "seeds": (self.spec.seeds[index],)})
+        single = CTRNN(spec)
+        with torch.no_grad():
+            for name, p in single.named_parameters():
+                p.copy_(getattr(self, name)[index : index + 1])
+        return single

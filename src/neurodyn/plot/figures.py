@@ -1,0 +1,154 @@
+"""Figures for training metrics and the first analyses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are written to files and reports; never need a screen
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from neurodyn.analysis import PCATrajectories, RecurrentInputRatio, StepTuning
+
+
+def _axes(
+    ax: Axes | None, n: int = 1, width: float = 4.5, height: float = 3.5
+) -> tuple[Figure, list[Axes]]:
+    if ax is not None:
+        return ax.figure, [ax]  # type: ignore[return-value]
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    return fig, list(axes[0])
+
+
+def plot_learning_curves(metrics: Sequence[dict[str, float]], *, title: str = "") -> Figure:
+    """Loss (log scale) and performance per task against training step, one line per member.
+
+    `metrics` are the rows of a run's metrics.csv (`Run.metrics()`).
+    """
+    fig, (ax_loss, ax_perf) = _axes(None, 2)
+    members = sorted({int(r["member"]) for r in metrics})
+    perf_keys = [k for k in (metrics[0] if metrics else {}) if k.startswith("perf.")]
+    for m in members:
+        rows = [r for r in metrics if int(r["member"]) == m]
+        steps = [r["step"] for r in rows]
+        seed = int(rows[0]["seed"])
+        ax_loss.plot(steps, [r["loss"] for r in rows], label=f"seed {seed}")
+        for j, key in enumerate(perf_keys):
+            ax_perf.plot(
+                steps,
+                [r[key] for r in rows],
+                color=f"C{j}",
+                alpha=0.8,
+                label=key[5:] if m == members[0] else None,
+            )
+    ax_loss.set(xlabel="training step", ylabel="task loss", yscale="log", title="loss")
+    ax_perf.set(
+        xlabel="training step",
+        ylabel="performance",
+        ylim=(-0.02, 1.02),
+        title="performance (training batch)",
+    )
+    if len(members) <= 8:
+        ax_loss.legend(fontsize=8)
+    ax_perf.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pca(
+    result: PCATrajectories, *, ax: Axes | None = None, components: tuple[int, int] = (0, 1)
+) -> Figure:
+    """Condition-averaged trajectories in the plane of two principal components.
+
+    Trajectories start at a circle and end at a triangle; colour encodes the condition value.
+    Without conditions, the first 20 single trials are drawn.
+    """
+    fig, (ax,) = _axes(ax, 1, 5.0, 4.2)
+    i, j = components
+    evr = result.explained_variance_ratio
+    if len(result.condition_values):
+        lines = result.condition_means
+        values = result.condition_values.astype(float)
+        span = (values.max() - values.min()) or 1.0
+        colours = plt.get_cmap("coolwarm")((values - values.min()) / span)
+    else:
+        lines = np.moveaxis(result.projections[:, :20], 1, 0)
+        values = np.arange(len(lines))
+        colours = plt.get_cmap("viridis")(np.linspace(0, 1, len(lines)))
+    for line, colour, value in zip(lines, colours, values, strict=True):
+        ok = ~np.isnan(line[:, i])
+        if not ok.any():
+            continue
+        ax.plot(
+            line[ok, i],
+            line[ok, j],
+            color=colour,
+            lw=1.5,
+            label=f"{value:g}" if len(result.condition_values) else None,
+        )
+        ax.plot(line[ok, i][0], line[ok, j][0], "o", color=colour, ms=4)
+        ax.plot(line[ok, i][-1], line[ok, j][-1], "^", color=colour, ms=6)
+    ax.set(
+        xlabel=f"PC{i + 1} ({100 * evr[i]:.0f}% var)", ylabel=f"PC{j + 1} ({100 * evr[j]:.0f}% var)"
+    )
+    if len(result.condition_values) and len(result.condition_values) <= 12:
+        ax.legend(title=result.condition_name, fontsize=7, title_fontsize=8, loc="best")
+    ax.set_title("hidden-state trajectories")
+    fig.tight_layout()
+    return fig
+
+
+def plot_step_tuning(result: StepTuning) -> Figure:
+    """Three panels: mean population activity per step, the preferred-step histogram, and
+    every unit's activity (normalised to its peak) sorted by preferred step."""
+    fig, (a, b, c) = _axes(None, 3, 4.0, 3.3)
+    steps = np.arange(len(result.population_activity))
+    a.plot(steps, result.population_activity, color="k")
+    a.set(xlabel=f"step within {result.epoch}", ylabel="mean rate", title="population activity")
+    b.bar(steps, result.histogram, color="C0")
+    b.set(
+        xlabel=f"preferred step within {result.epoch}",
+        ylabel="units",
+        title="preferred-step histogram",
+    )
+    active = result.preferred_step >= 0
+    order = np.argsort(result.preferred_step[active], kind="stable")
+    act = result.unit_activity[:, active][:, order]
+    peak = np.abs(act).max(0, keepdims=True)
+    c.imshow(
+        (act / np.where(peak > 0, peak, 1)).T,
+        aspect="auto",
+        cmap="viridis",
+        interpolation="nearest",
+    )
+    c.set(xlabel=f"step within {result.epoch}", ylabel="unit (sorted)", title="activity / peak")
+    fig.tight_layout()
+    return fig
+
+
+def plot_recurrent_input_ratio(result: RecurrentInputRatio, *, ax: Axes | None = None) -> Figure:
+    """Recurrent-to-input drive ratio per step, with the epochs shaded."""
+    fig, (ax,) = _axes(ax, 1, 6.0, 3.3)
+    steps = np.arange(len(result.ratio))
+    for k, (name, (first, last)) in enumerate(result.epoch_bounds.items()):
+        ax.axvspan(first - 0.5, last + 0.5, color=f"C{k}", alpha=0.12, lw=0)
+        ax.text(
+            (first + last) / 2,
+            1.0,
+            f"{name}\n{result.by_epoch[name]:.2f}",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=8,
+        )
+    ax.plot(steps, result.ratio, color="k")
+    ax.set(xlabel="time step", ylabel="||W_rec h|| / ||W_in x||", title="recurrent vs input drive")
+    ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,129 @@
+"""A run's report: one HTML file with its figures embedded, to open anywhere or mail around."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import yaml
+from matplotlib.figure import Figure
+
+from neurodyn._io import atomic_write_text
+from neurodyn.plot import (
+    plot_learning_curves,
+    plot_pca,
+    plot_recurrent_input_ratio,
+    plot_step_tuning,
+)
+from neurodyn.runs.analyze import TaskAnalysis, load_analyses
+from neurodyn.runs.run import REPORT, Run
+
+_CSS = """
+body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; max-width: 1100px;
+       margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+.meta { color: #666; } pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
+th { background: #f6f8fa; } img { max-width: 100%; } .caption { color: #555; font-size: 0.9em; }
+"""
+
+
+def _figure_html(fig: Figure, caption: str) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<figure><img src="data:image/png;base64,{data}"><figcaption class="caption">{html.escape(caption)}</figcaption></figure>'
+
+
+def _performance_table(info: dict) -> str:
+    by_member = info.get("performance_by_member")
+    if not by_member:
+        return "<p>No final evaluation yet (the run has not finished).</p>"
+    tasks = list(by_member)
+    n = len(next(iter(by_member.values())))
+    head = "".join(f"<th>{html.escape(t)}</th>" for t in tasks)
+    rows = "".join(
+        "<tr><td>member "
+        + str(e)
+        + "</td>"
+        + "".join(f"<td>{by_member[t][e]:.3f}</td>" for t in tasks)
+        + "</tr>"
+        for e in range(n)
+    )
+    mean = "".join(f"<td><b>{sum(by_member[t]) / n:.3f}</b></td>" for t in tasks)
+    return f"<table><tr><th></th>{head}</tr>{rows}<tr><td><b>mean</b></td>{mean}</tr></table>"
+
+
+def _task_section(result: TaskAnalysis) -> str:
+    parts = [f"<h2>Task <code>{html.escape(result.task)}</code></h2>"]
+    pca = result.pca
+    parts.append(
+        _figure_html(
+            plot_pca(pca),
+            f"Trajectories projected on the first two principal components of the hidden states "
+            f"(first three explain {100 * pca.explained_variance_ratio[:3].sum():.0f}% of the variance)"
+            + (f", averaged per {pca.condition_name}." if pca.condition_name else "."),
+        )
+    )
+    ratio = result.recurrent_input_ratio
+    epochs = ", ".join(f"{k}: {v:.2f}" for k, v in ratio.by_epoch.items())
+    parts.append(
+        _figure_html(
+            plot_recurrent_input_ratio(ratio),
+            f"Norm of the recurrent drive W_rec h over the norm of the input drive W_in x, averaged over "
+            f"trials. Mean per epoch: {epochs}.",
+        )
+    )
+    if result.step_tuning is not None:
+        tuning = result.step_tuning
+        parts.append(
+            _figure_html(
+                plot_step_tuning(tuning),
+                f"Activity across the steps of the {tuning.epoch} epoch: mean rate, each unit's preferred "
+                "step, and every active unit's mean activity sorted by preferred step.",
+            )
+        )
+    return "\n".join(parts)
+
+
+def render_report(run: Run) -> str:
+    """The report of `run` as an HTML string (uses the analyses saved under the run)."""
+    info = run.info()
+    title = f"neurodyn run {run.id}"
+    sections = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">tasks: {html.escape(", ".join(run.task.task_names))} · seeds: '
+        f"{list(run.config.model.seeds)} · status: {html.escape(str(info.get('status')))} · steps: "
+        f"{info.get('steps_done')} / {run.config.train.steps} · created {html.escape(str(info.get('created')))}</p>",
+        "<h2>Final performance</h2>",
+        _performance_table(info),
+    ]
+    metrics = run.metrics()
+    if metrics:
+        sections += [
+            "<h2>Learning curves</h2>",
+            _figure_html(
+                plot_learning_curves(metrics), "Task loss and performance on the training batches."
+            ),
+        ]
+    analyses = load_analyses(run)
+    if not analyses:
+        sections.append(
+            f"<p>No analyses yet: run <code>neurodyn analyze {html.escape(str(run.path))}</code>.</p>"
+        )
+    sections += [_task_section(a) for a in analyses]
+    config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)
+    sections += ["<h2>Config</h2>", f"<pre>{html.escape(config)}</pre>"]
+    body = "\n".join(sections)
+    return f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>'
+
+
+def write_report(run: Run) -> Path:
+    """Write `RUN/report.html` (atomically) and return its path."""
+    path = run.path / REPORT
+    atomic_write_text(path, render_report(run))
+    return path

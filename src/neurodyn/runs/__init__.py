@@ -1,0 +1,18 @@
+"""Runs on disk: configs, run directories, the run index, and running analyses on a run."""
+
+from neurodyn.runs.config import ModelConfig, RunConfig, load_config, parse_config
+from neurodyn.runs.index import RunRecord, list_runs, reindex
+from neurodyn.runs.run import Run, resume_run, train_run
+
+__all__ = [
+    "ModelConfig",
+    "Run",
+    "RunConfig",
+    "RunRecord",
+    "list_runs",
+    "load_config",
+    "parse_config",
+    "reindex",
+    "resume_run",
+    "train_run",
+]

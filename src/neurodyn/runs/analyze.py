@@ -1,0 +1,145 @@
+"""Run the first analyses on a trained run and keep their results under `RUN/analysis/`.
+
+For each task of the run: PCA of the hidden-state trajectories (averaged per condition), the
+recurrent-to-input drive ratio per step and per epoch, and activity across the steps of the
+stimulus epoch. Files are `analysis/<task>.<kind>.npz`, readable with the result classes'
+`load` (or `load_analyses(run)`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from neurodyn.analysis import (
+    PCATrajectories,
+    RecurrentInputRatio,
+    StepTuning,
+    pca_trajectories,
+    recurrent_input_ratio,
+    step_tuning,
+)
+from neurodyn.errors import NeurodynError
+from neurodyn.runs.run import ANALYSIS, Run
+from neurodyn.tasks import Batch, Multitask, Task
+
+# The epoch whose steps `step_tuning` looks across: where evidence or a cue arrives.
+_TUNING_EPOCHS = ("stimulus", "delay")
+_RING_DIRECTIONS = 8
+
+
+@dataclass(frozen=True)
+class TaskAnalysis:
+    """The analyses of one task of a run (one ensemble member)."""
+
+    task: str
+    member: int
+    pca: PCATrajectories
+    recurrent_input_ratio: RecurrentInputRatio
+    step_tuning: StepTuning | None
+
+
+def condition_of(task: Task, batch: Batch) -> tuple[Tensor | None, str]:
+    """The per-trial label trajectories are averaged over, and its name.
+
+    `pdm`: signed coherence (coherence x choice). Ring tasks: the stimulus direction binned
+    into 8 sectors. Other tasks: none.
+    """
+    if "signed_coherence" in batch.trial:
+        return batch.trial["signed_coherence"], "signed coherence"
+    if "angle" in batch.trial:
+        width = 2 * math.pi / _RING_DIRECTIONS
+        sector = torch.floor(batch.trial["angle"] / width).clamp(max=_RING_DIRECTIONS - 1)
+        return sector * (360 / _RING_DIRECTIONS), "stimulus direction (deg, 45° sectors)"
+    return None, ""
+
+
+def _kinds() -> dict[str, type]:
+    return {
+        "pca": PCATrajectories,
+        "recurrent_input_ratio": RecurrentInputRatio,
+        "step_tuning": StepTuning,
+    }
+
+
+@torch.no_grad()
+def analyze_task(
+    run: Run, task: Task, *, member: int = 0, batch_size: int = 256, seed: int = 0
+) -> TaskAnalysis:
+    """Analyse member `member` of `run` on `task` (one of its tasks), noise-free.
+
+    The network runs without recurrent noise so the trajectories show its deterministic
+    dynamics; trials are drawn with `seed`, so the results are reproducible.
+    """
+    model = run.load_model()
+    if not 0 <= member < model.ensemble_size:
+        raise NeurodynError(
+            f"member {member} does not exist: run {run.id} has {model.ensemble_size} members "
+            f"(0..{model.ensemble_size - 1})"
+        )
+    net = model.member(member)
+    batch = task.sample(batch_size, seed=seed)
+    x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
+    traj = net(x, noise=False, return_drives=True)
+    states = traj.states[: batch.n_steps, 0]  # [T, B, N]
+    in_trial = batch.trial_mask()
+    condition, condition_name = condition_of(task, batch)
+    pca = pca_trajectories(
+        states, mask=in_trial, condition=condition, condition_name=condition_name
+    )
+    ratio = recurrent_input_ratio(
+        traj.input_drive[: batch.n_steps, 0],
+        traj.recurrent_drive[: batch.n_steps, 0],
+        mask=in_trial,
+        epochs={e: batch.epoch_mask(e) for e in task.epochs},
+    )
+    epoch = next((e for e in _TUNING_EPOCHS if e in task.epochs), None)
+    tuning = (
+        None
+        if epoch is None
+        else step_tuning(
+            states, batch.trial[f"{epoch}_start"], batch.trial[f"{epoch}_end"], epoch=epoch
+        )
+    )
+    return TaskAnalysis(task.name, member, pca, ratio, tuning)
+
+
+def analyze_run(
+    run: Run, *, member: int = 0, batch_size: int = 256, seed: int = 0
+) -> list[TaskAnalysis]:
+    """Analyse every task of `run` and save the results under `RUN/analysis/`."""
+    tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
+    results = [analyze_task(run, t, member=member, batch_size=batch_size, seed=seed) for t in tasks]
+    folder = run.path / ANALYSIS
+    for result in results:
+        for kind in _kinds():
+            value = getattr(result, kind)
+            if value is not None:
+                value.save(folder / f"{result.task}.{kind}.npz")
+    return results
+
+
+def load_analyses(run: Run) -> list[TaskAnalysis]:
+    """The saved analyses of `run`, in task order (tasks without saved results are skipped)."""
+    folder = run.path / ANALYSIS
+    found = []
+    for name in run.task.task_names:
+        loaded = {
+            kind: cls.load(folder / f"{name}.{kind}.npz")
+            for kind, cls in _kinds().items()
+            if (folder / f"{name}.{kind}.npz").exists()
+        }
+        if "pca" in loaded and "recurrent_input_ratio" in loaded:
+            found.append(
+                TaskAnalysis(
+                    name,
+                    -1,
+                    loaded["pca"],
+                    loaded["recurrent_input_ratio"],
+                    loaded.get("step_tuning"),
+                )
+            )
+    return found

@@ -1,0 +1,205 @@
+"""Run configs: YAML files validated into typed dataclasses.
+
+A config has four top-level fields::
+
+    name: demo                 # optional; used in the run directory name
+    task: [pdm, dlygo]         # a task name, {name:, params:}, or a list of those
+    model: {n_hidden: 64, tau_ms: 100, activation: relu, sigma_rec: 0.05, seeds: [1, 2, 3]}
+    train: {steps: 2000, batch_size: 64, lr: 0.001, ...}
+
+Every field is checked: an unknown field or a value of the wrong type raises `ConfigError`
+naming the field (`model.n_hiden`), what it expected, and the nearest valid names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from neurodyn import tasks
+from neurodyn.errors import ConfigError, nearest_names
+from neurodyn.models import CTRNNSpec
+from neurodyn.tasks import Multitask, Task
+from neurodyn.train import TrainOptions
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network; sizes and `dt_ms` come from the task."""
+
+    n_hidden: int = 64
+    tau_ms: float = 100.0
+    activation: str = "relu"
+    sigma_rec: float = 0.05
+    sigma_in: float = 0.0
+    rec_gain: float = 0.9
+    seeds: tuple[int, ...] = (0,)
+
+    def spec(self, task: Task | Multitask) -> CTRNNSpec:
+        """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
+        return CTRNNSpec(
+            n_inputs=task.n_inputs,
+            n_hidden=self.n_hidden,
+            n_outputs=task.n_outputs,
+            dt_ms=task.dt_ms,
+            tau_ms=self.tau_ms,
+            activation=self.activation,
+            sigma_rec=self.sigma_rec,
+            sigma_in=self.sigma_in,
+            rec_gain=self.rec_gain,
+            seeds=self.seeds,
+        )
+
+
+TaskEntry = str | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to reproduce a run."""
+
+    task: TaskEntry | list[TaskEntry]
+    name: str | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainOptions = field(default_factory=TrainOptions)
+
+    def make_task(self) -> Task | Multitask:
+        return tasks.make(self.task)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (lists, not tuples) that `parse_config` reads back to an equal config."""
+        return _plain(asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is tuple:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if typing.get_origin(tp) is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if typing.get_origin(tp) is dict:
+        return "a mapping"
+    return {type(None): "null", float: "a number", int: "an integer", str: "a string"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """`value` checked against the annotation `tp` (YAML lists become tuples where declared)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                continue
+        raise _wrong_type(value, tp, where)
+    if tp is type(None):
+        if value is None:
+            return None
+        raise _wrong_type(value, tp, where)
+    if tp is Any:
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise _wrong_type(value, tp, where)
+        item = typing.get_args(tp)[0]
+        items = [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _wrong_type(value, tp, where)
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise _wrong_type(value, tp, where)
+        return _build(tp, value, where)
+    # bool is an int in Python; a config `steps: true` is a mistake, not 1.
+    if isinstance(value, bool) and tp is not bool:
+        raise _wrong_type(value, tp, where)
+    if tp is float and isinstance(value, int):
+        return float(value)
+    if isinstance(value, tp):
+        return value
+    raise _wrong_type(value, tp, where)
+
+
+def _wrong_type(value: Any, tp: Any, where: str) -> ConfigError:
+    return ConfigError(
+        f"config field `{where}` expects {_type_name(tp)}, got {type(value).__name__} {value!r}"
+    )
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    prefix = f"{where}." if where else ""
+    for key in data:
+        if key not in names:
+            hint = nearest_names(str(key), names)
+            did = f" Did you mean {', '.join(f'`{prefix}{h}`' for h in hint)}?" if hint else ""
+            raise ConfigError(
+                f"unknown config field `{prefix}{key}`.{did} Valid fields here: {', '.join(names)}."
+            )
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    for name in required:
+        if name not in data:
+            raise ConfigError(f"config field `{prefix}{name}` is required")
+    values = {k: _coerce(v, hints[k], f"{prefix}{k}") for k, v in data.items()}
+    try:
+        return cls(**values)
+    except ConfigError as err:
+        raise ConfigError(f"{where or 'config'}: {err}") from None
+
+
+def parse_config(data: Mapping[str, Any]) -> RunConfig:
+    """Validate plain data (as from YAML) into a `RunConfig`.
+
+    Raises
+    ------
+    ConfigError
+        Unknown or missing field, wrong type, or an invalid value (naming the field).
+    TaskNotFound
+        An unknown task name, with the nearest names.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a config is a mapping of fields, got {type(data).__name__}")
+    config = _build(RunConfig, data)
+    task = config.make_task()  # unknown tasks and bad task params fail here, before training
+    config.model.spec(task)  # and so do model values that only make sense with the task
+    return config
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    try:
+        return parse_config(data or {})
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None

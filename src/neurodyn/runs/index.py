@@ -1,0 +1,120 @@
+"""The run index: one SQLite database at the root of a runs folder.
+
+One row per run (id, tasks, seeds, steps, status, final performance, dates), so every run of a
+sweep can be queried with plain SQL::
+
+    sqlite3 runs/index.sqlite "select id, performance from runs where status = 'finished'"
+
+The run directories are the truth; the index is a cache of their `run.json`, rebuilt from them
+by `reindex` when it is missing or stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+INDEX = "index.sqlite"
+
+_SCHEMA = """
+create table if not exists runs (
+    id text primary key,
+    path text not null,
+    tasks text not null,
+    seeds text not null,
+    steps_done integer not null,
+    steps_total integer not null,
+    status text not null,
+    performance text,
+    created text not null,
+    updated text not null
+)
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the index. `performance` is the mean over members per task (or None)."""
+
+    id: str
+    path: str
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    steps_done: int
+    steps_total: int
+    status: str
+    performance: dict[str, float] | None
+    created: str
+    updated: str
+
+
+def _connect(root: Path) -> sqlite3.Connection:
+    root.mkdir(parents=True, exist_ok=True)
+    # Several processes of a sweep may write at once; SQLite serialises them with this wait.
+    conn = sqlite3.connect(root / INDEX, timeout=60)
+    conn.execute(_SCHEMA)
+    return conn
+
+
+def upsert(root: str | Path, record: RunRecord) -> None:
+    """Insert or update the row of `record.id`."""
+    with closing(_connect(Path(root))) as conn, conn:
+        conn.execute(
+            "insert or replace into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.path,
+                json.dumps(list(record.tasks)),
+                json.dumps(list(record.seeds)),
+                record.steps_done,
+                record.steps_total,
+                record.status,
+                None if record.performance is None else json.dumps(record.performance),
+                record.created,
+                record.updated,
+            ),
+        )
+
+
+def list_runs(root: str | Path = "runs") -> list[RunRecord]:
+    """Every run under `root`, oldest first. An empty list if there is no runs folder."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    if not (root / INDEX).exists():
+        reindex(root)
+    with closing(_connect(root)) as conn:
+        rows = conn.execute("select * from runs order by created, id").fetchall()
+    return [
+        RunRecord(
+            id=r[0],
+            path=r[1],
+            tasks=tuple(json.loads(r[2])),
+            seeds=tuple(json.loads(r[3])),
+            steps_done=r[4],
+            steps_total=r[5],
+            status=r[6],
+            performance=None if r[7] is None else json.loads(r[7]),
+            created=r[8],
+            updated=r[9],
+        )
+        for r in rows
+    ]
+
+
+def reindex(root: str | Path = "runs") -> int:
+    """Rebuild the index from the run directories under `root`; returns the number of runs."""
+    from neurodyn.runs.run import Run  # run.py writes the index, so it imports this module
+
+    root = Path(root)
+    with closing(_connect(root)) as conn, conn:
+        conn.execute("delete from runs")
+    count = 0
+    for path in sorted(p for p in root.iterdir() if p.is_dir()):
+        if Run.is_run(path):
+            upsert(root, Run.open(path).record())
+            count += 1
+    return count

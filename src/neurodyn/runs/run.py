@@ -1,0 +1,293 @@
+"""A run on disk: the directory of one training run, and training/resuming it.
+
+Layout of `runs/<id>/`::
+
+    config.yaml          everything needed to reproduce the run (validated RunConfig)
+    run.json             status, steps done, dates, final performance
+    model.safetensors    the latest weights (`W_in [E,N,I]`, `W_rec [E,N,N]`, ...)
+    checkpoint.pt        weights + Adam state + random-generator states + metrics, to resume
+    metrics.csv          step, member, seed, loss, perf.<task> (one row per member per log)
+    analysis/            one .npz per analysis result
+    report.html          the self-contained report
+
+Every file is written to a temporary file and renamed, so an interruption at any moment leaves
+either the previous file or the new one. A run directory is never overwritten: creating a run
+whose directory exists raises `RunExists`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+import yaml
+
+from neurodyn._io import atomic_write, atomic_write_text
+from neurodyn.errors import (
+    CorruptCheckpoint,
+    NeurodynError,
+    RunExists,
+    RunNotFound,
+    TrainingDiverged,
+    nearest_names,
+)
+from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.runs.config import RunConfig, load_config
+from neurodyn.runs.index import RunRecord, upsert
+from neurodyn.tasks import Multitask, Task
+from neurodyn.train import TrainState, evaluate, fit
+
+CONFIG = "config.yaml"
+INFO = "run.json"
+WEIGHTS = "model.safetensors"
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.csv"
+ANALYSIS = "analysis"
+REPORT = "report.html"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run directory. Cheap to make; reads files when asked."""
+
+    path: Path
+
+    # -- finding and making runs --------------------------------------------------------------
+    @staticmethod
+    def is_run(path: str | Path) -> bool:
+        return (Path(path) / CONFIG).is_file() and (Path(path) / INFO).is_file()
+
+    @classmethod
+    def open(cls, path: str | Path) -> Run:
+        """The run at `path`; `RunNotFound` (with nearby run names) if there is none."""
+        path = Path(path)
+        if not cls.is_run(path):
+            siblings = (
+                [p.name for p in path.parent.iterdir() if cls.is_run(p)]
+                if path.parent.is_dir()
+                else []
+            )
+            hint = nearest_names(path.name, siblings)
+            did = f" Did you mean {', '.join(str(path.parent / h) for h in hint)}?" if hint else ""
+            what = "is not a run (no config.yaml/run.json)" if path.is_dir() else "does not exist"
+            raise RunNotFound(f"run {path} {what}.{did} `neurodyn runs` lists the runs.")
+        return cls(path)
+
+    @classmethod
+    def create(cls, root: str | Path, config: RunConfig, run_id: str | None = None) -> Run:
+        """Make a new run directory under `root` holding `config` (never overwrites one)."""
+        root = Path(root)
+        if run_id is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            label = config.name or "+".join(config.make_task().task_names)
+            run_id = f"{stamp}-{re.sub(r'[^A-Za-z0-9_.+-]', '_', label)}"
+        if not run_id or "/" in run_id or run_id.startswith("."):
+            raise NeurodynError(f"a run name must be a plain folder name, got {run_id!r}")
+        path = root / run_id
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise RunExists(
+                f"{path} already exists; runs are never overwritten. Pick another --name, "
+                f"continue it with `neurodyn train --resume {path}`, or delete it yourself."
+            ) from None
+        atomic_write_text(path / CONFIG, yaml.safe_dump(config.to_dict(), sort_keys=False))
+        run = cls(path)
+        now = _now()
+        run._write_info({"status": "created", "steps_done": 0, "created": now, "updated": now})
+        upsert(root, run.record())
+        return run
+
+    # -- what a run holds ---------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @cached_property
+    def config(self) -> RunConfig:
+        return load_config(self.path / CONFIG)
+
+    @cached_property
+    def task(self) -> Task | Multitask:
+        return self.config.make_task()
+
+    def model_spec(self) -> CTRNNSpec:
+        return self.config.model.spec(self.task)
+
+    def info(self) -> dict[str, Any]:
+        """Contents of `run.json`: status, steps_done, created, updated, and when finished
+        `performance` (task -> mean over members) and `performance_by_member`."""
+        try:
+            return json.loads((self.path / INFO).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise CorruptCheckpoint(f"{self.path / INFO} cannot be read: {err}") from None
+
+    def _write_info(self, info: dict[str, Any]) -> None:
+        atomic_write_text(self.path / INFO, json.dumps(info, indent=2))
+
+    def _update_info(self, **changes: Any) -> None:
+        info = self.info()
+        info.update(changes, updated=_now())
+        self._write_info(info)
+        upsert(self.root, self.record())
+
+    def record(self) -> RunRecord:
+        info = self.info()
+        return RunRecord(
+            id=self.id,
+            path=str(self.path),
+            tasks=tuple(self.task.task_names),
+            seeds=tuple(self.config.model.seeds),
+            steps_done=int(info["steps_done"]),
+            steps_total=self.config.train.steps,
+            status=info["status"],
+            performance=info.get("performance"),
+            created=info["created"],
+            updated=info["updated"],
+        )
+
+    def metrics(self) -> list[dict[str, float]]:
+        """Rows of `metrics.csv` (step, member, seed, loss, perf.<task>), as numbers."""
+        path = self.path / METRICS
+        if not path.exists():
+            return []
+        with path.open(newline="", encoding="utf-8") as fh:
+            return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
+
+    def load_model(self) -> CTRNN:
+        """The trained network (all ensemble members) from `model.safetensors`."""
+        path = self.path / WEIGHTS
+        if not path.exists():
+            raise RunNotFound(f"{path} does not exist: run {self.id} has no weights yet")
+        try:
+            weights = safetensors.torch.load_file(path)
+            model = CTRNN(self.model_spec())
+            model.load_state_dict(weights)
+        except Exception as err:  # safetensors raises its own error types
+            raise CorruptCheckpoint(
+                f"{path} cannot be read ({type(err).__name__}: {err}). The file is damaged; "
+                f"resume from {self.path / CHECKPOINT} with `neurodyn train --resume "
+                f"{self.path}` or retrain."
+            ) from None
+        return model
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def save_checkpoint(self, state: TrainState) -> None:
+        """Write weights, full training state and metrics, each atomically."""
+
+        def save_checkpoint(tmp: Path) -> None:
+            torch.save(state.state_dict(), tmp)
+
+        def save_weights(tmp: Path) -> None:
+            weights = {k: v.detach().contiguous() for k, v in state.model.state_dict().items()}
+            safetensors.torch.save_file(weights, tmp, metadata={"steps_done": str(state.step)})
+
+        # Checkpoint first: if we stop between the two files, resuming still works.
+        atomic_write(self.path / CHECKPOINT, save_checkpoint)
+        atomic_write(self.path / WEIGHTS, save_weights)
+        atomic_write_text(self.path / METRICS, _metrics_csv(state.metrics))
+        self._update_info(steps_done=state.step, status="running")
+
+    def load_checkpoint(self, state: TrainState) -> None:
+        path = self.path / CHECKPOINT
+        if not path.exists():
+            raise RunNotFound(f"{path} does not exist: run {self.id} has no checkpoint to resume")
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            state.load_state_dict(saved)
+        except Exception as err:
+            raise CorruptCheckpoint(
+                f"{path} cannot be read ({type(err).__name__}: {err}); the run cannot be resumed"
+            ) from None
+
+
+def _metrics_csv(rows: list[dict[str, float]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) -> Run:
+    options = run.config.train
+    try:
+        fit(
+            state,
+            run.task,
+            options,
+            until_step=until_step,
+            on_checkpoint=run.save_checkpoint,
+            progress=progress,
+        )
+    except TrainingDiverged:
+        run._update_info(status="diverged")
+        raise
+    except KeyboardInterrupt:
+        run._update_info(status="interrupted")
+        raise
+    if state.step < options.steps:
+        run._update_info(status="stopped")
+        return run
+    by_member = evaluate(state.model, run.task, batch_size=options.eval_batch_size)
+    run._update_info(
+        status="finished",
+        performance={k: sum(v) / len(v) for k, v in by_member.items()},
+        performance_by_member=by_member,
+    )
+    return run
+
+
+def train_run(
+    config: RunConfig,
+    root: str | Path = "runs",
+    *,
+    run_id: str | None = None,
+    until_step: int | None = None,
+    progress: bool = True,
+) -> Run:
+    """Create a run under `root` and train it (to `config.train.steps`, or `until_step`).
+
+    A finished run has its final performance (fresh trials, each member's own seed) in
+    `run.info()["performance"]`. A run stopped by `until_step` or interrupted can be continued
+    with `resume_run`, which gives the same weights as training straight through.
+    """
+    run = Run.create(root, config, run_id)
+    model = CTRNN(run.model_spec())
+    state = TrainState.new(model, config.train)
+    return _train(run, state, until_step, progress)
+
+
+def resume_run(path: str | Path, *, until_step: int | None = None, progress: bool = True) -> Run:
+    """Continue a run from its last checkpoint (exactly as if it had never stopped)."""
+    run = Run.open(path)
+    info = run.info()
+    if info["status"] == "finished":
+        raise NeurodynError(
+            f"run {run.path} already finished its {run.config.train.steps} steps; nothing to resume"
+        )
+    state = TrainState.new(CTRNN(run.model_spec()), run.config.train)
+    if (run.path / CHECKPOINT).exists():
+        run.load_checkpoint(state)
+    return _train(run, state, until_step, progress)

@@ -1,0 +1,110 @@
+"""Cognitive tasks: trial generators with their losses and performance metrics.
+
+Reach any task by name: `neurodyn.tasks.get("pdm")`, with parameters as keywords:
+`neurodyn.tasks.get("dlygo", delay_ms=(500.0, 1000.0))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from neurodyn.errors import ConfigError, TaskNotFound, nearest_names
+from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batches
+from neurodyn.tasks.flipflop import FlipFlop
+from neurodyn.tasks.multitask import Multitask
+from neurodyn.tasks.pdm import PerceptualDecision
+from neurodyn.tasks.ring import DelayedGo, population_vector, ring_bump
+
+_REGISTRY: dict[str, type[Task]] = {}
+
+
+def register(task_cls: type[Task]) -> type[Task]:
+    """Add a task class to the registry under its `name` (usable as a decorator)."""
+    if task_cls.name in _REGISTRY and _REGISTRY[task_cls.name] is not task_cls:
+        raise ValueError(f"a different task is already registered as {task_cls.name!r}")
+    _REGISTRY[task_cls.name] = task_cls
+    return task_cls
+
+
+for _cls in (PerceptualDecision, DelayedGo, FlipFlop):
+    register(_cls)
+
+
+def names() -> list[str]:
+    """Every registered task name, sorted."""
+    return sorted(_REGISTRY)
+
+
+def task_class(name: str) -> type[Task]:
+    """The class registered as `name`; `TaskNotFound` with the nearest names otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        hint = nearest_names(name, _REGISTRY)
+        did = f" Did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
+        raise TaskNotFound(
+            f"unknown task {name!r}.{did} Run `neurodyn tasks` to list all {len(_REGISTRY)} tasks."
+        ) from None
+
+
+def get(name: str, **params: object) -> Task:
+    """Make the task registered as `name` with the given parameters.
+
+    Example
+    -------
+    >>> task = get("pdm", coherences=(0.2, 0.4))
+    >>> batch = task.sample(8, seed=0)
+    >>> tuple(batch.x.shape)
+    (50, 8, 3)
+    """
+    cls = task_class(name)
+    check_params(cls, params)
+    try:
+        return cls(**params)  # type: ignore[arg-type]
+    except TypeError as err:
+        raise ConfigError(f"task {name!r}: {err}") from None
+
+
+def make(spec: str | Mapping | Sequence) -> Task | Multitask:
+    """A task or a `Multitask` from a config entry.
+
+    `spec` is a name (`"pdm"`), a mapping `{"name": "dlygo", "params": {...}}`, or a list of
+    those (several tasks trained together, with rule inputs).
+    """
+    if isinstance(spec, str | Mapping):
+        return _make_one(spec)
+    tasks = [_make_one(s) for s in spec]
+    return tasks[0] if len(tasks) == 1 else Multitask(tuple(tasks))
+
+
+def _make_one(spec: str | Mapping) -> Task:
+    if isinstance(spec, str):
+        return get(spec)
+    unknown = set(spec) - {"name", "params"}
+    if unknown or "name" not in spec:
+        raise ConfigError(
+            f"a task entry needs `name` and optional `params`, got keys {sorted(spec)}"
+        )
+    params = dict(spec.get("params") or {})
+    # YAML gives lists; tasks take tuples (they are frozen and hashable).
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    return get(spec["name"], **params)
+
+
+__all__ = [
+    "Batch",
+    "DelayedGo",
+    "FlipFlop",
+    "Multitask",
+    "PerceptualDecision",
+    "Task",
+    "between",
+    "get",
+    "make",
+    "names",
+    "population_vector",
+    "register",
+    "ring_bump",
+    "stack_batches",
+    "task_class",
+]

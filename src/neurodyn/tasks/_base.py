@@ -1,0 +1,302 @@
+"""The task interface: a `Task` makes a `Batch` of trials.
+
+Notation: T time steps, B trials, I inputs, O outputs, E ensemble members. Every tensor of a
+batch is time-major: `x [T, B, I]`, `y [T, B, O]`, `mask [T, B, O]`. Per-trial facts (stimulus
+values, targets, epoch boundaries in steps) live in `Batch.trial` as tensors with a leading
+`B` axis, so analyses can sort trials without re-deriving them.
+
+Epochs are declared in milliseconds. A duration is either one number or a tuple of choices,
+drawn uniformly per trial. Trials of one batch may have different lengths: `T` is the longest
+trial the task can make, and steps after a trial's end have zero input and zero mask.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar, Literal
+
+import torch
+from torch import Tensor
+
+from neurodyn.errors import ConfigError, ShapeError
+
+LossType = Literal["mse", "cross_entropy"]
+Duration = float | tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of trials.
+
+    Attributes
+    ----------
+    x : Tensor [T, B, I]
+        Network inputs.
+    y : Tensor [T, B, O]
+        Targets (for cross-entropy tasks, one-hot class targets).
+    mask : Tensor [T, B, O]
+        Loss weight of each target entry; zero where nothing is trained.
+    trial : dict of str to Tensor [B, ...]
+        Per-trial facts. Always holds `<epoch>_start` and `<epoch>_end` (in steps, end
+        exclusive) for every epoch name in `epochs`.
+    epochs : tuple of str
+        Epoch names in the order they occur.
+    dt_ms : float
+        Duration of one time step.
+    parts : dict of str to Batch, optional
+        For a batch of several tasks (see `Multitask`): each task's own batch, in its own
+        input and output space.
+    """
+
+    x: Tensor
+    y: Tensor
+    mask: Tensor
+    trial: dict[str, Tensor]
+    epochs: tuple[str, ...]
+    dt_ms: float
+    parts: dict[str, Batch] | None = None
+
+    @property
+    def n_steps(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def batch_size(self) -> int:
+        return self.x.shape[-2]
+
+    def epoch_mask(self, name: str) -> Tensor:
+        """Boolean `[T, B]` (or `[T, E, B]` for a stacked batch): trial in epoch `name`."""
+        if name not in self.epochs:
+            raise KeyError(f"no epoch {name!r} in this batch; its epochs are {self.epochs}")
+        return between(self.n_steps, self.trial[f"{name}_start"], self.trial[f"{name}_end"])
+
+    def trial_mask(self) -> Tensor:
+        """Boolean `[T, B]`: True for steps inside each trial (before its end)."""
+        end = self.trial["end"]
+        return between(self.n_steps, torch.zeros_like(end), end)
+
+    def to(self, device: torch.device | str) -> Batch:
+        parts = None if self.parts is None else {k: v.to(device) for k, v in self.parts.items()}
+        return replace(
+            self,
+            x=self.x.to(device),
+            y=self.y.to(device),
+            mask=self.mask.to(device),
+            trial={k: v.to(device) for k, v in self.trial.items()},
+            parts=parts,
+        )
+
+
+def between(n_steps: int, start: Tensor, end: Tensor) -> Tensor:
+    """Boolean `[T, *S]` mask of `start[s] <= t < end[s]` for per-trial bounds of shape `S`."""
+    t = torch.arange(n_steps, device=start.device).reshape(-1, *([1] * start.dim()))
+    return (t >= start[None]) & (t < end[None])
+
+
+def stack_batches(batches: list[Batch]) -> Batch:
+    """Stack E batches of the same task along a new axis 1: `x [T, E, B, I]`.
+
+    Used to give each ensemble member its own data stream. `trial` tensors become `[E, B]`.
+    """
+    first = batches[0]
+    parts = None
+    if first.parts is not None:
+        parts = {k: stack_batches([b.parts[k] for b in batches]) for k in first.parts}  # type: ignore[index]
+    return Batch(
+        x=torch.stack([b.x for b in batches], dim=1),
+        y=torch.stack([b.y for b in batches], dim=1),
+        mask=torch.stack([b.mask for b in batches], dim=1),
+        trial={k: torch.stack([b.trial[k] for b in batches]) for k in first.trial},
+        epochs=first.epochs,
+        dt_ms=first.dt_ms,
+        parts=parts,
+    )
+
+
+@dataclass(frozen=True)
+class Task(ABC):
+    """A cognitive task: a trial generator plus its loss and performance metric.
+
+    Subclasses are frozen dataclasses whose fields are the task's parameters, so a config can
+    set any of them and two tasks with the same parameters are equal.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    n_inputs: ClassVar[int]
+    n_outputs: ClassVar[int]
+    loss: ClassVar[LossType]
+
+    dt_ms: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.dt_ms <= 0:
+            raise ConfigError(f"{self.name}: dt_ms must be positive, got {self.dt_ms}")
+        for epoch, duration in self.epoch_durations_ms().items():
+            for d in _choices(duration):
+                if d < 0 or not math.isclose(d / self.dt_ms, round(d / self.dt_ms), abs_tol=1e-6):
+                    raise ConfigError(
+                        f"{self.name}: epoch {epoch!r} duration {d} ms is not a non-negative "
+                        f"multiple of dt_ms={self.dt_ms}"
+                    )
+
+    # -- what a subclass declares -------------------------------------------------------------
+    @abstractmethod
+    def epoch_durations_ms(self) -> dict[str, Duration]:
+        """Epoch names in order, each with its duration (ms) or tuple of duration choices."""
+
+    @abstractmethod
+    def _fill(
+        self, bounds: dict[str, tuple[Tensor, Tensor]], end: Tensor, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor]]:
+        """Make `x [T,B,I]`, `y [T,B,O]`, `mask [T,B,O]` and per-trial facts for given epochs."""
+
+    @abstractmethod
+    def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """Fraction of trials done right.
+
+        Parameters
+        ----------
+        outputs : Tensor [T, B, O] or [T, E, B, O]
+            Network outputs for `batch` (with an ensemble axis, `batch` is stacked the same
+            way, or shared by all members).
+
+        Returns
+        -------
+        Tensor [] or [E]
+        """
+
+    # -- shared machinery ---------------------------------------------------------------------
+    @property
+    def epochs(self) -> tuple[str, ...]:
+        return tuple(self.epoch_durations_ms())
+
+    @property
+    def n_steps(self) -> int:
+        """The longest trial this task can make, in steps (the `T` of every batch)."""
+        return sum(self._steps(max(_choices(d))) for d in self.epoch_durations_ms().values())
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def params(self) -> dict[str, object]:
+        """The task's parameters, as a config would set them."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def _steps(self, duration_ms: float) -> int:
+        return round(duration_ms / self.dt_ms)
+
+    def sample(
+        self,
+        batch_size: int,
+        *,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+    ) -> Batch:
+        """Draw `batch_size` trials.
+
+        Randomness comes only from `generator` (or a new one seeded with `seed`); tensors are
+        made on the generator's device, so a CUDA generator makes the batch on the GPU.
+        """
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        if generator is None:
+            generator = torch.Generator()
+            generator.manual_seed(0 if seed is None else seed)
+        device = generator.device
+        bounds: dict[str, tuple[Tensor, Tensor]] = {}
+        start = torch.zeros(batch_size, dtype=torch.long, device=device)
+        for epoch, duration in self.epoch_durations_ms().items():
+            steps = torch.tensor([self._steps(d) for d in _choices(duration)], device=device)
+            pick = torch.randint(len(steps), (batch_size,), generator=generator, device=device)
+            end = start + steps[pick]
+            bounds[epoch] = (start, end)
+            start = end
+        x, y, mask, facts = self._fill(bounds, start, generator)
+        trial = {
+            f"{k}_{side}": v
+            for k, (s, e) in bounds.items()
+            for side, v in (("start", s), ("end", e))
+        }
+        trial["end"] = start
+        trial.update(facts)
+        expected = (self.n_steps, batch_size)
+        for what, tensor, width in (
+            ("x", x, self.n_inputs),
+            ("y", y, self.n_outputs),
+            ("mask", mask, self.n_outputs),
+        ):
+            if tuple(tensor.shape) != (*expected, width):
+                raise ShapeError(
+                    f"{self.name} made {what} of shape {tuple(tensor.shape)}, expected {(*expected, width)}"
+                )
+        return Batch(x=x, y=y, mask=mask, trial=trial, epochs=self.epochs, dt_ms=self.dt_ms)
+
+    def split(self, outputs: Tensor, batch: Batch) -> list[tuple[Task, Tensor, Batch]]:
+        """Pieces of (task, its outputs, its batch); one piece for a single task."""
+        return [(self, outputs, batch)]
+
+    def performance_by_task(self, outputs: Tensor, batch: Batch) -> dict[str, Tensor]:
+        """Performance per task name (one entry for a single task)."""
+        return {
+            task.name: task.performance(out, part) for task, out, part in self.split(outputs, batch)
+        }
+
+
+def _choices(duration: Duration) -> tuple[float, ...]:
+    return tuple(duration) if isinstance(duration, tuple | list) else (float(duration),)
+
+
+def at_step(values: Tensor, step: Tensor) -> Tensor:
+    """Each trial's value at its own step.
+
+    Parameters
+    ----------
+    values : Tensor [T, E, B, ...]
+    step : Tensor [E, B] of step indices
+
+    Returns
+    -------
+    Tensor [E, B, ...]
+    """
+    extra = values.shape[3:]
+    index = step.reshape(1, *step.shape, *([1] * len(extra))).expand(1, *step.shape, *extra)
+    return values.gather(0, index)[0]
+
+
+def ensemble_view(outputs: Tensor, batch: Batch) -> tuple[Tensor, dict[str, Tensor], bool]:
+    """Normalise outputs and trial facts to carry an ensemble axis.
+
+    Returns outputs `[T, E, B, O]`, trial facts `[E, B, ...]` and whether the caller passed
+    no ensemble axis (so the result should be squeezed back).
+    """
+    squeeze = outputs.dim() == 3
+    if squeeze:
+        outputs = outputs[:, None]
+    n_members = outputs.shape[1]
+    stacked = batch.x.dim() == 4
+    trial = {
+        k: v if stacked else v[None].expand(n_members, *v.shape) for k, v in batch.trial.items()
+    }
+    return outputs, trial, squeeze
+
+
+def check_params(task_cls: type[Task], params: Mapping[str, object]) -> None:
+    """Raise `ConfigError` naming any parameter `task_cls` does not have."""
+    from neurodyn.errors import nearest_names
+
+    known = {f.name for f in fields(task_cls)}
+    for key in params:
+        if key not in known:
+            hint = nearest_names(key, known)
+            did = f"; did you mean {' or '.join(hint)}?" if hint else ""
+            raise ConfigError(
+                f"task {task_cls.name!r} has no parameter {key!r}{did} Its parameters: {sorted(known)}"
+            )
+
+
+__all__ = ["Batch", "Duration", "LossType", "Task", "field", "stack_batches"]

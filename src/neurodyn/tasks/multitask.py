@@ -1,0 +1,157 @@
+"""Several tasks trained on one network, with rule inputs (as Yang et al. 2019).
+
+Each task keeps its own input and output channels; a one-hot rule input names the task of
+each trial. Input layout `[task_1 inputs | task_2 inputs | ... | rule_1 .. rule_K]`, output
+layout `[task_1 outputs | task_2 outputs | ...]`. A batch holds `B // K` trials of each task
+(the remainder going to the first tasks), padded in time to the longest task; padded steps
+have zero mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from neurodyn.errors import ConfigError
+from neurodyn.tasks._base import Batch, Task
+
+
+@dataclass(frozen=True)
+class Multitask:
+    """A set of tasks sharing one network. Behaves like a `Task` for training and analysis."""
+
+    tasks: tuple[Task, ...]
+    rule_inputs: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.tasks:
+            raise ConfigError("a Multitask needs at least one task")
+        names = [t.name for t in self.tasks]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"each task may appear once in a Multitask, got {names}")
+        dts = {t.dt_ms for t in self.tasks}
+        if len(dts) != 1:
+            raise ConfigError(
+                f"tasks trained together must share dt_ms; got {dict(zip(names, [t.dt_ms for t in self.tasks], strict=True))}"
+            )
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.task_names)
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tasks)
+
+    @property
+    def dt_ms(self) -> float:
+        return self.tasks[0].dt_ms
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(t.n_inputs for t in self.tasks) + (len(self.tasks) if self.rule_inputs else 0)
+
+    @property
+    def n_outputs(self) -> int:
+        return sum(t.n_outputs for t in self.tasks)
+
+    @property
+    def n_steps(self) -> int:
+        return max(t.n_steps for t in self.tasks)
+
+    def task(self, name: str) -> Task:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise KeyError(f"{name!r} is not one of this network's tasks {self.task_names}")
+
+    def _offsets(self, name: str) -> tuple[slice, slice, int]:
+        i_in = i_out = 0
+        for k, t in enumerate(self.tasks):
+            if t.name == name:
+                return slice(i_in, i_in + t.n_inputs), slice(i_out, i_out + t.n_outputs), k
+            i_in += t.n_inputs
+            i_out += t.n_outputs
+        raise KeyError(f"{name!r} is not one of this network's tasks {self.task_names}")
+
+    def embed(self, name: str, batch: Batch, n_steps: int | None = None) -> Batch:
+        """Place a batch of task `name` into this network's input and output space.
+
+        `x [T, B, I_task]` becomes `x [n_steps, B, I]` (default: the task's own length), with
+        the task's rule input on while the trial lasts. `batch.trial` is kept as it is.
+        """
+        inputs, outputs, k = self._offsets(name)
+        n_steps = batch.n_steps if n_steps is None else n_steps
+        if n_steps < batch.n_steps:
+            raise ValueError(f"cannot embed {batch.n_steps} steps into {n_steps}")
+        shape = (n_steps, batch.batch_size)
+        device = batch.x.device
+        x = torch.zeros(*shape, self.n_inputs, device=device)
+        y = torch.zeros(*shape, self.n_outputs, device=device)
+        mask = torch.zeros(*shape, self.n_outputs, device=device)
+        x[: batch.n_steps, :, inputs] = batch.x
+        y[: batch.n_steps, :, outputs] = batch.y
+        mask[: batch.n_steps, :, outputs] = batch.mask
+        if self.rule_inputs:
+            rule = sum(t.n_inputs for t in self.tasks) + k
+            x[: batch.n_steps, :, rule] = batch.trial_mask().float()
+        return Batch(
+            x=x, y=y, mask=mask, trial=dict(batch.trial), epochs=batch.epochs, dt_ms=batch.dt_ms
+        )
+
+    def sample(
+        self, batch_size: int, *, generator: torch.Generator | None = None, seed: int | None = None
+    ) -> Batch:
+        """Draw about `batch_size / K` trials of each of the K tasks, stacked along B."""
+        if batch_size < len(self.tasks):
+            raise ConfigError(
+                f"batch_size {batch_size} is smaller than the number of tasks {len(self.tasks)}"
+            )
+        if generator is None:
+            generator = torch.Generator()
+            generator.manual_seed(0 if seed is None else seed)
+        counts = [
+            batch_size // len(self.tasks) + (k < batch_size % len(self.tasks))
+            for k in range(len(self.tasks))
+        ]
+        parts = {
+            t.name: t.sample(n, generator=generator)
+            for t, n in zip(self.tasks, counts, strict=True)
+        }
+        embedded = [self.embed(name, part, self.n_steps) for name, part in parts.items()]
+        task_index = torch.cat(
+            [torch.full((n,), k, device=generator.device) for k, n in enumerate(counts)]
+        )
+        trial = {
+            "task_index": task_index,
+            "end": torch.cat([p.trial["end"] for p in parts.values()]),
+        }
+        return Batch(
+            x=torch.cat([b.x for b in embedded], dim=1),
+            y=torch.cat([b.y for b in embedded], dim=1),
+            mask=torch.cat([b.mask for b in embedded], dim=1),
+            trial=trial,
+            epochs=(),
+            dt_ms=self.dt_ms,
+            parts=parts,
+        )
+
+    def split(self, outputs: Tensor, batch: Batch) -> list[tuple[Task, Tensor, Batch]]:
+        """Per task: (task, its outputs `[T_k, (E,) B_k, O_k]`, its own batch)."""
+        if batch.parts is None:
+            raise ValueError("split needs a batch made by Multitask.sample")
+        pieces, row = [], 0
+        for task in self.tasks:
+            part = batch.parts[task.name]
+            _, out_slice, _ = self._offsets(task.name)
+            rows = slice(row, row + part.batch_size)
+            pieces.append((task, outputs[: part.n_steps, ..., rows, out_slice], part))
+            row += part.batch_size
+        return pieces
+
+    def performance_by_task(self, outputs: Tensor, batch: Batch) -> dict[str, Tensor]:
+        return {
+            task.name: task.performance(out, part) for task, out, part in self.split(outputs, batch)
+        }

@@ -1,0 +1,113 @@
+"""Perceptual decision making with evidence integration (`pdm`).
+
+Two noisy evidence streams; the one with the higher mean is the right choice. The network
+fixates during a fixation and a stimulus epoch, then reports its choice in a decision epoch.
+This is the random-dot-motion style integration task (as in neurogym's
+PerceptualDecisionMaking), with the coherence drawn per trial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from neurodyn.errors import ConfigError
+from neurodyn.tasks._base import Batch, Duration, Task, at_step, between, ensemble_view
+
+
+@dataclass(frozen=True)
+class PerceptualDecision(Task):
+    """Two-alternative perceptual decision with integration of noisy evidence.
+
+    Inputs `[fixation, evidence_1, evidence_2]`. Fixation is 1 during the fixation and stimulus
+    epochs. During the stimulus epoch, evidence stream i has mean `(1 + c_i) / 2` with
+    `c_1 = +c, c_2 = -c` when choice 1 is right (and the reverse for choice 2), plus Gaussian
+    noise of standard deviation `evidence_noise` per step, drawn independently per step and
+    stream: the evidence must be integrated over time. The coherence c is drawn per trial from
+    `coherences`.
+
+    Outputs are the logits of three classes `[fixate, choice_1, choice_2]`, trained by
+    cross-entropy: fixate until the decision epoch, then the right choice (weighted by
+    `decision_weight`).
+
+    Performance: fraction of trials that fixate (argmax = fixate) through the fixation and
+    stimulus epochs and choose right at the last step of the decision epoch.
+
+    `trial` facts: `coherence [B]` (unsigned), `choice [B]` (0 for choice 1, 1 for choice 2),
+    `signed_coherence [B]` (positive for choice 1).
+    """
+
+    name: ClassVar[str] = "pdm"
+    description: ClassVar[str] = (
+        "perceptual decision: integrate two noisy evidence streams, choose the stronger"
+    )
+    n_inputs: ClassVar[int] = 3
+    n_outputs: ClassVar[int] = 3
+    loss: ClassVar = "cross_entropy"
+
+    fixation_ms: Duration = 200.0
+    stimulus_ms: Duration = 600.0
+    decision_ms: Duration = 200.0
+    coherences: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8)
+    evidence_noise: float = 0.3
+    decision_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.coherences or any(not 0 <= c <= 1 for c in self.coherences):
+            raise ConfigError(
+                f"pdm: coherences must be a non-empty list in [0, 1], got {self.coherences}"
+            )
+
+    def epoch_durations_ms(self) -> dict[str, Duration]:
+        return {
+            "fixation": self.fixation_ms,
+            "stimulus": self.stimulus_ms,
+            "decision": self.decision_ms,
+        }
+
+    def _fill(self, bounds, end, generator):
+        n_steps, batch_size = self.n_steps, end.shape[0]
+        device = end.device
+        levels = torch.tensor(self.coherences, device=device, dtype=torch.float32)
+        coherence = levels[
+            torch.randint(len(levels), (batch_size,), generator=generator, device=device)
+        ]
+        choice = torch.randint(2, (batch_size,), generator=generator, device=device)
+        signed = torch.where(choice == 0, coherence, -coherence)
+
+        decision_start = bounds["decision"][0]
+        fixating = between(n_steps, torch.zeros_like(end), decision_start)
+        stimulus = between(n_steps, *bounds["stimulus"])
+        in_trial = between(n_steps, torch.zeros_like(end), end)
+
+        means = torch.stack([(1 + signed) / 2, (1 - signed) / 2], dim=-1)  # [B, 2]
+        noise = self.evidence_noise * torch.randn(
+            n_steps, batch_size, 2, generator=generator, device=device
+        )
+        x = torch.zeros(n_steps, batch_size, self.n_inputs, device=device)
+        x[..., 0] = fixating.float()
+        x[..., 1:] = stimulus[..., None] * (means[None] + noise)
+
+        target_class = torch.where(fixating, 0, (choice + 1)[None].expand(n_steps, -1))
+        y = torch.nn.functional.one_hot(target_class, self.n_outputs).float()
+        weight = (
+            in_trial.float()
+            + (self.decision_weight - 1) * between(n_steps, *bounds["decision"]).float()
+        )
+        mask = weight[..., None].expand(-1, -1, self.n_outputs).contiguous()
+        facts = {"coherence": coherence, "choice": choice, "signed_coherence": signed}
+        return x, y, mask, facts
+
+    def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
+        outputs, trial, squeeze = ensemble_view(outputs, batch)
+        n_steps = outputs.shape[0]
+        predicted = outputs.argmax(-1)  # [T, E, B]
+        should_fix = between(n_steps, torch.zeros_like(trial["end"]), trial["decision_start"])
+        fix_held = ((predicted == 0) | ~should_fix).all(0)
+        final = at_step(predicted[..., None], trial["end"] - 1)[..., 0]
+        perf = (fix_held & (final == trial["choice"] + 1)).float().mean(-1)
+        return perf[0] if squeeze else perf

@@ -1,0 +1,27 @@
+"""Training: masked losses, BPTT with Adam over an ensemble, checkpointable state."""
+
+from neurodyn.train.losses import masked_cross_entropy, masked_mse, rate_l2, task_loss, weight_l2
+from neurodyn.train.trainer import (
+    TrainOptions,
+    TrainState,
+    clip_per_member,
+    evaluate,
+    fit,
+    member_generators,
+    sample_ensemble,
+)
+
+__all__ = [
+    "TrainOptions",
+    "TrainState",
+    "clip_per_member",
+    "evaluate",
+    "fit",
+    "masked_cross_entropy",
+    "masked_mse",
+    "member_generators",
+    "rate_l2",
+    "sample_ensemble",
+    "task_loss",
+    "weight_l2",
+]

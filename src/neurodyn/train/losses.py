@@ -1,0 +1,82 @@
+"""Masked task losses and regularisers, one value per ensemble member."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from neurodyn.tasks import Batch
+
+
+def masked_mse(outputs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Weighted mean squared error per member.
+
+    Parameters
+    ----------
+    outputs, targets, mask : Tensor [T, E, B, O]
+
+    Returns
+    -------
+    Tensor [E]
+        `sum(mask * (out - y)**2) / count(mask > 0)` over T, B, O.
+    """
+    dims = (0, 2, 3)
+    count = (mask > 0).sum(dims).clamp(min=1)
+    return (mask * (outputs - targets) ** 2).sum(dims) / count
+
+
+def masked_cross_entropy(outputs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Weighted cross-entropy per member, over the classes on the last axis.
+
+    Parameters
+    ----------
+    outputs : Tensor [T, E, B, O]
+        Logits.
+    targets : Tensor [T, E, B, O]
+        One-hot classes.
+    mask : Tensor [T, E, B, O]
+        Step weights (the same on every class; the largest is used).
+
+    Returns
+    -------
+    Tensor [E]
+    """
+    weight = mask.amax(-1)
+    nll = -(targets * torch.log_softmax(outputs, dim=-1)).sum(-1)
+    count = (weight > 0).sum((0, 2)).clamp(min=1)
+    return (weight * nll).sum((0, 2)) / count
+
+
+LOSSES = {"mse": masked_mse, "cross_entropy": masked_cross_entropy}
+
+
+def task_loss(task, outputs: Tensor, batch: Batch) -> Tensor:
+    """The loss each task declares, averaged over the tasks of a `Multitask`.
+
+    Parameters
+    ----------
+    task : Task or Multitask
+    outputs : Tensor [T, E, B, O]
+    batch : Batch with `x [T, E, B, I]` (one stream per member) or `[T, B, I]` (shared)
+
+    Returns
+    -------
+    Tensor [E]
+    """
+    losses = []
+    for piece_task, piece_out, piece in task.split(outputs, batch):
+        y, mask = piece.y, piece.mask
+        if y.dim() == 3:
+            y, mask = y[:, None], mask[:, None]
+        losses.append(LOSSES[piece_task.loss](piece_out, y, mask))
+    return torch.stack(losses).mean(0)
+
+
+def rate_l2(states: Tensor) -> Tensor:
+    """Mean squared rate per member: `states [T, E, B, N]` -> `[E]`."""
+    return (states**2).mean((0, 2, 3))
+
+
+def weight_l2(model) -> Tensor:
+    """Mean squared weight per member, summed over the input, recurrent and output matrices."""
+    return sum((w**2).mean((1, 2)) for w in (model.W_in, model.W_rec, model.W_out))

@@ -1,0 +1,225 @@
+"""Backpropagation through time with Adam, for an ensemble of networks at once.
+
+Every member of the ensemble is trained exactly as if it were alone: its own data stream and
+noise (from its own seed), its own loss, its own gradient clipping. Adam is elementwise, so
+the ensemble's optimiser is E independent optimisers. This is what makes an E=3 ensemble equal
+three single runs, and resuming from a checkpoint equal an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from neurodyn.errors import ConfigError, TrainingDiverged
+from neurodyn.models import CTRNN
+from neurodyn.tasks import Batch, stack_batches
+from neurodyn.train.losses import rate_l2, task_loss, weight_l2
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train. Units: steps are optimiser steps; rates are per step."""
+
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    l2_rate: float = 0.0
+    l2_weight: float = 0.0
+    clip_grad: float | None = 1.0
+    log_every: int = 50
+    checkpoint_every: int = 500
+    eval_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ConfigError(f"train.lr must be positive, got {self.lr}")
+        if self.clip_grad is not None and self.clip_grad <= 0:
+            raise ConfigError(f"train.clip_grad must be positive or null, got {self.clip_grad}")
+
+
+def member_generators(seeds: tuple[int, ...], stream: str) -> list[torch.Generator]:
+    """One generator per member for a named stream ('data', 'noise', 'eval').
+
+    Streams are derived from the member's seed with numpy's SeedSequence, so they are
+    independent of each other and of the weight initialisation.
+    """
+    key = {"data": 1, "noise": 2, "eval": 3}[stream]
+    gens = []
+    for seed in seeds:
+        state = np.random.SeedSequence([int(seed), key]).generate_state(1, dtype=np.uint64)[0]
+        gens.append(torch.Generator().manual_seed(int(state)))
+    return gens
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during training; a checkpoint saves exactly this."""
+
+    model: CTRNN
+    optimizer: torch.optim.Optimizer
+    data_generators: list[torch.Generator]
+    noise_generators: list[torch.Generator]
+    step: int
+    metrics: list[dict[str, float]]
+
+    @classmethod
+    def new(cls, model: CTRNN, options: TrainOptions) -> TrainState:
+        seeds = model.spec.seeds
+        return cls(
+            model=model,
+            optimizer=torch.optim.Adam(model.parameters(), lr=options.lr),
+            data_generators=member_generators(seeds, "data"),
+            noise_generators=member_generators(seeds, "noise"),
+            step=0,
+            metrics=[],
+        )
+
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "data_generators": [g.get_state() for g in self.data_generators],
+            "noise_generators": [g.get_state() for g in self.noise_generators],
+            "step": self.step,
+            "metrics": self.metrics,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for g, s in zip(self.data_generators, state["data_generators"], strict=True):
+            g.set_state(s)
+        for g, s in zip(self.noise_generators, state["noise_generators"], strict=True):
+            g.set_state(s)
+        self.step = int(state["step"])
+        self.metrics = list(state["metrics"])
+
+
+def sample_ensemble(task, batch_size: int, generators: list[torch.Generator]) -> Batch:
+    """One batch per member, stacked: `x [T, E, B, I]`."""
+    return stack_batches([task.sample(batch_size, generator=g) for g in generators])
+
+
+def clip_per_member(model: CTRNN, max_norm: float) -> None:
+    """Clip each member's gradient to global norm `max_norm`, as torch's clip_grad_norm_ would
+    for that member alone."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    norms = torch.sqrt(sum(g.pow(2).reshape(g.shape[0], -1).sum(1) for g in grads))  # [E]
+    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.reshape(-1, *([1] * (g.dim() - 1))))
+
+
+def fit(
+    state: TrainState,
+    task,
+    options: TrainOptions,
+    *,
+    until_step: int | None = None,
+    on_checkpoint: Callable[[TrainState], None] | None = None,
+    progress: bool = True,
+) -> TrainState:
+    """Train `state.model` on `task` from `state.step` to `options.steps` (or `until_step`).
+
+    Parameters
+    ----------
+    state : TrainState
+        Modified in place and returned.
+    task : Task or Multitask
+    options : TrainOptions
+    until_step : int, optional
+        Stop early at this step (the run stays resumable).
+    on_checkpoint : callable, optional
+        Called with the state every `options.checkpoint_every` steps and at the end.
+    progress : bool
+        Show a progress bar with loss and performance.
+
+    Raises
+    ------
+    TrainingDiverged
+        When a loss is NaN or infinite. The state is left at the last finished step; nothing is
+        checkpointed from the diverged step.
+    """
+    model = state.model
+    last = options.steps if until_step is None else min(until_step, options.steps)
+    bar = tqdm(
+        total=last, initial=state.step, disable=not progress, desc="train", dynamic_ncols=True
+    )
+    seeds = model.spec.seeds
+    try:
+        while state.step < last:
+            batch = sample_ensemble(task, options.batch_size, state.data_generators)
+            traj = model(batch.x, generators=state.noise_generators)
+            loss_task = task_loss(task, traj.outputs, batch)  # [E]
+            loss = loss_task
+            if options.l2_rate:
+                loss = loss + options.l2_rate * rate_l2(traj.states)
+            if options.l2_weight:
+                loss = loss + options.l2_weight * weight_l2(model)
+            if not torch.isfinite(loss).all():
+                bad = [seeds[e] for e in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
+                raise TrainingDiverged(
+                    f"the loss became {loss.detach().tolist()} at step {state.step + 1} "
+                    f"(seeds {bad}). Lower train.lr or set train.clip_grad; the last good "
+                    "checkpoint is kept."
+                )
+            state.optimizer.zero_grad(set_to_none=True)
+            # Members are independent, so the sum's gradient is each member's own gradient.
+            loss.sum().backward()
+            if options.clip_grad is not None:
+                clip_per_member(model, options.clip_grad)
+            state.optimizer.step()
+            state.step += 1
+            bar.update(1)
+
+            if state.step % options.log_every == 0 or state.step == last:
+                with torch.no_grad():
+                    perf = task.performance_by_task(traj.outputs.detach(), batch)
+                for e, seed in enumerate(seeds):
+                    row = {
+                        "step": state.step,
+                        "member": e,
+                        "seed": seed,
+                        "loss": float(loss_task[e].detach()),
+                    }
+                    row.update({f"perf.{k}": float(v[e]) for k, v in perf.items()})
+                    state.metrics.append(row)
+                mean_perf = {k: float(v.mean()) for k, v in perf.items()}
+                bar.set_postfix(
+                    loss=f"{float(loss_task.detach().mean()):.4f}",
+                    **{k: f"{v:.2f}" for k, v in mean_perf.items()},
+                )
+            if on_checkpoint is not None and (
+                state.step % options.checkpoint_every == 0 or state.step == last
+            ):
+                on_checkpoint(state)
+    finally:
+        bar.close()
+    return state
+
+
+@torch.no_grad()
+def evaluate(
+    model: CTRNN, task, *, batch_size: int = 256, seed_stream: str = "eval"
+) -> dict[str, list[float]]:
+    """Performance per task and member on fresh trials (with the network's noise).
+
+    Uses generators derived from each member's seed and the stream name, so the numbers are
+    reproducible and independent of training's random streams.
+
+    Returns
+    -------
+    dict of task name to a list of E performances
+    """
+    seeds = model.spec.seeds
+    batch = sample_ensemble(task, batch_size, member_generators(seeds, seed_stream))
+    traj = model(batch.x, generators=member_generators(seeds, "noise"))
+    return {k: v.tolist() for k, v in task.performance_by_task(traj.outputs, batch).items()}

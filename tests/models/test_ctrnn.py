@@ -1,0 +1,127 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from neurodyn.errors import ConfigError, ShapeError
+from neurodyn.models import ACTIVATIONS, CTRNN, CTRNNSpec
+
+NUMPY_ACTIVATIONS = {
+    "relu": lambda z: np.maximum(z, 0),
+    "tanh": np.tanh,
+    "softplus": lambda z: np.log1p(np.exp(z)),
+    "retanh": lambda z: np.tanh(np.maximum(z, 0)),
+}
+
+
+def spec(**kw):
+    base = dict(n_inputs=3, n_hidden=8, n_outputs=2, dt_ms=20.0, tau_ms=100.0, seeds=(1,))
+    return CTRNNSpec(**{**base, **kw})
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_forward_matches_a_plain_numpy_loop(activation):
+    model = CTRNN(spec(activation=activation, seeds=(4, 5)))
+    with torch.no_grad():
+        model.b.normal_()
+    x = torch.randn(12, 5, 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        traj = model(x, noise=False)
+    f = NUMPY_ACTIVATIONS[activation]
+    alpha = 0.2
+    for e in range(2):
+        w_in, w_rec, b = (
+            getattr(model, n)[e].detach().double().numpy() for n in ("W_in", "W_rec", "b")
+        )
+        w_out, b_out = (
+            model.W_out[e].detach().double().numpy(),
+            model.b_out[e].detach().double().numpy(),
+        )
+        h = np.zeros((5, 8))
+        for t in range(12):
+            h = (1 - alpha) * h + alpha * f(x[t].double().numpy() @ w_in.T + h @ w_rec.T + b)
+            np.testing.assert_allclose(traj.states[t, e].numpy(), h, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                traj.outputs[t, e].numpy(), h @ w_out.T + b_out, rtol=1e-5, atol=1e-6
+            )
+
+
+def test_ensemble_members_equal_single_networks():
+    ensemble = CTRNN(spec(seeds=(1, 2, 3)))
+    x = torch.randn(10, 4, 3)
+    together = ensemble(x, noise=False).states
+    for e, seed in enumerate((1, 2, 3)):
+        alone = CTRNN(spec(seeds=(seed,)))
+        assert torch.equal(alone.W_rec[0], ensemble.W_rec[e])
+        assert torch.allclose(alone(x, noise=False).states[:, 0], together[:, e], atol=1e-6)
+        assert torch.equal(ensemble.member(e).W_in, alone.W_in)
+
+
+def test_per_member_inputs():
+    model = CTRNN(spec(seeds=(1, 2)))
+    x = torch.randn(6, 2, 4, 3)
+    both = model(x, noise=False).states
+    for e in range(2):
+        assert torch.allclose(
+            model.member(e)(x[:, e], noise=False).states[:, 0], both[:, e], atol=1e-6
+        )
+
+
+def test_drives_reconstruct_the_update():
+    model = CTRNN(spec(seeds=(0, 1)))
+    x = torch.randn(9, 3, 3)
+    traj = model(x, noise=False, return_drives=True)
+    assert torch.allclose(traj.input_drive, torch.einsum("tbi,eni->tebn", x, model.W_in), atol=1e-5)
+    previous = torch.cat([torch.zeros_like(traj.states[:1]), traj.states[:-1]])
+    assert torch.allclose(
+        traj.recurrent_drive, torch.einsum("tebm,enm->tebn", previous, model.W_rec), atol=1e-5
+    )
+    pre = traj.input_drive + traj.recurrent_drive + model.b[None, :, None]
+    expected = 0.8 * previous + 0.2 * torch.relu(pre)
+    assert torch.allclose(traj.states, expected, atol=1e-5)
+
+
+def test_step_is_one_forward_step():
+    model = CTRNN(spec(seeds=(0, 1)))
+    h0 = torch.rand(2, 4, 8)
+    x = torch.randn(1, 4, 3)
+    assert torch.allclose(model.step(h0, x[0]), model(x, h0=h0, noise=False).states[0], atol=1e-6)
+
+
+def test_recurrent_noise_has_the_continuous_time_amplitude():
+    # With zero weights and a near-linear activation, one step from h=0 gives
+    # h_1 = alpha * tanh(noise) ~ alpha * sigma_rec * sqrt(2/alpha) * N(0, 1).
+    model = CTRNN(spec(activation="tanh", sigma_rec=0.01, seeds=(0,)))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    g = [torch.Generator().manual_seed(0)]
+    with torch.no_grad():
+        h1 = model(torch.zeros(1, 20000, 3), generators=g).states[0, 0]
+    expected = 0.2 * 0.01 * math.sqrt(2 / 0.2)
+    assert float(h1.std()) == pytest.approx(expected, rel=0.02)
+
+
+def test_noise_comes_from_the_member_generators():
+    model = CTRNN(spec(seeds=(0, 1), sigma_rec=0.1))
+    x = torch.randn(5, 2, 3)
+
+    def gens():
+        return [torch.Generator().manual_seed(s) for s in (7, 8)]
+
+    a, b = model(x, generators=gens()).states, model(x, generators=gens()).states
+    assert torch.equal(a, b)
+    assert not torch.equal(a, model(x, noise=False).states)
+
+
+def test_bad_shapes_and_specs_are_named():
+    model = CTRNN(spec(seeds=(0, 1)))
+    with pytest.raises(ShapeError, match="channels"):
+        model(torch.zeros(5, 2, 4))
+    with pytest.raises(ShapeError, match="E=2"):
+        model(torch.zeros(5, 3, 2, 3))
+    with pytest.raises(ConfigError, match="activation"):
+        spec(activation="sigmoidal")
+    with pytest.raises(ConfigError, match="dt_ms"):
+        spec(dt_ms=200.0)

@@ -1,0 +1,203 @@
+import sqlite3
+
+import pytest
+import torch
+
+from neurodyn.cli import main
+from neurodyn.errors import (
+    ConfigError,
+    CorruptCheckpoint,
+    RunExists,
+    RunNotFound,
+    TaskNotFound,
+    TrainingDiverged,
+)
+from neurodyn.runs import Run, list_runs, load_config, parse_config, reindex, resume_run, train_run
+from neurodyn.runs.run import CHECKPOINT, WEIGHTS
+
+
+def small_config(**train):
+    return parse_config(
+        {
+            "name": "small",
+            "task": "pdm",
+            "model": {"n_hidden": 12, "seeds": [4, 5]},
+            "train": {
+                "steps": 12,
+                "batch_size": 8,
+                "log_every": 3,
+                "checkpoint_every": 3,
+                **train,
+            },
+        }
+    )
+
+
+def test_resume_gives_the_same_weights_as_training_straight_through(tmp_path):
+    straight = train_run(small_config(), tmp_path, run_id="straight", progress=False)
+    stopped = train_run(small_config(), tmp_path, run_id="split", until_step=6, progress=False)
+    assert stopped.info()["status"] == "stopped" and stopped.info()["steps_done"] == 6
+    resumed = resume_run(stopped.path, progress=False)
+    assert resumed.info()["status"] == "finished"
+    a, b = straight.load_model().state_dict(), resumed.load_model().state_dict()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    assert straight.metrics() == resumed.metrics()
+    assert straight.info()["performance"] == resumed.info()["performance"]
+
+
+def test_resume_after_a_stop_between_checkpoints_continues_from_the_checkpoint(tmp_path):
+    # stop at 5 with checkpoints every 3: the run is saved at 3 and at the stop (5)
+    run = train_run(small_config(), tmp_path, run_id="r", until_step=5, progress=False)
+    assert run.info()["steps_done"] == 5
+    resume_run(run.path, until_step=9, progress=False)
+    assert Run.open(run.path).info()["steps_done"] == 9
+
+
+def test_a_finished_run_cannot_be_resumed(tmp_path):
+    run = train_run(small_config(), tmp_path, run_id="done", progress=False)
+    with pytest.raises(Exception, match="already finished"):
+        resume_run(run.path, progress=False)
+
+
+def test_run_directory_and_index(tmp_path):
+    run = train_run(small_config(), tmp_path, progress=False)
+    for name in ("config.yaml", "run.json", WEIGHTS, CHECKPOINT, "metrics.csv"):
+        assert (run.path / name).is_file(), name
+    assert run.id.endswith("-small")
+    rows = run.metrics()
+    assert [r["step"] for r in rows if r["member"] == 1] == [3, 6, 9, 12]
+    assert {"loss", "perf.pdm", "seed"} <= set(rows[0])
+    (record,) = list_runs(tmp_path)
+    assert record.id == run.id and record.tasks == ("pdm",) and record.seeds == (4, 5)
+    assert record.steps_done == 12 and record.status == "finished"
+    assert set(record.performance) == {"pdm"}
+    # the index is plain SQLite, queryable by users
+    with sqlite3.connect(tmp_path / "index.sqlite") as conn:
+        assert conn.execute("select status from runs").fetchall() == [("finished",)]
+    # and it can be rebuilt from the run directories
+    (tmp_path / "index.sqlite").unlink()
+    assert reindex(tmp_path) == 1 and list_runs(tmp_path)[0].id == run.id
+
+
+def test_config_round_trips_through_the_run_directory(tmp_path):
+    config = small_config()
+    run = train_run(config, tmp_path, progress=False)
+    assert Run.open(run.path).config == config
+    assert load_config(run.path / "config.yaml") == config
+
+
+def test_a_run_is_never_overwritten(tmp_path):
+    run = train_run(small_config(), tmp_path, run_id="same", progress=False)
+    before = (run.path / WEIGHTS).read_bytes()
+    with pytest.raises(RunExists, match="never overwritten"):
+        train_run(small_config(), tmp_path, run_id="same", progress=False)
+    assert (run.path / WEIGHTS).read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"task": "pdm", "model": {"n_hiden": 3}},
+            r"`model.n_hiden`.*Did you mean `model.n_hidden`",
+        ),
+        ({"task": "pdm", "train": {"steps": "many"}}, r"`train.steps` expects an integer, got str"),
+        ({"task": "pdm", "train": {"steps": True}}, r"`train.steps` expects an integer"),
+        ({"task": "pdm", "model": {"seeds": [1, "x"]}}, r"`model.seeds\[1\]` expects an integer"),
+        ({"task": "pdm", "modle": {}}, r"unknown config field `modle`.*Did you mean `model`"),
+        ({"model": {}}, r"`task` is required"),
+        ({"task": "pdm", "model": {"activation": "sigmoid"}}, r"activation must be one of"),
+        ({"task": "pdm", "train": {"lr": -1}}, r"train.lr must be positive"),
+        ({"task": {"name": "pdm", "params": {"coherense": [0.1]}}}, r"coherense"),
+    ],
+)
+def test_config_errors_name_the_field(data, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(data)
+
+
+def test_unknown_task_lists_the_nearest_names():
+    with pytest.raises(TaskNotFound, match=r"unknown task 'pdn'.*'pdm'"):
+        parse_config({"task": "pdn"})
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: [pdm\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("task: pdm\ntrain:\n  stpes: 3\n")
+    with pytest.raises(ConfigError, match=r"typo.yaml.*`train.stpes`.*`train.steps`"):
+        load_config(typo)
+
+
+def test_missing_run_suggests_nearby_runs(tmp_path):
+    train_run(small_config(), tmp_path, run_id="alpha", progress=False)
+    with pytest.raises(RunNotFound, match=r"does not exist.*alpha"):
+        Run.open(tmp_path / "alpah")
+
+
+def test_corrupt_weights_are_reported_and_the_checkpoint_survives(tmp_path):
+    run = train_run(small_config(), tmp_path, run_id="c", progress=False)
+    checkpoint = (run.path / CHECKPOINT).read_bytes()
+    (run.path / WEIGHTS).write_bytes(b"not a safetensors file")
+    with pytest.raises(CorruptCheckpoint, match=r"model.safetensors cannot be read"):
+        run.load_model()
+    assert (run.path / CHECKPOINT).read_bytes() == checkpoint
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    # lr 1e30: step 1 has a finite loss (and is checkpointed), its update blows the weights up
+    config = small_config(lr=1e30, clip_grad=None, checkpoint_every=1)
+    with pytest.raises(TrainingDiverged, match=r"loss became .* at step 2"):
+        train_run(config, tmp_path, run_id="nan", progress=False)
+    run = Run.open(tmp_path / "nan")
+    info = run.info()
+    assert info["status"] == "diverged" and info["steps_done"] == 1
+    weights = run.load_model().state_dict()  # the last good weights still load
+    assert all(torch.isfinite(w).all() for w in weights.values())
+    assert torch.load(run.path / CHECKPOINT, weights_only=True)["step"] == 1
+
+
+def test_interrupted_write_leaves_the_old_file(tmp_path):
+    from neurodyn._io import atomic_write
+
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+
+    def crash(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, crash)
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_cli_train_stop_resume_and_list(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "task: flipflop\nmodel: {n_hidden: 8, seeds: [1]}\n"
+        "train: {steps: 6, batch_size: 4, log_every: 2, checkpoint_every: 2}\n"
+    )
+    runs = str(tmp_path / "runs")
+    assert (
+        main(["train", str(config), "--runs", runs, "--name", "r", "--stop-at", "4", "--quiet"])
+        == 0
+    )
+    assert "[stopped]" in capsys.readouterr().out
+    assert main(["train", "--resume", f"{runs}/r", "--quiet"]) == 0
+    assert "[finished]" in capsys.readouterr().out
+    assert main(["runs", "--runs", runs]) == 0
+    out = capsys.readouterr().out
+    assert "r " in out and "6/6" in out and "flipflop" in out
+    # errors are one line, exit code 2
+    assert main(["train", str(config), "--runs", runs, "--name", "r", "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["analyze", f"{runs}/nope"]) == 2
+    assert "does not exist" in capsys.readouterr().err
