@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="train a small network on pdm and dlygo, analyse it, write its report"
     )
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
-    p.add_argument("--steps", type=int, help="training steps (default 2000)")
+    p.add_argument("--steps", type=int, help="training steps (default 3000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
     return parser

@@ -23,7 +23,7 @@ DEMO_CONFIG = {
         "seeds": [1],
     },
     "train": {
-        "steps": 2000,
+        "steps": 3000,
         "batch_size": 32,
         "lr": 0.003,
         "l2_rate": 0.0001,

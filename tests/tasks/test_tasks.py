@@ -172,6 +172,21 @@ def test_pdm_noise_has_the_declared_standard_deviation():
     assert abs(float(values.std()) - 0.3) < 0.01
 
 
+def test_pdm_ideal_observer_matches_its_analytic_accuracy():
+    # A perfect integrator sums evidence_1 - evidence_2 over the stimulus: mean n*c, standard
+    # deviation sqrt(2 n) * noise, so P(correct | c) = Phi(c sqrt(n / 2) / noise). This is the
+    # ceiling a trained network is measured against (0.974 for the default task).
+    task = tasks.get("pdm", coherences=(0.05, 0.1))
+    batch = task.sample(40_000, seed=1)
+    total = (batch.x[..., 1] - batch.x[..., 2]).sum(0)
+    correct = (total > 0) == (batch.trial["choice"] == 0)
+    n = task.stimulus_ms / task.dt_ms
+    for c in (0.05, 0.1):
+        expected = 0.5 * (1 + math.erf(c * math.sqrt(n / 2) / task.evidence_noise / math.sqrt(2)))
+        observed = float(correct[batch.trial["coherence"] == c].float().mean())
+        assert abs(observed - expected) < 0.01, (c, observed, expected)
+
+
 def test_flipflop_targets_hold_the_last_pulse():
     task = tasks.get("flipflop")
     batch = task.sample(8, seed=2)
