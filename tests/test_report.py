@@ -26,6 +26,7 @@ def test_analyze_and_report_a_multitask_run(tmp_path, capsys):
     assert pdm.step_tuning.unit_activity.shape == (30, 16)  # 600 ms stimulus at dt 20 ms
     loaded = load_analyses(run)
     np.testing.assert_array_equal(loaded[1].pca.projections, results[1].pca.projections)
+    assert loaded[0].member == 1
 
     path = write_report(run)
     text = path.read_text()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp)` on a temporary file beside `path`, then rename it onto `path`.
 
     The rename is atomic on POSIX and Windows when both are on the same file system, which

@@ -7,12 +7,13 @@ A few minutes on two CPU cores. `neurodyn demo` runs it; the config is also in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from neurodyn.report import write_report
 from neurodyn.runs import Run, parse_config, train_run
 from neurodyn.runs.analyze import analyze_run
 
-DEMO_CONFIG = {
+DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
     "task": ["pdm", "dlygo"],
     "model": {

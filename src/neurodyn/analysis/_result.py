@@ -42,7 +42,7 @@ class SavableResult:
 
         def write(tmp: Path) -> None:
             with tmp.open("wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy stubs
 
         atomic_write(path, write)
         return path

@@ -106,6 +106,12 @@ class CTRNN(nn.Module):
     (10, 2, 4, 16)
     """
 
+    W_in: nn.Parameter
+    W_rec: nn.Parameter
+    b: nn.Parameter
+    W_out: nn.Parameter
+    b_out: nn.Parameter
+
     def __init__(self, spec: CTRNNSpec) -> None:
         super().__init__()
         self.spec = spec

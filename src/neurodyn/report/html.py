@@ -59,7 +59,10 @@ def _performance_table(info: dict) -> str:
 
 
 def _task_section(result: TaskAnalysis) -> str:
-    parts = [f"<h2>Task <code>{html.escape(result.task)}</code></h2>"]
+    parts = [
+        f"<h2>Task <code>{html.escape(result.task)}</code></h2>",
+        f'<p class="meta">ensemble member {result.member}, noise-free, fresh trials</p>',
+    ]
     pca = result.pca
     parts.append(
         _figure_html(

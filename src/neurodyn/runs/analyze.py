@@ -8,15 +8,18 @@ stimulus epoch. Files are `analysis/<task>.<kind>.npz`, readable with the result
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from neurodyn._io import atomic_write_text
 from neurodyn.analysis import (
     PCATrajectories,
     RecurrentInputRatio,
+    SavableResult,
     StepTuning,
     pca_trajectories,
     recurrent_input_ratio,
@@ -29,6 +32,7 @@ from neurodyn.tasks import Batch, Multitask, Task
 # The epoch whose steps `step_tuning` looks across: where evidence or a cue arrives.
 _TUNING_EPOCHS = ("stimulus", "delay")
 _RING_DIRECTIONS = 8
+_SETTINGS = "settings.json"
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def condition_of(task: Task, batch: Batch) -> tuple[Tensor | None, str]:
     return None, ""
 
 
-def _kinds() -> dict[str, type]:
+def _kinds() -> dict[str, type[SavableResult]]:
     return {
         "pca": PCATrajectories,
         "recurrent_input_ratio": RecurrentInputRatio,
@@ -119,27 +123,28 @@ def analyze_run(
             value = getattr(result, kind)
             if value is not None:
                 value.save(folder / f"{result.task}.{kind}.npz")
+    settings = {"member": member, "batch_size": batch_size, "seed": seed}
+    atomic_write_text(folder / _SETTINGS, json.dumps(settings))
     return results
 
 
 def load_analyses(run: Run) -> list[TaskAnalysis]:
     """The saved analyses of `run`, in task order (tasks without saved results are skipped)."""
     folder = run.path / ANALYSIS
-    found = []
+    found: list[TaskAnalysis] = []
+    if not (folder / _SETTINGS).exists():
+        return found
+    member = int(json.loads((folder / _SETTINGS).read_text())["member"])
     for name in run.task.task_names:
-        loaded = {
-            kind: cls.load(folder / f"{name}.{kind}.npz")
-            for kind, cls in _kinds().items()
-            if (folder / f"{name}.{kind}.npz").exists()
-        }
-        if "pca" in loaded and "recurrent_input_ratio" in loaded:
+        pca, ratio, tuning = (folder / f"{name}.{kind}.npz" for kind in _kinds())
+        if pca.exists() and ratio.exists():
             found.append(
                 TaskAnalysis(
-                    name,
-                    -1,
-                    loaded["pca"],
-                    loaded["recurrent_input_ratio"],
-                    loaded.get("step_tuning"),
+                    task=name,
+                    member=member,
+                    pca=PCATrajectories.load(pca),
+                    recurrent_input_ratio=RecurrentInputRatio.load(ratio),
+                    step_tuning=StepTuning.load(tuning) if tuning.exists() else None,
                 )
             )
     return found

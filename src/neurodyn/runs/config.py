@@ -126,7 +126,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, Mapping):
             raise _wrong_type(value, tp, where)
         return dict(value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise _wrong_type(value, tp, where)
         return _build(tp, value, where)

@@ -112,7 +112,9 @@ def clip_per_member(model: CTRNN, max_norm: float) -> None:
     """Clip each member's gradient to global norm `max_norm`, as torch's clip_grad_norm_ would
     for that member alone."""
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    norms = torch.sqrt(sum(g.pow(2).reshape(g.shape[0], -1).sum(1) for g in grads))  # [E]
+    norms = (
+        torch.stack([g.pow(2).reshape(g.shape[0], -1).sum(1) for g in grads]).sum(0).sqrt()
+    )  # [E]
     scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
     for g in grads:
         g.mul_(scale.reshape(-1, *([1] * (g.dim() - 1))))
