@@ -1,0 +1,565 @@
+"""Fixed and slow points of a recurrent network, with their linearisation.
+
+The method of Sussillo & Barak (2013): minimise the speed
+
+    q(h) = 0.5 * || F(h, u) - h ||^2
+
+over many candidate states h at once, for a constant input u. Zeros of q are fixed points;
+local minima with small q are slow points. Around each point, the Jacobian `dF/dh` gives the
+local linear dynamics.
+
+How this differs from FixedPointFinder (Golub & Sussillo 2018), whose answers it reproduces:
+every candidate state is optimised as one batch on the network's device, with its own
+adaptive learning rate, gradient clipping and stopping rule, and without returning to NumPy
+between iterations; once a state is close, Newton steps (solving with the Jacobian) take it to
+machine precision in a few iterations instead of thousands of gradient steps.
+
+Continuous-time networks. A leaky network is simulated as the Euler map
+`F(h) = h + dt * f(h)` of a flow `dh/dt = f(h)`. Its fixed points are the zeros of the flow.
+Pass `dt` and the result carries both the map's eigenvalues `lambda` (of `dF/dh`) and the
+flow's, `(lambda - 1) / dt` (units: 1 / the unit of dt, so per ms for our CTRNN); stability is
+classified on the flow (a mode is unstable when its real part is positive). Without `dt` the
+network is a discrete map, and a mode is unstable when `|lambda| > 1`.
+
+The step function. Any torch callable `F(h, u) -> h_next` works, e.g. a user's own cell, if it
+maps each row of `h` on its own (rows do not mix, as in every RNN cell). Shapes: `h [K, N]`,
+`u [K, I]` for one network, or `h [E, K, N]`, `u [E, K, I]` for an ensemble of E networks (as
+`CTRNN.step` takes). The result's arrays are flat over members, with a `member` index.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from neurodyn.analysis._result import SavableResult
+from neurodyn.errors import ShapeError
+from neurodyn.models import CTRNN
+
+StepFn = Callable[[Tensor, Tensor], Tensor]
+STABILITY = ("stable", "saddle", "unstable", "marginal")
+
+
+@dataclass(frozen=True)
+class FixedPointOptions:
+    """Tolerances and optimiser settings of the finder (FixedPointFinder's names and defaults
+    where it has the same setting).
+
+    Attributes
+    ----------
+    tol_q : a state has converged when its q is below this
+    tol_dq : ... or when q changed by less than this in one iteration (it is stuck)
+    max_iters : gradient iterations at most
+    lr : initial learning rate of each state (Adam)
+    min_lr : a state whose rate fell below this is stuck and stops
+    lr_increase, lr_decrease : a state's rate is multiplied by these after a step that
+        lowered its q (accepted) / would have raised it (rejected)
+    max_grad_norm : each state's gradient is clipped to this norm
+    newton : refine with damped Newton steps once a state's q is below `newton_below`
+    newton_below : q at which a state leaves gradient descent for Newton
+    newton_iters : Newton iterations at most
+    tol_unique : points closer than this (Euclidean) are one point
+    slow_q : points with q under this are kept as slow points (fixed points need q < tol_q)
+    outlier_distance_scale : points farther from the initial states' centroid than this many
+        times the initial states' mean distance to it are dropped (None: keep all)
+    marginal_tol : a mode whose (dt * flow) real part, or |map eigenvalue| - 1, is within this
+        of zero is marginal (line and ring attractors have such modes)
+    check_every : iterations between checks whether every state has finished (a device sync)
+    """
+
+    tol_q: float = 1e-12
+    tol_dq: float = 1e-20
+    max_iters: int = 5000
+    lr: float = 0.05
+    min_lr: float = 1e-10
+    lr_increase: float = 1.2
+    lr_decrease: float = 0.5
+    max_grad_norm: float = 1.0
+    newton: bool = True
+    newton_below: float = 1e-6
+    newton_iters: int = 20
+    tol_unique: float = 1e-3
+    slow_q: float = 1e-4
+    outlier_distance_scale: float | None = 10.0
+    marginal_tol: float = 1e-3
+    check_every: int = 25
+
+    def __post_init__(self) -> None:
+        if self.tol_q <= 0 or self.tol_unique <= 0 or self.max_iters < 0:
+            raise ValueError("tol_q and tol_unique must be positive, max_iters non-negative")
+        if self.slow_q < self.tol_q:
+            raise ValueError(f"slow_q ({self.slow_q}) must be at least tol_q ({self.tol_q})")
+
+
+@dataclass(frozen=True)
+class FixedPoints(SavableResult):
+    """Unique fixed and slow points with their linearisation.
+
+    M points over all members and conditions; K initial states.
+
+    Attributes
+    ----------
+    states : [M, N]            the points
+    inputs : [M, I]            the constant input each was found for
+    member : [M]               ensemble member (0 for a single network)
+    condition : [M]            index of the input condition (see `find_fixed_points`)
+    q : [M]                    speed 0.5 ||F(h, u) - h||^2
+    is_fixed : [M]             q < tol_q (the others are slow points, q < slow_q)
+    eigenvalues : [M, N]       of the map's Jacobian dF/dh, sorted most unstable first
+    eigenvectors : [M, N, N]   columns, in the order of `eigenvalues`
+    flow_eigenvalues : [M, N]  (eigenvalues - 1) / dt for a continuous-time network, else NaN
+    stability : [M]            'stable', 'saddle', 'unstable' or 'marginal'
+    n_unstable : [M]           number of unstable modes
+    n_marginal : [M]           number of modes within marginal_tol of the boundary
+    initial_states : [K, N]    where the optimisation started
+    initial_member : [K]
+    initial_condition : [K]
+    final_states : [K, N]      where each initial state ended
+    final_q : [K]
+    assignment : [K]           index of the point each initial state ended at (-1: none)
+    n_iters : [K]              gradient iterations each state ran
+    dt : float                 NaN for a discrete-time map
+    options : dict             the FixedPointOptions used
+    """
+
+    states: np.ndarray
+    inputs: np.ndarray
+    member: np.ndarray
+    condition: np.ndarray
+    q: np.ndarray
+    is_fixed: np.ndarray
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    flow_eigenvalues: np.ndarray
+    stability: np.ndarray
+    n_unstable: np.ndarray
+    n_marginal: np.ndarray
+    initial_states: np.ndarray
+    initial_member: np.ndarray
+    initial_condition: np.ndarray
+    final_states: np.ndarray
+    final_q: np.ndarray
+    assignment: np.ndarray
+    n_iters: np.ndarray
+    dt: float
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    @property
+    def continuous_time(self) -> bool:
+        return not np.isnan(self.dt)
+
+    def select(self, mask: np.ndarray) -> np.ndarray:
+        """Indices of the points where `mask` holds (a convenience for `np.flatnonzero`)."""
+        return np.flatnonzero(mask)
+
+    def count(self, member: int | None = None) -> dict[str, int]:
+        """Number of points per stability class (and of slow points) for one member or all."""
+        keep = np.ones(len(self), bool) if member is None else self.member == member
+        counts = {s: int(np.sum(keep & self.is_fixed & (self.stability == s))) for s in STABILITY}
+        counts["slow"] = int(np.sum(keep & ~self.is_fixed))
+        return counts
+
+    def unstable_modes(self, index: int) -> np.ndarray:
+        """Real parts of the unstable eigenvectors of point `index`: `[N, n_unstable]`."""
+        return self.eigenvectors[index][:, : self.n_unstable[index]].real
+
+
+# -- the step function and its Jacobian -----------------------------------------------------
+
+
+def _speed(step_fn: StepFn, h: Tensor, u: Tensor) -> Tensor:
+    """q per state `[...]`."""
+    return 0.5 * (step_fn(h, u) - h).pow(2).sum(-1)
+
+
+def jacobians(step_fn: StepFn, states: Tensor, inputs: Tensor, *, chunk_size: int = 256) -> Tensor:
+    """Jacobians `dF/dh` at every state, in one batched computation.
+
+    Parameters
+    ----------
+    step_fn : F(h, u) -> h_next, mapping each row of h on its own
+    states : Tensor [..., K, N]
+    inputs : Tensor [..., K, I]
+    chunk_size : rows of the Jacobian computed at once (bounds memory: chunk x K x N)
+
+    Returns
+    -------
+    Tensor [..., K, N, N] with `J[..., k, i, j] = dF_i / dh_j` at state k
+    """
+    n_units = states.shape[-1]
+    states = states.detach()
+    _, vjp = torch.func.vjp(lambda h: step_fn(h, inputs), states)  # type: ignore[misc]
+    basis = torch.eye(n_units, dtype=states.dtype, device=states.device)
+    # Row i of every Jacobian at once: the vector-Jacobian product with e_i on every state.
+    cotangents = basis[:, *([None] * (states.dim() - 1)), :].expand(n_units, *states.shape)
+    (rows,) = torch.func.vmap(vjp, chunk_size=chunk_size)(cotangents)  # [N(i), ..., K, N(j)]
+    return rows.movedim(0, -2)
+
+
+# -- the optimisation ------------------------------------------------------------------------
+
+
+def _descend(
+    step_fn: StepFn, h: Tensor, u: Tensor, options: FixedPointOptions, *, stop_below: float
+) -> tuple[Tensor, Tensor]:
+    """Per-state Adam with adaptive rates, clipping and rejected steps.
+
+    Each state keeps its best point so far. A proposed step that raises its q is rejected and
+    the state's rate shrinks; an accepted one grows it. q therefore decreases monotonically
+    for every state, which keeps each state in the basin it started in (a fixed learning rate
+    can throw a state across to another point, or to a saddle).
+
+    Returns (states [..., N], gradient iterations each state ran [...]).
+    """
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    batch_shape = h.shape[:-1]
+
+    def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
+        x = x.detach().requires_grad_(True)
+        q = _speed(step_fn, x, u)
+        (grad,) = torch.autograd.grad(q.sum(), x)
+        norm = grad.norm(dim=-1, keepdim=True)
+        grad = grad * (options.max_grad_norm / norm.clamp(min=options.max_grad_norm))
+        return q.detach(), grad.detach()
+
+    best, (q_best, g_best) = h.detach(), speed_and_grad(h)
+    lr = torch.full(batch_shape, options.lr, dtype=h.dtype, device=h.device)
+    m, v = torch.zeros_like(h), torch.zeros_like(h)
+    t = torch.zeros(batch_shape, dtype=h.dtype, device=h.device)
+    iters = torch.zeros(batch_shape, dtype=torch.long, device=h.device)
+    active = q_best >= stop_below
+    for it in range(options.max_iters):
+        with torch.no_grad():
+            # Adam moments advance with each accepted gradient (t counts accepted steps).
+            m_next = torch.lerp(m, g_best, 1 - beta1)
+            v_next = torch.lerp(v, g_best * g_best, 1 - beta2)
+            t_next = t + 1
+            m_hat = m_next / (1 - beta1**t_next)[..., None]
+            v_hat = v_next / (1 - beta2**t_next)[..., None]
+            proposal = best - (active.to(h.dtype) * lr)[..., None] * m_hat / (v_hat.sqrt() + eps)
+        q_new, g_new = speed_and_grad(proposal)
+        with torch.no_grad():
+            accept = active & (q_new <= q_best)
+            reject = active & ~accept
+            improvement = q_best - q_new
+            best = torch.where(accept[..., None], proposal, best)
+            # A rejected step restarts the state's moments: the next proposal is then along
+            # the normalised gradient, a descent direction for a small enough rate (stale
+            # momentum need not be one, and shrinking the rate would not help).
+            m = torch.where(accept[..., None], m_next, torch.where(reject[..., None], 0.0, m))
+            v = torch.where(accept[..., None], v_next, torch.where(reject[..., None], 0.0, v))
+            t = torch.where(accept, t_next, torch.where(reject, 0.0, t))
+            q_best = torch.where(accept, q_new, q_best)
+            g_best = torch.where(accept[..., None], g_new, g_best)
+            lr = torch.where(accept, lr * options.lr_increase, lr)
+            lr = torch.where(reject, lr * options.lr_decrease, lr)
+            iters += active
+            stuck = (accept & (improvement < options.tol_dq)) | (lr < options.min_lr)
+            active &= ~((q_best < stop_below) | stuck)
+        if (it + 1) % options.check_every == 0 and not bool(active.any()):
+            break
+    return best, iters
+
+
+def _padded(select: Tensor) -> tuple[Tensor, Tensor]:
+    """Indices `[E, L]` of the selected states of each member, padded to a common length L.
+
+    Step functions take every member at once (`[E, K, N]`); to work on a subset of states we
+    gather each member's subset into `[E, L, N]`, padding with the member's first state, and
+    `valid [E, L]` says which entries are real.
+    """
+    counts = select.sum(1)
+    length = max(int(counts.max()), 1) if select.numel() else 1
+    order = torch.argsort((~select).to(torch.int8), dim=1, stable=True)[:, :length]
+    valid = torch.arange(length, device=select.device)[None] < counts[:, None]
+    return torch.where(valid, order, order[:, :1]), valid
+
+
+def _gather(x: Tensor, index: Tensor) -> Tensor:
+    return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))
+
+
+def _newton(
+    step_fn: StepFn, h: Tensor, u: Tensor, options: FixedPointOptions, chunk: int = 2048
+) -> Tensor:
+    """Damped Newton on F(h) - h = 0 for the states that are slow but not yet fixed, accepting
+    a step only where it lowers q. Works on `chunk` states per member at a time (the
+    Jacobians take chunk x N x N numbers)."""
+    with torch.no_grad():
+        q = _speed(step_fn, h, u)
+    todo = torch.isfinite(q) & (q < options.slow_q) & (q >= options.tol_q)
+    if not bool(todo.any()):
+        return h
+    index, valid = _padded(todo)
+    h = h.clone()
+    for start in range(0, index.shape[1], chunk):
+        idx, ok = index[:, start : start + chunk], valid[:, start : start + chunk]
+        refined = _newton_dense(step_fn, _gather(h, idx), _gather(u, idx), options)
+        h.scatter_(
+            1,
+            idx[..., None].expand(-1, -1, h.shape[-1]),
+            torch.where(ok[..., None], refined, _gather(h, idx)),
+        )
+    return h
+
+
+def _newton_dense(step_fn: StepFn, h: Tensor, u: Tensor, options: FixedPointOptions) -> Tensor:
+    eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
+    with torch.no_grad():
+        q = _speed(step_fn, h, u)
+    for _ in range(options.newton_iters):
+        jac = jacobians(step_fn, h, u)
+        with torch.no_grad():
+            residual = step_fn(h, u) - h
+            solved = torch.linalg.solve_ex(jac - eye, -residual[..., None])
+            delta = torch.nan_to_num(solved.result[..., 0], nan=0.0, posinf=0.0, neginf=0.0)
+            improved = torch.zeros_like(q, dtype=torch.bool)
+            for scale in (1.0, 0.5, 0.25, 0.125):
+                trial = h + scale * delta
+                q_trial = _speed(step_fn, trial, u)
+                better = (q_trial < q) & ~improved
+                h = torch.where(better[..., None], trial, h)
+                q = torch.where(better, q_trial, q)
+                improved |= better
+            if not bool((improved & (q >= options.tol_q * 1e-6)).any()):
+                break
+    return h
+
+
+# -- the finder ------------------------------------------------------------------------------
+
+
+def find_fixed_points(
+    step_fn: StepFn,
+    initial_states: Tensor,
+    inputs: Tensor,
+    *,
+    dt: float | None = None,
+    condition: Tensor | None = None,
+    options: FixedPointOptions | None = None,
+) -> FixedPoints:
+    """Find the fixed and slow points of `step_fn` from many initial states at once.
+
+    Parameters
+    ----------
+    step_fn : F(h, u) -> h_next
+        Maps each row of h on its own. For an ensemble, takes `h [E, K, N]`, `u [E, K, I]`.
+    initial_states : Tensor [K, N], or [E, K, N] for an ensemble
+    inputs : Tensor [I], [K, I], or [E, K, I]
+        The constant input for each initial state (one shared input, or one per state, e.g.
+        several input conditions in one call).
+    dt : float, optional
+        Step of the Euler map of a continuous-time network (`dt_ms` for a CTRNN): stability is
+        then classified on the flow's eigenvalues `(lambda - 1) / dt`.
+    condition : Tensor [K], optional
+        Condition label of each initial state; points are de-duplicated per member and
+        condition, and carry the label.
+    options : FixedPointOptions
+
+    Returns
+    -------
+    FixedPoints
+
+    Example
+    -------
+    >>> a = torch.tensor([[0.5, 0.2], [0.0, 0.8]], dtype=torch.float64)
+    >>> fps = find_fixed_points(lambda h, u: h @ a.T + u, torch.randn(8, 2, dtype=torch.float64),
+    ...                         torch.tensor([1.0, 1.0], dtype=torch.float64))
+    >>> np.round(fps.states, 6).tolist(), fps.stability.tolist()
+    ([[4.0, 5.0]], ['stable'])
+
+    Reference: Sussillo & Barak (2013), Neural Computation 25(3); Golub & Sussillo (2018), JOSS.
+    """
+    options = options or FixedPointOptions()
+    ensemble = initial_states.dim() == 3
+    if initial_states.dim() not in (2, 3):
+        raise ShapeError(
+            f"initial_states must be [K, N] or [E, K, N], got {tuple(initial_states.shape)}"
+        )
+    h0 = initial_states.detach().clone()
+    if not ensemble:
+        h0 = h0[None]
+    n_members, n_init, _ = h0.shape
+    u = inputs.detach().to(h0.dtype)
+    if u.dim() == 1:
+        u = u.expand(n_members, n_init, -1)
+    elif u.dim() == 2:
+        if u.shape[0] != n_init:
+            raise ShapeError(f"inputs [K, I] must have K = {n_init} rows, got {tuple(u.shape)}")
+        u = u.expand(n_members, -1, -1)
+    elif u.dim() != 3 or u.shape[:2] != (n_members, n_init):
+        raise ShapeError(f"inputs must be [I], [K, I] or [E, K, I], got {tuple(inputs.shape)}")
+    u = u.contiguous()
+    cond = (
+        torch.zeros(n_init, dtype=torch.long)
+        if condition is None
+        else condition.detach().cpu().long()
+    )
+    if tuple(cond.shape) != (n_init,):
+        raise ShapeError(f"condition must be [K] = ({n_init},), got {tuple(cond.shape)}")
+
+    def fn(h: Tensor, x: Tensor) -> Tensor:
+        return step_fn(h, x) if ensemble else step_fn(h[0], x[0])[None]
+
+    if options.newton:
+        # Descend until close, finish with Newton; states Newton cannot take to tol_q (slow
+        # points, where F(h) - h has no zero) go back to descent.
+        h, iters = _descend(fn, h0, u, options, stop_below=max(options.tol_q, options.newton_below))
+        h = _newton(fn, h, u, options)
+        h, more = _descend(fn, h, u, options, stop_below=options.tol_q)
+        iters = iters + more
+    else:
+        h, iters = _descend(fn, h0, u, options, stop_below=options.tol_q)
+    with torch.no_grad():
+        q = _speed(fn, h, u)
+    return _summarise(fn, h0, h, u, q, iters, cond, dt, options)
+
+
+def _summarise(
+    fn: StepFn,
+    h0: Tensor,
+    h: Tensor,
+    u: Tensor,
+    q: Tensor,
+    iters: Tensor,
+    cond: Tensor,
+    dt: float | None,
+    options: FixedPointOptions,
+) -> FixedPoints:
+    """De-duplicate, drop outliers, linearise and classify."""
+    n_members, n_init, n_units = h.shape
+    finite = torch.isfinite(q) & torch.isfinite(h).all(-1)
+    keep = finite & (q < options.slow_q)
+    if options.outlier_distance_scale is not None:
+        centroid = h0.mean(1, keepdim=True)
+        spread = (h0 - centroid).norm(dim=-1).mean(1, keepdim=True)
+        keep &= (h - centroid).norm(dim=-1) <= options.outlier_distance_scale * spread
+    assignment = np.full((n_members, n_init), -1)
+    chosen: list[tuple[int, int]] = []  # (member, initial index) of each unique point
+    q_cpu, keep_cpu = q.cpu().numpy(), keep.cpu().numpy()
+    for e in range(n_members):
+        for c in np.unique(cond.numpy()):
+            rows = np.flatnonzero(keep_cpu[e] & (cond.numpy() == c))
+            # Lowest q first: each unique point is represented by its most precise copy.
+            order = rows[np.argsort(q_cpu[e, rows], kind="stable")]
+            if len(order) == 0:
+                continue
+            distances = torch.cdist(h[e, order], h[e, order]).cpu().numpy()
+            taken = np.zeros(len(order), bool)
+            for i in range(len(order)):
+                if taken[i]:
+                    continue
+                near = ~taken & (distances[i] < options.tol_unique)
+                taken |= near
+                assignment[e, order[near]] = len(chosen)
+                chosen.append((e, int(order[i])))
+    members = torch.tensor([e for e, _ in chosen], dtype=torch.long)
+    index = torch.tensor([k for _, k in chosen], dtype=torch.long)
+    points = h[members, index]  # [M, N]
+    point_inputs = u[members, index]
+    point_q = q[members, index]
+
+    if len(chosen):
+        # One Jacobian call for all members: each member's points, padded to a common length.
+        select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
+        select[members.to(h.device), index.to(h.device)] = True
+        pad_index, valid = _padded(select)
+        jac_padded = jacobians(fn, _gather(h, pad_index), _gather(u, pad_index))  # [E, L, N, N]
+        position = {
+            (e, k): j
+            for e in range(n_members)
+            for j, k in enumerate(pad_index[e].tolist())
+            if bool(valid[e, j])
+        }
+        jac = torch.stack([jac_padded[e, position[(e, k)]] for e, k in chosen])
+        eigenvalues, eigenvectors = torch.linalg.eig(jac.cpu().double())
+        eigenvalues, eigenvectors = eigenvalues.numpy(), eigenvectors.numpy()
+    else:
+        eigenvalues = np.zeros((0, n_units), complex)
+        eigenvectors = np.zeros((0, n_units, n_units), complex)
+
+    # How far each mode is from the stability boundary, in the map's units:
+    # dt * Re(flow eigenvalue) = Re(lambda) - 1 for a flow, |lambda| - 1 for a map.
+    growth = eigenvalues.real - 1 if dt is not None else np.abs(eigenvalues) - 1
+    order = np.argsort(-growth, axis=1, kind="stable")
+    eigenvalues = np.take_along_axis(eigenvalues, order, 1)
+    eigenvectors = np.take_along_axis(eigenvectors, order[:, None, :], 2)
+    growth = np.take_along_axis(growth, order, 1)
+    tol = options.marginal_tol
+    n_unstable = (growth > tol).sum(1)
+    n_marginal = (np.abs(growth) <= tol).sum(1)
+    stability = np.where(
+        n_unstable == n_units,
+        "unstable",
+        np.where(n_unstable > 0, "saddle", np.where(n_marginal > 0, "marginal", "stable")),
+    )
+    flow = (eigenvalues - 1) / dt if dt is not None else np.full_like(eigenvalues, np.nan + 0j)
+    point_q_cpu = point_q.cpu().numpy()
+    return FixedPoints(
+        states=points.cpu().numpy(),
+        inputs=point_inputs.cpu().numpy(),
+        member=members.numpy(),
+        condition=cond[index].numpy(),
+        q=point_q_cpu,
+        is_fixed=point_q_cpu < options.tol_q,
+        eigenvalues=eigenvalues,
+        eigenvectors=eigenvectors,
+        flow_eigenvalues=flow,
+        stability=stability.astype(str),
+        n_unstable=n_unstable,
+        n_marginal=n_marginal,
+        initial_states=h0.reshape(-1, n_units).cpu().numpy(),
+        initial_member=np.repeat(np.arange(n_members), n_init),
+        initial_condition=np.tile(cond.numpy(), n_members),
+        final_states=h.reshape(-1, n_units).cpu().numpy(),
+        final_q=q.reshape(-1).cpu().numpy(),
+        assignment=assignment.reshape(-1),
+        n_iters=iters.reshape(-1).cpu().numpy(),
+        dt=float("nan") if dt is None else float(dt),
+        options=dict(options.__dict__),
+    )
+
+
+def model_fixed_points(
+    model: CTRNN,
+    initial_states: Tensor,
+    inputs: Tensor,
+    *,
+    condition: Tensor | None = None,
+    options: FixedPointOptions | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> FixedPoints:
+    """`find_fixed_points` for a neurodyn network (all its ensemble members at once).
+
+    Runs a copy of the network in `dtype` (float64 by default, so Newton reaches q ~ 1e-25),
+    noise-free, and classifies stability on the flow (`dt = spec.dt_ms`, eigenvalues per ms).
+
+    Parameters
+    ----------
+    model : CTRNN with E members
+    initial_states : Tensor [K, N] (shared by all members) or [E, K, N]
+    inputs : Tensor [I], [K, I] or [E, K, I]
+    """
+    net = copy.deepcopy(model).to(dtype)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    states = initial_states.to(dtype)
+    if states.dim() == 2:
+        states = states[None].expand(net.ensemble_size, -1, -1)
+    return find_fixed_points(
+        net.step,
+        states,
+        inputs.to(dtype),
+        dt=net.spec.dt_ms,
+        condition=condition,
+        options=options,
+    )
