@@ -125,3 +125,22 @@ def test_bad_shapes_and_specs_are_named():
         spec(activation="sigmoidal")
     with pytest.raises(ConfigError, match="dt_ms"):
         spec(dt_ms=200.0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "softplus", "retanh"])
+def test_step_jacobian_matches_autograd(activation):
+    model = CTRNN(
+        CTRNNSpec(n_inputs=2, n_hidden=6, n_outputs=1, activation=activation, seeds=(3, 4))
+    )
+    h = torch.randn(2, 5, 6, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(5, 2, generator=torch.Generator().manual_seed(1))
+    jac = model.step_jacobian(h, x)
+    for e in range(2):
+        for b in range(5):
+
+            def one(v, e=e, b=b):
+                states = h.clone()
+                states[e, b] = v
+                return model.step(states, x)[e, b]
+
+            torch.testing.assert_close(jac[e, b], torch.autograd.functional.jacobian(one, h[e, b]))

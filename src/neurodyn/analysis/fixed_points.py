@@ -43,6 +43,7 @@ from neurodyn.errors import ShapeError
 from neurodyn.models import CTRNN
 
 StepFn = Callable[[Tensor, Tensor], Tensor]
+JacobianFn = Callable[[Tensor, Tensor], Tensor]
 STABILITY = ("stable", "saddle", "unstable", "marginal")
 
 
@@ -208,6 +209,33 @@ def jacobians(step_fn: StepFn, states: Tensor, inputs: Tensor, *, chunk_size: in
 # -- the optimisation ------------------------------------------------------------------------
 
 
+def _padded(select: Tensor) -> tuple[Tensor, Tensor]:
+    """Indices `[E, L]` of the selected states of each member, padded to a common length L.
+
+    Step functions take every member at once (`[E, K, N]`); to work on a subset of states we
+    gather each member's subset into `[E, L, N]`, padding with the member's first selected
+    state, and `valid [E, L]` says which entries are real.
+    """
+    counts = select.sum(1)
+    length = max(int(counts.max()), 1) if select.numel() else 1
+    order = torch.argsort((~select).to(torch.int8), dim=1, stable=True)[:, :length]
+    valid = torch.arange(length, device=select.device)[None] < counts[:, None]
+    return torch.where(valid, order, order[:, :1]), valid
+
+
+def _gather(x: Tensor, index: Tensor) -> Tensor:
+    """`x [E, K, ...]` at `index [E, L]` -> `[E, L, ...]`."""
+    return x[torch.arange(x.shape[0], device=x.device)[:, None], index]
+
+
+def _scatter(x: Tensor, index: Tensor, valid: Tensor, values: Tensor) -> Tensor:
+    """`x` with the valid entries of `values [E, L, ...]` written at `index [E, L]`."""
+    rows = torch.arange(x.shape[0], device=x.device)[:, None].expand_as(index)
+    x = x.clone()
+    x[rows[valid], index[valid]] = values[valid]
+    return x
+
+
 def _descend(
     step_fn: StepFn, h: Tensor, u: Tensor, options: FixedPointOptions, *, stop_below: float
 ) -> tuple[Tensor, Tensor]:
@@ -216,12 +244,53 @@ def _descend(
     Each state keeps its best point so far. A proposed step that raises its q is rejected and
     the state's rate shrinks; an accepted one grows it. q therefore decreases monotonically
     for every state, which keeps each state in the basin it started in (a fixed learning rate
-    can throw a state across to another point, or to a saddle).
+    can throw a state across to another point, or to a saddle). Every `check_every`
+    iterations the states still running are gathered into a smaller batch, so the work
+    shrinks as states finish.
 
-    Returns (states [..., N], gradient iterations each state ran [...]).
+    Parameters
+    ----------
+    h : Tensor [E, K, N]
+    u : Tensor [E, K, I]
+
+    Returns
+    -------
+    (states [E, K, N], gradient iterations each state ran [E, K])
     """
+    iters = torch.zeros(h.shape[:-1], dtype=torch.long, device=h.device)
+    with torch.no_grad():
+        q = _speed(step_fn, h, u)
+    active = q >= stop_below
+    done_iters = 0
+    while done_iters < options.max_iters and bool(active.any()):
+        index, valid = _padded(active)
+        n = min(options.check_every, options.max_iters - done_iters)
+        best, still, ran = _descend_dense(
+            step_fn, _gather(h, index), _gather(u, index), valid, n, options, stop_below
+        )
+        h = _scatter(h, index, valid, best)
+        iters = _scatter(iters, index, valid, iters[_rows(index), index] + ran)
+        active = _scatter(torch.zeros_like(active), index, valid, still)
+        done_iters += n
+    return h, iters
+
+
+def _rows(index: Tensor) -> Tensor:
+    return torch.arange(index.shape[0], device=index.device)[:, None]
+
+
+def _descend_dense(
+    step_fn: StepFn,
+    h: Tensor,
+    u: Tensor,
+    active: Tensor,
+    n_iters: int,
+    options: FixedPointOptions,
+    stop_below: float,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """`n_iters` iterations on a gathered batch. Adam's moments restart with each batch: a
+    short restart every `check_every` iterations costs little and needs no bookkeeping."""
     beta1, beta2, eps = 0.9, 0.999, 1e-8
-    batch_shape = h.shape[:-1]
 
     def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.detach().requires_grad_(True)
@@ -232,12 +301,11 @@ def _descend(
         return q.detach(), grad.detach()
 
     best, (q_best, g_best) = h.detach(), speed_and_grad(h)
-    lr = torch.full(batch_shape, options.lr, dtype=h.dtype, device=h.device)
+    lr = torch.full(q_best.shape, options.lr, dtype=h.dtype, device=h.device)
     m, v = torch.zeros_like(h), torch.zeros_like(h)
-    t = torch.zeros(batch_shape, dtype=h.dtype, device=h.device)
-    iters = torch.zeros(batch_shape, dtype=torch.long, device=h.device)
-    active = q_best >= stop_below
-    for it in range(options.max_iters):
+    t = torch.zeros_like(q_best)
+    ran = torch.zeros(q_best.shape, dtype=torch.long, device=h.device)
+    for _ in range(n_iters):
         with torch.no_grad():
             # Adam moments advance with each accepted gradient (t counts accepted steps).
             m_next = torch.lerp(m, g_best, 1 - beta1)
@@ -262,76 +330,61 @@ def _descend(
             g_best = torch.where(accept[..., None], g_new, g_best)
             lr = torch.where(accept, lr * options.lr_increase, lr)
             lr = torch.where(reject, lr * options.lr_decrease, lr)
-            iters += active
+            ran += active
             stuck = (accept & (improvement < options.tol_dq)) | (lr < options.min_lr)
-            active &= ~((q_best < stop_below) | stuck)
-        if (it + 1) % options.check_every == 0 and not bool(active.any()):
-            break
-    return best, iters
-
-
-def _padded(select: Tensor) -> tuple[Tensor, Tensor]:
-    """Indices `[E, L]` of the selected states of each member, padded to a common length L.
-
-    Step functions take every member at once (`[E, K, N]`); to work on a subset of states we
-    gather each member's subset into `[E, L, N]`, padding with the member's first state, and
-    `valid [E, L]` says which entries are real.
-    """
-    counts = select.sum(1)
-    length = max(int(counts.max()), 1) if select.numel() else 1
-    order = torch.argsort((~select).to(torch.int8), dim=1, stable=True)[:, :length]
-    valid = torch.arange(length, device=select.device)[None] < counts[:, None]
-    return torch.where(valid, order, order[:, :1]), valid
-
-
-def _gather(x: Tensor, index: Tensor) -> Tensor:
-    return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))
+            active = active & ~((q_best < stop_below) | stuck)
+    return best, active, ran
 
 
 def _newton(
-    step_fn: StepFn, h: Tensor, u: Tensor, options: FixedPointOptions, chunk: int = 2048
+    step_fn: StepFn,
+    h: Tensor,
+    u: Tensor,
+    options: FixedPointOptions,
+    jacobian_fn: JacobianFn,
+    *,
+    stop_below: float,
 ) -> Tensor:
-    """Damped Newton on F(h) - h = 0 for the states that are slow but not yet fixed, accepting
-    a step only where it lowers q. Works on `chunk` states per member at a time (the
-    Jacobians take chunk x N x N numbers)."""
+    """Damped Newton on F(h) - h = 0 for the states that are slow but not yet fixed.
+
+    The Newton direction `-(J - I)^-1 r` is a descent direction of q (its Gauss-Newton
+    step), so with backtracking each step lowers q. A state stops when q is below
+    `stop_below`, or when a step no longer halves q (it has reached the precision of its
+    dtype). Only the states still running are computed, so after the first one or two
+    iterations the work is small.
+
+    Parameters
+    ----------
+    h : Tensor [E, K, N]
+    u : Tensor [E, K, I]
+    """
     with torch.no_grad():
         q = _speed(step_fn, h, u)
-    todo = torch.isfinite(q) & (q < options.slow_q) & (q >= options.tol_q)
-    if not bool(todo.any()):
-        return h
-    index, valid = _padded(todo)
-    h = h.clone()
-    for start in range(0, index.shape[1], chunk):
-        idx, ok = index[:, start : start + chunk], valid[:, start : start + chunk]
-        refined = _newton_dense(step_fn, _gather(h, idx), _gather(u, idx), options)
-        h.scatter_(
-            1,
-            idx[..., None].expand(-1, -1, h.shape[-1]),
-            torch.where(ok[..., None], refined, _gather(h, idx)),
-        )
-    return h
-
-
-def _newton_dense(step_fn: StepFn, h: Tensor, u: Tensor, options: FixedPointOptions) -> Tensor:
+    active = torch.isfinite(q) & (q < options.slow_q) & (q >= stop_below)
     eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
-    with torch.no_grad():
-        q = _speed(step_fn, h, u)
     for _ in range(options.newton_iters):
-        jac = jacobians(step_fn, h, u)
+        if not bool(active.any()):
+            break
+        index, valid = _padded(active)
+        hs, us, qs = _gather(h, index), _gather(u, index), _gather(q, index)
+        jac = jacobian_fn(hs, us)
         with torch.no_grad():
-            residual = step_fn(h, u) - h
+            residual = step_fn(hs, us) - hs
             solved = torch.linalg.solve_ex(jac - eye, -residual[..., None])
             delta = torch.nan_to_num(solved.result[..., 0], nan=0.0, posinf=0.0, neginf=0.0)
-            improved = torch.zeros_like(q, dtype=torch.bool)
+            q_start = qs
+            improved = torch.zeros_like(qs, dtype=torch.bool)
             for scale in (1.0, 0.5, 0.25, 0.125):
-                trial = h + scale * delta
-                q_trial = _speed(step_fn, trial, u)
-                better = (q_trial < q) & ~improved
-                h = torch.where(better[..., None], trial, h)
-                q = torch.where(better, q_trial, q)
+                trial = hs + scale * delta
+                q_trial = _speed(step_fn, trial, us)
+                better = (q_trial < qs) & ~improved
+                hs = torch.where(better[..., None], trial, hs)
+                qs = torch.where(better, q_trial, qs)
                 improved |= better
-            if not bool((improved & (q >= options.tol_q * 1e-6)).any()):
-                break
+            h = _scatter(h, index, valid, hs)
+            q = _scatter(q, index, valid, qs)
+            keep_going = improved & (qs < 0.5 * q_start) & (qs >= stop_below)
+            active = _scatter(torch.zeros_like(active), index, valid, keep_going)
     return h
 
 
@@ -346,6 +399,9 @@ def find_fixed_points(
     dt: float | None = None,
     condition: Tensor | None = None,
     options: FixedPointOptions | None = None,
+    jacobian_fn: JacobianFn | None = None,
+    float64_step_fn: StepFn | None = None,
+    float64_jacobian_fn: JacobianFn | None = None,
 ) -> FixedPoints:
     """Find the fixed and slow points of `step_fn` from many initial states at once.
 
@@ -364,6 +420,14 @@ def find_fixed_points(
         Condition label of each initial state; points are de-duplicated per member and
         condition, and carry the label.
     options : FixedPointOptions
+    jacobian_fn : J(h, u) -> Tensor [..., K, N, N], optional
+        The Jacobian dF/dh in closed form (e.g. `CTRNN.step_jacobian`); by default it comes
+        from automatic differentiation (`jacobians`).
+    float64_step_fn, float64_jacobian_fn : optional
+        The same step function (and Jacobian) in float64. Gradient descent then runs in the
+        initial states' dtype (fast, e.g. float32) and Newton refinement, q and the
+        linearisation in float64, so points are located to ~1e-12 even when float32 could
+        not separate copies of one point from each other.
 
     Returns
     -------
@@ -407,25 +471,51 @@ def find_fixed_points(
     if tuple(cond.shape) != (n_init,):
         raise ShapeError(f"condition must be [K] = ({n_init},), got {tuple(cond.shape)}")
 
-    def fn(h: Tensor, x: Tensor) -> Tensor:
-        return step_fn(h, x) if ensemble else step_fn(h[0], x[0])[None]
+    fn = _with_ensemble_axis(step_fn, ensemble)
+    jac_fn = (
+        _with_ensemble_axis(jacobian_fn, ensemble)
+        if jacobian_fn is not None
+        else lambda h, x: jacobians(fn, h, x)
+    )
+    if float64_step_fn is not None:
+        fine_fn = _with_ensemble_axis(float64_step_fn, ensemble)
+        fine_jac = (
+            _with_ensemble_axis(float64_jacobian_fn, ensemble)
+            if float64_jacobian_fn is not None
+            else lambda h, x: jacobians(fine_fn, h, x)
+        )
+    else:
+        fine_fn, fine_jac = fn, jac_fn
+    fine_dtype = torch.float64 if float64_step_fn is not None else h0.dtype
 
     if options.newton:
         # Descend until close, finish with Newton; states Newton cannot take to tol_q (slow
         # points, where F(h) - h has no zero) go back to descent.
-        h, iters = _descend(fn, h0, u, options, stop_below=max(options.tol_q, options.newton_below))
-        h = _newton(fn, h, u, options)
-        h, more = _descend(fn, h, u, options, stop_below=options.tol_q)
+        stop = max(options.tol_q, options.newton_below)
+        h, iters = _descend(fn, h0, u, options, stop_below=stop)
+        h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
+        # Newton to tol_q here; the unique points are polished further once found.
+        h = _newton(fine_fn, h, u_fine, options, fine_jac, stop_below=options.tol_q)
+        h, more = _descend(fine_fn, h, u_fine, options, stop_below=options.tol_q)
         iters = iters + more
     else:
         h, iters = _descend(fn, h0, u, options, stop_below=options.tol_q)
+        h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
     with torch.no_grad():
-        q = _speed(fn, h, u)
-    return _summarise(fn, h0, h, u, q, iters, cond, dt, options)
+        q = _speed(fine_fn, h, u_fine)
+    return _summarise(fine_fn, fine_jac, h0, h, u_fine, q, iters, cond, dt, options)
+
+
+def _with_ensemble_axis(fn: Callable[[Tensor, Tensor], Tensor], ensemble: bool) -> StepFn:
+    """`fn` taking `[E, K, ...]`: as it is for an ensemble, else applied to member 0."""
+    if ensemble:
+        return fn
+    return lambda h, x: fn(h[0], x[0])[None]
 
 
 def _summarise(
-    fn: StepFn,
+    step_fn: StepFn,
+    jacobian_fn: JacobianFn,
     h0: Tensor,
     h: Tensor,
     u: Tensor,
@@ -464,6 +554,22 @@ def _summarise(
                 chosen.append((e, int(order[i])))
     members = torch.tensor([e for e, _ in chosen], dtype=torch.long)
     index = torch.tensor([k for _, k in chosen], dtype=torch.long)
+    if options.newton and len(chosen):
+        # Polish each unique point (not every copy of it) to the precision of its dtype.
+        select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
+        select[members.to(h.device), index.to(h.device)] = True
+        pad_index, valid = _padded(select)
+        polished = _newton(
+            step_fn,
+            _gather(h, pad_index),
+            _gather(u, pad_index),
+            options,
+            jacobian_fn,
+            stop_below=options.tol_q * 1e-9,
+        )
+        h = _scatter(h, pad_index, valid, polished)
+        with torch.no_grad():
+            q = _speed(step_fn, h, u)
     points = h[members, index]  # [M, N]
     point_inputs = u[members, index]
     point_q = q[members, index]
@@ -473,7 +579,7 @@ def _summarise(
         select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
         select[members.to(h.device), index.to(h.device)] = True
         pad_index, valid = _padded(select)
-        jac_padded = jacobians(fn, _gather(h, pad_index), _gather(u, pad_index))  # [E, L, N, N]
+        jac_padded = jacobian_fn(_gather(h, pad_index), _gather(u, pad_index))  # [E, L, N, N]
         position = {
             (e, k): j
             for e in range(n_members)
@@ -536,12 +642,14 @@ def model_fixed_points(
     *,
     condition: Tensor | None = None,
     options: FixedPointOptions | None = None,
-    dtype: torch.dtype = torch.float64,
+    descent_dtype: torch.dtype = torch.float32,
 ) -> FixedPoints:
     """`find_fixed_points` for a neurodyn network (all its ensemble members at once).
 
-    Runs a copy of the network in `dtype` (float64 by default, so Newton reaches q ~ 1e-25),
-    noise-free, and classifies stability on the flow (`dt = spec.dt_ms`, eigenvalues per ms).
+    Noise-free copies of the network do the work: gradient descent in `descent_dtype`
+    (float32: fast), Newton refinement and linearisation in float64 (points to ~1e-12,
+    q ~ 1e-25), with the Jacobian in closed form. Stability is classified on the flow
+    (`dt = spec.dt_ms`, flow eigenvalues per ms).
 
     Parameters
     ----------
@@ -549,17 +657,26 @@ def model_fixed_points(
     initial_states : Tensor [K, N] (shared by all members) or [E, K, N]
     inputs : Tensor [I], [K, I] or [E, K, I]
     """
+    fast = _frozen_copy(model, descent_dtype)
+    fine = _frozen_copy(model, torch.float64)
+    states = initial_states.to(descent_dtype)
+    if states.dim() == 2:
+        states = states[None].expand(model.ensemble_size, -1, -1)
+    return find_fixed_points(
+        fast.step,
+        states,
+        inputs.to(descent_dtype),
+        dt=model.spec.dt_ms,
+        condition=condition,
+        options=options,
+        jacobian_fn=fast.step_jacobian,
+        float64_step_fn=fine.step,
+        float64_jacobian_fn=fine.step_jacobian,
+    )
+
+
+def _frozen_copy(model: CTRNN, dtype: torch.dtype) -> CTRNN:
     net = copy.deepcopy(model).to(dtype)
     for p in net.parameters():
         p.requires_grad_(False)
-    states = initial_states.to(dtype)
-    if states.dim() == 2:
-        states = states[None].expand(net.ensemble_size, -1, -1)
-    return find_fixed_points(
-        net.step,
-        states,
-        inputs.to(dtype),
-        dt=net.spec.dt_ms,
-        condition=condition,
-        options=options,
-    )
+    return net

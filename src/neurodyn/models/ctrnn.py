@@ -35,6 +35,14 @@ ACTIVATIONS = {
     "retanh": lambda z: torch.tanh(torch.relu(z)),
 }
 
+# f'(z) of each activation, for Jacobians in closed form
+DERIVATIVES = {
+    "relu": lambda z: (z > 0).to(z.dtype),
+    "tanh": lambda z: 1 - torch.tanh(z) ** 2,
+    "softplus": torch.sigmoid,
+    "retanh": lambda z: (z > 0).to(z.dtype) * (1 - torch.tanh(z) ** 2),
+}
+
 
 @dataclass(frozen=True)
 class CTRNNSpec:
@@ -264,6 +272,32 @@ class CTRNN(nn.Module):
             + torch.bmm(h, self.W_rec.transpose(1, 2))
         )
         return (1 - self.spec.alpha) * h + self.spec.alpha * self._f(pre)
+
+    def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
+        """Jacobian of `step` with respect to h, in closed form.
+
+        `dF/dh = (1 - alpha) I + alpha diag(f'(pre)) W_rec`, with `pre = W_in x + W_rec h + b`.
+
+        Parameters
+        ----------
+        h : Tensor [E, B, N]
+        x : Tensor [E, B, I] or [B, I]
+
+        Returns
+        -------
+        Tensor [E, B, N, N], `J[e, b, i, j] = dF_i / dh_j`
+        """
+        if x.dim() == 2:
+            x = x[None].expand(self.ensemble_size, -1, -1)
+        alpha = self.spec.alpha
+        pre = (
+            torch.bmm(x, self.W_in.transpose(1, 2))
+            + self.b[:, None]
+            + torch.bmm(h, self.W_rec.transpose(1, 2))
+        )
+        slope = DERIVATIVES[self.spec.activation](pre)  # [E, B, N]
+        jac = alpha * slope[..., None] * self.W_rec[:, None]  # [E, B, N, N]
+        return jac + (1 - alpha) * torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
 
     def member(self, index: int) -> CTRNN:
         """A new single-network CTRNN holding a copy of member `index`."""
