@@ -118,11 +118,12 @@ def main() -> None:
     hps = dict(tol, outlier_distance_scale=10.0, verbose=False, super_verbose=False)
     options = FixedPointOptions(**tol, outlier_distance_scale=10.0)
 
-    run_fixedpointfinder(rnn, starts[:8].numpy(), inputs, dict(hps, max_iters=10))  # warm-up
-    run_neurodyn(model, starts[:8], FixedPointOptions(max_iters=10))
+    run_fixedpointfinder(rnn, starts[:8].numpy().copy(), inputs, dict(hps, max_iters=10))
+    run_neurodyn(model, starts[:8], FixedPointOptions(max_iters=10))  # warm-up
     their_times, our_times = [], []
     for _ in range(args.repeats):  # interleaved, so both see the same machine load
-        theirs, their_q, seconds = run_fixedpointfinder(rnn, starts.numpy(), inputs, hps)
+        # a copy: FixedPointFinder writes into the initial-states array it is given
+        theirs, their_q, seconds = run_fixedpointfinder(rnn, starts.numpy().copy(), inputs, hps)
         their_times.append(seconds)
         ours, seconds = run_neurodyn(model, starts, options)
         our_times.append(seconds)
@@ -151,6 +152,16 @@ def main() -> None:
         f"of one of ours; of our {len(ours)}, {matched(ours.states, theirs, 1e-3)} are within "
         f"1e-3 of one of theirs. Ours by stability: {ours.count()}"
     )
+    unmatched = [x for x in theirs if np.linalg.norm(ours.states - x, axis=1).min() >= 1e-3]
+    for x in unmatched:
+        h = torch.as_tensor(x, dtype=torch.float64)[None, None]
+        fine = model.to(torch.float64)
+        q = 0.5 * float((fine.step(h, torch.zeros(1, 1, 3, dtype=torch.float64)) - h).pow(2).sum())
+        model.to(torch.float32)
+        print(
+            f"their point not in ours: nearest of ours at {np.linalg.norm(ours.states - x, axis=1).min():.2e}, "
+            f"its q in float64 {q:.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ class FixedPointOptions:
     tol_q: float = 1e-12
     tol_dq: float = 1e-20
     max_iters: int = 5000
-    lr: float = 0.05
+    lr: float = 0.01
     min_lr: float = 1e-10
     lr_increase: float = 1.2
     lr_decrease: float = 0.5

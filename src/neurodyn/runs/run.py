@@ -7,6 +7,7 @@ Layout of `runs/<id>/`::
     model.safetensors    the latest weights (`W_in [E,N,I]`, `W_rec [E,N,N]`, ...)
     checkpoint.pt        weights + Adam state + random-generator states + metrics, to resume
     metrics.csv          step, member, seed, loss, perf.<task> (one row per member per log)
+    history/             step-000500.safetensors, ... (with train.keep_weights_every)
     analysis/            one .npz per analysis result
     report.html          the self-contained report
 
@@ -52,6 +53,7 @@ WEIGHTS = "model.safetensors"
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"
 ANALYSIS = "analysis"
+HISTORY = "history"
 REPORT = "report.html"
 
 
@@ -189,6 +191,18 @@ class Run:
             ) from None
         return model
 
+    def weight_history(self) -> list[tuple[int, CTRNN]]:
+        """The networks kept during training (`train.keep_weights_every`), by step."""
+        found = []
+        for path in sorted((self.path / HISTORY).glob("step-*.safetensors")):
+            model = CTRNN(self.model_spec())
+            try:
+                model.load_state_dict(safetensors.torch.load_file(path))
+            except Exception as err:
+                raise CorruptCheckpoint(f"{path} cannot be read ({err})") from None
+            found.append((int(path.stem.split("-")[1]), model))
+        return found
+
     # -- checkpoints --------------------------------------------------------------------------
     def save_checkpoint(self, state: TrainState) -> None:
         """Write weights, full training state and metrics, each atomically."""
@@ -203,6 +217,9 @@ class Run:
         # Checkpoint first: if we stop between the two files, resuming still works.
         atomic_write(self.path / CHECKPOINT, save_checkpoint)
         atomic_write(self.path / WEIGHTS, save_weights)
+        keep = self.config.train.keep_weights_every
+        if keep is not None and state.step % keep == 0:
+            atomic_write(self.path / HISTORY / f"step-{state.step:07d}.safetensors", save_weights)
         atomic_write_text(self.path / METRICS, _metrics_csv(state.metrics))
         self._update_info(steps_done=state.step, status="running")
 

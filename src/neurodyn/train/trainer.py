@@ -33,12 +33,17 @@ class TrainOptions:
     clip_grad: float | None = 1.0
     log_every: int = 50
     checkpoint_every: int = 500
+    keep_weights_every: int | None = None
     eval_batch_size: int = 256
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        if self.keep_weights_every is not None and self.keep_weights_every < 1:
+            raise ConfigError(
+                f"train.keep_weights_every must be at least 1 or null, got {self.keep_weights_every}"
+            )
         if self.lr <= 0:
             raise ConfigError(f"train.lr must be positive, got {self.lr}")
         if self.clip_grad is not None and self.clip_grad <= 0:
@@ -140,7 +145,8 @@ def fit(
     until_step : int, optional
         Stop early at this step (the run stays resumable).
     on_checkpoint : callable, optional
-        Called with the state every `options.checkpoint_every` steps and at the end.
+        Called with the state every `options.checkpoint_every` (and `keep_weights_every`)
+        steps and at the end.
     progress : bool
         Show a progress bar with loss and performance.
 
@@ -199,8 +205,11 @@ def fit(
                     loss=f"{float(loss_task.detach().mean()):.4f}",
                     **{k: f"{v:.2f}" for k, v in mean_perf.items()},
                 )
+            keep = options.keep_weights_every
             if on_checkpoint is not None and (
-                state.step % options.checkpoint_every == 0 or state.step == last
+                state.step % options.checkpoint_every == 0
+                or state.step == last
+                or (keep is not None and state.step % keep == 0)
             ):
                 on_checkpoint(state)
     finally:
