@@ -137,7 +137,13 @@ def continue_fixed_points(
         float64_step_fn=float64_step_fn,
         float64_jacobian_fn=float64_jacobian_fn,
     )
-    states, alpha_index, q, stability, n_unstable, growth, parent = [], [], [], [], [], [], []
+    states: list[np.ndarray] = []
+    stability: list[str] = []
+    alpha_index: list[int] = []
+    n_unstable: list[int] = []
+    parent: list[int] = []
+    q: list[float] = []
+    growth: list[float] = []
     events: list[dict[str, Any]] = []
     previous: FixedPoints | None = None
     offset_prev = 0  # index of the previous alpha's first point in the flat arrays
