@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from neurodyn.analysis.fixed_point_tracking import only_fixed
 from neurodyn.analysis.fixed_points import (
     FixedPointOptions,
     FixedPoints,
@@ -140,13 +141,14 @@ def test_ensemble_in_one_call_equals_single_calls():
     model = CTRNN(CTRNNSpec(**spec, seeds=(1, 2, 3)))
     starts = torch.randn(3, 40, 12, generator=torch.Generator().manual_seed(3))
     u = torch.zeros(3)
-    # float64 throughout: batching must not change the arithmetic, and float32 rounding
-    # differences could tip a start lying on a basin boundary either way
-    options = FixedPointOptions(max_iters=1000)
-    together = model_fixed_points(model, starts, u, descent_dtype=F64, options=options)
+    # float64 throughout, so rounding cannot tip a start lying on a basin boundary either way.
+    # Slow points are left out: in this chaotic network they are shallow minima of q, where
+    # last-bit differences (batches of other shapes) may end a descent elsewhere.
+    together = only_fixed(model_fixed_points(model, starts, u, descent_dtype=F64))
+    assert len(set(together.member.tolist())) == 3
     for e in range(3):
-        alone = model_fixed_points(
-            model.member(e), starts[e : e + 1], u, descent_dtype=F64, options=options
+        alone = only_fixed(
+            model_fixed_points(model.member(e), starts[e : e + 1], u, descent_dtype=F64)
         )
         mine = together.member == e
         assert mine.sum() == len(alone) > 0
