@@ -92,6 +92,58 @@ def _cmd_runs(args: argparse.Namespace) -> None:
         )
 
 
+def _cmd_fixedpoints(args: argparse.Namespace) -> None:
+    from neurodyn.report import write_report
+    from neurodyn.runs import Run
+    from neurodyn.runs import fixedpoints as fp
+    from neurodyn.runs.analyze import analyze_run, load_analyses
+
+    run = Run.open(args.run)
+    if not load_analyses(run):
+        analyze_run(run)  # the figures use the trajectories' principal components
+    if args.interpolate:
+        a, b = args.interpolate
+        cont = fp.interpolate_run(
+            run, a, b, epoch=args.epoch, member=args.member, n_initial=args.initial_states or 256
+        )
+        counts = cont.counts()
+        print(f"{a} -> {b}: fixed points per alpha")
+        for i, alpha in enumerate(cont.alphas):
+            line = ", ".join(f"{counts[k][i]} {k}" for k in counts if counts[k][i])
+            print(f"  alpha {alpha:.2f}: {line or 'none'}")
+        changes = sorted({e["alpha"] for e in cont.events if e["kind"] == "stability"})
+        if changes:
+            print(
+                "  a continued point changed stability at alpha "
+                + ", ".join(f"{x:.2f}" for x in changes)
+            )
+    elif args.across_training:
+        result = fp.across_training(
+            run,
+            task=args.task,
+            epoch=args.epoch,
+            member=args.member,
+            n_initial=args.initial_states or 256,
+        )
+        for i, step in enumerate(result.steps):
+            counts = ", ".join(f"{v[i]} {k}" for k, v in result.counts.items() if v[i])
+            print(
+                f"step {step:>7}: {counts or 'none'}; W_rec |λ|>1: {result.n_outside_unit_circle[i]}"
+            )
+    else:
+        found = fp.find_run_fixed_points(
+            run,
+            task=args.task,
+            epoch=args.epoch,
+            n_initial=args.initial_states or 1024,
+            noise=args.noise,
+        )
+        for member in range(int(found.initial_member.max()) + 1):
+            counts = ", ".join(f"{v} {k}" for k, v in found.count(member).items() if v)
+            print(f"member {member}: {counts or 'no points found'}")
+    print(f"results in {run.path / 'analysis'}; report: {write_report(run)}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from neurodyn.demo import run_demo
 
@@ -133,6 +185,41 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list the runs in the run index")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.set_defaults(func=_cmd_runs)
+
+    p = sub.add_parser(
+        "fixedpoints",
+        help="fixed and slow points of a run (per epoch input, along a rule interpolation, "
+        "or across training)",
+    )
+    p.add_argument("run")
+    p.add_argument("--task", help="which of the run's tasks (default: its first)")
+    p.add_argument(
+        "--epoch", help="whose constant input to use (default: delay, memory or stimulus)"
+    )
+    p.add_argument("--member", type=int, default=0, help="ensemble member for --interpolate")
+    p.add_argument(
+        "--initial-states",
+        type=int,
+        help="starts per member (default 1024; 256 per alpha or checkpoint)",
+    )
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.1,
+        help="noise added to the starts, in units of the states' spread (default 0.1)",
+    )
+    p.add_argument(
+        "--interpolate",
+        nargs=2,
+        metavar=("A", "B"),
+        help="follow the fixed points as the input moves from task A's to task B's",
+    )
+    p.add_argument(
+        "--across-training",
+        action="store_true",
+        help="fixed points at every set of weights kept during training",
+    )
+    p.set_defaults(func=_cmd_fixedpoints)
 
     p = sub.add_parser(
         "demo", help="train a small network on pdm and dlygo, analyse it, write its report"

@@ -6,5 +6,20 @@ from neurodyn.plot.figures import (
     plot_recurrent_input_ratio,
     plot_step_tuning,
 )
+from neurodyn.plot.fixed_points import (
+    plot_across_training,
+    plot_continuation,
+    plot_eigenvalues,
+    plot_fixed_points,
+)
 
-__all__ = ["plot_learning_curves", "plot_pca", "plot_recurrent_input_ratio", "plot_step_tuning"]
+__all__ = [
+    "plot_across_training",
+    "plot_continuation",
+    "plot_eigenvalues",
+    "plot_fixed_points",
+    "plot_learning_curves",
+    "plot_pca",
+    "plot_recurrent_input_ratio",
+    "plot_step_tuning",
+]

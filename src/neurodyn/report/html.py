@@ -13,12 +13,21 @@ from matplotlib.figure import Figure
 
 from neurodyn._io import atomic_write_text
 from neurodyn.plot import (
+    plot_across_training,
+    plot_continuation,
+    plot_eigenvalues,
+    plot_fixed_points,
     plot_learning_curves,
     plot_pca,
     plot_recurrent_input_ratio,
     plot_step_tuning,
 )
 from neurodyn.runs.analyze import TaskAnalysis, load_analyses
+from neurodyn.runs.fixedpoints import (
+    saved_across_training,
+    saved_fixed_points,
+    saved_interpolations,
+)
 from neurodyn.runs.run import REPORT, Run
 
 _CSS = """
@@ -58,7 +67,33 @@ def _performance_table(info: dict) -> str:
     return f"<table><tr><th></th>{head}</tr>{rows}<tr><td><b>mean</b></td>{mean}</tr></table>"
 
 
-def _task_section(result: TaskAnalysis) -> str:
+def _fixed_point_figures(run: Run, result: TaskAnalysis) -> list[str]:
+    parts = []
+    for epoch, points in saved_fixed_points(run, result.task).items():
+        members = int(points.initial_member.max()) + 1
+        counts = "; ".join(
+            f"member {m}: " + ", ".join(f"{v} {k}" for k, v in points.count(m).items() if v)
+            for m in range(members)
+        )
+        kind = "flow (continuous time)" if points.continuous_time else "map"
+        parts.append(
+            _figure_html(
+                plot_fixed_points(points, result.pca),
+                f"Fixed and slow points under the constant input of the {epoch} epoch (member 0), "
+                f"in the plane of the trajectories' first two principal components, with lines "
+                f"along unstable modes. Stability classified on the {kind}. {counts}.",
+            )
+        )
+        parts.append(
+            _figure_html(
+                plot_eigenvalues(points),
+                "Eigenvalues of the Jacobian of the network's step at each point (member 0).",
+            )
+        )
+    return parts
+
+
+def _task_section(result: TaskAnalysis, run: Run) -> str:
     parts = [
         f"<h2>Task <code>{html.escape(result.task)}</code></h2>",
         f'<p class="meta">ensemble member {result.member}, noise-free, fresh trials</p>',
@@ -90,7 +125,34 @@ def _task_section(result: TaskAnalysis) -> str:
                 "step, and every active unit's mean activity sorted by preferred step.",
             )
         )
+    parts += _fixed_point_figures(run, result)
     return "\n".join(parts)
+
+
+def _tracking_sections(run: Run) -> list[str]:
+    parts = []
+    for label, cont in saved_interpolations(run).items():
+        events = "; ".join(
+            f"{e['kind']} at alpha {e['alpha']:.2f}" for e in cont.events if e["kind"] != "appears"
+        )
+        parts += [
+            f"<h2>Rule interpolation <code>{html.escape(label)}</code></h2>",
+            _figure_html(
+                plot_continuation(cont),
+                "Fixed points as the input moves in a straight line from the first task's input "
+                f"to the second's, each continued from the previous alpha. {events or 'No bifurcation on this grid.'}",
+            ),
+        ]
+    for label, result in saved_across_training(run).items():
+        parts += [
+            f"<h2>Fixed points across training <code>{html.escape(label)}</code></h2>",
+            _figure_html(
+                plot_across_training(result),
+                "Number of fixed points per stability class at each set of weights kept during "
+                "training, and of eigenvalues of W_rec outside the unit circle.",
+            ),
+        ]
+    return parts
 
 
 def render_report(run: Run) -> str:
@@ -118,7 +180,8 @@ def render_report(run: Run) -> str:
         sections.append(
             f"<p>No analyses yet: run <code>neurodyn analyze {html.escape(str(run.path))}</code>.</p>"
         )
-    sections += [_task_section(a) for a in analyses]
+    sections += [_task_section(a, run) for a in analyses]
+    sections += _tracking_sections(run)
     config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)
     sections += ["<h2>Config</h2>", f"<pre>{html.escape(config)}</pre>"]
     body = "\n".join(sections)

@@ -1,0 +1,181 @@
+"""Figures of fixed points: state space, eigenvalue spectra, interpolation, training."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from neurodyn.analysis import PCATrajectories
+from neurodyn.analysis.fixed_point_tracking import FixedPointContinuation, FixedPointsAcrossTraining
+from neurodyn.analysis.fixed_points import STABILITY, FixedPoints
+from neurodyn.plot.figures import _axes
+
+STYLE = {
+    "stable": dict(marker="o", color="black", facecolor="black"),
+    "saddle": dict(marker="o", color="tab:red", facecolor="white"),
+    "unstable": dict(marker="X", color="tab:red", facecolor="tab:red"),
+    "marginal": dict(marker="D", color="tab:blue", facecolor="tab:blue"),
+    "slow": dict(marker=".", color="tab:gray", facecolor="tab:gray"),
+}
+
+
+def _legend(ax: Axes, classes: list[str]) -> None:
+    handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            marker=STYLE[c]["marker"],
+            markeredgecolor=STYLE[c]["color"],
+            markerfacecolor=STYLE[c]["facecolor"],
+            label=c,
+        )
+        for c in classes
+    ]
+    ax.legend(handles=handles, fontsize=8)
+
+
+def _classes(points: FixedPoints, keep: np.ndarray) -> np.ndarray:
+    return np.where(points.is_fixed[keep], points.stability[keep], "slow")
+
+
+def plot_fixed_points(
+    points: FixedPoints,
+    pca: PCATrajectories | None = None,
+    *,
+    member: int = 0,
+    mode_length: float = 1.0,
+    ax: Axes | None = None,
+) -> Figure:
+    """Fixed and slow points of one member in the plane of the trajectories' first two
+    principal components, with the condition-averaged trajectories behind them and a short
+    line along each unstable mode (`mode_length` state-space units each way)."""
+    fig, (ax,) = _axes(ax, 1, 5.0, 4.2)
+    keep = np.flatnonzero(points.member == member)
+    if pca is not None:
+        components, mean = pca.components[:2], pca.mean
+        for line in pca.condition_means:
+            ax.plot(line[:, 0], line[:, 1], color="0.8", lw=1, zorder=1)
+        xlabel, ylabel = "PC1", "PC2"
+    else:  # without trajectories, the points' own principal axes
+        centred = points.states[keep] - points.states[keep].mean(0)
+        _, _, vh = np.linalg.svd(centred if len(keep) > 1 else np.eye(2, points.states.shape[1]))
+        components, mean = vh[:2], points.states[keep].mean(0)
+        xlabel, ylabel = "axis 1", "axis 2"
+    projected = (points.states[keep] - mean) @ components.T
+    classes = _classes(points, keep)
+    for index in keep[points.is_fixed[keep]].tolist():
+        for mode in points.unstable_modes(index).T:
+            ends = np.stack(
+                [
+                    points.states[index] - mode_length * mode,
+                    points.states[index] + mode_length * mode,
+                ]
+            )
+            seg = (ends - mean) @ components.T
+            ax.plot(seg[:, 0], seg[:, 1], color="tab:red", lw=1, alpha=0.7, zorder=2)
+    for cls in [c for c in (*STABILITY, "slow") if c in set(classes)]:
+        sel = classes == cls
+        style = STYLE[cls]
+        ax.scatter(
+            projected[sel, 0],
+            projected[sel, 1],
+            marker=style["marker"],
+            edgecolors=style["color"],
+            facecolors=style["facecolor"],
+            s=36,
+            zorder=3,
+        )
+    _legend(ax, [c for c in (*STABILITY, "slow") if c in set(classes)])
+    counts = points.count(member)
+    ax.set(
+        xlabel=xlabel,
+        ylabel=ylabel,
+        title=", ".join(f"{v} {k}" for k, v in counts.items() if v),
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_eigenvalues(points: FixedPoints, *, member: int = 0, ax: Axes | None = None) -> Figure:
+    """Eigenvalues of the map's Jacobian at every point of one member, with the unit circle.
+
+    For a continuous-time network a mode is unstable right of the dashed line Re = 1 (the flow
+    eigenvalue `(lambda - 1) / dt` has a positive real part); for a map, outside the circle.
+    """
+    fig, (ax,) = _axes(ax, 1, 4.6, 4.2)
+    theta = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(np.cos(theta), np.sin(theta), color="0.6", lw=1)
+    if points.continuous_time:
+        ax.axvline(1.0, color="0.6", lw=1, ls="--")
+    keep = np.flatnonzero(points.member == member)
+    classes = _classes(points, keep)
+    for cls in [c for c in (*STABILITY, "slow") if c in set(classes)]:
+        values = points.eigenvalues[keep[classes == cls]].ravel()
+        ax.scatter(values.real, values.imag, s=8, color=STYLE[cls]["color"], alpha=0.6, label=cls)
+    ax.legend(fontsize=8)
+    ax.set(xlabel="Re λ", ylabel="Im λ", title="Jacobian eigenvalues", aspect="equal")
+    fig.tight_layout()
+    return fig
+
+
+def plot_continuation(result: FixedPointContinuation, *, ax: Axes | None = None) -> Figure:
+    """Fixed points against alpha (position along the points' first principal axis), with
+    lines joining each point to the one it continues, and orange lines where a continued
+    point changed stability."""
+    fig, (ax,) = _axes(ax, 1, 6.0, 4.0)
+    if len(result.states):
+        centred = result.states - result.states.mean(0)
+        axis = np.linalg.svd(centred, full_matrices=False)[2][0] if len(centred) > 1 else None
+        position = centred @ axis if axis is not None else np.zeros(len(centred))
+        alpha = result.alphas[result.alpha_index]
+        for i, p in enumerate(result.parent):
+            if p >= 0:
+                ax.plot(
+                    [alpha[p], alpha[i]], [position[p], position[i]], color="0.7", lw=1, zorder=1
+                )
+        for cls in [c for c in STABILITY if c in set(result.stability)]:
+            sel = result.stability == cls
+            style = STYLE[cls]
+            ax.scatter(
+                alpha[sel],
+                position[sel],
+                marker=style["marker"],
+                edgecolors=style["color"],
+                facecolors=style["facecolor"],
+                s=24,
+                zorder=2,
+            )
+        _legend(ax, [c for c in STABILITY if c in set(result.stability)])
+    for alpha_change in sorted({e["alpha"] for e in result.events if e["kind"] == "stability"}):
+        ax.axvline(alpha_change, color="tab:orange", lw=0.8, alpha=0.5, zorder=0)
+    ax.set(
+        xlabel="alpha (input A → B)",
+        ylabel="position on first principal axis",
+        title="fixed points along the interpolation",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_across_training(result: FixedPointsAcrossTraining, *, ax: Axes | None = None) -> Figure:
+    """Number of fixed points per stability class, and of W_rec eigenvalues outside the unit
+    circle, against training step."""
+    fig, (ax,) = _axes(ax, 1, 6.0, 3.8)
+    for cls in (*STABILITY, "slow"):
+        values = result.counts[cls]
+        if values.any():
+            ax.plot(result.steps, values, marker="o", ms=3, color=STYLE[cls]["color"], label=cls)
+    ax.plot(
+        result.steps,
+        result.n_outside_unit_circle,
+        ls="--",
+        color="tab:purple",
+        label="W_rec eigenvalues |λ| > 1",
+    )
+    ax.legend(fontsize=8)
+    ax.set(xlabel="training step", ylabel="count", title="fixed points during training")
+    fig.tight_layout()
+    return fig

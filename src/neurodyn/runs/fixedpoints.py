@@ -1,0 +1,262 @@
+"""Fixed points of a trained run: per task and epoch, along a rule interpolation, across training.
+
+Results go to `RUN/analysis/`:
+
+    <task>.<epoch>.fixed_points.npz          FixedPoints (all ensemble members)
+    <task_a>-<task_b>.<epoch>.interpolation.npz   FixedPointContinuation (one member)
+    <task>.<epoch>.across_training.npz       FixedPointsAcrossTraining (one member)
+
+The constant input of an epoch is the median input over the epoch's steps and trials: for
+`pdm`'s stimulus epoch, the fixation input with both evidence streams at their zero-coherence
+mean (the input under which an integrator's line attractor is usually sought); for a delay,
+the fixation and rule inputs alone. Initial states are states the network visits on the task
+(noise-free), plus Gaussian noise scaled to the spread of those states.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from neurodyn.analysis.fixed_point_tracking import (
+    FixedPointContinuation,
+    FixedPointsAcrossTraining,
+    continue_fixed_points,
+    summarise_across_training,
+)
+from neurodyn.analysis.fixed_points import FixedPointOptions, FixedPoints, model_fixed_points
+from neurodyn.errors import NeurodynError
+from neurodyn.models import CTRNN
+from neurodyn.runs.run import ANALYSIS, Run
+from neurodyn.tasks import Multitask, Task
+
+# Where fixed points are sought when no epoch is named: where the network must hold something.
+_DEFAULT_EPOCHS = ("delay", "memory", "stimulus", "fixation")
+
+
+def run_task(run: Run, name: str | None) -> Task:
+    """The task `name` of the run (its only task when `name` is None)."""
+    tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
+    if name is None:
+        return tasks[0]
+    for task in tasks:
+        if task.name == name:
+            return task
+    raise NeurodynError(
+        f"run {run.id} was not trained on task {name!r}; its tasks are {[t.name for t in tasks]}"
+    )
+
+
+def default_epoch(task: Task) -> str:
+    return next((e for e in _DEFAULT_EPOCHS if e in task.epochs), task.epochs[0])
+
+
+def _check_epoch(task: Task, epoch: str | None) -> str:
+    epoch = default_epoch(task) if epoch is None else epoch
+    if epoch not in task.epochs:
+        raise NeurodynError(
+            f"task {task.name} has no epoch {epoch!r}; its epochs are {task.epochs}"
+        )
+    return epoch
+
+
+def _network_batch(run: Run, task: Task, batch_size: int, seed: int) -> tuple[Tensor, object]:
+    batch = task.sample(batch_size, seed=seed)
+    x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
+    return x[: batch.n_steps], batch
+
+
+def epoch_input(run: Run, task: Task, epoch: str, *, seed: int = 0) -> Tensor:
+    """The constant input `[I]` (network input space, rule included) of `epoch` of `task`."""
+    x, batch = _network_batch(run, task, 256, seed)
+    mask = batch.epoch_mask(epoch)  # type: ignore[attr-defined]
+    return x[mask].median(dim=0).values
+
+
+def visited_states(model: CTRNN, run: Run, task: Task, *, seed: int = 0) -> Tensor:
+    """Noise-free states of every member within the trials of `task`: `[E, M, N]`."""
+    x, batch = _network_batch(run, task, 64, seed)
+    with torch.no_grad():
+        states = model(x, noise=False).states  # [T, E, B, N]
+    inside = batch.trial_mask()  # type: ignore[attr-defined]
+    return states.permute(1, 0, 2, 3)[:, inside]
+
+
+def sample_initial_states(visited: Tensor, n: int, *, noise: float, seed: int) -> Tensor:
+    """`n` states per member drawn from `visited [E, M, N]`, plus Gaussian noise of `noise`
+    times the per-unit standard deviation of the visited states: `[E, n, N]`."""
+    g = torch.Generator().manual_seed(seed)
+    picks = torch.randint(visited.shape[1], (visited.shape[0], n), generator=g)
+    starts = visited[torch.arange(visited.shape[0])[:, None], picks]
+    scale = visited.std(dim=1, keepdim=True)
+    return starts + noise * scale * torch.randn(starts.shape, generator=g)
+
+
+def _path(run: Run, *parts: str) -> Path:
+    return run.path / ANALYSIS / ".".join(parts)
+
+
+def find_run_fixed_points(
+    run: Run,
+    *,
+    task: str | None = None,
+    epoch: str | None = None,
+    n_initial: int = 1024,
+    noise: float = 0.1,
+    seed: int = 0,
+    options: FixedPointOptions | None = None,
+    model: CTRNN | None = None,
+) -> FixedPoints:
+    """Fixed and slow points of every member of `run` under the constant input of `epoch` of
+    `task`, saved as `analysis/<task>.<epoch>.fixed_points.npz`."""
+    chosen = run_task(run, task)
+    epoch = _check_epoch(chosen, epoch)
+    save = model is None
+    model = run.load_model() if model is None else model
+    starts = sample_initial_states(
+        visited_states(model, run, chosen, seed=seed), n_initial, noise=noise, seed=seed
+    )
+    found = model_fixed_points(model, starts, epoch_input(run, chosen, epoch), options=options)
+    if save:
+        found.save(_path(run, chosen.name, epoch, "fixed_points.npz"))
+    return found
+
+
+def interpolate_run(
+    run: Run,
+    task_a: str,
+    task_b: str,
+    *,
+    epoch: str | None = None,
+    member: int = 0,
+    n_alphas: int = 21,
+    n_initial: int = 256,
+    noise: float = 0.1,
+    seed: int = 0,
+    options: FixedPointOptions | None = None,
+) -> FixedPointContinuation:
+    """Fixed points of one member as the input moves from task A's to task B's (rule inputs
+    included), saved as `analysis/<a>-<b>.<epoch>.interpolation.npz`."""
+    if not isinstance(run.task, Multitask):
+        raise NeurodynError(
+            f"run {run.id} has one task ({run.task.name}); interpolating between rules needs a "
+            "run trained on several tasks"
+        )
+    a, b = run_task(run, task_a), run_task(run, task_b)
+    epoch_a = _check_epoch(a, epoch)
+    epoch_b = _check_epoch(b, epoch)
+    model = run.load_model()
+    _check_member(model, member, run)
+    net = model.member(member)
+    visited = torch.cat(
+        [visited_states(net, run, a, seed=seed), visited_states(net, run, b, seed=seed)], dim=1
+    )
+    starts = sample_initial_states(visited, n_initial, noise=noise, seed=seed)[0]
+    fine = _frozen(net, torch.float64)
+    fast = _frozen(net, torch.float32)
+    cont = continue_fixed_points(
+        lambda h, u: fast.step(h[None], u[None])[0],
+        epoch_input(run, a, epoch_a, seed=seed),
+        epoch_input(run, b, epoch_b, seed=seed),
+        starts,
+        alphas=np.linspace(0, 1, n_alphas),
+        dt=net.spec.dt_ms,
+        options=options,
+        jacobian_fn=lambda h, u: fast.step_jacobian(h[None], u[None])[0],
+        float64_step_fn=lambda h, u: fine.step(h[None], u[None])[0],
+        float64_jacobian_fn=lambda h, u: fine.step_jacobian(h[None], u[None])[0],
+    )
+    label = epoch_a if epoch_a == epoch_b else f"{epoch_a}-{epoch_b}"
+    cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))
+    return cont
+
+
+def across_training(
+    run: Run,
+    *,
+    task: str | None = None,
+    epoch: str | None = None,
+    member: int = 0,
+    n_initial: int = 256,
+    noise: float = 0.1,
+    seed: int = 0,
+    options: FixedPointOptions | None = None,
+) -> FixedPointsAcrossTraining:
+    """Fixed points of one member at every set of weights kept during training (and the
+    final one), each from its own trajectories; saved as
+    `analysis/<task>.<epoch>.across_training.npz`."""
+    history = run.weight_history()
+    if not history:
+        raise NeurodynError(
+            f"run {run.id} kept no weights during training; set train.keep_weights_every in its "
+            "config (e.g. 100) and train again"
+        )
+    chosen = run_task(run, task)
+    epoch = _check_epoch(chosen, epoch)
+    final = run.load_model()
+    _check_member(final, member, run)
+    steps_done = int(run.info()["steps_done"])
+    if history[-1][0] != steps_done:
+        history.append((steps_done, final))
+    steps, found, weights = [], [], []
+    for step, model in history:
+        net = model.member(member)
+        fps = find_run_fixed_points(
+            run,
+            task=chosen.name,
+            epoch=epoch,
+            n_initial=n_initial,
+            noise=noise,
+            seed=seed,
+            options=options,
+            model=net,
+        )
+        steps.append(step)
+        found.append(fps)
+        weights.append(net.W_rec[0])
+    result = summarise_across_training(steps, found, weights)
+    result.save(_path(run, chosen.name, epoch, "across_training.npz"))
+    return result
+
+
+def _check_member(model: CTRNN, member: int, run: Run) -> None:
+    if not 0 <= member < model.ensemble_size:
+        raise NeurodynError(
+            f"member {member} does not exist: run {run.id} has {model.ensemble_size} members"
+        )
+
+
+def _frozen(net: CTRNN, dtype: torch.dtype) -> CTRNN:
+    copy = CTRNN(net.spec).to(dtype)
+    copy.load_state_dict({k: v.to(dtype) for k, v in net.state_dict().items()})
+    for p in copy.parameters():
+        p.requires_grad_(False)
+    return copy
+
+
+def saved_fixed_points(run: Run, task: str) -> dict[str, FixedPoints]:
+    """The fixed points saved for `task`, by epoch."""
+    folder = run.path / ANALYSIS
+    return {
+        p.name.split(".")[1]: FixedPoints.load(p)
+        for p in sorted(folder.glob(f"{task}.*.fixed_points.npz"))
+    }
+
+
+def saved_interpolations(run: Run) -> dict[str, FixedPointContinuation]:
+    folder = run.path / ANALYSIS
+    return {
+        p.name.removesuffix(".interpolation.npz"): FixedPointContinuation.load(p)
+        for p in sorted(folder.glob("*.interpolation.npz"))
+    }
+
+
+def saved_across_training(run: Run) -> dict[str, FixedPointsAcrossTraining]:
+    folder = run.path / ANALYSIS
+    return {
+        p.name.removesuffix(".across_training.npz"): FixedPointsAcrossTraining.load(p)
+        for p in sorted(folder.glob("*.across_training.npz"))
+    }
