@@ -126,9 +126,9 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
             n_initial=args.initial_states or 256,
         )
         for i, step in enumerate(result.steps):
-            counts = ", ".join(f"{v[i]} {k}" for k, v in result.counts.items() if v[i])
+            summary = ", ".join(f"{v[i]} {k}" for k, v in result.counts.items() if v[i])
             print(
-                f"step {step:>7}: {counts or 'none'}; W_rec |λ|>1: {result.n_outside_unit_circle[i]}"
+                f"step {step:>7}: {summary or 'none'}; W_rec |λ|>1: {result.n_outside_unit_circle[i]}"
             )
     else:
         found = fp.find_run_fixed_points(
@@ -139,8 +139,8 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
             noise=args.noise,
         )
         for member in range(int(found.initial_member.max()) + 1):
-            counts = ", ".join(f"{v} {k}" for k, v in found.count(member).items() if v)
-            print(f"member {member}: {counts or 'no points found'}")
+            summary = ", ".join(f"{v} {k}" for k, v in found.count(member).items() if v)
+            print(f"member {member}: {summary or 'no points found'}")
     print(f"results in {run.path / 'analysis'}; report: {write_report(run)}")
 
 
