@@ -12,6 +12,7 @@ from typing import Any
 from neurodyn.report import write_report
 from neurodyn.runs import Run, parse_config, train_run
 from neurodyn.runs.analyze import analyze_run
+from neurodyn.runs.fixedpoints import find_run_fixed_points
 
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo",
@@ -37,11 +38,14 @@ DEMO_CONFIG: dict[str, Any] = {
 def run_demo(
     root: str | Path = "runs", *, steps: int | None = None, progress: bool = True
 ) -> tuple[Run, Path]:
-    """Train, analyse and report the demo network; returns the run and the report's path."""
+    """Train, analyse (with fixed points) and report the demo network; returns the run and the
+    report's path."""
     data = {**DEMO_CONFIG, "train": {**DEMO_CONFIG["train"]}}
     if steps is not None:
         data["train"]["steps"] = steps
         data["train"]["checkpoint_every"] = min(steps, 500)
     run = train_run(parse_config(data), root, progress=progress)
     analyze_run(run)
+    for task in run.task.task_names:
+        find_run_fixed_points(run, task=task, n_initial=512)
     return run, write_report(run)
