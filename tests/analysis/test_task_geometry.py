@@ -1,0 +1,74 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from neurodyn.analysis.task_geometry import (
+    connectivity_spectrum,
+    linear_separability,
+    low_rank_approximation,
+    variance_ratio,
+)
+
+F64 = torch.float64
+
+
+def test_separability_of_far_apart_and_of_identical_sets():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(400, 10, generator=g, dtype=F64)
+    # 6 standard deviations apart: the Bayes accuracy is Phi(3) = 0.9987
+    far = torch.randn(400, 10, generator=g, dtype=F64) + torch.tensor([6.0] + [0.0] * 9, dtype=F64)
+    assert linear_separability(a, far).accuracy > 0.98
+    same_distribution = torch.randn(400, 10, generator=g, dtype=F64)
+    assert abs(linear_separability(a, same_distribution).accuracy - 0.5) < 0.08
+
+
+def test_separability_is_about_the_bayes_accuracy_of_two_gaussians():
+    # two unit-variance Gaussians whose means are d apart: the best linear rule gets Phi(d/2)
+    d = 1.0
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(2000, 5, generator=g, dtype=F64)
+    b = torch.randn(2000, 5, generator=g, dtype=F64)
+    b[:, 0] += d
+    expected = 0.5 * (1 + math.erf(d / 2 / math.sqrt(2)))
+    assert linear_separability(a, b).accuracy == pytest.approx(expected, abs=0.03)
+
+
+def test_f_ratio_of_planted_clusters():
+    # two clusters of M points, centres delta apart, isotropic noise sigma in N dimensions:
+    # E[between] = M/2 delta^2 + N sigma^2, E[within] = (2M - 2) N sigma^2, so
+    # F ~ (M/2 delta^2 + N sigma^2) / (N sigma^2)
+    m, n, delta, sigma = 2000, 8, 2.0, 0.5
+    g = torch.Generator().manual_seed(2)
+    a = sigma * torch.randn(m, n, generator=g, dtype=F64)
+    b = sigma * torch.randn(m, n, generator=g, dtype=F64)
+    b[:, 0] += delta
+    result = variance_ratio(a, b)
+    expected = (m / 2 * delta**2 + n * sigma**2) / (n * sigma**2)
+    assert result.f_ratio == pytest.approx(expected, rel=0.05)
+    # and exactly the textbook formula on these points
+    mu = torch.cat([a, b]).mean(0)
+    between = m * ((a.mean(0) - mu) ** 2).sum() + m * ((b.mean(0) - mu) ** 2).sum()
+    within = ((a - a.mean(0)) ** 2).sum() + ((b - b.mean(0)) ** 2).sum()
+    assert result.f_ratio == pytest.approx(float(between / (within / (2 * m - 2))))
+    # one distribution: F about 1
+    assert variance_ratio(a, sigma * torch.randn(m, n, generator=g, dtype=F64)).f_ratio < 5
+
+
+def test_planted_low_rank_outliers_are_counted():
+    # random bulk of radius 0.5 plus three rank-one terms with eigenvalues 1.5, 2, 3
+    n = 200
+    g = torch.Generator().manual_seed(3)
+    bulk = 0.5 * torch.randn(n, n, generator=g, dtype=F64) / math.sqrt(n)
+    q, _ = torch.linalg.qr(torch.randn(n, 3, generator=g, dtype=F64))
+    planted = q @ torch.diag(torch.tensor([1.5, 2.0, 3.0], dtype=F64)) @ q.T
+    spectrum = connectivity_spectrum(bulk + planted)
+    assert spectrum.n_outliers == 3
+    np.testing.assert_allclose(np.sort(np.abs(spectrum.eigenvalues[:3])), [1.5, 2.0, 3.0], atol=0.1)
+    assert connectivity_spectrum(bulk).n_outliers == 0
+    approx = low_rank_approximation(bulk + planted, 3)
+    assert torch.linalg.matrix_rank(approx) == 3
+    # Eckart-Young: no rank-3 matrix is closer to W than the best one, planted included
+    w = bulk + planted
+    assert torch.linalg.norm(w - approx) <= torch.linalg.norm(w - planted)
