@@ -144,6 +144,19 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
     print(f"results in {run.path / 'analysis'}; report: {write_report(run)}")
 
 
+def _cmd_study(args: argparse.Namespace) -> None:
+    from neurodyn import studies
+
+    out = studies.run(
+        args.name,
+        root=args.runs,
+        config_path=args.config,
+        quick=args.quick,
+        progress=not args.quiet,
+    )
+    print(f"study results and report in {out}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from neurodyn.demo import run_demo
 
@@ -220,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="fixed points at every set of weights kept during training",
     )
     p.set_defaults(func=_cmd_fixedpoints)
+
+    p = sub.add_parser("study", help="reproduce a paper: train, measure, report")
+    p.add_argument("name", help="simplicity-bias")
+    p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--config", help="study config YAML (default: the study's own)")
+    p.add_argument("--quick", action="store_true", help="a tiny version, to check it runs")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser(
         "demo", help="train a small network on pdm and dlygo, analyse it, write its report"

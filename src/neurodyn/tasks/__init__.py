@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from neurodyn.errors import ConfigError, TaskNotFound, nearest_names
 from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batches
+from neurodyn.tasks.attractors import AttractorTasks
 from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.multitask import Multitask
 from neurodyn.tasks.pdm import PerceptualDecision
@@ -26,7 +27,7 @@ def register(task_cls: type[Task]) -> type[Task]:
     return task_cls
 
 
-for _cls in (PerceptualDecision, DelayedGo, FlipFlop):
+for _cls in (PerceptualDecision, DelayedGo, FlipFlop, AttractorTasks):
     register(_cls)
 
 
@@ -92,6 +93,7 @@ def _make_one(spec: str | Mapping) -> Task:
 
 
 __all__ = [
+    "AttractorTasks",
     "Batch",
     "DelayedGo",
     "FlipFlop",
