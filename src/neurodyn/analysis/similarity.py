@@ -1,0 +1,213 @@
+"""Representational similarity between many networks at once: CKA, Procrustes and CCA shape
+distances, and RSA.
+
+Every function takes the K networks' responses to the same M conditions (or time points) as
+a list of `[M, N_k]` tensors (unit counts may differ) or one `[K, M, N]` tensor, and returns a
+`SimilarityMatrix` of all K x K pairs computed in batched calls, not a loop over pairs.
+
+References: Kornblith et al. (2019), CKA; Williams, Kunz, Kornblith & Linderman (2021),
+generalized shape metrics (Procrustes and CCA distances); Kriegeskorte et al. (2008), RSA;
+Raghu et al. (2017), SVCCA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from neurodyn.analysis._result import SavableResult
+from neurodyn.errors import ShapeError
+
+Responses = Sequence[Tensor] | Tensor
+
+
+@dataclass(frozen=True)
+class SimilarityMatrix(SavableResult):
+    """All pairs of K networks under one metric.
+
+    Attributes
+    ----------
+    values : [K, K]
+    metric : str            e.g. 'linear_cka', 'procrustes'
+    kind : str              'similarity' (1 = identical) or 'distance' (0 = identical)
+    labels : list of str    one per network
+    """
+
+    values: np.ndarray
+    metric: str
+    kind: str
+    labels: list[str] = field(default_factory=list)
+
+
+def _as_list(responses: Responses) -> list[Tensor]:
+    items = list(responses.unbind(0)) if isinstance(responses, Tensor) else list(responses)
+    if len(items) < 2:
+        raise ShapeError("need the responses of at least two networks")
+    m = items[0].shape[0]
+    for k, x in enumerate(items):
+        if x.dim() != 2 or x.shape[0] != m:
+            raise ShapeError(
+                f"network {k}: responses must be [M, N_k] with the same M = {m} conditions, "
+                f"got {tuple(x.shape)}"
+            )
+    return [x.detach().to(torch.float64) for x in items]
+
+
+def _centred(x: Tensor) -> Tensor:
+    return x - x.mean(0, keepdim=True)
+
+
+def _labels(labels: Sequence[str] | None, k: int) -> list[str]:
+    return list(labels) if labels is not None else [str(i) for i in range(k)]
+
+
+def _gram_similarity(grams: Tensor) -> Tensor:
+    """Cosine similarity of centred Gram matrices `[K, M, M]`, all pairs in one matmul."""
+    m = grams.shape[-1]
+    h = torch.eye(m, dtype=grams.dtype) - 1.0 / m
+    centred = (h @ grams @ h).reshape(len(grams), -1)
+    norms = centred.norm(dim=1)
+    return (centred @ centred.T) / (norms[:, None] * norms[None, :]).clamp(min=1e-300)
+
+
+def linear_cka(responses: Responses, *, labels: Sequence[str] | None = None) -> SimilarityMatrix:
+    """Linear centred kernel alignment: 1 for representations equal up to rotation and
+    isotropic scaling, near 0 for unrelated ones.
+
+    Example
+    -------
+    >>> x = torch.randn(100, 5, dtype=torch.float64)
+    >>> q, _ = torch.linalg.qr(torch.randn(5, 5, dtype=torch.float64))
+    >>> round(float(linear_cka([x, 3 * x @ q]).values[0, 1]), 6)
+    1.0
+    """
+    xs = _as_list(responses)
+    grams = torch.stack([x @ x.T for x in xs])
+    return SimilarityMatrix(
+        _gram_similarity(grams).numpy(), "linear_cka", "similarity", _labels(labels, len(xs))
+    )
+
+
+def rbf_cka(
+    responses: Responses, *, bandwidth: float = 1.0, labels: Sequence[str] | None = None
+) -> SimilarityMatrix:
+    """CKA with Gaussian kernels whose width is `bandwidth` times each network's median
+    pairwise distance."""
+    xs = _as_list(responses)
+    grams = []
+    for x in xs:
+        d2 = torch.cdist(x, x).square()
+        sigma2 = (bandwidth**2) * d2[d2 > 0].median() if bool((d2 > 0).any()) else 1.0
+        grams.append(torch.exp(-d2 / (2 * sigma2)))
+    return SimilarityMatrix(
+        _gram_similarity(torch.stack(grams)).numpy(),
+        "rbf_cka",
+        "similarity",
+        _labels(labels, len(xs)),
+    )
+
+
+def _padded_normalised(xs: list[Tensor]) -> Tensor:
+    """Centred, unit-Frobenius-norm responses padded with zero units to a common N:
+    `[K, M, N_max]`. Padding does not change Procrustes distances (Williams et al. 2021)."""
+    n_max = max(x.shape[1] for x in xs)
+    out = torch.zeros(len(xs), xs[0].shape[0], n_max, dtype=torch.float64)
+    for k, x in enumerate(xs):
+        c = _centred(x)
+        out[k, :, : x.shape[1]] = c / c.norm().clamp(min=1e-300)
+    return out
+
+
+def procrustes_distance(
+    responses: Responses, *, labels: Sequence[str] | None = None
+) -> SimilarityMatrix:
+    """Angular Procrustes shape distance `arccos(max_Q <X, Y Q>)` over orthogonal Q, after
+    centring and scaling each representation to unit norm. A metric (symmetric, zero only for
+    representations equal up to rotation, reflection, translation and scale, and obeying the
+    triangle inequality); between 0 and pi/2.
+
+    The optimum is the nuclear norm of `X^T Y`, so all pairs need only one batched
+    singular-value computation.
+    """
+    x = _padded_normalised(_as_list(responses))
+    cross = torch.einsum("imn,jmp->ijnp", x, x)  # [K, K, N, N]
+    fit = torch.linalg.svdvals(cross).sum(-1).clamp(-1.0, 1.0)
+    distance = torch.arccos(fit)
+    distance.fill_diagonal_(0.0)
+    return SimilarityMatrix(distance.numpy(), "procrustes", "distance", _labels(labels, len(x)))
+
+
+def _whitened_bases(xs: list[Tensor], keep_variance: float | None) -> list[Tensor]:
+    bases = []
+    for x in xs:
+        c = _centred(x)
+        u, s, _ = torch.linalg.svd(c, full_matrices=False)
+        rank = int((s > s[0] * 1e-10).sum())
+        if keep_variance is not None:  # SVCCA: keep the leading directions first
+            share = torch.cumsum(s**2, 0) / (s**2).sum()
+            rank = min(rank, int((share < keep_variance).sum()) + 1)
+        bases.append(u[:, :rank])
+    return bases
+
+
+def cca_similarity(
+    responses: Responses,
+    *,
+    keep_variance: float | None = None,
+    labels: Sequence[str] | None = None,
+) -> SimilarityMatrix:
+    """Mean canonical correlation of every pair (CCA; with `keep_variance`, e.g. 0.99,
+    SVCCA: each representation is first reduced to the principal components that explain
+    that share of its variance)."""
+    bases = _whitened_bases(_as_list(responses), keep_variance)
+    k = len(bases)
+    values = torch.eye(k, dtype=torch.float64)
+    for i in range(k):
+        for j in range(i + 1, k):
+            corr = torch.linalg.svdvals(bases[i].T @ bases[j])
+            n = min(bases[i].shape[1], bases[j].shape[1])
+            values[i, j] = values[j, i] = corr[:n].clamp(max=1.0).mean()
+    metric = "svcca" if keep_variance is not None else "cca"
+    return SimilarityMatrix(values.numpy(), metric, "similarity", _labels(labels, k))
+
+
+def cca_distance(responses: Responses, *, labels: Sequence[str] | None = None) -> SimilarityMatrix:
+    """The CCA shape distance of Williams et al. (2021): `arccos` of the mean canonical
+    correlation (a metric on whitened representations)."""
+    sim = cca_similarity(responses, labels=labels)
+    distance = np.arccos(np.clip(sim.values, -1.0, 1.0))
+    np.fill_diagonal(distance, 0.0)
+    return SimilarityMatrix(distance, "cca_distance", "distance", sim.labels)
+
+
+def rdm(x: Tensor) -> Tensor:
+    """Representational dissimilarity matrix `[M, M]`: 1 - Pearson correlation between the
+    population patterns of each pair of conditions."""
+    c = x.detach().double()
+    c = c - c.mean(1, keepdim=True)
+    c = c / c.norm(dim=1, keepdim=True).clamp(min=1e-300)
+    return 1 - c @ c.T
+
+
+def _ranks(v: Tensor) -> Tensor:
+    """Ranks along the last axis (ties broken by order; fine for continuous data)."""
+    return torch.argsort(torch.argsort(v, dim=-1), dim=-1).double()
+
+
+def rsa(responses: Responses, *, labels: Sequence[str] | None = None) -> SimilarityMatrix:
+    """Representational similarity analysis: Spearman correlation between the networks'
+    RDMs (upper triangles), all pairs at once."""
+    xs = _as_list(responses)
+    m = xs[0].shape[0]
+    upper = torch.triu_indices(m, m, offset=1)
+    vectors = torch.stack([rdm(x)[upper[0], upper[1]] for x in xs])
+    ranked = _ranks(vectors)
+    ranked = ranked - ranked.mean(1, keepdim=True)
+    ranked = ranked / ranked.norm(dim=1, keepdim=True)
+    return SimilarityMatrix(
+        (ranked @ ranked.T).numpy(), "rsa", "similarity", _labels(labels, len(xs))
+    )

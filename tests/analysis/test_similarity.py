@@ -1,0 +1,99 @@
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import orthogonal_procrustes
+from scipy.stats import spearmanr
+
+from neurodyn.analysis.similarity import (
+    SimilarityMatrix,
+    cca_distance,
+    cca_similarity,
+    linear_cka,
+    procrustes_distance,
+    rbf_cka,
+    rdm,
+    rsa,
+)
+
+F64 = torch.float64
+
+
+def rotation(n, seed):
+    q, _ = torch.linalg.qr(
+        torch.randn(n, n, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    )
+    return q
+
+
+def test_cka_is_one_for_rotated_scaled_copies_and_near_zero_for_independent_noise():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(500, 8, generator=g, dtype=F64)
+    noise = torch.randn(500, 8, generator=g, dtype=F64)
+    result = linear_cka([x, 2.5 * x @ rotation(8, 1) + 3.0, noise])
+    assert result.values[0, 1] == pytest.approx(1.0, abs=1e-12)
+    assert result.values[0, 2] < 0.05
+    assert np.allclose(result.values, result.values.T)
+    rbf = rbf_cka([x, 2.5 * x @ rotation(8, 1), noise])
+    assert rbf.values[0, 1] == pytest.approx(1.0, abs=1e-9) and rbf.values[0, 2] < 0.1
+
+
+def test_linear_cka_matches_its_feature_space_formula():
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(50, 4, generator=g, dtype=F64), torch.randn(50, 7, generator=g, dtype=F64)
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    expected = (yc.T @ xc).norm() ** 2 / ((xc.T @ xc).norm() * (yc.T @ yc).norm())
+    assert linear_cka([x, y]).values[0, 1] == pytest.approx(float(expected), rel=1e-10)
+
+
+def test_procrustes_distance_is_zero_for_rotations_and_matches_scipy():
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(40, 6, generator=g, dtype=F64)
+    y = torch.randn(40, 6, generator=g, dtype=F64)
+    d = procrustes_distance([x, 4 * x @ rotation(6, 3) - 1, y]).values
+    assert d[0, 1] == pytest.approx(0.0, abs=1e-6)
+    # reference: the optimal rotation from scipy, then the angle between the aligned shapes
+    xc, yc = (x - x.mean(0)).numpy(), (y - y.mean(0)).numpy()
+    xc, yc = xc / np.linalg.norm(xc), yc / np.linalg.norm(yc)
+    r, _ = orthogonal_procrustes(yc, xc)
+    assert d[0, 2] == pytest.approx(math.acos(np.sum(xc * (yc @ r))), abs=1e-10)
+
+
+def test_procrustes_is_a_metric_on_random_triples_with_different_widths():
+    g = torch.Generator().manual_seed(4)
+    xs = [torch.randn(30, n, generator=g, dtype=F64) for n in (3, 5, 5, 8, 4)]
+    d = procrustes_distance(xs).values
+    assert np.allclose(d, d.T) and np.all(np.diag(d) == 0) and np.all(d >= 0)
+    for i, j, k in itertools.permutations(range(5), 3):
+        assert d[i, k] <= d[i, j] + d[j, k] + 1e-12
+
+
+def test_cca_and_svcca():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(200, 5, generator=g, dtype=F64)
+    mixed = x @ torch.randn(5, 5, generator=g, dtype=F64)  # any invertible linear map
+    other = torch.randn(200, 5, generator=g, dtype=F64)
+    sim = cca_similarity([x, mixed, other]).values
+    assert sim[0, 1] == pytest.approx(1.0, abs=1e-10) and sim[0, 2] < 0.3
+    assert cca_distance([x, mixed]).values[0, 1] == pytest.approx(0.0, abs=1e-6)
+    # SVCCA drops a low-variance direction that CCA would align
+    noisy = torch.cat([x, 1e-4 * torch.randn(200, 1, generator=g, dtype=F64)], 1)
+    assert cca_similarity([x, noisy], keep_variance=0.99).values[0, 1] > 0.99
+
+
+def test_rsa_matches_scipy_spearman_of_rdms():
+    g = torch.Generator().manual_seed(6)
+    x, y = torch.randn(12, 20, generator=g, dtype=F64), torch.randn(12, 9, generator=g, dtype=F64)
+    upper = np.triu_indices(12, 1)
+    expected = spearmanr(rdm(x).numpy()[upper], rdm(y).numpy()[upper]).statistic
+    assert rsa([x, y]).values[0, 1] == pytest.approx(expected, abs=1e-12)
+
+
+def test_result_round_trip_and_shape_errors(tmp_path):
+    result = linear_cka(torch.randn(3, 10, 4, dtype=F64), labels=["a", "b", "c"])
+    back = SimilarityMatrix.load(result.save(tmp_path / "s.npz"))
+    assert back.labels == ["a", "b", "c"] and np.array_equal(back.values, result.values)
+    with pytest.raises(Exception, match="same M"):
+        linear_cka([torch.randn(10, 3), torch.randn(9, 3)])
