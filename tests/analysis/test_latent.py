@@ -1,0 +1,99 @@
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from neurodyn.analysis.latent import (
+    GaussianHMM,
+    delay_embed,
+    dmd,
+    fit_hmm,
+    hmm_posteriors,
+    viterbi,
+)
+
+F64 = torch.float64
+
+
+def test_dmd_recovers_the_eigenvalues_of_a_linear_system():
+    g = torch.Generator().manual_seed(0)
+    eig = torch.tensor([0.95, 0.8, 0.5, -0.3], dtype=F64)
+    basis = torch.randn(4, 4, generator=g, dtype=F64)
+    a = basis @ torch.diag(eig) @ torch.linalg.inv(basis)
+    x = [torch.randn(4, 5, generator=g, dtype=F64)]  # five trials
+    for _ in range(30):
+        x.append(a @ x[-1])
+    states = torch.stack(x).permute(2, 0, 1)  # [B, T, D]
+    result = dmd(states)
+    np.testing.assert_allclose(np.sort(result.eigenvalues.real), np.sort(eig.numpy()), atol=1e-8)
+    np.testing.assert_allclose(result.eigenvalues.imag, 0, atol=1e-8)
+
+
+def test_dmd_with_delays_sees_an_oscillation_in_one_observed_coordinate():
+    # a rotation by 0.3 rad per step observed through its first coordinate only
+    t = torch.arange(200, dtype=F64)
+    observed = torch.cos(0.3 * t)[:, None]
+    result = dmd(observed, n_delays=4, rank=2)
+    np.testing.assert_allclose(np.sort(np.angle(result.eigenvalues)), [-0.3, 0.3], atol=1e-8)
+    np.testing.assert_allclose(np.abs(result.eigenvalues), 1, atol=1e-8)
+    assert delay_embed(observed, 4, 2).shape == (1, 194, 4)
+
+
+def brute_force(model, x):
+    """Posterior marginals and the MAP path of one short sequence, by enumeration."""
+    pi, a = model.initial, model.transition
+    n_states, n_steps = len(pi), len(x)
+
+    def emission(s, v):
+        var = model.variances[s]
+        return np.prod(np.exp(-0.5 * (v - model.means[s]) ** 2 / var) / np.sqrt(2 * math.pi * var))
+
+    marginals, best, best_p, total = np.zeros((n_steps, n_states)), None, -1.0, 0.0
+    for path in itertools.product(range(n_states), repeat=n_steps):
+        p = pi[path[0]] * emission(path[0], x[0])
+        for t in range(1, n_steps):
+            p *= a[path[t - 1], path[t]] * emission(path[t], x[t])
+        total += p
+        for t, s in enumerate(path):
+            marginals[t, s] += p
+        if p > best_p:
+            best, best_p = path, p
+    return marginals / total, best, math.log(total)
+
+
+def test_forward_backward_and_viterbi_match_brute_force_enumeration():
+    model = GaussianHMM(
+        initial=np.array([0.6, 0.3, 0.1]),
+        transition=np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]]),
+        means=np.array([[0.0, 0.0], [1.0, -1.0], [-1.0, 2.0]]),
+        variances=np.array([[0.5, 1.0], [0.3, 0.3], [2.0, 0.5]]),
+        log_likelihood=np.array([]),
+    )
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    gamma, log_lik = hmm_posteriors(model, torch.tensor(x))
+    marginals, path, total = brute_force(model, x)
+    np.testing.assert_allclose(gamma[0].numpy(), marginals, atol=1e-12)
+    assert float(log_lik[0]) == pytest.approx(total, abs=1e-10)
+    assert viterbi(model, torch.tensor(x))[0].tolist() == list(path)
+
+
+def test_em_recovers_planted_states_and_increases_the_likelihood():
+    rng = np.random.default_rng(1)
+    means = np.array([[-3.0, 0.0], [0.0, 3.0], [3.0, 0.0]])
+    trans = np.array([[0.95, 0.03, 0.02], [0.02, 0.95, 0.03], [0.03, 0.02, 0.95]])
+    trials = []
+    for _ in range(20):
+        s, seq = rng.integers(3), []
+        for _ in range(200):
+            seq.append(means[s] + 0.5 * rng.normal(size=2))
+            s = rng.choice(3, p=trans[s])
+        trials.append(seq)
+    model = fit_hmm(torch.tensor(np.array(trials)), 3, seed=0)
+    assert np.all(np.diff(model.log_likelihood) >= -1e-8)
+    order = [int(np.argmin(np.linalg.norm(model.means - m, axis=1))) for m in means]
+    assert sorted(order) == [0, 1, 2]
+    np.testing.assert_allclose(model.means[order], means, atol=0.1)
+    np.testing.assert_allclose(model.transition[np.ix_(order, order)], trans, atol=0.02)
+    np.testing.assert_allclose(model.variances, 0.25, atol=0.03)
