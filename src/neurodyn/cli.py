@@ -144,6 +144,18 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
     print(f"results in {run.path / 'analysis'}; report: {write_report(run)}")
 
 
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from neurodyn.runs import Run
+    from neurodyn.runs.compare import compare_runs, write_comparison
+
+    runs = [Run.open(path) for path in args.runs_to_compare]
+    result = compare_runs(runs, args.metric, n_trials=args.trials)
+    folder = write_comparison(result, args.runs, args.name)
+    print(
+        f"{len(result.labels)} networks compared with {result.metric}; report: {folder / 'report.html'}"
+    )
+
+
 def _cmd_study(args: argparse.Namespace) -> None:
     from neurodyn import studies
 
@@ -233,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="fixed points at every set of weights kept during training",
     )
     p.set_defaults(func=_cmd_fixedpoints)
+
+    p = sub.add_parser("compare", help="compare the networks of runs (every member) pairwise")
+    p.add_argument("runs_to_compare", nargs="+", metavar="RUN")
+    p.add_argument(
+        "--metric",
+        default="cka",
+        help="cka, rbf_cka, procrustes, cca, svcca, rsa (default cka)",
+    )
+    p.add_argument("--trials", type=int, default=32, help="trials of the task (default 32)")
+    p.add_argument("--runs", default="runs", help="where to write compare-NAME/ (default runs)")
+    p.add_argument("--name", help="name of the comparison folder")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("study", help="reproduce a paper: train, measure, report")
     p.add_argument("name", help="simplicity-bias")

@@ -1,0 +1,97 @@
+"""Compare the networks of several runs: every member of every run, on the same trials.
+
+`compare_runs` runs each network (noise-free) on one batch of its task, then computes a
+similarity or distance between every pair with the chosen metric and writes
+`ROOT/compare-<name>/` with the matrix (`similarity.npz`) and `report.html` (a clustered
+heat map and a 2-D MDS embedding of the networks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from neurodyn.analysis import similarity
+from neurodyn.analysis.similarity import SimilarityMatrix
+from neurodyn.errors import NeurodynError
+from neurodyn.runs.run import Run
+
+METRICS: dict[str, Callable[..., SimilarityMatrix]] = {
+    "cka": similarity.linear_cka,
+    "rbf_cka": similarity.rbf_cka,
+    "procrustes": similarity.procrustes_distance,
+    "cca": similarity.cca_distance,
+    "svcca": lambda x, labels=None: similarity.cca_similarity(x, keep_variance=0.99, labels=labels),
+    "rsa": similarity.rsa,
+}
+
+
+def network_states(
+    runs: Sequence[Run], *, n_trials: int = 32, seed: int = 0
+) -> tuple[list[str], list[Tensor], Tensor]:
+    """States of every member of every run on the same trials.
+
+    Returns labels (`run:seed`), states `[B, T, N_k]` per network (noise-free), and the trial
+    mask `[B, T]` (steps inside the trials).
+    """
+    first = runs[0]
+    for run in runs[1:]:
+        if run.task != first.task:
+            raise NeurodynError(
+                f"runs {first.id} and {run.id} were trained on different tasks "
+                f"({'+'.join(first.task.task_names)} vs {'+'.join(run.task.task_names)}); "
+                "networks are compared on the same trials"
+            )
+    batch = first.task.sample(n_trials, seed=seed)
+    labels, states = [], []
+    for run in runs:
+        model = run.load_model()
+        with torch.no_grad():
+            traj = model(batch.x, noise=False).states  # [T, E, B, N]
+        for e, member_seed in enumerate(run.config.model.seeds):
+            labels.append(f"{run.id}:{member_seed}")
+            states.append(traj[:, e].transpose(0, 1))
+    return labels, states, batch.trial_mask().T
+
+
+def compare_runs(
+    runs: Sequence[Run],
+    metric: str,
+    *,
+    n_trials: int = 32,
+    max_points: int = 2000,
+    seed: int = 0,
+) -> SimilarityMatrix:
+    """All-pairs similarity of the networks of `runs` under `metric` (see `METRICS`).
+
+    Representational metrics compare the states at the same (trial, step) points, inside
+    the trials, subsampled to at most `max_points`.
+    """
+    if metric not in METRICS:
+        raise NeurodynError(f"unknown metric {metric!r}; choose from {', '.join(sorted(METRICS))}")
+    labels, states, mask = network_states(runs, n_trials=n_trials, seed=seed)
+    if len(labels) < 2:
+        raise NeurodynError("comparing needs at least two networks (several runs or seeds)")
+    points = torch.nonzero(mask)
+    g = torch.Generator().manual_seed(seed)
+    points = points[torch.randperm(len(points), generator=g)[:max_points]]
+    responses = [s[points[:, 0], points[:, 1]] for s in states]  # [M, N_k] each
+    return METRICS[metric](responses, labels=labels)
+
+
+def write_comparison(
+    result: SimilarityMatrix, root: str | Path = "runs", name: str | None = None
+) -> Path:
+    """Save the matrix and its report under `ROOT/compare-<name>/`; returns the folder."""
+    from neurodyn.report.compare import write_comparison_report
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = Path(root) / f"compare-{name or f'{stamp}-{result.metric}'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    result.save(folder / "similarity.npz")
+    write_comparison_report(folder / "report.html", result)
+    return folder

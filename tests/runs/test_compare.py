@@ -1,0 +1,62 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from neurodyn.cli import main
+from neurodyn.errors import NeurodynError
+from neurodyn.runs import Run, parse_config, train_run
+from neurodyn.runs.compare import compare_runs
+
+
+def small_run(tmp_path, name, seeds, task="flipflop"):
+    config = parse_config(
+        {
+            "task": task,
+            "model": {"n_hidden": 8, "seeds": seeds},
+            "train": {"steps": 5, "batch_size": 8},
+        }
+    )
+    return train_run(config, tmp_path, run_id=name, progress=False)
+
+
+def test_identical_networks_are_identical_and_others_are_not(tmp_path):
+    a = small_run(tmp_path, "a", [1, 2])
+    shutil.copytree(a.path, tmp_path / "copy")
+    copy = Run.open(tmp_path / "copy")
+    cka = compare_runs([a, copy], "cka")
+    assert cka.labels == ["a:1", "a:2", "copy:1", "copy:2"]
+    assert cka.values[0, 2] == pytest.approx(1.0) and cka.values[1, 3] == pytest.approx(1.0)
+    assert cka.values[0, 1] < 0.999
+    procrustes = compare_runs([a, copy], "procrustes")
+    assert (
+        procrustes.values[0, 2] == pytest.approx(0.0, abs=1e-6) and procrustes.values[0, 1] > 0.01
+    )
+
+
+def test_cli_compare_writes_a_report_and_rejects_other_tasks(tmp_path, capsys):
+    a, b = small_run(tmp_path, "a", [1, 2]), small_run(tmp_path, "b", [3])
+    assert (
+        main(
+            [
+                "compare",
+                str(a.path),
+                str(b.path),
+                "--metric",
+                "rsa",
+                "--runs",
+                str(tmp_path),
+                "--name",
+                "x",
+            ]
+        )
+        == 0
+    )
+    assert "3 networks compared with rsa" in capsys.readouterr().out
+    report = (tmp_path / "compare-x" / "report.html").read_text()
+    assert "mean distance within" in report and report.count("data:image/png") == 1
+    other = small_run(tmp_path, "c", [1], task="pdm")
+    with pytest.raises(NeurodynError, match="different tasks"):
+        compare_runs([a, other], "cka")
+    assert main(["compare", str(a.path), "--metric", "nope"]) == 2
+    assert np.isfinite(compare_runs([a, b], "svcca").values).all()
