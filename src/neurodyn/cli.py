@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--metric",
         default="cka",
-        help="cka, rbf_cka, procrustes, cca, svcca, rsa (default cka)",
+        help="cka, rbf_cka, procrustes, cca, svcca, rsa, dsa (default cka)",
     )
     p.add_argument("--trials", type=int, default=32, help="trials of the task (default 32)")
     p.add_argument("--runs", default="runs", help="where to write compare-NAME/ (default runs)")

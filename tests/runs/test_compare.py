@@ -28,6 +28,8 @@ def test_identical_networks_are_identical_and_others_are_not(tmp_path):
     assert cka.labels == ["a:1", "a:2", "copy:1", "copy:2"]
     assert cka.values[0, 2] == pytest.approx(1.0) and cka.values[1, 3] == pytest.approx(1.0)
     assert cka.values[0, 1] < 0.999
+    dynamics = compare_runs([a, copy], "dsa")
+    assert dynamics.values[0, 2] == pytest.approx(0.0, abs=1e-4) and dynamics.values[0, 1] > 0.01
     procrustes = compare_runs([a, copy], "procrustes")
     assert (
         procrustes.values[0, 2] == pytest.approx(0.0, abs=1e-6) and procrustes.values[0, 1] > 0.01

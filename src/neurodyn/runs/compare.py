@@ -16,9 +16,12 @@ import torch
 from torch import Tensor
 
 from neurodyn.analysis import similarity
+from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import NeurodynError
 from neurodyn.runs.run import Run
+
+DSA_RANK = 10  # rank of the DMD operators compared by `--metric dsa`
 
 METRICS: dict[str, Callable[..., SimilarityMatrix]] = {
     "cka": similarity.linear_cka,
@@ -69,13 +72,21 @@ def compare_runs(
     """All-pairs similarity of the networks of `runs` under `metric` (see `METRICS`).
 
     Representational metrics compare the states at the same (trial, step) points, inside
-    the trials, subsampled to at most `max_points`.
+    the trials, subsampled to at most `max_points`. `dsa` compares the networks' dynamics:
+    DMD operators of rank 10 (or the smallest network's size) fitted to whole trials, by the
+    angular Procrustes score.
     """
-    if metric not in METRICS:
-        raise NeurodynError(f"unknown metric {metric!r}; choose from {', '.join(sorted(METRICS))}")
+    if metric not in METRICS and metric != "dsa":
+        raise NeurodynError(
+            f"unknown metric {metric!r}; choose from {', '.join(sorted([*METRICS, 'dsa']))}"
+        )
     labels, states, mask = network_states(runs, n_trials=n_trials, seed=seed)
     if len(labels) < 2:
         raise NeurodynError("comparing needs at least two networks (several runs or seeds)")
+    if metric == "dsa":
+        # whole trials (dynamics need successive steps); operators of one common rank
+        rank = min(DSA_RANK, *(s.shape[-1] for s in states))
+        return dsa(states, rank=rank, seed=seed, labels=labels)
     points = torch.nonzero(mask)
     g = torch.Generator().manual_seed(seed)
     points = points[torch.randperm(len(points), generator=g)[:max_points]]
