@@ -46,3 +46,9 @@ def test_quick_study_runs_end_to_end_and_reuses_finished_runs(tmp_path, capsys):
     before = (tmp_path / "sb-fixed-fixed-gated" / "model.safetensors").stat().st_mtime_ns
     assert main(["study", "simplicity-bias", "--quick", "--runs", str(tmp_path), "--quiet"]) == 0
     assert (tmp_path / "sb-fixed-fixed-gated" / "model.safetensors").stat().st_mtime_ns == before
+
+
+def test_the_emergence_config_is_valid():
+    data = yaml.safe_load((ROOT / "studies" / "simplicity_bias_emergence.yaml").read_text())
+    config = StudyConfig.from_dict(data)
+    assert config.train["keep_weights_every"] == 10 and len(config.model["seeds"]) == 20
