@@ -36,17 +36,19 @@ METRICS: dict[str, Callable[..., SimilarityMatrix]] = {
 def network_states(
     runs: Sequence[Run], *, n_trials: int = 32, seed: int = 0
 ) -> tuple[list[str], list[Tensor], Tensor]:
-    """States of every member of every run on the same trials.
+    """States of every member of every run on the same trials (drawn from the first run's
+    task; the runs' tasks may differ, e.g. in setting, but must take the same inputs).
 
     Returns labels (`run:seed`), states `[B, T, N_k]` per network (noise-free), and the trial
     mask `[B, T]` (steps inside the trials).
     """
     first = runs[0]
     for run in runs[1:]:
-        if run.task != first.task:
+        if run.task.n_inputs != first.task.n_inputs:
             raise NeurodynError(
-                f"runs {first.id} and {run.id} were trained on different tasks "
-                f"({'+'.join(first.task.task_names)} vs {'+'.join(run.task.task_names)}); "
+                f"runs {first.id} and {run.id} take inputs of different sizes "
+                f"({first.task.n_inputs} vs {run.task.n_inputs}: "
+                f"{'+'.join(first.task.task_names)} vs {'+'.join(run.task.task_names)}); "
                 "networks are compared on the same trials"
             )
     batch = first.task.sample(n_trials, seed=seed)
