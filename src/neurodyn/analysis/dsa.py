@@ -24,16 +24,9 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
+from neurodyn.analysis.latent import delay_embed, trials_first
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import ShapeError
-
-
-def _trials(x: Tensor) -> Tensor:
-    if x.dim() == 2:
-        x = x[None]
-    if x.dim() != 3:
-        raise ShapeError(f"states must be [T, N] or [B, T, N], got {tuple(x.shape)}")
-    return x.detach().to(torch.float64)
 
 
 def havok_operator(
@@ -51,17 +44,13 @@ def havok_operator(
     one trial into the next. `A = ((V0^T V0 + ridge I)^-1 V0^T V1)^T` with V0, V1 the
     coordinates at t and t + 1.
     """
-    x = _trials(states)
-    span = (n_delays - 1) * delay_interval
-    if n_delays < 1 or span >= x.shape[1] - 1:
+    x = trials_first(states)
+    if n_delays < 1 or (n_delays - 1) * delay_interval >= x.shape[1] - 1:
         raise ShapeError(
             f"cannot take {n_delays} delays of {delay_interval} from {x.shape[1]} steps"
         )
-    steps = x.shape[1] - span
-    hankel = torch.cat(
-        [x[:, d * delay_interval : d * delay_interval + steps] for d in range(n_delays)], -1
-    )
-    n_trials, _, width = hankel.shape
+    hankel = delay_embed(x, n_delays, delay_interval)
+    n_trials, steps, width = hankel.shape
     u, _, _ = torch.linalg.svd(hankel.reshape(-1, width), full_matrices=False)
     r = u.shape[1] if rank is None else min(rank, u.shape[1])
     v = u[:, :r].reshape(n_trials, steps, r)  # the rows' singular coordinates

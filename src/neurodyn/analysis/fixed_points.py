@@ -657,8 +657,8 @@ def model_fixed_points(
     initial_states : Tensor [K, N] (shared by all members) or [E, K, N]
     inputs : Tensor [I], [K, I] or [E, K, I]
     """
-    fast = _frozen_copy(model, descent_dtype)
-    fine = _frozen_copy(model, torch.float64)
+    fast = frozen_copy(model, descent_dtype)
+    fine = frozen_copy(model, torch.float64)
     states = initial_states.to(descent_dtype)
     if states.dim() == 2:
         states = states[None].expand(model.ensemble_size, -1, -1)
@@ -675,7 +675,8 @@ def model_fixed_points(
     )
 
 
-def _frozen_copy(model: CTRNN, dtype: torch.dtype) -> CTRNN:
+def frozen_copy(model: CTRNN, dtype: torch.dtype) -> CTRNN:
+    """A copy of `model` in `dtype` with gradients switched off (for analyses)."""
     net = copy.deepcopy(model).to(dtype)
     for p in net.parameters():
         p.requires_grad_(False)

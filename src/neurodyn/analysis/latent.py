@@ -22,7 +22,8 @@ from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ShapeError
 
 
-def _trials(x: Tensor, name: str = "states") -> Tensor:
+def trials_first(x: Tensor, name: str = "states") -> Tensor:
+    """`[T, D]` or `[B, T, D]` -> float64 `[B, T, D]` (one trial when there is no B axis)."""
     if x.dim() == 2:
         x = x[None]
     if x.dim() != 3:
@@ -33,7 +34,7 @@ def _trials(x: Tensor, name: str = "states") -> Tensor:
 def delay_embed(x: Tensor, n_delays: int, interval: int = 1) -> Tensor:
     """Stack `n_delays` copies of the states, each `interval` steps later: `[B, T, D]` ->
     `[B, T - (n_delays - 1) * interval, D * n_delays]` (a Hankel embedding)."""
-    x = _trials(x)
+    x = trials_first(x)
     span = (n_delays - 1) * interval
     if n_delays < 1 or span >= x.shape[1]:
         raise ShapeError(
@@ -80,7 +81,7 @@ def dmd(states: Tensor, *, rank: int | None = None, n_delays: int = 1, interval:
     >>> np.round(np.sort_complex(result.eigenvalues), 6).tolist()
     [(0.9-0.2j), (0.9+0.2j)]
     """
-    x = delay_embed(states, n_delays, interval) if n_delays > 1 else _trials(states)
+    x = delay_embed(states, n_delays, interval) if n_delays > 1 else trials_first(states)
     before = x[:, :-1].reshape(-1, x.shape[-1]).T  # [D, M]
     after = x[:, 1:].reshape(-1, x.shape[-1]).T
     u, s, vh = torch.linalg.svd(before, full_matrices=False)
@@ -165,7 +166,7 @@ def _params(model: GaussianHMM) -> tuple[Tensor, ...]:
 
 def hmm_posteriors(model: GaussianHMM, x: Tensor) -> tuple[Tensor, Tensor]:
     """P(state at t | all of trial b): `[B, T, S]`, and each trial's log-likelihood `[B]`."""
-    x = _trials(x, "x")
+    x = trials_first(x, "x")
     pi, a, means, var = _params(model)
     gamma, _, log_lik = _forward_backward(
         _emission_log_prob(x, means, var), torch.log(pi), torch.log(a)
@@ -175,7 +176,7 @@ def hmm_posteriors(model: GaussianHMM, x: Tensor) -> tuple[Tensor, Tensor]:
 
 def viterbi(model: GaussianHMM, x: Tensor) -> Tensor:
     """The most probable state sequence of each trial: `[B, T]`."""
-    x = _trials(x, "x")
+    x = trials_first(x, "x")
     pi, a, means, var = _params(model)
     log_b, log_a = _emission_log_prob(x, means, var), torch.log(a)
     score = torch.log(pi) + log_b[:, 0]
@@ -206,7 +207,7 @@ def fit_hmm(
     first point drawn with `seed`), variances at the data's, transitions near-diagonal. Stops when the log-likelihood improves by less than `tol`
     (relative to the number of observations).
     """
-    x = _trials(x, "x")
+    x = trials_first(x, "x")
     n_obs = x.shape[0] * x.shape[1]
     flat = x.reshape(-1, x.shape[-1])
     g = torch.Generator().manual_seed(seed)

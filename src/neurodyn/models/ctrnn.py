@@ -252,6 +252,16 @@ class CTRNN(nn.Module):
             )
         return torch.stack([torch.randn(*shape, generator=g, device=device) for g in generators])
 
+    def _preactivation(self, h: Tensor, x: Tensor) -> Tensor:
+        """`W_in x + W_rec h + b`: `h [E, B, N]`, `x [E, B, I]` or `[B, I]` -> `[E, B, N]`."""
+        if x.dim() == 2:
+            x = x[None].expand(self.ensemble_size, -1, -1)
+        return (
+            torch.bmm(x, self.W_in.transpose(1, 2))
+            + self.b[:, None]
+            + torch.bmm(h, self.W_rec.transpose(1, 2))
+        )
+
     def step(self, h: Tensor, x: Tensor) -> Tensor:
         """One noise-free step `F(h, x)`, the map whose fixed points the analyses look for.
 
@@ -264,13 +274,7 @@ class CTRNN(nn.Module):
         -------
         Tensor [E, B, N]
         """
-        if x.dim() == 2:
-            x = x[None].expand(self.ensemble_size, -1, -1)
-        pre = (
-            torch.bmm(x, self.W_in.transpose(1, 2))
-            + self.b[:, None]
-            + torch.bmm(h, self.W_rec.transpose(1, 2))
-        )
+        pre = self._preactivation(h, x)
         return (1 - self.spec.alpha) * h + self.spec.alpha * self._f(pre)
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
@@ -287,15 +291,8 @@ class CTRNN(nn.Module):
         -------
         Tensor [E, B, N, N], `J[e, b, i, j] = dF_i / dh_j`
         """
-        if x.dim() == 2:
-            x = x[None].expand(self.ensemble_size, -1, -1)
         alpha = self.spec.alpha
-        pre = (
-            torch.bmm(x, self.W_in.transpose(1, 2))
-            + self.b[:, None]
-            + torch.bmm(h, self.W_rec.transpose(1, 2))
-        )
-        slope = DERIVATIVES[self.spec.activation](pre)  # [E, B, N]
+        slope = DERIVATIVES[self.spec.activation](self._preactivation(h, x))  # [E, B, N]
         jac = alpha * slope[..., None] * self.W_rec[:, None]  # [E, B, N, N]
         return jac + (1 - alpha) * torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
 

@@ -10,7 +10,7 @@ import numpy as np
 from neurodyn._io import atomic_write_text
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.plot.compare import _groups, as_distance, plot_comparison
-from neurodyn.report.html import _CSS, _figure_html
+from neurodyn.report.html import _figure_html, page
 
 
 def write_comparison_report(path: Path, result: SimilarityMatrix) -> Path:
@@ -40,9 +40,5 @@ def write_comparison_report(path: Path, result: SimilarityMatrix) -> Path:
             ),
         ]
     )
-    atomic_write_text(
-        path,
-        f'<!doctype html><html><head><meta charset="utf-8"><title>comparison</title>'
-        f"<style>{_CSS}</style></head><body>{body}</body></html>",
-    )
+    atomic_write_text(path, page("comparison", body))
     return path

@@ -184,8 +184,15 @@ def render_report(run: Run) -> str:
     sections += _tracking_sections(run)
     config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)
     sections += ["<h2>Config</h2>", f"<pre>{html.escape(config)}</pre>"]
-    body = "\n".join(sections)
-    return f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>'
+    return page(title, "\n".join(sections))
+
+
+def page(title: str, body: str) -> str:
+    """A self-contained HTML page (our style sheet inlined) around `body`."""
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_CSS}</style></head><body>{body}</body></html>"
+    )
 
 
 def write_report(run: Run) -> Path:

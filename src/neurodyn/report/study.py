@@ -11,7 +11,7 @@ import yaml
 
 from neurodyn._io import atomic_write_text
 from neurodyn.plot.study import plot_measure_by_setting, plot_outlier_history
-from neurodyn.report.html import _CSS, _figure_html
+from neurodyn.report.html import _figure_html, page
 
 MEASURES = (
     ("performance", "task performance", "Fraction of trained outputs within 0.25 of the target."),
@@ -79,11 +79,7 @@ def write_simplicity_bias_report(
         f"<pre>{html.escape(yaml.safe_dump(plain, sort_keys=False))}</pre>",
     ]
     body = "\n".join(parts)
-    atomic_write_text(
-        path,
-        f'<!doctype html><html><head><meta charset="utf-8"><title>simplicity bias</title>'
-        f"<style>{_CSS}</style></head><body>{body}</body></html>",
-    )
+    atomic_write_text(path, page("simplicity bias", body))
     return path
 
 

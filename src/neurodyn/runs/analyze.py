@@ -25,7 +25,6 @@ from neurodyn.analysis import (
     recurrent_input_ratio,
     step_tuning,
 )
-from neurodyn.errors import NeurodynError
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Batch, Multitask, Task
 
@@ -78,13 +77,7 @@ def analyze_task(
     The network runs without recurrent noise so the trajectories show its deterministic
     dynamics; trials are drawn with `seed`, so the results are reproducible.
     """
-    model = run.load_model()
-    if not 0 <= member < model.ensemble_size:
-        raise NeurodynError(
-            f"member {member} does not exist: run {run.id} has {model.ensemble_size} members "
-            f"(0..{model.ensemble_size - 1})"
-        )
-    net = model.member(member)
+    net = run.load_member(member)
     batch = task.sample(batch_size, seed=seed)
     x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
     traj = net(x, noise=False, return_drives=True)

@@ -27,7 +27,12 @@ from neurodyn.analysis.fixed_point_tracking import (
     continue_fixed_points,
     summarise_across_training,
 )
-from neurodyn.analysis.fixed_points import FixedPointOptions, FixedPoints, model_fixed_points
+from neurodyn.analysis.fixed_points import (
+    FixedPointOptions,
+    FixedPoints,
+    frozen_copy,
+    model_fixed_points,
+)
 from neurodyn.errors import NeurodynError
 from neurodyn.models import CTRNN
 from neurodyn.runs.run import ANALYSIS, Run
@@ -148,15 +153,13 @@ def interpolate_run(
     a, b = run_task(run, task_a), run_task(run, task_b)
     epoch_a = _check_epoch(a, epoch)
     epoch_b = _check_epoch(b, epoch)
-    model = run.load_model()
-    _check_member(model, member, run)
-    net = model.member(member)
+    net = run.load_member(member)
     visited = torch.cat(
         [visited_states(net, run, a, seed=seed), visited_states(net, run, b, seed=seed)], dim=1
     )
     starts = sample_initial_states(visited, n_initial, noise=noise, seed=seed)[0]
-    fine = _frozen(net, torch.float64)
-    fast = _frozen(net, torch.float32)
+    fine = frozen_copy(net, torch.float64)
+    fast = frozen_copy(net, torch.float32)
     cont = continue_fixed_points(
         lambda h, u: fast.step(h[None], u[None])[0],
         epoch_input(run, a, epoch_a, seed=seed),
@@ -197,7 +200,7 @@ def across_training(
     chosen = run_task(run, task)
     epoch = _check_epoch(chosen, epoch)
     final = run.load_model()
-    _check_member(final, member, run)
+    run.check_member(member, final.ensemble_size)
     steps_done = int(run.info()["steps_done"])
     if history[-1][0] != steps_done:
         history.append((steps_done, final))
@@ -220,21 +223,6 @@ def across_training(
     result = summarise_across_training(steps, found, weights)
     result.save(_path(run, chosen.name, epoch, "across_training.npz"))
     return result
-
-
-def _check_member(model: CTRNN, member: int, run: Run) -> None:
-    if not 0 <= member < model.ensemble_size:
-        raise NeurodynError(
-            f"member {member} does not exist: run {run.id} has {model.ensemble_size} members"
-        )
-
-
-def _frozen(net: CTRNN, dtype: torch.dtype) -> CTRNN:
-    copy = CTRNN(net.spec).to(dtype)
-    copy.load_state_dict({k: v.to(dtype) for k, v in net.state_dict().items()})
-    for p in copy.parameters():
-        p.requires_grad_(False)
-    return copy
 
 
 def saved_fixed_points(run: Run, task: str) -> dict[str, FixedPoints]:

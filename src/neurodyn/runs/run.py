@@ -203,6 +203,20 @@ class Run:
             found.append((int(path.stem.split("-")[1]), model))
         return found
 
+    def check_member(self, member: int, ensemble_size: int) -> None:
+        """`NeurodynError` unless `member` indexes one of the run's `ensemble_size` networks."""
+        if not 0 <= member < ensemble_size:
+            raise NeurodynError(
+                f"member {member} does not exist: run {self.id} has {ensemble_size} members "
+                f"(0..{ensemble_size - 1})"
+            )
+
+    def load_member(self, member: int) -> CTRNN:
+        """One trained network of the ensemble, as a single-member CTRNN."""
+        model = self.load_model()
+        self.check_member(member, model.ensemble_size)
+        return model.member(member)
+
     # -- checkpoints --------------------------------------------------------------------------
     def save_checkpoint(self, state: TrainState) -> None:
         """Write weights, full training state and metrics, each atomically."""
