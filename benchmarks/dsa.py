@@ -3,9 +3,9 @@
 The networks: K random tanh RNNs (64 units, spectral radius 0.9 to 1.3) driven by noise, 20
 trials x 200 steps each. Both tools fit rank-10 DMD operators on 2 delays and score pairs with
 the angular Procrustes score (dsa-metric 2.0.2 `score_method='angular'`, its defaults
-iters=1500, lr=5e-3; ours: 8 starts in each component of O(r), up to 500 projected-gradient
-steps, all pairs in one batch). dsa-metric runs pair by pair, so its all-pairs time is extrapolated from
-`--peer-pairs` pairs; those pairs are also scored by both, to compare the answers.
+iters=1500, lr=5e-3; ours: 8 starts in each component of O(r), up to 300 Riemannian
+Barzilai-Borwein steps, all pairs in one batch). dsa-metric runs pair by pair, so its
+all-pairs time is extrapolated from `--peer-pairs` pairs; those pairs are also scored by both, to compare the answers.
 
 dsa-metric is not a dependency: give the python of a virtual environment where it is
 installed (`--peer-python`, e.g. one made with `pip install torch==2.13.0 dsa-metric==2.0.2`).

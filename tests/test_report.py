@@ -27,13 +27,18 @@ def test_analyze_and_report_a_multitask_run(tmp_path, capsys):
     loaded = load_analyses(run)
     np.testing.assert_array_equal(loaded[1].pca.projections, results[1].pca.projections)
     assert loaded[0].member == 1
+    # hidden structure: one HMM state per epoch by default, DMD of rank 10
+    assert loaded[0].epoch_states.occupancy.shape == (3, 3)
+    np.testing.assert_allclose(loaded[0].epoch_states.occupancy.sum(1), 1.0)
+    assert np.all(np.diff(loaded[0].epoch_states.log_likelihood) > -1e-6)
+    assert len(loaded[1].dmd.eigenvalues) == 10
 
     path = write_report(run)
     text = path.read_text()
     assert text.startswith("<!doctype html>")
     assert (
-        len(re.findall(r'<img src="data:image/png;base64,', text)) == 1 + 3 + 3
-    )  # curves, then PCA, ratio, step tuning per task
+        len(re.findall(r'<img src="data:image/png;base64,', text)) == 1 + 5 + 5
+    )  # curves, then PCA, ratio, step tuning, HMM states, DMD per task
     assert "Task <code>pdm</code>" in text and "n_hidden: 16" in text
 
     assert main(["report", str(run.path)]) == 0

@@ -146,9 +146,13 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
 
 def _cmd_compare(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
-    from neurodyn.runs.compare import compare_runs, write_comparison
+    from neurodyn.runs.compare import compare_runs, sweep_runs, write_comparison
 
     runs = [Run.open(path) for path in args.runs_to_compare]
+    if args.sweep:
+        runs += sweep_runs(args.runs, args.sweep)
+    if not runs:
+        raise NeurodynError("name the runs to compare (RUN ...) or a sweep (--sweep NAME)")
     result = compare_runs(runs, args.metric, n_trials=args.trials)
     folder = write_comparison(result, args.runs, args.name)
     print(
@@ -247,14 +251,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_fixedpoints)
 
     p = sub.add_parser("compare", help="compare the networks of runs (every member) pairwise")
-    p.add_argument("runs_to_compare", nargs="+", metavar="RUN")
+    p.add_argument("runs_to_compare", nargs="*", metavar="RUN", help="run folders")
+    p.add_argument(
+        "--sweep",
+        help="also every run in --runs whose id starts with NAME- (or matches a glob, 'sb-*-gated')",
+    )
     p.add_argument(
         "--metric",
         default="cka",
         help="cka, rbf_cka, procrustes, cca, svcca, rsa, dsa (default cka)",
     )
     p.add_argument("--trials", type=int, default=32, help="trials of the task (default 32)")
-    p.add_argument("--runs", default="runs", help="where to write compare-NAME/ (default runs)")
+    p.add_argument(
+        "--runs", default="runs", help="runs folder: sweeps and compare-NAME/ (default runs)"
+    )
     p.add_argument("--name", help="name of the comparison folder")
     p.set_defaults(func=_cmd_compare)
 

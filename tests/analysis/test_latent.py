@@ -9,6 +9,7 @@ from neurodyn.analysis.latent import (
     GaussianHMM,
     delay_embed,
     dmd,
+    epoch_states,
     fit_hmm,
     hmm_posteriors,
     viterbi,
@@ -97,3 +98,29 @@ def test_em_recovers_planted_states_and_increases_the_likelihood():
     np.testing.assert_allclose(model.means[order], means, atol=0.1)
     np.testing.assert_allclose(model.transition[np.ix_(order, order)], trans, atol=0.02)
     np.testing.assert_allclose(model.variances, 0.25, atol=0.03)
+
+
+def test_epoch_states_find_one_state_per_epoch_of_random_length_and_ignore_padding():
+    # 3 epochs of random lengths per trial, each a noisy point in 5-D, padded to 40 steps
+    g = torch.Generator().manual_seed(2)
+    n_trials, n_steps = 16, 40
+    centres = 3.0 * torch.randn(3, 5, generator=g, dtype=F64)
+    lengths = torch.randint(5, 12, (3, n_trials), generator=g)
+    ends = lengths.cumsum(0)
+    starts = ends - lengths
+    x = 0.2 * torch.randn(n_trials, n_steps, 5, generator=g, dtype=F64)
+    for b in range(n_trials):
+        for e in range(3):
+            x[b, starts[e, b] : ends[e, b]] += centres[e]
+        x[b, ends[2, b] :] = 50.0  # padding far away: it must not become a state
+    bounds = {name: (starts[e], ends[e]) for e, name in enumerate(["fix", "stim", "resp"])}
+    result = epoch_states(x, bounds, n_components=3)
+    assert result.information > 0.99
+    assert sorted(result.occupancy.argmax(1).tolist()) == [0, 1, 2]
+    assert result.occupancy.max(1).min() > 0.99
+    for b in range(n_trials):
+        assert np.all(result.paths[b, ends[2, b] :] == -1)
+        assert np.all(result.paths[b, : ends[2, b]] >= 0)
+    # states that ignore the epochs tell nothing about them
+    noise = torch.randn(n_trials, n_steps, 5, generator=g, dtype=F64)
+    assert epoch_states(noise, bounds, n_components=3).information < 0.1

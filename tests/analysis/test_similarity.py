@@ -11,6 +11,8 @@ from neurodyn.analysis.similarity import (
     SimilarityMatrix,
     cca_distance,
     cca_similarity,
+    classical_mds,
+    group_separation,
     linear_cka,
     procrustes_distance,
     rbf_cka,
@@ -97,3 +99,34 @@ def test_result_round_trip_and_shape_errors(tmp_path):
     assert back.labels == ["a", "b", "c"] and np.array_equal(back.values, result.values)
     with pytest.raises(Exception, match="same M"):
         linear_cka([torch.randn(10, 3), torch.randn(9, 3)])
+
+
+def test_group_separation_sees_planted_groups_and_not_random_labels():
+    rng = np.random.default_rng(0)
+    # two planted clusters of 6 networks each, as points whose distances form the matrix
+    points = np.concatenate([rng.normal(0, 1, (6, 3)), rng.normal(4, 1, (6, 3))])
+    distance = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    labels = [f"a:{i}" for i in range(6)] + [f"b:{i}" for i in range(6)]
+    planted = group_separation(SimilarityMatrix(distance, "x", "distance", labels))
+    assert planted.groups == ["a", "b"] and planted.nearest_same == 1.0
+    assert planted.p_value < 0.01 and np.all(planted.within < planted.between)
+    mixed = [labels[i] for i in rng.permutation(12)]
+    assert group_separation(SimilarityMatrix(distance, "x", "distance", mixed)).p_value > 0.05
+    # a similarity matrix is read as 1 - s
+    sim = group_separation(
+        SimilarityMatrix(1 - distance / distance.max(), "s", "similarity", labels)
+    )
+    assert sim.p_value < 0.01
+    with pytest.raises(ValueError, match="two groups"):
+        group_separation(SimilarityMatrix(distance, "x", "distance", [f"{i}:0" for i in range(12)]))
+
+
+def test_classical_mds_recovers_planar_points_up_to_rotation():
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(10, 2))
+    coords = classical_mds(np.linalg.norm(points[:, None] - points[None], axis=-1))
+    np.testing.assert_allclose(
+        np.linalg.norm(coords[:, None] - coords[None], axis=-1),
+        np.linalg.norm(points[:, None] - points[None], axis=-1),
+        atol=1e-10,
+    )

@@ -6,7 +6,7 @@ import pytest
 from neurodyn.cli import main
 from neurodyn.errors import NeurodynError
 from neurodyn.runs import Run, parse_config, train_run
-from neurodyn.runs.compare import compare_runs
+from neurodyn.runs.compare import compare_runs, sweep_runs
 
 
 def small_run(tmp_path, name, seeds, task="flipflop"):
@@ -62,3 +62,17 @@ def test_cli_compare_writes_a_report_and_rejects_other_tasks(tmp_path, capsys):
         compare_runs([a, other], "cka")
     assert main(["compare", str(a.path), "--metric", "nope"]) == 2
     assert np.isfinite(compare_runs([a, b], "svcca").values).all()
+
+
+def test_a_sweep_is_the_runs_sharing_its_name_as_prefix_or_matching_a_glob(tmp_path, capsys):
+    for name in ["sw-1", "sw-2", "swell", "other-sw"]:
+        small_run(tmp_path, name, [1])
+    assert [r.id for r in sweep_runs(tmp_path, "sw")] == ["sw-1", "sw-2"]
+    assert [r.id for r in sweep_runs(tmp_path, "*sw*")] == ["other-sw", "sw-1", "sw-2", "swell"]
+    with pytest.raises(NeurodynError, match=r"no run in .* belongs to sweep 'nope'.*sw-1"):
+        sweep_runs(tmp_path, "nope")
+    args = ["compare", "--sweep", "sw", "--runs", str(tmp_path), "--name", "s"]
+    assert main(args) == 0
+    assert "2 networks compared with linear_cka" in capsys.readouterr().out
+    assert main(["compare", "--runs", str(tmp_path)]) == 2
+    assert "name the runs to compare" in capsys.readouterr().err

@@ -244,3 +244,122 @@ def fit_hmm(
         variances=variances.numpy(),
         log_likelihood=np.array(history),
     )
+
+
+@dataclass(frozen=True)
+class EpochStates(SavableResult):
+    """Discrete states of a network's trajectories (a Gaussian HMM on their leading principal
+    components) set against the trial's epochs.
+
+    Attributes
+    ----------
+    paths : [B, T]            Viterbi state of each step; -1 after the trial's end
+    epochs : list of str      the task's epochs, in order
+    epoch_starts : [E, B]     first step of each epoch per trial
+    epoch_ends : [E, B]       step after each epoch's last, per trial
+    occupancy : [E, S]        share of each epoch's steps spent in each state (rows sum to 1)
+    information : float       I(epoch; state) / H(epoch) over all in-trial steps: 1 when
+                              the state tells the epoch, 0 when it tells nothing
+    transition : [S, S]       the fitted HMM's transition matrix
+    log_likelihood : [iters]  EM's log-likelihood per iteration (non-decreasing)
+    n_components : int        principal components the HMM was fitted on
+    trial_order : str         what the trials are sorted by ('' when unsorted)
+    """
+
+    paths: np.ndarray
+    epochs: list[str]
+    epoch_starts: np.ndarray
+    epoch_ends: np.ndarray
+    occupancy: np.ndarray
+    information: float
+    transition: np.ndarray
+    log_likelihood: np.ndarray
+    n_components: int
+    trial_order: str = ""
+
+
+def epoch_states(
+    states: Tensor,
+    epoch_bounds: dict[str, tuple[Tensor, Tensor]],
+    *,
+    n_states: int | None = None,
+    n_components: int = 8,
+    n_iters: int = 100,
+    seed: int = 0,
+    trial_order: str = "",
+) -> EpochStates:
+    """Fit a Gaussian HMM to the states `[B, T, N]` of trials whose epochs are
+    `{name: (start [B], end [B])}` (steps, end exclusive, in trial order), decode each trial's
+    state sequence and tabulate which states each epoch occupies.
+
+    The HMM sees the `n_components` leading principal components of the in-trial states (an
+    HMM with diagonal covariances in N raw units is slow and ill-conditioned) and has
+    `n_states` states (default: one per epoch, the hypothesis that each epoch is a state).
+    Only steps inside the trial (up to the last epoch's end) enter the fit and the table.
+    `trial_order` only labels the result: say what the trials were sorted by, if anything.
+
+    Example: states that sit at one point per epoch give a diagonal table.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> centres = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]], dtype=torch.float64)
+    >>> x = centres.repeat_interleave(10, 0)[None].repeat(4, 1, 1)  # 3 epochs of 10 steps
+    >>> x = x + 0.1 * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    >>> bounds = {e: (torch.full((4,), 10 * i), torch.full((4,), 10 * i + 10))
+    ...           for i, e in enumerate(["a", "b", "c"])}
+    >>> result = epoch_states(x, bounds, n_components=2)
+    >>> round(result.information, 3), result.occupancy.max(1).round(3).tolist()
+    (1.0, [1.0, 1.0, 1.0])
+    """
+    x = trials_first(states)
+    names = list(epoch_bounds)
+    if not names:
+        raise ValueError("epoch_states needs at least one epoch")
+    starts = torch.stack([torch.as_tensor(epoch_bounds[e][0]) for e in names]).long()
+    ends = torch.stack([torch.as_tensor(epoch_bounds[e][1]) for e in names]).long()
+    if starts.shape[1] != x.shape[0]:
+        raise ShapeError(f"epoch bounds are for {starts.shape[1]} trials, states for {x.shape[0]}")
+    steps = torch.arange(x.shape[1])
+    # epoch index of each (trial, step): -1 outside every epoch
+    label = torch.full(x.shape[:2], -1, dtype=torch.long)
+    for i in range(len(names)):
+        inside = (steps[None] >= starts[i][:, None]) & (steps[None] < ends[i][:, None])
+        label[inside] = i
+    in_trial = label >= 0
+    flat = x[in_trial]
+    centred = flat - flat.mean(0)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    k = min(n_components, vh.shape[0])
+    z = (x - flat.mean(0)) @ vh[:k].T  # [B, T, k]
+    # The HMM runs over whole padded trials; steps after the trial repeat its last state, so
+    # they are fitted as one more dwell and dropped from every count below.
+    last = ends.max(0).values.clamp(max=x.shape[1]) - 1  # [B]
+    clamp = torch.minimum(steps[None], last[:, None])
+    z = z.gather(1, clamp[..., None].expand(-1, -1, k))
+    model = fit_hmm(z, n_states or len(names), n_iters=n_iters, seed=seed)
+    paths = viterbi(model, z)
+    paths[~in_trial & (steps[None] > last[:, None])] = -1
+    s = model.n_states
+    counts = torch.zeros(len(names), s, dtype=torch.float64)
+    counts.index_put_(
+        (label[in_trial], paths[in_trial]),
+        torch.ones(int(in_trial.sum()), dtype=torch.float64),
+        True,
+    )
+    occupancy = counts / counts.sum(1, keepdim=True).clamp(min=1)
+    joint = counts / counts.sum()
+    p_epoch, p_state = joint.sum(1), joint.sum(0)
+    nz = joint > 0
+    mutual = (joint[nz] * torch.log(joint[nz] / (p_epoch[:, None] * p_state[None])[nz])).sum()
+    entropy = -(p_epoch[p_epoch > 0] * torch.log(p_epoch[p_epoch > 0])).sum()
+    return EpochStates(
+        paths=paths.numpy(),
+        epochs=names,
+        epoch_starts=starts.numpy(),
+        epoch_ends=ends.numpy(),
+        occupancy=occupancy.numpy(),
+        information=float(mutual / entropy) if entropy > 0 else 0.0,
+        transition=model.transition,
+        log_likelihood=model.log_likelihood,
+        n_components=k,
+        trial_order=trial_order,
+    )

@@ -43,6 +43,100 @@ class SimilarityMatrix(SavableResult):
     labels: list[str] = field(default_factory=list)
 
 
+def as_distance(result: SimilarityMatrix) -> np.ndarray:
+    """The matrix as distances (similarities s become 1 - s), symmetric, zero diagonal."""
+    d = result.values if result.kind == "distance" else 1.0 - result.values
+    d = np.clip((d + d.T) / 2, 0, None)
+    np.fill_diagonal(d, 0.0)
+    return d
+
+
+def classical_mds(distance: np.ndarray, dims: int = 2) -> np.ndarray:
+    """Coordinates `[K, dims]` whose Euclidean distances best match `distance` (Torgerson)."""
+    k = len(distance)
+    h = np.eye(k) - 1.0 / k
+    b = -0.5 * h @ (distance**2) @ h
+    values, vectors = np.linalg.eigh(b)
+    order = np.argsort(values)[::-1][:dims]
+    return vectors[:, order] * np.sqrt(np.clip(values[order], 0, None))
+
+
+def run_of(label: str) -> str:
+    """The run a network's label (`run:seed`) belongs to."""
+    return label.rsplit(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class GroupSeparation:
+    """Do the networks of each group (e.g. run) sit closer to each other than to the rest?
+
+    Attributes
+    ----------
+    groups : list of str          the groups, in order of first appearance
+    within : [G]                  mean distance between two networks of the group
+    between : [G]                 mean distance from the group's networks to all others
+    nearest_same : float          share of networks whose nearest other network is in their
+                                  group (chance: about the group's share of the others)
+    p_value : float               permutation test of mean(between) - mean(within) under
+                                  shuffled group labels (one-sided, with the +1 correction)
+    """
+
+    groups: list[str]
+    within: np.ndarray
+    between: np.ndarray
+    nearest_same: float
+    p_value: float
+
+
+def _within_minus_between(distance: np.ndarray, codes: np.ndarray) -> float:
+    same = codes[:, None] == codes[None, :]
+    off = ~np.eye(len(codes), dtype=bool)
+    return float(distance[~same].mean() - distance[same & off].mean())
+
+
+def group_separation(
+    result: SimilarityMatrix,
+    groups: Sequence[str] | None = None,
+    *,
+    n_permutations: int = 2000,
+    seed: int = 0,
+) -> GroupSeparation:
+    """Separation of groups of networks in a distance (or similarity) matrix; groups default
+    to each label's run (`run:seed` -> `run`). Needs at least two groups, one of them with
+    two networks."""
+    distance = as_distance(result)
+    names = list(groups) if groups is not None else [run_of(x) for x in result.labels]
+    if len(names) != len(distance):
+        raise ShapeError(f"{len(names)} group names for {len(distance)} networks")
+    order = list(dict.fromkeys(names))
+    codes = np.array([order.index(n) for n in names])
+    counts = np.bincount(codes)
+    if len(order) < 2 or counts.max() < 2:
+        raise ValueError("group separation needs two groups and a group of two networks or more")
+    within, between = [], []
+    for g in range(len(order)):
+        inside = codes == g
+        block = distance[np.ix_(inside, inside)]
+        within.append(
+            block[np.triu_indices(int(inside.sum()), 1)].mean() if inside.sum() > 1 else np.nan
+        )
+        between.append(distance[np.ix_(inside, ~inside)].mean())
+    masked = distance + np.diag(np.full(len(distance), np.inf))
+    nearest_same = float(np.mean(codes[masked.argmin(1)] == codes))
+    observed = _within_minus_between(distance, codes)
+    rng = np.random.default_rng(seed)
+    null = np.array(
+        [_within_minus_between(distance, rng.permutation(codes)) for _ in range(n_permutations)]
+    )
+    return GroupSeparation(
+        groups=order,
+        within=np.array(within),
+        between=np.array(between),
+        nearest_same=nearest_same,
+        p_value=float((1 + np.sum(null >= observed)) / (1 + n_permutations)),
+    )
+
+
 def _as_list(responses: Responses) -> list[Tensor]:
     items = list(responses.unbind(0)) if isinstance(responses, Tensor) else list(responses)
     if len(items) < 2:

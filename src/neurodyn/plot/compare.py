@@ -8,29 +8,7 @@ from matplotlib.figure import Figure
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
-from neurodyn.analysis.similarity import SimilarityMatrix
-
-
-def as_distance(result: SimilarityMatrix) -> np.ndarray:
-    """The matrix as distances (similarities s become 1 - s), symmetric, zero diagonal."""
-    d = result.values if result.kind == "distance" else 1.0 - result.values
-    d = np.clip((d + d.T) / 2, 0, None)
-    np.fill_diagonal(d, 0.0)
-    return d
-
-
-def classical_mds(distance: np.ndarray, dims: int = 2) -> np.ndarray:
-    """Coordinates `[K, dims]` whose Euclidean distances best match `distance` (Torgerson)."""
-    k = len(distance)
-    h = np.eye(k) - 1.0 / k
-    b = -0.5 * h @ (distance**2) @ h
-    values, vectors = np.linalg.eigh(b)
-    order = np.argsort(values)[::-1][:dims]
-    return vectors[:, order] * np.sqrt(np.clip(values[order], 0, None))
-
-
-def _groups(labels: list[str]) -> list[str]:
-    return [label.rsplit(":", 1)[0] for label in labels]
+from neurodyn.analysis.similarity import SimilarityMatrix, as_distance, classical_mds, run_of
 
 
 def plot_comparison(result: SimilarityMatrix) -> Figure:
@@ -45,7 +23,7 @@ def plot_comparison(result: SimilarityMatrix) -> Figure:
     fig, (ax_map, ax_mds) = plt.subplots(1, 2, figsize=(11, 4.8))
     image = ax_map.imshow(result.values[np.ix_(order, order)], cmap="viridis")
     fig.colorbar(image, ax=ax_map, shrink=0.8, label=f"{result.metric} ({result.kind})")
-    groups = _groups(result.labels)
+    groups = [run_of(label) for label in result.labels]
     if len(order) <= 40:
         ticks = [result.labels[i] for i in order]
         ax_map.set_xticks(range(len(order)), ticks, rotation=90, fontsize=6)

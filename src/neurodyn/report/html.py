@@ -22,6 +22,7 @@ from neurodyn.plot import (
     plot_recurrent_input_ratio,
     plot_step_tuning,
 )
+from neurodyn.plot.latent import plot_dmd, plot_epoch_states
 from neurodyn.runs.analyze import TaskAnalysis, load_analyses
 from neurodyn.runs.fixedpoints import (
     saved_across_training,
@@ -125,8 +126,39 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
                 "step, and every active unit's mean activity sorted by preferred step.",
             )
         )
+    parts += _latent_figures(result, run)
     parts += _fixed_point_figures(run, result)
     return "\n".join(parts)
+
+
+def _latent_figures(result: TaskAnalysis, run: Run) -> list[str]:
+    tasks = getattr(run.task, "tasks", (run.task,))
+    dt_ms = next((t.dt_ms for t in tasks if t.name == result.task), None)
+    parts = []
+    if result.epoch_states is not None:
+        states = result.epoch_states
+        parts.append(
+            _figure_html(
+                plot_epoch_states(states, dt_ms=dt_ms),
+                f"Discrete states: a Gaussian HMM with {states.occupancy.shape[1]} states fitted "
+                f"to the first {states.n_components} principal components of the trajectories, "
+                "each trial's most probable state sequence (Viterbi), and the share of each "
+                f"epoch spent in each state. The state tells the epoch to "
+                f"{100 * states.information:.0f}% of the epoch's entropy.",
+            )
+        )
+    if result.dmd is not None:
+        parts.append(
+            _figure_html(
+                plot_dmd(result.dmd, dt_ms=dt_ms),
+                f"Linear (DMD) view of the activity: a rank-{len(result.dmd.eigenvalues)} "
+                "operator fitted to successive noise-free states of every trial; its "
+                "eigenvalues, their timescales, and the leading modes' loadings on the units. "
+                "The task's inputs are part of what the operator fits: growth (|λ| > 1) can "
+                "be input-driven, as in evidence accumulation.",
+            )
+        )
+    return parts
 
 
 def _tracking_sections(run: Run) -> list[str]:

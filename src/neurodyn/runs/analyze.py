@@ -3,7 +3,9 @@
 For each task of the run: PCA of the hidden-state trajectories (averaged per condition), the
 recurrent-to-input drive ratio per step and per epoch, and activity across the steps of the
 stimulus epoch. Files are `analysis/<task>.<kind>.npz`, readable with the result classes'
-`load` (or `load_analyses(run)`).
+`load` (or `load_analyses(run)`). Also: hidden structure of the trajectories — a Gaussian HMM's
+state sequence set against the epochs (`epoch_states`) and the DMD spectrum and modes of the
+activity (`dmd`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from neurodyn.analysis import (
     recurrent_input_ratio,
     step_tuning,
 )
+from neurodyn.analysis.latent import DMD, EpochStates, dmd, epoch_states
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Batch, Multitask, Task
 
@@ -32,6 +35,8 @@ from neurodyn.tasks import Batch, Multitask, Task
 _TUNING_EPOCHS = ("stimulus", "delay")
 _RING_DIRECTIONS = 8
 _SETTINGS = "settings.json"
+_HMM_TRIALS = 64  # trials the HMM is fitted on (EM's cost grows with B x T x S^2)
+_DMD_RANK = 10
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class TaskAnalysis:
     pca: PCATrajectories
     recurrent_input_ratio: RecurrentInputRatio
     step_tuning: StepTuning | None
+    epoch_states: EpochStates | None = None
+    dmd: DMD | None = None
 
 
 def condition_of(task: Task, batch: Batch) -> tuple[Tensor | None, str]:
@@ -65,6 +72,8 @@ def _kinds() -> dict[str, type[SavableResult]]:
         "pca": PCATrajectories,
         "recurrent_input_ratio": RecurrentInputRatio,
         "step_tuning": StepTuning,
+        "epoch_states": EpochStates,
+        "dmd": DMD,
     }
 
 
@@ -101,7 +110,21 @@ def analyze_task(
             states, batch.trial[f"{epoch}_start"], batch.trial[f"{epoch}_end"], epoch=epoch
         )
     )
-    return TaskAnalysis(task.name, member, pca, ratio, tuning)
+    trials = states.transpose(0, 1)  # [B, T, N]
+    # the HMM's trials sorted by condition, so state sequences that code it line up
+    some = torch.arange(min(_HMM_TRIALS, batch.batch_size))
+    if condition is not None:
+        some = some[torch.argsort(condition[some], stable=True)]
+    bounds = {
+        e: (batch.trial[f"{e}_start"][some], batch.trial[f"{e}_end"][some]) for e in task.epochs
+    }
+    states_by_epoch = epoch_states(
+        trials[some], bounds, seed=seed, trial_order=condition_name if condition is not None else ""
+    )
+    # DMD over the steps every trial has, so no pair of steps crosses a trial's end
+    shortest = int(batch.trial[f"{task.epochs[-1]}_end"].min())
+    spectrum = dmd(trials[:, :shortest], rank=min(_DMD_RANK, trials.shape[-1]))
+    return TaskAnalysis(task.name, member, pca, ratio, tuning, states_by_epoch, spectrum)
 
 
 def analyze_run(
@@ -129,7 +152,9 @@ def load_analyses(run: Run) -> list[TaskAnalysis]:
         return found
     member = int(json.loads((folder / _SETTINGS).read_text())["member"])
     for name in run.task.task_names:
-        pca, ratio, tuning = (folder / f"{name}.{kind}.npz" for kind in _kinds())
+        pca, ratio, tuning, by_epoch, spectrum = (
+            folder / f"{name}.{kind}.npz" for kind in _kinds()
+        )
         if pca.exists() and ratio.exists():
             found.append(
                 TaskAnalysis(
@@ -138,6 +163,8 @@ def load_analyses(run: Run) -> list[TaskAnalysis]:
                     pca=PCATrajectories.load(pca),
                     recurrent_input_ratio=RecurrentInputRatio.load(ratio),
                     step_tuning=StepTuning.load(tuning) if tuning.exists() else None,
+                    epoch_states=EpochStates.load(by_epoch) if by_epoch.exists() else None,
+                    dmd=DMD.load(spectrum) if spectrum.exists() else None,
                 )
             )
     return found

@@ -8,6 +8,7 @@ heat map and a 2-D MDS embedding of the networks).
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from neurodyn.analysis import similarity
 from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import NeurodynError
+from neurodyn.runs.index import list_runs
 from neurodyn.runs.run import Run
 
 DSA_RANK = 10  # rank of the DMD operators compared by `--metric dsa`
@@ -31,6 +33,28 @@ METRICS: dict[str, Callable[..., SimilarityMatrix]] = {
     "svcca": lambda x, labels=None: similarity.cca_similarity(x, keep_variance=0.99, labels=labels),
     "rsa": similarity.rsa,
 }
+
+
+def sweep_runs(root: str | Path, sweep: str) -> list[Run]:
+    """The runs of a sweep in the runs folder `root`, in id order: those whose id matches the
+    glob pattern `sweep` (e.g. `sb-*-gated`), or, when it has no wildcard, whose id is
+    `sweep` or starts with `sweep-` (a study's or sweep's runs share their name as prefix)."""
+    pattern = sweep if any(ch in sweep for ch in "*?[") else None
+    records = list_runs(root)
+    chosen = [
+        r
+        for r in records
+        if (
+            fnmatch.fnmatchcase(r.id, pattern)
+            if pattern
+            else r.id == sweep or r.id.startswith(f"{sweep}-")
+        )
+    ]
+    if not chosen:
+        known = ", ".join(sorted(r.id for r in records)[:12]) or "none"
+        raise NeurodynError(f"no run in {root} belongs to sweep {sweep!r} (runs there: {known})")
+    # the folder under root, not the path indexed (which may be relative to another cwd)
+    return [Run.open(Path(root) / r.id) for r in sorted(chosen, key=lambda r: r.id)]
 
 
 def network_states(
