@@ -12,14 +12,19 @@ from neurodyn.errors import NeurodynError
 def _cmd_tasks(args: argparse.Namespace) -> None:
     from neurodyn import tasks
 
+    width = max(len(n) for n in tasks.names())
     print(
-        f"{'name':<10} {'inputs':>6} {'outputs':>7} {'steps':>5} {'dt_ms':>5}  {'loss':<13} description"
+        f"{'name':<{width}} {'inputs':>6} {'outputs':>7} {'steps':>5} {'dt_ms':>5}  {'loss':<13} description"
     )
     for name in tasks.names():
         t = tasks.get(name)
         print(
-            f"{name:<10} {t.n_inputs:>6} {t.n_outputs:>7} {t.n_steps:>5} {t.dt_ms:>5g}  {t.loss:<13} {t.description}"
+            f"{name:<{width}} {t.n_inputs:>6} {t.n_outputs:>7} {t.n_steps:>5} {t.dt_ms:>5g}  {t.loss:<13} {t.description}"
         )
+    print(
+        f"\nbatteries (several tasks on one network, shared channels and rule inputs): "
+        f"{', '.join(sorted(tasks.BATTERIES))}; e.g. `task: yang19` in a config"
+    )
 
 
 def _cmd_train(args: argparse.Namespace) -> None:

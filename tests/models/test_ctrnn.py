@@ -144,3 +144,21 @@ def test_step_jacobian_matches_autograd(activation):
                 return model.step(states, x)[e, b]
 
             torch.testing.assert_close(jac[e, b], torch.autograd.functional.jacobian(one, h[e, b]))
+
+
+def test_recurrent_initialisations():
+    def w_rec(init, gain=0.5):
+        spec = CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_gain=gain, rec_init=init)
+        return CTRNN(spec).W_rec[0].detach()
+
+    torch.testing.assert_close(w_rec("diagonal"), 0.5 * torch.eye(16))  # Yang et al.'s 'diag'
+    q = w_rec("orthogonal", gain=1.0)
+    torch.testing.assert_close(q @ q.T, torch.eye(16), atol=1e-5, rtol=0)
+    g = w_rec("gaussian", gain=1.0)
+    assert 0.7 < float(torch.linalg.eigvals(g).abs().max()) < 1.3
+    # the other weights of a seed do not depend on the recurrent init
+    a = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="diagonal"))
+    b = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2))
+    assert torch.equal(a.W_in, b.W_in) and torch.equal(a.W_out, b.W_out)
+    with pytest.raises(ConfigError, match="rec_init must be one of"):
+        CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="eye")

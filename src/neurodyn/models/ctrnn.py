@@ -44,6 +44,12 @@ DERIVATIVES = {
 }
 
 
+# Initial W_rec, scaled by rec_gain: Gaussian entries of variance gain^2 / N (spectral radius
+# about gain), the identity (Yang et al. 2019's 'diag', gain 0.5 for softplus and relu), or a
+# random orthogonal matrix (their 'randortho').
+REC_INITS = ("gaussian", "diagonal", "orthogonal")
+
+
 @dataclass(frozen=True)
 class CTRNNSpec:
     """Hyper-parameters of a CTRNN (everything needed to rebuild it, but the weights)."""
@@ -58,8 +64,11 @@ class CTRNNSpec:
     sigma_in: float = 0.0
     rec_gain: float = 0.9
     seeds: tuple[int, ...] = (0,)
+    rec_init: str = "gaussian"
 
     def __post_init__(self) -> None:
+        if self.rec_init not in REC_INITS:
+            raise ConfigError(f"rec_init must be one of {REC_INITS}, got {self.rec_init!r}")
         if self.activation not in ACTIVATIONS:
             raise ConfigError(
                 f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
@@ -133,10 +142,19 @@ class CTRNN(nn.Module):
         # which ensemble it is part of.
         s = self.spec
         g = torch.Generator().manual_seed(int(seed))
+        w_in = torch.randn(s.n_hidden, s.n_inputs, generator=g) / math.sqrt(s.n_inputs)
+        # drawn for every init, so the other weights of a seed are the same whichever is used
+        gaussian = torch.randn(s.n_hidden, s.n_hidden, generator=g)
+        if s.rec_init == "diagonal":
+            w_rec = s.rec_gain * torch.eye(s.n_hidden)
+        elif s.rec_init == "orthogonal":
+            q, r = torch.linalg.qr(gaussian)
+            w_rec = s.rec_gain * q * torch.sign(torch.diagonal(r))  # Haar-distributed
+        else:
+            w_rec = gaussian * (s.rec_gain / math.sqrt(s.n_hidden))
         return {
-            "W_in": torch.randn(s.n_hidden, s.n_inputs, generator=g) / math.sqrt(s.n_inputs),
-            "W_rec": torch.randn(s.n_hidden, s.n_hidden, generator=g)
-            * (s.rec_gain / math.sqrt(s.n_hidden)),
+            "W_in": w_in,
+            "W_rec": w_rec,
             "b": torch.zeros(s.n_hidden),
             "W_out": torch.randn(s.n_outputs, s.n_hidden, generator=g) / math.sqrt(s.n_hidden),
             "b_out": torch.zeros(s.n_outputs),

@@ -41,6 +41,7 @@ class ModelConfig:
     sigma_in: float = 0.0
     rec_gain: float = 0.9
     seeds: tuple[int, ...] = (0,)
+    rec_init: str = "gaussian"
 
     def spec(self, task: Task | Multitask) -> CTRNNSpec:
         """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
@@ -55,6 +56,7 @@ class ModelConfig:
             sigma_in=self.sigma_in,
             rec_gain=self.rec_gain,
             seeds=self.seeds,
+            rec_init=self.rec_init,
         )
 
 

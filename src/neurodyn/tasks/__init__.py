@@ -15,6 +15,8 @@ from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.multitask import Multitask
 from neurodyn.tasks.pdm import PerceptualDecision
 from neurodyn.tasks.ring import DelayedGo, population_vector, ring_bump
+from neurodyn.tasks.yang19 import BATTERY as YANG19_TASKS
+from neurodyn.tasks.yang19 import battery as yang19_battery
 
 _REGISTRY: dict[str, type[Task]] = {}
 
@@ -27,8 +29,19 @@ def register(task_cls: type[Task]) -> type[Task]:
     return task_cls
 
 
-for _cls in (PerceptualDecision, DelayedGo, FlipFlop, AttractorTasks):
+_BUILT_IN: tuple[type[Task], ...] = (
+    PerceptualDecision,
+    DelayedGo,
+    FlipFlop,
+    AttractorTasks,
+    *YANG19_TASKS,
+)
+for _cls in _BUILT_IN:
     register(_cls)
+
+# Task sets trained as one network with shared channels: `task: yang19` in a config, or
+# `task: {battery: yang19, tasks: [fdgo, fdanti], weights: {fdgo: 2}, params: {...}}`.
+BATTERIES = {"yang19": yang19_battery}
 
 
 def names() -> list[str]:
@@ -72,10 +85,27 @@ def make(spec: str | Mapping | Sequence) -> Task | Multitask:
     `spec` is a name (`"pdm"`), a mapping `{"name": "dlygo", "params": {...}}`, or a list of
     those (several tasks trained together, with rule inputs).
     """
+    if isinstance(spec, str) and spec in BATTERIES:
+        return BATTERIES[spec]()
+    if isinstance(spec, Mapping) and "battery" in spec:
+        return _make_battery(spec)
     if isinstance(spec, str | Mapping):
         return _make_one(spec)
     tasks = [_make_one(s) for s in spec]
     return tasks[0] if len(tasks) == 1 else Multitask(tuple(tasks))
+
+
+def _make_battery(spec: Mapping) -> Multitask:
+    unknown = set(spec) - {"battery", "tasks", "weights", "params"}
+    if unknown:
+        raise ConfigError(
+            f"a battery entry takes `battery`, `tasks`, `weights` and `params`; got {sorted(unknown)}"
+        )
+    name = spec["battery"]
+    if name not in BATTERIES:
+        raise ConfigError(f"unknown battery {name!r}; batteries: {sorted(BATTERIES)}")
+    params = dict(spec.get("params") or {})
+    return BATTERIES[name](spec.get("tasks"), spec.get("weights"), **params)
 
 
 def _make_one(spec: str | Mapping) -> Task:

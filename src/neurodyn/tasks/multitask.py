@@ -1,10 +1,14 @@
 """Several tasks trained on one network, with rule inputs (as Yang et al. 2019).
 
-Each task keeps its own input and output channels; a one-hot rule input names the task of
-each trial. Input layout `[task_1 inputs | task_2 inputs | ... | rule_1 .. rule_K]`, output
-layout `[task_1 outputs | task_2 outputs | ...]`. A batch holds `B // K` trials of each task
-(the remainder going to the first tasks), padded in time to the longest task; padded steps
-have zero mask.
+A one-hot rule input names the task of each trial. By default each task keeps its own input and
+output channels: input layout `[task_1 inputs | task_2 inputs | ... | rule_1 .. rule_K]`,
+output layout `[task_1 outputs | task_2 outputs | ...]`. With `shared_io` (tasks of one
+battery, e.g. Yang et al.'s 20, which all read the same rings and answer on the same ring) the
+tasks share their channels: `[shared inputs | rule_1 .. rule_K]` and `[shared outputs]`.
+
+A batch holds a fixed number of trials of each task: `B // K` (the remainder going to the
+first tasks), or, with `weights`, counts proportional to the weights (largest remainders
+rounded up, at least one trial of each task), padded in time to the longest task; padded steps have zero mask.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ class Multitask:
 
     tasks: tuple[Task, ...]
     rule_inputs: bool = True
+    shared_io: bool = False
+    weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -31,6 +37,18 @@ class Multitask:
         names = [t.name for t in self.tasks]
         if len(set(names)) != len(names):
             raise ConfigError(f"each task may appear once in a Multitask, got {names}")
+        if self.shared_io:
+            sizes = {(t.n_inputs, t.n_outputs) for t in self.tasks}
+            if len(sizes) != 1:
+                raise ConfigError(
+                    f"tasks sharing inputs and outputs must have the same sizes; got {sorted(sizes)}"
+                )
+        if self.weights is not None and (
+            len(self.weights) != len(self.tasks) or min(self.weights) <= 0
+        ):
+            raise ConfigError(
+                f"weights must be {len(self.tasks)} positive numbers, one per task; got {self.weights}"
+            )
         dts = {t.dt_ms for t in self.tasks}
         if len(dts) != 1:
             raise ConfigError(
@@ -51,11 +69,26 @@ class Multitask:
 
     @property
     def n_inputs(self) -> int:
-        return sum(t.n_inputs for t in self.tasks) + (len(self.tasks) if self.rule_inputs else 0)
+        shared = self.tasks[0].n_inputs if self.shared_io else sum(t.n_inputs for t in self.tasks)
+        return shared + (len(self.tasks) if self.rule_inputs else 0)
 
     @property
     def n_outputs(self) -> int:
-        return sum(t.n_outputs for t in self.tasks)
+        return self.tasks[0].n_outputs if self.shared_io else sum(t.n_outputs for t in self.tasks)
+
+    def counts(self, batch_size: int) -> list[int]:
+        """Trials of each task in a batch of `batch_size` (at least one each)."""
+        k = len(self.tasks)
+        if self.weights is None:
+            return [batch_size // k + (i < batch_size % k) for i in range(k)]
+        share = [batch_size * w / sum(self.weights) for w in self.weights]
+        counts = [max(1, int(s)) for s in share]
+        by_remainder = sorted(range(k), key=lambda i: -(share[i] - int(share[i])))
+        for i in by_remainder[: max(0, batch_size - sum(counts))]:
+            counts[i] += 1
+        while sum(counts) > batch_size:  # tiny batches: every task keeps one trial
+            counts[max(range(k), key=lambda i: counts[i])] -= 1
+        return counts
 
     @property
     def n_steps(self) -> int:
@@ -70,6 +103,8 @@ class Multitask:
     def _offsets(self, name: str) -> tuple[slice, slice, int]:
         i_in = i_out = 0
         for k, t in enumerate(self.tasks):
+            if t.name == name and self.shared_io:
+                return slice(0, t.n_inputs), slice(0, t.n_outputs), k
             if t.name == name:
                 return slice(i_in, i_in + t.n_inputs), slice(i_out, i_out + t.n_outputs), k
             i_in += t.n_inputs
@@ -95,7 +130,7 @@ class Multitask:
         y[: batch.n_steps, :, outputs] = batch.y
         mask[: batch.n_steps, :, outputs] = batch.mask
         if self.rule_inputs:
-            rule = sum(t.n_inputs for t in self.tasks) + k
+            rule = self.n_inputs - len(self.tasks) + k
             x[: batch.n_steps, :, rule] = batch.trial_mask().float()
         return Batch(
             x=x, y=y, mask=mask, trial=dict(batch.trial), epochs=batch.epochs, dt_ms=batch.dt_ms
@@ -112,10 +147,7 @@ class Multitask:
         if generator is None:
             generator = torch.Generator()
             generator.manual_seed(0 if seed is None else seed)
-        counts = [
-            batch_size // len(self.tasks) + (k < batch_size % len(self.tasks))
-            for k in range(len(self.tasks))
-        ]
+        counts = self.counts(batch_size)
         parts = {
             t.name: t.sample(n, generator=generator)
             for t, n in zip(self.tasks, counts, strict=True)
