@@ -52,3 +52,35 @@ def test_the_emergence_config_is_valid():
     data = yaml.safe_load((ROOT / "studies" / "simplicity_bias_emergence.yaml").read_text())
     config = StudyConfig.from_dict(data)
     assert config.train["keep_weights_every"] == 10 and len(config.model["seeds"]) == 20
+
+
+def test_yang19_study_file_config_and_default_are_one_run():
+    from neurodyn.runs import parse_config
+    from neurodyn.studies import yang19
+
+    data = yaml.safe_load((ROOT / "studies" / "yang19.yaml").read_text())
+    config = yang19.StudyConfig.from_dict(data)
+    run = yaml.safe_load((ROOT / "configs" / "yang19.yaml").read_text())
+    assert parse_config(config.run) == parse_config(run) == parse_config(yang19.DEFAULT_RUN)
+    with pytest.raises(ConfigError, match="takes `run` and `analysis_trials`"):
+        yang19.StudyConfig.from_dict({"trials": 3})
+
+
+def test_yang19_quick_study_trains_analyses_and_reports(tmp_path, capsys):
+    args = ["study", "yang19", "--quick", "--runs", str(tmp_path), "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "| network | min performance |" in out and out.count("\n| ") == 2  # two networks
+    folder = tmp_path / "study-yang19"
+    rows = (folder / "measures.csv").read_text().splitlines()
+    assert len(rows) == 3 and "perf_fdgo" in rows[0] and "analogy_delayanti" in rows[0]
+    report = (folder / "report.html").read_text()
+    # curves, then per network: variance matrix, silhouette, lesions and one task-vector
+    # figure for the one analogy among these four tasks (none of the paper's fractional-
+    # variance pairs is among them)
+    assert report.count("data:image/png") == 1 + 2 * 4
+    # analysing without training needs the run; an unfinished run is analysed as it is
+    with pytest.raises(NeurodynError, match="no run"):
+        studies.run("yang19", root=tmp_path / "none", quick=True, progress=False, train=False)
+    with pytest.raises(NeurodynError, match="always trains"):
+        studies.run("simplicity-bias", root=tmp_path, quick=True, progress=False, train=False)

@@ -174,6 +174,7 @@ def _cmd_study(args: argparse.Namespace) -> None:
         config_path=args.config,
         quick=args.quick,
         progress=not args.quiet,
+        train=not args.no_train,
     )
     print(f"study results and report in {out}")
 
@@ -274,11 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("study", help="reproduce a paper: train, measure, report")
-    p.add_argument("name", help="simplicity-bias")
+    p.add_argument("name", help="simplicity-bias or yang19")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--config", help="study config YAML (default: the study's own)")
     p.add_argument("--quick", action="store_true", help="a tiny version, to check it runs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="analyse the runs as they are (an unfinished run at its last checkpoint)",
+    )
     p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser(

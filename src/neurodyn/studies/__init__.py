@@ -12,9 +12,9 @@ from pathlib import Path
 import yaml
 
 from neurodyn.errors import ConfigError, NeurodynError, nearest_names
-from neurodyn.studies import simplicity_bias
+from neurodyn.studies import simplicity_bias, yang19
 
-STUDIES = {simplicity_bias.NAME: simplicity_bias}
+STUDIES = {simplicity_bias.NAME: simplicity_bias, yang19.NAME: yang19}
 
 
 def names() -> list[str]:
@@ -28,6 +28,7 @@ def run(
     config_path: str | Path | None = None,
     quick: bool = False,
     progress: bool = True,
+    train: bool = True,
 ) -> Path:
     """Run study `name`; returns the folder with its measures and report."""
     if name not in STUDIES:
@@ -44,6 +45,9 @@ def run(
         config = module.StudyConfig.from_dict(yaml.safe_load(path.read_text()) or {})
     else:
         config = module.StudyConfig.from_dict({})
-    out, measures = module.run_study(config, root, progress=progress)
+    if not train and not getattr(module, "CAN_SKIP_TRAINING", False):
+        raise NeurodynError(f"study {name!r} always trains its runs to the end (no --no-train)")
+    extra = {} if train else {"train": False}
+    out, measures = module.run_study(config, root, progress=progress, **extra)
     print(module.summary_table(measures))
     return out

@@ -1,0 +1,133 @@
+"""The report of the Yang et al. 2019 study: performance, clusters, lesions, composition."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+from neurodyn._io import atomic_write_text
+from neurodyn.analysis.task_variance import YANG19_TASK_LABELS
+from neurodyn.plot import plot_learning_curves
+from neurodyn.plot.task_variance import (
+    plot_fractional_variance,
+    plot_lesion_effects,
+    plot_silhouette,
+    plot_task_variance_matrix,
+    plot_task_vectors,
+)
+from neurodyn.report.html import _figure_html, page
+from neurodyn.runs import Run
+from neurodyn.studies.yang19 import MultitaskAnalysis, set_vectors
+
+
+def _label(task: str) -> str:
+    return YANG19_TASK_LABELS.get(task, task)
+
+
+def _performance_table(results: list[MultitaskAnalysis]) -> str:
+    tasks = list(results[0].performance)
+    head = "".join(f"<th>network {r.member}</th>" for r in results)
+    rows = [
+        f"<tr><td>{html.escape(_label(t))}</td>"
+        + "".join(f"<td>{r.performance[t]:.3f}</td>" for r in results)
+        + "</tr>"
+        for t in tasks
+    ]
+    rows.append(
+        "<tr><th>minimum</th>"
+        + "".join(f"<th>{min(r.performance.values()):.3f}</th>" for r in results)
+        + "</tr>"
+    )
+    return f"<table><tr><th>task</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _network_section(result: MultitaskAnalysis) -> str:
+    names = {t: _label(t) for t in result.variance.tasks}
+    clusters = result.clusters
+    parts = [
+        f"<h2>Network {result.member}</h2>",
+        f'<p class="meta">{int(result.variance.active.sum())} of {len(result.variance.active)} units '
+        f"active (summed task variance above {result.variance.threshold:g}); "
+        f"{clusters.n_clusters} clusters by silhouette.</p>",
+        _figure_html(
+            plot_task_variance_matrix(result.variance, clusters, task_names=names),
+            "Normalised task variance of every active unit (columns, sorted by cluster) in every "
+            "task: each unit's variance across stimulus conditions, from stimulus onset to the "
+            "end of the trial, divided by its largest over tasks (the paper's Fig. 2b).",
+        ),
+        _figure_html(
+            plot_silhouette(clusters),
+            "Silhouette score of k-means clusterings of the normalised task variance; the "
+            "number of clusters is the best k (red).",
+        ),
+    ]
+    if result.fractional:
+        parts.append(
+            _figure_html(
+                plot_fractional_variance(result.fractional, task_names=names),
+                "Fractional task variance (var A - var B) / (var A + var B) of the units active "
+                "in either task, for the task pairs of the paper's Fig. 3: -1 and 1 are units "
+                "serving one task only, 0 units shared by both.",
+            )
+        )
+    parts.append(
+        _figure_html(
+            plot_lesion_effects(result.lesions, task_names=names),
+            "Change in performance on each task when each cluster's units are silenced (their "
+            "outgoing recurrent and output weights set to zero), as the paper's Fig. 2d.",
+        )
+    )
+    held = [a for a in result.analogies if a.correct]
+    rows = "".join(
+        f"<tr><td>{html.escape(_label(a.c))} + {html.escape(_label(a.b))} - {html.escape(_label(a.a))}</td>"
+        f"<td>{html.escape(_label(a.d))}</td><td>{html.escape(_label(a.nearest))}</td>"
+        f"<td>{a.relative_error:.2f}</td></tr>"
+        for a in result.analogies
+    )
+    parts.append(
+        "<table><tr><th>composed vector</th><th>expected</th><th>nearest of all tasks</th>"
+        f"<th>relative error</th></tr>{rows}</table>"
+        f"<p>{len(held)} of {len(result.analogies)} analogies hold: the composed task vector is "
+        "nearest the expected task's among all tasks' vectors (mean state at the end of the "
+        "first stimulus epoch). Relative error: distance to the expected vector over the "
+        "distance between the expected vector and c.</p>"
+    )
+    for a in result.analogies:
+        quad = (a.a, a.b, a.c, a.d)
+        vectors = set_vectors(result, quad)
+        parts.append(
+            _figure_html(
+                plot_task_vectors(vectors, task_names=names),
+                f"Task vectors of {', '.join(_label(t) for t in quad)} in their first two "
+                "principal components (the paper's Fig. 6): parallel arrows mean the two "
+                "differences are the same vector.",
+            )
+        )
+    return "\n".join(parts)
+
+
+def write_yang19_report(path: Path, run: Run, results: list[MultitaskAnalysis]) -> Path:
+    mins = [min(r.performance.values()) for r in results]
+    clusters = [r.clusters.n_clusters for r in results]
+    info = run.info()
+    body = "\n".join(
+        [
+            "<h1>Yang et al. 2019: task representations in a network trained on many tasks</h1>",
+            f'<p class="meta">run {html.escape(run.id)}, {info["steps_done"]} steps of '
+            f"{run.config.train.batch_size} trials; {len(results)} networks</p>",
+            f"<p>Minimum performance over tasks: {', '.join(f'{m:.3f}' for m in mins)} "
+            f"(the paper trains to high performance on every task). Clusters found: "
+            f"{', '.join(map(str, clusters))} (mean {np.mean(clusters):.1f}; the paper: about 15 for its "
+            "softplus networks).</p>",
+            _figure_html(
+                plot_learning_curves(run.metrics(), title="training"),
+                "Loss and performance per task during training.",
+            ),
+            _performance_table(results),
+            *(_network_section(r) for r in results),
+        ]
+    )
+    atomic_write_text(path, page("yang19", body))
+    return path
