@@ -13,6 +13,7 @@ from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batch
 from neurodyn.tasks.attractors import AttractorTasks
 from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.multitask import Multitask
+from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
 from neurodyn.tasks.pdm import PerceptualDecision
 from neurodyn.tasks.ring import DelayedGo, population_vector, ring_bump
 from neurodyn.tasks.yang19 import BATTERY as YANG19_TASKS
@@ -83,12 +84,16 @@ def make(spec: str | Mapping | Sequence) -> Task | Multitask:
     """A task or a `Multitask` from a config entry.
 
     `spec` is a name (`"pdm"`), a mapping `{"name": "dlygo", "params": {...}}`, or a list of
-    those (several tasks trained together, with rule inputs).
+    those (several tasks trained together, with rule inputs); a battery (`"yang19"` or
+    `{"battery": "yang19", "tasks": [...], "weights": {...}}`); or a neurogym environment
+    (`{"neurogym": "PerceptualDecisionMaking-v0", "params": {"dt_ms": 100}}`).
     """
     if isinstance(spec, str) and spec in BATTERIES:
         return BATTERIES[spec]()
     if isinstance(spec, Mapping) and "battery" in spec:
         return _make_battery(spec)
+    if isinstance(spec, Mapping) and "neurogym" in spec:
+        return _make_neurogym(spec)
     if isinstance(spec, str | Mapping):
         return _make_one(spec)
     tasks = [_make_one(s) for s in spec]
@@ -106,6 +111,15 @@ def _make_battery(spec: Mapping) -> Multitask:
         raise ConfigError(f"unknown battery {name!r}; batteries: {sorted(BATTERIES)}")
     params = dict(spec.get("params") or {})
     return BATTERIES[name](spec.get("tasks"), spec.get("weights"), **params)
+
+
+def _make_neurogym(spec: Mapping) -> NeurogymTask:
+    unknown = set(spec) - {"neurogym", "params"}
+    if unknown:
+        raise ConfigError(
+            f"a neurogym entry takes `neurogym` (the id) and `params`; got {sorted(unknown)}"
+        )
+    return from_neurogym(spec["neurogym"], **dict(spec.get("params") or {}))
 
 
 def _make_one(spec: str | Mapping) -> Task:
@@ -128,9 +142,11 @@ __all__ = [
     "DelayedGo",
     "FlipFlop",
     "Multitask",
+    "NeurogymTask",
     "PerceptualDecision",
     "Task",
     "between",
+    "from_neurogym",
     "get",
     "make",
     "names",
