@@ -202,11 +202,7 @@ class Task(ABC):
         Randomness comes only from `generator` (or a new one seeded with `seed`); tensors are
         made on the generator's device, so a CUDA generator makes the batch on the GPU.
         """
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        if generator is None:
-            generator = torch.Generator()
-            generator.manual_seed(0 if seed is None else seed)
+        generator = batch_generator(batch_size, generator, seed)
         device = generator.device
         bounds: dict[str, tuple[Tensor, Tensor]] = {}
         start = torch.zeros(batch_size, dtype=torch.long, device=device)
@@ -245,6 +241,19 @@ class Task(ABC):
         return {
             task.name: task.performance(out, part) for task, out, part in self.split(outputs, batch)
         }
+
+
+def batch_generator(
+    batch_size: int, generator: torch.Generator | None, seed: int | None
+) -> torch.Generator:
+    """The generator a batch is drawn with: `generator`, or a new one seeded with `seed` (0
+    when neither is given). Checks `batch_size` on the way."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    if generator is None:
+        generator = torch.Generator()
+        generator.manual_seed(0 if seed is None else seed)
+    return generator
 
 
 def _choices(duration: Duration) -> tuple[float, ...]:

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from neurodyn.errors import ConfigError
-from neurodyn.tasks._base import Batch, Task
+from neurodyn.tasks._base import Batch, Task, batch_generator
 
 
 @dataclass(frozen=True)
@@ -144,9 +144,7 @@ class Multitask:
             raise ConfigError(
                 f"batch_size {batch_size} is smaller than the number of tasks {len(self.tasks)}"
             )
-        if generator is None:
-            generator = torch.Generator()
-            generator.manual_seed(0 if seed is None else seed)
+        generator = batch_generator(batch_size, generator, seed)
         counts = self.counts(batch_size)
         parts = {
             t.name: t.sample(n, generator=generator)

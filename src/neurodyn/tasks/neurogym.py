@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from neurodyn.errors import ConfigError, ShapeError
-from neurodyn.tasks._base import Batch, Duration, Task, at_step, ensemble_view
+from neurodyn.tasks._base import Batch, Duration, Task, at_step, batch_generator, ensemble_view
 
 _PROBE_TRIALS = 200  # trials drawn once to learn the periods and the longest trial
 
@@ -112,10 +112,7 @@ class NeurogymTask(Task):
         generator: torch.Generator | None = None,
         seed: int | None = None,
     ) -> Batch:
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        if generator is None:
-            generator = torch.Generator().manual_seed(0 if seed is None else seed)
+        generator = batch_generator(batch_size, generator, seed)
         env = self.env
         env.seed(int(torch.randint(2**31 - 1, (1,), generator=generator)))
         n_steps, periods = self.n_steps, self.epochs

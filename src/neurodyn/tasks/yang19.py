@@ -86,6 +86,7 @@ class Yang19Task(Task):
     """Shared machinery of the battery; each task says what it shows and what it asks."""
 
     paper_name: ClassVar[str]
+    epoch_names: ClassVar[tuple[str, ...]]  # in order; each has a field `<epoch>_ms`
     n_ring: ClassVar[int] = N_RING
     n_inputs: ClassVar[int] = 1 + 2 * N_RING
     n_outputs: ClassVar[int] = 1 + N_RING
@@ -96,6 +97,9 @@ class Yang19Task(Task):
     grace_ms: float = 100.0
     response_weight: float = 5.0
     fixation_weight: float = 2.0
+
+    def epoch_durations_ms(self) -> dict[str, Duration]:
+        return {e: getattr(self, f"{e}_ms") for e in self.epoch_names}
 
     # -- what each task declares --------------------------------------------------------------
     def _show(
@@ -174,27 +178,40 @@ def _ones(b: int, device) -> Tensor:
     return torch.ones(b, device=device)
 
 
-# -- Go, Anti (stimulus from its onset to the end; respond when fixation goes off) ------------
+# -- Go, RT Go, Dly Go and their Anti versions: one stimulus, respond at or opposite it --------
 @dataclass(frozen=True)
-class _GoFamily(Yang19Task):
+class _SingleStimulus(Yang19Task):
     anti: ClassVar[bool] = False
 
-    fix1_ms: Duration = _MS_300_700
-    stim1_ms: Duration = _MS_500_1500
-    go1_ms: Duration = 500.0
+    def _window(self, bounds, end) -> tuple[Tensor, Tensor]:
+        """When the stimulus is shown."""
+        raise NotImplementedError
 
-    def epoch_durations_ms(self) -> dict[str, Duration]:
-        return {"fix1": self.fix1_ms, "stim1": self.stim1_ms, "go1": self.go1_ms}
+    def _fixation_off(self, bounds, end) -> Tensor:
+        return self._go(bounds)
 
     def _show(self, bounds, end, g):
         b, device = end.shape[0], end.device
         angle = torch.rand(b, generator=g, device=device) * TWO_PI
         modality = _modality(b, g, device)
-        rings = _place(self.n_steps, bounds["stim1"][0], end, angle, _ones(b, device), modality)
+        rings = _place(self.n_steps, *self._window(bounds, end), angle, _ones(b, device), modality)
         target = torch.remainder(angle + math.pi, TWO_PI) if self.anti else angle
         respond = torch.ones(b, dtype=torch.bool, device=device)
         facts = {"stim_angle": angle, "modality": modality}
-        return rings, self._go(bounds), respond, target, facts
+        return rings, self._fixation_off(bounds, end), respond, target, facts
+
+
+@dataclass(frozen=True)
+class _GoFamily(_SingleStimulus):
+    """The stimulus appears and stays; respond when the fixation input goes off."""
+
+    epoch_names: ClassVar[tuple[str, ...]] = ("fix1", "stim1", "go1")
+    fix1_ms: Duration = _MS_300_700
+    stim1_ms: Duration = _MS_500_1500
+    go1_ms: Duration = 500.0
+
+    def _window(self, bounds, end):
+        return bounds["stim1"][0], end
 
 
 @dataclass(frozen=True)
@@ -223,25 +240,19 @@ class Anti(_GoFamily):
     anti: ClassVar[bool] = True
 
 
-# -- RT Go, RT Anti (fixation stays on; respond as soon as the stimulus appears) ---------------
 @dataclass(frozen=True)
-class _ReactFamily(Yang19Task):
-    anti: ClassVar[bool] = False
+class _ReactFamily(_SingleStimulus):
+    """The fixation input stays on; respond as soon as the stimulus appears."""
 
+    epoch_names: ClassVar[tuple[str, ...]] = ("fix1", "go1")
     fix1_ms: Duration = _MS_500_2500
     go1_ms: Duration = 500.0
 
-    def epoch_durations_ms(self) -> dict[str, Duration]:
-        return {"fix1": self.fix1_ms, "go1": self.go1_ms}
+    def _window(self, bounds, end):
+        return self._go(bounds), end
 
-    def _show(self, bounds, end, g):
-        b, device = end.shape[0], end.device
-        angle = torch.rand(b, generator=g, device=device) * TWO_PI
-        modality = _modality(b, g, device)
-        rings = _place(self.n_steps, self._go(bounds), end, angle, _ones(b, device), modality)
-        target = torch.remainder(angle + math.pi, TWO_PI) if self.anti else angle
-        respond = torch.ones(b, dtype=torch.bool, device=device)
-        return rings, end, respond, target, {"stim_angle": angle, "modality": modality}
+    def _fixation_off(self, bounds, end):
+        return end
 
 
 @dataclass(frozen=True)
@@ -272,33 +283,18 @@ class ReactAnti(_ReactFamily):
     anti: ClassVar[bool] = True
 
 
-# -- Dly Go, Dly Anti (a brief stimulus, a delay, then the go cue) -----------------------------
 @dataclass(frozen=True)
-class _DelayFamily(Yang19Task):
-    anti: ClassVar[bool] = False
+class _DelayFamily(_SingleStimulus):
+    """A brief stimulus, a delay, then the go cue."""
 
+    epoch_names: ClassVar[tuple[str, ...]] = ("fix1", "stim1", "delay1", "go1")
     fix1_ms: Duration = (300.0, 500.0, 700.0)
     stim1_ms: Duration = (200.0, 400.0, 600.0)
     delay1_ms: Duration = (200.0, 400.0, 800.0, 1600.0)
     go1_ms: Duration = 500.0
 
-    def epoch_durations_ms(self) -> dict[str, Duration]:
-        return {
-            "fix1": self.fix1_ms,
-            "stim1": self.stim1_ms,
-            "delay1": self.delay1_ms,
-            "go1": self.go1_ms,
-        }
-
-    def _show(self, bounds, end, g):
-        b, device = end.shape[0], end.device
-        angle = torch.rand(b, generator=g, device=device) * TWO_PI
-        modality = _modality(b, g, device)
-        rings = _place(self.n_steps, *bounds["stim1"], angle, _ones(b, device), modality)
-        target = torch.remainder(angle + math.pi, TWO_PI) if self.anti else angle
-        respond = torch.ones(b, dtype=torch.bool, device=device)
-        facts = {"stim_angle": angle, "modality": modality}
-        return rings, self._go(bounds), respond, target, facts
+    def _window(self, bounds, end):
+        return bounds["stim1"]
 
 
 @dataclass(frozen=True)
@@ -415,18 +411,17 @@ class _DecisionFamily(Yang19Task):
 
 @dataclass(frozen=True)
 class _ImmediateDecision(_DecisionFamily):
+    epoch_names: ClassVar[tuple[str, ...]] = ("fix1", "stim1", "go1")
     coherences: tuple[float, ...] = (0.01, 0.02, 0.04, 0.08)
     fix1_ms: Duration = _MS_100_400
     stim1_ms: Duration = (400.0, 800.0, 1600.0)
     go1_ms: Duration = 500.0
 
-    def epoch_durations_ms(self) -> dict[str, Duration]:
-        return {"fix1": self.fix1_ms, "stim1": self.stim1_ms, "go1": self.go1_ms}
-
 
 @dataclass(frozen=True)
 class _DelayedDecision(_DecisionFamily):
     delayed: ClassVar[bool] = True
+    epoch_names: ClassVar[tuple[str, ...]] = ("fix1", "stim1", "delay1", "stim2", "delay2", "go1")
 
     coherences: tuple[float, ...] = (0.08, 0.16, 0.32)
     fix1_ms: Duration = (200.0, 400.0, 600.0)
@@ -435,16 +430,6 @@ class _DelayedDecision(_DecisionFamily):
     stim2_ms: Duration = (200.0, 400.0, 600.0)
     delay2_ms: Duration = _MS_100_300
     go1_ms: Duration = 500.0
-
-    def epoch_durations_ms(self) -> dict[str, Duration]:
-        return {
-            "fix1": self.fix1_ms,
-            "stim1": self.stim1_ms,
-            "delay1": self.delay1_ms,
-            "stim2": self.stim2_ms,
-            "delay2": self.delay2_ms,
-            "go1": self.go1_ms,
-        }
 
 
 _DM_DIAGRAM = "fix1 (100-380 ms) | stim1 (400/800/1600 ms, both stimuli) | go1 (500 ms)"
@@ -602,19 +587,12 @@ class _MatchFamily(Yang19Task):
 
     respond_on_match: ClassVar[bool] = True
     category: ClassVar[bool] = False
+    epoch_names: ClassVar[tuple[str, ...]] = ("fix1", "stim1", "delay1", "go1")
 
     fix1_ms: Duration = (200.0, 400.0, 600.0)
     stim1_ms: Duration = (200.0, 400.0, 600.0)
     delay1_ms: Duration = (200.0, 400.0, 800.0, 1600.0)
     go1_ms: Duration = 500.0
-
-    def epoch_durations_ms(self) -> dict[str, Duration]:
-        return {
-            "fix1": self.fix1_ms,
-            "stim1": self.stim1_ms,
-            "delay1": self.delay1_ms,
-            "go1": self.go1_ms,
-        }
 
     def _show(self, bounds, end, g):
         b, device = end.shape[0], end.device
