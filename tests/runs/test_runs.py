@@ -201,3 +201,17 @@ def test_cli_train_stop_resume_and_list(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main(["analyze", f"{runs}/nope"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_training_stops_when_every_member_reaches_the_target(tmp_path):
+    # target 0: reached at the first check (step 3), and the run counts as finished
+    run = train_run(small_config(target_performance=0.0), tmp_path, run_id="t", progress=False)
+    info = run.info()
+    assert (info["status"], info["steps_done"]) == ("finished", 3)
+    assert set(info["performance"]) == {"pdm"}
+    assert run.metrics()[-1]["eval_min_performance"] >= 0.0
+    # an unreachable target trains every step
+    run = train_run(small_config(target_performance=1.0), tmp_path, run_id="u", progress=False)
+    assert run.info()["steps_done"] == 12
+    with pytest.raises(ConfigError, match="target_performance must lie in"):
+        small_config(target_performance=1.5)

@@ -278,7 +278,7 @@ def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) 
     except KeyboardInterrupt:
         run._update_info(status="interrupted")
         raise
-    if state.step < options.steps:
+    if state.step < options.steps and not state.target_reached:
         run._update_info(status="stopped")
         return run
     by_member = evaluate(state.model, run.task, batch_size=options.eval_batch_size)

@@ -35,6 +35,9 @@ class TrainOptions:
     checkpoint_every: int = 500
     keep_weights_every: int | None = None
     eval_batch_size: int = 256
+    # Stop once every member does at least this well on every task (fresh trials, checked at
+    # each log step), as Yang et al. train to a target; None trains all `steps`.
+    target_performance: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
@@ -46,6 +49,10 @@ class TrainOptions:
             )
         if self.lr <= 0:
             raise ConfigError(f"train.lr must be positive, got {self.lr}")
+        if self.target_performance is not None and not 0 <= self.target_performance <= 1:
+            raise ConfigError(
+                f"train.target_performance must lie in [0, 1] or be null, got {self.target_performance}"
+            )
         if self.clip_grad is not None and self.clip_grad <= 0:
             raise ConfigError(f"train.clip_grad must be positive or null, got {self.clip_grad}")
 
@@ -74,6 +81,7 @@ class TrainState:
     noise_generators: list[torch.Generator]
     step: int
     metrics: list[dict[str, float]]
+    target_reached: bool = False
 
     @classmethod
     def new(cls, model: CTRNN, options: TrainOptions) -> TrainState:
@@ -205,6 +213,16 @@ def fit(
                     loss=f"{float(loss_task.detach().mean()):.4f}",
                     **{k: f"{v:.2f}" for k, v in mean_perf.items()},
                 )
+                if options.target_performance is not None:
+                    fresh = evaluate(model, task, batch_size=options.eval_batch_size)
+                    worst = min(min(v) for v in fresh.values())
+                    for row in state.metrics[-len(seeds) :]:
+                        row["eval_min_performance"] = worst
+                    if worst >= options.target_performance:
+                        state.target_reached = True
+                        if on_checkpoint is not None:
+                            on_checkpoint(state)
+                        break
             keep = options.keep_weights_every
             if on_checkpoint is not None and (
                 state.step % options.checkpoint_every == 0
