@@ -54,7 +54,7 @@ def havok_operator(
     r = u.shape[1] if rank is None else min(rank, u.shape[1])
     v = u[:, :r].reshape(n_trials, steps, r)  # the rows' singular coordinates
     before, after = v[:, :-1].reshape(-1, r), v[:, 1:].reshape(-1, r)
-    gram = before.T @ before + ridge * torch.eye(r, dtype=before.dtype)
+    gram = before.T @ before + ridge * torch.eye(r, dtype=before.dtype, device=before.device)
     return torch.linalg.solve(gram, before.T @ after).T
 
 
@@ -89,21 +89,23 @@ def angular_distance(
     a = (a / a.norm(dim=(1, 2), keepdim=True)).double()
     b = (b / b.norm(dim=(1, 2), keepdim=True)).double()
     g = torch.Generator().manual_seed(seed)
+    # starts drawn on the CPU (the same on every device), then moved to the operators'
     starts = torch.linalg.qr(torch.randn(2 * restarts, r, r, generator=g, dtype=torch.float64))[0]
     starts[0] = torch.eye(r, dtype=torch.float64)
     starts[1] = torch.eye(r, dtype=torch.float64)
     flip = torch.linalg.det(starts) < 0
     want_negative = torch.arange(2 * restarts) % 2 == 1  # half the starts in each component
     starts[flip != want_negative, :, 0] *= -1
+    starts = starts.to(a.device)
     n_starts = len(starts)
     # one flat batch of (pair, start) problems; converged ones are dropped as we go
     a_all = a.repeat_interleave(n_starts, 0)
     b_all = b.repeat_interleave(n_starts, 0)
-    best = torch.full((len(a_all),), -2.0, dtype=torch.float64)
-    running = torch.arange(len(a_all))
+    best = torch.full((len(a_all),), -2.0, dtype=torch.float64, device=a.device)
+    running = torch.arange(len(a_all), device=a.device)
     c, a_run, b_run = starts.repeat(n_pairs, 1, 1), a_all, b_all
-    eye = torch.eye(r, dtype=torch.float64)
-    tau = torch.full((len(c), 1, 1), 0.5, dtype=torch.float64)
+    eye = torch.eye(r, dtype=torch.float64, device=a.device)
+    tau = torch.full((len(c), 1, 1), 0.5, dtype=torch.float64, device=a.device)
     last_w = last_step = torch.zeros_like(c)
     for it in range(iters):
         grad = a_run @ c @ b_run.transpose(-1, -2) + a_run.transpose(-1, -2) @ c @ b_run
@@ -139,8 +141,8 @@ def wasserstein_spectral(a: Tensor, b: Tensor) -> Tensor:
     in the complex plane, uniform weights (dsa-metric's 'wasserstein' score): `[P]`."""
     out = []
     for x, y in zip(a, b, strict=True):
-        ex = torch.linalg.eigvals(x.double()).numpy()
-        ey = torch.linalg.eigvals(y.double()).numpy()
+        ex = torch.linalg.eigvals(x.double()).cpu().numpy()
+        ey = torch.linalg.eigvals(y.double()).cpu().numpy()
         cost = np.abs(ex[:, None] - ey[None, :]) ** 2
         rows, cols = linear_sum_assignment(cost)
         out.append(cost[rows, cols].mean())
@@ -195,6 +197,7 @@ def dsa(
     else:
         values = wasserstein_spectral(stack[i], stack[j])
     matrix = torch.zeros(k, k, dtype=torch.float64)
+    values = values.cpu()
     matrix[i, j] = values
     matrix[j, i] = values
     return SimilarityMatrix(

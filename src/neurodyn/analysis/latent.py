@@ -92,10 +92,10 @@ def dmd(states: Tensor, *, rank: int | None = None, n_delays: int = 1, interval:
     modes = (after @ v / s).to(w.dtype) @ w
     order = torch.argsort(-eigenvalues.abs())
     return DMD(
-        eigenvalues=eigenvalues[order].numpy(),
-        modes=modes[:, order].numpy(),
-        operator=operator.numpy(),
-        basis=u.numpy(),
+        eigenvalues=eigenvalues[order].cpu().numpy(),
+        modes=modes[:, order].cpu().numpy(),
+        operator=operator.cpu().numpy(),
+        basis=u.cpu().numpy(),
         n_delays=n_delays,
         interval=interval,
     )
@@ -220,8 +220,10 @@ def fit_hmm(
         chosen.append(sample[int(dist.argmax())])
     means = torch.stack(chosen).clone()
     variances = flat.var(0).clamp(min=min_variance).expand(n_states, -1).clone()
-    pi = torch.full((n_states,), 1.0 / n_states, dtype=torch.float64)
-    a = torch.full((n_states, n_states), 0.1 / max(n_states - 1, 1), dtype=torch.float64)
+    pi = torch.full((n_states,), 1.0 / n_states, dtype=torch.float64, device=x.device)
+    a = torch.full(
+        (n_states, n_states), 0.1 / max(n_states - 1, 1), dtype=torch.float64, device=x.device
+    )
     a.fill_diagonal_(0.9 if n_states > 1 else 1.0)
     history: list[float] = []
     for _ in range(n_iters):
@@ -238,10 +240,10 @@ def fit_hmm(
         if len(history) > 1 and (history[-1] - history[-2]) < tol * n_obs:
             break
     return GaussianHMM(
-        initial=pi.numpy(),
-        transition=a.numpy(),
-        means=means.numpy(),
-        variances=variances.numpy(),
+        initial=pi.cpu().numpy(),
+        transition=a.cpu().numpy(),
+        means=means.cpu().numpy(),
+        variances=variances.cpu().numpy(),
         log_likelihood=np.array(history),
     )
 
@@ -314,13 +316,13 @@ def epoch_states(
     names = list(epoch_bounds)
     if not names:
         raise ValueError("epoch_states needs at least one epoch")
-    starts = torch.stack([torch.as_tensor(epoch_bounds[e][0]) for e in names]).long()
-    ends = torch.stack([torch.as_tensor(epoch_bounds[e][1]) for e in names]).long()
+    starts = torch.stack([torch.as_tensor(epoch_bounds[e][0]) for e in names]).long().to(x.device)
+    ends = torch.stack([torch.as_tensor(epoch_bounds[e][1]) for e in names]).long().to(x.device)
     if starts.shape[1] != x.shape[0]:
         raise ShapeError(f"epoch bounds are for {starts.shape[1]} trials, states for {x.shape[0]}")
-    steps = torch.arange(x.shape[1])
+    steps = torch.arange(x.shape[1], device=x.device)
     # epoch index of each (trial, step): -1 outside every epoch
-    label = torch.full(x.shape[:2], -1, dtype=torch.long)
+    label = torch.full(x.shape[:2], -1, dtype=torch.long, device=x.device)
     for i in range(len(names)):
         inside = (steps[None] >= starts[i][:, None]) & (steps[None] < ends[i][:, None])
         label[inside] = i
@@ -339,10 +341,10 @@ def epoch_states(
     paths = viterbi(model, z)
     paths[~in_trial & (steps[None] > last[:, None])] = -1
     s = model.n_states
-    counts = torch.zeros(len(names), s, dtype=torch.float64)
+    counts = torch.zeros(len(names), s, dtype=torch.float64, device=x.device)
     counts.index_put_(
         (label[in_trial], paths[in_trial]),
-        torch.ones(int(in_trial.sum()), dtype=torch.float64),
+        torch.ones(int(in_trial.sum()), dtype=torch.float64, device=x.device),
         True,
     )
     occupancy = counts / counts.sum(1, keepdim=True).clamp(min=1)
@@ -352,11 +354,11 @@ def epoch_states(
     mutual = (joint[nz] * torch.log(joint[nz] / (p_epoch[:, None] * p_state[None])[nz])).sum()
     entropy = -(p_epoch[p_epoch > 0] * torch.log(p_epoch[p_epoch > 0])).sum()
     return EpochStates(
-        paths=paths.numpy(),
+        paths=paths.cpu().numpy(),
         epochs=names,
-        epoch_starts=starts.numpy(),
-        epoch_ends=ends.numpy(),
-        occupancy=occupancy.numpy(),
+        epoch_starts=starts.cpu().numpy(),
+        epoch_ends=ends.cpu().numpy(),
+        occupancy=occupancy.cpu().numpy(),
         information=float(mutual / entropy) if entropy > 0 else 0.0,
         transition=model.transition,
         log_likelihood=model.log_likelihood,

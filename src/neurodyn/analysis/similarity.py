@@ -162,7 +162,7 @@ def _labels(labels: Sequence[str] | None, k: int) -> list[str]:
 def _gram_similarity(grams: Tensor) -> Tensor:
     """Cosine similarity of centred Gram matrices `[K, M, M]`, all pairs in one matmul."""
     m = grams.shape[-1]
-    h = torch.eye(m, dtype=grams.dtype) - 1.0 / m
+    h = torch.eye(m, dtype=grams.dtype, device=grams.device) - 1.0 / m
     centred = (h @ grams @ h).reshape(len(grams), -1)
     norms = centred.norm(dim=1)
     return (centred @ centred.T) / (norms[:, None] * norms[None, :]).clamp(min=1e-300)
@@ -182,7 +182,7 @@ def linear_cka(responses: Responses, *, labels: Sequence[str] | None = None) -> 
     xs = _as_list(responses)
     grams = torch.stack([x @ x.T for x in xs])
     return SimilarityMatrix(
-        _gram_similarity(grams).numpy(), "linear_cka", "similarity", _labels(labels, len(xs))
+        _gram_similarity(grams).cpu().numpy(), "linear_cka", "similarity", _labels(labels, len(xs))
     )
 
 
@@ -198,7 +198,7 @@ def rbf_cka(
         sigma2 = (bandwidth**2) * d2[d2 > 0].median() if bool((d2 > 0).any()) else 1.0
         grams.append(torch.exp(-d2 / (2 * sigma2)))
     return SimilarityMatrix(
-        _gram_similarity(torch.stack(grams)).numpy(),
+        _gram_similarity(torch.stack(grams)).cpu().numpy(),
         "rbf_cka",
         "similarity",
         _labels(labels, len(xs)),
@@ -209,7 +209,7 @@ def _padded_normalised(xs: list[Tensor]) -> Tensor:
     """Centred, unit-Frobenius-norm responses padded with zero units to a common N:
     `[K, M, N_max]`. Padding does not change Procrustes distances (Williams et al. 2021)."""
     n_max = max(x.shape[1] for x in xs)
-    out = torch.zeros(len(xs), xs[0].shape[0], n_max, dtype=torch.float64)
+    out = torch.zeros(len(xs), xs[0].shape[0], n_max, dtype=torch.float64, device=xs[0].device)
     for k, x in enumerate(xs):
         c = _centred(x)
         out[k, :, : x.shape[1]] = c / c.norm().clamp(min=1e-300)
@@ -232,7 +232,9 @@ def procrustes_distance(
     fit = torch.linalg.svdvals(cross).sum(-1).clamp(-1.0, 1.0)
     distance = torch.arccos(fit)
     distance.fill_diagonal_(0.0)
-    return SimilarityMatrix(distance.numpy(), "procrustes", "distance", _labels(labels, len(x)))
+    return SimilarityMatrix(
+        distance.cpu().numpy(), "procrustes", "distance", _labels(labels, len(x))
+    )
 
 
 def _whitened_bases(xs: list[Tensor], keep_variance: float | None) -> list[Tensor]:
@@ -259,14 +261,14 @@ def cca_similarity(
     that share of its variance)."""
     bases = _whitened_bases(_as_list(responses), keep_variance)
     k = len(bases)
-    values = torch.eye(k, dtype=torch.float64)
+    values = torch.eye(k, dtype=torch.float64, device=bases[0].device)
     for i in range(k):
         for j in range(i + 1, k):
             corr = torch.linalg.svdvals(bases[i].T @ bases[j])
             n = min(bases[i].shape[1], bases[j].shape[1])
             values[i, j] = values[j, i] = corr[:n].clamp(max=1.0).mean()
     metric = "svcca" if keep_variance is not None else "cca"
-    return SimilarityMatrix(values.numpy(), metric, "similarity", _labels(labels, k))
+    return SimilarityMatrix(values.cpu().numpy(), metric, "similarity", _labels(labels, k))
 
 
 def cca_distance(responses: Responses, *, labels: Sequence[str] | None = None) -> SimilarityMatrix:
@@ -303,5 +305,5 @@ def rsa(responses: Responses, *, labels: Sequence[str] | None = None) -> Similar
     ranked = ranked - ranked.mean(1, keepdim=True)
     ranked = ranked / ranked.norm(dim=1, keepdim=True)
     return SimilarityMatrix(
-        (ranked @ ranked.T).numpy(), "rsa", "similarity", _labels(labels, len(xs))
+        (ranked @ ranked.T).cpu().numpy(), "rsa", "similarity", _labels(labels, len(xs))
     )
