@@ -215,3 +215,41 @@ def test_training_stops_when_every_member_reaches_the_target(tmp_path):
     assert run.info()["steps_done"] == 12
     with pytest.raises(ConfigError, match="target_performance must lie in"):
         small_config(target_performance=1.5)
+
+
+def test_transfer_trains_only_the_named_weights_of_a_pretrained_network(tmp_path):
+    # a network trained on two tasks of the battery, then given a third task: its new rule
+    # input is the only new weight, and only the input weights are trained (Driscoll et al.)
+    def config(tasks, **extra):
+        model = {"n_hidden": 16, "seeds": [1, 2], **extra.pop("model", {})}
+        return parse_config(
+            {
+                "task": {"battery": "yang19", "tasks": tasks},
+                "model": model,
+                "train": {
+                    "steps": 4,
+                    "batch_size": 8,
+                    "log_every": 2,
+                    "checkpoint_every": 4,
+                    **extra,
+                },
+            }
+        )
+
+    base = train_run(config(["fdgo", "fdanti"]), tmp_path, run_id="base", progress=False)
+    before = base.load_model()
+    new = config(
+        ["fdgo", "fdanti", "delaygo"],
+        model={"init_from": str(base.path)},
+        train_only=["W_in"],
+    )
+    after = train_run(new, tmp_path, run_id="transfer", progress=False).load_model()
+    for name in ("W_rec", "b", "W_out", "b_out"):
+        assert torch.equal(getattr(after, name), getattr(before, name)), name
+    assert after.W_in.shape[-1] == before.W_in.shape[-1] + 1  # one more rule input
+    assert not torch.equal(after.W_in[..., :67], before.W_in)  # trained
+    with pytest.raises(ConfigError, match=r"train_only must name parameters.*W_rec"):
+        train_run(config(["fdgo"], train_only=["W_recurrent"]), tmp_path, run_id="bad")
+    assert not (tmp_path / "bad").exists()  # refused before a run folder was made
+    with pytest.raises(ConfigError, match="only W_in may grow"):
+        train_run(config(["fdgo"], model={"n_hidden": 8, "init_from": str(base.path)}), tmp_path)

@@ -42,6 +42,8 @@ class ModelConfig:
     rec_gain: float = 0.9
     seeds: tuple[int, ...] = (0,)
     rec_init: str = "gaussian"
+    # Start from the final weights of another run (a path): see `neurodyn.runs.run.init_from`.
+    init_from: str | None = None
 
     def spec(self, task: Task | Multitask) -> CTRNNSpec:
         """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""

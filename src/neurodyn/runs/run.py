@@ -34,6 +34,7 @@ import yaml
 
 from neurodyn._io import atomic_write, atomic_write_text
 from neurodyn.errors import (
+    ConfigError,
     CorruptCheckpoint,
     NeurodynError,
     RunExists,
@@ -304,10 +305,42 @@ def train_run(
     `run.info()["performance"]`. A run stopped by `until_step` or interrupted can be continued
     with `resume_run`, which gives the same weights as training straight through.
     """
-    run = Run.create(root, config, run_id)
-    model = CTRNN(run.model_spec())
+    # the network first: a bad init_from or train_only fails before a run folder is made
+    model = CTRNN(config.model.spec(config.make_task()))
+    if config.model.init_from is not None:
+        init_from(model, Run.open(config.model.init_from).load_model())
     state = TrainState.new(model, config.train)
+    run = Run.create(root, config, run_id)
     return _train(run, state, until_step, progress)
+
+
+def init_from(model: CTRNN, source: CTRNN) -> list[str]:
+    """Copy `source`'s weights into `model` (in place); returns the names copied.
+
+    Parameters of equal shape are copied. `W_in` may have more inputs than the source's: its
+    leading columns are copied and the new ones keep their fresh initialisation (a task added
+    to a battery brings one more rule input, at the end). The ensembles must have the same
+    size, or the source one network, which every member then starts from.
+    """
+    mine, theirs = dict(model.named_parameters()), dict(source.named_parameters())
+    if source.ensemble_size not in (1, model.ensemble_size):
+        raise ConfigError(
+            f"model.init_from has {source.ensemble_size} networks, this run {model.ensemble_size}: "
+            "give as many seeds, or start from a one-network run"
+        )
+    with torch.no_grad():
+        for name, p in mine.items():
+            q = theirs[name].expand(p.shape[0], *theirs[name].shape[1:])
+            if q.shape == p.shape:
+                p.copy_(q)
+            elif name == "W_in" and q.shape[:2] == p.shape[:2] and q.shape[2] < p.shape[2]:
+                p[:, :, : q.shape[2]] = q
+            else:
+                raise ConfigError(
+                    f"model.init_from: {name} is {tuple(q.shape[1:])} in the source run and "
+                    f"{tuple(p.shape[1:])} here; only W_in may grow (new inputs at the end)"
+                )
+    return list(mine)
 
 
 def resume_run(path: str | Path, *, until_step: int | None = None, progress: bool = True) -> Run:
@@ -318,7 +351,10 @@ def resume_run(path: str | Path, *, until_step: int | None = None, progress: boo
         raise NeurodynError(
             f"run {run.path} already finished its {run.config.train.steps} steps; nothing to resume"
         )
-    state = TrainState.new(CTRNN(run.model_spec()), run.config.train)
+    model = CTRNN(run.model_spec())
+    if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
+        init_from(model, Run.open(run.config.model.init_from).load_model())
+    state = TrainState.new(model, run.config.train)
     if (run.path / CHECKPOINT).exists():
         run.load_checkpoint(state)
     return _train(run, state, until_step, progress)

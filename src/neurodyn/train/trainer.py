@@ -38,6 +38,9 @@ class TrainOptions:
     # Stop once every member does at least this well on every task (fresh trials, checked at
     # each log step), as Yang et al. train to a target; None trains all `steps`.
     target_performance: float | None = None
+    # Train only these parameters (e.g. ["W_in"] to fit a new rule's input weights to a
+    # pretrained network, as Yang et al. and Driscoll et al. do); the others stay frozen.
+    train_only: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
@@ -88,7 +91,7 @@ class TrainState:
         seeds = model.spec.seeds
         return cls(
             model=model,
-            optimizer=torch.optim.Adam(model.parameters(), lr=options.lr),
+            optimizer=torch.optim.Adam(trainable(model, options.train_only), lr=options.lr),
             data_generators=member_generators(seeds, "data"),
             noise_generators=member_generators(seeds, "noise"),
             step=0,
@@ -119,6 +122,22 @@ class TrainState:
 def sample_ensemble(task, batch_size: int, generators: list[torch.Generator]) -> Batch:
     """One batch per member, stacked: `x [T, E, B, I]`."""
     return stack_batches([task.sample(batch_size, generator=g) for g in generators])
+
+
+def trainable(model: CTRNN, names: tuple[str, ...] | None) -> list[torch.nn.Parameter]:
+    """The parameters to train: all, or those named (the others are frozen: no gradient)."""
+    params = dict(model.named_parameters())
+    if names is None:
+        return list(params.values())
+    unknown = sorted(set(names) - set(params))
+    if unknown or not names:
+        raise ConfigError(
+            f"train.train_only must name parameters of the network, got {list(names)}; "
+            f"they are {list(params)}"
+        )
+    for name, p in params.items():
+        p.requires_grad_(name in names)
+    return [params[n] for n in params if n in names]
 
 
 def clip_per_member(model: CTRNN, max_norm: float) -> None:
