@@ -165,6 +165,19 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     )
 
 
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from neurodyn.runs.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep_file)
+    print(f"sweep {sweep.name}: {len(sweep.runs)} runs in {args.runs}")
+    runs = run_sweep(sweep, args.runs, workers=args.workers, progress=not args.quiet)
+    for run in runs:
+        perf = run.info().get("performance") or {}
+        text = ", ".join(f"{k} {v:.3f}" for k, v in perf.items())
+        print(f"{run.id}: {run.info()['status']}{'; ' + text if text else ''}")
+    print(f"compare them: neurodyn compare --sweep {sweep.name} --runs {args.runs}")
+
+
 def _cmd_study(args: argparse.Namespace) -> None:
     from neurodyn import studies
 
@@ -273,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", help="name of the comparison folder")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("sweep", help="train every run of a grid over a base config")
+    p.add_argument("sweep_file", metavar="SWEEP", help="sweep YAML: name, base (or config), grid")
+    p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--workers", type=int, default=1, help="runs trained at once (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("study", help="reproduce a paper: train, measure, report")
     p.add_argument("name", help="simplicity-bias or yang19")
