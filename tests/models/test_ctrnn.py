@@ -162,3 +162,59 @@ def test_recurrent_initialisations():
     assert torch.equal(a.W_in, b.W_in) and torch.equal(a.W_out, b.W_out)
     with pytest.raises(ConfigError, match="rec_init must be one of"):
         CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="eye")
+
+
+def test_dale_areas_and_autapses_hold_at_init_and_through_training(tmp_path):
+    from neurodyn.runs import parse_config, train_run
+
+    config = parse_config(
+        {
+            "task": "flipflop",
+            "model": {
+                "n_hidden": 12,
+                "seeds": [1, 2],
+                "excitatory_fraction": 0.75,
+                "dale_inputs": True,
+                "dale_outputs": True,
+                "autapses": False,
+                "areas": [8, 4],
+                "area_connections": [[1, 0], [1, 1]],  # area 2 hears area 1, not back
+            },
+            "train": {"steps": 20, "batch_size": 8, "lr": 0.05, "log_every": 10},
+        }
+    )
+    net0 = CTRNN(config.model.spec(config.make_task()))
+    net = train_run(config, tmp_path, progress=False).load_model()
+    for model in (net0, net):
+        w = model.W_rec.detach()
+        assert torch.all(w[:, :, :9] >= 0) and torch.all(w[:, :, 9:] <= 0)  # 9 excitatory
+        assert torch.all(torch.diagonal(w, dim1=1, dim2=2) == 0)
+        assert torch.all(w[:, :8, 8:] == 0)  # nothing from area 2 into area 1
+        assert torch.all(model.W_in >= 0) and torch.all(model.W_out[:, :, 9:] == 0)
+        assert torch.all(model.W_out >= 0)
+    assert not torch.equal(net0.W_rec, net.W_rec)  # it did train
+
+
+def test_dale_init_is_balanced():
+    net = CTRNN(
+        CTRNNSpec(n_inputs=2, n_hidden=400, n_outputs=1, excitatory_fraction=0.8, rec_gain=1.0)
+    )
+    w = net.W_rec[0].detach()
+    exc, inh = w[:, :320].sum(1), w[:, 320:].sum(1)
+    # each unit's excitatory and inhibitory inputs cancel on average
+    assert abs(float((exc + inh).mean())) < 0.05 * float(exc.mean())
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"excitatory_fraction": 1.0}, "excitatory_fraction must lie in"),
+        ({"dale_outputs": True}, "need excitatory_fraction"),
+        ({"areas": (2, 2)}, "summing to n_hidden"),
+        ({"areas": (8, 8)}, "area_connections must be a 2 x 2"),
+        ({"area_connections": ((1,),)}, "needs areas"),
+    ],
+)
+def test_structure_errors(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        CTRNNSpec(n_inputs=2, n_hidden=16, n_outputs=1, **bad)

@@ -65,8 +65,34 @@ class CTRNNSpec:
     rec_gain: float = 0.9
     seeds: tuple[int, ...] = (0,)
     rec_init: str = "gaussian"
+    # Structure (see `CTRNN.constrain_`): Dale's law with this share of excitatory units (the
+    # first ones), also for input and output weights where asked; self-connections; areas.
+    excitatory_fraction: float | None = None
+    dale_inputs: bool = False
+    dale_outputs: bool = False
+    autapses: bool = True
+    areas: tuple[int, ...] | None = None
+    area_connections: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
+        f = self.excitatory_fraction
+        if f is not None and not 0 < f < 1:
+            raise ConfigError(f"excitatory_fraction must lie in (0, 1) or be null, got {f}")
+        if f is None and (self.dale_inputs or self.dale_outputs):
+            raise ConfigError("dale_inputs and dale_outputs need excitatory_fraction")
+        if self.areas is not None:
+            if sum(self.areas) != self.n_hidden or min(self.areas) < 1:
+                raise ConfigError(
+                    f"areas {list(self.areas)} must be positive sizes summing to n_hidden={self.n_hidden}"
+                )
+            k = len(self.areas)
+            conn = self.area_connections
+            if conn is None or len(conn) != k or any(len(row) != k for row in conn):
+                raise ConfigError(
+                    f"area_connections must be a {k} x {k} matrix of 0/1 (row: to, column: from)"
+                )
+        elif self.area_connections is not None:
+            raise ConfigError("area_connections needs areas")
         if self.rec_init not in REC_INITS:
             raise ConfigError(f"rec_init must be one of {REC_INITS}, got {self.rec_init!r}")
         if self.activation not in ACTIVATIONS:
@@ -136,6 +162,24 @@ class CTRNN(nn.Module):
         members = [self._init_member(seed) for seed in spec.seeds]
         for name in ("W_in", "W_rec", "b", "W_out", "b_out"):
             self.register_parameter(name, nn.Parameter(torch.stack([m[name] for m in members])))
+        if spec.excitatory_fraction is not None:
+            self._dale_init()
+        self.constrain_()
+
+    @torch.no_grad()
+    def _dale_init(self) -> None:
+        """Weights leaving each unit take its sign: |W| times +1 (excitatory) or -f/(1-f)
+        (inhibitory, f the excitatory share), so each unit's expected recurrent input is zero
+        (a balanced network)."""
+        f = self.spec.excitatory_fraction
+        assert f is not None
+        sign = self.structure()["sign_rec"]
+        scale = torch.where(sign > 0, 1.0, f / (1 - f))
+        self.W_rec.copy_(self.W_rec.abs() * (sign * scale))
+        if self.spec.dale_inputs:
+            self.W_in.abs_()
+        if self.spec.dale_outputs:
+            self.W_out.abs_()
 
     def _init_member(self, seed: int) -> dict[str, Tensor]:
         # One generator per member, drawn in a fixed order, so a member does not depend on
@@ -159,6 +203,56 @@ class CTRNN(nn.Module):
             "W_out": torch.randn(s.n_outputs, s.n_hidden, generator=g) / math.sqrt(s.n_hidden),
             "b_out": torch.zeros(s.n_outputs),
         }
+
+    def structure(self) -> dict[str, Tensor]:
+        """What the spec allows each weight to be: `sign_rec [N]` (+1 excitatory, -1
+        inhibitory presynaptic unit, 0 unconstrained), `mask_rec [N, N]` (1 where a connection
+        may exist: areas' connections, no autapses), `sign_in` (+1 or 0) and `mask_out [N]`
+        (0 from inhibitory units when `dale_outputs`)."""
+        s = self.spec
+        n = s.n_hidden
+        sign = torch.zeros(n)
+        mask_out = torch.ones(n)
+        if s.excitatory_fraction is not None:
+            n_exc = round(s.excitatory_fraction * n)
+            sign[:n_exc], sign[n_exc:] = 1.0, -1.0
+            if s.dale_outputs:
+                mask_out[n_exc:] = 0.0
+        mask = torch.ones(n, n)
+        if s.areas is not None and s.area_connections is not None:
+            area = torch.repeat_interleave(torch.arange(len(s.areas)), torch.tensor(s.areas))
+            allowed = torch.tensor(s.area_connections, dtype=torch.float32)
+            mask = allowed[area[:, None], area[None, :]]
+        if not s.autapses:
+            mask = mask * (1 - torch.eye(n))
+        sign_in = torch.ones(1) if s.dale_inputs else torch.zeros(1)
+        return {"sign_rec": sign, "mask_rec": mask, "sign_in": sign_in, "mask_out": mask_out}
+
+    @property
+    def constrained(self) -> bool:
+        s = self.spec
+        return s.excitatory_fraction is not None or not s.autapses or s.areas is not None
+
+    @torch.no_grad()
+    def constrain_(self) -> CTRNN:
+        """Project the weights onto what the spec allows, in place: connections outside the
+        mask set to 0, and under Dale's law every weight leaving an excitatory unit made
+        non-negative and every weight leaving an inhibitory one non-positive (wrong signs
+        clipped to 0). Applied at initialisation and after every optimiser step, so the
+        parameters themselves always obey the structure and every analysis sees true weights.
+        """
+        if not (self.constrained or self.spec.dale_inputs or self.spec.dale_outputs):
+            return self
+        st = {k: v.to(self.W_rec.device) for k, v in self.structure().items()}
+        w = self.W_rec * st["mask_rec"]
+        sign = st["sign_rec"]  # columns: presynaptic units
+        w = torch.where(sign > 0, w.clamp(min=0), torch.where(sign < 0, w.clamp(max=0), w))
+        self.W_rec.copy_(w)
+        if self.spec.dale_inputs:
+            self.W_in.clamp_(min=0)
+        if self.spec.dale_outputs:
+            self.W_out.copy_(self.W_out.clamp(min=0) * st["mask_out"])
+        return self
 
     @property
     def ensemble_size(self) -> int:

@@ -44,6 +44,13 @@ class ModelConfig:
     rec_init: str = "gaussian"
     # Start from the final weights of another run (a path): see `neurodyn.runs.run.init_from`.
     init_from: str | None = None
+    # Structure, kept through training (CTRNN.constrain_): Dale's law, autapses, areas.
+    excitatory_fraction: float | None = None
+    dale_inputs: bool = False
+    dale_outputs: bool = False
+    autapses: bool = True
+    areas: tuple[int, ...] | None = None
+    area_connections: tuple[tuple[int, ...], ...] | None = None
 
     def spec(self, task: Task | Multitask) -> CTRNNSpec:
         """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
@@ -59,6 +66,12 @@ class ModelConfig:
             rec_gain=self.rec_gain,
             seeds=self.seeds,
             rec_init=self.rec_init,
+            excitatory_fraction=self.excitatory_fraction,
+            dale_inputs=self.dale_inputs,
+            dale_outputs=self.dale_outputs,
+            autapses=self.autapses,
+            areas=self.areas,
+            area_connections=self.area_connections,
         )
 
 

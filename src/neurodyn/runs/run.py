@@ -309,6 +309,7 @@ def train_run(
     model = CTRNN(config.model.spec(config.make_task()))
     if config.model.init_from is not None:
         init_from(model, Run.open(config.model.init_from).load_model())
+        model.constrain_()  # this run's structure, whatever the source's
     state = TrainState.new(model, config.train)
     run = Run.create(root, config, run_id)
     return _train(run, state, until_step, progress)
@@ -354,6 +355,7 @@ def resume_run(path: str | Path, *, until_step: int | None = None, progress: boo
     model = CTRNN(run.model_spec())
     if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
         init_from(model, Run.open(run.config.model.init_from).load_model())
+        model.constrain_()
     state = TrainState.new(model, run.config.train)
     if (run.path / CHECKPOINT).exists():
         run.load_checkpoint(state)

@@ -212,6 +212,7 @@ def fit(
             if options.clip_grad is not None:
                 clip_per_member(model, options.clip_grad)
             state.optimizer.step()
+            model.constrain_()  # Dale's law, masks: back onto the allowed weights
             state.step += 1
             bar.update(1)
 
