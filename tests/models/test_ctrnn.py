@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -218,3 +219,26 @@ def test_dale_init_is_balanced():
 def test_structure_errors(bad, message):
     with pytest.raises(ConfigError, match=message):
         CTRNNSpec(n_inputs=2, n_hidden=16, n_outputs=1, **bad)
+
+
+def test_a_learned_initial_state_starts_at_zero_trains_and_round_trips(tmp_path):
+    from neurodyn.runs import parse_config, train_run
+
+    config = parse_config(
+        {
+            "task": "flipflop",
+            "model": {"n_hidden": 8, "seeds": [1, 2], "learn_initial_state": True},
+            "train": {"steps": 5, "batch_size": 8, "lr": 0.05, "log_every": 5},
+        }
+    )
+    spec = config.model.spec(config.make_task())
+    fresh = CTRNN(spec)
+    plain = CTRNN(dataclasses.replace(spec, learn_initial_state=False))
+    x = torch.randn(10, 4, 3)
+    # h0 starts at zero: the same trajectories as a network without it
+    torch.testing.assert_close(fresh(x, noise=False).states, plain(x, noise=False).states)
+    trained = train_run(config, tmp_path, progress=False).load_model()
+    assert trained.h0.shape == (2, 8) and float(trained.h0.detach().abs().sum()) > 0
+    torch.testing.assert_close(trained.member(1).h0[0], trained.h0[1])
+    out = trained(x, noise=False).states
+    torch.testing.assert_close(out[0], trained.step(trained.h0[:, None].expand(-1, 4, -1), x[0]))

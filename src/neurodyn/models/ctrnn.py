@@ -73,6 +73,8 @@ class CTRNNSpec:
     autapses: bool = True
     areas: tuple[int, ...] | None = None
     area_connections: tuple[tuple[int, ...], ...] | None = None
+    # A trainable initial state `h0 [E, N]` (zeros at first) instead of starting at zero.
+    learn_initial_state: bool = False
 
     def __post_init__(self) -> None:
         f = self.excitatory_fraction
@@ -154,6 +156,7 @@ class CTRNN(nn.Module):
     b: nn.Parameter
     W_out: nn.Parameter
     b_out: nn.Parameter
+    h0: nn.Parameter  # only with learn_initial_state
 
     def __init__(self, spec: CTRNNSpec) -> None:
         super().__init__()
@@ -162,6 +165,8 @@ class CTRNN(nn.Module):
         members = [self._init_member(seed) for seed in spec.seeds]
         for name in ("W_in", "W_rec", "b", "W_out", "b_out"):
             self.register_parameter(name, nn.Parameter(torch.stack([m[name] for m in members])))
+        if spec.learn_initial_state:
+            self.register_parameter("h0", nn.Parameter(torch.zeros(len(spec.seeds), spec.n_hidden)))
         if spec.excitatory_fraction is not None:
             self._dale_init()
         self.constrain_()
@@ -292,7 +297,7 @@ class CTRNN(nn.Module):
         x : Tensor [T, B, I] or [T, E, B, I]
             Inputs, shared by all members or one stream per member.
         h0 : Tensor [E, B, N] or [B, N], optional
-            Initial state (default zeros).
+            Initial state (default: the learned `h0` when `learn_initial_state`, else zeros).
         generators : one torch.Generator per member, optional
             Source of the recurrent and input noise; member e draws only from generators[e].
             Without them, noise comes from torch's global generator.
@@ -322,7 +327,9 @@ class CTRNN(nn.Module):
                 shape, generators, xe.device
             )
 
-        if h0 is None:
+        if h0 is None and s.learn_initial_state:
+            h = self.h0[:, None].expand(-1, batch_size, -1)
+        elif h0 is None:
             h = torch.zeros(n_members, batch_size, s.n_hidden, device=xe.device, dtype=xe.dtype)
         else:
             h = h0 if h0.dim() == 3 else h0[None].expand(n_members, -1, -1)

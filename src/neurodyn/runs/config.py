@@ -51,6 +51,7 @@ class ModelConfig:
     autapses: bool = True
     areas: tuple[int, ...] | None = None
     area_connections: tuple[tuple[int, ...], ...] | None = None
+    learn_initial_state: bool = False
 
     def spec(self, task: Task | Multitask) -> CTRNNSpec:
         """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
@@ -72,6 +73,7 @@ class ModelConfig:
             autapses=self.autapses,
             areas=self.areas,
             area_connections=self.area_connections,
+            learn_initial_state=self.learn_initial_state,
         )
 
 

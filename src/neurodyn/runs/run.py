@@ -331,6 +331,8 @@ def init_from(model: CTRNN, source: CTRNN) -> list[str]:
         )
     with torch.no_grad():
         for name, p in mine.items():
+            if name not in theirs:  # e.g. a learned h0 the source run did not have
+                continue
             q = theirs[name].expand(p.shape[0], *theirs[name].shape[1:])
             if q.shape == p.shape:
                 p.copy_(q)
@@ -341,7 +343,7 @@ def init_from(model: CTRNN, source: CTRNN) -> list[str]:
                     f"model.init_from: {name} is {tuple(q.shape[1:])} in the source run and "
                     f"{tuple(p.shape[1:])} here; only W_in may grow (new inputs at the end)"
                 )
-    return list(mine)
+    return [name for name in mine if name in theirs]
 
 
 def resume_run(path: str | Path, *, until_step: int | None = None, progress: bool = True) -> Run:
