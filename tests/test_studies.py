@@ -82,5 +82,5 @@ def test_yang19_quick_study_trains_analyses_and_reports(tmp_path, capsys):
     # analysing without training needs the run; an unfinished run is analysed as it is
     with pytest.raises(NeurodynError, match="no run"):
         studies.run("yang19", root=tmp_path / "none", quick=True, progress=False, train=False)
-    with pytest.raises(NeurodynError, match="always trains"):
+    with pytest.raises(NeurodynError, match="has no --no-train mode"):
         studies.run("simplicity-bias", root=tmp_path, quick=True, progress=False, train=False)

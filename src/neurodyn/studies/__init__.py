@@ -12,9 +12,13 @@ from pathlib import Path
 import yaml
 
 from neurodyn.errors import ConfigError, NeurodynError, nearest_names
-from neurodyn.studies import simplicity_bias, yang19
+from neurodyn.studies import resonance, simplicity_bias, yang19
 
-STUDIES = {simplicity_bias.NAME: simplicity_bias, yang19.NAME: yang19}
+STUDIES = {
+    simplicity_bias.NAME: simplicity_bias,
+    yang19.NAME: yang19,
+    resonance.NAME: resonance,
+}
 
 
 def names() -> list[str]:
@@ -46,7 +50,7 @@ def run(
     else:
         config = module.StudyConfig.from_dict({})
     if not train and not getattr(module, "CAN_SKIP_TRAINING", False):
-        raise NeurodynError(f"study {name!r} always trains its runs to the end (no --no-train)")
+        raise NeurodynError(f"study {name!r} has no --no-train mode (it runs as a whole)")
     extra = {} if train else {"train": False}
     out, measures = module.run_study(config, root, progress=progress, **extra)
     print(module.summary_table(measures))
