@@ -253,3 +253,54 @@ def test_transfer_trains_only_the_named_weights_of_a_pretrained_network(tmp_path
     assert not (tmp_path / "bad").exists()  # refused before a run folder was made
     with pytest.raises(ConfigError, match="only W_in may grow"):
         train_run(config(["fdgo"], model={"n_hidden": 8, "init_from": str(base.path)}), tmp_path)
+
+
+def curriculum_config(**extra):
+    data = {
+        "task": "dlygo",
+        "model": {"n_hidden": 12, "seeds": [1, 2]},
+        "train": {"batch_size": 8, "log_every": 2, "checkpoint_every": 2},
+        "curriculum": [
+            {"task": {"name": "dlygo", "params": {"delay_ms": 200.0}}, "steps": 4},
+            {"steps": 4},  # the run's task: delays up to 800 ms
+        ],
+    }
+    for key, value in extra.items():
+        data[key] = value
+    return parse_config(data)
+
+
+def test_a_curriculum_trains_its_stages_in_order_and_resumes_mid_stage(tmp_path):
+    config = curriculum_config()
+    assert config.train.steps == 8  # the stages' total
+    straight = train_run(config, tmp_path, run_id="straight", progress=False)
+    stages = [(int(r["step"]), int(r["stage"])) for r in straight.metrics() if r["member"] == 0]
+    assert stages == [(2, 0), (4, 0), (6, 1), (8, 1)]
+    assert straight.info()["status"] == "finished"
+    # stopped in the middle of each stage and resumed: the same network as straight through
+    run = train_run(config, tmp_path, run_id="split", until_step=3, progress=False)
+    assert run.info()["status"] == "stopped"
+    resume_run(run.path, until_step=6, progress=False)
+    resume_run(run.path, progress=False)
+    assert torch.equal(Run.open(run.path).load_model().W_rec, straight.load_model().W_rec)
+
+
+def test_a_curriculum_stage_ends_early_at_its_performance_and_checks_its_tasks(tmp_path):
+    early = curriculum_config(
+        curriculum=[
+            {
+                "task": {"name": "dlygo", "params": {"delay_ms": 200.0}},
+                "steps": 6,
+                "advance_at": 0.0,
+            },
+            {"steps": 4},
+        ]
+    )
+    run = train_run(early, tmp_path, progress=False)
+    assert run.info()["steps_done"] == 2 + 4 and run.info()["status"] == "finished"
+    with pytest.raises(ConfigError, match="stages add up to 8"):
+        curriculum_config(train={"steps": 5, "batch_size": 8})
+    with pytest.raises(ConfigError, match="curriculum stage 0: its task has"):
+        curriculum_config(curriculum=[{"task": "pdm", "steps": 2}])
+    with pytest.raises(ConfigError, match="at least 1 step"):
+        curriculum_config(curriculum=[{"steps": 0}])

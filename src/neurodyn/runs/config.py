@@ -81,6 +81,23 @@ TaskEntry = str | dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage of a curriculum: train on `task` (default: the run's task, e.g. with other
+    parameters) for at most `steps` steps, moving on early once every network does at least
+    `advance_at` on every task of the stage (checked on fresh trials at each log step)."""
+
+    steps: int
+    task: TaskEntry | list[TaskEntry] | None = None
+    advance_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ConfigError(f"a curriculum stage needs at least 1 step, got {self.steps}")
+        if self.advance_at is not None and not 0 <= self.advance_at <= 1:
+            raise ConfigError(f"advance_at must lie in [0, 1] or be null, got {self.advance_at}")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything needed to reproduce a run."""
 
@@ -88,9 +105,18 @@ class RunConfig:
     name: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainOptions = field(default_factory=TrainOptions)
+    # Stages trained in order (the network's inputs and outputs stay the same); `task` is then
+    # what the final evaluation and the analyses use.
+    curriculum: tuple[Stage, ...] | None = None
 
     def make_task(self) -> Task | Multitask:
         return tasks.make(self.task)
+
+    def stage_task(self, index: int) -> Task | Multitask:
+        """The task of curriculum stage `index`."""
+        assert self.curriculum is not None
+        entry = self.curriculum[index].task
+        return tasks.make(self.task if entry is None else entry)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists, not tuples) that `parse_config` reads back to an equal config."""
@@ -123,7 +149,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     """`value` checked against the annotation `tp` (YAML lists become tuples where declared)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(tp):
+        options = typing.get_args(tp)
+        real = [o for o in options if o is not type(None)]
+        if value is not None and len(real) == 1:
+            # `X | None` given an X: its own error (e.g. a bad field inside) says more
+            return _coerce(value, real[0], where)
+        for option in options:
             try:
                 return _coerce(value, option, where)
             except ConfigError:
@@ -206,7 +237,32 @@ def parse_config(data: Mapping[str, Any]) -> RunConfig:
     config = _build(RunConfig, data)
     task = config.make_task()  # unknown tasks and bad task params fail here, before training
     config.model.spec(task)  # and so do model values that only make sense with the task
+    if config.curriculum is not None:
+        config = _check_curriculum(config, task, "steps" in (data.get("train") or {}))
     return config
+
+
+def _check_curriculum(config: RunConfig, task: Task | Multitask, steps_given: bool) -> RunConfig:
+    """Every stage's task fits the network; `train.steps` is the stages' total (set to it
+    when the config leaves it out)."""
+    assert config.curriculum is not None
+    if not config.curriculum:
+        raise ConfigError("curriculum is empty: give at least one stage, or leave it out")
+    for k in range(len(config.curriculum)):
+        stage = config.stage_task(k)
+        sizes = (stage.n_inputs, stage.n_outputs, stage.dt_ms)
+        if sizes != (task.n_inputs, task.n_outputs, task.dt_ms):
+            raise ConfigError(
+                f"curriculum stage {k}: its task has (inputs, outputs, dt_ms) {sizes}, the run's "
+                f"{(task.n_inputs, task.n_outputs, task.dt_ms)}; one network trains every stage"
+            )
+    total = sum(stage.steps for stage in config.curriculum)
+    if steps_given and config.train.steps != total:
+        raise ConfigError(
+            f"train.steps is {config.train.steps} but the curriculum's stages add up to {total}; "
+            "leave train.steps out or make them agree"
+        )
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, steps=total))
 
 
 def load_config(path: str | Path) -> RunConfig:

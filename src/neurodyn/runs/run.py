@@ -19,6 +19,7 @@ whose directory exists raises `RunExists`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -265,21 +266,25 @@ def _metrics_csv(rows: list[dict[str, float]]) -> str:
 def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) -> Run:
     options = run.config.train
     try:
-        fit(
-            state,
-            run.task,
-            options,
-            until_step=until_step,
-            on_checkpoint=run.save_checkpoint,
-            progress=progress,
-        )
+        if run.config.curriculum is None:
+            fit(
+                state,
+                run.task,
+                options,
+                until_step=until_step,
+                on_checkpoint=run.save_checkpoint,
+                progress=progress,
+            )
+            done = state.step >= options.steps or state.target_reached
+        else:
+            done = _fit_curriculum(run, state, until_step, progress)
     except TrainingDiverged:
         run._update_info(status="diverged")
         raise
     except KeyboardInterrupt:
         run._update_info(status="interrupted")
         raise
-    if state.step < options.steps and not state.target_reached:
+    if not done:
         run._update_info(status="stopped")
         return run
     by_member = evaluate(state.model, run.task, batch_size=options.eval_batch_size)
@@ -289,6 +294,34 @@ def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) 
         performance_by_member=by_member,
     )
     return run
+
+
+def _fit_curriculum(run: Run, state: TrainState, until_step: int | None, progress: bool) -> bool:
+    """Train the curriculum's stages from `state.stage` on; True once the last is done."""
+    stages = run.config.curriculum
+    assert stages is not None
+    while state.stage < len(stages):
+        stage = stages[state.stage]
+        end = state.stage_start + stage.steps
+        options = dataclasses.replace(
+            run.config.train, steps=end, target_performance=stage.advance_at
+        )
+        state.target_reached = False
+        fit(
+            state,
+            run.config.stage_task(state.stage),
+            options,
+            until_step=until_step,
+            on_checkpoint=run.save_checkpoint,
+            progress=progress,
+        )
+        for row in state.metrics:
+            row.setdefault("stage", state.stage)
+        if not (state.step >= end or state.target_reached):
+            return False  # stopped by until_step; resume continues this stage
+        state.stage, state.stage_start = state.stage + 1, state.step
+        run.save_checkpoint(state)  # the advance is part of the resumable state
+    return True
 
 
 def train_run(

@@ -85,6 +85,8 @@ class TrainState:
     step: int
     metrics: list[dict[str, float]]
     target_reached: bool = False
+    stage: int = 0  # curriculum stage, and the step it began at
+    stage_start: int = 0
 
     @classmethod
     def new(cls, model: CTRNN, options: TrainOptions) -> TrainState:
@@ -106,6 +108,8 @@ class TrainState:
             "noise_generators": [g.get_state() for g in self.noise_generators],
             "step": self.step,
             "metrics": self.metrics,
+            "stage": self.stage,
+            "stage_start": self.stage_start,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -117,6 +121,8 @@ class TrainState:
             g.set_state(s)
         self.step = int(state["step"])
         self.metrics = list(state["metrics"])
+        self.stage = int(state.get("stage", 0))
+        self.stage_start = int(state.get("stage_start", 0))
 
 
 def sample_ensemble(task, batch_size: int, generators: list[torch.Generator]) -> Batch:
