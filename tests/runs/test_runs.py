@@ -274,8 +274,12 @@ def test_a_curriculum_trains_its_stages_in_order_and_resumes_mid_stage(tmp_path)
     config = curriculum_config()
     assert config.train.steps == 8  # the stages' total
     straight = train_run(config, tmp_path, run_id="straight", progress=False)
-    stages = [(int(r["step"]), int(r["stage"])) for r in straight.metrics() if r["member"] == 0]
+    rows = straight.metrics()
+    stages = [(int(r["step"]), int(r["stage"])) for r in rows if r["member"] == 0 and "loss" in r]
     assert stages == [(2, 0), (4, 0), (6, 1), (8, 1)]
+    # after each stage, every task learned so far is evaluated
+    after = [(int(r["after_stage"]), int(r["stage"])) for r in rows if "after_stage" in r]
+    assert sorted(set(after)) == [(0, 0), (1, 0), (1, 1)]
     assert straight.info()["status"] == "finished"
     # stopped in the middle of each stage and resumed: the same network as straight through
     run = train_run(config, tmp_path, run_id="split", until_step=3, progress=False)

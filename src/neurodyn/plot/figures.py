@@ -30,8 +30,11 @@ def plot_learning_curves(metrics: Sequence[dict[str, float]], *, title: str = ""
     `metrics` are the rows of a run's metrics.csv (`Run.metrics()`).
     """
     fig, (ax_loss, ax_perf) = _axes(None, 2)
+    # training rows only (a curriculum also logs evaluations after each stage); the tasks may
+    # change from stage to stage, so a task's line has gaps where it was not trained
+    metrics = [r for r in metrics if "loss" in r]
     members = sorted({int(r["member"]) for r in metrics})
-    perf_keys = [k for k in (metrics[0] if metrics else {}) if k.startswith("perf.")]
+    perf_keys = list(dict.fromkeys(k for r in metrics for k in r if k.startswith("perf.")))
     for m in members:
         rows = [r for r in metrics if int(r["member"]) == m]
         steps = [r["step"] for r in rows]
@@ -40,8 +43,8 @@ def plot_learning_curves(metrics: Sequence[dict[str, float]], *, title: str = ""
         for j, key in enumerate(perf_keys):
             ax_perf.plot(
                 steps,
-                [r[key] for r in rows],
-                color=f"C{j}",
+                [r.get(key, float("nan")) for r in rows],
+                color=f"C{j % 10}",
                 alpha=0.8,
                 label=key[5:] if m == members[0] else None,
             )

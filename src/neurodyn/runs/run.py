@@ -319,6 +319,18 @@ def _fit_curriculum(run: Run, state: TrainState, until_step: int | None, progres
             row.setdefault("stage", state.stage)
         if not (state.step >= end or state.target_reached):
             return False  # stopped by until_step; resume continues this stage
+        # every task learned so far, after this stage: what continual learning keeps
+        for j in range(state.stage + 1):
+            by_member = evaluate(
+                state.model, run.config.stage_task(j), batch_size=run.config.train.eval_batch_size
+            )
+            for e, seed in enumerate(state.model.spec.seeds):
+                evaluation: dict[str, float] = {"step": state.step, "member": e, "seed": seed}
+                evaluation.update({"after_stage": state.stage, "stage": j})
+                evaluation.update({f"perf.{k}": v[e] for k, v in by_member.items()})
+                state.metrics.append(evaluation)
+        if state.synapses is not None:
+            state.synapses.consolidate(state.model)
         state.stage, state.stage_start = state.stage + 1, state.step
         run.save_checkpoint(state)  # the advance is part of the resumable state
     return True

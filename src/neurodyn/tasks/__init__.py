@@ -101,16 +101,17 @@ def make(spec: str | Mapping | Sequence) -> Task | Multitask:
 
 
 def _make_battery(spec: Mapping) -> Multitask:
-    unknown = set(spec) - {"battery", "tasks", "weights", "params"}
+    unknown = set(spec) - {"battery", "tasks", "weights", "only", "params"}
     if unknown:
         raise ConfigError(
-            f"a battery entry takes `battery`, `tasks`, `weights` and `params`; got {sorted(unknown)}"
+            "a battery entry takes `battery`, `tasks`, `weights`, `only` and `params`; "
+            f"got {sorted(unknown)}"
         )
     name = spec["battery"]
     if name not in BATTERIES:
         raise ConfigError(f"unknown battery {name!r}; batteries: {sorted(BATTERIES)}")
     params = dict(spec.get("params") or {})
-    return BATTERIES[name](spec.get("tasks"), spec.get("weights"), **params)
+    return BATTERIES[name](spec.get("tasks"), spec.get("weights"), spec.get("only"), **params)
 
 
 def _make_neurogym(spec: Mapping) -> NeurogymTask:

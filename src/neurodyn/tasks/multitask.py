@@ -44,10 +44,11 @@ class Multitask:
                     f"tasks sharing inputs and outputs must have the same sizes; got {sorted(sizes)}"
                 )
         if self.weights is not None and (
-            len(self.weights) != len(self.tasks) or min(self.weights) <= 0
+            len(self.weights) != len(self.tasks) or min(self.weights) < 0 or max(self.weights) <= 0
         ):
             raise ConfigError(
-                f"weights must be {len(self.tasks)} positive numbers, one per task; got {self.weights}"
+                f"weights must be {len(self.tasks)} non-negative numbers, one per task, not all "
+                f"zero; got {self.weights}"
             )
         dts = {t.dt_ms for t in self.tasks}
         if len(dts) != 1:
@@ -77,16 +78,19 @@ class Multitask:
         return self.tasks[0].n_outputs if self.shared_io else sum(t.n_outputs for t in self.tasks)
 
     def counts(self, batch_size: int) -> list[int]:
-        """Trials of each task in a batch of `batch_size` (at least one each)."""
+        """Trials of each task in a batch of `batch_size`: at least one of each task with a
+        positive weight, none of a task with weight 0 (kept in the layout, not trained)."""
         k = len(self.tasks)
         if self.weights is None:
             return [batch_size // k + (i < batch_size % k) for i in range(k)]
-        share = [batch_size * w / sum(self.weights) for w in self.weights]
-        counts = [max(1, int(s)) for s in share]
-        by_remainder = sorted(range(k), key=lambda i: -(share[i] - int(share[i])))
+        active = [i for i in range(k) if self.weights[i] > 0]
+        total = sum(self.weights)
+        share = [batch_size * w / total for w in self.weights]
+        counts = [max(1, int(share[i])) if i in active else 0 for i in range(k)]
+        by_remainder = sorted(active, key=lambda i: -(share[i] - int(share[i])))
         for i in by_remainder[: max(0, batch_size - sum(counts))]:
             counts[i] += 1
-        while sum(counts) > batch_size:  # tiny batches: every task keeps one trial
+        while sum(counts) > batch_size:  # tiny batches: every active task keeps one trial
             counts[max(range(k), key=lambda i: counts[i])] -= 1
         return counts
 
@@ -140,19 +144,21 @@ class Multitask:
         self, batch_size: int, *, generator: torch.Generator | None = None, seed: int | None = None
     ) -> Batch:
         """Draw about `batch_size / K` trials of each of the K tasks, stacked along B."""
-        if batch_size < len(self.tasks):
+        n_active = sum(w > 0 for w in self.weights) if self.weights else len(self.tasks)
+        if batch_size < n_active:
             raise ConfigError(
-                f"batch_size {batch_size} is smaller than the number of tasks {len(self.tasks)}"
+                f"batch_size {batch_size} is smaller than the number of tasks trained {n_active}"
             )
         generator = batch_generator(batch_size, generator, seed)
         counts = self.counts(batch_size)
         parts = {
             t.name: t.sample(n, generator=generator)
             for t, n in zip(self.tasks, counts, strict=True)
+            if n > 0
         }
         embedded = [self.embed(name, part, self.n_steps) for name, part in parts.items()]
         task_index = torch.cat(
-            [torch.full((n,), k, device=generator.device) for k, n in enumerate(counts)]
+            [torch.full((n,), k, device=generator.device) for k, n in enumerate(counts) if n > 0]
         )
         trial = {
             "task_index": task_index,
@@ -174,6 +180,8 @@ class Multitask:
             raise ValueError("split needs a batch made by Multitask.sample")
         pieces, row = [], 0
         for task in self.tasks:
+            if task.name not in batch.parts:  # a task with weight 0: in the layout, not sampled
+                continue
             part = batch.parts[task.name]
             _, out_slice, _ = self._offsets(task.name)
             rows = slice(row, row + part.batch_size)

@@ -720,6 +720,7 @@ PAPER_WEIGHTS: dict[str, float] = {"contextdm1": 5.0, "contextdm2": 5.0}
 def battery(
     tasks: tuple[str, ...] | list[str] | None = None,
     weights: dict[str, float] | None = None,
+    only: tuple[str, ...] | list[str] | None = None,
     **params: object,
 ):
     """The battery as one `Multitask` with shared rings and the 20 rule inputs (85 inputs, 33
@@ -727,7 +728,9 @@ def battery(
     `("fdgo", "fdanti")`; the rule inputs are then those of the subset).
 
     `weights` (task -> relative frequency, others 1) default to the paper's: Ctx DM 1 and 2
-    five times as often. `params` set a field of every task (e.g. `dt_ms`, `input_noise`).
+    five times as often. `only` samples just these tasks while keeping the whole layout (the
+    others get weight 0: a curriculum stage of a continual-learning run, whose network has
+    every rule input from the start). `params` set a field of every task (e.g. `dt_ms`).
     """
     from neurodyn.errors import ConfigError
     from neurodyn.tasks.multitask import Multitask
@@ -743,9 +746,13 @@ def battery(
     stray = set(weights) - set(by_name)
     if stray:
         raise ConfigError(f"weights name tasks outside the battery: {sorted(stray)}")
+    if only is not None and (not only or set(only) - set(chosen)):
+        raise ConfigError(f"`only` must name some of the battery's tasks {chosen}; got {only}")
     made = tuple(by_name[t](**params) for t in chosen)  # type: ignore[arg-type]
     return Multitask(
         made,
         shared_io=True,
-        weights=tuple(float(weights.get(t, 1.0)) for t in chosen),
+        weights=tuple(
+            float(weights.get(t, 1.0)) if only is None or t in only else 0.0 for t in chosen
+        ),
     )

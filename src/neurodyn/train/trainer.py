@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import CTRNN
 from neurodyn.tasks import Batch, stack_batches
+from neurodyn.train.continual import SynapticIntelligence
 from neurodyn.train.losses import rate_l2, task_loss, weight_l2
 
 
@@ -41,6 +42,10 @@ class TrainOptions:
     # Train only these parameters (e.g. ["W_in"] to fit a new rule's input weights to a
     # pretrained network, as Yang et al. and Driscoll et al. do); the others stay frozen.
     train_only: tuple[str, ...] | None = None
+    # Continual learning over a curriculum's stages: the intelligent-synapses penalty's
+    # strength c and damping xi (Yang et al. 2019 use c = 0.1, xi = 0.01); None: off.
+    intelligent_synapses: float | None = None
+    intelligent_synapses_damping: float = 0.01
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
@@ -56,6 +61,12 @@ class TrainOptions:
             raise ConfigError(
                 f"train.target_performance must lie in [0, 1] or be null, got {self.target_performance}"
             )
+        if self.intelligent_synapses is not None and self.intelligent_synapses < 0:
+            raise ConfigError(
+                f"train.intelligent_synapses must be non-negative, got {self.intelligent_synapses}"
+            )
+        if self.intelligent_synapses_damping <= 0:
+            raise ConfigError("train.intelligent_synapses_damping must be positive")
         if self.clip_grad is not None and self.clip_grad <= 0:
             raise ConfigError(f"train.clip_grad must be positive or null, got {self.clip_grad}")
 
@@ -87,6 +98,7 @@ class TrainState:
     target_reached: bool = False
     stage: int = 0  # curriculum stage, and the step it began at
     stage_start: int = 0
+    synapses: SynapticIntelligence | None = None  # continual learning, when asked for
 
     @classmethod
     def new(cls, model: CTRNN, options: TrainOptions) -> TrainState:
@@ -98,6 +110,11 @@ class TrainState:
             noise_generators=member_generators(seeds, "noise"),
             step=0,
             metrics=[],
+            synapses=None
+            if options.intelligent_synapses is None
+            else SynapticIntelligence(
+                model, options.intelligent_synapses, options.intelligent_synapses_damping
+            ),
         )
 
     def state_dict(self) -> dict:
@@ -110,6 +127,7 @@ class TrainState:
             "metrics": self.metrics,
             "stage": self.stage,
             "stage_start": self.stage_start,
+            **({"synapses": self.synapses.state_dict()} if self.synapses is not None else {}),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -123,6 +141,8 @@ class TrainState:
         self.metrics = list(state["metrics"])
         self.stage = int(state.get("stage", 0))
         self.stage_start = int(state.get("stage_start", 0))
+        if self.synapses is not None:
+            self.synapses.load_state_dict(state["synapses"])
 
 
 def sample_ensemble(task, batch_size: int, generators: list[torch.Generator]) -> Batch:
@@ -205,6 +225,8 @@ def fit(
                 loss = loss + options.l2_rate * rate_l2(traj.states)
             if options.l2_weight:
                 loss = loss + options.l2_weight * weight_l2(model)
+            if state.synapses is not None:
+                loss = loss + state.synapses.penalty(model)
             if not torch.isfinite(loss).all():
                 bad = [seeds[e] for e in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
                 raise TrainingDiverged(
@@ -215,10 +237,14 @@ def fit(
             state.optimizer.zero_grad(set_to_none=True)
             # Members are independent, so the sum's gradient is each member's own gradient.
             loss.sum().backward()
+            if state.synapses is not None:
+                state.synapses.before_step(model)
             if options.clip_grad is not None:
                 clip_per_member(model, options.clip_grad)
             state.optimizer.step()
             model.constrain_()  # Dale's law, masks: back onto the allowed weights
+            if state.synapses is not None:
+                state.synapses.after_step(model)
             state.step += 1
             bar.update(1)
 

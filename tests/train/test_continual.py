@@ -1,0 +1,85 @@
+"""Intelligent synapses (Zenke et al. 2017) as Yang et al. 2019 use them."""
+
+import pytest
+import torch
+from torch import nn
+
+from neurodyn.errors import ConfigError
+from neurodyn.runs import parse_config, train_run
+from neurodyn.train.continual import SynapticIntelligence
+
+
+class Toy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor([[1.0, -2.0]]))  # E = 1
+
+
+def test_path_integral_importance_anchor_and_penalty_by_hand():
+    model, c, xi = Toy(), 0.5, 0.1
+    si = SynapticIntelligence(model, c, xi)
+    a = torch.tensor([[3.0, 1.0]])
+    steps = []
+    for _ in range(2):  # two plain gradient steps on L = sum(a w^2)
+        model.w.grad = None
+        (a * model.w**2).sum().backward()
+        si.before_step(model)
+        grad, before = model.w.grad.clone(), model.w.detach().clone()
+        with torch.no_grad():
+            model.w -= 0.1 * model.w.grad
+        si.after_step(model)
+        steps.append((before, grad, model.w.detach().clone()))
+    path = -sum((after - before) * grad for before, grad, after in steps)
+    torch.testing.assert_close(si.path["w"], path)
+    start = torch.tensor([[1.0, -2.0]])
+    si.consolidate(model)
+    importance = torch.relu(path / ((model.w.detach() - start) ** 2 + xi))
+    torch.testing.assert_close(si.importance["w"], importance)
+    torch.testing.assert_close(si.anchor["w"], model.w.detach())
+    assert float(si.path["w"].abs().sum()) == 0.0
+    # the penalty, and the task gradient recovered from a penalised backward pass
+    with torch.no_grad():
+        model.w += 0.3
+    torch.testing.assert_close(si.penalty(model), c * (importance * 0.09).sum(1))
+    model.w.grad = None
+    ((a * model.w**2).sum() + si.penalty(model).sum()).backward()
+    si.before_step(model)
+    torch.testing.assert_close(si._grad["w"], 2 * a * model.w.detach())
+
+
+def sequential(c, tmp_path, name):
+    stage = {"battery": "yang19", "tasks": ["fdgo", "fdanti"]}
+    config = parse_config(
+        {
+            "task": stage,
+            "model": {"n_hidden": 16, "seeds": [3], "sigma_rec": 0.0},
+            "train": {
+                "batch_size": 16,
+                "lr": 0.01,
+                "log_every": 5,
+                "keep_weights_every": 15,
+                "intelligent_synapses": c,
+            },
+            "curriculum": [
+                {"task": {**stage, "only": ["fdgo"]}, "steps": 15},
+                {"task": {**stage, "only": ["fdanti"]}, "steps": 15},
+            ],
+        }
+    )
+    return train_run(config, tmp_path, run_id=name, progress=False)
+
+
+def test_the_penalty_holds_weights_near_the_first_groups_solution(tmp_path):
+    drift = {}
+    for c in (0.0, 1000.0):
+        run = sequential(c, tmp_path, f"c{c:g}")
+        (s1, first), (s2, second) = run.weight_history()
+        assert (s1, s2) == (15, 30)
+        drift[c] = float((second.W_rec - first.W_rec).detach().norm())
+        rows = [r for r in run.metrics() if "after_stage" in r]
+        # after each group, every group so far is evaluated
+        assert {(int(r["after_stage"]), int(r["stage"])) for r in rows} == {(0, 0), (1, 0), (1, 1)}
+    # the second group moves the recurrent weights far less under a strong penalty
+    assert drift[1000.0] < 0.5 * drift[0.0]
+    with pytest.raises(ConfigError, match="needs a curriculum"):
+        parse_config({"task": "pdm", "train": {"intelligent_synapses": 0.1}})
