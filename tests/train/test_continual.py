@@ -6,7 +6,7 @@ from torch import nn
 
 from neurodyn.errors import ConfigError
 from neurodyn.runs import parse_config, train_run
-from neurodyn.train.continual import SynapticIntelligence
+from neurodyn.train.continual import ElasticWeightConsolidation, SynapticIntelligence
 
 
 class Toy(nn.Module):
@@ -47,7 +47,20 @@ def test_path_integral_importance_anchor_and_penalty_by_hand():
     torch.testing.assert_close(si._grad["w"], 2 * a * model.w.detach())
 
 
-def sequential(c, tmp_path, name):
+def test_ewc_importance_is_the_mean_squared_gradient_and_accumulates():
+    model = Toy()
+    ewc = ElasticWeightConsolidation(model, strength=2.0)
+    grads = [{"w": torch.tensor([[1.0, 2.0]])}, {"w": torch.tensor([[3.0, 0.0]])}]
+    ewc.consolidate(model, grads)
+    torch.testing.assert_close(ewc.importance["w"], torch.tensor([[5.0, 2.0]]))
+    ewc.consolidate(model, grads)  # a second group adds its own Fisher
+    torch.testing.assert_close(ewc.importance["w"], torch.tensor([[10.0, 4.0]]))
+    with torch.no_grad():
+        model.w += 0.5
+    torch.testing.assert_close(ewc.penalty(model), torch.tensor([0.5 * 2.0 * (10 + 4) * 0.25]))
+
+
+def sequential(c, tmp_path, name, method="intelligent_synapses"):
     stage = {"battery": "yang19", "tasks": ["fdgo", "fdanti"]}
     config = parse_config(
         {
@@ -58,7 +71,7 @@ def sequential(c, tmp_path, name):
                 "lr": 0.01,
                 "log_every": 5,
                 "keep_weights_every": 15,
-                "intelligent_synapses": c,
+                method: c,
             },
             "curriculum": [
                 {"task": {**stage, "only": ["fdgo"]}, "steps": 15},
@@ -81,5 +94,9 @@ def test_the_penalty_holds_weights_near_the_first_groups_solution(tmp_path):
         assert {(int(r["after_stage"]), int(r["stage"])) for r in rows} == {(0, 0), (1, 0), (1, 1)}
     # the second group moves the recurrent weights far less under a strong penalty
     assert drift[1000.0] < 0.5 * drift[0.0]
-    with pytest.raises(ConfigError, match="needs a curriculum"):
+    (_, first), (_, second) = sequential(1e7, tmp_path, "ewc", method="ewc").weight_history()
+    assert float((second.W_rec - first.W_rec).detach().norm()) < 0.5 * drift[0.0]
+    with pytest.raises(ConfigError, match="choose one of"):
+        parse_config({"task": "pdm", "train": {"intelligent_synapses": 0.1, "ewc": 1.0}})
+    with pytest.raises(ConfigError, match="need a curriculum"):
         parse_config({"task": "pdm", "train": {"intelligent_synapses": 0.1}})

@@ -239,9 +239,10 @@ def parse_config(data: Mapping[str, Any]) -> RunConfig:
     config.model.spec(task)  # and so do model values that only make sense with the task
     if config.curriculum is not None:
         config = _check_curriculum(config, task, "steps" in (data.get("train") or {}))
-    elif config.train.intelligent_synapses is not None:
+    elif config.train.intelligent_synapses is not None or config.train.ewc is not None:
         raise ConfigError(
-            "train.intelligent_synapses needs a curriculum: task groups learned one after another"
+            "train.intelligent_synapses and train.ewc need a curriculum: task groups learned "
+            "one after another"
         )
     return config
 

@@ -48,6 +48,8 @@ from neurodyn.runs.config import RunConfig, load_config
 from neurodyn.runs.index import RunRecord, upsert
 from neurodyn.tasks import Multitask, Task
 from neurodyn.train import TrainState, evaluate, fit
+from neurodyn.train.continual import ElasticWeightConsolidation
+from neurodyn.train.trainer import task_gradients
 
 CONFIG = "config.yaml"
 INFO = "run.json"
@@ -329,7 +331,17 @@ def _fit_curriculum(run: Run, state: TrainState, until_step: int | None, progres
                 evaluation.update({"after_stage": state.stage, "stage": j})
                 evaluation.update({f"perf.{k}": v[e] for k, v in by_member.items()})
                 state.metrics.append(evaluation)
-        if state.synapses is not None:
+        if isinstance(state.synapses, ElasticWeightConsolidation):
+            # the Fisher from the smallest batches the stage's task allows (one trial per
+            # task trained): batch-mean gradients would average most of it away
+            task = run.config.stage_task(state.stage)
+            weights = getattr(task, "weights", None) or (1.0,) * len(task.task_names)
+            smallest = sum(w > 0 for w in weights)
+            gradients = task_gradients(
+                state.model, task, smallest, run.config.train.ewc_batches, state.stage
+            )
+            state.synapses.consolidate(state.model, gradients)
+        elif state.synapses is not None:
             state.synapses.consolidate(state.model)
         state.stage, state.stage_start = state.stage + 1, state.step
         run.save_checkpoint(state)  # the advance is part of the resumable state

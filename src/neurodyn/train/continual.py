@@ -82,3 +82,46 @@ class SynapticIntelligence:
         self.anchor = {k: v.clone() for k, v in state["anchor"].items()}
         self.importance = {k: v.clone() for k, v in state["importance"].items()}
         self.path = {k: v.clone() for k, v in state["path"].items()}
+
+
+class ElasticWeightConsolidation:
+    """The EWC penalty (Kirkpatrick et al. 2017), the alternative to intelligent synapses: when
+    a group ends, each weight's importance grows by the diagonal of the Fisher information on
+    that group's tasks (the mean squared gradient of the task loss over a few batches), the
+    anchor moves to the current weights, and later groups pay
+    `strength / 2 * sum importance (theta - anchor)^2` per network."""
+
+    def __init__(self, model: nn.Module, strength: float) -> None:
+        self.strength = strength
+        params = dict(model.named_parameters())
+        self.anchor = {k: p.detach().clone() for k, p in params.items()}
+        self.importance = {k: torch.zeros_like(p) for k, p in params.items()}
+
+    def penalty(self, model: nn.Module) -> Tensor:
+        """`strength / 2 * sum F (theta - anchor)^2` per network: `[E]`."""
+        total: Tensor | int = 0
+        for k, p in model.named_parameters():
+            term = self.importance[k] * (p - self.anchor[k]) ** 2
+            total = total + term.reshape(term.shape[0], -1).sum(1)
+        return 0.5 * self.strength * total  # type: ignore[return-value]
+
+    def before_step(self, model: nn.Module) -> None:
+        """Nothing to record during a group."""
+
+    def after_step(self, model: nn.Module) -> None:
+        """Nothing to record during a group."""
+
+    @torch.no_grad()
+    def consolidate(self, model: nn.Module, gradients: list[dict[str, Tensor]]) -> None:
+        """End of a group: `gradients` are the task loss's gradients on a few of its batches."""
+        for k, p in model.named_parameters():
+            fisher = torch.stack([g[k] ** 2 for g in gradients]).mean(0)
+            self.importance[k] = self.importance[k] + fisher
+            self.anchor[k] = p.detach().clone()
+
+    def state_dict(self) -> dict[str, dict[str, Tensor]]:
+        return {"anchor": self.anchor, "importance": self.importance}
+
+    def load_state_dict(self, state: dict[str, dict[str, Tensor]]) -> None:
+        self.anchor = {k: v.clone() for k, v in state["anchor"].items()}
+        self.importance = {k: v.clone() for k, v in state["importance"].items()}

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import CTRNN
 from neurodyn.tasks import Batch, stack_batches
-from neurodyn.train.continual import SynapticIntelligence
+from neurodyn.train.continual import ElasticWeightConsolidation, SynapticIntelligence
 from neurodyn.train.losses import rate_l2, task_loss, weight_l2
 
 
@@ -46,6 +47,10 @@ class TrainOptions:
     # strength c and damping xi (Yang et al. 2019 use c = 0.1, xi = 0.01); None: off.
     intelligent_synapses: float | None = None
     intelligent_synapses_damping: float = 0.01
+    # ... or elastic weight consolidation: its strength lambda, the Fisher information from
+    # `ewc_batches` batches of one trial per task.
+    ewc: float | None = None
+    ewc_batches: int = 32
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
@@ -65,22 +70,33 @@ class TrainOptions:
             raise ConfigError(
                 f"train.intelligent_synapses must be non-negative, got {self.intelligent_synapses}"
             )
+        if self.ewc is not None and self.ewc < 0:
+            raise ConfigError(f"train.ewc must be non-negative, got {self.ewc}")
+        if self.ewc is not None and self.intelligent_synapses is not None:
+            raise ConfigError("choose one of train.intelligent_synapses and train.ewc")
+        if self.ewc_batches < 1:
+            raise ConfigError("train.ewc_batches must be at least 1")
         if self.intelligent_synapses_damping <= 0:
             raise ConfigError("train.intelligent_synapses_damping must be positive")
         if self.clip_grad is not None and self.clip_grad <= 0:
             raise ConfigError(f"train.clip_grad must be positive or null, got {self.clip_grad}")
 
 
-def member_generators(seeds: tuple[int, ...], stream: str) -> list[torch.Generator]:
-    """One generator per member for a named stream ('data', 'noise', 'eval').
+_STREAMS = {"data": 1, "noise": 2, "eval": 3, "fisher": 4, "fisher-noise": 5}
+
+
+def member_generators(seeds: tuple[int, ...], stream: str, *index: int) -> list[torch.Generator]:
+    """One generator per member for a named stream ('data', 'noise', 'eval', 'fisher',
+    'fisher-noise'), optionally numbered (e.g. by curriculum stage).
 
     Streams are derived from the member's seed with numpy's SeedSequence, so they are
     independent of each other and of the weight initialisation.
     """
-    key = {"data": 1, "noise": 2, "eval": 3}[stream]
+    key = _STREAMS[stream]
     gens = []
     for seed in seeds:
-        state = np.random.SeedSequence([int(seed), key]).generate_state(1, dtype=np.uint64)[0]
+        entropy = [int(seed), key, *index]
+        state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
         gens.append(torch.Generator().manual_seed(int(state)))
     return gens
 
@@ -98,7 +114,7 @@ class TrainState:
     target_reached: bool = False
     stage: int = 0  # curriculum stage, and the step it began at
     stage_start: int = 0
-    synapses: SynapticIntelligence | None = None  # continual learning, when asked for
+    synapses: SynapticIntelligence | ElasticWeightConsolidation | None = None  # continual learning
 
     @classmethod
     def new(cls, model: CTRNN, options: TrainOptions) -> TrainState:
@@ -110,11 +126,7 @@ class TrainState:
             noise_generators=member_generators(seeds, "noise"),
             step=0,
             metrics=[],
-            synapses=None
-            if options.intelligent_synapses is None
-            else SynapticIntelligence(
-                model, options.intelligent_synapses, options.intelligent_synapses_damping
-            ),
+            synapses=_continual(model, options),
         )
 
     def state_dict(self) -> dict:
@@ -148,6 +160,41 @@ class TrainState:
 def sample_ensemble(task, batch_size: int, generators: list[torch.Generator]) -> Batch:
     """One batch per member, stacked: `x [T, E, B, I]`."""
     return stack_batches([task.sample(batch_size, generator=g) for g in generators])
+
+
+def _continual(
+    model: CTRNN, options: TrainOptions
+) -> SynapticIntelligence | ElasticWeightConsolidation | None:
+    if options.intelligent_synapses is not None:
+        return SynapticIntelligence(
+            model, options.intelligent_synapses, options.intelligent_synapses_damping
+        )
+    if options.ewc is not None:
+        return ElasticWeightConsolidation(model, options.ewc)
+    return None
+
+
+def task_gradients(
+    model: CTRNN, task, batch_size: int, n_batches: int, stage: int
+) -> list[dict[str, Tensor]]:
+    """Gradients of the task loss (summed over members, so each member's own) on `n_batches`
+    fresh batches, one dict of parameter gradients per batch: the data of EWC's Fisher at
+    the end of curriculum stage `stage` (its own random streams)."""
+    generators = member_generators(model.spec.seeds, "fisher", stage)
+    noise = member_generators(model.spec.seeds, "fisher-noise", stage)
+    out = []
+    for _ in range(n_batches):
+        batch = sample_ensemble(task, batch_size, generators)
+        model.zero_grad(set_to_none=True)
+        task_loss(task, model(batch.x, generators=noise).outputs, batch).sum().backward()
+        out.append(
+            {
+                k: (torch.zeros_like(p) if p.grad is None else p.grad.detach().clone())
+                for k, p in model.named_parameters()
+            }
+        )
+    model.zero_grad(set_to_none=True)
+    return out
 
 
 def trainable(model: CTRNN, names: tuple[str, ...] | None) -> list[torch.nn.Parameter]:
