@@ -308,3 +308,33 @@ def test_a_curriculum_stage_ends_early_at_its_performance_and_checks_its_tasks(t
         curriculum_config(curriculum=[{"task": "pdm", "steps": 2}])
     with pytest.raises(ConfigError, match="at least 1 step"):
         curriculum_config(curriculum=[{"steps": 0}])
+
+
+def test_a_signal_stops_training_at_a_step_boundary_with_a_checkpoint(tmp_path):
+    import os
+    import signal
+
+    from neurodyn.runs import run as run_module
+
+    config = small_config(checkpoint_every=5)
+    original = run_module.Run.save_checkpoint
+    calls = []
+
+    def save_and_signal(self, state):
+        calls.append(state.step)
+        original(self, state)
+        if len(calls) == 1:  # first periodic checkpoint, at step 5: now `kill` the process
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    run_module.Run.save_checkpoint = save_and_signal
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_run(config, tmp_path, run_id="sig", progress=False)
+    finally:
+        run_module.Run.save_checkpoint = original
+    run = Run.open(tmp_path / "sig")
+    assert run.info()["status"] == "interrupted" and run.info()["steps_done"] == 5
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
+    resume_run(run.path, progress=False)
+    straight = train_run(config, tmp_path, run_id="straight", progress=False)
+    assert torch.equal(Run.open(run.path).load_model().W_rec, straight.load_model().W_rec)

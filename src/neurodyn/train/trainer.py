@@ -8,8 +8,11 @@ three single runs, and resuming from a checkpoint equal an uninterrupted run.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -262,6 +265,7 @@ def fit(
         total=last, initial=state.step, disable=not progress, desc="train", dynamic_ncols=True
     )
     seeds = model.spec.seeds
+    stop = _StopOnSignal()
     try:
         while state.step < last:
             batch = sample_ensemble(task, options.batch_size, state.data_generators)
@@ -329,9 +333,37 @@ def fit(
                 or (keep is not None and state.step % keep == 0)
             ):
                 on_checkpoint(state)
+            if stop.requested:
+                # a clean stop at a step boundary: checkpointed, so a resume loses nothing
+                if on_checkpoint is not None:
+                    on_checkpoint(state)
+                raise KeyboardInterrupt(f"stopped by signal at step {state.step}")
     finally:
         bar.close()
+        stop.restore()
     return state
+
+
+class _StopOnSignal:
+    """While training, SIGINT and SIGTERM (Ctrl-C, `kill`, a scheduler's time limit) only ask
+    the loop to stop after the current step; a second SIGINT stops at once. Handlers can only
+    be set from the main thread; elsewhere signals act as usual."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 @torch.no_grad()
