@@ -12,6 +12,7 @@ from neurodyn.errors import ConfigError, TaskNotFound, nearest_names
 from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batches
 from neurodyn.tasks.attractors import AttractorTasks
 from neurodyn.tasks.flipflop import FlipFlop
+from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.tasks.multitask import Multitask
 from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
 from neurodyn.tasks.pdm import PerceptualDecision
@@ -35,6 +36,7 @@ _BUILT_IN: tuple[type[Task], ...] = (
     DelayedGo,
     FlipFlop,
     AttractorTasks,
+    DelayedClassification,
     *YANG19_TASKS,
 )
 for _cls in _BUILT_IN:

@@ -1,0 +1,69 @@
+"""Haviv et al. 2019's delayed classification."""
+
+import numpy as np
+import pytest
+import torch
+
+from neurodyn import tasks
+from neurodyn.errors import ConfigError
+from neurodyn.tasks.haviv import DelayedClassification, digits
+
+
+def test_one_class_image_then_a_query_at_least_min_delay_later():
+    task = tasks.get("delayed_classification", n_classes=4, t_max=12, min_delay=4)
+    b = task.sample(256, seed=0)
+    images, labels = digits()
+    rows = torch.arange(256)
+    shown, query, end = b.trial["shown"], b.trial["query"], b.trial["end"]
+    assert torch.all(query - shown >= 4) and torch.all(query < end) and torch.all(end <= 12)
+    assert set(b.trial["label"].tolist()) == {0, 1, 2, 3}
+    # the image at `shown` is a digit of the trial's class; the query flag is on once
+    shown_images = b.x[shown, rows, :64].numpy()
+    match = np.abs(shown_images[:, None] - images[None]).sum(-1) < 1e-5  # [B, 1797]
+    assert all(labels[match[i]][0] == b.trial["label"][i] for i in range(256))
+    assert torch.equal(b.x[..., 64].sum(0), torch.ones(256))
+    assert torch.equal(b.x[query, rows, 64], torch.ones(256))
+    # targets: null everywhere but the query step; nothing after the trial's end
+    target = b.y.argmax(-1)
+    assert torch.equal(target[query, rows], b.trial["label"] + 1)
+    assert int((target != 0).sum()) == 256
+    steps = torch.arange(12)[:, None]
+    assert (
+        float(b.mask[steps >= end[None]].sum()) == 0
+        and float(b.x[steps >= end[None]].abs().sum()) == 0
+    )
+
+
+def test_any_images_can_be_used_and_bad_parameters_are_named():
+    images = np.eye(64, dtype=np.float32)[:6]
+    task = DelayedClassification(n_classes=2, t_max=8, images=images, labels=np.array([0, 1] * 3))
+    b = task.sample(32, seed=1)
+    shown = b.x[b.trial["shown"], torch.arange(32), :64]
+    assert torch.equal(shown.argmax(-1) % 2, b.trial["label"])
+    with pytest.raises(ConfigError, match=r"n_classes must lie in 2\.\.10"):
+        DelayedClassification(n_classes=11)
+    with pytest.raises(ConfigError, match="t_max >= min_delay"):
+        DelayedClassification(t_max=5, min_delay=4)
+
+
+def test_a_small_network_learns_to_remember_the_class():
+    from neurodyn.models import CTRNN, CTRNNSpec
+    from neurodyn.train import TrainOptions, TrainState, fit
+
+    task = tasks.get("delayed_classification", n_classes=3, t_max=8, min_delay=2)
+    spec = CTRNNSpec(
+        n_inputs=65,
+        n_hidden=48,
+        n_outputs=11,
+        dt_ms=10,
+        tau_ms=10,
+        activation="tanh",
+        sigma_rec=0.0,
+        seeds=(0,),
+    )
+    options = TrainOptions(steps=300, batch_size=64, lr=0.01, log_every=300, checkpoint_every=300)
+    state = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False)
+    batch = task.sample(512, seed=9)
+    with torch.no_grad():
+        outputs = state.model(batch.x, noise=False).outputs
+    assert float(task.performance(outputs, batch)) > 0.8  # chance: 1/3
