@@ -67,3 +67,53 @@ def test_a_small_network_learns_to_remember_the_class():
     with torch.no_grad():
         outputs = state.model(batch.x, noise=False).outputs
     assert float(task.performance(outputs, batch)) > 0.8  # chance: 1/3
+
+
+def test_class_centres_average_the_memory_steps_of_each_class():
+    from neurodyn.train.losses import class_centres
+
+    states = torch.arange(6, dtype=torch.float32).reshape(6, 1, 1, 1).expand(6, 1, 2, 1).clone()
+    states[:, 0, 1] += 100  # trial 1 sits 100 higher
+    trial = {
+        "shown": torch.tensor([0, 1]),
+        "query": torch.tensor([3, 5]),
+        "label": torch.tensor([1, 0]),
+    }
+    centres, mean_input, present = class_centres(states, torch.zeros(6, 2, 3), trial, 3)
+    # class 1: trial 0, steps 1..2 -> 1.5; class 0: trial 1, steps 2..4 -> 103
+    torch.testing.assert_close(centres[0, :2, 0], torch.tensor([103.0, 1.5]))
+    assert present.tolist() == [[True, True, False]] and mean_input.shape == (1, 3, 3)
+
+
+def test_the_speed_penalty_slows_the_network_at_the_class_centres():
+    from neurodyn.models import CTRNN, CTRNNSpec
+    from neurodyn.train import TrainOptions, TrainState, fit
+    from neurodyn.train.losses import speed_at_class_centres
+
+    task = tasks.get("delayed_classification", n_classes=3, t_max=8, min_delay=2)
+    spec = CTRNNSpec(
+        n_inputs=65,
+        n_hidden=32,
+        n_outputs=11,
+        dt_ms=10,
+        tau_ms=10,
+        activation="tanh",
+        sigma_rec=0.0,
+        seeds=(0,),
+    )
+    speeds = {}
+    for weight in (None, 10.0):
+        options = TrainOptions(
+            steps=100,
+            batch_size=64,
+            lr=0.01,
+            log_every=100,
+            checkpoint_every=100,
+            speed_penalty=weight,
+        )
+        model = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False).model
+        batch = task.sample(256, seed=4)
+        with torch.no_grad():
+            states = model(batch.x, noise=False).states
+            speeds[weight] = float(speed_at_class_centres(model, states, batch.x, batch.trial)[0])
+    assert speeds[10.0] < 0.5 * speeds[None]

@@ -80,3 +80,49 @@ def rate_l2(states: Tensor) -> Tensor:
 def weight_l2(model) -> Tensor:
     """Mean squared weight per member, summed over the input, recurrent and output matrices."""
     return sum((w**2).mean((1, 2)) for w in (model.W_in, model.W_rec, model.W_out))
+
+
+def class_centres(
+    states: Tensor, inputs: Tensor, trial: dict[str, Tensor], n_classes: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Centre of mass of the states of each class over the memory period (Haviv et al. 2019):
+    the steps after the class image and before the query, of every trial of that class.
+
+    Parameters
+    ----------
+    states : [T, E, B, N];  inputs : [T, E, B, I] (or [T, B, I], shared)
+    trial : facts with `shown`, `query`, `label`, each `[E, B]` (or `[B]`)
+
+    Returns
+    -------
+    centres [E, C, N], the mean input there [E, C, I], and which classes occur [E, C] (bool)
+    """
+    n_steps, n_members = states.shape[0], states.shape[1]
+    if inputs.dim() == 3:
+        inputs = inputs[:, None].expand(-1, n_members, -1, -1)
+    facts = {
+        k: (v if v.dim() == 2 else v[None].expand(n_members, -1))
+        for k in ("shown", "query", "label")
+        for v in [trial[k]]
+    }
+    steps = torch.arange(n_steps, device=states.device)[:, None, None]
+    memory = (steps > facts["shown"][None]) & (steps < facts["query"][None])  # [T, E, B]
+    onehot = torch.nn.functional.one_hot(facts["label"], n_classes).to(states.dtype)  # [E, B, C]
+    weight = memory.to(states.dtype)[..., None] * onehot[None]  # [T, E, B, C]
+    count = weight.sum((0, 2))  # [E, C]
+    centres = torch.einsum("tebc,tebn->ecn", weight, states) / count.clamp(min=1)[..., None]
+    mean_input = torch.einsum("tebc,tebi->eci", weight, inputs) / count.clamp(min=1)[..., None]
+    return centres, mean_input, count > 0
+
+
+def speed_at_class_centres(
+    model, states: Tensor, inputs: Tensor, trial: dict[str, Tensor]
+) -> Tensor:
+    """Haviv et al.'s speed regulariser: the mean squared speed `|F(c, x) - c|^2` of the
+    network at each class's centre of mass over the memory period (x the mean input there),
+    per member `[E]`. Penalising it makes the classes' memories sit at slow points, which
+    hold them for longer than trained."""
+    n_classes = int(trial["label"].max()) + 1
+    centres, mean_input, present = class_centres(states, inputs, trial, n_classes)
+    speed = ((model.step(centres, mean_input) - centres) ** 2).sum(-1)  # [E, C]
+    return (speed * present).sum(1) / present.sum(1).clamp(min=1)

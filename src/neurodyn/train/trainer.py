@@ -23,7 +23,7 @@ from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import CTRNN
 from neurodyn.tasks import Batch, stack_batches
 from neurodyn.train.continual import ElasticWeightConsolidation, SynapticIntelligence
-from neurodyn.train.losses import rate_l2, task_loss, weight_l2
+from neurodyn.train.losses import rate_l2, speed_at_class_centres, task_loss, weight_l2
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ class TrainOptions:
     # `ewc_batches` batches of one trial per task.
     ewc: float | None = None
     ewc_batches: int = 32
+    # Haviv et al.'s speed regulariser (tasks with `shown`, `query` and `label` facts, e.g.
+    # delayed_classification): its weight on the speed at the classes' centres of mass.
+    speed_penalty: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
@@ -278,6 +281,10 @@ def fit(
                 loss = loss + options.l2_weight * weight_l2(model)
             if state.synapses is not None:
                 loss = loss + state.synapses.penalty(model)
+            if options.speed_penalty:
+                loss = loss + options.speed_penalty * speed_at_class_centres(
+                    model, traj.states, batch.x, batch.trial
+                )
             if not torch.isfinite(loss).all():
                 bad = [seeds[e] for e in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
                 raise TrainingDiverged(
