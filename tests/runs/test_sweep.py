@@ -63,3 +63,21 @@ def test_a_sweep_trains_reuses_and_runs_in_worker_processes(tmp_path, capsys):
     assert "s-seeds=2: finished" in capsys.readouterr().out
     assert main(["compare", "--sweep", "s", "--runs", str(tmp_path), "--name", "sw"]) == 0
     assert Run.is_run(tmp_path / "s-seeds=1")
+
+
+def test_leave_one_task_out_makes_one_run_per_held_out_task():
+    spec = {
+        "name": "loo",
+        "config": {**BASE, "task": ["pdm", "dlygo", "fdgo"]},
+        "leave_one_task_out": True,
+    }
+    sweep = expand_sweep(spec)
+    assert list(sweep.runs) == ["loo-without=pdm", "loo-without=dlygo", "loo-without=fdgo"]
+    assert sweep.runs["loo-without=dlygo"]["task"] == ["pdm", "fdgo"]
+    # a battery keeps its layout: the held-out task is only left out of the sampling
+    battery = {"battery": "yang19", "tasks": ["fdgo", "fdanti", "delaygo"]}
+    spec = {"name": "b", "config": {**BASE, "task": battery}, "leave_one_task_out": True}
+    entry = expand_sweep(spec).runs["b-without=fdanti"]["task"]
+    assert entry == {**battery, "only": ["fdgo", "delaygo"]}
+    with pytest.raises(ConfigError, match="needs a config with several tasks"):
+        expand_sweep({"name": "x", "config": BASE, "leave_one_task_out": True})

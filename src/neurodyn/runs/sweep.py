@@ -13,6 +13,11 @@ Every combination is one run, `ROOT/<name>-<field>=<value>-...` (the last part o
 field's name), so `neurodyn compare --sweep pdm-size` and the run index find them all. A run
 already finished is reused, an interrupted one resumed. With `workers > 1` runs train in
 separate processes, the machine's cores shared among them.
+
+`leave_one_task_out: true` makes one run per task of a multitask config, trained on all the
+others (times every grid combination): `ROOT/<name>-without=<task>`. A battery keeps its full
+layout, the held-out task's rule input untrained, ready for a transfer run that learns it by
+its input weights alone.
 """
 
 from __future__ import annotations
@@ -62,9 +67,12 @@ def _id_part(dotted: str, value: Any) -> str:
 def expand_sweep(spec: Mapping[str, Any], *, base_dir: str | Path = ".") -> Sweep:
     """The runs of a sweep file's data (see the module docstring); every config is validated
     here, so a typo in the grid fails before anything trains."""
-    unknown = set(spec) - {"name", "base", "config", "grid"}
+    unknown = set(spec) - {"name", "base", "config", "grid", "leave_one_task_out"}
     if unknown:
-        raise ConfigError(f"a sweep takes name, base or config, and grid; got {sorted(unknown)}")
+        raise ConfigError(
+            "a sweep takes name, base or config, grid and leave_one_task_out; "
+            f"got {sorted(unknown)}"
+        )
     name = spec.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
         raise ConfigError(f"a sweep needs a `name` usable in folder names, got {name!r}")
@@ -81,19 +89,53 @@ def expand_sweep(spec: Mapping[str, Any], *, base_dir: str | Path = ".") -> Swee
     if not isinstance(grid, Mapping) or not all(isinstance(v, list) and v for v in grid.values()):
         raise ConfigError(f"sweep {name}: `grid` maps config fields to non-empty lists of values")
     fields = list(grid)
+    held_out: list[str | None] = [None]
+    if spec.get("leave_one_task_out"):
+        held_out = list(_task_names(base.get("task"), name))
     runs: dict[str, dict[str, Any]] = {}
-    for values in itertools.product(*(grid[f] for f in fields)):
+    for values, left_out in itertools.product(
+        itertools.product(*(grid[f] for f in fields)), held_out
+    ):
         data = copy.deepcopy(base)
         data["name"] = name
         for field, value in zip(fields, values, strict=True):
             _set(data, field, value)
-        run_id = "-".join([name, *(_id_part(f, v) for f, v in zip(fields, values, strict=True))])
+        parts = [_id_part(f, v) for f, v in zip(fields, values, strict=True)]
+        if left_out is not None:
+            data["task"] = _without(data["task"], left_out)
+            parts.append(f"without={left_out}")
+        run_id = "-".join([name, *parts])
         try:
             parse_config(data)
         except ConfigError as err:
             raise ConfigError(f"sweep {name}, run {run_id}: {err}") from None
         runs[run_id] = data
     return Sweep(name, runs)
+
+
+def _task_names(entry: Any, sweep: str) -> list[str]:
+    """The tasks of a multitask entry: a list of entries, or a battery."""
+    from neurodyn.tasks import Multitask, make
+
+    task = make(entry) if entry is not None else None
+    if not isinstance(task, Multitask):
+        raise ConfigError(f"sweep {sweep}: leave_one_task_out needs a config with several tasks")
+    return list(task.task_names)
+
+
+def _without(entry: Any, left_out: str) -> Any:
+    """The task entry without `left_out`. A battery keeps its layout (the held-out task's rule
+    input stays, untrained: `only` lists the others), so the task can be learned later by its
+    input weights alone (`train.train_only: [W_in]`); a list of tasks loses the entry."""
+    from neurodyn.tasks import make
+
+    names = list(make(entry).task_names)
+    if isinstance(entry, str):  # a battery by name, e.g. "yang19"
+        return {"battery": entry, "only": [t for t in names if t != left_out]}
+    if isinstance(entry, Mapping) and "battery" in entry:
+        kept = [t for t in (entry.get("only") or names) if t != left_out]
+        return {**entry, "only": kept}
+    return [e for e, n in zip(entry, names, strict=True) if n != left_out]
 
 
 def load_sweep(path: str | Path) -> Sweep:
