@@ -117,3 +117,27 @@ def test_the_speed_penalty_slows_the_network_at_the_class_centres():
             states = model(batch.x, noise=False).states
             speeds[weight] = float(speed_at_class_centres(model, states, batch.x, batch.trial)[0])
     assert speeds[10.0] < 0.5 * speeds[None]
+
+
+def test_each_remembered_class_sits_at_a_slow_point_of_its_own():
+    from neurodyn.analysis.memory import class_slow_points
+    from neurodyn.models import CTRNN, CTRNNSpec
+    from neurodyn.train import TrainOptions, TrainState, fit
+
+    task = tasks.get("delayed_classification", n_classes=3, t_max=8, min_delay=2)
+    spec = CTRNNSpec(
+        n_inputs=65,
+        n_hidden=48,
+        n_outputs=11,
+        dt_ms=10,
+        tau_ms=10,
+        activation="tanh",
+        sigma_rec=0.0,
+        seeds=(0,),
+    )
+    options = TrainOptions(steps=300, batch_size=64, lr=0.01, log_every=300, checkpoint_every=300)
+    model = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False).model
+    found = class_slow_points(model, task, n_trials=128, starts_per_class=16)
+    assert list(found.classes) == [0, 1, 2]
+    assert found.n_distinct.tolist() == [3]  # three memories, three slow points
+    assert np.all(found.share > 0.5) and np.all(found.q < 1e-3)

@@ -1,0 +1,117 @@
+"""Where a network keeps what it remembers (Haviv, Rivkind & Barak 2019): the slow points that
+each class of a delayed-classification network's memories settles at.
+
+`class_slow_points` starts the fixed-point finder from the network's own states during the
+memory period (after the class image, before the query), under that period's mean input, and
+records which slow point the states of each class reach: each class at a slow point of its
+own, or classes sharing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
+from neurodyn.models import CTRNN
+from neurodyn.tasks import Task
+from neurodyn.train.losses import class_centres
+
+
+@dataclass(frozen=True)
+class ClassSlowPoints(SavableResult):
+    """The slow point each class's memory states reach, per network.
+
+    Attributes
+    ----------
+    classes : [C]               class labels (those that occurred)
+    point : [E, C, N]           the slow point most of the class's starts reached (NaN: none)
+    q : [E, C]                  its speed 0.5 |F(h) - h|^2
+    share : [E, C]              the share of the class's starts that reached it
+    centre : [E, C, N]          the class's centre of mass over the memory period
+    distance : [E, C]           |point - centre|
+    n_distinct : [E]            distinct points the classes use (C: a point per class)
+    """
+
+    classes: np.ndarray
+    point: np.ndarray
+    q: np.ndarray
+    share: np.ndarray
+    centre: np.ndarray
+    distance: np.ndarray
+    n_distinct: np.ndarray
+
+
+def class_slow_points(
+    model: CTRNN,
+    task: Task,
+    *,
+    n_trials: int = 256,
+    starts_per_class: int = 32,
+    seed: int = 0,
+    options: FixedPointOptions | None = None,
+) -> ClassSlowPoints:
+    """Slow points of the memory of each class (see the module docstring).
+
+    `task` needs the trial facts `shown`, `query` and `label` (e.g. `delayed_classification`).
+    Starts: up to `starts_per_class` states per class drawn from the memory period of
+    `n_trials` noise-free trials; each is searched under its class's mean memory-period input.
+    """
+    batch = task.sample(n_trials, seed=seed)
+    with torch.no_grad():  # the trajectories only; the finder needs gradients
+        states = model(batch.x, noise=False).states[: batch.n_steps]  # [T, E, B, N]
+    labels = batch.trial["label"]
+    classes = torch.unique(labels)
+    n_classes = int(classes.max()) + 1
+    with torch.no_grad():
+        centres, mean_input, _ = class_centres(states, batch.x, batch.trial, n_classes)
+    steps = torch.arange(batch.n_steps)[:, None]
+    memory = (steps > batch.trial["shown"][None]) & (steps < batch.trial["query"][None])  # [T, B]
+    g = torch.Generator().manual_seed(seed)
+    picks, start_class = [], []
+    for c in classes.tolist():
+        t_idx, b_idx = torch.nonzero(memory & (labels[None] == c), as_tuple=True)
+        chosen = torch.randperm(len(t_idx), generator=g)[:starts_per_class]
+        picks.append((t_idx[chosen], b_idx[chosen]))
+        start_class += [c] * len(chosen)
+    t_all = torch.cat([p[0] for p in picks])
+    b_all = torch.cat([p[1] for p in picks])
+    start_class_t = torch.tensor(start_class)
+    initial = states[t_all, :, b_all].transpose(0, 1)  # [E, K, N]
+    inputs = mean_input[:, start_class_t]  # [E, K, I]
+    found = model_fixed_points(
+        model, initial, inputs, condition=start_class_t, options=options or FixedPointOptions()
+    )
+    n_members, n_units = model.ensemble_size, model.spec.n_hidden
+    point = np.full((n_members, len(classes), n_units), np.nan)
+    q = np.full((n_members, len(classes)), np.nan)
+    share = np.zeros((n_members, len(classes)))
+    n_distinct = np.zeros(n_members, dtype=int)
+    for e in range(n_members):
+        mine_member = found.initial_member == e
+        used = set()
+        for i, c in enumerate(classes.tolist()):
+            starts = mine_member & (found.initial_condition == c)
+            reached = found.assignment[starts]
+            reached = reached[reached >= 0]
+            if len(reached) == 0:
+                continue
+            values, counts = np.unique(reached, return_counts=True)
+            best = int(values[counts.argmax()])
+            point[e, i], q[e, i] = found.states[best], found.q[best]
+            share[e, i] = counts.max() / starts.sum()
+            used.add(best)
+        n_distinct[e] = len(used)
+    centre = centres[:, classes].numpy()
+    return ClassSlowPoints(
+        classes=classes.numpy(),
+        point=point,
+        q=q,
+        share=share,
+        centre=centre,
+        distance=np.linalg.norm(point - centre, axis=-1),
+        n_distinct=n_distinct,
+    )
