@@ -7,6 +7,7 @@ from neurodyn.cli import main
 from neurodyn.errors import (
     ConfigError,
     CorruptCheckpoint,
+    NeurodynError,
     RunExists,
     RunNotFound,
     TaskNotFound,
@@ -338,3 +339,18 @@ def test_a_signal_stops_training_at_a_step_boundary_with_a_checkpoint(tmp_path):
     resume_run(run.path, progress=False)
     straight = train_run(config, tmp_path, run_id="straight", progress=False)
     assert torch.equal(Run.open(run.path).load_model().W_rec, straight.load_model().W_rec)
+
+
+def test_train_or_reuse_trains_reuses_resumes_and_refuses_another_config(tmp_path):
+    from neurodyn.runs import train_or_reuse
+
+    with pytest.raises(NeurodynError, match=r"no run .* to analyse"):
+        train_or_reuse(small_config(), tmp_path, "r", train=False)
+    stopped = train_run(small_config(), tmp_path, run_id="r", until_step=6, progress=False)
+    assert train_or_reuse(small_config(), tmp_path, "r", train=False).info()["steps_done"] == 6
+    run = train_or_reuse(small_config(), tmp_path, "r", progress=False)
+    assert run.info()["status"] == "finished" and run.path == stopped.path
+    weights = (run.path / "model.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match="another config"):
+        train_or_reuse(small_config(lr=0.5), tmp_path, "r", progress=False)
+    assert (run.path / "model.safetensors").read_bytes() == weights  # left as it was

@@ -2,7 +2,7 @@
 
 from neurodyn.runs.config import ModelConfig, RunConfig, load_config, parse_config
 from neurodyn.runs.index import RunRecord, list_runs, reindex
-from neurodyn.runs.run import Run, resume_run, train_run
+from neurodyn.runs.run import Run, resume_run, train_or_reuse, train_run
 
 __all__ = [
     "ModelConfig",
@@ -14,5 +14,6 @@ __all__ = [
     "parse_config",
     "reindex",
     "resume_run",
+    "train_or_reuse",
     "train_run",
 ]

@@ -419,3 +419,33 @@ def resume_run(path: str | Path, *, until_step: int | None = None, progress: boo
     if (run.path / CHECKPOINT).exists():
         run.load_checkpoint(state)
     return _train(run, state, until_step, progress)
+
+
+def train_or_reuse(
+    config: RunConfig,
+    root: str | Path,
+    run_id: str,
+    *,
+    progress: bool = True,
+    train: bool = True,
+) -> Run:
+    """The run `root/run_id` of `config`, as studies and sweeps need it: a finished run is
+    reused, a stopped or interrupted one resumed, a missing one trained. With `train=False`
+    an existing run is returned as it is (an unfinished one at its last checkpoint).
+
+    A run already there with another config is refused (and left as it is on disk).
+    """
+    path = Path(root) / run_id
+    if not Run.is_run(path):
+        if not train:
+            raise NeurodynError(f"no run {path} to analyse; train it first")
+        return train_run(config, root, run_id=run_id, progress=progress)
+    run = Run.open(path)
+    if run.config != config:
+        raise ConfigError(
+            f"{path} holds a run trained with another config; move it away or choose another "
+            "runs folder (--runs)"
+        )
+    if train and run.info()["status"] != "finished":
+        run = resume_run(path, progress=progress)
+    return run

@@ -38,7 +38,7 @@ import yaml
 
 from neurodyn.errors import ConfigError
 from neurodyn.runs.config import parse_config
-from neurodyn.runs.run import Run, resume_run, train_run
+from neurodyn.runs.run import Run, train_or_reuse
 
 
 @dataclass(frozen=True)
@@ -151,16 +151,7 @@ def load_sweep(path: str | Path) -> Sweep:
 def _train_one(root: str, run_id: str, data: dict[str, Any], threads: int | None) -> str:
     if threads is not None:
         torch.set_num_threads(threads)
-    path = Path(root) / run_id
-    config = parse_config(data)
-    if Run.is_run(path):
-        run = Run.open(path)
-        if run.config != config:
-            raise ConfigError(f"{path} holds a run with another config; move it away")
-        if run.info()["status"] != "finished":
-            resume_run(path, progress=False)
-    else:
-        train_run(config, root, run_id=run_id, progress=False)
+    train_or_reuse(parse_config(data), root, run_id, progress=False)
     return run_id
 
 

@@ -32,7 +32,7 @@ from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
 from neurodyn.analysis.task_geometry import linear_separability, variance_ratio
 from neurodyn.errors import ConfigError
 from neurodyn.models import CTRNN
-from neurodyn.runs import Run, parse_config, resume_run, train_run
+from neurodyn.runs import Run, parse_config, train_or_reuse
 from neurodyn.tasks.attractors import AttractorTasks
 
 NAME = "simplicity-bias"
@@ -258,18 +258,7 @@ def run_study(
     measures: list[NetworkMeasures] = []
     runs = {}
     for name, data in config.run_configs().items():
-        path = root / name
-        if Run.is_run(path):
-            run = Run.open(path)
-            if run.config != parse_config(data):
-                raise ConfigError(
-                    f"{path} was trained with another config; move it away or use --runs to "
-                    "put this study elsewhere"
-                )
-            if run.info()["status"] != "finished":
-                run = resume_run(path, progress=progress)
-        else:
-            run = train_run(parse_config(data), root, run_id=name, progress=progress)
+        run = train_or_reuse(parse_config(data), root, name, progress=progress)
         runs[name] = run
         measures += measure_run(run)
     out = root / f"study-{NAME}"

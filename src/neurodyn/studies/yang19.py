@@ -42,7 +42,7 @@ from neurodyn.analysis.task_variance import (
 )
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import CTRNN
-from neurodyn.runs import Run, parse_config, resume_run, train_run
+from neurodyn.runs import Run, parse_config, train_or_reuse
 from neurodyn.tasks import Batch, Multitask, Task, between
 
 NAME = "yang19"
@@ -229,21 +229,7 @@ def run_study(
 
     root = Path(root)
     run_config = parse_config(config.run)
-    run_id = run_config.name or NAME
-    path = root / run_id
-    if Run.is_run(path):
-        run = Run.open(path)
-        if run.config != run_config:
-            raise ConfigError(
-                f"{path} was trained with another config; move it away or use --runs to put "
-                "this study elsewhere"
-            )
-        if train and run.info()["status"] != "finished":
-            run = resume_run(path, progress=progress)
-    elif train:
-        run = train_run(run_config, root, run_id=run_id, progress=progress)
-    else:
-        raise NeurodynError(f"no run {path} to analyse; run the study without --no-train first")
+    run = train_or_reuse(run_config, root, run_config.name or NAME, progress=progress, train=train)
     results = [
         analyse_multitask(run, member, n_trials=config.analysis_trials)
         for member in range(len(run.config.model.seeds))
