@@ -46,14 +46,16 @@ def test_any_images_can_be_used_and_bad_parameters_are_named():
         DelayedClassification(t_max=5, min_delay=4)
 
 
-def test_a_small_network_learns_to_remember_the_class():
-    from neurodyn.models import CTRNN, CTRNNSpec
-    from neurodyn.train import TrainOptions, TrainState, fit
+MEMORY_TASK = {"n_classes": 3, "t_max": 8, "min_delay": 2}
 
-    task = tasks.get("delayed_classification", n_classes=3, t_max=8, min_delay=2)
-    spec = CTRNNSpec(
+
+def memory_spec(n_hidden):
+    """A discrete-time tanh network (tau = dt) for the delayed-classification task."""
+    from neurodyn.models import CTRNNSpec
+
+    return CTRNNSpec(
         n_inputs=65,
-        n_hidden=48,
+        n_hidden=n_hidden,
         n_outputs=11,
         dt_ms=10,
         tau_ms=10,
@@ -61,11 +63,24 @@ def test_a_small_network_learns_to_remember_the_class():
         sigma_rec=0.0,
         seeds=(0,),
     )
+
+
+@pytest.fixture(scope="module")
+def memory_network():
+    """A 48-unit network trained 300 steps on 3 classes (shared by the tests that need it)."""
+    from neurodyn.models import CTRNN
+    from neurodyn.train import TrainOptions, TrainState, fit
+
+    task = tasks.get("delayed_classification", **MEMORY_TASK)
     options = TrainOptions(steps=300, batch_size=64, lr=0.01, log_every=300, checkpoint_every=300)
-    state = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False)
+    return fit(TrainState.new(CTRNN(memory_spec(48)), options), task, options, progress=False).model
+
+
+def test_a_small_network_learns_to_remember_the_class(memory_network):
+    task = tasks.get("delayed_classification", **MEMORY_TASK)
     batch = task.sample(512, seed=9)
     with torch.no_grad():
-        outputs = state.model(batch.x, noise=False).outputs
+        outputs = memory_network(batch.x, noise=False).outputs
     assert float(task.performance(outputs, batch)) > 0.8  # chance: 1/3
 
 
@@ -86,21 +101,12 @@ def test_class_centres_average_the_memory_steps_of_each_class():
 
 
 def test_the_speed_penalty_slows_the_network_at_the_class_centres():
-    from neurodyn.models import CTRNN, CTRNNSpec
+    from neurodyn.models import CTRNN
     from neurodyn.train import TrainOptions, TrainState, fit
     from neurodyn.train.losses import speed_at_class_centres
 
-    task = tasks.get("delayed_classification", n_classes=3, t_max=8, min_delay=2)
-    spec = CTRNNSpec(
-        n_inputs=65,
-        n_hidden=32,
-        n_outputs=11,
-        dt_ms=10,
-        tau_ms=10,
-        activation="tanh",
-        sigma_rec=0.0,
-        seeds=(0,),
-    )
+    task = tasks.get("delayed_classification", **MEMORY_TASK)
+    spec = memory_spec(32)
     speeds = {}
     for weight in (None, 10.0):
         options = TrainOptions(
@@ -119,25 +125,11 @@ def test_the_speed_penalty_slows_the_network_at_the_class_centres():
     assert speeds[10.0] < 0.5 * speeds[None]
 
 
-def test_each_remembered_class_sits_at_a_slow_point_of_its_own():
+def test_each_remembered_class_sits_at_a_slow_point_of_its_own(memory_network):
     from neurodyn.analysis.memory import class_slow_points
-    from neurodyn.models import CTRNN, CTRNNSpec
-    from neurodyn.train import TrainOptions, TrainState, fit
 
-    task = tasks.get("delayed_classification", n_classes=3, t_max=8, min_delay=2)
-    spec = CTRNNSpec(
-        n_inputs=65,
-        n_hidden=48,
-        n_outputs=11,
-        dt_ms=10,
-        tau_ms=10,
-        activation="tanh",
-        sigma_rec=0.0,
-        seeds=(0,),
-    )
-    options = TrainOptions(steps=300, batch_size=64, lr=0.01, log_every=300, checkpoint_every=300)
-    model = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False).model
-    found = class_slow_points(model, task, n_trials=128, starts_per_class=16)
+    task = tasks.get("delayed_classification", **MEMORY_TASK)
+    found = class_slow_points(memory_network, task, n_trials=128, starts_per_class=16)
     assert list(found.classes) == [0, 1, 2]
     assert found.n_distinct.tolist() == [3]  # three memories, three slow points
     assert np.all(found.share > 0.5) and np.all(found.q < 1e-3)
