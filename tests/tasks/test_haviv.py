@@ -132,4 +132,5 @@ def test_each_remembered_class_sits_at_a_slow_point_of_its_own(memory_network):
     found = class_slow_points(memory_network, task, n_trials=128, starts_per_class=16)
     assert list(found.classes) == [0, 1, 2]
     assert found.n_distinct.tolist() == [3]  # three memories, three slow points
-    assert np.all(found.share > 0.5) and np.all(found.q < 1e-3)
+    # most starts of each class settle at its point, far slower than the memory trajectory
+    assert np.all(found.share > 0.5) and np.all(found.q < 0.01 * found.start_q)

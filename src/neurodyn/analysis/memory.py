@@ -5,6 +5,13 @@ each class of a delayed-classification network's memories settles at.
 memory period (after the class image, before the query), under that period's mean input, and
 records which slow point the states of each class reach: each class at a slow point of its
 own, or classes sharing one.
+
+A slow point is a local minimum of the speed `q = 0.5 |F(h) - h|^2` that the starts converge
+to. What counts as slow is relative: a trained memory need not be an exact fixed point (Haviv
+et al.'s speed regulariser exists to make it slower), so by default a minimum is kept when its
+q is below 1% of the median q of the network's own memory-period states (`relative_slow`).
+A shallow minimum is also located less sharply than a fixed point, so minima closer than 1%
+of the median state norm count as one point.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class ClassSlowPoints(SavableResult):
     centre : [E, C, N]          the class's centre of mass over the memory period
     distance : [E, C]           |point - centre|
     n_distinct : [E]            distinct points the classes use (C: a point per class)
+    start_q : [E, C]            median q of the class's start states (its memory trajectory)
     """
 
     classes: np.ndarray
@@ -43,6 +51,7 @@ class ClassSlowPoints(SavableResult):
     centre: np.ndarray
     distance: np.ndarray
     n_distinct: np.ndarray
+    start_q: np.ndarray
 
 
 def class_slow_points(
@@ -53,12 +62,16 @@ def class_slow_points(
     starts_per_class: int = 32,
     seed: int = 0,
     options: FixedPointOptions | None = None,
+    relative_slow: float = 0.01,
 ) -> ClassSlowPoints:
     """Slow points of the memory of each class (see the module docstring).
 
     `task` needs the trial facts `shown`, `query` and `label` (e.g. `delayed_classification`).
     Starts: up to `starts_per_class` states per class drawn from the memory period of
     `n_trials` noise-free trials; each is searched under its class's mean memory-period input.
+    Minima are kept as slow points below `relative_slow` times the median q of all starts, and
+    merged within 1% of the starts' median norm (unless `options` is given: then its `slow_q`
+    and `tol_unique`).
     """
     batch = task.sample(n_trials, seed=seed)
     with torch.no_grad():  # the trajectories only; the finder needs gradients
@@ -82,14 +95,24 @@ def class_slow_points(
     start_class_t = torch.tensor(start_class)
     initial = states[t_all, :, b_all].transpose(0, 1)  # [E, K, N]
     inputs = mean_input[:, start_class_t]  # [E, K, I]
-    found = model_fixed_points(
-        model, initial, inputs, condition=start_class_t, options=options or FixedPointOptions()
-    )
+    with torch.no_grad():
+        moved = model.step(initial, inputs) - initial
+    start_speed = 0.5 * moved.pow(2).sum(-1)  # [E, K]
+    if options is None:
+        options = FixedPointOptions(
+            slow_q=relative_slow * float(start_speed.median()),
+            tol_unique=0.01 * float(initial.norm(dim=-1).median()),
+        )
+    found = model_fixed_points(model, initial, inputs, condition=start_class_t, options=options)
     n_members, n_units = model.ensemble_size, model.spec.n_hidden
     point = np.full((n_members, len(classes), n_units), np.nan)
     q = np.full((n_members, len(classes)), np.nan)
     share = np.zeros((n_members, len(classes)))
     n_distinct = np.zeros(n_members, dtype=int)
+    start_q = np.stack(
+        [start_speed[:, start_class_t == c].median(dim=1).values.numpy() for c in classes.tolist()],
+        axis=1,
+    )
     for e in range(n_members):
         mine_member = found.initial_member == e
         used = set()
@@ -114,4 +137,5 @@ def class_slow_points(
         centre=centre,
         distance=np.linalg.norm(point - centre, axis=-1),
         n_distinct=n_distinct,
+        start_q=start_q,
     )

@@ -27,21 +27,10 @@ import torch
 from torch import Tensor, nn
 
 from neurodyn.errors import ConfigError, ShapeError
-
-ACTIVATIONS = {
-    "relu": torch.relu,
-    "tanh": torch.tanh,
-    "softplus": nn.functional.softplus,
-    "retanh": lambda z: torch.tanh(torch.relu(z)),
-}
+from neurodyn.models.recurrence import ACTIVATIONS, SLOPES, leaky_recurrence
 
 # f'(z) of each activation, for Jacobians in closed form
-DERIVATIVES = {
-    "relu": lambda z: (z > 0).to(z.dtype),
-    "tanh": lambda z: 1 - torch.tanh(z) ** 2,
-    "softplus": torch.sigmoid,
-    "retanh": lambda z: (z > 0).to(z.dtype) * (1 - torch.tanh(z) ** 2),
-}
+DERIVATIVES = SLOPES
 
 
 # Initial W_rec, scaled by rec_gain: Gaussian entries of variance gain^2 / N (spectral radius
@@ -314,13 +303,15 @@ class CTRNN(nn.Module):
             xe = xe + s.sigma_in * math.sqrt(2 / alpha) * self._noise(
                 xe.shape[1:], generators, xe.device
             )
-        # One matmul projects the inputs of every step; the loop then does one fused
-        # matmul-add and one activation per step.
-        drive_in = torch.matmul(
-            xe.reshape(n_members, n_steps * batch_size, -1), self.W_in.transpose(1, 2)
-        )
-        drive_in = drive_in.reshape(n_members, n_steps, batch_size, s.n_hidden)
-        drive = drive_in + self.b[:, None, None, :]
+        # One matmul projects the inputs of every step (bias included); the loop then does one
+        # fused matmul-add and one activation per step.
+        x_flat = xe.reshape(n_members, n_steps * batch_size, -1)
+        w_in_t = self.W_in.transpose(1, 2)
+        drive = torch.baddbmm(self.b[:, None, :], x_flat, w_in_t)
+        drive = drive.reshape(n_members, n_steps, batch_size, s.n_hidden)
+        drive_in = None
+        if return_drives:
+            drive_in = torch.bmm(x_flat, w_in_t).reshape(drive.shape)
         if noise and s.sigma_rec > 0:
             shape = (n_steps, batch_size, s.n_hidden)
             drive = drive + s.sigma_rec * math.sqrt(2 / alpha) * self._noise(
@@ -333,20 +324,12 @@ class CTRNN(nn.Module):
             h = torch.zeros(n_members, batch_size, s.n_hidden, device=xe.device, dtype=xe.dtype)
         else:
             h = h0 if h0.dim() == 3 else h0[None].expand(n_members, -1, -1)
-        w_rec_t = self.W_rec.transpose(1, 2)
-        states, rec_drives = [], []
-        # unbind, not drive[:, t]: indexing's backward would write a full-size gradient per step.
-        for drive_t in drive.unbind(1):
-            if return_drives:
-                rec = torch.bmm(h, w_rec_t)
-                rec_drives.append(rec)
-                pre = drive_t + rec
-            else:
-                pre = torch.baddbmm(drive_t, h, w_rec_t)
-            # lerp is the leaky update h + alpha (f(pre) - h) in one kernel
-            h = torch.lerp(h, self._f(pre), alpha)
-            states.append(h)
-        states_e = torch.stack(states, dim=1)  # [E, T, B, N]
+        rec_drives = None
+        if return_drives:
+            states_e, rec_drives = self._loop_with_drives(drive, h)
+        else:
+            # hand-written BPTT (neurodyn.models.recurrence)
+            states_e = leaky_recurrence(drive, h, self.W_rec, alpha, s.activation)
         out = torch.baddbmm(
             self.b_out[:, None, :],
             states_e.reshape(n_members, n_steps * batch_size, -1),
@@ -355,9 +338,21 @@ class CTRNN(nn.Module):
         return Trajectory(
             states=states_e.transpose(0, 1),
             outputs=out.transpose(0, 1),
-            input_drive=drive_in.transpose(0, 1) if return_drives else None,
-            recurrent_drive=torch.stack(rec_drives, dim=0) if return_drives else None,
+            input_drive=drive_in.transpose(0, 1) if drive_in is not None else None,
+            recurrent_drive=rec_drives,
         )
+
+    def _loop_with_drives(self, drive: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        """The recurrence, also returning `W_rec h_{t-1}` of each step (for analyses).
+        `drive [E, T, B, N]`, `h [E, B, N]` -> states `[E, T, B, N]`, drives `[T, E, B, N]`."""
+        w_rec_t = self.W_rec.transpose(1, 2)
+        states, rec_drives = [], []
+        for drive_t in drive.unbind(1):
+            rec = torch.bmm(h, w_rec_t)
+            rec_drives.append(rec)
+            h = torch.lerp(h, self._f(drive_t + rec), self.spec.alpha)
+            states.append(h)
+        return torch.stack(states, dim=1), torch.stack(rec_drives, dim=0)
 
     def _noise(
         self, shape: Sequence[int], generators: Sequence[torch.Generator] | None, device

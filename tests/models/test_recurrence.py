@@ -1,0 +1,82 @@
+"""The fast recurrence engines give autograd's answer on the plain loop."""
+
+import shutil
+
+import pytest
+import torch
+
+from neurodyn.models import ACTIVATIONS, CTRNN, CTRNNSpec
+from neurodyn.models.recurrence import engine, leaky_recurrence, leaky_recurrence_reference
+from neurodyn.train import masked_mse
+from neurodyn.train.trainer import member_generators
+
+FAST = ("compiled", "python")
+
+
+def network_gradients(activation: str, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Gradients of a masked loss on a noisy 3-member ensemble with a learned initial state,
+    with the engine NEURODYN_ENGINE selects."""
+    spec = CTRNNSpec(
+        n_inputs=4,
+        n_hidden=12,
+        n_outputs=3,
+        activation=activation,
+        sigma_rec=0.3,
+        sigma_in=0.1,
+        seeds=(3, 4, 5),
+        learn_initial_state=True,
+    )
+    model = CTRNN(spec).to(dtype)
+    with torch.no_grad():
+        model.b.normal_(generator=torch.Generator().manual_seed(1))
+        model.h0.normal_(generator=torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(15, 3, 6, 4, generator=g, dtype=dtype)  # one input stream per member
+    target = torch.randn(15, 3, 6, 3, generator=g, dtype=dtype)
+    mask = (torch.rand(15, 3, 6, 3, generator=g) > 0.3).to(dtype)
+    traj = model(x, generators=member_generators(spec.seeds, "noise"))
+    loss = masked_mse(traj.outputs, target, mask).sum() + 0.1 * traj.states.pow(2).mean()
+    loss.backward()
+    return {name: p.grad.clone() for name, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_network_gradients_equal_autograd_on_the_plain_loop(name, activation, monkeypatch):
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 2e-5)):
+        monkeypatch.setenv("NEURODYN_ENGINE", "reference")
+        expected = network_gradients(activation, dtype)
+        monkeypatch.setenv("NEURODYN_ENGINE", name)
+        got = network_gradients(activation, dtype)
+        assert set(got) == {"W_in", "W_rec", "b", "W_out", "b_out", "h0"}
+        for key in expected:
+            scale = expected[key].abs().max()
+            assert scale > 0, key
+            assert (got[key] - expected[key]).abs().max() <= tol * scale, (key, dtype)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_states_without_gradients_equal_those_with(name, monkeypatch):
+    monkeypatch.setenv("NEURODYN_ENGINE", name)
+    g = torch.Generator().manual_seed(0)
+    drive = torch.randn(2, 9, 4, 5, generator=g)
+    h0 = torch.randn(2, 4, 5, generator=g)
+    w = torch.randn(2, 5, 5, generator=g) / 2
+    with torch.no_grad():
+        bare = leaky_recurrence(drive, h0, w, 0.3, "tanh")
+    tracked = leaky_recurrence(drive, h0, w.requires_grad_(), 0.3, "tanh")
+    reference = leaky_recurrence_reference(drive, h0, w, 0.3, "tanh")
+    assert torch.equal(bare, tracked.detach())
+    torch.testing.assert_close(bare, reference.detach())
+
+
+@pytest.mark.skipif(shutil.which("c++") is None, reason="no C++ compiler on this machine")
+def test_the_compiled_loops_build_where_a_compiler_exists(monkeypatch):
+    monkeypatch.delenv("NEURODYN_ENGINE", raising=False)
+    assert engine("cpu") == "compiled"
+
+
+def test_an_unknown_engine_is_named(monkeypatch):
+    monkeypatch.setenv("NEURODYN_ENGINE", "fast")
+    with pytest.raises(ValueError, match="NEURODYN_ENGINE must be one of"):
+        engine("cpu")
