@@ -72,6 +72,13 @@ def _cmd_report(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
     from neurodyn.runs.analyze import analyze_run, load_analyses
 
+    if args.sweep:
+        from neurodyn.report.sweep import write_sweep_report
+
+        print(write_sweep_report(args.runs, args.sweep))
+        return
+    if args.run is None:
+        raise NeurodynError("name a RUN to report on, or a sweep (--sweep NAME)")
     run = Run.open(args.run)
     if not load_analyses(run):
         print("no analyses yet; running `neurodyn analyze` first", file=sys.stderr)
@@ -82,6 +89,9 @@ def _cmd_report(args: argparse.Namespace) -> None:
 def _cmd_runs(args: argparse.Namespace) -> None:
     from neurodyn.runs import list_runs
 
+    if args.sweep:
+        _print_sweep(args.runs, args.sweep)
+        return
     records = list_runs(args.runs)
     if not records:
         print(f"no runs under {args.runs}/ yet: try `neurodyn demo` or `neurodyn train CONFIG`")
@@ -95,6 +105,28 @@ def _cmd_runs(args: argparse.Namespace) -> None:
         print(
             f"{r.id:<34} {'+'.join(r.tasks):<16} {seeds:<10} {f'{r.steps_done}/{r.steps_total}':>11} {r.status:<11} {perf:<28} {r.created}"
         )
+
+
+def _print_sweep(root: str, name: str) -> None:
+    import math
+
+    from neurodyn.runs.sweep import sweep_table
+
+    table = sweep_table(root, name)
+    columns = ["run", "seed", *table.fields, "status", "step", "loss"]
+    columns += [f"perf.{t}" for t in table.tasks]
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "-" if math.isnan(value) else f"{value:.4g}"
+        return "-" if value is None else str(value)
+
+    cells = [[cell(r.get(c)) for c in columns] for r in table.rows]
+    heads = [c.removeprefix("perf.").removeprefix("model.").removeprefix("train.") for c in columns]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def _cmd_fixedpoints(args: argparse.Namespace) -> None:
@@ -170,12 +202,23 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 
     sweep = load_sweep(args.sweep_file)
     print(f"sweep {sweep.name}: {len(sweep.runs)} runs in {args.runs}")
-    runs = run_sweep(sweep, args.runs, workers=args.workers, progress=not args.quiet)
+    runs = run_sweep(
+        sweep,
+        args.runs,
+        workers=args.workers,
+        progress=not args.quiet,
+        backend=args.backend,
+        address=args.address,
+    )
     for run in runs:
         perf = run.info().get("performance") or {}
         text = ", ".join(f"{k} {v:.3f}" for k, v in perf.items())
         print(f"{run.id}: {run.info()['status']}{'; ' + text if text else ''}")
-    print(f"compare them: neurodyn compare --sweep {sweep.name} --runs {args.runs}")
+    print(
+        f"table: neurodyn runs --sweep {sweep.name} --runs {args.runs}; report: neurodyn report "
+        f"--sweep {sweep.name} --runs {args.runs}; compare the networks: neurodyn compare "
+        f"--sweep {sweep.name} --runs {args.runs}"
+    )
 
 
 def _cmd_study(args: argparse.Namespace) -> None:
@@ -226,12 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--member", type=int, default=0, help="which ensemble member (default 0)")
     p.set_defaults(func=_cmd_analyze)
 
-    p = sub.add_parser("report", help="write RUN/report.html")
-    p.add_argument("run")
+    p = sub.add_parser("report", help="write RUN/report.html (or a sweep's report)")
+    p.add_argument("run", nargs="?")
+    p.add_argument(
+        "--sweep", metavar="NAME", help="a sweep's report: metrics against its hyper-parameters"
+    )
+    p.add_argument("--runs", default="runs", help="folder of runs, for --sweep (default: runs)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("runs", help="list the runs in the run index")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--sweep", metavar="NAME", help="the table of one sweep's trials")
     p.set_defaults(func=_cmd_runs)
 
     p = sub.add_parser(
@@ -291,6 +339,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweep_file", metavar="SWEEP", help="sweep YAML: name, base (or config), grid")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--workers", type=int, default=1, help="runs trained at once (default 1)")
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes (default) or a Ray cluster (pip install 'neurodyn[ray]')",
+    )
+    p.add_argument(
+        "--address",
+        help="Ray cluster to join ('auto': the running one; default: start one in-process)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_sweep)
 

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 import torch
+from torch.utils.cpp_extension import is_ninja_available
 
 from neurodyn.models import ACTIVATIONS, CTRNN, CTRNNSpec
 from neurodyn.models.recurrence import engine, leaky_recurrence, leaky_recurrence_reference
@@ -70,7 +71,10 @@ def test_states_without_gradients_equal_those_with(name, monkeypatch):
     torch.testing.assert_close(bare, reference.detach())
 
 
-@pytest.mark.skipif(shutil.which("c++") is None, reason="no C++ compiler on this machine")
+@pytest.mark.skipif(
+    shutil.which("c++") is None or not is_ninja_available(),
+    reason="no C++ compiler or ninja on this machine",
+)
 def test_the_compiled_loops_build_where_a_compiler_exists(monkeypatch):
     monkeypatch.delenv("NEURODYN_ENGINE", raising=False)
     assert engine("cpu") == "compiled"
