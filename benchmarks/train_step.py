@@ -31,6 +31,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from neurodyn._malloc import keep_freed_memory
 from neurodyn.models import CTRNN, CTRNNSpec
 from neurodyn.models.recurrence import engine
 
@@ -180,8 +181,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--grid", choices=("cpu", "full", "smoke"), default="cpu")
     parser.add_argument("--min-time", type=float, default=1.0)
+    parser.add_argument(
+        "--system-malloc", action="store_true", help="glibc's default allocator thresholds"
+    )
     args = parser.parse_args()
+    if args.system_malloc:
+        os.environ["NEURODYN_MALLOC"] = "system"
     torch.manual_seed(0)
+    # neurodyn's training keeps freed memory for reuse (neurodyn._malloc); the setting is the
+    # process's, so every contender here runs with it (it speeds the tutorial loop up too)
+    allocator = "kept (mallopt)" if keep_freed_memory() else "glibc default"
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     grid = {"cpu": CPU_GRID, "full": FULL_GRID, "smoke": SMOKE_GRID}[args.grid]
     rate = matmul_rate(device)
@@ -189,7 +198,7 @@ def main() -> None:
     print(
         f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or platform.machine()}), "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; matmul rate {rate:.0f} GFLOP/s; "
-        f"T={T_STEPS}, I={N_INPUTS}, O={N_OUTPUTS}; neurodyn engine: {ours_engine}"
+        f"T={T_STEPS}, I={N_INPUTS}, O={N_OUTPUTS}; neurodyn engine: {ours_engine}; freed memory: {allocator}"
     )
     print()
     print(

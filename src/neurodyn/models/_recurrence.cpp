@@ -60,35 +60,36 @@ std::vector<at::Tensor> recurrence_forward(const at::Tensor& drive, const at::Te
   auto states = at::empty_like(drive);
   // pre starts as the drive, and each step adds W_rec h in place (no copy per step)
   auto pre = drive.clone();
-  auto rate = at::empty_like(h0.select(0, 0));
+  auto rate = at::empty_like(h0);
   const int64_t n_members = drive.size(0), n_steps = drive.size(1);
-  const int64_t block = drive.size(2) * drive.size(3);
+  const int64_t block = drive.size(2) * drive.size(3);  // one member's B x N
+  const int64_t member_stride = n_steps * block;
   AT_DISPATCH_FLOATING_TYPES(drive.scalar_type(), "recurrence_forward", [&] {
     const auto a = static_cast<scalar_t>(alpha);
-    for (int64_t e = 0; e < n_members; ++e) {
-      const auto w = w_rec_t.select(0, e);
-      const auto pre_e = pre.select(0, e), states_e = states.select(0, e);
-      scalar_t* states_ptr = states_e.data_ptr<scalar_t>();
-      at::Tensor h = h0.select(0, e);
-      for (int64_t t = 0; t < n_steps; ++t) {
-        auto p = pre_e.select(0, t);
-        p.addmm_(h, w);
-        const scalar_t* r = p.data_ptr<scalar_t>();
-        if (activation == 1) {
-          at::tanh_out(rate, p);
-          r = rate.data_ptr<scalar_t>();
-        } else if (activation == 2) {
-          at::softplus_out(rate, p, 1, 20);
-          r = rate.data_ptr<scalar_t>();
-        } else if (activation == 3) {
-          at::clamp_min_out(rate, p, 0);
-          rate.tanh_();
-          r = rate.data_ptr<scalar_t>();
-        }
-        leaky_update<scalar_t>(r, h.data_ptr<scalar_t>(), states_ptr + t * block, block, a,
-                               activation == 0);
-        h = states_e.select(0, t);
+    at::Tensor h = h0;
+    for (int64_t t = 0; t < n_steps; ++t) {
+      // every member's step in one batched matmul (BLAS takes the member stride)
+      auto p = pre.select(1, t);
+      p.baddbmm_(h, w_rec_t);
+      const bool fused_relu = activation == 0;
+      if (activation == 1) {
+        at::tanh_out(rate, p);
+      } else if (activation == 2) {
+        at::softplus_out(rate, p, 1, 20);
+      } else if (activation == 3) {
+        at::clamp_min_out(rate, p, 0);
+        rate.tanh_();
       }
+      const scalar_t* h_ptr = h.data_ptr<scalar_t>();
+      const int64_t h_stride = h.stride(0);
+      for (int64_t e = 0; e < n_members; ++e) {
+        const scalar_t* r = fused_relu ? p.data_ptr<scalar_t>() + e * member_stride
+                                       : rate.data_ptr<scalar_t>() + e * block;
+        leaky_update<scalar_t>(r, h_ptr + e * h_stride,
+                               states.data_ptr<scalar_t>() + e * member_stride + t * block, block,
+                               a, fused_relu);
+      }
+      h = states.select(1, t);
     }
   });
   return {states, pre};
@@ -103,37 +104,42 @@ std::vector<at::Tensor> recurrence_backward(const at::Tensor& grad_states, const
   at::NoGradGuard no_grad;
   auto grad_pre = at::empty_like(grad_states);
   const int64_t n_members = grad_states.size(0), n_steps = grad_states.size(1);
-  auto first = at::empty({n_members, grad_states.size(2), grad_states.size(3)},
-                         grad_states.options());
+  const int64_t block = grad_states.size(2) * grad_states.size(3);
+  const int64_t member_stride = n_steps * block;
   // delta (the total dL/dh_t) alternates between two buffers: a matmul cannot write where it
   // reads
-  at::Tensor buffers[2] = {at::empty_like(first.select(0, 0)), at::empty_like(first.select(0, 0))};
-  const int64_t block = buffers[0].numel();
+  auto shape = std::vector<int64_t>{n_members, grad_states.size(2), grad_states.size(3)};
+  at::Tensor buffers[2] = {at::empty(shape, grad_states.options()),
+                           at::empty(shape, grad_states.options())};
   AT_DISPATCH_FLOATING_TYPES(grad_states.scalar_type(), "recurrence_backward", [&] {
     const auto leak = static_cast<scalar_t>(1 - alpha);
-    for (int64_t e = 0; e < n_members; ++e) {
-      const auto w = w_rec.select(0, e);
-      const auto gp = grad_pre.select(0, e);
-      const scalar_t* direct = grad_states.select(0, e).data_ptr<scalar_t>();
-      const scalar_t* sl = slope.select(0, e).data_ptr<scalar_t>();
-      scalar_t* gp_ptr = gp.data_ptr<scalar_t>();
-      const scalar_t* delta = direct + (n_steps - 1) * block;
-      for (int64_t t = n_steps - 1; t > 0; --t) {
-        // g_t = delta * slope_t, and dL/dh_{t-1} = direct + (1 - alpha) delta + g_t W_rec
-        auto& next = buffers[t % 2];
-        gradient_pass<scalar_t>(delta, sl + t * block, direct + (t - 1) * block,
-                                gp_ptr + t * block, next.data_ptr<scalar_t>(), block, leak);
-        next.addmm_(gp.select(0, t), w);
-        delta = next.data_ptr<scalar_t>();
+    const scalar_t* direct = grad_states.data_ptr<scalar_t>();
+    const scalar_t* sl = slope.data_ptr<scalar_t>();
+    scalar_t* gp = grad_pre.data_ptr<scalar_t>();
+    at::Tensor delta = grad_states.select(1, n_steps - 1);  // dL/dh_t, walking back in time
+    for (int64_t t = n_steps - 1; t > 0; --t) {
+      // g_t = delta * slope_t, and dL/dh_{t-1} = direct + (1 - alpha) delta + g_t W_rec
+      auto& next = buffers[t % 2];
+      const scalar_t* d = delta.data_ptr<scalar_t>();
+      const int64_t d_stride = delta.stride(0);
+      for (int64_t e = 0; e < n_members; ++e) {
+        const int64_t at_t = e * member_stride + t * block;
+        gradient_pass<scalar_t>(d + e * d_stride, sl + at_t, direct + at_t - block, gp + at_t,
+                                next.data_ptr<scalar_t>() + e * block, block, leak);
       }
-      scalar_t* first_ptr = first.select(0, e).data_ptr<scalar_t>();
+      next.baddbmm_(grad_pre.select(1, t), w_rec);
+      delta = next;
+    }
+    auto first = delta.contiguous();
+    const scalar_t* d = first.data_ptr<scalar_t>();
+    for (int64_t e = 0; e < n_members; ++e) {
       for (int64_t i = 0; i < block; ++i) {
-        gp_ptr[i] = delta[i] * sl[i];
-        first_ptr[i] = delta[i];
+        gp[e * member_stride + i] = d[e * block + i] * sl[e * member_stride + i];
       }
     }
+    buffers[0] = first;
   });
-  return {grad_pre, first};
+  return {grad_pre, buffers[0].clone()};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from neurodyn._malloc import keep_freed_memory
 from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import CTRNN
 from neurodyn.tasks import Batch, stack_batches
@@ -276,6 +277,7 @@ def fit(
         When a loss is NaN or infinite. The state is left at the last finished step; nothing is
         checkpointed from the diverged step.
     """
+    keep_freed_memory()  # reuse each step's large blocks instead of faulting in new pages
     model = state.model
     last = options.steps if until_step is None else min(until_step, options.steps)
     bar = tqdm(
