@@ -279,18 +279,25 @@ class FixedPointsAcrossTraining(SavableResult):
 
 
 def summarise_across_training(
-    steps: Sequence[int], fixed_points: Sequence[FixedPoints], recurrent_weights: Sequence[Tensor]
+    steps: Sequence[int],
+    fixed_points: Sequence[FixedPoints],
+    recurrent_weights: Sequence[Tensor | None],
 ) -> FixedPointsAcrossTraining:
-    """Collect per-checkpoint fixed points and `W_rec [N, N]` into one result."""
+    """Collect per-checkpoint fixed points and `W_rec [N, N]` into one result. A weight of
+    None (a gated cell, whose recurrent weights are not one square matrix) gives -1 outside
+    the unit circle and a NaN radius."""
     if not len(steps) == len(fixed_points) == len(recurrent_weights):
         raise ShapeError("steps, fixed_points and recurrent_weights must have the same length")
     per_step = [fps.count() for fps in fixed_points]
     eigenvalues = [
-        np.abs(np.linalg.eigvals(w.detach().cpu().double().numpy())) for w in recurrent_weights
+        None if w is None else np.abs(np.linalg.eigvals(w.detach().cpu().double().numpy()))
+        for w in recurrent_weights
     ]
     return FixedPointsAcrossTraining(
         steps=np.asarray(steps, dtype=int),
         counts={k: np.array([c[k] for c in per_step]) for k in (*STABILITY, "slow")},
-        n_outside_unit_circle=np.array([int((ev > 1).sum()) for ev in eigenvalues]),
-        spectral_radius=np.array([float(ev.max()) for ev in eigenvalues]),
+        n_outside_unit_circle=np.array(
+            [-1 if ev is None else int((ev > 1).sum()) for ev in eigenvalues]
+        ),
+        spectral_radius=np.array([np.nan if ev is None else float(ev.max()) for ev in eigenvalues]),
     )

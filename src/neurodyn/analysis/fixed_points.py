@@ -40,7 +40,7 @@ from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ShapeError
-from neurodyn.models import CTRNN
+from neurodyn.models import Network
 
 StepFn = Callable[[Tensor, Tensor], Tensor]
 JacobianFn = Callable[[Tensor, Tensor], Tensor]
@@ -636,7 +636,7 @@ def _summarise(
 
 
 def model_fixed_points(
-    model: CTRNN,
+    model: Network,
     initial_states: Tensor,
     inputs: Tensor,
     *,
@@ -653,7 +653,7 @@ def model_fixed_points(
 
     Parameters
     ----------
-    model : CTRNN with E members
+    model : Network with E members
     initial_states : Tensor [K, N] (shared by all members) or [E, K, N]
     inputs : Tensor [I], [K, I] or [E, K, I]
     """
@@ -666,7 +666,8 @@ def model_fixed_points(
         fast.step,
         states,
         inputs.to(descent_dtype),
-        dt=model.spec.dt_ms,
+        # continuous-time networks are classified on the flow, gated cells on the map
+        dt=model.spec.dt_ms if model.continuous_time else None,
         condition=condition,
         options=options,
         jacobian_fn=fast.step_jacobian,
@@ -675,7 +676,7 @@ def model_fixed_points(
     )
 
 
-def frozen_copy(model: CTRNN, dtype: torch.dtype) -> CTRNN:
+def frozen_copy(model: Network, dtype: torch.dtype) -> Network:
     """A copy of `model` in `dtype` with gradients switched off (for analyses)."""
     net = copy.deepcopy(model).to(dtype)
     for p in net.parameters():

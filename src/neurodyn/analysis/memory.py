@@ -23,7 +23,7 @@ import torch
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
-from neurodyn.models import CTRNN
+from neurodyn.models import Network
 from neurodyn.tasks import Task
 from neurodyn.train.losses import class_centres
 
@@ -55,7 +55,7 @@ class ClassSlowPoints(SavableResult):
 
 
 def class_slow_points(
-    model: CTRNN,
+    model: Network,
     task: Task,
     *,
     n_trials: int = 256,

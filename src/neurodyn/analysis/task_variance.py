@@ -45,7 +45,7 @@ from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ShapeError, TaskNotFound, nearest_names
-from neurodyn.models.ctrnn import CTRNN
+from neurodyn.models import Network
 
 # Units whose variance summed over tasks is at most this are inactive (clustering.py).
 ACTIVE_THRESHOLD = 1e-3
@@ -468,7 +468,9 @@ def fractional_variance(
 # ----------------------------------------------------------------------------- lesions
 
 
-def lesioned(model: CTRNN, units: Tensor | Sequence[int], *, member: int | None = None) -> CTRNN:
+def lesioned(
+    model: Network, units: Tensor | Sequence[int], *, member: int | None = None
+) -> Network:
     """A copy of `model` with `units` lesioned: their outgoing weights set to zero.
 
     As the paper's `Model.lesion_units`: the columns of `W_rec` (to every unit, itself
@@ -478,7 +480,7 @@ def lesioned(model: CTRNN, units: Tensor | Sequence[int], *, member: int | None 
 
     Parameters
     ----------
-    model : CTRNN with E members
+    model : Network with E members
     units : LongTensor [U] or sequence of int
         Unit indices (of one network: clusters are found per network).
     member : int, optional
@@ -490,7 +492,7 @@ def lesioned(model: CTRNN, units: Tensor | Sequence[int], *, member: int | None 
 
     Example
     -------
-    >>> from neurodyn.models import CTRNNSpec
+    >>> from neurodyn.models import CTRNN, CTRNNSpec
     >>> net = CTRNN(CTRNNSpec(n_inputs=1, n_hidden=3, n_outputs=1))
     >>> cut = lesioned(net, [1])
     >>> bool((cut.W_rec[0, :, 1] == 0).all()), bool((net.W_rec[0, :, 1] != 0).all())
@@ -532,9 +534,9 @@ class LesionEffects(SavableResult):
 
 
 def lesion_effects(
-    model: CTRNN,
+    model: Network,
     labels: np.ndarray | Tensor,
-    evaluate: Callable[[CTRNN], Mapping[str, float]],
+    evaluate: Callable[[Network], Mapping[str, float]],
     *,
     member: int | None = None,
 ) -> LesionEffects:
@@ -542,7 +544,7 @@ def lesion_effects(
 
     Parameters
     ----------
-    model : CTRNN
+    model : Network
         The network whose units were clustered (for an ensemble, `model.member(e)`, or give
         `member`).
     labels : [N] int

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from neurodyn.errors import ConfigError, ShapeError
+from neurodyn.errors import ConfigError
+from neurodyn.models._ensemble import EnsembleNetwork
 from neurodyn.models.recurrence import ACTIVATIONS, SLOPES, leaky_recurrence
 
 # f'(z) of each activation, for Jacobians in closed form
@@ -37,6 +38,9 @@ DERIVATIVES = SLOPES
 # about gain), the identity (Yang et al. 2019's 'diag', gain 0.5 for softplus and relu), or a
 # random orthogonal matrix (their 'randortho').
 REC_INITS = ("gaussian", "diagonal", "orthogonal")
+# The network's cell: this module's leaky rate unit, or torch-style gated cells
+# (neurodyn.models.gated), which take the same spec.
+CELLS = ("ctrnn", "gru", "lstm")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class CTRNNSpec:
     area_connections: tuple[tuple[int, ...], ...] | None = None
     # A trainable initial state `h0 [E, N]` (zeros at first) instead of starting at zero.
     learn_initial_state: bool = False
+    cell: str = "ctrnn"
 
     def __post_init__(self) -> None:
         f = self.excitatory_fraction
@@ -84,6 +89,21 @@ class CTRNNSpec:
                 )
         elif self.area_connections is not None:
             raise ConfigError("area_connections needs areas")
+        if self.cell not in CELLS:
+            raise ConfigError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.cell != "ctrnn":
+            leaky_only = {
+                "excitatory_fraction": self.excitatory_fraction is not None,
+                "autapses": not self.autapses,
+                "areas": self.areas is not None,
+                "learn_initial_state": self.learn_initial_state,
+                "rec_init": self.rec_init != "gaussian",
+            }
+            used = [name for name, set_ in leaky_only.items() if set_]
+            if used:
+                raise ConfigError(
+                    f"{', '.join(used)} apply to the ctrnn cell only, not to {self.cell}"
+                )
         if self.rec_init not in REC_INITS:
             raise ConfigError(f"rec_init must be one of {REC_INITS}, got {self.rec_init!r}")
         if self.activation not in ACTIVATIONS:
@@ -126,7 +146,7 @@ class Trajectory:
     recurrent_drive: Tensor | None = field(default=None)
 
 
-class CTRNN(nn.Module):
+class CTRNN(EnsembleNetwork):
     """Leaky rate RNN with an ensemble axis.
 
     Parameters: `W_in [E, N, I]`, `W_rec [E, N, N]`, `b [E, N]`, `W_out [E, O, N]`,
@@ -147,8 +167,12 @@ class CTRNN(nn.Module):
     b_out: nn.Parameter
     h0: nn.Parameter  # only with learn_initial_state
 
+    continuous_time = True  # fixed points are classified on the flow (dt = spec.dt_ms)
+
     def __init__(self, spec: CTRNNSpec) -> None:
         super().__init__()
+        if spec.cell != "ctrnn":
+            raise ConfigError(f"CTRNN builds the ctrnn cell; use build_model for {spec.cell}")
         self.spec = spec
         self._f = ACTIVATIONS[spec.activation]
         members = [self._init_member(seed) for seed in spec.seeds]
@@ -249,26 +273,12 @@ class CTRNN(nn.Module):
         return self
 
     @property
-    def ensemble_size(self) -> int:
-        return len(self.spec.seeds)
+    def state_size(self) -> int:
+        """Size of the state the analyses see (the rates: N)."""
+        return self.spec.n_hidden
 
     def activation(self, z: Tensor) -> Tensor:
         return self._f(z)
-
-    def _per_member(self, x: Tensor) -> Tensor:
-        """Inputs `[T, B, I]` (shared) or `[T, E, B, I]` to `[E, T, B, I]`."""
-        s = self.spec
-        if x.shape[-1] != s.n_inputs:
-            raise ShapeError(
-                f"inputs have {x.shape[-1]} channels, the network expects {s.n_inputs}"
-            )
-        if x.dim() == 3:
-            return x[None].expand(self.ensemble_size, *x.shape)
-        if x.dim() == 4 and x.shape[1] == self.ensemble_size:
-            return x.transpose(0, 1)
-        raise ShapeError(
-            f"inputs must be [T, B, I] or [T, E={self.ensemble_size}, B, I], got {tuple(x.shape)}"
-        )
 
     def forward(
         self,
@@ -354,18 +364,6 @@ class CTRNN(nn.Module):
             states.append(h)
         return torch.stack(states, dim=1), torch.stack(rec_drives, dim=0)
 
-    def _noise(
-        self, shape: Sequence[int], generators: Sequence[torch.Generator] | None, device
-    ) -> Tensor:
-        """Standard normal noise `[E, *shape]`, member e drawn from generators[e]."""
-        if generators is None:
-            return torch.randn(self.ensemble_size, *shape, device=device)
-        if len(generators) != self.ensemble_size:
-            raise ShapeError(
-                f"need one generator per member ({self.ensemble_size}), got {len(generators)}"
-            )
-        return torch.stack([torch.randn(*shape, generator=g, device=device) for g in generators])
-
     def _preactivation(self, h: Tensor, x: Tensor) -> Tensor:
         """`W_in x + W_rec h + b`: `h [E, B, N]`, `x [E, B, I]` or `[B, I]` -> `[E, B, N]`."""
         if x.dim() == 2:
@@ -409,12 +407,3 @@ class CTRNN(nn.Module):
         slope = DERIVATIVES[self.spec.activation](self._preactivation(h, x))  # [E, B, N]
         jac = alpha * slope[..., None] * self.W_rec[:, None]  # [E, B, N, N]
         return jac + (1 - alpha) * torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
-
-    def member(self, index: int) -> CTRNN:
-        """A new single-network CTRNN holding a copy of member `index`."""
-        spec = CTRNNSpec(**{**asdict(self.spec), "seeds": (self.spec.seeds[index],)})
-        single = CTRNN(spec)
-        with torch.no_grad():
-            for name, p in single.named_parameters():
-                p.copy_(getattr(self, name)[index : index + 1])
-        return single

@@ -52,6 +52,8 @@ class ModelConfig:
     areas: tuple[int, ...] | None = None
     area_connections: tuple[tuple[int, ...], ...] | None = None
     learn_initial_state: bool = False
+    # ctrnn (the leaky rate network), gru or lstm (torch's gated cells, same interface)
+    cell: str = "ctrnn"
 
     def spec(self, task: Task | Multitask) -> CTRNNSpec:
         """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
@@ -74,6 +76,7 @@ class ModelConfig:
             areas=self.areas,
             area_connections=self.area_connections,
             learn_initial_state=self.learn_initial_state,
+            cell=self.cell,
         )
 
 

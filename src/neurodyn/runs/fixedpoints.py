@@ -34,7 +34,7 @@ from neurodyn.analysis.fixed_points import (
     model_fixed_points,
 )
 from neurodyn.errors import NeurodynError
-from neurodyn.models import CTRNN
+from neurodyn.models import Network
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Multitask, Task
 
@@ -81,7 +81,7 @@ def epoch_input(run: Run, task: Task, epoch: str, *, seed: int = 0) -> Tensor:
     return x[mask].median(dim=0).values
 
 
-def visited_states(model: CTRNN, run: Run, task: Task, *, seed: int = 0) -> Tensor:
+def visited_states(model: Network, run: Run, task: Task, *, seed: int = 0) -> Tensor:
     """Noise-free states of every member within the trials of `task`: `[E, M, N]`."""
     x, batch = _network_batch(run, task, 64, seed)
     with torch.no_grad():
@@ -113,7 +113,7 @@ def find_run_fixed_points(
     noise: float = 0.1,
     seed: int = 0,
     options: FixedPointOptions | None = None,
-    model: CTRNN | None = None,
+    model: Network | None = None,
 ) -> FixedPoints:
     """Fixed and slow points of every member of `run` under the constant input of `epoch` of
     `task`, saved as `analysis/<task>.<epoch>.fixed_points.npz`."""
@@ -219,7 +219,7 @@ def across_training(
         )
         steps.append(step)
         found.append(fps)
-        weights.append(net.W_rec[0])
+        weights.append(net.W_rec[0] if net.continuous_time else None)
     result = summarise_across_training(steps, found, weights)
     result.save(_path(run, chosen.name, epoch, "across_training.npz"))
     return result

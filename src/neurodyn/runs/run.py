@@ -43,7 +43,7 @@ from neurodyn.errors import (
     TrainingDiverged,
     nearest_names,
 )
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNNSpec, Network, build_model
 from neurodyn.runs.config import RunConfig, load_config
 from neurodyn.runs.index import RunRecord, upsert
 from neurodyn.tasks import Multitask, Task
@@ -178,14 +178,14 @@ class Run:
         with path.open(newline="", encoding="utf-8") as fh:
             return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
 
-    def load_model(self) -> CTRNN:
+    def load_model(self) -> Network:
         """The trained network (all ensemble members) from `model.safetensors`."""
         path = self.path / WEIGHTS
         if not path.exists():
             raise RunNotFound(f"{path} does not exist: run {self.id} has no weights yet")
         try:
             weights = safetensors.torch.load_file(path)
-            model = CTRNN(self.model_spec())
+            model = build_model(self.model_spec())
             model.load_state_dict(weights)
         except Exception as err:  # safetensors raises its own error types
             raise CorruptCheckpoint(
@@ -195,11 +195,11 @@ class Run:
             ) from None
         return model
 
-    def weight_history(self) -> list[tuple[int, CTRNN]]:
+    def weight_history(self) -> list[tuple[int, Network]]:
         """The networks kept during training (`train.keep_weights_every`), by step."""
         found = []
         for path in sorted((self.path / HISTORY).glob("step-*.safetensors")):
-            model = CTRNN(self.model_spec())
+            model = build_model(self.model_spec())
             try:
                 model.load_state_dict(safetensors.torch.load_file(path))
             except Exception as err:
@@ -215,7 +215,7 @@ class Run:
                 f"(0..{ensemble_size - 1})"
             )
 
-    def load_member(self, member: int) -> CTRNN:
+    def load_member(self, member: int) -> Network:
         """One trained network of the ensemble, as a single-member CTRNN."""
         model = self.load_model()
         self.check_member(member, model.ensemble_size)
@@ -363,7 +363,7 @@ def train_run(
     with `resume_run`, which gives the same weights as training straight through.
     """
     # the network first: a bad init_from or train_only fails before a run folder is made
-    model = CTRNN(config.model.spec(config.make_task()))
+    model = build_model(config.model.spec(config.make_task()))
     if config.model.init_from is not None:
         init_from(model, Run.open(config.model.init_from).load_model())
         model.constrain_()  # this run's structure, whatever the source's
@@ -372,7 +372,7 @@ def train_run(
     return _train(run, state, until_step, progress)
 
 
-def init_from(model: CTRNN, source: CTRNN) -> list[str]:
+def init_from(model: Network, source: Network) -> list[str]:
     """Copy `source`'s weights into `model` (in place); returns the names copied.
 
     Parameters of equal shape are copied. `W_in` may have more inputs than the source's: its
@@ -411,7 +411,7 @@ def resume_run(path: str | Path, *, until_step: int | None = None, progress: boo
         raise NeurodynError(
             f"run {run.path} already finished its {run.config.train.steps} steps; nothing to resume"
         )
-    model = CTRNN(run.model_spec())
+    model = build_model(run.model_spec())
     if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
         init_from(model, Run.open(run.config.model.init_from).load_model())
         model.constrain_()

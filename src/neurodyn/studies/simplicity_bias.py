@@ -31,7 +31,7 @@ from neurodyn._io import atomic_write_text
 from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
 from neurodyn.analysis.task_geometry import linear_separability, variance_ratio
 from neurodyn.errors import ConfigError
-from neurodyn.models import CTRNN
+from neurodyn.models import Network
 from neurodyn.runs import Run, parse_config, train_or_reuse
 from neurodyn.tasks.attractors import AttractorTasks
 
@@ -137,7 +137,7 @@ class NetworkMeasures:
         return row
 
 
-def probe_states(model: CTRNN, task: AttractorTasks, component: int) -> torch.Tensor:
+def probe_states(model: Network, task: AttractorTasks, component: int) -> torch.Tensor:
     """States `[E, N_PROBES * PROBE_KEPT, N]` of every member after one pulse on `component`
     (values evenly spaced over the component's range), silent afterwards."""
     kind = task.components[component]
@@ -156,7 +156,7 @@ def probe_states(model: CTRNN, task: AttractorTasks, component: int) -> torch.Te
 
 
 def shared_attractors(
-    model: CTRNN, task: AttractorTasks, options: FixedPointOptions | None = None
+    model: Network, task: AttractorTasks, options: FixedPointOptions | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each member: the fraction of stable fixed points reached by the two first tasks'
     probe trials that both reach (Jaccard index), and the number of stable fixed points.

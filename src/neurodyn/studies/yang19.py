@@ -41,7 +41,7 @@ from neurodyn.analysis.task_variance import (
     task_vectors,
 )
 from neurodyn.errors import ConfigError, NeurodynError
-from neurodyn.models import CTRNN
+from neurodyn.models import Network
 from neurodyn.runs import Run, parse_config, train_or_reuse
 from neurodyn.tasks import Batch, Multitask, Task, between
 
@@ -115,7 +115,7 @@ def _quiet(task: Task) -> Task:
     return dataclasses.replace(task, input_noise=0.0) if "input_noise" in names else task  # type: ignore[call-arg]
 
 
-def _states(net: CTRNN, multitask: Multitask, task: Task, batch: Batch) -> Tensor:
+def _states(net: Network, multitask: Multitask, task: Task, batch: Batch) -> Tensor:
     x = multitask.embed(task.name, batch).x
     with torch.no_grad():
         return net(x, noise=False).states[: batch.n_steps, 0]  # [T, B, N]
@@ -168,7 +168,7 @@ def analyse_multitask(
 
     eval_batches = {t.name: t.sample(n_trials, seed=seed + 1) for t in multitask.tasks}
 
-    def evaluate(model: CTRNN) -> dict[str, float]:
+    def evaluate(model: Network) -> dict[str, float]:
         out = {}
         for task in multitask.tasks:
             batch = eval_batches[task.name]

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from neurodyn._malloc import keep_freed_memory
 from neurodyn.errors import ConfigError, TrainingDiverged
-from neurodyn.models import CTRNN
+from neurodyn.models import Network
 from neurodyn.tasks import Batch, stack_batches
 from neurodyn.train.continual import ElasticWeightConsolidation, SynapticIntelligence
 from neurodyn.train.losses import rate_l2, speed_at_class_centres, task_loss, weight_l2
@@ -112,7 +112,7 @@ def member_generators(seeds: tuple[int, ...], stream: str, *index: int) -> list[
 class TrainState:
     """Everything that changes during training; a checkpoint saves exactly this."""
 
-    model: CTRNN
+    model: Network
     optimizer: torch.optim.Optimizer
     data_generators: list[torch.Generator]
     noise_generators: list[torch.Generator]
@@ -124,7 +124,7 @@ class TrainState:
     synapses: SynapticIntelligence | ElasticWeightConsolidation | None = None  # continual learning
 
     @classmethod
-    def new(cls, model: CTRNN, options: TrainOptions) -> TrainState:
+    def new(cls, model: Network, options: TrainOptions) -> TrainState:
         seeds = model.spec.seeds
         return cls(
             model=model,
@@ -184,7 +184,7 @@ def sample_ensemble(task, batch_size: int, generators: list[torch.Generator]) ->
 
 
 def _continual(
-    model: CTRNN, options: TrainOptions
+    model: Network, options: TrainOptions
 ) -> SynapticIntelligence | ElasticWeightConsolidation | None:
     if options.intelligent_synapses is not None:
         return SynapticIntelligence(
@@ -196,7 +196,7 @@ def _continual(
 
 
 def task_gradients(
-    model: CTRNN, task, batch_size: int, n_batches: int, stage: int
+    model: Network, task, batch_size: int, n_batches: int, stage: int
 ) -> list[dict[str, Tensor]]:
     """Gradients of the task loss (summed over members, so each member's own) on `n_batches`
     fresh batches, one dict of parameter gradients per batch: the data of EWC's Fisher at
@@ -218,7 +218,7 @@ def task_gradients(
     return out
 
 
-def trainable(model: CTRNN, names: tuple[str, ...] | None) -> list[torch.nn.Parameter]:
+def trainable(model: Network, names: tuple[str, ...] | None) -> list[torch.nn.Parameter]:
     """The parameters to train: all, or those named (the others are frozen: no gradient)."""
     params = dict(model.named_parameters())
     if names is None:
@@ -234,7 +234,7 @@ def trainable(model: CTRNN, names: tuple[str, ...] | None) -> list[torch.nn.Para
     return [params[n] for n in params if n in names]
 
 
-def clip_per_member(model: CTRNN, max_norm: float) -> None:
+def clip_per_member(model: Network, max_norm: float) -> None:
     """Clip each member's gradient to global norm `max_norm`, as torch's clip_grad_norm_ would
     for that member alone."""
     grads = [p.grad for p in model.parameters() if p.grad is not None]
@@ -391,7 +391,7 @@ class _StopOnSignal:
 
 @torch.no_grad()
 def evaluate(
-    model: CTRNN, task, *, batch_size: int = 256, seed_stream: str = "eval"
+    model: Network, task, *, batch_size: int = 256, seed_stream: str = "eval"
 ) -> dict[str, list[float]]:
     """Performance per task and member on fresh trials (with the network's noise).
 
