@@ -63,6 +63,7 @@ def class_slow_points(
     seed: int = 0,
     options: FixedPointOptions | None = None,
     relative_slow: float = 0.01,
+    max_iters: int = 5000,
 ) -> ClassSlowPoints:
     """Slow points of the memory of each class (see the module docstring).
 
@@ -102,6 +103,7 @@ def class_slow_points(
         options = FixedPointOptions(
             slow_q=relative_slow * float(start_speed.median()),
             tol_unique=0.01 * float(initial.norm(dim=-1).median()),
+            max_iters=max_iters,
         )
     found = model_fixed_points(model, initial, inputs, condition=start_class_t, options=options)
     n_members, n_units = model.ensemble_size, model.spec.n_hidden

@@ -12,12 +12,14 @@ from pathlib import Path
 import yaml
 
 from neurodyn.errors import ConfigError, NeurodynError, nearest_names
-from neurodyn.studies import resonance, simplicity_bias, yang19
+from neurodyn.studies import continual, memory, resonance, simplicity_bias, yang19
 
 STUDIES = {
     simplicity_bias.NAME: simplicity_bias,
     yang19.NAME: yang19,
     resonance.NAME: resonance,
+    memory.NAME: memory,
+    continual.NAME: continual,
 }
 
 

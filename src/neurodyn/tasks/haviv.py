@@ -98,11 +98,10 @@ class DelayedClassification(Task):
     ) -> Batch:
         generator = batch_generator(batch_size, generator, seed)
         device = generator.device
-        images, labels = (t.to(device) for t in self._data())
-        b, t_max = batch_size, self.t_max
+        b = batch_size
         # trial length, then the query's step, then the image's (at least min_delay before)
         length = torch.randint(
-            self.min_delay + 2, t_max + 1, (b,), generator=generator, device=device
+            self.min_delay + 2, self.t_max + 1, (b,), generator=generator, device=device
         )
         query = (
             self.min_delay
@@ -111,10 +110,38 @@ class DelayedClassification(Task):
         shown = (
             torch.rand(b, generator=generator, device=device) * (query - self.min_delay + 1)
         ).long()
+        return self._trials(shown, query, length, self.t_max, generator)
+
+    def fixed_delay(
+        self,
+        batch_size: int,
+        delay: int,
+        *,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+    ) -> Batch:
+        """Trials whose query comes exactly `delay` steps after the image (which is shown at
+        step 0..3), the trial ending right after the query: the probe of memory at delays
+        beyond those trained (`delay` may exceed `t_max`)."""
+        if delay < 1:
+            raise ConfigError(f"delay must be at least 1 step, got {delay}")
+        generator = batch_generator(batch_size, generator, seed)
+        device = generator.device
+        shown = torch.randint(0, 4, (batch_size,), generator=generator, device=device)
+        query = shown + delay
+        length = query + 1
+        return self._trials(shown, query, length, int(length.max()), generator)
+
+    def _trials(self, shown: Tensor, query: Tensor, length: Tensor, n_steps: int, generator):
+        """The batch of trials with these image and query steps and lengths: noise images,
+        the class image at `shown`, the query flag at `query`, zero input after `length`."""
+        device = generator.device
+        images, labels = (t.to(device) for t in self._data())
+        b = len(shown)
         pick = torch.randint(len(images), (b,), generator=generator, device=device)
         label = labels[pick]
-        steps = torch.arange(t_max, device=device)[:, None]  # [T, 1]
-        x = torch.rand(t_max, b, self.n_inputs, generator=generator, device=device)
+        steps = torch.arange(n_steps, device=device)[:, None]  # [T, 1]
+        x = torch.rand(n_steps, b, self.n_inputs, generator=generator, device=device)
         x[..., -1] = (steps == query[None]).float()
         x[..., :N_PIXELS] = torch.where(
             (steps == shown[None])[..., None], images[pick][None], x[..., :N_PIXELS]

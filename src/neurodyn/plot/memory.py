@@ -1,0 +1,72 @@
+"""Figures of the memory study (Haviv et al. 2019): accuracy against delay, speed against
+memory beyond the trained delays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from neurodyn.studies.memory import T_MAX, NetworkMeasures
+
+_STYLE = {
+    ("classes", 0.0): ("tab:orange", "-"),
+    ("tmax", 0.0): ("tab:blue", "-"),
+    ("classes", 1.0): ("tab:orange", "--"),
+    ("tmax", 1.0): ("tab:blue", "--"),
+}
+
+
+def plot_accuracy_by_delay(measures: Sequence[NetworkMeasures]) -> Figure:
+    """One panel per cell: accuracy against the image-to-query delay, a line per curriculum
+    (colour) and speed penalty (dashed: on), mean over seeds with each seed faint; the grey
+    line marks the longest trained trial."""
+    cells = list(dict.fromkeys(m.cell for m in measures))
+    fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.4), squeeze=False)
+    for ax, cell in zip(axes[0], cells, strict=True):
+        groups: dict[tuple[str, float], list[NetworkMeasures]] = {}
+        for m in measures:
+            if m.cell == cell:
+                groups.setdefault((m.curriculum, m.speed_penalty), []).append(m)
+        for (curriculum, weight), group in groups.items():
+            colour, line = _STYLE.get((curriculum, 1.0 if weight else 0.0), ("black", ":"))
+            delays = sorted(group[0].accuracy)
+            values = np.array([[m.accuracy[d] for d in delays] for m in group])
+            for row in values:
+                ax.plot(delays, row, color=colour, ls=line, alpha=0.2, lw=0.8)
+            label = f"{curriculum}{', speed penalty ' + format(weight, 'g') if weight else ''}"
+            ax.plot(delays, values.mean(0), color=colour, ls=line, lw=2, label=label)
+        ax.axvline(T_MAX, color="grey", lw=1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("delay (steps from image to query)")
+        ax.set_title(cell)
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][-1].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_speed_against_memory(
+    measures: Sequence[NetworkMeasures], rho: float, p_value: float
+) -> Figure:
+    """Every network: accuracy beyond the trained delays against its speed at the class
+    centres (log axis); colour per curriculum, marker per cell, filled when penalised."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    markers = {"gru": "o", "lstm": "s", "ctrnn": "^"}
+    for m in measures:
+        colour = "tab:orange" if m.curriculum == "classes" else "tab:blue"
+        ax.scatter(
+            max(m.speed, 1e-12),
+            m.beyond,
+            marker=markers.get(m.cell, "x"),
+            facecolors=colour if m.speed_penalty else "none",
+            edgecolors=colour,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("speed |F(c) - c|^2 at the class centres")
+    ax.set_ylabel(f"accuracy, delays > {T_MAX}")
+    ax.set_title(f"Spearman rho = {rho:.2f} (p = {p_value:.1e})")
+    fig.tight_layout()
+    return fig

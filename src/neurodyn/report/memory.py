@@ -1,0 +1,76 @@
+"""The report of the memory study (Haviv, Rivkind & Barak 2019)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from neurodyn._io import atomic_write_text
+from neurodyn.plot.memory import plot_accuracy_by_delay, plot_speed_against_memory
+from neurodyn.report.html import _figure_html, page
+from neurodyn.studies.memory import (
+    NetworkMeasures,
+    StudyConfig,
+    group_means,
+    speed_predicts_memory,
+)
+
+
+def _backtracking_html(measures: Sequence[NetworkMeasures]) -> str:
+    rows = [m for m in measures if m.curriculum == "classes" and m.backtracked]
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{html.escape(m.cell)}</td><td>{m.speed_penalty:g}</td><td>{m.seed}</td>"
+        + "".join(f"<td>{'own' if c < 0 else c}</td>" for c in m.backtracked)
+        + "</tr>"
+        for m in rows
+    )
+    n_new = len(rows[0].backtracked)
+    head = "".join(f"<th>class {k + 3}</th>" for k in range(n_new))
+    joined = sum(c >= 0 for m in rows for c in m.backtracked)
+    total = sum(len(m.backtracked) for m in rows)
+    return (
+        "<h2>Backtracking new classes (classes curriculum)</h2>"
+        f"<p>Right after a class is introduced (the first weights kept after its stage starts), "
+        f"does its memory settle at the slow point of an existing class? {joined} of {total} "
+        "new classes did (the class it joined is shown; 'own': a point of its own or none "
+        "found).</p>"
+        f"<table><tr><th>cell</th><th>penalty</th><th>seed</th>{head}</tr>{body}</table>"
+    )
+
+
+def write_memory_report(
+    path: Path, measures: Sequence[NetworkMeasures], config: StudyConfig
+) -> Path:
+    rho, p = speed_predicts_memory(list(measures))
+    rows = "".join(
+        f"<tr><td>{c}</td><td>{cell}</td><td>{w:g}</td><td>{g['networks']}</td>"
+        f"<td>{g['trained']:.3f}</td><td>{g['beyond']:.3f}</td><td>{g['speed']:.2e}</td></tr>"
+        for (c, cell, w), g in group_means(list(measures)).items()
+    )
+    parts = [
+        "<h1>Memory: curricula and the speed regulariser (Haviv, Rivkind &amp; Barak 2019)</h1>",
+        f'<p class="meta">Delayed classification of the 8x8 digits; {config.stage_steps} steps '
+        f"per curriculum stage (8 stages); {config.model.get('n_hidden')} units; seeds "
+        f"{config.model.get('seeds')}. Accuracy on {config.eval_trials} noise-free trials per "
+        "delay.</p>",
+        "<table><tr><th>curriculum</th><th>cell</th><th>speed penalty</th><th>networks</th>"
+        "<th>accuracy, delays &le; 16</th><th>accuracy, delays &gt; 20</th>"
+        f"<th>speed at class centres</th></tr>{rows}</table>",
+        _figure_html(
+            plot_accuracy_by_delay(measures),
+            "Accuracy against the delay from image to query; grey: the longest trained trial. "
+            "Orange: classes curriculum (VoCu), blue: T_max curriculum (DeCu); dashed: speed "
+            "penalty on.",
+        ),
+        _figure_html(
+            plot_speed_against_memory(measures, rho, p),
+            "Each network's speed at its class centres against its accuracy beyond the trained "
+            "delays (circles GRU, squares LSTM, triangles CTRNN; filled: penalised).",
+        ),
+        _backtracking_html(measures),
+    ]
+    atomic_write_text(path, page("memory study", "\n".join(parts)))
+    return path

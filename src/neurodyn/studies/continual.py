@@ -1,0 +1,232 @@
+"""Yang et al. (2019), Fig. 7: learning tasks one group after another, with and without the
+intelligent-synapses penalty (Zenke, Poole & Ganguli 2017) that protects the weights earlier
+tasks rely on.
+
+The battery's full layout (85 inputs, 33 outputs) from the start; the groups, in the paper's
+order: Go -> Dly Go -> DM 1, DM 2 -> MultSen DM -> Ctx DM 1, Ctx DM 2, each trained for a
+fixed number of steps (`{battery: yang19, only: [...]}` stages of a curriculum). One run
+without the penalty (`continual-plain`) and one with it (`continual-synapses`), each an
+ensemble of seeds. After every stage the trainer evaluates every task learned so far (fresh
+trials); this study reads those evaluations:
+
+- `performance[s][task]`: each task's performance after stage s;
+- `forgetting`: for the tasks of the earlier groups, their performance right after their own
+  stage minus their performance at the end (positive: forgotten).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from neurodyn._io import atomic_write_text
+from neurodyn.errors import ConfigError
+from neurodyn.runs import Run, parse_config, train_or_reuse
+from neurodyn.tasks.yang19 import BATTERY
+
+NAME = "continual"
+PAPER_GROUPS = [["fdgo"], ["delaygo"], ["dm1", "dm2"], ["multidm"], ["contextdm1", "contextdm2"]]
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "groups": PAPER_GROUPS,
+    "steps_per_group": 1500,
+    "penalty": 0.1,  # Yang et al.'s c (their xi = 0.01 is the damping default)
+    "model": {
+        "n_hidden": 64,
+        "activation": "softplus",
+        "rec_init": "diagonal",
+        "rec_gain": 0.5,
+        "sigma_rec": 0.05,
+        "seeds": [1, 2, 3],
+    },
+    "train": {
+        "batch_size": 64,
+        "lr": 0.001,
+        "l2_rate": 0.0,
+        "log_every": 100,
+        "checkpoint_every": 500,
+        "eval_batch_size": 256,
+    },
+}
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    groups: tuple[tuple[str, ...], ...]
+    steps_per_group: int
+    penalty: float
+    model: dict[str, Any]
+    train: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
+        unknown = set(data) - set(DEFAULT_CONFIG)
+        if unknown:
+            raise ConfigError(
+                f"unknown study field(s) {sorted(unknown)}; fields: {', '.join(DEFAULT_CONFIG)}"
+            )
+        merged = {**DEFAULT_CONFIG, **data}
+        config = cls(
+            groups=tuple(tuple(g) for g in merged["groups"]),
+            steps_per_group=int(merged["steps_per_group"]),
+            penalty=float(merged["penalty"]),
+            model=dict(merged["model"]),
+            train=dict(merged["train"]),
+        )
+        known = {t.name for t in BATTERY}
+        stray = sorted({t for g in config.groups for t in g} - known)
+        if stray or not config.groups or not all(config.groups):
+            raise ConfigError(
+                f"groups must be non-empty lists of the battery's tasks {sorted(known)}; "
+                f"got {[list(g) for g in config.groups]}"
+            )
+        if config.penalty <= 0:
+            raise ConfigError("penalty (the intelligent-synapses strength c) must be positive")
+        for run_config in config.run_configs().values():
+            parse_config(run_config)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "groups": [list(g) for g in self.groups],
+            "steps_per_group": self.steps_per_group,
+            "penalty": self.penalty,
+            "model": self.model,
+            "train": self.train,
+        }
+
+    def run_configs(self) -> dict[str, dict[str, Any]]:
+        stages = [
+            {"task": {"battery": "yang19", "only": list(g)}, "steps": self.steps_per_group}
+            for g in self.groups
+        ]
+        base = {"task": "yang19", "model": self.model, "curriculum": stages}
+        return {
+            "continual-plain": {**base, "name": "continual-plain", "train": self.train},
+            "continual-synapses": {
+                **base,
+                "name": "continual-synapses",
+                "train": {**self.train, "intelligent_synapses": self.penalty},
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ContinualResult:
+    """One run's evaluations: `performance[e][s][task]` after stage s, for member e."""
+
+    run: str
+    groups: tuple[tuple[str, ...], ...]
+    seeds: tuple[int, ...]
+    performance: list[list[dict[str, float]]]
+
+    def forgetting(self) -> np.ndarray:
+        """Per member `[E]`: mean over the earlier groups' tasks of (performance after their
+        own stage - performance after the last stage)."""
+        last = len(self.groups) - 1
+        out = []
+        for member in self.performance:
+            drops = [
+                member[s][task] - member[last][task]
+                for s, group in enumerate(self.groups[:-1])
+                for task in group
+            ]
+            out.append(float(np.mean(drops)))
+        return np.array(out)
+
+
+def evaluations(run: Run, groups: tuple[tuple[str, ...], ...]) -> ContinualResult:
+    """The after-stage evaluations the trainer logged, as `performance[e][s][task]`."""
+    seeds = tuple(run.config.model.seeds)
+    perf: list[list[dict[str, float]]] = [[{} for _ in groups] for _ in seeds]
+    for row in run.metrics():
+        if "after_stage" not in row:
+            continue
+        member, after = int(row["member"]), int(row["after_stage"])
+        for key, value in row.items():
+            if key.startswith("perf."):
+                perf[member][after][key[5:]] = value
+    missing = [s for s in range(len(groups)) if not perf[0][s]]
+    if missing:
+        raise ConfigError(f"run {run.id} has no evaluations after stages {missing}: train it")
+    return ContinualResult(run.id, groups, seeds, perf)
+
+
+def run_study(
+    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True
+) -> tuple[Path, list[ContinualResult]]:
+    """Train (or reuse) both runs, read their evaluations, and write `ROOT/study-continual/`
+    with `performance.csv`, `config.yaml` and `report.html`."""
+    from neurodyn.report.continual import write_continual_report
+
+    root = Path(root)
+    results = []
+    for name, data in config.run_configs().items():
+        run = train_or_reuse(parse_config(data), root, name, progress=progress)
+        results.append(evaluations(run, config.groups))
+    out = root / f"study-{NAME}"
+    out.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["run", "seed", "after_stage", "task", "performance"])
+    for result in results:
+        for e, seed in enumerate(result.seeds):
+            for s, perf in enumerate(result.performance[e]):
+                for task, value in perf.items():
+                    writer.writerow([result.run, seed, s, task, f"{value:.4f}"])
+    atomic_write_text(out / "performance.csv", buf.getvalue())
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_continual_report(out / "report.html", results)
+    return out, results
+
+
+def summary_table(results: list[ContinualResult]) -> str:
+    """Markdown: each task's mean performance right after its own stage and at the end, per
+    run; then the mean forgetting."""
+    lines = [
+        "| task | learned in stage | "
+        + " | ".join(f"{r.run}: after own stage | {r.run}: at the end" for r in results)
+        + " |"
+    ]
+    lines.append("|---|---|" + "---|---|" * len(results))
+    groups = results[0].groups
+    last = len(groups) - 1
+    for s, group in enumerate(groups):
+        for task in group:
+            cells = []
+            for r in results:
+                own = np.mean([m[s][task] for m in r.performance])
+                end = np.mean([m[last][task] for m in r.performance])
+                cells += [f"{own:.2f}", f"{end:.2f}"]
+            lines.append(f"| {task} | {s + 1} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        "Forgetting (mean drop of the earlier groups' tasks, over networks): "
+        + "; ".join(
+            f"{r.run} {r.forgetting().mean():.3f} (per network {', '.join(f'{f:.2f}' for f in r.forgetting())})"
+            for r in results
+        )
+    )
+    return "\n".join(lines)
+
+
+def quick_config() -> StudyConfig:
+    """A small version for smoke tests (`neurodyn study continual --quick`)."""
+    data = copy.deepcopy(DEFAULT_CONFIG)
+    data["groups"] = [["fdgo"], ["delaygo"]]
+    data["steps_per_group"] = 20
+    data["model"] = {**data["model"], "n_hidden": 16, "seeds": [1]}
+    data["train"] = {
+        **data["train"],
+        "log_every": 10,
+        "checkpoint_every": 20,
+        "eval_batch_size": 32,
+    }
+    return StudyConfig.from_dict(data)

@@ -1,0 +1,376 @@
+"""Haviv, Rivkind & Barak (2019): how the training protocol and a speed regulariser set how long
+a network remembers.
+
+Delayed classification of the 8 x 8 digits (`delayed_classification`), learned by curriculum:
+`classes` grows the number of classes 3 -> 10 at T_max = 20 (the paper's VoCu), `tmax` grows
+T_max 6 -> 20 with 10 classes (DeCu); each stage a fixed number of steps, as the paper's fixed
+schedule. For each curriculum, cell (GRU, LSTM, CTRNN) and speed-penalty weight (0: none), one
+ensemble of seeds is one run, `memory-<curriculum>-<cell>-<plain|speed>`.
+
+Measured per network:
+- `accuracy[d]`: the share of right answers when the query comes exactly d steps after the
+  image (`DelayedClassification.fixed_delay`), for d inside and beyond the trained T_max;
+  `trained` averages d <= 16 (every such trial fits in 20 steps), `beyond` d > 20;
+- `speed`: the mean squared speed |F(c) - c|^2 at the classes' centres of mass over the memory
+  period (the regularised quantity), and the slow points of each class's memory
+  (`class_slow_points`: their speed, how many distinct points the 10 classes use);
+- backtracking (classes curriculum): right after each new class is introduced (the first kept
+  weights after its stage starts), whether its memory settles at the slow point of an existing
+  class, and which.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from scipy import stats
+
+from neurodyn._io import atomic_write_text
+from neurodyn.analysis.memory import class_slow_points
+from neurodyn.errors import ConfigError
+from neurodyn.models import Network
+from neurodyn.runs import Run, parse_config, train_or_reuse
+from neurodyn.tasks.haviv import DelayedClassification
+from neurodyn.train.losses import speed_at_class_centres
+
+NAME = "memory"
+CURRICULA = ("classes", "tmax")
+TRAINED_DELAY, T_MAX = 16, 20
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "cells": ["gru", "lstm", "ctrnn"],
+    "curricula": list(CURRICULA),
+    "speed_penalty": [0.0, 1.0],
+    "stage_steps": 500,
+    "delays": [4, 8, 12, 16, 24, 32, 40, 60],
+    "eval_trials": 512,
+    "finder_iters": 1500,  # fixed-point finder iterations for the slow points
+    "model": {
+        "n_hidden": 64,
+        "tau_ms": 10.0,  # the CTRNN with tau = dt: a discrete-time tanh network
+        "activation": "tanh",
+        "sigma_rec": 0.0,
+        "seeds": [1, 2, 3],
+    },
+    "train": {
+        "batch_size": 64,
+        "lr": 0.003,
+        "log_every": 100,
+        "checkpoint_every": 500,
+        "keep_weights_every": 100,
+    },
+}
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    cells: tuple[str, ...]
+    curricula: tuple[str, ...]
+    speed_penalty: tuple[float, ...]
+    stage_steps: int
+    delays: tuple[int, ...]
+    eval_trials: int
+    finder_iters: int
+    model: dict[str, Any]
+    train: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
+        unknown = set(data) - set(DEFAULT_CONFIG)
+        if unknown:
+            raise ConfigError(
+                f"unknown study field(s) {sorted(unknown)}; fields: {', '.join(DEFAULT_CONFIG)}"
+            )
+        merged = {**DEFAULT_CONFIG, **data}
+        config = cls(
+            cells=tuple(merged["cells"]),
+            curricula=tuple(merged["curricula"]),
+            speed_penalty=tuple(float(w) for w in merged["speed_penalty"]),
+            stage_steps=int(merged["stage_steps"]),
+            delays=tuple(int(d) for d in merged["delays"]),
+            eval_trials=int(merged["eval_trials"]),
+            finder_iters=int(merged["finder_iters"]),
+            model=dict(merged["model"]),
+            train=dict(merged["train"]),
+        )
+        bad = set(config.curricula) - set(CURRICULA)
+        if bad:
+            raise ConfigError(f"curricula must be among {CURRICULA}, got {sorted(bad)}")
+        if any(w < 0 for w in config.speed_penalty):
+            raise ConfigError("speed_penalty weights must be non-negative (0: none)")
+        if not config.delays or min(config.delays) < 1:
+            raise ConfigError("delays must be positive step counts")
+        for run_config in config.run_configs().values():
+            parse_config(run_config)  # every field checked before anything trains
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cells": list(self.cells),
+            "curricula": list(self.curricula),
+            "speed_penalty": list(self.speed_penalty),
+            "stage_steps": self.stage_steps,
+            "delays": list(self.delays),
+            "eval_trials": self.eval_trials,
+            "finder_iters": self.finder_iters,
+            "model": self.model,
+            "train": self.train,
+        }
+
+    def run_configs(self) -> dict[str, dict[str, Any]]:
+        """One run config per (curriculum, cell, penalty), keyed by run name."""
+        return {name: data for name, _, _, data in self.runs()}
+
+    def runs(self) -> list[tuple[str, str, float, dict[str, Any]]]:
+        """(run name, curriculum, penalty weight, run config) of every run."""
+        out = []
+        for curriculum in self.curricula:
+            for cell in self.cells:
+                for weight in self.speed_penalty:
+                    name = f"memory-{curriculum}-{cell}-{'speed' if weight else 'plain'}"
+                    model = {**self.model, "cell": cell}
+                    if cell != "ctrnn":  # the leaky unit's settings mean nothing to a gated cell
+                        model = {
+                            k: v for k, v in model.items() if k not in ("tau_ms", "activation")
+                        }
+                    data = {
+                        "name": name,
+                        "task": _task(10, T_MAX),
+                        "model": model,
+                        "train": {**self.train, **({"speed_penalty": weight} if weight else {})},
+                        "curriculum": [
+                            {"task": task, "steps": self.stage_steps}
+                            for task in curriculum_tasks(curriculum)
+                        ],
+                    }
+                    out.append((name, curriculum, weight, data))
+        return out
+
+
+def _task(n_classes: int, t_max: int) -> dict[str, Any]:
+    return {"name": "delayed_classification", "params": {"n_classes": n_classes, "t_max": t_max}}
+
+
+def curriculum_tasks(curriculum: str) -> list[dict[str, Any]]:
+    """The stages' tasks: classes 3..10 at T_max 20, or T_max 6, 8, .., 20 with 10 classes."""
+    if curriculum == "classes":
+        return [_task(c, T_MAX) for c in range(3, 11)]
+    return [_task(10, t) for t in range(6, T_MAX + 1, 2)]
+
+
+@dataclass(frozen=True)
+class NetworkMeasures:
+    """The measures of one trained network (one member of one run)."""
+
+    curriculum: str
+    cell: str
+    speed_penalty: float
+    seed: int
+    accuracy: dict[int, float]
+    trained: float
+    beyond: float
+    speed: float
+    slow_point_q: float
+    n_slow_points: int
+    backtracked: list[int] = field(default_factory=list)  # per new class: class joined, -1 none
+
+    def row(self) -> dict[str, Any]:
+        row = {k: v for k, v in self.__dict__.items() if k not in ("accuracy", "backtracked")}
+        row.update({f"acc_{d}": a for d, a in self.accuracy.items()})
+        row["backtracked"] = " ".join(map(str, self.backtracked))
+        return row
+
+
+@torch.no_grad()
+def accuracy_by_delay(
+    model: Network, task: DelayedClassification, delays: tuple[int, ...], n_trials: int
+) -> dict[int, np.ndarray]:
+    """Accuracy per member `[E]` at each delay, on fresh noise-free trials (seeded per delay)."""
+    out = {}
+    for d in delays:
+        batch = task.fixed_delay(n_trials, d, seed=1000 + d)
+        outputs = model(batch.x, noise=False).outputs
+        out[d] = task.performance(outputs, batch).numpy()
+    return out
+
+
+@torch.no_grad()
+def centre_speed(model: Network, task: DelayedClassification, n_trials: int) -> np.ndarray:
+    """The regularised speed at the class centres, per member `[E]`."""
+    batch = task.sample(n_trials, seed=7)
+    states = model(batch.x, noise=False).states
+    return speed_at_class_centres(model, states, batch.x, batch.trial).numpy()
+
+
+def backtracking(run: Run, stage_steps: int, finder_iters: int = 5000) -> list[list[int]]:
+    """Per member: for each class the classes curriculum adds (the 4th, 5th, ...), the class
+    whose slow point its memory shares right after it is introduced (-1: a point of its own,
+    or none found)."""
+    history = dict(run.weight_history())
+    steps = sorted(history)
+    n_members = len(run.config.model.seeds)
+    joined: list[list[int]] = [[] for _ in range(n_members)]
+    for stage in range(1, 8):
+        n_classes = stage + 3
+        after = [s for s in steps if s > stage * stage_steps]
+        if not after:
+            break
+        model = history[after[0]]
+        found = class_slow_points(
+            model,
+            _make(n_classes, T_MAX),
+            n_trials=256,
+            starts_per_class=16,
+            max_iters=finder_iters,
+        )
+        new = n_classes - 1
+        for e in range(n_members):
+            point = found.point[e, new]
+            match = -1
+            if np.isfinite(point).all():
+                scale = 0.05 * np.nanmedian(np.linalg.norm(found.centre[e], axis=-1))
+                for c in range(new):
+                    if np.linalg.norm(found.point[e, c] - point) < scale:
+                        match = c
+                        break
+            joined[e].append(match)
+    return joined
+
+
+def _make(n_classes: int, t_max: int) -> DelayedClassification:
+    return DelayedClassification(n_classes=n_classes, t_max=t_max)
+
+
+def measure_run(
+    run: Run, config: StudyConfig, curriculum: str, weight: float
+) -> list[NetworkMeasures]:
+    model = run.load_model()
+    task = _make(10, T_MAX)
+    accuracy = accuracy_by_delay(model, task, config.delays, config.eval_trials)
+    speed = centre_speed(model, task, config.eval_trials)
+    slow = class_slow_points(
+        model, task, n_trials=256, starts_per_class=16, max_iters=config.finder_iters
+    )
+    joined = (
+        backtracking(run, config.stage_steps, config.finder_iters)
+        if curriculum == "classes"
+        else [[] for _ in run.config.model.seeds]
+    )
+    rows = []
+    for e, seed in enumerate(run.config.model.seeds):
+        acc = {d: float(a[e]) for d, a in accuracy.items()}
+        trained = [a for d, a in acc.items() if d <= TRAINED_DELAY]
+        beyond = [a for d, a in acc.items() if d > T_MAX]
+        rows.append(
+            NetworkMeasures(
+                curriculum=curriculum,
+                cell=run.config.model.cell,
+                speed_penalty=weight,
+                seed=int(seed),
+                accuracy=acc,
+                trained=float(np.mean(trained)) if trained else float("nan"),
+                beyond=float(np.mean(beyond)) if beyond else float("nan"),
+                speed=float(speed[e]),
+                slow_point_q=float(np.nanmedian(slow.q[e]))
+                if np.isfinite(slow.q[e]).any()
+                else float("nan"),
+                n_slow_points=int(slow.n_distinct[e]),
+                backtracked=joined[e],
+            )
+        )
+    return rows
+
+
+def speed_predicts_memory(measures: list[NetworkMeasures]) -> tuple[float, float]:
+    """Spearman correlation (and its p) between the log speed at the class centres and the
+    accuracy beyond the trained delays, over every network (the paper: slower, longer)."""
+    speed = np.log10([max(m.speed, 1e-12) for m in measures])
+    beyond = np.array([m.beyond for m in measures])
+    keep = np.isfinite(beyond)
+    if keep.sum() < 3 or np.ptp(beyond[keep]) == 0 or np.ptp(speed[keep]) == 0:
+        return float("nan"), float("nan")  # undefined on constant values
+    rho, p = stats.spearmanr(speed[keep], beyond[keep])
+    return float(rho), float(p)
+
+
+def run_study(
+    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True
+) -> tuple[Path, list[NetworkMeasures]]:
+    """Train (or reuse, or resume) every run, measure every network, and write
+    `ROOT/study-memory/` with `measures.csv`, `config.yaml` and `report.html`."""
+    from neurodyn.report.memory import write_memory_report
+
+    root = Path(root)
+    measures: list[NetworkMeasures] = []
+    for name, curriculum, weight, data in config.runs():
+        run = train_or_reuse(parse_config(data), root, name, progress=progress)
+        measures += measure_run(run, config, curriculum, weight)
+    out = root / f"study-{NAME}"
+    out.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(measures[0].row()), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(m.row() for m in measures)
+    atomic_write_text(out / "measures.csv", buf.getvalue())
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_memory_report(out / "report.html", measures, config)
+    return out, measures
+
+
+def group_means(measures: list[NetworkMeasures]) -> dict[tuple[str, str, float], dict[str, float]]:
+    """Mean of each measure per (curriculum, cell, penalty)."""
+    groups: dict[tuple[str, str, float], list[NetworkMeasures]] = {}
+    for m in measures:
+        groups.setdefault((m.curriculum, m.cell, m.speed_penalty), []).append(m)
+    return {
+        key: {
+            "networks": len(g),
+            "trained": float(np.mean([m.trained for m in g])),
+            "beyond": float(np.mean([m.beyond for m in g])),
+            "speed": float(np.exp(np.mean(np.log([max(m.speed, 1e-12) for m in g])))),
+        }
+        for key, g in groups.items()
+    }
+
+
+def summary_table(measures: list[NetworkMeasures]) -> str:
+    """Markdown: per curriculum, cell and penalty, the mean accuracy inside and beyond the
+    trained delays and the geometric-mean speed; then the speed-memory correlation."""
+    lines = [
+        "| curriculum | cell | speed penalty | networks | accuracy, delays <= 16 | accuracy, delays > 20 | speed at class centres |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (curriculum, cell, weight), g in group_means(measures).items():
+        lines.append(
+            f"| {curriculum} | {cell} | {weight:g} | {g['networks']} | {g['trained']:.3f} | "
+            f"{g['beyond']:.3f} | {g['speed']:.2e} |"
+        )
+    rho, p = speed_predicts_memory(measures)
+    lines.append("")
+    lines.append(
+        f"Spearman correlation of log speed and accuracy beyond the trained delays, over all "
+        f"{len(measures)} networks: rho = {rho:.2f} (p = {p:.1e})."
+    )
+    return "\n".join(lines)
+
+
+def quick_config() -> StudyConfig:
+    """A small version for smoke tests (`neurodyn study memory --quick`)."""
+    data = copy.deepcopy(DEFAULT_CONFIG)
+    data["cells"] = ["gru"]
+    data["model"]["seeds"] = [1]
+    data["model"]["n_hidden"] = 16
+    data["stage_steps"] = 10
+    data["delays"] = [8, 24]
+    data["eval_trials"] = 64
+    data["finder_iters"] = 200
+    data["train"].update(log_every=10, checkpoint_every=40, keep_weights_every=10)
+    return StudyConfig.from_dict(data)
