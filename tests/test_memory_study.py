@@ -81,3 +81,16 @@ def test_the_study_runs_from_the_command_line(tmp_path, capsys):
     header = (out / "measures.csv").read_text().splitlines()[0].split(",")
     assert {"acc_8", "acc_24", "beyond", "speed", "backtracked"} <= set(header)
     assert "<img" in (out / "report.html").read_text()
+
+
+def test_the_study_files_are_the_default_configs():
+    from pathlib import Path
+
+    import yaml
+
+    from neurodyn.studies import continual
+
+    root = Path(__file__).parents[1] / "studies"
+    for module, name in ((memory, "memory"), (continual, "continual")):
+        data = yaml.safe_load((root / f"{name}.yaml").read_text())
+        assert module.StudyConfig.from_dict(data) == module.StudyConfig.from_dict({})
