@@ -157,6 +157,9 @@ def test_recurrent_initialisations():
     torch.testing.assert_close(q @ q.T, torch.eye(16), atol=1e-5, rtol=0)
     g = w_rec("gaussian", gain=1.0)
     assert 0.7 < float(torch.linalg.eigvals(g).abs().max()) < 1.3
+    r = w_rec("radius", gain=0.9)  # the same Gaussian, at exactly the asked spectral radius
+    assert float(torch.linalg.eigvals(r.double()).abs().max()) == pytest.approx(0.9, abs=1e-5)
+    assert torch.allclose(r / r.norm(), w_rec("gaussian") / w_rec("gaussian").norm(), atol=1e-6)
     # the other weights of a seed do not depend on the recurrent init
     a = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="diagonal"))
     b = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2))

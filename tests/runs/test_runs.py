@@ -254,6 +254,17 @@ def test_transfer_trains_only_the_named_weights_of_a_pretrained_network(tmp_path
     assert not (tmp_path / "bad").exists()  # refused before a run folder was made
     with pytest.raises(ConfigError, match="only W_in may grow"):
         train_run(config(["fdgo"], model={"n_hidden": 8, "init_from": str(base.path)}), tmp_path)
+    # freeze: everything trains but the named weights (a fixed recurrent reservoir)
+    reservoir = train_run(
+        config(["fdgo", "fdanti"], model={"init_from": str(base.path)}, freeze=["W_rec"]),
+        tmp_path,
+        run_id="reservoir",
+        progress=False,
+    ).load_model()
+    assert torch.equal(reservoir.W_rec, before.W_rec)
+    assert not torch.equal(reservoir.W_out, before.W_out)
+    with pytest.raises(ConfigError, match=r"train_only or train\.freeze, not both"):
+        config(["fdgo"], train_only=["W_in"], freeze=["W_rec"])
 
 
 def curriculum_config(**extra):

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -186,3 +187,24 @@ def test_performance_criterion_on_hand_made_outputs(name):
     near = right.clone()
     near[..., 1:] = torch.roll(right[..., 1:], shifts=3, dims=-1)  # 0.19 pi
     assert float(task.performance(near, b)) == 1.0
+
+
+def test_batch_interleave_draws_one_task_per_step_with_the_papers_weights():
+    from neurodyn.tasks import make
+    from neurodyn.train.trainer import member_generators, sample_ensemble
+
+    battery = make({"battery": "yang19", "interleave": "batch"})
+    names = battery.task_names
+    drawn = [battery.for_step(step).weights.index(1.0) for step in range(20000)]
+    share = np.bincount(drawn, minlength=20) / len(drawn)
+    # Ctx DM 1 and 2 five times as often: 5/28 each, the 18 others 1/28
+    expected = np.array([5 / 28 if n in ("contextdm1", "contextdm2") else 1 / 28 for n in names])
+    assert np.abs(share - expected).max() < 0.01
+    # the draw is the step's, not a network's: the same for any seeds
+    batch = sample_ensemble(battery, 16, member_generators((1, 2), "data"), step=3)
+    assert list(batch.parts) == [names[drawn[3]]]
+    assert batch.n_steps == battery.task(names[drawn[3]]).n_steps  # no padding to 209
+    # evaluation and analyses still see every task
+    assert len(battery.sample(64, seed=0).parts) == 20
+    with pytest.raises(ConfigError, match="interleave must be"):
+        make({"battery": "yang19", "interleave": "task"})

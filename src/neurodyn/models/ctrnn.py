@@ -35,9 +35,10 @@ DERIVATIVES = SLOPES
 
 
 # Initial W_rec, scaled by rec_gain: Gaussian entries of variance gain^2 / N (spectral radius
-# about gain), the identity (Yang et al. 2019's 'diag', gain 0.5 for softplus and relu), or a
-# random orthogonal matrix (their 'randortho').
-REC_INITS = ("gaussian", "diagonal", "orthogonal")
+# about gain), the same Gaussian scaled to spectral radius gain exactly ('radius'), the identity
+# (Yang et al. 2019's 'diag', gain 0.5 for softplus and relu), or a random orthogonal matrix
+# (their 'randortho').
+REC_INITS = ("gaussian", "diagonal", "orthogonal", "radius")
 # The network's cell: this module's leaky rate unit, or torch-style gated cells
 # (neurodyn.models.gated), which take the same spec.
 CELLS = ("ctrnn", "gru", "lstm")
@@ -209,6 +210,9 @@ class CTRNN(EnsembleNetwork):
         gaussian = torch.randn(s.n_hidden, s.n_hidden, generator=g)
         if s.rec_init == "diagonal":
             w_rec = s.rec_gain * torch.eye(s.n_hidden)
+        elif s.rec_init == "radius":  # Gaussian, scaled to spectral radius rec_gain exactly
+            radius = torch.linalg.eigvals(gaussian.double()).abs().max().item()
+            w_rec = gaussian * (s.rec_gain / radius)
         elif s.rec_init == "orthogonal":
             q, r = torch.linalg.qr(gaussian)
             w_rec = s.rec_gain * q * torch.sign(torch.diagonal(r))  # Haar-distributed

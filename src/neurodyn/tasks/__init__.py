@@ -6,6 +6,7 @@ Reach any task by name: `neurodyn.tasks.get("pdm")`, with parameters as keywords
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from neurodyn.errors import ConfigError, TaskNotFound, nearest_names
@@ -103,17 +104,19 @@ def make(spec: str | Mapping | Sequence) -> Task | Multitask:
 
 
 def _make_battery(spec: Mapping) -> Multitask:
-    unknown = set(spec) - {"battery", "tasks", "weights", "only", "params"}
+    unknown = set(spec) - {"battery", "tasks", "weights", "only", "params", "interleave"}
     if unknown:
         raise ConfigError(
-            "a battery entry takes `battery`, `tasks`, `weights`, `only` and `params`; "
+            "a battery entry takes `battery`, `tasks`, `weights`, `only`, `interleave` and "
+            "`params`; "
             f"got {sorted(unknown)}"
         )
     name = spec["battery"]
     if name not in BATTERIES:
         raise ConfigError(f"unknown battery {name!r}; batteries: {sorted(BATTERIES)}")
     params = dict(spec.get("params") or {})
-    return BATTERIES[name](spec.get("tasks"), spec.get("weights"), spec.get("only"), **params)
+    battery = BATTERIES[name](spec.get("tasks"), spec.get("weights"), spec.get("only"), **params)
+    return dataclasses.replace(battery, interleave=spec.get("interleave", "trial"))
 
 
 def _make_neurogym(spec: Mapping) -> NeurogymTask:

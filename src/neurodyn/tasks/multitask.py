@@ -8,13 +8,21 @@ tasks share their channels: `[shared inputs | rule_1 .. rule_K]` and `[shared ou
 
 A batch holds a fixed number of trials of each task: `B // K` (the remainder going to the
 first tasks), or, with `weights`, counts proportional to the weights (largest remainders
-rounded up, at least one trial of each task), padded in time to the longest task; padded steps have zero mask.
+rounded up, at least one trial of each task), padded in time to the longest task sampled;
+padded steps have zero mask.
+
+`interleave="batch"` trains as Yang et al.'s code does: each training batch holds trials of one
+task, drawn with the weights (`for_step(step)`, which the trainer calls). The draw depends only
+on the step number, not on a network's seed, so the members of an ensemble see the same task
+sequence (each with its own trials) and an ensemble still equals its members trained alone.
+`sample` (evaluation, analyses) always mixes every task.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -30,8 +38,11 @@ class Multitask:
     rule_inputs: bool = True
     shared_io: bool = False
     weights: tuple[float, ...] | None = None
+    interleave: str = "trial"
 
     def __post_init__(self) -> None:
+        if self.interleave not in ("trial", "batch"):
+            raise ConfigError(f"interleave must be 'trial' or 'batch', got {self.interleave!r}")
         if not self.tasks:
             raise ConfigError("a Multitask needs at least one task")
         names = [t.name for t in self.tasks]
@@ -156,7 +167,8 @@ class Multitask:
             for t, n in zip(self.tasks, counts, strict=True)
             if n > 0
         }
-        embedded = [self.embed(name, part, self.n_steps) for name, part in parts.items()]
+        n_steps = max(part.n_steps for part in parts.values())
+        embedded = [self.embed(name, part, n_steps) for name, part in parts.items()]
         task_index = torch.cat(
             [torch.full((n,), k, device=generator.device) for k, n in enumerate(counts) if n > 0]
         )
@@ -173,6 +185,18 @@ class Multitask:
             dt_ms=self.dt_ms,
             parts=parts,
         )
+
+    def for_step(self, step: int) -> Multitask:
+        """What training step `step` samples: this multitask (trial interleave), or, with
+        `interleave="batch"`, the one task drawn for the step (the others at weight 0: same
+        layout, not sampled)."""
+        if self.interleave == "trial":
+            return self
+        weights = np.array(self.weights or (1.0,) * len(self.tasks), dtype=float)
+        # a stream of its own per step: the same draw whichever network or ensemble asks
+        rng = np.random.default_rng([int(step), 0x7A5C])
+        k = int(rng.choice(len(self.tasks), p=weights / weights.sum()))
+        return replace(self, weights=tuple(1.0 if i == k else 0.0 for i in range(len(self.tasks))))
 
     def split(self, outputs: Tensor, batch: Batch) -> list[tuple[Task, Tensor, Batch]]:
         """Per task: (task, its outputs `[T_k, (E,) B_k, O_k]`, its own batch)."""

@@ -47,6 +47,8 @@ class TrainOptions:
     # Train only these parameters (e.g. ["W_in"] to fit a new rule's input weights to a
     # pretrained network, as Yang et al. and Driscoll et al. do); the others stay frozen.
     train_only: tuple[str, ...] | None = None
+    # ... or train all but these (e.g. ["W_rec"]: a fixed recurrent network, a reservoir).
+    freeze: tuple[str, ...] | None = None
     # Continual learning over a curriculum's stages: the intelligent-synapses penalty's
     # strength c and damping xi (Yang et al. 2019 use c = 0.1, xi = 0.01); None: off.
     intelligent_synapses: float | None = None
@@ -85,6 +87,8 @@ class TrainOptions:
             raise ConfigError("train.ewc_batches must be at least 1")
         if self.intelligent_synapses_damping <= 0:
             raise ConfigError("train.intelligent_synapses_damping must be positive")
+        if self.train_only is not None and self.freeze is not None:
+            raise ConfigError("give train.train_only or train.freeze, not both")
         if self.clip_grad is not None and self.clip_grad <= 0:
             raise ConfigError(f"train.clip_grad must be positive or null, got {self.clip_grad}")
 
@@ -128,7 +132,7 @@ class TrainState:
         seeds = model.spec.seeds
         return cls(
             model=model,
-            optimizer=adam(trainable(model, options.train_only), options.lr),
+            optimizer=adam(trainable(model, options.train_only, options.freeze), options.lr),
             data_generators=member_generators(seeds, "data"),
             noise_generators=member_generators(seeds, "noise"),
             step=0,
@@ -178,8 +182,13 @@ def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr)
 
 
-def sample_ensemble(task, batch_size: int, generators: list[torch.Generator]) -> Batch:
-    """One batch per member, stacked: `x [T, E, B, I]`."""
+def sample_ensemble(
+    task, batch_size: int, generators: list[torch.Generator], *, step: int | None = None
+) -> Batch:
+    """One batch per member, stacked: `x [T, E, B, I]`. With `step`, a multitask that
+    interleaves tasks batch by batch gives the task of that training step."""
+    if step is not None and hasattr(task, "for_step"):
+        task = task.for_step(step)
     return stack_batches([task.sample(batch_size, generator=g) for g in generators])
 
 
@@ -218,20 +227,28 @@ def task_gradients(
     return out
 
 
-def trainable(model: Network, names: tuple[str, ...] | None) -> list[torch.nn.Parameter]:
-    """The parameters to train: all, or those named (the others are frozen: no gradient)."""
+def trainable(
+    model: Network, names: tuple[str, ...] | None, frozen: tuple[str, ...] | None = None
+) -> list[torch.nn.Parameter]:
+    """The parameters to train: all, those named in `names`, or all but `frozen` (the others
+    are frozen: no gradient, never changed)."""
     params = dict(model.named_parameters())
-    if names is None:
+    if names is None and frozen is None:
         return list(params.values())
-    unknown = sorted(set(names) - set(params))
-    if unknown or not names:
+    field, given = ("train_only", names) if names is not None else ("freeze", frozen)
+    assert given is not None
+    unknown = sorted(set(given) - set(params))
+    if unknown or not given:
         raise ConfigError(
-            f"train.train_only must name parameters of the network, got {list(names)}; "
+            f"train.{field} must name parameters of the network, got {list(given)}; "
             f"they are {list(params)}"
         )
+    chosen = given if frozen is None else tuple(n for n in params if n not in frozen)
+    if not chosen:
+        raise ConfigError("train.freeze freezes every parameter: nothing would train")
     for name, p in params.items():
-        p.requires_grad_(name in names)
-    return [params[n] for n in params if n in names]
+        p.requires_grad_(name in chosen)
+    return [params[n] for n in params if n in chosen]
 
 
 def clip_per_member(model: Network, max_norm: float) -> None:
@@ -287,7 +304,9 @@ def fit(
     stop = _StopOnSignal()
     try:
         while state.step < last:
-            batch = sample_ensemble(task, options.batch_size, state.data_generators)
+            batch = sample_ensemble(
+                task, options.batch_size, state.data_generators, step=state.step
+            )
             traj = model(batch.x, generators=state.noise_generators)
             loss_task = task_loss(task, traj.outputs, batch)  # [E]
             loss = loss_task
