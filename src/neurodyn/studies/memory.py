@@ -50,7 +50,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "curricula": list(CURRICULA),
     "speed_penalty": [0.0, 1.0],
     "stage_steps": 500,
-    "delays": [4, 8, 12, 16, 24, 32, 40, 60],
+    "delays": [4, 8, 12, 16, 24, 40, 60, 100, 200, 400],
     "eval_trials": 512,
     "finder_iters": 1500,  # fixed-point finder iterations for the slow points
     "model": {
