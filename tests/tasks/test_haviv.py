@@ -134,3 +134,15 @@ def test_each_remembered_class_sits_at_a_slow_point_of_its_own(memory_network):
     assert found.n_distinct.tolist() == [3]  # three memories, three slow points
     # most starts of each class settle at its point, far slower than the memory trajectory
     assert np.all(found.share > 0.5) and np.all(found.q < 0.01 * found.start_q)
+
+
+def test_slow_points_of_an_lstm_live_in_its_h_and_c_state():
+    from neurodyn.analysis.memory import class_slow_points
+    from neurodyn.models import CTRNNSpec, build_model
+
+    task = tasks.get("delayed_classification", **MEMORY_TASK)
+    lstm = build_model(
+        CTRNNSpec(n_inputs=task.n_inputs, n_hidden=8, n_outputs=task.n_outputs, cell="lstm")
+    )
+    found = class_slow_points(lstm, task, n_trials=32, starts_per_class=4, max_iters=50)
+    assert found.point.shape == (1, 3, 16) and found.centre.shape == (1, 3, 16)

@@ -106,7 +106,7 @@ def class_slow_points(
             max_iters=max_iters,
         )
     found = model_fixed_points(model, initial, inputs, condition=start_class_t, options=options)
-    n_members, n_units = model.ensemble_size, model.spec.n_hidden
+    n_members, n_units = model.ensemble_size, model.state_size  # (h, c) for an LSTM
     point = np.full((n_members, len(classes), n_units), np.nan)
     q = np.full((n_members, len(classes)), np.nan)
     share = np.zeros((n_members, len(classes)))
