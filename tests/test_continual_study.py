@@ -26,7 +26,7 @@ def test_the_groups_must_be_tasks_of_the_battery():
         continual.StudyConfig.from_dict({"groups": [["go"]]})
     config = continual.StudyConfig.from_dict({})
     runs = config.run_configs()
-    assert runs["continual-synapses"]["train"]["intelligent_synapses"] == 0.1
+    assert runs["continual-synapses"]["train"]["intelligent_synapses"] == 1.0
     assert "intelligent_synapses" not in runs["continual-plain"]["train"]
     stages = runs["continual-plain"]["curriculum"]
     assert [s["task"]["only"] for s in stages] == continual.PAPER_GROUPS

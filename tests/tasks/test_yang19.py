@@ -208,3 +208,15 @@ def test_batch_interleave_draws_one_task_per_step_with_the_papers_weights():
     assert len(battery.sample(64, seed=0).parts) == 20
     with pytest.raises(ConfigError, match="interleave must be"):
         make({"battery": "yang19", "interleave": "task"})
+
+
+def test_the_easy_battery_scales_coherences_as_the_public_codes_easy_task():
+    from neurodyn.tasks import make
+
+    easy = {t.name: t for t in make({"battery": "yang19", "easy": True}).tasks}
+    plain = {t.name: t for t in make("yang19").tasks}
+    for name in ("dm1", "dm2", "contextdm1", "contextdm2", "multidm"):
+        assert easy[name].coherences == tuple(10 * c for c in plain[name].coherences)
+    for name in ("delaydm1", "contextdelaydm2", "multidelaydm"):
+        assert easy[name].coherences == pytest.approx(tuple(2 * c for c in plain[name].coherences))
+    assert easy["fdgo"] == plain["fdgo"]

@@ -4,7 +4,11 @@ tasks rely on.
 
 The battery's full layout (85 inputs, 33 outputs) from the start; the groups, in the paper's
 order: Go -> Dly Go -> DM 1, DM 2 -> MultSen DM -> Ctx DM 1, Ctx DM 2, each trained for a
-fixed number of steps (`{battery: yang19, only: [...]}` stages of a curriculum). One run
+fixed number of steps (`{battery: yang19, only: [...]}` stages of a curriculum). As the public
+code's continual runs (gyyang/multitask `experiment.train_seq`, `paper.py`): ReLU units,
+random orthogonal W_rec, its `easy_task` coherences (`easy: true`), one task per batch within
+a group (`interleave: batch`), the penalty c = 1 against c = 0, xi = 0.01. Smaller than the
+paper's (64 units, 1,500 steps per group instead of 6,250 per task): see the README. One run
 without the penalty (`continual-plain`) and one with it (`continual-synapses`), each an
 ensemble of seeds. After every stage the trainer evaluates every task learned so far (fresh
 trials); this study reads those evaluations:
@@ -37,12 +41,12 @@ PAPER_GROUPS = [["fdgo"], ["delaygo"], ["dm1", "dm2"], ["multidm"], ["contextdm1
 DEFAULT_CONFIG: dict[str, Any] = {
     "groups": PAPER_GROUPS,
     "steps_per_group": 1500,
-    "penalty": 0.1,  # Yang et al.'s c (their xi = 0.01 is the damping default)
+    "penalty": 1.0,  # the public code's c (paper.py plots c = 0 against c = 1; xi = 0.01)
     "model": {
         "n_hidden": 64,
-        "activation": "softplus",
-        "rec_init": "diagonal",
-        "rec_gain": 0.5,
+        "activation": "relu",
+        "rec_init": "orthogonal",
+        "rec_gain": 1.0,
         "sigma_rec": 0.05,
         "seeds": [1, 2, 3],
     },
@@ -103,11 +107,12 @@ class StudyConfig:
         }
 
     def run_configs(self) -> dict[str, dict[str, Any]]:
+        battery = {"battery": "yang19", "easy": True, "interleave": "batch"}
         stages = [
-            {"task": {"battery": "yang19", "only": list(g)}, "steps": self.steps_per_group}
+            {"task": {**battery, "only": list(g)}, "steps": self.steps_per_group}
             for g in self.groups
         ]
-        base = {"task": "yang19", "model": self.model, "curriculum": stages}
+        base = {"task": battery, "model": self.model, "curriculum": stages}
         return {
             "continual-plain": {**base, "name": "continual-plain", "train": self.train},
             "continual-synapses": {

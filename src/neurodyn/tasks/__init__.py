@@ -104,17 +104,19 @@ def make(spec: str | Mapping | Sequence) -> Task | Multitask:
 
 
 def _make_battery(spec: Mapping) -> Multitask:
-    unknown = set(spec) - {"battery", "tasks", "weights", "only", "params", "interleave"}
+    unknown = set(spec) - {"battery", "tasks", "weights", "only", "params", "interleave", "easy"}
     if unknown:
         raise ConfigError(
-            "a battery entry takes `battery`, `tasks`, `weights`, `only`, `interleave` and "
-            "`params`; "
+            "a battery entry takes `battery`, `tasks`, `weights`, `only`, `interleave`, `easy` "
+            "and `params`; "
             f"got {sorted(unknown)}"
         )
     name = spec["battery"]
     if name not in BATTERIES:
         raise ConfigError(f"unknown battery {name!r}; batteries: {sorted(BATTERIES)}")
     params = dict(spec.get("params") or {})
+    if spec.get("easy"):
+        params["easy"] = True
     battery = BATTERIES[name](spec.get("tasks"), spec.get("weights"), spec.get("only"), **params)
     return dataclasses.replace(battery, interleave=spec.get("interleave", "trial"))
 

@@ -717,10 +717,23 @@ BATTERY: tuple[type[Yang19Task], ...] = (
 PAPER_WEIGHTS: dict[str, float] = {"contextdm1": 5.0, "contextdm2": 5.0}
 
 
+# the public code's `easy_task`: immediate decisions' coherences x10, delayed ones' x2
+EASY_COHERENCES = {"immediate": (0.1, 0.2, 0.4, 0.8), "delayed": (0.16, 0.32, 0.64)}
+
+
+def _easy(cls: type, easy: bool) -> dict[str, object]:
+    if easy and issubclass(cls, _ImmediateDecision):
+        return {"coherences": EASY_COHERENCES["immediate"]}
+    if easy and issubclass(cls, _DelayedDecision):
+        return {"coherences": EASY_COHERENCES["delayed"]}
+    return {}
+
+
 def battery(
     tasks: tuple[str, ...] | list[str] | None = None,
     weights: dict[str, float] | None = None,
     only: tuple[str, ...] | list[str] | None = None,
+    easy: bool = False,
     **params: object,
 ):
     """The battery as one `Multitask` with shared rings and the 20 rule inputs (85 inputs, 33
@@ -730,7 +743,10 @@ def battery(
     `weights` (task -> relative frequency, others 1) default to the paper's: Ctx DM 1 and 2
     five times as often. `only` samples just these tasks while keeping the whole layout (the
     others get weight 0: a curriculum stage of a continual-learning run, whose network has
-    every rule input from the start). `params` set a field of every task (e.g. `dt_ms`).
+    every rule input from the start). `easy` is the public code's `easy_task` (used for its
+    continual-learning networks): the immediate decisions' coherences ten times larger
+    (0.1-0.8), the delayed decisions' twice (0.16-0.64). `params` set a field of every task
+    (e.g. `dt_ms`).
     """
     from neurodyn.errors import ConfigError
     from neurodyn.tasks.multitask import Multitask
@@ -748,7 +764,10 @@ def battery(
         raise ConfigError(f"weights name tasks outside the battery: {sorted(stray)}")
     if only is not None and (not only or set(only) - set(chosen)):
         raise ConfigError(f"`only` must name some of the battery's tasks {chosen}; got {only}")
-    made = tuple(by_name[t](**params) for t in chosen)  # type: ignore[arg-type]
+    made = tuple(
+        by_name[t](**params, **_easy(by_name[t], easy))  # type: ignore[arg-type]
+        for t in chosen
+    )
     return Multitask(
         made,
         shared_io=True,
