@@ -30,13 +30,15 @@ def test_fixed_delay_trials_ask_exactly_d_steps_after_the_image_even_beyond_t_ma
 
 def test_slower_networks_remember_longer_is_what_the_correlation_reads():
     rows = [
-        memory.NetworkMeasures("tmax", "gru", 0.0, s, {}, 1.0, beyond, speed, np.nan, 10)
+        memory.NetworkMeasures(
+            "tmax", "gru", "fine-tune", 0.0, s, {}, 1.0, beyond, speed, np.nan, 10
+        )
         for s, (speed, beyond) in enumerate([(1e-1, 0.2), (1e-2, 0.5), (1e-3, 0.7), (1e-4, 0.9)])
     ]
     rho, _ = memory.speed_predicts_memory(rows)
     assert rho == pytest.approx(-1.0)
     flat = [
-        memory.NetworkMeasures("tmax", "gru", 0.0, s, {}, 1.0, 0.5, 1e-3, np.nan, 10)
+        memory.NetworkMeasures("tmax", "gru", "fine-tune", 0.0, s, {}, 1.0, 0.5, 1e-3, np.nan, 10)
         for s in range(4)
     ]
     assert np.isnan(memory.speed_predicts_memory(flat)[0])

@@ -11,32 +11,29 @@ from matplotlib.figure import Figure
 
 from neurodyn.studies.memory import T_MAX, NetworkMeasures
 
-_STYLE = {
-    ("classes", 0.0): ("tab:orange", "-"),
-    ("tmax", 0.0): ("tab:blue", "-"),
-    ("classes", 1.0): ("tab:orange", "--"),
-    ("tmax", 1.0): ("tab:blue", "--"),
-}
+_COLOUR = {"classes": "tab:orange", "tmax": "tab:blue"}
+_LINE = {"curriculum": ":", "fine-tune": "-", "fine-tune + speed": "--"}
 
 
 def plot_accuracy_by_delay(measures: Sequence[NetworkMeasures]) -> Figure:
     """One panel per cell: accuracy against the image-to-query delay, a line per curriculum
-    (colour) and speed penalty (dashed: on), mean over seeds with each seed faint; the grey
-    line marks the longest trained trial."""
+    (colour) and training (dotted: after the curriculum, solid: fine-tuned, dashed: fine-tuned
+    with the speed penalty), mean over seeds with each seed faint; the grey line marks the
+    longest trained trial."""
     cells = list(dict.fromkeys(m.cell for m in measures))
     fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.4), squeeze=False)
     for ax, cell in zip(axes[0], cells, strict=True):
-        groups: dict[tuple[str, float], list[NetworkMeasures]] = {}
+        groups: dict[tuple[str, str], list[NetworkMeasures]] = {}
         for m in measures:
             if m.cell == cell:
-                groups.setdefault((m.curriculum, m.speed_penalty), []).append(m)
-        for (curriculum, weight), group in groups.items():
-            colour, line = _STYLE.get((curriculum, 1.0 if weight else 0.0), ("black", ":"))
+                groups.setdefault((m.curriculum, m.phase), []).append(m)
+        for (curriculum, phase), group in groups.items():
+            colour, line = _COLOUR.get(curriculum, "black"), _LINE.get(phase, "-.")
             delays = sorted(group[0].accuracy)
             values = np.array([[m.accuracy[d] for d in delays] for m in group])
             for row in values:
                 ax.plot(delays, row, color=colour, ls=line, alpha=0.2, lw=0.8)
-            label = f"{curriculum}{', speed penalty ' + format(weight, 'g') if weight else ''}"
+            label = f"{curriculum}, {phase}"
             ax.plot(delays, values.mean(0), color=colour, ls=line, lw=2, label=label)
         ax.axvline(T_MAX, color="grey", lw=1)
         ax.set_ylim(0, 1.02)
@@ -61,7 +58,7 @@ def plot_speed_against_memory(
             max(m.speed, 1e-12),
             m.beyond,
             marker=markers.get(m.cell, "x"),
-            facecolors=colour if m.speed_penalty else "none",
+            facecolors=colour if m.phase == "fine-tune + speed" else "none",
             edgecolors=colour,
         )
     ax.set_xscale("log")

@@ -18,11 +18,11 @@ from neurodyn.studies.memory import (
 
 
 def _backtracking_html(measures: Sequence[NetworkMeasures]) -> str:
-    rows = [m for m in measures if m.curriculum == "classes" and m.backtracked]
+    rows = [m for m in measures if m.backtracked]
     if not rows:
         return ""
     body = "".join(
-        f"<tr><td>{html.escape(m.cell)}</td><td>{m.speed_penalty:g}</td><td>{m.seed}</td>"
+        f"<tr><td>{html.escape(m.cell)}</td><td>{m.seed}</td>"
         + "".join(f"<td>{'own' if c < 0 else c}</td>" for c in m.backtracked)
         + "</tr>"
         for m in rows
@@ -37,7 +37,7 @@ def _backtracking_html(measures: Sequence[NetworkMeasures]) -> str:
         f"does its memory settle at the slow point of an existing class? {joined} of {total} "
         "new classes did (the class it joined is shown; 'own': a point of its own or none "
         "found).</p>"
-        f"<table><tr><th>cell</th><th>penalty</th><th>seed</th>{head}</tr>{body}</table>"
+        f"<table><tr><th>cell</th><th>seed</th>{head}</tr>{body}</table>"
     )
 
 
@@ -46,9 +46,9 @@ def write_memory_report(
 ) -> Path:
     rho, p = speed_predicts_memory(list(measures))
     rows = "".join(
-        f"<tr><td>{c}</td><td>{cell}</td><td>{w:g}</td><td>{g['networks']}</td>"
+        f"<tr><td>{c}</td><td>{cell}</td><td>{phase}</td><td>{g['networks']}</td>"
         f"<td>{g['trained']:.3f}</td><td>{g['beyond']:.3f}</td><td>{g['speed']:.2e}</td></tr>"
-        for (c, cell, w), g in group_means(list(measures)).items()
+        for (c, cell, phase), g in group_means(list(measures)).items()
     )
     parts = [
         "<h1>Memory: curricula and the speed regulariser (Haviv, Rivkind &amp; Barak 2019)</h1>",
@@ -56,14 +56,14 @@ def write_memory_report(
         f"per curriculum stage (8 stages); {config.model.get('n_hidden')} units; seeds "
         f"{config.model.get('seeds')}. Accuracy on {config.eval_trials} noise-free trials per "
         "delay.</p>",
-        "<table><tr><th>curriculum</th><th>cell</th><th>speed penalty</th><th>networks</th>"
+        "<table><tr><th>curriculum</th><th>cell</th><th>training</th><th>networks</th>"
         "<th>accuracy, delays &le; 16</th><th>accuracy, delays &gt; 20</th>"
         f"<th>speed at class centres</th></tr>{rows}</table>",
         _figure_html(
             plot_accuracy_by_delay(measures),
             "Accuracy against the delay from image to query; grey: the longest trained trial. "
-            "Orange: classes curriculum (VoCu), blue: T_max curriculum (DeCu); dashed: speed "
-            "penalty on.",
+            "Orange: classes curriculum (VoCu), blue: T_max curriculum (DeCu); dotted: after "
+            "the curriculum, solid: fine-tuned without, dashed: with the speed penalty.",
         ),
         _figure_html(
             plot_speed_against_memory(measures, rho, p),

@@ -4,8 +4,11 @@ a network remembers.
 Delayed classification of the 8 x 8 digits (`delayed_classification`), learned by curriculum:
 `classes` grows the number of classes 3 -> 10 at T_max = 20 (the paper's VoCu), `tmax` grows
 T_max 6 -> 20 with 10 classes (DeCu); each stage a fixed number of steps, as the paper's fixed
-schedule. For each curriculum, cell (GRU, LSTM, CTRNN) and speed-penalty weight (0: none), one
-ensemble of seeds is one run, `memory-<curriculum>-<cell>-<plain|speed>`.
+schedule. For each curriculum and cell (GRU, LSTM, CTRNN), one ensemble of seeds is one run,
+`memory-<curriculum>-<cell>-plain`. The speed regulariser is then applied as the paper's code
+does, as a fine-tuning of the trained networks on the final task (10 classes, T_max 20): one
+run with the penalty (`...-tuned-speed`) and its control, the same fine-tuning without it
+(`...-tuned`), both starting from the plain run's weights.
 
 Measured per network:
 - `accuracy[d]`: the share of right answers when the query comes exactly d steps after the
@@ -48,7 +51,8 @@ TRAINED_DELAY, T_MAX = 16, 20
 DEFAULT_CONFIG: dict[str, Any] = {
     "cells": ["gru", "lstm", "ctrnn"],
     "curricula": list(CURRICULA),
-    "speed_penalty": [0.0, 1.0],
+    "speed_penalty": 0.1,  # its weight in the fine-tuning
+    "finetune_steps": 1000,
     "stage_steps": 500,
     "delays": [4, 8, 12, 16, 24, 40, 60, 100, 200, 400],
     "eval_trials": 512,
@@ -74,7 +78,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 class StudyConfig:
     cells: tuple[str, ...]
     curricula: tuple[str, ...]
-    speed_penalty: tuple[float, ...]
+    speed_penalty: float
+    finetune_steps: int
     stage_steps: int
     delays: tuple[int, ...]
     eval_trials: int
@@ -93,7 +98,8 @@ class StudyConfig:
         config = cls(
             cells=tuple(merged["cells"]),
             curricula=tuple(merged["curricula"]),
-            speed_penalty=tuple(float(w) for w in merged["speed_penalty"]),
+            speed_penalty=float(merged["speed_penalty"]),
+            finetune_steps=int(merged["finetune_steps"]),
             stage_steps=int(merged["stage_steps"]),
             delays=tuple(int(d) for d in merged["delays"]),
             eval_trials=int(merged["eval_trials"]),
@@ -104,8 +110,8 @@ class StudyConfig:
         bad = set(config.curricula) - set(CURRICULA)
         if bad:
             raise ConfigError(f"curricula must be among {CURRICULA}, got {sorted(bad)}")
-        if any(w < 0 for w in config.speed_penalty):
-            raise ConfigError("speed_penalty weights must be non-negative (0: none)")
+        if config.speed_penalty <= 0 or config.finetune_steps < 1:
+            raise ConfigError("speed_penalty must be positive and finetune_steps at least 1")
         if not config.delays or min(config.delays) < 1:
             raise ConfigError("delays must be positive step counts")
         for run_config in config.run_configs().values():
@@ -116,7 +122,8 @@ class StudyConfig:
         return {
             "cells": list(self.cells),
             "curricula": list(self.curricula),
-            "speed_penalty": list(self.speed_penalty),
+            "speed_penalty": self.speed_penalty,
+            "finetune_steps": self.finetune_steps,
             "stage_steps": self.stage_steps,
             "delays": list(self.delays),
             "eval_trials": self.eval_trials,
@@ -126,33 +133,64 @@ class StudyConfig:
         }
 
     def run_configs(self) -> dict[str, dict[str, Any]]:
-        """One run config per (curriculum, cell, penalty), keyed by run name."""
-        return {name: data for name, _, _, data in self.runs()}
+        """Every run config, keyed by run name (fine-tunings start from `runs/<plain run>`)."""
+        return {r.name: r.config("runs") for r in self.runs()}
 
-    def runs(self) -> list[tuple[str, str, float, dict[str, Any]]]:
-        """(run name, curriculum, penalty weight, run config) of every run."""
+    def runs(self) -> list[StudyRun]:
+        """The curriculum runs, each followed by its two fine-tunings."""
         out = []
         for curriculum in self.curricula:
             for cell in self.cells:
-                for weight in self.speed_penalty:
-                    name = f"memory-{curriculum}-{cell}-{'speed' if weight else 'plain'}"
-                    model = {**self.model, "cell": cell}
-                    if cell != "ctrnn":  # the leaky unit's settings mean nothing to a gated cell
-                        model = {
-                            k: v for k, v in model.items() if k not in ("tau_ms", "activation")
-                        }
-                    data = {
-                        "name": name,
+                model = {**self.model, "cell": cell}
+                if cell != "ctrnn":  # the leaky unit's settings mean nothing to a gated cell
+                    model = {k: v for k, v in model.items() if k not in ("tau_ms", "activation")}
+                base = f"memory-{curriculum}-{cell}"
+                plain = {
+                    "name": f"{base}-plain",
+                    "task": _task(10, T_MAX),
+                    "model": model,
+                    "train": self.train,
+                    "curriculum": [
+                        {"task": task, "steps": self.stage_steps}
+                        for task in curriculum_tasks(curriculum)
+                    ],
+                }
+                out.append(StudyRun(f"{base}-plain", curriculum, "curriculum", 0.0, plain))
+                train = {**self.train, "steps": self.finetune_steps}
+                train.pop("keep_weights_every", None)
+                for suffix, weight in (("tuned", 0.0), ("tuned-speed", self.speed_penalty)):
+                    tuned = {
+                        "name": f"{base}-{suffix}",
                         "task": _task(10, T_MAX),
                         "model": model,
-                        "train": {**self.train, **({"speed_penalty": weight} if weight else {})},
-                        "curriculum": [
-                            {"task": task, "steps": self.stage_steps}
-                            for task in curriculum_tasks(curriculum)
-                        ],
+                        "train": {**train, **({"speed_penalty": weight} if weight else {})},
                     }
-                    out.append((name, curriculum, weight, data))
+                    phase = "fine-tune + speed" if weight else "fine-tune"
+                    out.append(
+                        StudyRun(
+                            f"{base}-{suffix}", curriculum, phase, weight, tuned, f"{base}-plain"
+                        )
+                    )
         return out
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One run of the study: its name, curriculum, phase ('curriculum', 'fine-tune', 'fine-tune
+    + speed'), penalty weight, config data and, for a fine-tuning, the run it starts from."""
+
+    name: str
+    curriculum: str
+    phase: str
+    weight: float
+    data: dict[str, Any]
+    parent: str | None = None
+
+    def config(self, root: str | Path) -> dict[str, Any]:
+        if self.parent is None:
+            return self.data
+        model = {**self.data["model"], "init_from": str(Path(root) / self.parent)}
+        return {**self.data, "model": model}
 
 
 def _task(n_classes: int, t_max: int) -> dict[str, Any]:
@@ -172,6 +210,7 @@ class NetworkMeasures:
 
     curriculum: str
     cell: str
+    phase: str
     speed_penalty: float
     seed: int
     accuracy: dict[int, float]
@@ -249,9 +288,7 @@ def _make(n_classes: int, t_max: int) -> DelayedClassification:
     return DelayedClassification(n_classes=n_classes, t_max=t_max)
 
 
-def measure_run(
-    run: Run, config: StudyConfig, curriculum: str, weight: float
-) -> list[NetworkMeasures]:
+def measure_run(run: Run, config: StudyConfig, study_run: StudyRun) -> list[NetworkMeasures]:
     model = run.load_model()
     task = _make(10, T_MAX)
     accuracy = accuracy_by_delay(model, task, config.delays, config.eval_trials)
@@ -261,7 +298,7 @@ def measure_run(
     )
     joined = (
         backtracking(run, config.stage_steps, config.finder_iters)
-        if curriculum == "classes"
+        if study_run.curriculum == "classes" and study_run.phase == "curriculum"
         else [[] for _ in run.config.model.seeds]
     )
     rows = []
@@ -271,9 +308,10 @@ def measure_run(
         beyond = [a for d, a in acc.items() if d > T_MAX]
         rows.append(
             NetworkMeasures(
-                curriculum=curriculum,
+                curriculum=study_run.curriculum,
                 cell=run.config.model.cell,
-                speed_penalty=weight,
+                phase=study_run.phase,
+                speed_penalty=study_run.weight,
                 seed=int(seed),
                 accuracy=acc,
                 trained=float(np.mean(trained)) if trained else float("nan"),
@@ -310,9 +348,10 @@ def run_study(
 
     root = Path(root)
     measures: list[NetworkMeasures] = []
-    for name, curriculum, weight, data in config.runs():
-        run = train_or_reuse(parse_config(data), root, name, progress=progress)
-        measures += measure_run(run, config, curriculum, weight)
+    for study_run in config.runs():
+        data = study_run.config(root)
+        run = train_or_reuse(parse_config(data), root, study_run.name, progress=progress)
+        measures += measure_run(run, config, study_run)
     out = root / f"study-{NAME}"
     out.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
@@ -325,11 +364,11 @@ def run_study(
     return out, measures
 
 
-def group_means(measures: list[NetworkMeasures]) -> dict[tuple[str, str, float], dict[str, float]]:
-    """Mean of each measure per (curriculum, cell, penalty)."""
-    groups: dict[tuple[str, str, float], list[NetworkMeasures]] = {}
+def group_means(measures: list[NetworkMeasures]) -> dict[tuple[str, str, str], dict[str, float]]:
+    """Mean of each measure per (curriculum, cell, phase)."""
+    groups: dict[tuple[str, str, str], list[NetworkMeasures]] = {}
     for m in measures:
-        groups.setdefault((m.curriculum, m.cell, m.speed_penalty), []).append(m)
+        groups.setdefault((m.curriculum, m.cell, m.phase), []).append(m)
     return {
         key: {
             "networks": len(g),
@@ -345,12 +384,12 @@ def summary_table(measures: list[NetworkMeasures]) -> str:
     """Markdown: per curriculum, cell and penalty, the mean accuracy inside and beyond the
     trained delays and the geometric-mean speed; then the speed-memory correlation."""
     lines = [
-        "| curriculum | cell | speed penalty | networks | accuracy, delays <= 16 | accuracy, delays > 20 | speed at class centres |",
+        "| curriculum | cell | training | networks | accuracy, delays <= 16 | accuracy, delays > 20 | speed at class centres |",
         "|---|---|---|---|---|---|---|",
     ]
-    for (curriculum, cell, weight), g in group_means(measures).items():
+    for (curriculum, cell, phase), g in group_means(measures).items():
         lines.append(
-            f"| {curriculum} | {cell} | {weight:g} | {g['networks']} | {g['trained']:.3f} | "
+            f"| {curriculum} | {cell} | {phase} | {g['networks']} | {g['trained']:.3f} | "
             f"{g['beyond']:.3f} | {g['speed']:.2e} |"
         )
     rho, p = speed_predicts_memory(measures)
@@ -369,6 +408,7 @@ def quick_config() -> StudyConfig:
     data["model"]["seeds"] = [1]
     data["model"]["n_hidden"] = 16
     data["stage_steps"] = 10
+    data["finetune_steps"] = 10
     data["delays"] = [8, 24]
     data["eval_trials"] = 64
     data["finder_iters"] = 200
