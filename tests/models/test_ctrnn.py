@@ -245,3 +245,33 @@ def test_a_learned_initial_state_starts_at_zero_trains_and_round_trips(tmp_path)
     torch.testing.assert_close(trained.member(1).h0[0], trained.h0[1])
     out = trained(x, noise=False).states
     torch.testing.assert_close(out[0], trained.step(trained.h0[:, None].expand(-1, 4, -1), x[0]))
+
+
+def test_connectivity_masks_hold_at_init_and_through_training(tmp_path):
+    from neurodyn.runs import parse_config, train_run
+
+    g = torch.Generator().manual_seed(0)
+    masks = {
+        "mask_in": (torch.rand(10, 3, generator=g) > 0.5).int().tolist(),
+        "mask_rec": (torch.rand(10, 10, generator=g) > 0.7).int().tolist(),
+        "mask_out": (torch.rand(3, 10, generator=g) > 0.5).int().tolist(),
+    }
+    config = parse_config(
+        {
+            "task": "flipflop",
+            "model": {"n_hidden": 10, "seeds": [1, 2], **masks},
+            "train": {"steps": 20, "batch_size": 8, "lr": 0.05, "log_every": 10},
+        }
+    )
+    net0 = CTRNN(config.model.spec(config.make_task()))
+    net = train_run(config, tmp_path, progress=False).load_model()
+    for name, key in (("W_in", "mask_in"), ("W_rec", "mask_rec"), ("W_out", "mask_out")):
+        allowed = torch.tensor(masks[key], dtype=torch.bool)
+        for model in (net0, net):
+            assert torch.all(getattr(model, name).detach()[:, ~allowed] == 0), name
+        moved = getattr(net, name).detach() != getattr(net0, name).detach()
+        assert moved[:, allowed].any(), name  # the allowed ones trained
+    with pytest.raises(ConfigError, match=r"mask_rec must be a 10 x 10 matrix of 0 and 1"):
+        spec(n_hidden=10, mask_rec=((1, 0),))
+    with pytest.raises(ConfigError, match="masks apply to the ctrnn cell only"):
+        spec(cell="gru", mask_in=((1, 1, 1),) * 8)

@@ -70,6 +70,11 @@ class CTRNNSpec:
     # A trainable initial state `h0 [E, N]` (zeros at first) instead of starting at zero.
     learn_initial_state: bool = False
     cell: str = "ctrnn"
+    # Fixed connectivity: 0/1 masks of which input, recurrent and output weights exist
+    # (`mask_in [N, I]`, `mask_rec [N, N]` row = to, column = from, `mask_out [O, N]`).
+    mask_in: tuple[tuple[float, ...], ...] | None = None
+    mask_rec: tuple[tuple[float, ...], ...] | None = None
+    mask_out: tuple[tuple[float, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         f = self.excitatory_fraction
@@ -99,11 +104,32 @@ class CTRNNSpec:
                 "areas": self.areas is not None,
                 "learn_initial_state": self.learn_initial_state,
                 "rec_init": self.rec_init != "gaussian",
+                "masks": any(m is not None for m in (self.mask_in, self.mask_rec, self.mask_out)),
             }
             used = [name for name, set_ in leaky_only.items() if set_]
             if used:
                 raise ConfigError(
                     f"{', '.join(used)} apply to the ctrnn cell only, not to {self.cell}"
+                )
+        shapes = {
+            "mask_in": (self.n_hidden, self.n_inputs),
+            "mask_rec": (self.n_hidden, self.n_hidden),
+            "mask_out": (self.n_outputs, self.n_hidden),
+        }
+        for name, shape in shapes.items():
+            mask = getattr(self, name)
+            if mask is None:
+                continue
+            rows = [tuple(row) for row in mask]
+            if (len(rows), *{len(r) for r in rows}) != shape or not {
+                v for r in rows for v in r
+            } <= {
+                0,
+                1,
+            }:
+                raise ConfigError(
+                    f"{name} must be a {shape[0]} x {shape[1]} matrix of 0 and 1 (row: to, "
+                    "column: from)"
                 )
         if self.rec_init not in REC_INITS:
             raise ConfigError(f"rec_init must be one of {REC_INITS}, got {self.rec_init!r}")
@@ -247,13 +273,34 @@ class CTRNN(EnsembleNetwork):
             mask = allowed[area[:, None], area[None, :]]
         if not s.autapses:
             mask = mask * (1 - torch.eye(n))
+        if s.mask_rec is not None:
+            mask = mask * torch.tensor(s.mask_rec, dtype=torch.float32)
         sign_in = torch.ones(1) if s.dale_inputs else torch.zeros(1)
-        return {"sign_rec": sign, "mask_rec": mask, "sign_in": sign_in, "mask_out": mask_out}
+        given = {
+            "mask_in": (s.mask_in, (n, s.n_inputs)),
+            "mask_readout": (s.mask_out, (s.n_outputs, n)),
+        }
+        fixed = {
+            k: torch.ones(shape) if m is None else torch.tensor(m, dtype=torch.float32)
+            for k, (m, shape) in given.items()
+        }
+        return {
+            "sign_rec": sign,
+            "mask_rec": mask,
+            "sign_in": sign_in,
+            "mask_out": mask_out,
+            **fixed,
+        }
 
     @property
     def constrained(self) -> bool:
         s = self.spec
-        return s.excitatory_fraction is not None or not s.autapses or s.areas is not None
+        return (
+            s.excitatory_fraction is not None
+            or not s.autapses
+            or s.areas is not None
+            or any(m is not None for m in (s.mask_in, s.mask_rec, s.mask_out))
+        )
 
     @torch.no_grad()
     def constrain_(self) -> CTRNN:
@@ -274,6 +321,8 @@ class CTRNN(EnsembleNetwork):
             self.W_in.clamp_(min=0)
         if self.spec.dale_outputs:
             self.W_out.copy_(self.W_out.clamp(min=0) * st["mask_out"])
+        self.W_in.mul_(st["mask_in"])
+        self.W_out.mul_(st["mask_readout"])
         return self
 
     @property

@@ -54,6 +54,10 @@ class ModelConfig:
     learn_initial_state: bool = False
     # ctrnn (the leaky rate network), gru or lstm (torch's gated cells, same interface)
     cell: str = "ctrnn"
+    # fixed connectivity (0/1 matrices): mask_in [N, I], mask_rec [N, N], mask_out [O, N]
+    mask_in: tuple[tuple[float, ...], ...] | None = None
+    mask_rec: tuple[tuple[float, ...], ...] | None = None
+    mask_out: tuple[tuple[float, ...], ...] | None = None
 
     def spec(self, task: Task | Multitask) -> CTRNNSpec:
         """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
@@ -77,6 +81,9 @@ class ModelConfig:
             area_connections=self.area_connections,
             learn_initial_state=self.learn_initial_state,
             cell=self.cell,
+            mask_in=self.mask_in,
+            mask_rec=self.mask_rec,
+            mask_out=self.mask_out,
         )
 
 
