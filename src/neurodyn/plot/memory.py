@@ -36,6 +36,7 @@ def plot_accuracy_by_delay(measures: Sequence[NetworkMeasures]) -> Figure:
             label = f"{curriculum}, {phase}"
             ax.plot(delays, values.mean(0), color=colour, ls=line, lw=2, label=label)
         ax.axvline(T_MAX, color="grey", lw=1)
+        ax.set_xscale("log")  # delays from a few steps to many times the trained ones
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("delay (steps from image to query)")
         ax.set_title(cell)
