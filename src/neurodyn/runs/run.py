@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ import safetensors.torch
 import torch
 import yaml
 
-from neurodyn._io import atomic_write, atomic_write_text
+from neurodyn._io import atomic_write, atomic_write_csv, atomic_write_text
 from neurodyn.errors import (
     ConfigError,
     CorruptCheckpoint,
@@ -238,7 +237,7 @@ class Run:
         keep = self.config.train.keep_weights_every
         if keep is not None and state.step % keep == 0:
             atomic_write(self.path / HISTORY / f"step-{state.step:07d}.safetensors", save_weights)
-        atomic_write_text(self.path / METRICS, _metrics_csv(state.metrics))
+        atomic_write_csv(self.path / METRICS, state.metrics)
         self._update_info(steps_done=state.step, status="running")
 
     def load_checkpoint(self, state: TrainState) -> None:
@@ -252,17 +251,6 @@ class Run:
             raise CorruptCheckpoint(
                 f"{path} cannot be read ({type(err).__name__}: {err}); the run cannot be resumed"
             ) from None
-
-
-def _metrics_csv(rows: list[dict[str, float]]) -> str:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) -> Run:

@@ -21,8 +21,6 @@ trials); this study reads those evaluations:
 from __future__ import annotations
 
 import copy
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from neurodyn._io import atomic_write_text
+from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config, train_or_reuse
 from neurodyn.tasks.yang19 import BATTERY
@@ -178,15 +176,14 @@ def run_study(
         results.append(evaluations(run, config.groups))
     out = root / f"study-{NAME}"
     out.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["run", "seed", "after_stage", "task", "performance"])
-    for result in results:
-        for e, seed in enumerate(result.seeds):
-            for s, perf in enumerate(result.performance[e]):
-                for task, value in perf.items():
-                    writer.writerow([result.run, seed, s, task, f"{value:.4f}"])
-    atomic_write_text(out / "performance.csv", buf.getvalue())
+    rows = [
+        {"run": r.run, "seed": seed, "after_stage": s, "task": task, "performance": f"{v:.4f}"}
+        for r in results
+        for e, seed in enumerate(r.seeds)
+        for s, perf in enumerate(r.performance[e])
+        for task, v in perf.items()
+    ]
+    atomic_write_csv(out / "performance.csv", rows)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     write_continual_report(out / "report.html", results)
     return out, results

@@ -25,8 +25,6 @@ Measured per network:
 from __future__ import annotations
 
 import copy
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ import torch
 import yaml
 from scipy import stats
 
-from neurodyn._io import atomic_write_text
+from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.memory import class_slow_points
 from neurodyn.errors import ConfigError
 from neurodyn.models import Network
@@ -354,11 +352,7 @@ def run_study(
         measures += measure_run(run, config, study_run)
     out = root / f"study-{NAME}"
     out.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(measures[0].row()), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(m.row() for m in measures)
-    atomic_write_text(out / "measures.csv", buf.getvalue())
+    atomic_write_csv(out / "measures.csv", [m.row() for m in measures])
     atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     write_memory_report(out / "report.html", measures, config)
     return out, measures

@@ -19,9 +19,7 @@ Nothing trains: the study runs in seconds.
 from __future__ import annotations
 
 import copy
-import csv
 import inspect
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from neurodyn._io import atomic_write_text
+from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.information import (
     MAX_EXACT_UNITS,
     WEIGHT_FAMILIES,
@@ -277,11 +275,7 @@ def run_study(
         )
     ]
     rows = [family_row(r) for r in results]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "measures.csv", buf.getvalue())
+    atomic_write_csv(out / "measures.csv", rows)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     for r in results:
         r.curve.save(out / "curves" / f"{r.label}.npz")

@@ -17,8 +17,6 @@ network is then measured:
 from __future__ import annotations
 
 import copy
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ import numpy as np
 import torch
 import yaml
 
-from neurodyn._io import atomic_write_text
+from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
 from neurodyn.analysis.task_geometry import linear_separability, variance_ratio
 from neurodyn.errors import ConfigError
@@ -263,11 +261,7 @@ def run_study(
         measures += measure_run(run)
     out = root / f"study-{NAME}"
     out.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(measures[0].row()), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(m.row() for m in measures)
-    atomic_write_text(out / "measures.csv", buf.getvalue())
+    atomic_write_csv(out / "measures.csv", [m.row() for m in measures])
     atomic_write_text(
         out / "config.yaml",
         yaml.safe_dump(

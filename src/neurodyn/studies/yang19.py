@@ -12,9 +12,7 @@ rule inputs), not only the battery.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurodyn._io import atomic_write_text
+from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.task_variance import (
     YANG19_ANALOGIES,
     YANG19_FTV_PAIRS,
@@ -237,11 +235,7 @@ def run_study(
     rows = measures(results)
     out = root / f"study-{NAME}"
     out.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "measures.csv", buf.getvalue())
+    atomic_write_csv(out / "measures.csv", rows)
     atomic_write_text(
         out / "config.yaml",
         yaml.safe_dump(
