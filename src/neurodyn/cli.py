@@ -108,21 +108,13 @@ def _cmd_runs(args: argparse.Namespace) -> None:
 
 
 def _print_sweep(root: str, name: str) -> None:
-    import math
-
     from neurodyn.runs.sweep import sweep_table
 
     table = sweep_table(root, name)
-    columns = ["run", "seed", *table.fields, "status", "step", "loss"]
-    columns += [f"perf.{t}" for t in table.tasks]
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "-" if math.isnan(value) else f"{value:.4g}"
-        return "-" if value is None else str(value)
-
-    cells = [[cell(r.get(c)) for c in columns] for r in table.rows]
-    heads = [c.removeprefix("perf.").removeprefix("model.").removeprefix("train.") for c in columns]
+    cells = table.cells()
+    heads = [
+        c.removeprefix("perf.").removeprefix("model.").removeprefix("train.") for c in table.columns
+    ]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
     print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
     for row in cells:

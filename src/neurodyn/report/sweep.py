@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 
 from neurodyn._io import atomic_write_text
@@ -12,20 +11,11 @@ from neurodyn.report.html import _figure_html, page
 from neurodyn.runs.sweep import SweepTable, sweep_table
 
 
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return "-" if math.isnan(value) else f"{value:.4g}"
-    return html.escape("-" if value is None else str(value))
-
-
 def table_html(table: SweepTable) -> str:
-    columns = ["run", "seed", *table.fields, "status", "step", "loss"] + [
-        f"perf.{t}" for t in table.tasks
-    ]
-    head = "".join(f"<th>{html.escape(c.removeprefix('perf.'))}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(c.removeprefix('perf.'))}</th>" for c in table.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>"
-        for r in table.rows
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+        for row in table.cells()
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 

@@ -405,6 +405,23 @@ class SweepTable:
     def tasks(self) -> list[str]:
         return list(dict.fromkeys(k[5:] for r in self.rows for k in r if k.startswith("perf.")))
 
+    @property
+    def columns(self) -> list[str]:
+        """The columns a table of the trials shows, in order."""
+        return ["run", "seed", *self.fields, "status", "step", "loss"] + [
+            f"perf.{t}" for t in self.tasks
+        ]
+
+    def cells(self) -> list[list[str]]:
+        """Every row's `columns` as text: numbers to 4 significant digits, '-' for missing."""
+
+        def text(value: Any) -> str:
+            if isinstance(value, float):
+                return "-" if math.isnan(value) else f"{value:.4g}"
+            return "-" if value is None else str(value)
+
+        return [[text(r.get(c)) for c in self.columns] for r in self.rows]
+
 
 def sweep_table(root: str | Path, name: str) -> SweepTable:
     """The trials of sweep `name` in the runs folder `root`, with their latest metrics (runs
