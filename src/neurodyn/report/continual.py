@@ -24,9 +24,7 @@ def write_continual_report(path: Path, results: Sequence[ContinualResult]) -> Pa
         for task in group:
             cells = ""
             for r in results:
-                own = sum(m[s][task] for m in r.performance) / len(r.performance)
-                end = sum(m[last][task] for m in r.performance) / len(r.performance)
-                cells += f"<td>{own:.2f}</td><td>{end:.2f}</td>"
+                cells += f"<td>{r.mean(s, task):.2f}</td><td>{r.mean(last, task):.2f}</td>"
             rows += f"<tr><td>{html.escape(task)}</td><td>{s + 1}</td>{cells}</tr>"
     forgetting = "; ".join(f"{html.escape(r.run)}: {r.forgetting().mean():.3f}" for r in results)
     parts = [

@@ -31,6 +31,7 @@ import yaml
 from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config, train_or_reuse
+from neurodyn.studies._config import with_defaults
 from neurodyn.tasks.yang19 import BATTERY
 
 NAME = "continual"
@@ -69,12 +70,7 @@ class StudyConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        unknown = set(data) - set(DEFAULT_CONFIG)
-        if unknown:
-            raise ConfigError(
-                f"unknown study field(s) {sorted(unknown)}; fields: {', '.join(DEFAULT_CONFIG)}"
-            )
-        merged = {**DEFAULT_CONFIG, **data}
+        merged = with_defaults(data, DEFAULT_CONFIG)
         config = cls(
             groups=tuple(tuple(g) for g in merged["groups"]),
             steps_per_group=int(merged["steps_per_group"]),
@@ -129,6 +125,10 @@ class ContinualResult:
     groups: tuple[tuple[str, ...], ...]
     seeds: tuple[int, ...]
     performance: list[list[dict[str, float]]]
+
+    def mean(self, stage: int, task: str) -> float:
+        """`task`'s performance after `stage`, averaged over the networks."""
+        return float(np.mean([member[stage][task] for member in self.performance]))
 
     def forgetting(self) -> np.ndarray:
         """Per member `[E]`: mean over the earlier groups' tasks of (performance after their
@@ -204,9 +204,7 @@ def summary_table(results: list[ContinualResult]) -> str:
         for task in group:
             cells = []
             for r in results:
-                own = np.mean([m[s][task] for m in r.performance])
-                end = np.mean([m[last][task] for m in r.performance])
-                cells += [f"{own:.2f}", f"{end:.2f}"]
+                cells += [f"{r.mean(s, task):.2f}", f"{r.mean(last, task):.2f}"]
             lines.append(f"| {task} | {s + 1} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(

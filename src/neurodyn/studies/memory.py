@@ -39,6 +39,7 @@ from neurodyn.analysis.memory import class_slow_points
 from neurodyn.errors import ConfigError
 from neurodyn.models import Network
 from neurodyn.runs import Run, parse_config, train_or_reuse
+from neurodyn.studies._config import with_defaults
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.train.losses import speed_at_class_centres
 
@@ -87,12 +88,7 @@ class StudyConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        unknown = set(data) - set(DEFAULT_CONFIG)
-        if unknown:
-            raise ConfigError(
-                f"unknown study field(s) {sorted(unknown)}; fields: {', '.join(DEFAULT_CONFIG)}"
-            )
-        merged = {**DEFAULT_CONFIG, **data}
+        merged = with_defaults(data, DEFAULT_CONFIG)
         config = cls(
             cells=tuple(merged["cells"]),
             curricula=tuple(merged["curricula"]),

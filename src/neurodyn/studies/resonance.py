@@ -38,6 +38,7 @@ from neurodyn.analysis.information import (
     symmetric_bias,
 )
 from neurodyn.errors import ConfigError
+from neurodyn.studies._config import with_defaults
 
 NAME = "resonance"
 
@@ -72,7 +73,6 @@ PAPER = {
 
 RR_GAIN_BITS = 0.1  # a network shows RR when its I peaks at least this far above I(r = 0)
 
-_FIELDS = {"n_units", "steps", "seeds", "noise_levels", "families"}
 _ENTRY_KEYS = {"family", "n", "observe"}
 _NOISE_KEYS = {"zero", "min", "max", "count"}
 
@@ -101,12 +101,7 @@ class StudyConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        unknown = set(data) - _FIELDS
-        if unknown:
-            raise ConfigError(
-                f"unknown study field(s) {sorted(unknown)}; fields: {', '.join(sorted(_FIELDS))}"
-            )
-        merged = {**copy.deepcopy(DEFAULT_CONFIG), **data}
+        merged = with_defaults(data, DEFAULT_CONFIG)
         noise = dict(merged["noise_levels"])
         if set(noise) != _NOISE_KEYS:
             raise ConfigError(

@@ -31,6 +31,7 @@ from neurodyn.analysis.task_geometry import linear_separability, variance_ratio
 from neurodyn.errors import ConfigError
 from neurodyn.models import Network
 from neurodyn.runs import Run, parse_config, train_or_reuse
+from neurodyn.studies._config import with_defaults
 from neurodyn.tasks.attractors import AttractorTasks
 
 NAME = "simplicity-bias"
@@ -76,13 +77,7 @@ class StudyConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        unknown = set(data) - {"settings", "component_sets", "model", "train"}
-        if unknown:
-            raise ConfigError(
-                f"unknown study field(s) {sorted(unknown)}; fields: settings, component_sets, "
-                "model, train"
-            )
-        merged = {**DEFAULT_CONFIG, **data}
+        merged = with_defaults(data, DEFAULT_CONFIG)
         config = cls(
             settings=tuple(merged["settings"]),
             component_sets=tuple(tuple(c) for c in merged["component_sets"]),
