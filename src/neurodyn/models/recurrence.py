@@ -101,6 +101,19 @@ def _run(drive: Tensor, h0: Tensor, w_rec_t: Tensor, alpha: float, activation: s
     return states, pre
 
 
+def _forward(
+    drive: Tensor, h0: Tensor, w_rec: Tensor, alpha: float, activation: str, chosen: str
+) -> tuple[Tensor, Tensor]:
+    """States and pre-activations `[E, T, B, N]` by the `chosen` engine's forward loop."""
+    w_rec_t = w_rec.transpose(1, 2)
+    if chosen == "compiled":
+        states, pre = _compiled().forward(
+            drive, h0, w_rec_t.contiguous(), alpha, _ACTIVATION_CODES[activation]
+        )
+        return states, pre
+    return _run(drive, h0, w_rec_t, alpha, activation)
+
+
 def _backward_loop(grad_states: Tensor, slope: Tensor, w_rec: Tensor, alpha: float):
     """dL/dpre `[E, T, B, N]` and the total dL/dh_1 `[E, B, N]` from the direct gradients
     `grad_states [E, T, B, N]` and `slope = alpha f'(pre)`."""
@@ -117,15 +130,9 @@ def _backward_loop(grad_states: Tensor, slope: Tensor, w_rec: Tensor, alpha: flo
 
 class _LeakyRecurrence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, drive, h0, w_rec, alpha, activation):  # type: ignore[override]
-        w_rec_t = w_rec.transpose(1, 2)
-        ctx.engine = engine(drive.device)
-        if ctx.engine == "compiled":
-            states, pre = _compiled().forward(
-                drive, h0, w_rec_t.contiguous(), alpha, _ACTIVATION_CODES[activation]
-            )
-        else:
-            states, pre = _run(drive, h0, w_rec_t, alpha, activation)
+    def forward(ctx, drive, h0, w_rec, alpha, activation, chosen):  # type: ignore[override]
+        ctx.engine = chosen
+        states, pre = _forward(drive, h0, w_rec, alpha, activation, chosen)
         # alpha * f'(pre), all steps in one vectorised pass (not inside the loop)
         slope = SLOPES[activation](pre).mul_(alpha)
         ctx.save_for_backward(states, slope, h0, w_rec)
@@ -153,7 +160,7 @@ class _LeakyRecurrence(torch.autograd.Function):
             later = grad_pre[:, 1:].reshape(n_members, -1, n_hidden).transpose(1, 2)
             earlier = states[:, :-1].reshape(n_members, -1, n_hidden)
             grad_w = torch.baddbmm(torch.bmm(g0.transpose(1, 2), h0), later, earlier)
-        return grad_pre, grad_h0, grad_w, None, None
+        return grad_pre, grad_h0, grad_w, None, None, None
 
 
 def leaky_recurrence(
@@ -187,11 +194,8 @@ def leaky_recurrence(
     h0 = h0.expand(drive.shape[0], *drive.shape[2:]).contiguous()
     drive = drive.contiguous()
     if torch.is_grad_enabled() and (drive.requires_grad or h0.requires_grad or w_rec.requires_grad):
-        return _LeakyRecurrence.apply(drive, h0, w_rec, alpha, activation)
-    if chosen == "compiled":
-        w_rec_t = w_rec.transpose(1, 2).contiguous()
-        return _compiled().forward(drive, h0, w_rec_t, alpha, _ACTIVATION_CODES[activation])[0]
-    return _run(drive, h0, w_rec.transpose(1, 2), alpha, activation)[0]
+        return _LeakyRecurrence.apply(drive, h0, w_rec, alpha, activation, chosen)
+    return _forward(drive, h0, w_rec, alpha, activation, chosen)[0]
 
 
 def leaky_recurrence_reference(
