@@ -104,7 +104,7 @@ class CTRNNSpec:
                 "areas": self.areas is not None,
                 "learn_initial_state": self.learn_initial_state,
                 "rec_init": self.rec_init != "gaussian",
-                "masks": any(m is not None for m in (self.mask_in, self.mask_rec, self.mask_out)),
+                "masks": self.has_masks,
             }
             used = [name for name, set_ in leaky_only.items() if set_]
             if used:
@@ -120,13 +120,9 @@ class CTRNNSpec:
             mask = getattr(self, name)
             if mask is None:
                 continue
-            rows = [tuple(row) for row in mask]
-            if (len(rows), *{len(r) for r in rows}) != shape or not {
-                v for r in rows for v in r
-            } <= {
-                0,
-                1,
-            }:
+            widths = {len(row) for row in mask}
+            values = {v for row in mask for v in row}
+            if (len(mask), *widths) != shape or not values <= {0, 1}:
                 raise ConfigError(
                     f"{name} must be a {shape[0]} x {shape[1]} matrix of 0 and 1 (row: to, "
                     "column: from)"
@@ -146,6 +142,10 @@ class CTRNNSpec:
             )
         if not self.seeds:
             raise ConfigError("seeds must name at least one seed (one per ensemble member)")
+
+    @property
+    def has_masks(self) -> bool:
+        return any(m is not None for m in (self.mask_in, self.mask_rec, self.mask_out))
 
     @property
     def alpha(self) -> float:
@@ -273,23 +273,18 @@ class CTRNN(EnsembleNetwork):
             mask = allowed[area[:, None], area[None, :]]
         if not s.autapses:
             mask = mask * (1 - torch.eye(n))
-        if s.mask_rec is not None:
-            mask = mask * torch.tensor(s.mask_rec, dtype=torch.float32)
+
+        def given(m, *shape: int) -> Tensor:  # a user's mask, or every weight allowed
+            return torch.ones(shape) if m is None else torch.tensor(m, dtype=torch.float32)
+
         sign_in = torch.ones(1) if s.dale_inputs else torch.zeros(1)
-        given = {
-            "mask_in": (s.mask_in, (n, s.n_inputs)),
-            "mask_readout": (s.mask_out, (s.n_outputs, n)),
-        }
-        fixed = {
-            k: torch.ones(shape) if m is None else torch.tensor(m, dtype=torch.float32)
-            for k, (m, shape) in given.items()
-        }
         return {
             "sign_rec": sign,
-            "mask_rec": mask,
+            "mask_rec": mask * given(s.mask_rec, n, n),
             "sign_in": sign_in,
             "mask_out": mask_out,
-            **fixed,
+            "mask_in": given(s.mask_in, n, s.n_inputs),
+            "mask_readout": given(s.mask_out, s.n_outputs, n),
         }
 
     @property
@@ -299,7 +294,7 @@ class CTRNN(EnsembleNetwork):
             s.excitatory_fraction is not None
             or not s.autapses
             or s.areas is not None
-            or any(m is not None for m in (s.mask_in, s.mask_rec, s.mask_out))
+            or s.has_masks
         )
 
     @torch.no_grad()
