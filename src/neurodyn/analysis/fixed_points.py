@@ -177,8 +177,8 @@ class FixedPoints(SavableResult):
 # -- the step function and its Jacobian -----------------------------------------------------
 
 
-def _speed(step_fn: StepFn, h: Tensor, u: Tensor) -> Tensor:
-    """q per state `[...]`."""
+def speed(step_fn: StepFn, h: Tensor, u: Tensor) -> Tensor:
+    """q = 0.5 |F(h, u) - h|^2 per state `[...]`."""
     return 0.5 * (step_fn(h, u) - h).pow(2).sum(-1)
 
 
@@ -259,7 +259,7 @@ def _descend(
     """
     iters = torch.zeros(h.shape[:-1], dtype=torch.long, device=h.device)
     with torch.no_grad():
-        q = _speed(step_fn, h, u)
+        q = speed(step_fn, h, u)
     active = q >= stop_below
     done_iters = 0
     while done_iters < options.max_iters and bool(active.any()):
@@ -294,7 +294,7 @@ def _descend_dense(
 
     def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.detach().requires_grad_(True)
-        q = _speed(step_fn, x, u)
+        q = speed(step_fn, x, u)
         (grad,) = torch.autograd.grad(q.sum(), x)
         norm = grad.norm(dim=-1, keepdim=True)
         grad = grad * (options.max_grad_norm / norm.clamp(min=options.max_grad_norm))
@@ -359,7 +359,7 @@ def _newton(
     u : Tensor [E, K, I]
     """
     with torch.no_grad():
-        q = _speed(step_fn, h, u)
+        q = speed(step_fn, h, u)
     active = torch.isfinite(q) & (q < options.slow_q) & (q >= stop_below)
     eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
     for _ in range(options.newton_iters):
@@ -376,7 +376,7 @@ def _newton(
             improved = torch.zeros_like(qs, dtype=torch.bool)
             for scale in (1.0, 0.5, 0.25, 0.125):
                 trial = hs + scale * delta
-                q_trial = _speed(step_fn, trial, us)
+                q_trial = speed(step_fn, trial, us)
                 better = (q_trial < qs) & ~improved
                 hs = torch.where(better[..., None], trial, hs)
                 qs = torch.where(better, q_trial, qs)
@@ -502,7 +502,7 @@ def find_fixed_points(
         h, iters = _descend(fn, h0, u, options, stop_below=options.tol_q)
         h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
     with torch.no_grad():
-        q = _speed(fine_fn, h, u_fine)
+        q = speed(fine_fn, h, u_fine)
     return _summarise(fine_fn, fine_jac, h0, h, u_fine, q, iters, cond, dt, options)
 
 
@@ -569,7 +569,7 @@ def _summarise(
         )
         h = _scatter(h, pad_index, valid, polished)
         with torch.no_grad():
-            q = _speed(step_fn, h, u)
+            q = speed(step_fn, h, u)
     points = h[members, index]  # [M, N]
     point_inputs = u[members, index]
     point_q = q[members, index]

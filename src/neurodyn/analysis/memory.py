@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
+from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points, speed
 from neurodyn.models import Network
 from neurodyn.tasks import Task
 from neurodyn.train.losses import class_centres
@@ -97,8 +97,7 @@ def class_slow_points(
     initial = states[t_all, :, b_all].transpose(0, 1)  # [E, K, N]
     inputs = mean_input[:, start_class_t]  # [E, K, I]
     with torch.no_grad():
-        moved = model.step(initial, inputs) - initial
-    start_speed = 0.5 * moved.pow(2).sum(-1)  # [E, K]
+        start_speed = speed(model.step, initial, inputs)  # [E, K]
     if options is None:
         options = FixedPointOptions(
             slow_q=relative_slow * float(start_speed.median()),
