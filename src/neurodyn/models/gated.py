@@ -81,10 +81,6 @@ class GatedRNN(EnsembleNetwork):
         """Size of the state the analyses see: N (GRU) or 2N (LSTM: h and c)."""
         return self.spec.n_hidden * (2 if self.spec.cell == "lstm" else 1)
 
-    @property
-    def constrained(self) -> bool:
-        return False
-
     def constrain_(self) -> GatedRNN:
         """Nothing to project: gated cells take no structural constraints (the spec refuses
         them)."""
