@@ -6,7 +6,6 @@ Reach any task by name: `neurodyn.tasks.get("pdm")`, with parameters as keywords
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 
 from neurodyn.errors import ConfigError, TaskNotFound, nearest_names
@@ -115,10 +114,14 @@ def _make_battery(spec: Mapping) -> Multitask:
     if name not in BATTERIES:
         raise ConfigError(f"unknown battery {name!r}; batteries: {sorted(BATTERIES)}")
     params = dict(spec.get("params") or {})
-    if spec.get("easy"):
-        params["easy"] = True
-    battery = BATTERIES[name](spec.get("tasks"), spec.get("weights"), spec.get("only"), **params)
-    return dataclasses.replace(battery, interleave=spec.get("interleave", "trial"))
+    return BATTERIES[name](
+        spec.get("tasks"),
+        spec.get("weights"),
+        spec.get("only"),
+        easy=bool(spec.get("easy", False)),
+        interleave=spec.get("interleave", "trial"),
+        **params,
+    )
 
 
 def _make_neurogym(spec: Mapping) -> NeurogymTask:

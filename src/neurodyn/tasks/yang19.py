@@ -734,6 +734,7 @@ def battery(
     weights: dict[str, float] | None = None,
     only: tuple[str, ...] | list[str] | None = None,
     easy: bool = False,
+    interleave: str = "trial",
     **params: object,
 ):
     """The battery as one `Multitask` with shared rings and the 20 rule inputs (85 inputs, 33
@@ -745,7 +746,8 @@ def battery(
     others get weight 0: a curriculum stage of a continual-learning run, whose network has
     every rule input from the start). `easy` is the public code's `easy_task` (used for its
     continual-learning networks): the immediate decisions' coherences ten times larger
-    (0.1-0.8), the delayed decisions' twice (0.16-0.64). `params` set a field of every task
+    (0.1-0.8), the delayed decisions' twice (0.16-0.64). `interleave` is the `Multitask`'s:
+    every task in each batch ('trial') or one task per batch ('batch'). `params` set a field of every task
     (e.g. `dt_ms`).
     """
     from neurodyn.errors import ConfigError
@@ -774,4 +776,5 @@ def battery(
         weights=tuple(
             float(weights.get(t, 1.0)) if only is None or t in only else 0.0 for t in chosen
         ),
+        interleave=interleave,
     )
