@@ -34,6 +34,7 @@ from torch import nn
 from neurodyn._malloc import keep_freed_memory
 from neurodyn.models import CTRNN, CTRNNSpec
 from neurodyn.models.recurrence import engine
+from neurodyn.train.trainer import adam
 
 T_STEPS, N_INPUTS, N_OUTPUTS, ALPHA = 100, 85, 33, 0.2
 CPU_GRID = [(64, 64, 1), (64, 64, 32), (256, 64, 1), (256, 64, 32), (256, 512, 1), (1024, 64, 1)]
@@ -115,7 +116,7 @@ def neurodyn_step(n: int, b: int, e: int, device: torch.device):
     y = torch.randn(T_STEPS, 1, b, N_OUTPUTS, device=device)
     spec = CTRNNSpec(N_INPUTS, n, N_OUTPUTS, sigma_rec=0.0, seeds=tuple(range(e)))
     model = CTRNN(spec).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    opt = adam(list(model.parameters()), 1e-3)  # the trainer's: fused where torch has it
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
