@@ -114,18 +114,24 @@ def simulate(
     """
     if r0.dim() != 2 or r0.shape[-1] != w.shape[0]:
         raise ConfigError(f"r0 must be [B, N={w.shape[0]}], got {tuple(r0.shape)}")
-    scale = spec.sigma * math.sqrt(spec.dt)
     r = r0.clamp(spec.r_min, spec.r_max)
     kept = []
     for t in range(n_steps):
         inputs = s[t] if s.dim() == 3 else s
         noise = torch.randn(r.shape, generator=generator, dtype=r.dtype, device=r.device)
-        r = (r + spec.dt * drift(r, inputs, w, c, b, spec) + scale * noise).clamp(
-            spec.r_min, spec.r_max
-        )
+        r = euler_step(r, inputs, w, c, b, spec, noise)
         if (t + 1) % record_every == 0:
             kept.append(r)
     return torch.stack(kept)
+
+
+def euler_step(
+    r: Tensor, s: Tensor, w: Tensor, c: Tensor, b: Tensor, spec: CircuitSpec, noise: Tensor
+) -> Tensor:
+    """One Euler-Maruyama step, `r + dt drift + sigma sqrt(dt) noise`, clipped to the rate
+    range: `r [B, N]`, `s [B, K]`, `noise [B, N]` standard normal -> `[B, N]`."""
+    step = r + spec.dt * drift(r, s, w, c, b, spec) + spec.sigma * math.sqrt(spec.dt) * noise
+    return step.clamp(spec.r_min, spec.r_max)
 
 
 def energy(
