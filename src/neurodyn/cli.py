@@ -345,7 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("study", help="reproduce a paper: train, measure, report")
-    p.add_argument("name", help="simplicity-bias, yang19 or resonance")
+    p.add_argument(
+        "name", help="simplicity-bias, yang19, resonance, memory, continual or plasticity"
+    )
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--config", help="study config YAML (default: the study's own)")
     p.add_argument("--quick", action="store_true", help="a tiny version, to check it runs")

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from neurodyn.errors import ConfigError, NeurodynError, nearest_names
-from neurodyn.studies import continual, memory, resonance, simplicity_bias, yang19
+from neurodyn.studies import continual, memory, plasticity, resonance, simplicity_bias, yang19
 
 STUDIES = {
     simplicity_bias.NAME: simplicity_bias,
@@ -20,6 +20,7 @@ STUDIES = {
     resonance.NAME: resonance,
     memory.NAME: memory,
     continual.NAME: continual,
+    plasticity.NAME: plasticity,
 }
 
 
