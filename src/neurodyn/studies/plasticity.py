@@ -278,7 +278,7 @@ def train_condition(condition: Condition, config: StudyConfig, folder: Path) -> 
     setting = _setting(condition, config)
     if path.exists():
         saved = TrainedNetwork.load(path)
-        if saved.setting != setting:
+        if json.loads(saved.setting) != json.loads(setting):  # 32 and 32.0 are one setting
             raise ConfigError(
                 f"{path} was trained with other settings ({saved.setting}); the study's are "
                 f"{setting}. Use another --runs folder, or delete the file to retrain it"
@@ -357,7 +357,9 @@ def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) 
             "whole task": task_discriminability(projections, angles),
             **boundary_discriminability(projections, angles, BOUNDARY_PAIRS),
         }
-    near = np.abs(np.angle(np.exp(1j * (tuning.preferred - task.mu)))) <= NEAR_PRIOR_PEAK + 1e-9
+    near = _within(tuning.preferred, task.mu)
+    near_angles = _within(angles, task.mu)
+    prior = task.prior_density(angles)
     tail = max(1, len(trained.curve_objective) // 10)
     row: dict[str, Any] = {
         "network": condition.label,
@@ -369,6 +371,13 @@ def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) 
         "share_preferring_near_prior_centre": float(near.mean()),
         "noise_fraction_before": float(fraction_before.mean()),
         "noise_fraction_after": float(fraction_after.mean()),
+        # does the circuit hide its noise from the readout where stimuli are frequent?
+        "noise_fraction_after_near_centre": float(fraction_after[near_angles].mean()),
+        "noise_fraction_after_elsewhere": float(fraction_after[~near_angles].mean()),
+        # does the mean activity follow the prior?
+        "population_mean_prior_correlation": float(
+            np.corrcoef(tuning.population_mean, prior)[0, 1]
+        ),
         "engagement_ratio": engagement.ratio,
         "d_prime_whole": discriminability.get("whole task", ""),
         "d_prime_boundary_0": discriminability.get("boundary 0 (+-30 deg)", ""),
@@ -388,6 +397,11 @@ def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) 
         discriminability,
         row,
     )
+
+
+def _within(angles: np.ndarray, centre: float) -> np.ndarray:
+    """Which `angles` lie within NEAR_PRIOR_PEAK of `centre` on the circle."""
+    return np.abs(np.angle(np.exp(1j * (angles - centre)))) <= NEAR_PRIOR_PEAK + 1e-9
 
 
 def run_study(
@@ -423,6 +437,9 @@ SUMMARY_COLUMNS = [
     ("share_preferring_near_prior_centre", "units preferring within 60 deg of the prior's centre"),
     ("noise_fraction_before", "noise volume fraction before"),
     ("noise_fraction_after", "after"),
+    ("noise_fraction_after_near_centre", "after, within 60 deg of the prior's centre"),
+    ("noise_fraction_after_elsewhere", "after, elsewhere"),
+    ("population_mean_prior_correlation", "mean rate vs prior (r)"),
     ("engagement_ratio", "recurrent / input"),
     ("d_prime_boundary_0", "d' at 0"),
     ("d_prime_boundary_pi", "d' at pi"),
@@ -432,7 +449,9 @@ SUMMARY_COLUMNS = [
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one line per network with its test error before and after learning, final
     online objective, preferred-stimulus share near the prior's centre (5/12 = 0.42 if
-    uniform), noise volume fraction, engagement and boundary d'."""
+    uniform), noise volume fraction (before, after, and after near and away from the prior's
+    centre), the correlation of the mean rate with the prior over the test angles,
+    engagement and boundary d'."""
     head = "| " + " | ".join(title for _, title in SUMMARY_COLUMNS) + " |"
     lines = [head, "|" + "---|" * len(SUMMARY_COLUMNS)]
     lines += ["| " + " | ".join(_fmt(r[k]) for k, _ in SUMMARY_COLUMNS) + " |" for r in rows]
