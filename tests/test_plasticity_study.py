@@ -66,3 +66,12 @@ def test_quick_study_learns_reports_and_reuses_its_networks(tmp_path, capsys):
     assert main(args) == 2  # the CLI's exit status for a user error
     assert "trained with other settings" in capsys.readouterr().err
     assert saved.stat().st_mtime_ns == stamp
+
+
+def test_time_to_fraction_reads_a_planted_curve():
+    # an exponential approach 1 - exp(-t / 100): 90% of the gain at t = 100 ln 10 = 230 (the
+    # trailing mean over 40 points delays it by about 20 and starts it at 0.18, not 0)
+    time = np.arange(1.0, 2001.0)
+    slow = plasticity.time_to_fraction(time, 1 - np.exp(-time / 100))
+    assert slow == pytest.approx(230, abs=60)
+    assert plasticity.time_to_fraction(time, 1 - np.exp(-time / 10)) < slow / 3

@@ -83,3 +83,42 @@ def test_bad_constants_and_shapes_are_named():
     w, c, b = (torch.from_numpy(v) for v in symmetric_circuit())
     with pytest.raises(ConfigError, match="r0 must be"):
         simulate(torch.ones(3), torch.ones(3, 12), w, c, b, SPEC, n_steps=1)
+
+
+def test_a_two_unit_circuit_samples_its_boltzmann_density_near_zero_rates():
+    # low drive: the rates spend much of their time near zero, where the rectification (the
+    # softplus leak and the floor r_min) makes the density far from the linear regime's
+    # Gaussian; simulated moments and the share of time below 0.1 against exp(-2E/sigma^2) by
+    # quadrature
+    w = np.array([[0.0, 0.3], [0.3, 0.0]])
+    c = np.zeros((2, 12))
+    b = np.array([0.15, 0.05])
+    s = np.zeros(12)
+    axis = np.linspace(SPEC.r_min, 1.6, 800)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+    log_p = -2 * energy(grid, s, w, c, b, SPEC) / SPEC.sigma**2
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    mean = p @ grid
+    cov = (grid - mean).T @ ((grid - mean) * p[:, None])
+    low = p @ (grid[:, 0] < 0.1)
+    torch_args = [torch.from_numpy(v) for v in (w, c, b)]
+    chains = 3000
+    states = (
+        simulate(
+            torch.full((chains, 2), 0.2, dtype=torch.float64),
+            torch.zeros(chains, 12, dtype=torch.float64),
+            *torch_args,
+            SPEC,
+            n_steps=2000,
+            generator=torch.Generator().manual_seed(0),
+            record_every=200,
+        )[3:]
+        .reshape(-1, 2)
+        .numpy()
+    )  # from 8 time units on, every 2 (the slowest mode: ~1.4)
+    gaussian_mean = np.linalg.solve(np.eye(2) - w, b)
+    assert low > 0.15 and np.abs(gaussian_mean - mean).min() > 0.03  # far from the Gaussian
+    np.testing.assert_allclose(states.mean(0), mean, atol=0.006)
+    np.testing.assert_allclose(np.cov(states.T), cov, atol=0.05 * np.abs(cov).max())
+    assert np.mean(states[:, 0] < 0.1) == pytest.approx(low, abs=0.02)

@@ -368,6 +368,7 @@ def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) 
         "test_error_before": probe_performance(before, task),
         "test_error_after": probe_performance(after, task),
         "final_objective": float(trained.curve_objective[-tail:].mean()),
+        "time_to_90_percent": time_to_fraction(trained.curve_time, trained.curve_objective),
         "share_preferring_near_prior_centre": float(near.mean()),
         "noise_fraction_before": float(fraction_before.mean()),
         "noise_fraction_after": float(fraction_after.mean()),
@@ -397,6 +398,17 @@ def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) 
         discriminability,
         row,
     )
+
+
+def time_to_fraction(time: np.ndarray, objective: np.ndarray, fraction: float = 0.9) -> float:
+    """The first time the learning curve, smoothed by a trailing mean over a fiftieth of its
+    length, has come `fraction` of the way from its first to its final value (the final value:
+    the mean of its last fiftieth): how fast learning is, apart from where it ends."""
+    width = max(1, len(objective) // 50)
+    smooth = np.convolve(objective, np.ones(width) / width, mode="valid")
+    start, end = smooth[0], objective[-width:].mean()
+    reached = np.flatnonzero((smooth - start) >= fraction * (end - start))
+    return float(time[width - 1 + reached[0]]) if len(reached) else float("nan")
 
 
 def _within(angles: np.ndarray, centre: float) -> np.ndarray:
@@ -434,6 +446,7 @@ SUMMARY_COLUMNS = [
     ("test_error_before", "test error before"),
     ("test_error_after", "after"),
     ("final_objective", "final objective"),
+    ("time_to_90_percent", "time to 90% of the gain"),
     ("share_preferring_near_prior_centre", "units preferring within 60 deg of the prior's centre"),
     ("noise_fraction_before", "noise volume fraction before"),
     ("noise_fraction_after", "after"),
