@@ -13,7 +13,13 @@ into sequences, so all its steps count.
 Needs neurogym (`pip install 'neurodyn[neurogym]'`; it pins numpy 2.2, so use a separate
 environment). Without it only neurodyn's rows are printed.
 
+`--threads` sets torch's intra-op threads (default: torch's own choice). On a machine whose
+cores are busy with other work, several threads wait on each other at every operation large
+enough to be split, which can slow trial generation many times over; `--threads 1` measures the
+generator itself (neurogym's numpy runs on one thread either way).
+
 Usage: python benchmarks/task_generation.py [--batch 64] [--seq-len 100] [--min-time 3]
+    [--threads N]
 """
 
 from __future__ import annotations
@@ -78,7 +84,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--min-time", type=float, default=3.0)
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     print(
         f"batch {args.batch}, dt 20 ms; torch {torch.__version__}, {torch.get_num_threads()} threads"
     )

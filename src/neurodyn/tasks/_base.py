@@ -12,6 +12,7 @@ trial the task can make, and steps after a trial's end have zero input and zero 
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -92,8 +93,15 @@ class Batch:
 
 def between(n_steps: int, start: Tensor, end: Tensor) -> Tensor:
     """Boolean `[T, *S]` mask of `start[s] <= t < end[s]` for per-trial bounds of shape `S`."""
-    t = torch.arange(n_steps, device=start.device).reshape(-1, *([1] * start.dim()))
+    t = _time_index(n_steps, start.device).reshape(-1, *([1] * start.dim()))
     return (t >= start[None]) & (t < end[None])
+
+
+@functools.lru_cache(maxsize=64)
+def _time_index(n_steps: int, device: torch.device) -> Tensor:
+    """`arange(n_steps)`, made once per length and device: trial generation asks for it
+    dozens of times a batch, and only reads it."""
+    return torch.arange(n_steps, device=device)
 
 
 def stack_batches(batches: list[Batch]) -> Batch:
@@ -177,7 +185,28 @@ class Task(ABC):
     @property
     def n_steps(self) -> int:
         """The longest trial this task can make, in steps (the `T` of every batch)."""
-        return sum(self._steps(max(_choices(d))) for d in self.epoch_durations_ms().values())
+        return sum(max(steps) for steps in self._epoch_steps.values())
+
+    @functools.cached_property
+    def _epoch_steps(self) -> dict[str, tuple[int, ...]]:
+        """Each epoch's duration choices in steps. Cached: a task's fields never change, and
+        `sample` would otherwise re-derive them for every batch."""
+        return {
+            epoch: tuple(self._steps(d) for d in _choices(duration))
+            for epoch, duration in self.epoch_durations_ms().items()
+        }
+
+    @functools.cached_property
+    def _step_tables(self) -> dict[torch.device, tuple[Tensor, ...]]:
+        """`_epoch_steps` as tensors, filled per device by `_step_tables_on`."""
+        return {}
+
+    def _step_tables_on(self, device: torch.device) -> tuple[Tensor, ...]:
+        if device not in self._step_tables:
+            self._step_tables[device] = tuple(
+                torch.tensor(steps, device=device) for steps in self._epoch_steps.values()
+            )
+        return self._step_tables[device]
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -206,8 +235,7 @@ class Task(ABC):
         device = generator.device
         bounds: dict[str, tuple[Tensor, Tensor]] = {}
         start = torch.zeros(batch_size, dtype=torch.long, device=device)
-        for epoch, duration in self.epoch_durations_ms().items():
-            steps = torch.tensor([self._steps(d) for d in _choices(duration)], device=device)
+        for epoch, steps in zip(self._epoch_steps, self._step_tables_on(device), strict=True):
             pick = torch.randint(len(steps), (batch_size,), generator=generator, device=device)
             end = start + steps[pick]
             bounds[epoch] = (start, end)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from neurodyn.errors import ConfigError
-from neurodyn.tasks._base import Batch, Task, batch_generator
+from neurodyn.tasks._base import Batch, Task, batch_generator, between
 
 
 @dataclass(frozen=True)
@@ -132,24 +132,37 @@ class Multitask:
         `x [T, B, I_task]` becomes `x [n_steps, B, I]` (default: the task's own length), with
         the task's rule input on while the trial lasts. `batch.trial` is kept as it is.
         """
-        inputs, outputs, k = self._offsets(name)
         n_steps = batch.n_steps if n_steps is None else n_steps
         if n_steps < batch.n_steps:
             raise ValueError(f"cannot embed {batch.n_steps} steps into {n_steps}")
-        shape = (n_steps, batch.batch_size)
-        device = batch.x.device
-        x = torch.zeros(*shape, self.n_inputs, device=device)
-        y = torch.zeros(*shape, self.n_outputs, device=device)
-        mask = torch.zeros(*shape, self.n_outputs, device=device)
-        x[: batch.n_steps, :, inputs] = batch.x
-        y[: batch.n_steps, :, outputs] = batch.y
-        mask[: batch.n_steps, :, outputs] = batch.mask
+        x, y, mask = self._zeros(n_steps, batch.batch_size, batch.x.device)
+        self._place(x, y, mask, name, batch)
         if self.rule_inputs:
-            rule = self.n_inputs - len(self.tasks) + k
-            x[: batch.n_steps, :, rule] = batch.trial_mask().float()
+            x[: batch.n_steps, :, self._rule_channel(name)] = batch.trial_mask()
         return Batch(
             x=x, y=y, mask=mask, trial=dict(batch.trial), epochs=batch.epochs, dt_ms=batch.dt_ms
         )
+
+    def _zeros(
+        self, n_steps: int, batch_size: int, device: torch.device
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Zero `x [T, B, I]`, `y [T, B, O]` and `mask [T, B, O]` of this network."""
+        return (
+            torch.zeros(n_steps, batch_size, self.n_inputs, device=device),
+            torch.zeros(n_steps, batch_size, self.n_outputs, device=device),
+            torch.zeros(n_steps, batch_size, self.n_outputs, device=device),
+        )
+
+    def _place(self, x: Tensor, y: Tensor, mask: Tensor, name: str, batch: Batch) -> None:
+        """Copy task `name`'s batch into its channels of `x`, `y` and `mask` (`[T, B, ...]`
+        with `T` at least the batch's and `B` its own), from step 0."""
+        inputs, outputs, _ = self._offsets(name)
+        x[: batch.n_steps, :, inputs] = batch.x
+        y[: batch.n_steps, :, outputs] = batch.y
+        mask[: batch.n_steps, :, outputs] = batch.mask
+
+    def _rule_channel(self, name: str) -> int:
+        return self.n_inputs - len(self.tasks) + self._offsets(name)[2]
 
     def sample(
         self, batch_size: int, *, generator: torch.Generator | None = None, seed: int | None = None
@@ -161,6 +174,7 @@ class Multitask:
                 f"batch_size {batch_size} is smaller than the number of tasks trained {n_active}"
             )
         generator = batch_generator(batch_size, generator, seed)
+        device = generator.device
         counts = self.counts(batch_size)
         parts = {
             t.name: t.sample(n, generator=generator)
@@ -168,19 +182,29 @@ class Multitask:
             if n > 0
         }
         n_steps = max(part.n_steps for part in parts.values())
-        embedded = [self.embed(name, part, n_steps) for name, part in parts.items()]
-        task_index = torch.cat(
-            [torch.full((n,), k, device=generator.device) for k, n in enumerate(counts) if n > 0]
+        # One tensor for the whole batch, each task's trials copied into their rows, and the
+        # rule inputs of all trials set at once: a batch of many tasks with a few trials each
+        # costs mostly the fixed time of each tensor operation, so the fewer the better.
+        x, y, mask = self._zeros(n_steps, batch_size, device)
+        row = 0
+        for name, part in parts.items():
+            rows = slice(row, row + part.batch_size)
+            self._place(x[:, rows], y[:, rows], mask[:, rows], name, part)
+            row += part.batch_size
+        task_index = torch.repeat_interleave(
+            torch.arange(len(self.tasks), device=device), torch.tensor(counts, device=device)
         )
-        trial = {
-            "task_index": task_index,
-            "end": torch.cat([p.trial["end"] for p in parts.values()]),
-        }
+        end = torch.cat([p.trial["end"] for p in parts.values()])
+        if self.rule_inputs:
+            # trial b's rule input is channel `first_rule + task_index[b]`
+            trials = torch.arange(batch_size, device=device)
+            rule = self.n_inputs - len(self.tasks) + task_index
+            x[:, trials, rule] = between(n_steps, torch.zeros_like(end), end).float()
         return Batch(
-            x=torch.cat([b.x for b in embedded], dim=1),
-            y=torch.cat([b.y for b in embedded], dim=1),
-            mask=torch.cat([b.mask for b in embedded], dim=1),
-            trial=trial,
+            x=x,
+            y=y,
+            mask=mask,
+            trial={"task_index": task_index, "end": end},
             epochs=(),
             dt_ms=self.dt_ms,
             parts=parts,

@@ -10,6 +10,7 @@ Reference: Yang, Joglekar, Song, Newsome & Wang (2019), Nature Neuroscience 22, 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -36,9 +37,16 @@ def circular_distance(a: Tensor, b: Tensor) -> Tensor:
     return torch.minimum(d, 2 * math.pi - d)
 
 
+@functools.lru_cache(maxsize=16)
+def _shared_preferred_angles(n_units: int, device: torch.device) -> Tensor:
+    """`preferred_angles`, made once per size and device for the trial generators, which ask
+    for them every batch and only read them."""
+    return preferred_angles(n_units, device)
+
+
 def ring_bump(angle: Tensor, n_units: int) -> Tensor:
     """Ring activity for stimuli at `angle [...]`: `[..., n_units]`, peaking at the angle."""
-    d = circular_distance(angle[..., None], preferred_angles(n_units, angle.device))
+    d = circular_distance(angle[..., None], _shared_preferred_angles(n_units, angle.device))
     return BUMP_HEIGHT * torch.exp(-0.5 * (d / BUMP_WIDTH) ** 2)
 
 

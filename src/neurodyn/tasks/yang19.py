@@ -28,6 +28,7 @@ Epochs carry the public code's names: `fix1`, `stim1`, `delay1`, `stim2`, `delay
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -60,12 +61,18 @@ def _uniform(b: int, low: float, high: float, g: torch.Generator, device) -> Ten
 
 
 def _sign(b: int, g: torch.Generator, device) -> Tensor:
-    return torch.randint(0, 2, (b,), generator=g, device=device).float() * 2 - 1
+    return _choice((-1.0, 1.0), b, g, device)
 
 
 def _choice(values: tuple[float, ...], b: int, g: torch.Generator, device) -> Tensor:
-    table = torch.tensor(values, device=device)
-    return table[torch.randint(len(values), (b,), generator=g, device=device)]
+    return _table(values, device)[torch.randint(len(values), (b,), generator=g, device=device)]
+
+
+@functools.lru_cache(maxsize=256)
+def _table(values: tuple[float, ...], device: torch.device) -> Tensor:
+    """`values` as a tensor, made once: tasks draw from the same few tables every batch, and
+    only read them."""
+    return torch.tensor(values, device=device)
 
 
 def _modality(b: int, g: torch.Generator, device) -> Tensor:
@@ -104,13 +111,13 @@ class Yang19Task(Task):
     # -- what each task declares --------------------------------------------------------------
     def _show(
         self, bounds: dict[str, tuple[Tensor, Tensor]], end: Tensor, g: torch.Generator
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor, dict[str, Tensor]]:
+    ) -> tuple[Stimuli, Tensor, Tensor, Tensor, dict[str, Tensor]]:
         """The stimuli and the demand of each trial.
 
-        Returns rings `[T, B, 2, n_ring]` (stimulus input per modality), `fixation_off [B]`
-        (step the fixation input goes off; `end` when it stays on), `respond [B]` (bool: the
-        trial asks for a saccade at the go cue), `target [B]` (response angle; any value
-        where `respond` is false) and per-trial facts.
+        Returns the ring stimuli (`Stimuli`, `S` per trial), `fixation_off [B]` (step the
+        fixation input goes off; `end` when it stays on), `respond [B]` (bool: the trial asks
+        for a saccade at the go cue), `target [B]` (response angle; any value where `respond`
+        is false) and per-trial facts.
         """
         raise NotImplementedError
 
@@ -119,30 +126,50 @@ class Yang19Task(Task):
         return bounds["go1"][0]
 
     def _fill(self, bounds, end, generator):
+        # A batch of a few trials (a battery of 20 tasks gives each about 3 of 64) costs mostly
+        # the fixed time of each tensor operation, so this makes every window in one
+        # comparison and every bump in one call. The random draws (in `_show`, then the noise
+        # over the whole `[T, B, I]`) are in the same order as ever, so a seed gives the same
+        # trials.
         n_steps, batch_size = self.n_steps, end.shape[0]
         device = end.device
-        rings, fixation_off, respond, target, facts = self._show(bounds, end, generator)
+        stimuli, fixation_off, respond, target, facts = self._show(bounds, end, generator)
+        n_stimuli = stimuli.angle.shape[0]
         go = self._go(bounds)
         zero = torch.zeros_like(go)
-        in_trial = between(n_steps, zero, end)
-
-        x = torch.zeros(n_steps, batch_size, self.n_inputs, device=device)
-        x[..., 0] = between(n_steps, zero, fixation_off).float()
-        x[..., 1:] = rings.reshape(n_steps, batch_size, 2 * self.n_ring)
-        x = x + self.input_noise * torch.randn(x.shape, generator=generator, device=device)
-        x = x * in_trial[..., None]
-
         fix_until = torch.where(respond, go, end)
-        y = torch.full((n_steps, batch_size, self.n_outputs), TARGET_BASELINE, device=device)
-        y[..., 0] = torch.where(between(n_steps, zero, fix_until), BUMP_HEIGHT, TARGET_BASELINE)
-        responding = between(n_steps, go, end) & respond[None]
-        y[..., 1:] += responding[..., None] * ring_bump(target, self.n_ring)[None]
-
         first = torch.full_like(go, self._steps(self.ignore_first_ms))
-        mask = (
-            between(n_steps, first, go).float()
-            + self.response_weight * between(n_steps, go + self._steps(self.grace_ms), end).float()
-        )
+        grace_end = go + self._steps(self.grace_ms)
+        starts = torch.cat([stimuli.on, torch.stack([zero, zero, zero, go, first, grace_end])])
+        ends = torch.cat([stimuli.off, torch.stack([end, fixation_off, fix_until, end, go, end])])
+        windows = between(n_steps, starts, ends)  # [T, S + 6, B]
+        shown = windows[:, :n_stimuli]
+        in_trial, fixation_on, fixating, after_go, held, scored = windows[:, n_stimuli:].unbind(1)
+
+        bumps = ring_bump(torch.cat([stimuli.angle, target[None]]), self.n_ring)  # [S + 1, B, n]
+        stimulus_bumps = bumps[:-1] * stimuli.strength[..., None]
+        on_ring = torch.nn.functional.one_hot(stimuli.ring.long(), 2).float()  # [S, B, 2]
+        placed = (on_ring[..., None] * stimulus_bumps[:, :, None, :]).flatten(2)  # [S, B, 2n]
+        # The stimuli shown at each step, summed: `rings[b] = shown[b] @ placed[b]`, with
+        # `shown` as `[B, T, S]`. Exact in any order of summation: a ring unit gets at most
+        # two non-zero terms (two stimuli shown at once on one ring), each a bump times 1.
+        rings = torch.bmm(shown.float().permute(2, 0, 1), placed.transpose(0, 1))  # [B, T, 2n]
+
+        # The noise is drawn straight into the input tensor, saving an allocation (which at
+        # these sizes can cost page faults); adding the signal to it gives the same floats as
+        # adding it to the signal did, as addition commutes.
+        x = torch.randn(n_steps, batch_size, self.n_inputs, generator=generator, device=device)
+        x *= self.input_noise
+        x[..., 0] += fixation_on
+        x[..., 1:] += rings.transpose(0, 1)
+        x *= in_trial[..., None]
+
+        y = torch.full((n_steps, batch_size, self.n_outputs), TARGET_BASELINE, device=device)
+        y[..., 0] = torch.where(fixating, BUMP_HEIGHT, TARGET_BASELINE)
+        responding = after_go & respond[None]
+        y[..., 1:] += responding[..., None] * bumps[-1][None]
+
+        mask = held.float() + self.response_weight * scored.float()
         mask = mask[..., None].expand(-1, -1, self.n_outputs).clone()
         mask[..., 0] *= self.fixation_weight
         facts = {**facts, "respond": respond, "angle": target, "go": go}
@@ -164,14 +191,25 @@ class Yang19Task(Task):
         return perf[0] if squeeze else perf
 
 
-def _place(
-    n_steps: int, on: Tensor, off: Tensor, angle: Tensor, strength: Tensor, modality: Tensor
-) -> Tensor:
-    """One stimulus per trial as ring input `[T, B, 2, n_ring]`."""
-    bump = ring_bump(angle, N_RING) * strength[:, None]  # [B, n_ring]
-    which = torch.nn.functional.one_hot(modality.long(), 2).float()  # [B, 2]
-    shown = between(n_steps, on, off).float()  # [T, B]
-    return shown[..., None, None] * which[None, :, :, None] * bump[None, :, None, :]
+@dataclass(frozen=True)
+class Stimuli:
+    """The ring stimuli of a batch, `S` per trial.
+
+    Each field is `[S, B]`: stimulus s of trial b is a bump at `angle[s, b]`, scaled by
+    `strength[s, b]`, shown on ring `ring[s, b]` (0 or 1) from step `on[s, b]` to `off[s, b]`
+    (exclusive).
+    """
+
+    on: Tensor
+    off: Tensor
+    angle: Tensor
+    strength: Tensor
+    ring: Tensor
+
+
+def _stimuli(*each: tuple[Tensor, Tensor, Tensor, Tensor, Tensor]) -> Stimuli:
+    """`Stimuli` from one `(on, off, angle, strength, ring)` of `[B]` tensors per stimulus."""
+    return Stimuli(*(torch.stack(column) for column in zip(*each, strict=True)))
 
 
 def _ones(b: int, device) -> Tensor:
@@ -194,11 +232,11 @@ class _SingleStimulus(Yang19Task):
         b, device = end.shape[0], end.device
         angle = torch.rand(b, generator=g, device=device) * TWO_PI
         modality = _modality(b, g, device)
-        rings = _place(self.n_steps, *self._window(bounds, end), angle, _ones(b, device), modality)
+        stimuli = _stimuli((*self._window(bounds, end), angle, _ones(b, device), modality))
         target = torch.remainder(angle + math.pi, TWO_PI) if self.anti else angle
         respond = torch.ones(b, dtype=torch.bool, device=device)
         facts = {"stim_angle": angle, "modality": modality}
-        return rings, self._fixation_off(bounds, end), respond, target, facts
+        return stimuli, self._fixation_off(bounds, end), respond, target, facts
 
 
 @dataclass(frozen=True)
@@ -389,11 +427,14 @@ class _DecisionFamily(Yang19Task):
             s2_by_ring = (s2, zero) if self.attend == 0 else (zero, s2)
             evidence = (s1, s2)
         first, second = self._stimulus_windows(bounds, end)
-        rings = torch.zeros(self.n_steps, b, 2, self.n_ring, device=device)
-        for ring in range(2):
-            which = torch.full((b,), ring, device=device)
-            rings += _place(self.n_steps, *first, angle1, s1_by_ring[ring], which)
-            rings += _place(self.n_steps, *second, angle2, s2_by_ring[ring], which)
+        ring1 = torch.zeros(b, dtype=torch.long, device=device)
+        ring2 = torch.ones(b, dtype=torch.long, device=device)
+        stimuli = _stimuli(
+            (*first, angle1, s1_by_ring[0], ring1),
+            (*second, angle2, s2_by_ring[0], ring1),
+            (*first, angle1, s1_by_ring[1], ring2),
+            (*second, angle2, s2_by_ring[1], ring2),
+        )
         target = torch.where(evidence[0] > evidence[1], angle1, angle2)
         respond = torch.ones(b, dtype=torch.bool, device=device)
         facts = {
@@ -406,7 +447,7 @@ class _DecisionFamily(Yang19Task):
             "stim2_strength_ring1": s2_by_ring[0],
             "stim2_strength_ring2": s2_by_ring[1],
         }
-        return rings, self._go(bounds), respond, target, facts
+        return stimuli, self._go(bounds), respond, target, facts
 
 
 @dataclass(frozen=True)
@@ -608,8 +649,9 @@ class _MatchFamily(Yang19Task):
             apart = _uniform(b, math.pi / 9, 17 * math.pi / 9, g, device) * _sign(b, g, device)
             angle2 = torch.remainder(angle1 + apart * (~match).float(), TWO_PI)
         ones = _ones(b, device)
-        rings = _place(self.n_steps, *bounds["stim1"], angle1, ones, mod1)
-        rings += _place(self.n_steps, self._go(bounds), end, angle2, ones, mod2)
+        stimuli = _stimuli(
+            (*bounds["stim1"], angle1, ones, mod1), (self._go(bounds), end, angle2, ones, mod2)
+        )
         respond = match if self.respond_on_match else ~match
         facts = {
             "stim1_angle": angle1,
@@ -618,7 +660,7 @@ class _MatchFamily(Yang19Task):
             "modality1": mod1,
             "modality2": mod2,
         }
-        return rings, end, respond, angle2, facts
+        return stimuli, end, respond, angle2, facts
 
 
 _MATCH_DIAGRAM = (
