@@ -22,7 +22,12 @@ from neurodyn.plot.population_code import (
     plot_preferred_stimuli,
 )
 from neurodyn.report.html import _figure_html, page
-from neurodyn.studies.plasticity import SUMMARY_COLUMNS, NetworkResult, StudyConfig
+from neurodyn.studies.plasticity import (
+    SUMMARY_COLUMNS,
+    NetworkResult,
+    StudyConfig,
+    condition_means,
+)
 
 
 def _cell(value: object) -> str:
@@ -65,10 +70,27 @@ def _select(results: Sequence[NetworkResult], kind: str, trainer: str | None = N
     ]
 
 
+def _means_table(results: Sequence[NetworkResult]) -> str:
+    columns = SUMMARY_COLUMNS[1:]
+    head = "<th>condition</th>" + "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
+    body = ""
+    for summary in condition_means([r.row for r in results]):
+        cells = "".join(
+            f"<td>{summary[f'{k}_mean']:.3g} ± {summary[f'{k}_sd']:.2g}</td>"
+            if f"{k}_mean" in summary
+            else "<td></td>"
+            for k, _ in columns
+        )
+        body += f"<tr><td>{html.escape(summary['condition'])}</td>{cells}</tr>"
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def write_plasticity_report(
-    path: Path, results: Sequence[NetworkResult], config: StudyConfig
+    path: Path, every_seed: Sequence[NetworkResult], config: StudyConfig
 ) -> Path:
-    """Write the study's HTML report to `path`."""
+    """Write the study's HTML report to `path`: the measures of every network, their means
+    over seeds, and the figures of the first seed's networks."""
+    results = [r for r in every_seed if r.condition.seed == config.seeds[0]]
     kinds = [k for k in ("estimation", "classification") if k in config.tasks]
     main = {
         kind: [
@@ -118,26 +140,26 @@ def write_plasticity_report(
         for kind in kinds
     }
     preferred_groups = {f"{k}, local rule": local_main[k] for k in kinds}
-    preferred_groups |= {r.condition.label: [r] for r in variants}
+    preferred_groups |= {r.condition.name: [r] for r in variants}
     classifiers = {
-        r.condition.label: r.discriminability
+        r.condition.name: r.discriminability
         for r in results
         if r.discriminability and r.condition.sigma == config.sigma
     }
     fig_d = plot_discriminability(classifiers) if classifiers else None
     tuning = {
-        r.condition.label: r.tuning
+        r.condition.name: r.tuning
         for r in [
             *local_main.get("estimation", []),
             *local_main.get("classification", []),
             *variants,
         ]
     }
-    decoders = {r.condition.label: r.decoding for r in main.get("estimation", [])}
+    decoders = {r.condition.name: r.decoding for r in main.get("estimation", [])}
     body = [
         "<h1>Learning task-dependent codes with a local plasticity rule "
         "(Bredenberg, Simoncelli &amp; Savin 2020)</h1>",
-        f'<p class="meta">{len(results)} networks; noise sigma {config.sigma:g} unless stated; '
+        f'<p class="meta">{len(every_seed)} networks; noise sigma {config.sigma:g} unless stated; '
         f"local rule: {int(config.local['n_chains'])} chains, "
         f"{config.local['n_trials'] * config.local['trial_time']:g} time units, rates "
         f"{config.local['rate_scale']:g} x the authors'; BPTT: "
@@ -149,7 +171,11 @@ def write_plasticity_report(
         "theta (readout (cos, sin)) or to tell whether theta is above 0. Test error: "
         "prior-weighted squared error (estimation) or share of wrong sides (classification) "
         "at the 12 test angles held fixed.</p>",
-        _table(results),
+        f"<h2>Mean ± standard deviation over {len(config.seeds)} seeds</h2>",
+        _means_table(every_seed),
+        "<h2>Every network</h2>",
+        _table(every_seed),
+        f"<p>The figures below show the networks of seed {config.seeds[0]}.</p>",
         "<h2>Learning</h2>",
         _panels(
             {f"{k}, local rule": local_by_noise[k] for k in kinds},

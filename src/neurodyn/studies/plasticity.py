@@ -92,7 +92,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     },
     "bptt": {"n_chains": 32, "n_updates": 400, "window_time": 2.0, "lr": 0.01, "warmup": 40.0},
     "probe": {"n_chains": 8, "hold_time": 100.0, "transient": 20.0},
-    "seed": 0,
+    "seeds": [0, 1, 2],  # one network per seed and condition
 }
 
 # d' pairs of the authors' code: either side of the boundary at theta = 0 (where the default
@@ -106,13 +106,18 @@ NEAR_PRIOR_PEAK = math.pi / 3  # "near the prior's centre": within 60 degrees (5
 
 @dataclass(frozen=True)
 class Condition:
-    """One network to train: its label, task (with prior), trainer ("local" or "bptt") and
-    noise."""
+    """One network to train: its condition's name, task (with prior), trainer ("local" or
+    "bptt"), noise and seed (of its initial weights, its training and its probe)."""
 
-    label: str
+    name: str
     task: StimulusTask
     trainer: str
     sigma: float
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}-seed{self.seed}"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -121,6 +126,7 @@ class Condition:
             "sigma": self.sigma,
             "kappa": self.task.kappa,
             "mu": self.task.mu,
+            "seed": self.seed,
         }
 
 
@@ -139,7 +145,7 @@ class StudyConfig:
     local: dict[str, Any]
     bptt: dict[str, Any]
     probe: dict[str, Any]
-    seed: int
+    seeds: tuple[int, ...]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
@@ -163,10 +169,12 @@ class StudyConfig:
                 local=_typed(merged["local"], "local"),
                 bptt=_typed(merged["bptt"], "bptt"),
                 probe=_typed(merged["probe"], "probe"),
-                seed=int(merged["seed"]),
+                seeds=tuple(int(s) for s in merged["seeds"]),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"study plasticity: a field has the wrong type ({err})") from err
+        if not config.seeds or len(set(config.seeds)) != len(config.seeds):
+            raise ConfigError(f"seeds must be distinct and at least one, got {config.seeds}")
         if set(config.tasks) - {"estimation", "classification"} or not config.tasks:
             raise ConfigError(
                 f"tasks must be estimation and/or classification, got {sorted(config.tasks)}"
@@ -185,21 +193,25 @@ class StudyConfig:
         return config
 
     def conditions(self) -> list[Condition]:
-        """Every network: per task, the local rule at each noise level and BPTT at `sigma`;
-        each extra prior with the local rule at `sigma`."""
+        """Every network, seed by seed: per task, the local rule at each noise level and BPTT
+        at `sigma`; each extra prior with the local rule at `sigma`."""
         out = []
-        for kind in self.tasks:
-            task = StimulusTask(kind, kappa=self.kappa)
-            for sigma in self.noise_levels:
-                out.append(Condition(f"{kind}-local-sigma{sigma:g}", task, "local", sigma))
-            out.append(Condition(f"{kind}-bptt-sigma{self.sigma:g}", task, "bptt", self.sigma))
-        for name, prior in self.priors.items():
-            task = StimulusTask(
-                prior["task"],
-                kappa=float(prior.get("kappa", self.kappa)),
-                mu=float(prior.get("mu", 0.0)),
-            )
-            out.append(Condition(f"{prior['task']}-{name}-local", task, "local", self.sigma))
+        for seed in self.seeds:
+            for kind in self.tasks:
+                task = StimulusTask(kind, kappa=self.kappa)
+                for sigma in self.noise_levels:
+                    name = f"{kind}-local-sigma{sigma:g}"
+                    out.append(Condition(name, task, "local", sigma, seed))
+                name = f"{kind}-bptt-sigma{self.sigma:g}"
+                out.append(Condition(name, task, "bptt", self.sigma, seed))
+            for prior_name, prior in self.priors.items():
+                task = StimulusTask(
+                    prior["task"],
+                    kappa=float(prior.get("kappa", self.kappa)),
+                    mu=float(prior.get("mu", 0.0)),
+                )
+                name = f"{prior['task']}-{prior_name}-local"
+                out.append(Condition(name, task, "local", self.sigma, seed))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -212,7 +224,7 @@ class StudyConfig:
             "local": dict(self.local),
             "bptt": dict(self.bptt),
             "probe": dict(self.probe),
-            "seed": self.seed,
+            "seeds": list(self.seeds),
         }
 
 
@@ -262,7 +274,7 @@ def _setting(condition: Condition, config: StudyConfig) -> str:
     trainer = config.local if condition.trainer == "local" else config.bptt
     task = config.tasks[condition.task.kind]
     return json.dumps(
-        {**condition.describe(), "network": task, "trainer_settings": trainer, "seed": config.seed},
+        {**condition.describe(), "network": task, "trainer_settings": trainer},
         sort_keys=True,
     )
 
@@ -270,7 +282,7 @@ def _setting(condition: Condition, config: StudyConfig) -> str:
 def _initial_circuit(condition: Condition, config: StudyConfig) -> Circuit:
     task = config.tasks[condition.task.kind]
     return init_circuit(
-        int(task["n_units"]), condition.task, seed=config.seed, bias=float(task["bias"])
+        int(task["n_units"]), condition.task, seed=condition.seed, bias=float(task["bias"])
     )
 
 
@@ -302,7 +314,7 @@ def train_condition(condition: Condition, config: StudyConfig, folder: Path) -> 
             n_chains=int(local["n_chains"]),
             n_trials=int(local["n_trials"]),
             trial_time=local["trial_time"],
-            seed=config.seed + 1,
+            seed=condition.seed + 1,
             curve_interval=min(10.0, local["trial_time"] / 10),
         )
     else:
@@ -315,7 +327,7 @@ def train_condition(condition: Condition, config: StudyConfig, folder: Path) -> 
             n_updates=int(bptt["n_updates"]),
             window_time=bptt["window_time"],
             lr=bptt["lr"],
-            seed=config.seed + 1,
+            seed=condition.seed + 1,
             warmup_time=bptt["warmup"],
         )
     params = result.circuit.to_numpy()
@@ -338,7 +350,7 @@ def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) 
         "n_chains": int(config.probe["n_chains"]),
         "hold_time": config.probe["hold_time"],
         "transient": config.probe["transient"],
-        "seed": config.seed + 2,
+        "seed": condition.seed + 2,
     }
     angles = probe_angles()
     start = _initial_circuit(condition, config)
@@ -366,6 +378,7 @@ def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) 
     tail = max(1, len(trained.curve_objective) // 10)
     row: dict[str, Any] = {
         "network": condition.label,
+        "condition": condition.name,
         **condition.describe(),
         "n_units": circuit.n_units,
         "test_error_before": probe_performance(before, task),
@@ -435,6 +448,7 @@ def run_study(
         results.append(measure(condition, config, trained))
     rows = [r.row for r in results]
     atomic_write_csv(out / "measures.csv", rows)
+    atomic_write_csv(out / "measures_by_condition.csv", condition_means(rows))
     atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     write_plasticity_report(out / "report.html", results, config)
     return out, rows
@@ -462,20 +476,47 @@ SUMMARY_COLUMNS = [
 ]
 
 
+def condition_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per condition: each numeric measure's mean and standard deviation over the
+    condition's seeds (`KEY_mean`, `KEY_sd`; sd 0 for one seed), in the rows' order."""
+    by_condition: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_condition.setdefault(row["condition"], []).append(row)
+    out = []
+    for name, members in by_condition.items():
+        summary: dict[str, Any] = {"condition": name, "seeds": len(members)}
+        for key, value in members[0].items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and key != "seed":
+                values = np.array([m[key] for m in members], dtype=float)
+                summary[f"{key}_mean"] = float(values.mean())
+                summary[f"{key}_sd"] = float(values.std())
+        out.append(summary)
+    return out
+
+
 def summary_table(rows: list[dict[str, Any]]) -> str:
-    """Markdown: one line per network with its test error before and after learning, final
-    online objective, preferred-stimulus share near the prior's centre (5/12 = 0.42 if
-    uniform), noise volume fraction (before, after, and after near and away from the prior's
-    centre), the correlation of the mean rate with the prior over the test angles,
-    engagement and boundary d'."""
-    head = "| " + " | ".join(title for _, title in SUMMARY_COLUMNS) + " |"
-    lines = [head, "|" + "---|" * len(SUMMARY_COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(r[k]) for k, _ in SUMMARY_COLUMNS) + " |" for r in rows]
+    """Markdown: one line per condition, each measure's mean +- sd over seeds: test error
+    before and after learning, final online objective, time to 90% of the gain,
+    preferred-stimulus share near the prior's centre (5/12 = 0.42 if uniform), noise volume
+    fraction (before, after, and after near and away from the prior's centre), the
+    correlation of the mean rate with the prior over the test angles, engagement and
+    boundary d'."""
+    columns = SUMMARY_COLUMNS[1:]
+    head = "| condition | " + " | ".join(title for _, title in columns) + " |"
+    lines = [head, "|" + "---|" * (len(columns) + 1)]
+    for summary in condition_means(rows):
+        cells = [
+            f"{summary[f'{k}_mean']:.3g} ± {summary[f'{k}_sd']:.2g}"
+            if f"{k}_mean" in summary
+            else ""
+            for k, _ in columns
+        ]
+        lines.append(f"| {summary['condition']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def quick_config() -> StudyConfig:
-    """A tiny version: small circuits, short training, two noise levels."""
+    """A tiny version: small circuits, short training, two noise levels, two seeds."""
     return StudyConfig.from_dict(
         {
             "tasks": {
@@ -492,5 +533,6 @@ def quick_config() -> StudyConfig:
             },
             "bptt": {"n_chains": 8, "n_updates": 10, "window_time": 1.0, "warmup": 5.0},
             "probe": {"n_chains": 4, "hold_time": 10.0, "transient": 5.0},
+            "seeds": [0, 1],
         }
     )
