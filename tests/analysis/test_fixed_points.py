@@ -231,3 +231,29 @@ def test_flipflop_network_has_eight_stable_memories_and_saddles_between_them():
     near_zero = (np.abs(readout[edge]) < 0.3).sum(1)
     assert (near_zero == 1).all()
     assert fps.is_fixed.all() and fps.q.max() < 1e-18
+
+
+def test_a_closed_form_speed_gradient_is_used_and_finds_the_same_point():
+    # the linear map F(h) = A h + u: r = (A - I) h + u, dq/dh = (A - I)^T r; with and without
+    # the closed form the finder lands on the one fixed point (I - A)^{-1} u
+    a = torch.tensor([[0.5, 0.2], [0.0, 0.8]], dtype=torch.float64)
+    u = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    calls = []
+
+    def speed_grad(inputs):
+        def fn(h):
+            calls.append(h.shape)
+            r = h @ (a - torch.eye(2, dtype=torch.float64)).T + inputs
+            return 0.5 * r.pow(2).sum(-1), r @ (a - torch.eye(2, dtype=torch.float64))
+
+        return fn
+
+    starts = torch.randn(8, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    options = FixedPointOptions(newton=False)
+    plain = find_fixed_points(lambda h, x: h @ a.T + x, starts, u, options=options)
+    closed = find_fixed_points(
+        lambda h, x: h @ a.T + x, starts, u, options=options, speed_grad_fn=speed_grad
+    )
+    assert calls and all(len(shape) == 2 for shape in calls)  # member axis taken off
+    np.testing.assert_allclose(closed.states, plain.states, atol=1e-6)
+    np.testing.assert_allclose(closed.states[0], [4.0, 5.0], atol=1e-5)

@@ -147,6 +147,31 @@ def test_step_jacobian_matches_autograd(activation):
             torch.testing.assert_close(jac[e, b], torch.autograd.functional.jacobian(one, h[e, b]))
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", "softplus", "retanh"])
+def test_the_closed_form_speed_gradient_equals_autograd(activation):
+    # q = |F(h, x) - h|^2 / 2 and its gradient, for the fixed-point finder: both members, a
+    # leak (dt < tau), Dale's law and a recurrent mask, in float64
+    spec = CTRNNSpec(
+        n_inputs=2,
+        n_hidden=6,
+        n_outputs=1,
+        activation=activation,
+        seeds=(3, 4),
+        excitatory_fraction=0.5,
+        mask_rec=tuple(map(tuple, (np.arange(36).reshape(6, 6) % 5 != 0).astype(float))),
+    )
+    model = CTRNN(spec).double()
+    assert model.spec.alpha < 1
+    h = torch.randn(2, 5, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = torch.randn(5, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    q, grad = model.speed_and_gradient(x)(h)
+    h_ = h.clone().requires_grad_(True)
+    expected_q = 0.5 * (model.step(h_, x) - h_).pow(2).sum(-1)
+    (expected_grad,) = torch.autograd.grad(expected_q.sum(), h_)
+    torch.testing.assert_close(q, expected_q.detach())
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
 def test_recurrent_initialisations():
     def w_rec(init, gain=0.5):
         spec = CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_gain=gain, rec_init=init)

@@ -44,6 +44,8 @@ from neurodyn.models import Network
 
 StepFn = Callable[[Tensor, Tensor], Tensor]
 JacobianFn = Callable[[Tensor, Tensor], Tensor]
+# given constant inputs u, a function h -> (q, dq/dh), e.g. `CTRNN.speed_and_gradient`
+SpeedGradFn = Callable[[Tensor], Callable[[Tensor], tuple[Tensor, Tensor]]]
 STABILITY = ("stable", "saddle", "unstable", "marginal")
 
 
@@ -237,7 +239,13 @@ def _scatter(x: Tensor, index: Tensor, valid: Tensor, values: Tensor) -> Tensor:
 
 
 def _descend(
-    step_fn: StepFn, h: Tensor, u: Tensor, options: FixedPointOptions, *, stop_below: float
+    step_fn: StepFn,
+    h: Tensor,
+    u: Tensor,
+    options: FixedPointOptions,
+    *,
+    stop_below: float,
+    speed_grad: SpeedGradFn | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-state Adam with adaptive rates, clipping and rejected steps.
 
@@ -266,7 +274,7 @@ def _descend(
         index, valid = _padded(active)
         n = min(options.check_every, options.max_iters - done_iters)
         best, still, ran = _descend_dense(
-            step_fn, _gather(h, index), _gather(u, index), valid, n, options, stop_below
+            step_fn, _gather(h, index), _gather(u, index), valid, n, options, stop_below, speed_grad
         )
         h = _scatter(h, index, valid, best)
         iters = _scatter(iters, index, valid, iters[_rows(index), index] + ran)
@@ -287,15 +295,24 @@ def _descend_dense(
     n_iters: int,
     options: FixedPointOptions,
     stop_below: float,
+    speed_grad: SpeedGradFn | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """`n_iters` iterations on a gathered batch. Adam's moments restart with each batch: a
-    short restart every `check_every` iterations costs little and needs no bookkeeping."""
+    short restart every `check_every` iterations costs little and needs no bookkeeping.
+    `speed_grad(u)`, when given, gives q and its gradient in closed form (no autograd graph,
+    the constant input's drive computed once per batch)."""
     beta1, beta2, eps = 0.9, 0.999, 1e-8
 
-    def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
+    def by_autograd(x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.detach().requires_grad_(True)
         q = speed(step_fn, x, u)
         (grad,) = torch.autograd.grad(q.sum(), x)
+        return q, grad
+
+    speed_and_raw_grad = by_autograd if speed_grad is None else speed_grad(u)
+
+    def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
+        q, grad = speed_and_raw_grad(x)
         norm = grad.norm(dim=-1, keepdim=True)
         grad = grad * (options.max_grad_norm / norm.clamp(min=options.max_grad_norm))
         return q.detach(), grad.detach()
@@ -402,6 +419,7 @@ def find_fixed_points(
     jacobian_fn: JacobianFn | None = None,
     float64_step_fn: StepFn | None = None,
     float64_jacobian_fn: JacobianFn | None = None,
+    speed_grad_fn: SpeedGradFn | None = None,
 ) -> FixedPoints:
     """Find the fixed and slow points of `step_fn` from many initial states at once.
 
@@ -428,6 +446,11 @@ def find_fixed_points(
         initial states' dtype (fast, e.g. float32) and Newton refinement, q and the
         linearisation in float64, so points are located to ~1e-12 even when float32 could
         not separate copies of one point from each other.
+    speed_grad_fn : optional
+        Given the constant inputs `u` of a batch of states, a function `h -> (q, dq/dh)` in
+        closed form (e.g. `CTRNN.speed_and_gradient`), used by gradient descent in the
+        initial states' dtype instead of automatic differentiation (same shapes as
+        `step_fn`).
 
     Returns
     -------
@@ -487,23 +510,46 @@ def find_fixed_points(
     else:
         fine_fn, fine_jac = fn, jac_fn
     fine_dtype = torch.float64 if float64_step_fn is not None else h0.dtype
+    fast_grad = (
+        None if speed_grad_fn is None else _speed_grad_with_ensemble_axis(speed_grad_fn, ensemble)
+    )
+    fine_grad = fast_grad if float64_step_fn is None else None
 
     if options.newton:
         # Descend until close, finish with Newton; states Newton cannot take to tol_q (slow
         # points, where F(h) - h has no zero) go back to descent.
         stop = max(options.tol_q, options.newton_below)
-        h, iters = _descend(fn, h0, u, options, stop_below=stop)
+        h, iters = _descend(fn, h0, u, options, stop_below=stop, speed_grad=fast_grad)
         h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
         # Newton to tol_q here; the unique points are polished further once found.
         h = _newton(fine_fn, h, u_fine, options, fine_jac, stop_below=options.tol_q)
-        h, more = _descend(fine_fn, h, u_fine, options, stop_below=options.tol_q)
+        h, more = _descend(
+            fine_fn, h, u_fine, options, stop_below=options.tol_q, speed_grad=fine_grad
+        )
         iters = iters + more
     else:
-        h, iters = _descend(fn, h0, u, options, stop_below=options.tol_q)
+        h, iters = _descend(fn, h0, u, options, stop_below=options.tol_q, speed_grad=fast_grad)
         h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
     with torch.no_grad():
         q = speed(fine_fn, h, u_fine)
     return _summarise(fine_fn, fine_jac, h0, h, u_fine, q, iters, cond, dt, options)
+
+
+def _speed_grad_with_ensemble_axis(fn: SpeedGradFn, ensemble: bool) -> SpeedGradFn:
+    """`fn` taking `[E, K, ...]`: as it is for an ensemble, else applied to member 0."""
+    if ensemble:
+        return fn
+
+    def for_inputs(u: Tensor) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+        inner = fn(u[0])
+
+        def speed_grad(h: Tensor) -> tuple[Tensor, Tensor]:
+            q, grad = inner(h[0])
+            return q[None], grad[None]
+
+        return speed_grad
+
+    return for_inputs
 
 
 def _with_ensemble_axis(fn: Callable[[Tensor, Tensor], Tensor], ensemble: bool) -> StepFn:
@@ -671,6 +717,7 @@ def model_fixed_points(
         condition=condition,
         options=options,
         jacobian_fn=fast.step_jacobian,
+        speed_grad_fn=getattr(fast, "speed_and_gradient", None),
         float64_step_fn=fine.step,
         float64_jacobian_fn=fine.step_jacobian,
     )

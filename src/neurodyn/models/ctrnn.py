@@ -20,7 +20,7 @@ Weight convention: `W_rec[e, i, j]` is the weight from unit j onto unit i (`W_re
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -436,6 +436,30 @@ class CTRNN(EnsembleNetwork):
         """
         pre = self._preactivation(h, x)
         return (1 - self.spec.alpha) * h + self.spec.alpha * self._f(pre)
+
+    def speed_and_gradient(self, x: Tensor) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+        """For a fixed-point search at constant inputs `x [E, B, I]` (or `[B, I]`): the function
+        `h [E, B, N] -> (q [E, B], dq/dh [E, B, N])` of the speed `q = |F(h, x) - h|^2 / 2`,
+        in closed form, the input's drive `W_in x + b` computed once.
+
+        With `r = F(h) - h = alpha (f(pre) - h)` and `J = (1 - alpha) I + alpha diag(f') W_rec`,
+        `dq/dh = J^T r - r = alpha (W_rec^T (f'(pre) r) - r)`.
+        """
+        if x.dim() == 2:
+            x = x[None].expand(self.ensemble_size, -1, -1)
+        drive = torch.bmm(x, self.W_in.transpose(1, 2)) + self.b[:, None]
+        w_rec, w_rec_t = self.W_rec, self.W_rec.transpose(1, 2)
+        alpha, f, slope = self.spec.alpha, self._f, DERIVATIVES[self.spec.activation]
+
+        def speed_and_gradient(h: Tensor) -> tuple[Tensor, Tensor]:
+            # in place where a temporary is ours: this runs thousands of times per search
+            pre = torch.baddbmm(drive, h, w_rec_t)
+            r = f(pre).sub_(h).mul_(alpha)
+            weighted = slope(pre).mul_(r)
+            grad = torch.baddbmm(r, weighted, w_rec, beta=-alpha, alpha=alpha)
+            return r.square().sum(-1).mul_(0.5), grad
+
+        return speed_and_gradient
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
         """Jacobian of `step` with respect to h, in closed form.
