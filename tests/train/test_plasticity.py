@@ -145,6 +145,12 @@ def test_probe_shapes_and_a_silent_readouts_error():
     assert result.inputs.shape == (6, 12)
     assert probe_performance(result, task) == pytest.approx(1.0)
     assert np.all(result.rates >= SPEC.r_min)
+    # classification with D = 0 says "lower" everywhere (o = 1/2 is not above 1/2): under a
+    # flat prior it is wrong on the 5 upper angles of the 10 off the boundaries (0 and -pi)
+    flat = StimulusTask("classification", kappa=0.0)
+    silent = Circuit(circuit.recurrent, circuit.input, circuit.bias, circuit.readout[:1])
+    result = probe(silent, SPEC, probe_angles(), n_chains=1, hold_time=1.0, transient=1.0)
+    assert probe_performance(result, flat) == pytest.approx(0.5)
 
 
 def test_the_paper_constants_and_bad_settings():

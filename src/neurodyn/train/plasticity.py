@@ -382,13 +382,18 @@ def probe(
 def probe_performance(probe: Probe, task: StimulusTask) -> float:
     """The prior-weighted test objective at the probe's angles (the authors' `mean_error`):
     estimation, the mean squared error `|y - D r|^2`; classification, the share of samples on
-    the wrong side (`o > 1/2` for the other class)."""
+    the wrong side (`o > 1/2` for the other class), leaving out angles on a class boundary
+    (theta = boundary or boundary + pi: their label is a convention, and the authors' test
+    grid has both)."""
     theta = torch.from_numpy(probe.angles)
     drive = torch.from_numpy(probe.drive)
+    weights = task.prior_density(probe.angles)
     if task.kind == "estimation":
         per_angle = ((task.target(theta)[:, None, :] - drive) ** 2).sum(-1).mean(-1)
     else:
         said_upper = task.output(drive[..., 0]) > 0.5
         per_angle = (said_upper != (task.target(theta) > 0.5)).double().mean(-1)
-    weights = task.prior_density(probe.angles)
+        offset = np.abs(np.angle(np.exp(1j * (probe.angles - task.boundary))))
+        on_boundary = np.isclose(offset, 0.0, atol=1e-9) | np.isclose(offset, math.pi)
+        weights = np.where(on_boundary, 0.0, weights)
     return float((per_angle.numpy() * weights).sum() / weights.sum())
