@@ -24,6 +24,7 @@ where the authors' single chain needs 260,000 time units.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import time
@@ -305,7 +306,7 @@ def train_condition(condition: Condition, config: StudyConfig, folder: Path) -> 
     if condition.trainer == "local":
         local = config.local
         rule = LocalRule.paper(condition.task.kind).scaled(local["rate_scale"])
-        rule = LocalRule(**{**rule.__dict__, "transient": local["transient"]})
+        rule = dataclasses.replace(rule, transient=local["transient"])
         result = train_local(
             start,
             condition.task,

@@ -65,9 +65,6 @@ class Circuit:
     def n_units(self) -> int:
         return self.recurrent.shape[0]
 
-    def detached(self) -> Circuit:
-        return Circuit(*(p.detach().clone() for p in self.tensors()))
-
     def tensors(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         return self.recurrent, self.input, self.bias, self.readout
 
