@@ -25,10 +25,10 @@ from neurodyn.plot.population_code import (
     plot_bias_variance,
     plot_discriminability,
     plot_engagement,
-    plot_learning_curves,
     plot_noise_volume_fraction,
     plot_population_tuning,
     plot_preferred_stimuli,
+    plot_reward_curves,
 )
 
 ANGLES = -math.pi + 2 * math.pi * np.arange(12) / 12  # a 30-degree grid in [-pi, pi)
@@ -344,7 +344,7 @@ def test_plot_engagement_draws_a_bar_per_label():
 def test_plot_learning_curves_draws_raw_and_running_mean_lines():
     time = np.arange(200.0)
     curves = {"sigma = 0.2": (time, -np.exp(-time / 50)), "sigma = 0.4": (time, -time / 200)}
-    fig = plot_learning_curves(curves, smoothing_window=10)
+    fig = plot_reward_curves(curves, smoothing_window=10)
     lines = fig.axes[0].get_lines()
     assert len(lines) == 4
     running_mean = lines[3].get_ydata()

@@ -195,7 +195,7 @@ def plot_engagement(engagements: Mapping[str, Engagement], *, ax: Axes | None = 
     return fig
 
 
-def plot_learning_curves(
+def plot_reward_curves(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     *,
     smoothing_window: int | None = None,

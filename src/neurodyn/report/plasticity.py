@@ -16,10 +16,10 @@ from neurodyn.plot.population_code import (
     plot_bias_variance,
     plot_discriminability,
     plot_engagement,
-    plot_learning_curves,
     plot_noise_volume_fraction,
     plot_population_tuning,
     plot_preferred_stimuli,
+    plot_reward_curves,
 )
 from neurodyn.report.html import _figure_html, page
 from neurodyn.studies.plasticity import (
@@ -104,14 +104,14 @@ def write_plasticity_report(
     variants = [r for r in results if r.condition.task.kappa != config.kappa or r.condition.task.mu]
 
     def noise_curves(members, ax):
-        plot_learning_curves(
+        plot_reward_curves(
             {f"sigma = {r.condition.sigma:g}": (r.curve.time, r.curve.objective) for r in members},
             time_label="time (time units of the circuit)",
             ax=ax,
         )
 
     def trainer_curves(members, ax):
-        plot_learning_curves(
+        plot_reward_curves(
             {r.condition.trainer: (r.curve.time, r.curve.objective) for r in members},
             time_label="time (time units of the circuit)",
             ax=ax,
