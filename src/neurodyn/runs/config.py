@@ -60,30 +60,13 @@ class ModelConfig:
     mask_out: tuple[tuple[float, ...], ...] | None = None
 
     def spec(self, task: Task | Multitask) -> CTRNNSpec:
-        """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
+        """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`): every field
+        but `init_from` is the spec's field of the same name (a test keeps it so)."""
+        shared = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "init_from"
+        }
         return CTRNNSpec(
-            n_inputs=task.n_inputs,
-            n_hidden=self.n_hidden,
-            n_outputs=task.n_outputs,
-            dt_ms=task.dt_ms,
-            tau_ms=self.tau_ms,
-            activation=self.activation,
-            sigma_rec=self.sigma_rec,
-            sigma_in=self.sigma_in,
-            rec_gain=self.rec_gain,
-            seeds=self.seeds,
-            rec_init=self.rec_init,
-            excitatory_fraction=self.excitatory_fraction,
-            dale_inputs=self.dale_inputs,
-            dale_outputs=self.dale_outputs,
-            autapses=self.autapses,
-            areas=self.areas,
-            area_connections=self.area_connections,
-            learn_initial_state=self.learn_initial_state,
-            cell=self.cell,
-            mask_in=self.mask_in,
-            mask_rec=self.mask_rec,
-            mask_out=self.mask_out,
+            n_inputs=task.n_inputs, n_outputs=task.n_outputs, dt_ms=task.dt_ms, **shared
         )
 
 
