@@ -9,25 +9,27 @@ import yaml
 from scipy.integrate import quad
 from scipy.special import expit
 
-from neurodyn.analysis.information import (
-    ResonanceCurve,
+from neurodyn.analysis.boltzmann import (
     autapse_weights,
-    ctrnn_information,
-    discretise_states,
-    exact_information,
     family_weights,
     hopfield_weights,
     noisy_firing_probability,
     nrooks_weights,
     random_patterns,
     random_weights,
-    resonance_curve,
     sbm_transition_matrix,
     simulate_sbm,
     state_codes,
+    symmetric_bias,
+)
+from neurodyn.analysis.information import (
+    ResonanceCurve,
+    ctrnn_information,
+    discretise_states,
+    exact_information,
+    resonance_curve,
     state_information,
     stationary_distribution,
-    symmetric_bias,
 )
 from neurodyn.errors import ConfigError
 from neurodyn.models import CTRNN

@@ -3,7 +3,7 @@ recurrent neural networks" (Frontiers in Complex Systems 2; arXiv 2408.05579), a
 al. (2019), "Recurrence resonance in three-neuron motifs".
 
 `neurodyn study resonance` builds noisy Boltzmann machines from each weight family (random,
-autapses only, Hopfield, N-rooks; `neurodyn.analysis.information`), measures the state entropy
+autapses only, Hopfield, N-rooks; `neurodyn.analysis.boltzmann`), measures the state entropy
 H, the mutual information I between successive states and D = H - I against the noise
 amplitude r, over a finite observation of `steps` steps from a random initial state, for
 several seeds (a new network and a new run each), and writes `ROOT/study-resonance/` with
@@ -28,15 +28,13 @@ import numpy as np
 import yaml
 
 from neurodyn._io import atomic_write_csv, atomic_write_text
-from neurodyn.analysis.information import (
+from neurodyn.analysis.boltzmann import (
     MAX_EXACT_UNITS,
     WEIGHT_FAMILIES,
-    ResonanceCurve,
     family_weights,
-    mean_curve,
-    resonance_curve,
     symmetric_bias,
 )
+from neurodyn.analysis.information import ResonanceCurve, mean_curve, resonance_curve
 from neurodyn.errors import ConfigError
 from neurodyn.studies._config import with_defaults
 
