@@ -7,17 +7,19 @@ import torch
 from matplotlib.figure import Figure
 
 from neurodyn.analysis.task_variance import (
-    YANG19_ANALOGIES,
     YANG19_TASK_LABELS,
     TaskVariance,
     UnitClusters,
-    analogy,
     cluster_units,
     fractional_variance,
     lesion_effects,
     lesioned,
     silhouette_score,
     task_variance,
+)
+from neurodyn.analysis.task_vectors import (
+    YANG19_ANALOGIES,
+    analogy,
     task_vectors,
 )
 from neurodyn.errors import ShapeError, TaskNotFound

@@ -1,4 +1,4 @@
-"""Task variance, functional clusters of units, cluster lesions and compositional task vectors.
+"""Task variance, functional clusters of units and cluster lesions.
 
 The analyses of Yang, Joglekar, Song, Newsome & Wang (2019), "Task representations in neural
 networks trained to perform many cognitive tasks", Nature Neuroscience 22:297-306. What follows
@@ -25,11 +25,9 @@ the paper's public code (github.com/gyyang/multitask), and where:
   lesioned by zeroing its outgoing weights, to the other units and to the outputs; its inputs
   and bias stay. Each cluster is lesioned in turn; the effect is the change in performance per
   task from the intact network.
-- Task vectors (`analysis/taskset.py`): a task's representation is the population state at the
-  last step of its first stimulus epoch ('stim1'), averaged over the stimulus conditions of the
-  'test' batch (that script keeps the network's noise on), compared in the PCA of the vectors of
-  a set of four tasks. The three sets and their compositions (also tested by composing rule
-  inputs, `compute_replacerule_performance`) are `YANG19_ANALOGIES`.
+
+Compositional task vectors (the paper's `analysis/taskset.py`) are in
+`neurodyn.analysis.task_vectors`.
 """
 
 from __future__ import annotations
@@ -76,15 +74,6 @@ YANG19_TASK_LABELS = {
     "dmcnogo": "DNMC",
 }
 
-# (a, b, c, d) read "a is to b as c is to d": vec(d) ~ vec(c) + vec(b) - vec(a). The three task
-# sets of taskset.py (`compute_taskspace`, setups 1-3) with the compositions of
-# `compute_replacerule_performance`, e.g. Dly Anti = Anti + (Dly Go - Go).
-YANG19_ANALOGIES: tuple[tuple[str, str, str, str], ...] = (
-    ("fdgo", "delaygo", "fdanti", "delayanti"),
-    ("contextdm2", "contextdm1", "contextdelaydm2", "contextdelaydm1"),
-    ("dmcnogo", "dmsnogo", "dmcgo", "dmsgo"),
-)
-
 # Pairs of the paper's fractional-variance histograms (variance.py,
 # `plot_hist_varprop_selection`; Fig. 3).
 YANG19_FTV_PAIRS: tuple[tuple[str, str], ...] = (
@@ -99,7 +88,7 @@ YANG19_FTV_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _task_index(tasks: Sequence[str], name: str) -> int:
+def task_index(tasks: Sequence[str], name: str) -> int:
     if name not in tasks:
         hint = nearest_names(name, tasks)
         raise TaskNotFound(
@@ -449,8 +438,8 @@ def fractional_variance(
     -------
     FractionalVariance
     """
-    var_a = tv.variance[:, _task_index(tv.tasks, task_a)]
-    var_b = tv.variance[:, _task_index(tv.tasks, task_b)]
+    var_a = tv.variance[:, task_index(tv.tasks, task_a)]
+    var_b = tv.variance[:, task_index(tv.tasks, task_b)]
     total = var_a + var_b
     units = np.flatnonzero(total > (tv.threshold if threshold is None else threshold))
     values = (var_a[units] - var_b[units]) / total[units]
@@ -581,154 +570,4 @@ def lesion_effects(
         lesioned=after,
         change=after - base,
         cluster_sizes=np.array(sizes, dtype=int),
-    )
-
-
-# ----------------------------------------------------------------------------- task vectors
-
-
-@dataclass(frozen=True)
-class TaskVectors(SavableResult):
-    """One population vector per task, and their principal components.
-
-    Attributes
-    ----------
-    tasks : list of K task names
-    vectors : [K, N]              condition-averaged state of each task
-    components : [P, N]           principal axes of the K vectors (unit norm)
-    mean : [N]                    their mean, removed before projecting
-    projections : [K, P]          each task in PC space
-    explained_variance_ratio : [P]
-    """
-
-    tasks: list[str]
-    vectors: np.ndarray
-    components: np.ndarray
-    mean: np.ndarray
-    projections: np.ndarray
-    explained_variance_ratio: np.ndarray
-
-
-def task_vectors(steady: Mapping[str, Tensor], *, n_components: int = 2) -> TaskVectors:
-    """Average each task's states over stimulus conditions, and the PCA of the results.
-
-    The paper (`analysis/taskset.py`) takes the state at the last step of the first stimulus
-    epoch of every trial of the task's 'test' batch and averages over trials; PCA is then done
-    on the vectors of one set of four tasks (`YANG19_ANALOGIES`), so pass those four.
-
-    Parameters
-    ----------
-    steady : dict of task name to Tensor [B, N] (one state per trial) or [N]
-    n_components : int
-        At most K - 1 (K vectors span K - 1 dimensions about their mean) and N.
-
-    Returns
-    -------
-    TaskVectors
-    """
-    tasks = list(steady)
-    if len(tasks) < 2:
-        raise ShapeError(f"need the vectors of at least two tasks, got {tasks}")
-    rows = []
-    for name in tasks:
-        s = steady[name].detach().to(torch.float64).cpu()
-        if s.dim() not in (1, 2):
-            raise ShapeError(f"steady[{name!r}] must be [B, N] or [N], got {tuple(s.shape)}")
-        rows.append(s.mean(0) if s.dim() == 2 else s)
-    if len({r.shape[0] for r in rows}) != 1:
-        raise ShapeError(f"tasks differ in N: {[r.shape[0] for r in rows]}")
-    vectors = torch.stack(rows).numpy()  # [K, N]
-    mean = vectors.mean(0)
-    _, singular, vh = np.linalg.svd(vectors - mean, full_matrices=False)
-    p = min(n_components, len(tasks) - 1, vectors.shape[1])
-    variance = singular**2
-    components = vh[:p]
-    return TaskVectors(
-        tasks=tasks,
-        vectors=vectors,
-        components=components,
-        mean=mean,
-        projections=(vectors - mean) @ components.T,
-        explained_variance_ratio=variance[:p] / max(float(variance.sum()), 1e-300),
-    )
-
-
-@dataclass(frozen=True)
-class Analogy(SavableResult):
-    """Does `vec(c) + vec(b) - vec(a)` land nearest `vec(d)`? ("a is to b as c is to d")
-
-    Attributes
-    ----------
-    a, b, c, d : str
-    nearest : str             the task whose vector is closest to the composed one
-    correct : bool            `nearest == d`
-    tasks : list of K task names (the candidates)
-    distances : [K]           Euclidean distance of the composed vector to each task's
-    relative_error : float    `||composed - vec(d)|| / ||vec(d) - vec(c)||`
-    composed : [N]
-    composed_projection : [P] the composed vector in the PCs of the task vectors
-    """
-
-    a: str
-    b: str
-    c: str
-    d: str
-    nearest: str
-    correct: bool
-    tasks: list[str]
-    distances: np.ndarray
-    relative_error: float
-    composed: np.ndarray
-    composed_projection: np.ndarray
-
-
-def analogy(
-    vectors: TaskVectors, a: str, b: str, c: str, d: str, *, exclude: Sequence[str] = ()
-) -> Analogy:
-    """Test a compositional analogy among task vectors (Yang et al. 2019, Fig. 6).
-
-    The composed vector `vec(c) + vec(b) - vec(a)` is compared with every task vector; the
-    analogy holds when the nearest is `vec(d)`. The inputs a, b, c stay candidates by default
-    (with four tasks, leaving them out would make the test trivial); `exclude` removes tasks.
-
-    Parameters
-    ----------
-    vectors : TaskVectors
-    a, b, c, d : task names, e.g. `YANG19_ANALOGIES[0]` = Go, Dly Go, Anti, Dly Anti
-    exclude : task names not to consider as answers
-
-    Returns
-    -------
-    Analogy
-
-    Example
-    -------
-    >>> steady = {"go": torch.tensor([0.0, 0.0]), "dly go": torch.tensor([1.0, 0.0]),
-    ...           "anti": torch.tensor([0.0, 1.0]), "dly anti": torch.tensor([1.1, 1.0])}
-    >>> analogy(task_vectors(steady), "go", "dly go", "anti", "dly anti").nearest
-    'dly anti'
-    """
-    tasks = list(vectors.tasks)
-    ia, ib, ic, id_ = (_task_index(tasks, t) for t in (a, b, c, d))
-    for t in exclude:
-        _task_index(tasks, t)
-    v = vectors.vectors
-    composed = v[ic] + v[ib] - v[ia]
-    distances = np.linalg.norm(v - composed, axis=1)
-    candidates = np.array([t not in exclude for t in tasks])
-    if not candidates.any():
-        raise ValueError("exclude leaves no task to compare with")
-    nearest = tasks[int(np.argmin(np.where(candidates, distances, np.inf)))]
-    return Analogy(
-        a=a,
-        b=b,
-        c=c,
-        d=d,
-        nearest=nearest,
-        correct=nearest == d,
-        tasks=tasks,
-        distances=distances,
-        relative_error=float(distances[id_] / max(np.linalg.norm(v[id_] - v[ic]), 1e-300)),
-        composed=composed,
-        composed_projection=(composed - vectors.mean) @ vectors.components.T,
     )

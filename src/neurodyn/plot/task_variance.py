@@ -13,12 +13,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from neurodyn.analysis.task_variance import (
-    Analogy,
     FractionalVariance,
     LesionEffects,
     TaskVariance,
-    TaskVectors,
     UnitClusters,
+)
+from neurodyn.analysis.task_vectors import (
+    Analogy,
+    TaskVectors,
 )
 from neurodyn.plot.figures import _axes
 

@@ -23,19 +23,21 @@ from torch import Tensor
 
 from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.task_variance import (
-    YANG19_ANALOGIES,
     YANG19_FTV_PAIRS,
-    Analogy,
     FractionalVariance,
     LesionEffects,
     TaskVariance,
-    TaskVectors,
     UnitClusters,
-    analogy,
     cluster_units,
     fractional_variance,
     lesion_effects,
     task_variance,
+)
+from neurodyn.analysis.task_vectors import (
+    YANG19_ANALOGIES,
+    Analogy,
+    TaskVectors,
+    analogy,
     task_vectors,
 )
 from neurodyn.errors import ConfigError, NeurodynError
