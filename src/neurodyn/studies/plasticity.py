@@ -17,8 +17,8 @@ networks it finished); one trained under different settings is refused, never ov
 
 Each network runs `n_chains` chains side by side with the rule's rates `rate_scale` times the
 authors' (see `train.plasticity`): the study's 3,000 time units of training (at 100x the
-authors' rates: about their integrated learning) take about two minutes per network on a CPU
-where the authors' single chain needs 260,000 time units.
+authors' rates: about their integrated learning) take under half a minute per network on a
+CPU core (the C++ loop) where the authors' single chain needs 260,000 time units.
 """
 
 from __future__ import annotations
