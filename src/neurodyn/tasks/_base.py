@@ -97,6 +97,14 @@ def between(n_steps: int, start: Tensor, end: Tensor) -> Tensor:
     return (t >= start[None]) & (t < end[None])
 
 
+@functools.lru_cache(maxsize=256)
+def constant_tensor(values: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    """`values` as a tensor of `dtype` on `device`, made once and shared: trial generators ask
+    for the same few tables (duration choices, angle grids) every batch and only read them.
+    The dtype is part of the key, as `(1, 2)` and `(1.0, 2.0)` are equal keys to the cache."""
+    return torch.tensor(values, dtype=dtype, device=device)
+
+
 @functools.lru_cache(maxsize=64)
 def _time_index(n_steps: int, device: torch.device) -> Tensor:
     """`arange(n_steps)`, made once per length and device: trial generation asks for it
@@ -196,18 +204,6 @@ class Task(ABC):
             for epoch, duration in self.epoch_durations_ms().items()
         }
 
-    @functools.cached_property
-    def _step_tables(self) -> dict[torch.device, tuple[Tensor, ...]]:
-        """`_epoch_steps` as tensors, filled per device by `_step_tables_on`."""
-        return {}
-
-    def _step_tables_on(self, device: torch.device) -> tuple[Tensor, ...]:
-        if device not in self._step_tables:
-            self._step_tables[device] = tuple(
-                torch.tensor(steps, device=device) for steps in self._epoch_steps.values()
-            )
-        return self._step_tables[device]
-
     @property
     def task_names(self) -> tuple[str, ...]:
         return (self.name,)
@@ -235,7 +231,8 @@ class Task(ABC):
         device = generator.device
         bounds: dict[str, tuple[Tensor, Tensor]] = {}
         start = torch.zeros(batch_size, dtype=torch.long, device=device)
-        for epoch, steps in zip(self._epoch_steps, self._step_tables_on(device), strict=True):
+        for epoch, choices in self._epoch_steps.items():
+            steps = constant_tensor(choices, torch.long, device)
             pick = torch.randint(len(steps), (batch_size,), generator=generator, device=device)
             end = start + steps[pick]
             bounds[epoch] = (start, end)

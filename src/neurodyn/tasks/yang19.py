@@ -28,7 +28,6 @@ Epochs carry the public code's names: `fix1`, `stim1`, `delay1`, `stim2`, `delay
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -36,7 +35,15 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from neurodyn.tasks._base import Batch, Duration, Task, at_step, between, ensemble_view
+from neurodyn.tasks._base import (
+    Batch,
+    Duration,
+    Task,
+    at_step,
+    between,
+    constant_tensor,
+    ensemble_view,
+)
 from neurodyn.tasks.ring import (
     BUMP_HEIGHT,
     CORRECT_WITHIN,
@@ -65,14 +72,8 @@ def _sign(b: int, g: torch.Generator, device) -> Tensor:
 
 
 def _choice(values: tuple[float, ...], b: int, g: torch.Generator, device) -> Tensor:
-    return _table(values, device)[torch.randint(len(values), (b,), generator=g, device=device)]
-
-
-@functools.lru_cache(maxsize=256)
-def _table(values: tuple[float, ...], device: torch.device) -> Tensor:
-    """`values` as a tensor, made once: tasks draw from the same few tables every batch, and
-    only read them."""
-    return torch.tensor(values, device=device)
+    table = constant_tensor(values, torch.float32, device)
+    return table[torch.randint(len(values), (b,), generator=g, device=device)]
 
 
 def _modality(b: int, g: torch.Generator, device) -> Tensor:
