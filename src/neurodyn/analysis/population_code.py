@@ -31,6 +31,7 @@ import numpy as np
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ShapeError
+from neurodyn.tasks.bredenberg import wrap
 
 # Test angles given by the user (e.g. as `math.pi / 6`) are matched to the grid up to this.
 ANGLE_MATCH_TOL = 1e-6
@@ -41,11 +42,6 @@ def _as_float_array(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # torch tensors: np.asarray fails on GPU or requires_grad
         x = x.detach().cpu()
     return np.asarray(x, dtype=np.float64)
-
-
-def _wrap(theta: np.ndarray) -> np.ndarray:
-    """Angles to [-pi, pi)."""
-    return np.remainder(theta + math.pi, 2 * math.pi) - math.pi
 
 
 def _check_angles(angles: Any, n_angles: int | None = None) -> np.ndarray:
@@ -247,7 +243,7 @@ def _check_projections(projections: Any, angles: Any) -> tuple[np.ndarray, np.nd
 
 def _angle_index(angles: np.ndarray, angle: float, pair_name: str) -> int:
     """Index of the test angle equal to `angle` on the circle (so pi finds -pi)."""
-    distance = np.abs(_wrap(angles - angle))
+    distance = np.abs(wrap(angles - angle))
     index = int(distance.argmin())
     if not np.isclose(distance[index], 0.0, rtol=0.0, atol=ANGLE_MATCH_TOL):
         grid = ", ".join(f"{d:.6g}" for d in np.degrees(angles))

@@ -52,7 +52,7 @@ from neurodyn.analysis.population_code import (
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec
 from neurodyn.studies._config import with_defaults
-from neurodyn.tasks.bredenberg import StimulusTask
+from neurodyn.tasks.bredenberg import StimulusTask, wrap
 from neurodyn.train.plasticity import (
     Circuit,
     LearningCurve,
@@ -430,7 +430,7 @@ def time_to_fraction(time: np.ndarray, objective: np.ndarray, fraction: float = 
 
 def _within(angles: np.ndarray, centre: float) -> np.ndarray:
     """Which `angles` lie within NEAR_PRIOR_PEAK of `centre` on the circle."""
-    return np.abs(np.angle(np.exp(1j * (angles - centre)))) <= NEAR_PRIOR_PEAK + 1e-9
+    return np.abs(wrap(angles - centre)) <= NEAR_PRIOR_PEAK + 1e-9
 
 
 def run_study(

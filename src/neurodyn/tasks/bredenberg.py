@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -31,10 +32,13 @@ from torch import Tensor
 
 from neurodyn.errors import ConfigError
 
+Angles = TypeVar("Angles", Tensor, np.ndarray)
 
-def wrap(theta: Tensor) -> Tensor:
-    """Angles to [-pi, pi)."""
-    return torch.remainder(theta + math.pi, 2 * math.pi) - math.pi
+
+def wrap(theta: Angles) -> Angles:
+    """Angles to [-pi, pi), for a torch tensor or a numpy array (`%` is each one's
+    remainder with the divisor's sign)."""
+    return (theta + math.pi) % (2 * math.pi) - math.pi
 
 
 def stimulus_path(
@@ -80,7 +84,8 @@ def estimation_reward(target: Tensor, output: Tensor) -> Tensor:
 
 def classification_label(theta: Tensor, boundary: float = 0.0) -> Tensor:
     """1 for the upper half-circle (`boundary <= theta`, or theta = -pi), else 0."""
-    upper = (wrap(theta - boundary) >= 0) | (wrap(theta - boundary) <= -math.pi)
+    offset = wrap(theta - boundary)
+    upper = (offset >= 0) | (offset <= -math.pi)
     return upper.to(theta.dtype)
 
 
@@ -166,7 +171,7 @@ class StimulusTask:
     def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """`n` angles from the prior, wrapped to [-pi, pi)."""
         theta = rng.vonmises(self.mu, self.kappa, size=n)
-        return np.remainder(theta + math.pi, 2 * math.pi) - math.pi
+        return wrap(theta)
 
     def prior_density(self, theta: np.ndarray) -> np.ndarray:
         """The prior's density at `theta`."""

@@ -51,7 +51,7 @@ from torch import Tensor
 
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec, euler_step, simulate, tuning
-from neurodyn.tasks.bredenberg import StimulusTask
+from neurodyn.tasks.bredenberg import StimulusTask, wrap
 
 
 @dataclass(frozen=True)
@@ -500,7 +500,7 @@ def probe_performance(probe: Probe, task: StimulusTask) -> float:
     else:
         said_upper = task.output(drive[..., 0]) > 0.5
         per_angle = (said_upper != (task.target(theta) > 0.5)).double().mean(-1)
-        offset = np.abs(np.angle(np.exp(1j * (probe.angles - task.boundary))))
+        offset = np.abs(wrap(probe.angles - task.boundary))
         on_boundary = np.isclose(offset, 0.0, atol=1e-9) | np.isclose(offset, math.pi)
         weights = np.where(on_boundary, 0.0, weights)
     return float((per_angle.numpy() * weights).sum() / weights.sum())
