@@ -41,6 +41,11 @@ th { background: #f6f8fa; } img { max-width: 100%; } .caption { color: #555; fon
 """
 
 
+def cell_html(value: object) -> str:
+    """A table cell's text: floats to 3 significant digits, anything else escaped as it is."""
+    return f"{value:.3g}" if isinstance(value, float) else html.escape(str(value))
+
+
 def _figure_html(fig: Figure, caption: str) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")

@@ -21,23 +21,20 @@ from neurodyn.plot.population_code import (
     plot_preferred_stimuli,
     plot_reward_curves,
 )
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.html import _figure_html, cell_html, page
 from neurodyn.studies.plasticity import (
     SUMMARY_COLUMNS,
     NetworkResult,
     StudyConfig,
     condition_means,
+    mean_sd_text,
 )
-
-
-def _cell(value: object) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else html.escape(str(value))
 
 
 def _table(results: Sequence[NetworkResult]) -> str:
     head = "".join(f"<th>{html.escape(title)}</th>" for _, title in SUMMARY_COLUMNS)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(r.row[k])}</td>" for k, _ in SUMMARY_COLUMNS) + "</tr>"
+        "<tr>" + "".join(f"<td>{cell_html(r.row[k])}</td>" for k, _ in SUMMARY_COLUMNS) + "</tr>"
         for r in results
     )
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -75,12 +72,7 @@ def _means_table(results: Sequence[NetworkResult]) -> str:
     head = "<th>condition</th>" + "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
     body = ""
     for summary in condition_means([r.row for r in results]):
-        cells = "".join(
-            f"<td>{summary[f'{k}_mean']:.3g} ± {summary[f'{k}_sd']:.2g}</td>"
-            if f"{k}_mean" in summary
-            else "<td></td>"
-            for k, _ in columns
-        )
+        cells = "".join(f"<td>{html.escape(mean_sd_text(summary, k))}</td>" for k, _ in columns)
         body += f"<tr><td>{html.escape(summary['condition'])}</td>{cells}</tr>"
     return f"<table><tr>{head}</tr>{body}</table>"
 

@@ -16,7 +16,7 @@ from neurodyn.plot.information import (
     plot_resonance_comparison,
     plot_resonance_grid,
 )
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.html import _figure_html, cell_html, page
 from neurodyn.studies.resonance import PAPER, RR_GAIN_BITS, FamilyResult, StudyConfig
 
 _COLUMNS = [
@@ -36,14 +36,10 @@ _COLUMNS = [
 ]
 
 
-def _cell(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else html.escape(str(value))
-
-
 def _measures_table(rows: Sequence[dict[str, Any]]) -> str:
     head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _COLUMNS)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(row[key])}</td>" for key, _ in _COLUMNS) + "</tr>"
+        "<tr>" + "".join(f"<td>{cell_html(row[key])}</td>" for key, _ in _COLUMNS) + "</tr>"
         for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"

@@ -455,10 +455,6 @@ def run_study(
     return out, rows
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 SUMMARY_COLUMNS = [
     ("network", "network"),
     ("test_error_before", "test error before"),
@@ -495,6 +491,14 @@ def condition_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def mean_sd_text(summary: dict[str, Any], key: str) -> str:
+    """`mean ± sd` of measure `key` in a `condition_means` row ("" where the condition has
+    none, e.g. d' of an estimation network)."""
+    if f"{key}_mean" not in summary:
+        return ""
+    return f"{summary[f'{key}_mean']:.3g} ± {summary[f'{key}_sd']:.2g}"
+
+
 def summary_table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one line per condition, each measure's mean +- sd over seeds: test error
     before and after learning, final online objective, time to 90% of the gain,
@@ -506,12 +510,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     head = "| condition | " + " | ".join(title for _, title in columns) + " |"
     lines = [head, "|" + "---|" * (len(columns) + 1)]
     for summary in condition_means(rows):
-        cells = [
-            f"{summary[f'{k}_mean']:.3g} ± {summary[f'{k}_sd']:.2g}"
-            if f"{k}_mean" in summary
-            else ""
-            for k, _ in columns
-        ]
+        cells = [mean_sd_text(summary, k) for k, _ in columns]
         lines.append(f"| {summary['condition']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
