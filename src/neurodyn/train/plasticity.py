@@ -287,6 +287,7 @@ def train_local(
     g = torch.Generator().manual_seed(seed)
     steps_per_trial = round(trial_time / spec.dt)
     transient_steps = round(rule.transient / spec.dt)
+    constants = _constants(task, spec, rule)
     rewards = []
     for _ in range(n_trials):
         theta = torch.from_numpy(task.sample_prior(n_chains, rng)).to(w.dtype)
@@ -295,7 +296,6 @@ def train_local(
         for first in range(0, steps_per_trial, NOISE_BLOCK):
             n_steps = min(NOISE_BLOCK, steps_per_trial - first)
             noise = torch.randn((n_steps, n_chains, w.shape[0] + 1), generator=g, dtype=w.dtype)
-            state = (w, c, b, d, theta, r, averages)
             if compiled is not None:
                 rewards.append(
                     compiled.local_rule_steps(
@@ -311,10 +311,11 @@ def train_local(
                         noise,
                         first,
                         transient_steps,
-                        *_constants(task, spec, rule),
+                        *constants,
                     )
                 )
             else:
+                state = (w, c, b, d, theta, r, averages)
                 rewards.append(
                     _python_steps(state, noise, first, transient_steps, task, spec, rule)
                 )
