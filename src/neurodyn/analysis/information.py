@@ -8,17 +8,8 @@ three-neuron motifs", Front. Comput. Neurosci. 13:64; Metzner, Schilling, Maier 
 Syst. 2, arXiv 2408.05579). It happens when a network has several attractors but, without
 noise, stays trapped in one of them for the whole observation.
 
-The model, a Boltzmann machine with noisy input, N binary neurons updated together:
-
-    u_n(t) = sum_m w_nm y_m(t-1) + b_n + r eta_n(t),     eta_n(t) ~ N(0, 1)
-    y_n(t) = 1 with probability sigmoid(u_n(t)), else 0
-
-The paper's networks are "symmetric" Boltzmann machines (SBM); we read that as biases
-`b_n = -1/2 sum_m w_nm` (`symmetric_bias`), which makes every neuron's drive
-`sum_m w_nm (y_m - 1/2)` odd under flipping all states, so 0 and 1 are equally likely on
-average. The same network in +-1 units `s = 2y - 1` has couplings `w / 2` and no bias.
-
-Pieces (the networks, their weight families and dynamics are in `neurodyn.analysis.boltzmann`):
+The networks (Boltzmann machines with noisy input, r the noise amplitude), their weight
+families and their dynamics are in `neurodyn.analysis.boltzmann`. Here:
 
 - measures in bits: `state_information` (plug-in estimate from a simulation) and
   `exact_information` (from a transition matrix and a state distribution), giving the state
