@@ -190,6 +190,8 @@ def test_fractional_variance_of_units_tuned_to_one_the_other_or_both_tasks():
     np.testing.assert_allclose(fv.values, [1.0, -1.0, 0.0, -0.5], atol=1e-12)
     assert fv.histogram.sum() == 4 and len(fv.bin_edges) == 21
     np.testing.assert_allclose(fractional_variance(tv, "task1", "task0").values, -fv.values)
+    assert fv.shares() == (0.25, 0.5, 0.25)  # -1 | 0, -0.5 | +1
+    assert fv.shares(edge=0.4) == (0.5, 0.25, 0.25)
     with pytest.raises(TaskNotFound, match="task0"):
         fractional_variance(tv, "task00", "task1")
 

@@ -418,6 +418,19 @@ class FractionalVariance(SavableResult):
     histogram: np.ndarray
     bin_edges: np.ndarray
 
+    def shares(self, edge: float = 0.8) -> tuple[float, float, float]:
+        """The histogram's shape in three numbers: the shares of units kept that vary mostly
+        in b (FTV < -edge), in both (|FTV| <= edge) and mostly in a (FTV > edge).
+
+        A disjoint pair puts its units in the two outer shares, a
+        pair served by the same units in the middle one, and an inclusive pair in the middle
+        and one outer share. NaN when no unit is kept."""
+        if len(self.values) == 0:
+            return (float("nan"),) * 3
+        only_b = float(np.mean(self.values < -edge))
+        only_a = float(np.mean(self.values > edge))
+        return only_b, 1.0 - only_a - only_b, only_a
+
 
 def fractional_variance(
     tv: TaskVariance, task_a: str, task_b: str, *, threshold: float | None = None

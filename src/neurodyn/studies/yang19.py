@@ -201,7 +201,8 @@ def set_vectors(result: MultitaskAnalysis, quad: tuple[str, ...]) -> TaskVectors
 
 
 def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
-    """One row per network: performance per task, cluster count, analogies held."""
+    """One row per network: performance per task, cluster count, the fractional-variance
+    shape of each pair (`FractionalVariance.shares`), analogies held."""
     rows = []
     for r in results:
         row: dict[str, Any] = {"member": r.member}
@@ -209,6 +210,12 @@ def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
         row["min_performance"] = round(min(r.performance.values()), 4)
         row["active_units"] = int(r.variance.active.sum())
         row["clusters"] = r.clusters.n_clusters
+        for f in r.fractional:
+            only_b, both, only_a = f.shares()
+            pair = f"ftv_{f.task_a}_{f.task_b}"
+            row[f"{pair}_only_{f.task_b}"] = round(only_b, 3)
+            row[f"{pair}_both"] = round(both, 3)
+            row[f"{pair}_only_{f.task_a}"] = round(only_a, 3)
         for a in r.analogies:
             row[f"analogy_{a.d}"] = a.nearest
         rows.append(row)
