@@ -74,6 +74,8 @@ def test_yang19_quick_study_trains_analyses_and_reports(tmp_path, capsys):
     folder = tmp_path / "study-yang19"
     rows = (folder / "measures.csv").read_text().splitlines()
     assert len(rows) == 3 and "perf_fdgo" in rows[0] and "analogy_delayanti" in rows[0]
+    silhouette = [float(r.split(",")[rows[0].split(",").index("silhouette")]) for r in rows[1:]]
+    assert all(-1 <= s <= 1 for s in silhouette)
     report = (folder / "report.html").read_text()
     # curves, then per network: variance matrix, silhouette, lesions and one task-vector
     # figure for the one analogy among these four tasks (none of the paper's fractional-

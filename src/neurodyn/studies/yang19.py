@@ -201,8 +201,8 @@ def set_vectors(result: MultitaskAnalysis, quad: tuple[str, ...]) -> TaskVectors
 
 
 def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
-    """One row per network: performance per task, cluster count, the fractional-variance
-    shape of each pair (`FractionalVariance.shares`), analogies held."""
+    """One row per network: performance per task, cluster count and its silhouette score, the
+    fractional-variance shape of each pair (`FractionalVariance.shares`), analogies held."""
     rows = []
     for r in results:
         row: dict[str, Any] = {"member": r.member}
@@ -210,6 +210,8 @@ def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
         row["min_performance"] = round(min(r.performance.values()), 4)
         row["active_units"] = int(r.variance.active.sum())
         row["clusters"] = r.clusters.n_clusters
+        # how clearly the units cluster: near 0 the chosen k is one of many equally poor splits
+        row["silhouette"] = round(float(np.nanmax(r.clusters.silhouette)), 3)
         for f in r.fractional:
             only_b, both, only_a = f.shares()
             pair = f"ftv_{f.task_a}_{f.task_b}"
