@@ -33,8 +33,15 @@ def _cmd_train(args: argparse.Namespace) -> None:
     if args.resume:
         if args.config:
             raise NeurodynError("give either a CONFIG to start a run or --resume RUN, not both")
-        run = resume_run(args.resume, until_step=args.stop_at, progress=not args.quiet)
+        run = resume_run(
+            args.resume, until_step=args.stop_at, steps=args.steps, progress=not args.quiet
+        )
     else:
+        if args.steps is not None:
+            raise NeurodynError(
+                "--steps trains a run on with --resume RUN; a new run takes its steps from "
+                "train.steps in its config"
+            )
         if not args.config:
             raise NeurodynError("give a CONFIG file to train (or --resume RUN)")
         run = train_run(
@@ -252,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="run directory name (default: timestamp-configname)")
     p.add_argument(
         "--stop-at", type=int, metavar="STEP", help="stop at STEP, leaving the run resumable"
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        metavar="N",
+        help="with --resume: train on to N steps in all, past the config's (a finished run too)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)

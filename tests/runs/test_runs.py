@@ -13,7 +13,16 @@ from neurodyn.errors import (
     TaskNotFound,
     TrainingDiverged,
 )
-from neurodyn.runs import Run, list_runs, load_config, parse_config, reindex, resume_run, train_run
+from neurodyn.runs import (
+    Run,
+    list_runs,
+    load_config,
+    parse_config,
+    reindex,
+    resume_run,
+    train_or_reuse,
+    train_run,
+)
 from neurodyn.runs.run import CHECKPOINT, WEIGHTS
 
 
@@ -59,6 +68,38 @@ def test_a_finished_run_cannot_be_resumed(tmp_path):
     run = train_run(small_config(), tmp_path, run_id="done", progress=False)
     with pytest.raises(Exception, match="already finished"):
         resume_run(run.path, progress=False)
+
+
+def test_training_a_finished_run_on_equals_training_it_longer_from_the_start(tmp_path):
+    longer = train_run(small_config(steps=18), tmp_path, run_id="longer", progress=False)
+    short = train_run(small_config(), tmp_path, run_id="short", progress=False)
+    assert short.info()["steps_done"] == 12
+    extended = resume_run(short.path, steps=18, progress=False)
+    assert extended.info()["status"] == "finished" and extended.info()["steps_done"] == 18
+    assert Run.open(short.path).config == longer.config
+    a, b = longer.load_model().state_dict(), extended.load_model().state_dict()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    assert longer.metrics() == extended.metrics()
+    with pytest.raises(ConfigError, match="fewer than the 18 steps"):
+        resume_run(short.path, steps=6, progress=False)
+    with pytest.raises(NeurodynError, match="already finished its 18 steps"):
+        resume_run(short.path, steps=18, progress=False)
+    # a study asking for the same run with more steps trains it on; any other change is refused
+    assert (
+        train_or_reuse(small_config(steps=21), tmp_path, "short", progress=False).info()[
+            "steps_done"
+        ]
+        == 21
+    )
+    assert (
+        train_or_reuse(
+            small_config(steps=24), tmp_path, "short", progress=False, train=False
+        ).info()["steps_done"]
+        == 21
+    )
+    with pytest.raises(ConfigError, match="another config"):
+        train_or_reuse(small_config(steps=24, lr=0.5), tmp_path, "short", progress=False)
 
 
 def test_run_directory_and_index(tmp_path):
@@ -197,7 +238,13 @@ def test_cli_train_stop_resume_and_list(tmp_path, capsys):
     assert main(["runs", "--runs", runs]) == 0
     out = capsys.readouterr().out
     assert "r " in out and "6/6" in out and "flipflop" in out
+    assert main(["train", "--resume", f"{runs}/r", "--steps", "8", "--quiet"]) == 0
+    assert (
+        "[finished]" in capsys.readouterr().out and Run.open(f"{runs}/r").info()["steps_done"] == 8
+    )
     # errors are one line, exit code 2
+    assert main(["train", str(config), "--runs", runs, "--steps", "8", "--quiet"]) == 2
+    assert "--steps trains a run on with --resume" in capsys.readouterr().err
     assert main(["train", str(config), "--runs", runs, "--name", "r", "--quiet"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["analyze", f"{runs}/nope"]) == 2

@@ -391,13 +391,30 @@ def init_from(model: Network, source: Network) -> list[str]:
     return [name for name in mine if name in theirs]
 
 
-def resume_run(path: str | Path, *, until_step: int | None = None, progress: bool = True) -> Run:
-    """Continue a run from its last checkpoint (exactly as if it had never stopped)."""
+def resume_run(
+    path: str | Path,
+    *,
+    until_step: int | None = None,
+    steps: int | None = None,
+    progress: bool = True,
+) -> Run:
+    """Continue a run from its last checkpoint (exactly as if it had never stopped).
+
+    `steps` trains on to that many steps in all, past the config's `train.steps`, a finished
+    run included (e.g. towards a paper's budget after a first look). Nothing in training
+    depends on the total, so the result is the run that `steps` in its config would have
+    given from the start; config.yaml is rewritten to say so.
+    """
     run = Run.open(path)
+    if steps is not None:
+        run = _extend(run, steps)
     info = run.info()
-    if info["status"] == "finished":
+    if info["status"] == "finished" and (
+        steps is None or info["steps_done"] >= run.config.train.steps
+    ):
         raise NeurodynError(
-            f"run {run.path} already finished its {run.config.train.steps} steps; nothing to resume"
+            f"run {run.path} already finished its {run.config.train.steps} steps; nothing to "
+            "resume (train on past them with `neurodyn train --resume RUN --steps N`)"
         )
     model = build_model(run.model_spec())
     if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
@@ -407,6 +424,37 @@ def resume_run(path: str | Path, *, until_step: int | None = None, progress: boo
     if (run.path / CHECKPOINT).exists():
         run.load_checkpoint(state)
     return _train(run, state, until_step, progress)
+
+
+def _extend(run: Run, steps: int) -> Run:
+    """`run` with its config's `train.steps` raised to `steps` (config.yaml rewritten)."""
+    config = run.config
+    if config.curriculum is not None:
+        raise ConfigError(
+            f"{run.path} trains a curriculum, whose steps are set per stage; --steps cannot "
+            "extend it"
+        )
+    if steps < config.train.steps:
+        raise ConfigError(
+            f"--steps {steps} is fewer than the {config.train.steps} steps {run.path} is "
+            "configured for; a run can be trained on, not shortened (use --stop-at to stop early)"
+        )
+    if steps == config.train.steps:
+        return run
+    if run.info()["steps_done"] > 0 and not (run.path / CHECKPOINT).exists():
+        raise NeurodynError(f"{run.path} has no checkpoint to train on from")
+    longer = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
+    atomic_write_text(run.path / CONFIG, yaml.safe_dump(longer.to_dict(), sort_keys=False))
+    return Run.open(run.path)
+
+
+def _only_more_steps(old: RunConfig, new: RunConfig) -> bool:
+    """Whether `new` is `old` trained for longer, and nothing else changed."""
+    if new.curriculum is not None or new.train.steps <= old.train.steps:
+        return False
+    return (
+        dataclasses.replace(old, train=dataclasses.replace(old.train, steps=new.train.steps)) == new
+    )
 
 
 def train_or_reuse(
@@ -421,7 +469,9 @@ def train_or_reuse(
     reused, a stopped or interrupted one resumed, a missing one trained. With `train=False`
     an existing run is returned as it is (an unfinished one at its last checkpoint).
 
-    A run already there with another config is refused (and left as it is on disk).
+    A run already there with the same config but fewer `train.steps` is trained on to the new
+    count (with `train=False`, returned as it is); one with any other difference is refused
+    (and left as it is on disk).
     """
     path = Path(root) / run_id
     if not Run.is_run(path):
@@ -429,6 +479,8 @@ def train_or_reuse(
             raise NeurodynError(f"no run {path} to analyse; train it first")
         return train_run(config, root, run_id=run_id, progress=progress)
     run = Run.open(path)
+    if _only_more_steps(run.config, config):
+        return resume_run(path, steps=config.train.steps, progress=progress) if train else run
     if run.config != config:
         raise ConfigError(
             f"{path} holds a run trained with another config; move it away or choose another "
