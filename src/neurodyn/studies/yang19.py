@@ -202,7 +202,8 @@ def set_vectors(result: MultitaskAnalysis, quad: tuple[str, ...]) -> TaskVectors
 
 def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
     """One row per network: performance per task, cluster count and its silhouette score, the
-    fractional-variance shape of each pair (`FractionalVariance.shares`), analogies held."""
+    fractional-variance shape of each pair (`FractionalVariance.shares`), each analogy's nearest
+    task, the expected task's rank and the relative error."""
     rows = []
     for r in results:
         row: dict[str, Any] = {"member": r.member}
@@ -220,6 +221,12 @@ def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
             row[f"{pair}_only_{f.task_a}"] = round(only_a, 3)
         for a in r.analogies:
             row[f"analogy_{a.d}"] = a.nearest
+            # graded, as nearest-of-20 is all or nothing: where the expected task ranks among
+            # the candidates (1 = nearest), and how far the composed vector falls from it
+            # relative to the c -> d step it should make (below 1: closer than c is)
+            d_distance = a.distances[a.tasks.index(a.d)]
+            row[f"analogy_{a.d}_rank"] = int((a.distances < d_distance).sum()) + 1
+            row[f"analogy_{a.d}_relative_error"] = round(a.relative_error, 3)
         rows.append(row)
     return rows
 
@@ -265,12 +272,12 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     ]
     for row in rows:
         perfs = [v for k, v in row.items() if k.startswith("perf_")]
-        held = [
-            k.removeprefix("analogy_")
-            for k, v in row.items()
-            if k.startswith("analogy_") and v == k.removeprefix("analogy_")
+        tried = [
+            k.removeprefix("analogy_").removesuffix("_rank")
+            for k in row
+            if k.startswith("analogy_") and k.endswith("_rank")
         ]
-        tried = [k for k in row if k.startswith("analogy_")]
+        held = [d for d in tried if row[f"analogy_{d}"] == d]
         lines.append(
             f"| {row['member']} | {row['min_performance']:.3f} | {np.mean(perfs):.3f} | "
             f"{row['active_units']} | {row['clusters']} | {len(held)}/{len(tried)} ({', '.join(held) or 'none'}) |"
