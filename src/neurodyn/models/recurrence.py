@@ -19,11 +19,12 @@ shaped for BLAS.
 from __future__ import annotations
 
 import os
-from functools import cache
 from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from neurodyn._extension import load_extension
 
 # f(z), and f'(z) (for the backward pass and Jacobians).
 ACTIVATIONS = {
@@ -44,22 +45,10 @@ _ACTIVATION_CODES = {"relu": 0, "tanh": 1, "softplus": 2, "retanh": 3}
 ENGINES = ("auto", "compiled", "python", "reference")
 
 
-@cache
 def _compiled():
-    """The C++ time loops (`_recurrence.cpp`), built on first use with torch's extension
-    builder and cached by it (a compiler is needed once; about 30 s). None when it cannot be
+    """The C++ time loops (`_recurrence.cpp`, built on first use); None when they cannot be
     built: the Python loops give the same answer."""
-    from torch.utils import cpp_extension
-
-    try:
-        return cpp_extension.load(
-            name="neurodyn_recurrence",
-            sources=[str(Path(__file__).with_name("_recurrence.cpp"))],
-            extra_cflags=["-O3"],
-            verbose=False,
-        )
-    except Exception:  # no compiler, no headers: fall back, same numbers
-        return None
+    return load_extension("neurodyn_recurrence", Path(__file__).with_name("_recurrence.cpp"))
 
 
 def engine(device: torch.device | str = "cpu") -> str:

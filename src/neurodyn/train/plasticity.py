@@ -42,13 +42,14 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from neurodyn._extension import load_extension
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec, euler_step, simulate, tuning
 from neurodyn.tasks.bredenberg import StimulusTask, wrap
@@ -218,32 +219,24 @@ class Training:
 NOISE_BLOCK = 1000  # steps of noise drawn at once (and run by one call of the C++ loop)
 
 
-@cache
-def _compiled():
-    """The C++ loop (`_plasticity.cpp`), built on first use like the recurrence's (None when it
-    cannot be built, or when NEURODYN_ENGINE asks for Python: the Python loop gives the same
-    numbers)."""
+def _compiled() -> ModuleType | None:
+    """The C++ loop (`_plasticity.cpp`, built on first use); None when it cannot be built, or
+    when NEURODYN_ENGINE asks for Python: the Python loop gives the same numbers."""
     if os.environ.get("NEURODYN_ENGINE", "auto") in ("python", "reference"):
         return None
-    from torch.utils import cpp_extension
-
-    try:
-        return cpp_extension.load(
-            name="neurodyn_plasticity",
-            sources=[str(Path(__file__).with_name("_plasticity.cpp"))],
-            # reassociation lets the compiler vectorise the loop's sums (about 1.4x at 40 units);
-            # not -ffast-math, whose startup code would change float handling process-wide
-            extra_cflags=[
-                "-O3",
-                "-fno-math-errno",
-                "-fassociative-math",
-                "-fno-signed-zeros",
-                "-fno-trapping-math",
-            ],
-            verbose=False,
-        )
-    except Exception:  # no compiler, no headers: fall back, same numbers
-        return None
+    return load_extension(
+        "neurodyn_plasticity",
+        Path(__file__).with_name("_plasticity.cpp"),
+        # reassociation lets the compiler vectorise the loop's sums (about 1.4x at 40 units);
+        # not -ffast-math, whose startup code would change float handling process-wide
+        (
+            "-O3",
+            "-fno-math-errno",
+            "-fassociative-math",
+            "-fno-signed-zeros",
+            "-fno-trapping-math",
+        ),
+    )
 
 
 def train_local(
