@@ -269,10 +269,17 @@ def test_analogy_finds_the_planted_fourth_task():
     result = analogy(vectors, "go", "dly go", "anti", "dly anti")
     assert result.correct and result.nearest == "dly anti"
     assert int(np.argmin(result.distances)) == names.index("dly anti")
-    assert result.relative_error < 0.1
+    assert result.relative_error < 0.1 and result.rank == 1
     # a fourth task unrelated to the others is not what the composition points to
     steady["dly anti"] = torch.randn(N_COND, n, generator=g, dtype=F64)
-    assert not analogy(task_vectors(steady), "go", "dly go", "anti", "dly anti").correct
+    unrelated = analogy(task_vectors(steady), "go", "dly go", "anti", "dly anti")
+    assert not unrelated.correct and unrelated.rank > 1
+    # its rank counts the tasks nearer the composed vector; leaving them out makes it nearest
+    by_distance = [unrelated.tasks[i] for i in np.argsort(unrelated.distances)]
+    nearer = by_distance[: by_distance.index("dly anti")]
+    assert unrelated.rank == len(nearer) + 1
+    narrowed = analogy(task_vectors(steady), "go", "dly go", "anti", "dly anti", exclude=nearer)
+    assert narrowed.rank == 1 and narrowed.correct
     # excluding the right answer moves the nearest elsewhere
     assert analogy(vectors, "go", "dly go", "anti", "dly anti", exclude=["dly anti"]).nearest != (
         "dly anti"

@@ -109,6 +109,9 @@ class Analogy(SavableResult):
     a, b, c, d : str
     nearest : str             the task whose vector is closest to the composed one
     correct : bool            `nearest == d`
+    rank : int                d's place among the candidates by distance to the composed
+                              vector (1 = nearest, as when `correct`): graded where nearest-
+                              or-not is all or nothing
     tasks : list of K task names (the candidates)
     distances : [K]           Euclidean distance of the composed vector to each task's
     relative_error : float    `||composed - vec(d)|| / ||vec(d) - vec(c)||`
@@ -122,6 +125,7 @@ class Analogy(SavableResult):
     d: str
     nearest: str
     correct: bool
+    rank: int
     tasks: list[str]
     distances: np.ndarray
     relative_error: float
@@ -166,6 +170,7 @@ def analogy(
     if not candidates.any():
         raise ValueError("exclude leaves no task to compare with")
     nearest = tasks[int(np.argmin(np.where(candidates, distances, np.inf)))]
+    closer = (distances < distances[id_]) & candidates
     return Analogy(
         a=a,
         b=b,
@@ -173,6 +178,7 @@ def analogy(
         d=d,
         nearest=nearest,
         correct=nearest == d,
+        rank=int(closer.sum()) + 1,
         tasks=tasks,
         distances=distances,
         relative_error=float(distances[id_] / max(np.linalg.norm(v[id_] - v[ic]), 1e-300)),

@@ -221,11 +221,7 @@ def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
             row[f"{pair}_only_{f.task_a}"] = round(only_a, 3)
         for a in r.analogies:
             row[f"analogy_{a.d}"] = a.nearest
-            # graded, as nearest-of-20 is all or nothing: where the expected task ranks among
-            # the candidates (1 = nearest), and how far the composed vector falls from it
-            # relative to the c -> d step it should make (below 1: closer than c is)
-            d_distance = a.distances[a.tasks.index(a.d)]
-            row[f"analogy_{a.d}_rank"] = int((a.distances < d_distance).sum()) + 1
+            row[f"analogy_{a.d}_rank"] = a.rank
             row[f"analogy_{a.d}_relative_error"] = round(a.relative_error, 3)
         rows.append(row)
     return rows
