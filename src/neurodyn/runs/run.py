@@ -110,7 +110,7 @@ class Run:
                 f"{path} already exists; runs are never overwritten. Pick another --name, "
                 f"continue it with `neurodyn train --resume {path}`, or delete it yourself."
             ) from None
-        atomic_write_text(path / CONFIG, yaml.safe_dump(config.to_dict(), sort_keys=False))
+        _write_config(path, config)
         run = cls(path)
         now = _now()
         run._write_info({"status": "created", "steps_done": 0, "created": now, "updated": now})
@@ -426,6 +426,11 @@ def resume_run(
     return _train(run, state, until_step, progress)
 
 
+def _write_config(path: Path, config: RunConfig) -> None:
+    """A run's config.yaml, as `Run.config` reads it back."""
+    atomic_write_text(path / CONFIG, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
 def _extend(run: Run, steps: int) -> Run:
     """`run` with its config's `train.steps` raised to `steps` (config.yaml rewritten)."""
     config = run.config
@@ -444,7 +449,7 @@ def _extend(run: Run, steps: int) -> Run:
     if run.info()["steps_done"] > 0 and not (run.path / CHECKPOINT).exists():
         raise NeurodynError(f"{run.path} has no checkpoint to train on from")
     longer = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
-    atomic_write_text(run.path / CONFIG, yaml.safe_dump(longer.to_dict(), sort_keys=False))
+    _write_config(run.path, longer)
     return Run.open(run.path)
 
 
