@@ -1,3 +1,4 @@
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -73,16 +74,14 @@ def test_yang19_quick_study_trains_analyses_and_reports(tmp_path, capsys):
     assert "| network | min performance |" in out and out.count("\n| ") == 2  # two networks
     assert out.count("/1 (") == 2  # the one analogy among these four tasks, per network
     folder = tmp_path / "study-yang19"
-    rows = (folder / "measures.csv").read_text().splitlines()
-    assert len(rows) == 3 and "perf_fdgo" in rows[0] and "analogy_delayanti" in rows[0]
-    silhouette = [float(r.split(",")[rows[0].split(",").index("silhouette")]) for r in rows[1:]]
-    assert all(-1 <= s <= 1 for s in silhouette)
-    header = rows[0].split(",")
-    for row in rows[1:]:
-        values = dict(zip(header, row.split(","), strict=True))
-        rank = int(values["analogy_delayanti_rank"])
-        assert (rank == 1) == (values["analogy_delayanti"] == "delayanti") and 1 <= rank <= 4
-        assert float(values["analogy_delayanti_relative_error"]) >= 0
+    with (folder / "measures.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and "perf_fdgo" in rows[0] and "analogy_delayanti" in rows[0]
+    for row in rows:
+        assert -1 <= float(row["silhouette"]) <= 1
+        rank = int(row["analogy_delayanti_rank"])
+        assert (rank == 1) == (row["analogy_delayanti"] == "delayanti") and 1 <= rank <= 4
+        assert float(row["analogy_delayanti_relative_error"]) >= 0
     report = (folder / "report.html").read_text()
     # curves, then per network: variance matrix, silhouette, lesions and one task-vector
     # figure for the one analogy among these four tasks (none of the paper's fractional-

@@ -422,9 +422,9 @@ class FractionalVariance(SavableResult):
         """The histogram's shape in three numbers: the shares of units kept that vary mostly
         in b (FTV < -edge), in both (|FTV| <= edge) and mostly in a (FTV > edge).
 
-        A disjoint pair puts its units in the two outer shares, a
-        pair served by the same units in the middle one, and an inclusive pair in the middle
-        and one outer share. NaN when no unit is kept."""
+        A disjoint pair puts its units in the two outer shares, a pair served by the same
+        units in the middle one, and an inclusive pair in the middle and one outer share. NaN
+        when no unit is kept."""
         if len(self.values) == 0:
             return (float("nan"),) * 3
         only_b = float(np.mean(self.values < -edge))
