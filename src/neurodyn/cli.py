@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from neurodyn.errors import NeurodynError
+from neurodyn.errors import ConfigError, NeurodynError
 
 
 def _cmd_tasks(args: argparse.Namespace) -> None:
@@ -223,6 +223,15 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 def _cmd_study(args: argparse.Namespace) -> None:
     from neurodyn import studies
 
+    if args.list or args.name is None:
+        for name in studies.names():
+            entry = studies.get(name)
+            print(
+                f"{name:18s} {getattr(entry, 'title', '') or (entry.__doc__ or '').splitlines()[0]}"
+            )
+        if args.name is None and not args.list:
+            raise ConfigError("name a study to run (the list above), e.g. neurodyn study yang19")
+        return
     out = studies.run(
         args.name,
         root=args.runs,
@@ -358,9 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("study", help="reproduce a paper: train, measure, report")
-    p.add_argument(
-        "name", help="simplicity-bias, yang19, resonance, memory, continual or plasticity"
-    )
+    p.add_argument("name", nargs="?", help="the study (neurodyn study --list names them)")
+    p.add_argument("--list", action="store_true", help="list the studies and their papers")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--config", help="study config YAML (default: the study's own)")
     p.add_argument("--quick", action="store_true", help="a tiny version, to check it runs")

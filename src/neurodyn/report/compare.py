@@ -8,7 +8,7 @@ from pathlib import Path
 from neurodyn._io import atomic_write_text
 from neurodyn.analysis.similarity import SimilarityMatrix, group_separation
 from neurodyn.plot.compare import plot_comparison
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.blocks import figure_html, page
 
 
 def write_comparison_report(path: Path, result: SimilarityMatrix) -> Path:
@@ -34,7 +34,7 @@ def write_comparison_report(path: Path, result: SimilarityMatrix) -> Path:
             "(run labels shuffled 2000 times).</p>",
         ]
     parts.append(
-        _figure_html(
+        figure_html(
             plot_comparison(result),
             "Left: the matrix with networks ordered by average-linkage clustering. Right: "
             "classical MDS of the distances, one colour per run.",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from neurodyn._io import atomic_write_text
 from neurodyn.plot.continual import plot_continual
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.blocks import figure_html, page
 from neurodyn.studies.continual import ContinualResult
 
 
@@ -35,7 +35,7 @@ def write_continual_report(path: Path, results: Sequence[ContinualResult]) -> Pa
         f"<table><tr><th>task</th><th>stage</th>{head}</tr>{rows}</table>",
         f"<p>Forgetting (mean drop of the earlier groups' tasks from right after their own "
         f"stage to the end): {forgetting}.</p>",
-        _figure_html(
+        figure_html(
             plot_continual(results),
             "Each task's performance after every stage from the one that trained it on; left "
             "without the penalty, right with intelligent synapses.",

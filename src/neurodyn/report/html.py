@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import yaml
-from matplotlib.figure import Figure
 
 from neurodyn._io import atomic_write_text
 from neurodyn.plot import (
@@ -23,6 +19,7 @@ from neurodyn.plot import (
     plot_step_tuning,
 )
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
+from neurodyn.report.blocks import figure_html, page
 from neurodyn.runs.analyze import TaskAnalysis, load_analyses
 from neurodyn.runs.fixedpoints import (
     saved_across_training,
@@ -30,28 +27,6 @@ from neurodyn.runs.fixedpoints import (
     saved_interpolations,
 )
 from neurodyn.runs.run import REPORT, Run
-
-_CSS = """
-body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; max-width: 1100px;
-       margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
-.meta { color: #666; } pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
-th { background: #f6f8fa; } img { max-width: 100%; } .caption { color: #555; font-size: 0.9em; }
-"""
-
-
-def cell_html(value: object) -> str:
-    """A table cell's text: floats to 3 significant digits, anything else escaped as it is."""
-    return f"{value:.3g}" if isinstance(value, float) else html.escape(str(value))
-
-
-def _figure_html(fig: Figure, caption: str) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<figure><img src="data:image/png;base64,{data}"><figcaption class="caption">{html.escape(caption)}</figcaption></figure>'
 
 
 def _performance_table(info: dict) -> str:
@@ -83,7 +58,7 @@ def _fixed_point_figures(run: Run, result: TaskAnalysis) -> list[str]:
         )
         kind = "flow (continuous time)" if points.continuous_time else "map"
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_fixed_points(points, result.pca),
                 f"Fixed and slow points under the constant input of the {epoch} epoch (member 0), "
                 f"in the plane of the trajectories' first two principal components, with lines "
@@ -91,7 +66,7 @@ def _fixed_point_figures(run: Run, result: TaskAnalysis) -> list[str]:
             )
         )
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_eigenvalues(points),
                 "Eigenvalues of the Jacobian of the network's step at each point (member 0).",
             )
@@ -106,7 +81,7 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
     ]
     pca = result.pca
     parts.append(
-        _figure_html(
+        figure_html(
             plot_pca(pca),
             f"Trajectories projected on the first two principal components of the hidden states "
             f"(first three explain {100 * pca.explained_variance_ratio[:3].sum():.0f}% of the variance)"
@@ -116,7 +91,7 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
     ratio = result.recurrent_input_ratio
     epochs = ", ".join(f"{k}: {v:.2f}" for k, v in ratio.by_epoch.items())
     parts.append(
-        _figure_html(
+        figure_html(
             plot_recurrent_input_ratio(ratio),
             f"Norm of the recurrent drive W_rec h over the norm of the input drive W_in x, averaged over "
             f"trials. Mean per epoch: {epochs}.",
@@ -125,7 +100,7 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
     if result.step_tuning is not None:
         tuning = result.step_tuning
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_step_tuning(tuning),
                 f"Activity across the steps of the {tuning.epoch} epoch: mean rate, each unit's preferred "
                 "step, and every active unit's mean activity sorted by preferred step.",
@@ -143,7 +118,7 @@ def _latent_figures(result: TaskAnalysis, run: Run) -> list[str]:
     if result.epoch_states is not None:
         states = result.epoch_states
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_epoch_states(states, dt_ms=dt_ms),
                 f"Discrete states: a Gaussian HMM with {states.occupancy.shape[1]} states fitted "
                 f"to the first {states.n_components} principal components of the trajectories, "
@@ -154,7 +129,7 @@ def _latent_figures(result: TaskAnalysis, run: Run) -> list[str]:
         )
     if result.dmd is not None:
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_dmd(result.dmd, dt_ms=dt_ms),
                 f"Linear (DMD) view of the activity: a rank-{len(result.dmd.eigenvalues)} "
                 "operator fitted to successive noise-free states of every trial; its "
@@ -174,7 +149,7 @@ def _tracking_sections(run: Run) -> list[str]:
         )
         parts += [
             f"<h2>Rule interpolation <code>{html.escape(label)}</code></h2>",
-            _figure_html(
+            figure_html(
                 plot_continuation(cont),
                 "Fixed points as the input moves in a straight line from the first task's input "
                 f"to the second's, each continued from the previous alpha. {events or 'No bifurcation on this grid.'}",
@@ -183,7 +158,7 @@ def _tracking_sections(run: Run) -> list[str]:
     for label, result in saved_across_training(run).items():
         parts += [
             f"<h2>Fixed points across training <code>{html.escape(label)}</code></h2>",
-            _figure_html(
+            figure_html(
                 plot_across_training(result),
                 "Number of fixed points per stability class at each set of weights kept during "
                 "training, and of eigenvalues of W_rec outside the unit circle.",
@@ -208,7 +183,7 @@ def render_report(run: Run) -> str:
     if metrics:
         sections += [
             "<h2>Learning curves</h2>",
-            _figure_html(
+            figure_html(
                 plot_learning_curves(metrics), "Task loss and performance on the training batches."
             ),
         ]
@@ -222,14 +197,6 @@ def render_report(run: Run) -> str:
     config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)
     sections += ["<h2>Config</h2>", f"<pre>{html.escape(config)}</pre>"]
     return page(title, "\n".join(sections))
-
-
-def page(title: str, body: str) -> str:
-    """A self-contained HTML page (our style sheet inlined) around `body`."""
-    return (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{_CSS}</style></head><body>{body}</body></html>"
-    )
 
 
 def write_report(run: Run) -> Path:

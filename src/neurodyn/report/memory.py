@@ -8,7 +8,7 @@ from pathlib import Path
 
 from neurodyn._io import atomic_write_text
 from neurodyn.plot.memory import plot_accuracy_by_delay, plot_speed_against_memory
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.blocks import figure_html, page
 from neurodyn.studies.memory import (
     NetworkMeasures,
     StudyConfig,
@@ -59,13 +59,13 @@ def write_memory_report(
         "<table><tr><th>curriculum</th><th>cell</th><th>training</th><th>networks</th>"
         "<th>accuracy, delays &le; 16</th><th>accuracy, delays &gt; 20</th>"
         f"<th>speed at class centres</th></tr>{rows}</table>",
-        _figure_html(
+        figure_html(
             plot_accuracy_by_delay(measures),
             "Accuracy against the delay from image to query; grey: the longest trained trial. "
             "Orange: classes curriculum (VoCu), blue: T_max curriculum (DeCu); dotted: after "
             "the curriculum, solid: fine-tuned without, dashed: with the speed penalty.",
         ),
-        _figure_html(
+        figure_html(
             plot_speed_against_memory(measures, rho, p),
             "Each network's speed at its class centres against its accuracy beyond the trained "
             "delays (circles GRU, squares LSTM, triangles CTRNN; filled: penalised).",

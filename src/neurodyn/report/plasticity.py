@@ -21,7 +21,7 @@ from neurodyn.plot.population_code import (
     plot_preferred_stimuli,
     plot_reward_curves,
 )
-from neurodyn.report.html import _figure_html, cell_html, page
+from neurodyn.report.blocks import cell_html, figure_html, page
 from neurodyn.studies.plasticity import (
     SUMMARY_COLUMNS,
     NetworkResult,
@@ -54,7 +54,7 @@ def _panels(
         draw(members, ax)
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return _figure_html(fig, caption)
+    return figure_html(fig, caption)
 
 
 def _select(results: Sequence[NetworkResult], kind: str, trainer: str | None = None, **task):
@@ -193,11 +193,11 @@ def write_plasticity_report(
     if tuning:
         fig = plot_population_tuning(tuning)
         body.append(
-            _figure_html(fig, "Mean rate over units at each angle (shaded: SEM over units).")
+            figure_html(fig, "Mean rate over units at each angle (shaded: SEM over units).")
         )
     if decoders:
         body.append(
-            _figure_html(
+            figure_html(
                 plot_bias_variance(decoders),
                 "Estimation: squared bias (solid) and variance (dashed) of the readout at each "
                 "angle, local rule against BPTT.",
@@ -205,7 +205,7 @@ def write_plasticity_report(
         )
     if fig_d is not None:
         body.append(
-            _figure_html(
+            figure_html(
                 fig_d,
                 "Classification: d' of the readout's drive D r between the test angles either "
                 "side of the boundary at 0 (where the default prior peaks) and at pi (where it "

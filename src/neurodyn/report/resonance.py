@@ -16,7 +16,7 @@ from neurodyn.plot.information import (
     plot_resonance_comparison,
     plot_resonance_grid,
 )
-from neurodyn.report.html import _figure_html, cell_html, page
+from neurodyn.report.blocks import cell_html, figure_html, page
 from neurodyn.studies.resonance import PAPER, RR_GAIN_BITS, FamilyResult, StudyConfig
 
 _COLUMNS = [
@@ -86,7 +86,7 @@ def _observation_figure(results: Sequence[FamilyResult]) -> str:
         plot_resonance_comparison([r.curve, r.stationary], ax=ax, styles=["-", "--"])
         ax.set_title(r.label, fontsize=9)
     fig.tight_layout()
-    return _figure_html(
+    return figure_html(
         fig,
         "I against r over the study's finite observation (solid, simulated) and over an "
         "infinitely long one (dashed: exact, from the stationary distribution of the exact "
@@ -119,14 +119,14 @@ def write_resonance_report(
         _measures_table(rows),
         _paper_table(results),
         "<h2>Resonance curves</h2>",
-        _figure_html(
+        figure_html(
             plot_resonance_grid([r.curve for r in results]),
             "H (dashed), I (solid; shaded: standard deviation between networks) and D = H - I "
             "(dotted) against the noise amplitude r, averaged over the family's networks; "
             "the red line marks r_opt. The axis is logarithmic above the smallest r > 0 and "
             "linear below, to show r = 0.",
         ),
-        _figure_html(
+        figure_html(
             plot_resonance_comparison([r.curve for r in results]),
             "I against r for every family (dots: r_opt).",
         ),

@@ -11,7 +11,7 @@ import yaml
 
 from neurodyn._io import atomic_write_text
 from neurodyn.plot.study import plot_measure_by_setting, plot_outlier_history
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.blocks import figure_html, page
 
 MEASURES = (
     ("performance", "task performance", "Fraction of trained outputs within 0.25 of the target."),
@@ -60,12 +60,12 @@ def write_simplicity_bias_report(
     for key, label, caption in MEASURES:
         parts += [
             f"<h2>{html.escape(label)}</h2>",
-            _figure_html(plot_measure_by_setting(rows, key, label=label), caption),
+            figure_html(plot_measure_by_setting(rows, key, label=label), caption),
         ]
     if any(len(steps) for steps, _ in histories.values()):
         parts += [
             "<h2>Outliers over training</h2>",
-            _figure_html(
+            figure_html(
                 plot_outlier_history(histories),
                 "Number of W_rec eigenvalues outside the unit circle at each set of kept weights; "
                 "thin lines are seeds, the bold line their mean. Steps where the count rises one "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from neurodyn._io import atomic_write_text
 from neurodyn.plot.sweep import plot_sweep_field
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.blocks import figure_html, page
 from neurodyn.runs.sweep import SweepTable, sweep_table
 
 
@@ -33,7 +33,7 @@ def write_sweep_report(root: str | Path, name: str) -> Path:
     ]
     for field in table.fields:
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_sweep_field(table, field),
                 f"Final performance and loss against {field}: a dot per trial, the line "
                 "through the means per value.",

@@ -17,7 +17,7 @@ from neurodyn.plot.task_variance import (
     plot_task_variance_matrix,
     plot_task_vectors,
 )
-from neurodyn.report.html import _figure_html, page
+from neurodyn.report.blocks import figure_html, page
 from neurodyn.runs import Run
 from neurodyn.studies.yang19 import MultitaskAnalysis, set_vectors
 
@@ -51,13 +51,13 @@ def _network_section(result: MultitaskAnalysis) -> str:
         f'<p class="meta">{int(result.variance.active.sum())} of {len(result.variance.active)} units '
         f"active (summed task variance above {result.variance.threshold:g}); "
         f"{clusters.n_clusters} clusters by silhouette.</p>",
-        _figure_html(
+        figure_html(
             plot_task_variance_matrix(result.variance, clusters, task_names=names),
             "Normalised task variance of every active unit (columns, sorted by cluster) in every "
             "task: each unit's variance across stimulus conditions, from stimulus onset to the "
             "end of the trial, divided by its largest over tasks (the paper's Fig. 2b).",
         ),
-        _figure_html(
+        figure_html(
             plot_silhouette(clusters),
             "Silhouette score of k-means clusterings of the normalised task variance; the "
             "number of clusters is the best k (red).",
@@ -65,7 +65,7 @@ def _network_section(result: MultitaskAnalysis) -> str:
     ]
     if result.fractional:
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_fractional_variance(result.fractional, task_names=names),
                 "Fractional task variance (var A - var B) / (var A + var B) of the units active "
                 "in either task, for the task pairs of the paper's Fig. 3: -1 and 1 are units "
@@ -73,7 +73,7 @@ def _network_section(result: MultitaskAnalysis) -> str:
             )
         )
     parts.append(
-        _figure_html(
+        figure_html(
             plot_lesion_effects(result.lesions, task_names=names),
             "Change in performance on each task when each cluster's units are silenced (their "
             "outgoing recurrent and output weights set to zero), as the paper's Fig. 2d.",
@@ -98,7 +98,7 @@ def _network_section(result: MultitaskAnalysis) -> str:
         quad = (a.a, a.b, a.c, a.d)
         vectors = set_vectors(result, quad)
         parts.append(
-            _figure_html(
+            figure_html(
                 plot_task_vectors(vectors, task_names=names),
                 f"Task vectors of {', '.join(_label(t) for t in quad)} in their first two "
                 "principal components (the paper's Fig. 6): parallel arrows mean the two "
@@ -121,7 +121,7 @@ def write_yang19_report(path: Path, run: Run, results: list[MultitaskAnalysis]) 
             f"(the paper trains to high performance on every task). Clusters found: "
             f"{', '.join(map(str, clusters))} (mean {np.mean(clusters):.1f}; the paper: about 15 for its "
             "softplus networks).</p>",
-            _figure_html(
+            figure_html(
                 plot_learning_curves(run.metrics(), title="training"),
                 "Loss and performance per task during training.",
             ),

@@ -1,0 +1,188 @@
+"""One protocol for every reproduced paper, and the one runner that carries it out.
+
+A study is a package `neurodyn.studies.NAME` holding `config.yaml` (its defaults, and the only
+place they are written), `quick.yaml` (the fields a tiny check run changes), `README.md` (the
+paper's numbers next to ours), and a module-level `STUDY = Study(...)` naming its pieces:
+
+    runs(config, root)                    -> {run id: run config data} to train or reuse
+    measure(config, runs, out, progress)  -> the study's results (any object)
+    rows(results)                         -> the rows of measures.csv
+    summary(results)                      -> a markdown table, printed and put atop the report
+    report(results, config, runs, out)    -> the report's HTML body under the summary
+
+`run_study` does the rest the same way for every study: train (or reuse, or resume) each run,
+measure, write `ROOT/study-NAME/` with `measures.csv`, any extra tables, `config.yaml` and
+`report.html`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+import yaml
+
+from neurodyn._io import atomic_write_csv, atomic_write_text
+from neurodyn.errors import ConfigError, NeurodynError
+from neurodyn.report.blocks import page
+from neurodyn.runs import Run, parse_config, train_or_reuse
+
+__all__ = ["Study", "StudyConfigType", "StudyOutput", "load_config", "run_study", "with_defaults"]
+
+
+class StudyConfigType(Protocol):
+    """What a study's config class provides: built from the merged YAML fields (checking every
+    one, raising ConfigError), and written back as plain data for the study's config.yaml."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+C = TypeVar("C", bound=StudyConfigType)
+R = TypeVar("R")
+
+
+def _no_runs(config: Any, root: Path) -> dict[str, dict[str, Any]]:
+    return {}
+
+
+def _no_tables(results: Any) -> dict[str, list[dict[str, Any]]]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Study(Generic[C, R]):
+    """A reproduced paper: its name on the command line, its config class and the functions
+    that measure and report it. See the module docstring for each function's part."""
+
+    name: str
+    title: str
+    package: str  # the package holding config.yaml, quick.yaml and README.md
+    config_type: type[C]
+    measure: Callable[[C, Mapping[str, Run], Path, bool], R]
+    rows: Callable[[R], list[dict[str, Any]]]
+    summary: Callable[[R], str]
+    report: Callable[[R, C, Mapping[str, Run], Path], str]
+    runs: Callable[[C, Path], dict[str, dict[str, Any]]] = _no_runs
+    # further CSV tables beside measures.csv, by file name (e.g. means by condition)
+    tables: Callable[[R], dict[str, list[dict[str, Any]]]] = field(default=_no_tables)
+    # `neurodyn study NAME --no-train` analyses the runs as they are on disk
+    can_skip_training: bool = False
+
+    def defaults(self) -> dict[str, Any]:
+        """The fields of the study's packaged config.yaml."""
+        return _read_yaml(resources.files(self.package) / "config.yaml")
+
+    def quick_fields(self) -> dict[str, Any]:
+        """The fields quick.yaml changes for a tiny run that checks the whole loop."""
+        return _read_yaml(resources.files(self.package) / "quick.yaml")
+
+    def readme(self) -> str:
+        return (resources.files(self.package) / "README.md").read_text(encoding="utf-8")
+
+
+def _read_yaml(path: Any) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of study fields, not {type(data).__name__}")
+    return data
+
+
+def with_defaults(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` over `defaults`, field by field. A field the study does not have is named, with
+    the ones it has."""
+    unknown = set(data) - set(defaults)
+    if unknown:
+        raise ConfigError(
+            f"unknown study field(s) {sorted(unknown)}; fields: {', '.join(defaults)}"
+        )
+    return {**dict(defaults), **data}
+
+
+def load_config(study: Study[C, R], path: str | Path | None = None, *, quick: bool = False) -> C:
+    """The study's config: its packaged defaults, with `quick.yaml` over them when `quick`, or
+    the fields of the user's YAML file at `path` over them."""
+    defaults = study.defaults()
+    if quick:
+        return study.config_type.from_dict(with_defaults(study.quick_fields(), defaults))
+    if path is None:
+        return study.config_type.from_dict(defaults)
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"study config {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"study config {path} is not valid YAML: {str(exc)[:200]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"study config {path} must be a mapping of fields, not a list or value")
+    return study.config_type.from_dict(with_defaults(data, defaults))
+
+
+@dataclass(frozen=True)
+class StudyOutput(Generic[R]):
+    """What a study run left: its folder, its results, measures.csv's rows and the summary."""
+
+    folder: Path
+    results: R
+    rows: list[dict[str, Any]]
+    summary: str
+
+
+def run_study(
+    study: Study[C, R],
+    config: C,
+    root: str | Path = "runs",
+    *,
+    progress: bool = True,
+    train: bool = True,
+) -> StudyOutput[R]:
+    """Train (or reuse, or resume) the study's runs, measure them and write
+    `ROOT/study-NAME/` with `measures.csv`, the study's other tables, `config.yaml` and
+    `report.html`.
+
+    With `train=False` existing runs are analysed as they are (an unfinished one at its last
+    checkpoint); a study whose measurement is its training refuses it.
+    """
+    if not train and not study.can_skip_training:
+        raise NeurodynError(f"study {study.name!r} has no --no-train mode (it runs as a whole)")
+    root = Path(root)
+    run_configs = study.runs(config, root)
+    runs: dict[str, Run] = {}
+    for i, (run_id, data) in enumerate(run_configs.items(), start=1):
+        if progress:
+            print(f"study {study.name}: run {i}/{len(run_configs)} {run_id}", flush=True)
+        runs[run_id] = train_or_reuse(
+            parse_config(data), root, run_id, progress=progress, train=train
+        )
+    out = root / f"study-{study.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    if progress:
+        print(f"study {study.name}: measuring", flush=True)
+    results = study.measure(config, runs, out, progress)
+    rows = study.rows(results)
+    atomic_write_csv(out / "measures.csv", rows)
+    for name, table in study.tables(results).items():
+        atomic_write_csv(out / name, table)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    summary = study.summary(results)
+    if progress:
+        print(f"study {study.name}: writing the report", flush=True)
+    body = "\n".join(
+        [
+            f"<h1>{html.escape(study.title)}</h1>",
+            "<h2>Summary</h2>",
+            f"<pre>{html.escape(summary)}</pre>",
+            study.report(results, config, runs, out),
+            "<h2>Config</h2>",
+            f"<pre>{html.escape(yaml.safe_dump(config.to_dict(), sort_keys=False))}</pre>",
+        ]
+    )
+    atomic_write_text(out / "report.html", page(study.title, body))
+    return StudyOutput(folder=out, results=results, rows=rows, summary=summary)
