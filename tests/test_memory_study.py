@@ -90,9 +90,6 @@ def test_the_study_files_are_the_default_configs():
 
     import yaml
 
-    from neurodyn.studies import continual
-
     root = Path(__file__).parents[1] / "studies"
-    for module, name in ((memory, "memory"), (continual, "continual")):
-        data = yaml.safe_load((root / f"{name}.yaml").read_text())
-        assert module.StudyConfig.from_dict(data) == module.StudyConfig.from_dict({})
+    data = yaml.safe_load((root / "memory.yaml").read_text())
+    assert memory.StudyConfig.from_dict(data) == memory.StudyConfig.from_dict({})

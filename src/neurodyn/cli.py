@@ -229,6 +229,8 @@ def _cmd_study(args: argparse.Namespace) -> None:
             print(
                 f"{name:18s} {getattr(entry, 'title', '') or (entry.__doc__ or '').splitlines()[0]}"
             )
+            if variants := (entry.variants() if isinstance(entry, studies.Study) else []):
+                print(f"{'':18s} variants (--variant): {', '.join(variants)}")
         if args.name is None and not args.list:
             raise ConfigError("name a study to run (the list above), e.g. neurodyn study yang19")
         return
@@ -239,6 +241,7 @@ def _cmd_study(args: argparse.Namespace) -> None:
         quick=args.quick,
         progress=not args.quiet,
         train=not args.no_train,
+        variant=args.variant,
     )
     print(f"study results and report in {out}")
 
@@ -371,6 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the studies and their papers")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--config", help="study config YAML (default: the study's own)")
+    p.add_argument(
+        "--variant", help="a variant config of the study (neurodyn study --list names them)"
+    )
     p.add_argument("--quick", action="store_true", help="a tiny version, to check it runs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(

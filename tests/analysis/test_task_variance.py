@@ -1,5 +1,3 @@
-import itertools
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -7,7 +5,6 @@ import torch
 from matplotlib.figure import Figure
 
 from neurodyn.analysis.task_variance import (
-    YANG19_TASK_LABELS,
     TaskVariance,
     UnitClusters,
     cluster_units,
@@ -18,7 +15,6 @@ from neurodyn.analysis.task_variance import (
     task_variance,
 )
 from neurodyn.analysis.task_vectors import (
-    YANG19_ANALOGIES,
     analogy,
     task_vectors,
 )
@@ -308,11 +304,6 @@ def test_results_save_and_load(tmp_path):
     np.testing.assert_array_equal(tv2.normalised, tv.normalised)
     c2 = UnitClusters.load(clusters.save(tmp_path / "clusters.npz"))
     assert c2.n_clusters == clusters.n_clusters and np.array_equal(c2.labels, clusters.labels)
-
-
-def test_paper_constants_name_known_tasks():
-    for task in itertools.chain.from_iterable(YANG19_ANALOGIES):
-        assert task in YANG19_TASK_LABELS
 
 
 def test_figures_draw():

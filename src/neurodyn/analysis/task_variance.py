@@ -50,43 +50,6 @@ ACTIVE_THRESHOLD = 1e-3
 # Numbers of clusters tried (clustering.py).
 K_RANGE = range(2, 30)
 
-# Display names of the paper's 20 tasks by its rule ids (task.py, `rule_name`).
-YANG19_TASK_LABELS = {
-    "fdgo": "Go",
-    "reactgo": "RT Go",
-    "delaygo": "Dly Go",
-    "fdanti": "Anti",
-    "reactanti": "RT Anti",
-    "delayanti": "Dly Anti",
-    "dm1": "DM 1",
-    "dm2": "DM 2",
-    "contextdm1": "Ctx DM 1",
-    "contextdm2": "Ctx DM 2",
-    "multidm": "MultSen DM",
-    "delaydm1": "Dly DM 1",
-    "delaydm2": "Dly DM 2",
-    "contextdelaydm1": "Ctx Dly DM 1",
-    "contextdelaydm2": "Ctx Dly DM 2",
-    "multidelaydm": "MultSen Dly DM",
-    "dmsgo": "DMS",
-    "dmsnogo": "DNMS",
-    "dmcgo": "DMC",
-    "dmcnogo": "DNMC",
-}
-
-# Pairs of the paper's fractional-variance histograms (variance.py,
-# `plot_hist_varprop_selection`; Fig. 3).
-YANG19_FTV_PAIRS: tuple[tuple[str, str], ...] = (
-    ("dm1", "dm2"),
-    ("contextdm1", "contextdm2"),
-    ("dm1", "fdanti"),
-    ("dm1", "contextdm1"),
-    ("fdgo", "reactgo"),
-    ("delaydm1", "dm1"),
-    ("dmcgo", "dmcnogo"),
-    ("contextdm1", "contextdelaydm1"),
-)
-
 
 def task_index(tasks: Sequence[str], name: str) -> int:
     if name not in tasks:

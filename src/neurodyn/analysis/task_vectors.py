@@ -7,8 +7,8 @@ public code (github.com/gyyang/multitask):
 - Task vectors (`analysis/taskset.py`): a task's representation is the population state at the
   last step of its first stimulus epoch ('stim1'), averaged over the stimulus conditions of the
   'test' batch (that script keeps the network's noise on), compared in the PCA of the vectors of
-  a set of four tasks. The three sets and their compositions (also tested by composing rule
-  inputs, `compute_replacerule_performance`) are `YANG19_ANALOGIES`.
+  a set of four tasks. The paper's three sets and their compositions (also tested by composing
+  rule inputs, `compute_replacerule_performance`) are `neurodyn.studies.yang19.ANALOGIES`.
 """
 
 from __future__ import annotations
@@ -23,15 +23,6 @@ from torch import Tensor
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.task_variance import task_index
 from neurodyn.errors import ShapeError
-
-# (a, b, c, d) read "a is to b as c is to d": vec(d) ~ vec(c) + vec(b) - vec(a). The three task
-# sets of taskset.py (`compute_taskspace`, setups 1-3) with the compositions of
-# `compute_replacerule_performance`, e.g. Dly Anti = Anti + (Dly Go - Go).
-YANG19_ANALOGIES: tuple[tuple[str, str, str, str], ...] = (
-    ("fdgo", "delaygo", "fdanti", "delayanti"),
-    ("contextdm2", "contextdm1", "contextdelaydm2", "contextdelaydm1"),
-    ("dmcnogo", "dmsnogo", "dmcgo", "dmsgo"),
-)
 
 
 @dataclass(frozen=True)
@@ -61,7 +52,7 @@ def task_vectors(steady: Mapping[str, Tensor], *, n_components: int = 2) -> Task
 
     The paper (`analysis/taskset.py`) takes the state at the last step of the first stimulus
     epoch of every trial of the task's 'test' batch and averages over trials; PCA is then done
-    on the vectors of one set of four tasks (`YANG19_ANALOGIES`), so pass those four.
+    on the vectors of one set of four tasks (an analogy's), so pass those four.
 
     Parameters
     ----------
@@ -145,7 +136,8 @@ def analogy(
     Parameters
     ----------
     vectors : TaskVectors
-    a, b, c, d : task names, e.g. `YANG19_ANALOGIES[0]` = Go, Dly Go, Anti, Dly Anti
+    a, b, c, d : task names, e.g. the paper's fdgo, delaygo, fdanti, delayanti (Go, Dly Go,
+        Anti, Dly Anti)
     exclude : task names not to consider as answers
 
     Returns

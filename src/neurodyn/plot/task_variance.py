@@ -47,7 +47,7 @@ def plot_task_variance_matrix(
     """Normalised task variance of the active units (columns) in each task (rows), units
     sorted by cluster, clusters numbered below with their boundaries marked (Fig. 2b).
 
-    `task_names` maps task names to labels (e.g. `YANG19_TASK_LABELS`).
+    `task_names` maps task names to labels (e.g. each task's `paper_name`).
     """
     fig, (ax,) = _axes(ax, 1, 7.0, 0.25 * len(tv.tasks) + 1.5)
     matrix = tv.normalised[clusters.order].T  # [K, M]

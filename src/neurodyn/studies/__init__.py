@@ -19,11 +19,11 @@ __all__ = ["STUDIES", "Study", "StudyOutput", "get", "load_config", "names", "ru
 
 # The registry: one line per study.
 STUDIES: dict[str, Any] = {
-    simplicity_bias.NAME: simplicity_bias,
-    yang19.NAME: yang19,
+    simplicity_bias.STUDY.name: simplicity_bias.STUDY,
+    yang19.STUDY.name: yang19.STUDY,
     resonance.NAME: resonance,
     memory.NAME: memory,
-    continual.NAME: continual,
+    continual.STUDY.name: continual.STUDY,
     plasticity.NAME: plasticity,
 }
 
@@ -49,16 +49,21 @@ def run(
     quick: bool = False,
     progress: bool = True,
     train: bool = True,
+    variant: str | None = None,
 ) -> Path:
-    """Run study `name` and print its summary; returns the folder with its measures and report."""
+    """Run study `name` (on its defaults, its quick config, a named variant of the package or
+    the user's YAML file at `config_path`) and print its summary; returns the folder with its
+    measures and report."""
     entry = get(name)
     if isinstance(entry, Study):
-        config = load_config(entry, config_path, quick=quick)
+        config = load_config(entry, config_path, quick=quick, variant=variant)
         output = run_study(entry, config, root, progress=progress, train=train)
         print(output.summary)
         return output.folder
     # a study not yet moved into its package (transitional; goes when all six are moved)
     module = entry
+    if variant is not None:
+        raise ConfigError(f"study {name!r} has no variants; pass a config file with --config")
     if quick:
         config = module.quick_config()
     elif config_path is not None:

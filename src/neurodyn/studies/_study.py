@@ -2,7 +2,9 @@
 
 A study is a package `neurodyn.studies.NAME` holding `config.yaml` (its defaults, and the only
 place they are written), `quick.yaml` (the fields a tiny check run changes), `README.md` (the
-paper's numbers next to ours), and a module-level `STUDY = Study(...)` naming its pieces:
+paper's numbers next to ours), any named variants (`VARIANT.yaml`: fields over the defaults,
+run by `neurodyn study NAME --variant VARIANT`), and a module-level `STUDY = Study(...)` naming
+its pieces:
 
     runs(config, root)                    -> {run id: run config data} to train or reuse
     measure(config, runs, out, progress)  -> the study's results (any object)
@@ -70,6 +72,9 @@ class Study(Generic[C, R]):
     summary: Callable[[R], str]
     report: Callable[[R, C, Mapping[str, Run], Path], str]
     runs: Callable[[C, Path], dict[str, dict[str, Any]]] = _no_runs
+    # the columns every measures.csv of the study has (others, e.g. one per task, may follow
+    # from the config): what a reader of the table can count on
+    columns: tuple[str, ...] = ()
     # further CSV tables beside measures.csv, by file name (e.g. means by condition)
     tables: Callable[[R], dict[str, list[dict[str, Any]]]] = field(default=_no_tables)
     # `neurodyn study NAME --no-train` analyses the runs as they are on disk
@@ -82,6 +87,23 @@ class Study(Generic[C, R]):
     def quick_fields(self) -> dict[str, Any]:
         """The fields quick.yaml changes for a tiny run that checks the whole loop."""
         return _read_yaml(resources.files(self.package) / "quick.yaml")
+
+    def variants(self) -> list[str]:
+        """Names of the package's variant configs: its YAML files other than config and quick."""
+        return sorted(
+            f.name.removesuffix(".yaml")
+            for f in resources.files(self.package).iterdir()
+            if f.name.endswith(".yaml") and f.name not in ("config.yaml", "quick.yaml")
+        )
+
+    def variant_fields(self, variant: str) -> dict[str, Any]:
+        """The fields variant `variant` sets over the defaults."""
+        if variant not in self.variants():
+            known = ", ".join(self.variants()) or "none"
+            raise ConfigError(
+                f"study {self.name!r} has no variant {variant!r}; its variants: {known}"
+            )
+        return _read_yaml(resources.files(self.package) / f"{variant}.yaml")
 
     def readme(self) -> str:
         return (resources.files(self.package) / "README.md").read_text(encoding="utf-8")
@@ -105,10 +127,21 @@ def with_defaults(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[
     return {**dict(defaults), **data}
 
 
-def load_config(study: Study[C, R], path: str | Path | None = None, *, quick: bool = False) -> C:
-    """The study's config: its packaged defaults, with `quick.yaml` over them when `quick`, or
-    the fields of the user's YAML file at `path` over them."""
+def load_config(
+    study: Study[C, R],
+    path: str | Path | None = None,
+    *,
+    quick: bool = False,
+    variant: str | None = None,
+) -> C:
+    """The study's config: its packaged defaults, with `quick.yaml` over them when `quick`,
+    the packaged variant `variant` over them, or the fields of the user's YAML file at `path`
+    over them."""
     defaults = study.defaults()
+    if variant is not None:
+        if quick or path is not None:
+            raise ConfigError("choose one of --variant, --quick and --config")
+        return study.config_type.from_dict(with_defaults(study.variant_fields(variant), defaults))
     if quick:
         return study.config_type.from_dict(with_defaults(study.quick_fields(), defaults))
     if path is None:

@@ -1,4 +1,4 @@
-"""Figures of studies over many networks: distributions per setting, outliers over training."""
+"""Figures of the simplicity-bias study: each measure by setting, outliers over training."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+
+from neurodyn.studies.simplicity_bias.measure import OutlierHistory
 
 SETTING_COLOURS = {"gated": "tab:blue", "orthogonal": "tab:orange", "parallel": "tab:green"}
 
@@ -40,17 +42,17 @@ def plot_measure_by_setting(
     return fig
 
 
-def plot_outlier_history(histories: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
-    """W_rec eigenvalues outside the unit circle against training step, one panel per run:
-    every seed as a thin line, the mean in bold."""
-    names = [n for n, (steps, _) in histories.items() if len(steps)]
+def plot_outlier_history(histories: Mapping[str, OutlierHistory]) -> Figure:
+    """W_rec eigenvalues outside the unit circle against training step, one panel per run
+    (those that kept weights): every seed as a thin line, the mean in bold."""
+    names = [n for n, history in histories.items() if len(history.steps)]
     cols = min(3, max(1, len(names)))
     rows = (len(names) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
     for ax, name in zip(axes.ravel(), names, strict=False):
-        steps, counts = histories[name]
+        steps, counts = histories[name].steps, histories[name].counts
         setting = name.rsplit("-", 1)[-1]
         colour = SETTING_COLOURS.get(setting, "k")
         ax.plot(steps, counts, color=colour, alpha=0.2, lw=0.8)

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from neurodyn.studies.continual import ContinualResult
+from neurodyn.studies.continual.measure import ContinualResult
 
 
 def plot_continual(results: Sequence[ContinualResult]) -> Figure:

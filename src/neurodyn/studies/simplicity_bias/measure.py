@@ -1,4 +1,5 @@
-"""Turner & Barak (2023): when does one network reuse an attractor for several tasks?
+"""What the simplicity-bias study computes (Turner & Barak 2023): its config and runs, every
+measure of each network, the rows of measures.csv and the summary.
 
 For each set of attractor tasks (e.g. two 1-bit flip-flops, a flip-flop and a line) and each
 setting (gated, orthogonal, parallel), one ensemble of seeds is trained as one run. Each
@@ -16,73 +17,50 @@ network is then measured:
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
-from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
 from neurodyn.analysis.task_geometry import linear_separability, variance_ratio
-from neurodyn.errors import ConfigError
+from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import Network
-from neurodyn.runs import Run, parse_config, train_or_reuse
-from neurodyn.studies._config import with_defaults
+from neurodyn.runs import Run, parse_config
 from neurodyn.tasks.attractors import AttractorTasks
-
-NAME = "simplicity-bias"
-
-DEFAULT_CONFIG: dict[str, Any] = {
-    "settings": ["gated", "orthogonal", "parallel"],
-    "component_sets": [
-        ["fixed", "fixed"],
-        ["fixed", "fixed", "fixed"],
-        ["fixed", "line"],
-        ["fixed", "cycle"],
-        ["cycle", "line"],
-    ],
-    "model": {
-        "n_hidden": 64,
-        "tau_ms": 10.0,
-        "activation": "tanh",
-        "sigma_rec": 0.0,
-        "rec_gain": 0.58,
-        "seeds": list(range(1, 21)),
-    },
-    "train": {
-        "steps": 1500,
-        "batch_size": 32,
-        "lr": 0.003,
-        "log_every": 100,
-        "checkpoint_every": 500,
-        "keep_weights_every": 50,
-    },
-}
 
 PROBE_STEPS = 60
 PROBE_KEPT = 40  # the last steps of each probe trial used for separability and F ratio
 N_PROBES = 10
 
 
+_FIELDS = ("settings", "component_sets", "model", "train")
+
+
 @dataclass(frozen=True)
-class StudyConfig:
+class SimplicityBiasConfig:
+    """The settings and task sets to train (one run each), and the runs' model and training."""
+
     settings: tuple[str, ...]
     component_sets: tuple[tuple[str, ...], ...]
     model: dict[str, Any]
     train: dict[str, Any]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        merged = with_defaults(data, DEFAULT_CONFIG)
+    def from_dict(cls, data: dict[str, Any]) -> SimplicityBiasConfig:
+        unknown, missing = set(data) - set(_FIELDS), set(_FIELDS) - set(data)
+        if unknown or missing:
+            raise ConfigError(
+                f"study simplicity-bias takes the fields {', '.join(_FIELDS)}; got {sorted(data)}"
+            )
         config = cls(
-            settings=tuple(merged["settings"]),
-            component_sets=tuple(tuple(c) for c in merged["component_sets"]),
-            model=dict(merged["model"]),
-            train=dict(merged["train"]),
+            settings=tuple(data["settings"]),
+            component_sets=tuple(tuple(c) for c in data["component_sets"]),
+            model=dict(data["model"]),
+            train=dict(data["train"]),
         )
         for components in config.component_sets:
             if len(components) < 2:
@@ -90,6 +68,14 @@ class StudyConfig:
         for run_config in config.run_configs().values():
             parse_config(run_config)  # every field checked before anything trains
         return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settings": list(self.settings),
+            "component_sets": [list(c) for c in self.component_sets],
+            "model": self.model,
+            "train": self.train,
+        }
 
     def run_configs(self) -> dict[str, dict[str, Any]]:
         """One run config per (component set, setting), keyed by run name."""
@@ -185,15 +171,30 @@ def shared_attractors(
     return np.array(shared), np.array(n_stable)
 
 
-def outlier_history(run: Run) -> tuple[np.ndarray, np.ndarray]:
-    """(steps [S], outlier counts [S, E]) from the weights kept during training."""
+@dataclass(frozen=True)
+class OutlierHistory:
+    """W_rec eigenvalues outside the unit circle at each set of weights kept during training.
+
+    Attributes
+    ----------
+    steps : [S] int        training steps of the kept weights
+    counts : [S, E] int    outliers of each member at each of them
+    """
+
+    steps: np.ndarray
+    counts: np.ndarray
+
+
+def outlier_history(run: Run) -> OutlierHistory:
+    """The outlier counts of every member at every set of weights the run kept."""
     history = run.weight_history()
     counts = [
         [int((torch.linalg.eigvals(w.detach()).abs() > 1).sum()) for w in model.W_rec]
         for _, model in history
     ]
-    return np.array([s for s, _ in history], dtype=int), np.array(counts, dtype=int).reshape(
-        len(history), -1
+    return OutlierHistory(
+        steps=np.array([s for s, _ in history], dtype=int),
+        counts=np.array(counts, dtype=int).reshape(len(history), -1),
     )
 
 
@@ -207,18 +208,20 @@ def outlier_emergence(steps: np.ndarray, counts: np.ndarray) -> list[list[int]]:
     return emergence
 
 
-def measure_run(run: Run) -> list[NetworkMeasures]:
-    """Every measure for every member of a finished study run."""
+def measure_run(run: Run, history: OutlierHistory) -> list[NetworkMeasures]:
+    """Every measure for every member of a finished study run, given its outlier history."""
     task = run.task
-    assert isinstance(task, AttractorTasks)
+    if not isinstance(task, AttractorTasks):
+        raise NeurodynError(f"run {run.id} is not trained on attractor tasks; train it anew")
     model = run.load_model()
     info = run.info()
     perf = info["performance_by_member"]["attractors"]
     probes = [probe_states(model, task, k) for k in (0, 1)]
     shared, n_stable = shared_attractors(model, task)
-    history = outlier_history(run)
     emergence = (
-        outlier_emergence(*history) if len(history[0]) else [[] for _ in range(model.ensemble_size)]
+        outlier_emergence(history.steps, history.counts)
+        if len(history.steps)
+        else [[] for _ in range(model.ensemble_size)]
     )
     rows = []
     for e, seed in enumerate(run.config.model.seeds):
@@ -240,44 +243,37 @@ def measure_run(run: Run) -> list[NetworkMeasures]:
     return rows
 
 
-def run_study(
-    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True
-) -> tuple[Path, list[NetworkMeasures]]:
-    """Train (or reuse, or resume) every run of the study, measure every network, and write
-    `ROOT/study-simplicity-bias/` with `measures.csv`, `config.yaml` and `report.html`."""
-    from neurodyn.report.study import write_simplicity_bias_report
+@dataclass(frozen=True)
+class SimplicityBiasResults:
+    """The measures of every network, and each run's outlier history by run name."""
 
-    root = Path(root)
-    measures: list[NetworkMeasures] = []
-    runs = {}
-    for name, data in config.run_configs().items():
-        run = train_or_reuse(parse_config(data), root, name, progress=progress)
-        runs[name] = run
-        measures += measure_run(run)
-    out = root / f"study-{NAME}"
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_csv(out / "measures.csv", [m.row() for m in measures])
-    atomic_write_text(
-        out / "config.yaml",
-        yaml.safe_dump(
-            {
-                "settings": list(config.settings),
-                "component_sets": [list(c) for c in config.component_sets],
-                "model": config.model,
-                "train": config.train,
-            },
-            sort_keys=False,
-        ),
-    )
+    networks: list[NetworkMeasures]
+    histories: dict[str, OutlierHistory]
+
+
+def runs(config: SimplicityBiasConfig, root: Path) -> dict[str, dict[str, Any]]:
+    """One run per (component set, setting)."""
+    return config.run_configs()
+
+
+def measure(
+    config: SimplicityBiasConfig, runs: Mapping[str, Run], out: Path, progress: bool
+) -> SimplicityBiasResults:
+    """Every measure of every network of every run."""
     histories = {name: outlier_history(run) for name, run in runs.items()}
-    write_simplicity_bias_report(out / "report.html", measures, histories, config)
-    return out, measures
+    networks = [m for name, run in runs.items() for m in measure_run(run, histories[name])]
+    return SimplicityBiasResults(networks=networks, histories=histories)
 
 
-def summary_table(measures: list[NetworkMeasures]) -> str:
+def rows(results: SimplicityBiasResults) -> list[dict[str, Any]]:
+    """One row per network, its measures as `NetworkMeasures.row`."""
+    return [m.row() for m in results.networks]
+
+
+def summary(results: SimplicityBiasResults) -> str:
     """A markdown table of median [quartiles] of each measure per component set and setting."""
     groups: dict[tuple[str, str], list[NetworkMeasures]] = {}
-    for m in measures:
+    for m in results.networks:
         groups.setdefault((m.components, m.setting), []).append(m)
 
     def stat(values: list[float]) -> str:
@@ -288,6 +284,8 @@ def summary_table(measures: list[NetworkMeasures]) -> str:
         return f"{med:.2f} [{q1:.2f}, {q3:.2f}]"
 
     lines = [
+        "Median [quartiles] over networks.",
+        "",
         "| tasks | setting | networks | performance | W_rec outliers (mean) | separability | F ratio | shared attractors |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -299,13 +297,3 @@ def summary_table(measures: list[NetworkMeasures]) -> str:
             f"{stat([m.shared for m in group])} |"
         )
     return "\n".join(lines)
-
-
-def quick_config() -> StudyConfig:
-    """A two-seed, few-step version for smoke tests (`neurodyn study simplicity-bias --quick`)."""
-    data = copy.deepcopy(DEFAULT_CONFIG)
-    data["component_sets"] = [["fixed", "fixed"]]
-    data["model"]["seeds"] = [1, 2]
-    data["model"]["n_hidden"] = 16
-    data["train"].update(steps=40, log_every=20, checkpoint_every=20, keep_weights_every=20)
-    return StudyConfig.from_dict(data)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
-from neurodyn._io import atomic_write_text
-from neurodyn.plot.continual import plot_continual
-from neurodyn.report.blocks import figure_html, page
-from neurodyn.studies.continual import ContinualResult
+from neurodyn.report.blocks import figure_html
+from neurodyn.runs import Run
+from neurodyn.studies.continual.figures import plot_continual
+from neurodyn.studies.continual.measure import ContinualConfig, ContinualResult
 
 
-def write_continual_report(path: Path, results: Sequence[ContinualResult]) -> Path:
+def report(
+    results: list[ContinualResult], config: ContinualConfig, runs: Mapping[str, Run], out: Path
+) -> str:
+    """The report's body: each task's performance right after its own stage and at the end,
+    the forgetting, and every task's performance after every stage."""
     groups = results[0].groups
     last = len(groups) - 1
     head = "".join(
@@ -28,7 +32,6 @@ def write_continual_report(path: Path, results: Sequence[ContinualResult]) -> Pa
             rows += f"<tr><td>{html.escape(task)}</td><td>{s + 1}</td>{cells}</tr>"
     forgetting = "; ".join(f"{html.escape(r.run)}: {r.forgetting().mean():.3f}" for r in results)
     parts = [
-        "<h1>Continual learning (Yang et al. 2019, Fig. 7)</h1>",
         f'<p class="meta">Groups in order: {html.escape(" -> ".join("+".join(g) for g in groups))}; '
         f"networks per run: {len(results[0].seeds)}. Performance on fresh trials after each "
         "stage.</p>",
@@ -41,5 +44,4 @@ def write_continual_report(path: Path, results: Sequence[ContinualResult]) -> Pa
             "without the penalty, right with intelligent synapses.",
         ),
     ]
-    atomic_write_text(path, page("continual learning study", "\n".join(parts)))
-    return path
+    return "\n".join(parts)

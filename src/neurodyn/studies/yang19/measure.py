@@ -1,19 +1,16 @@
-"""Yang, Joglekar, Song, Newsome & Wang (2019), "Task representations in neural networks trained
-to perform many cognitive tasks" (Nature Neuroscience 22, 297-306).
+"""What the Yang et al. (2019) study computes: its config, every analysis of each network of a
+multitask run, the rows of measures.csv and the summary.
 
-`neurodyn study yang19` trains the paper's network on the 20-task battery (or reuses / resumes
-the run), then for every ensemble member: performance on every task, task variance and its
-clusters (Fig. 2), fractional task variance of the paper's task pairs (Fig. 3), cluster lesions
-(Fig. 2d) and compositional task vectors (Fig. 6), written to `ROOT/study-yang19/`.
-
-`analyse_multitask` runs the same analyses on any multitask run (any tasks with epochs and
-rule inputs), not only the battery.
+`analyze_multitask` runs these analyses on any multitask run (any tasks with epochs and rule
+inputs), not only the battery; the paper's task pairs and analogies are its defaults.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.task_variance import (
-    YANG19_FTV_PAIRS,
     FractionalVariance,
     LesionEffects,
     TaskVariance,
@@ -33,66 +28,68 @@ from neurodyn.analysis.task_variance import (
     lesion_effects,
     task_variance,
 )
-from neurodyn.analysis.task_vectors import (
-    YANG19_ANALOGIES,
-    Analogy,
-    TaskVectors,
-    analogy,
-    task_vectors,
-)
+from neurodyn.analysis.task_vectors import Analogy, TaskVectors, analogy, task_vectors
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import Network
-from neurodyn.runs import Run, parse_config, train_or_reuse
+from neurodyn.runs import Run, parse_config
 from neurodyn.tasks import Batch, Multitask, Task, between
 
-NAME = "yang19"
-CAN_SKIP_TRAINING = True  # `neurodyn study yang19 --no-train`: analyse the run as it is
+# Pairs of the paper's fractional-variance histograms (public code gyyang/multitask,
+# analysis/variance.py, `plot_hist_varprop_selection`; Fig. 3).
+FTV_PAIRS: tuple[tuple[str, str], ...] = (
+    ("dm1", "dm2"),
+    ("contextdm1", "contextdm2"),
+    ("dm1", "fdanti"),
+    ("dm1", "contextdm1"),
+    ("fdgo", "reactgo"),
+    ("delaydm1", "dm1"),
+    ("dmcgo", "dmcnogo"),
+    ("contextdm1", "contextdelaydm1"),
+)
 
-DEFAULT_RUN: dict[str, Any] = {
-    "name": "yang19",
-    "task": "yang19",
-    "model": {
-        "n_hidden": 256,
-        "tau_ms": 100.0,
-        "activation": "softplus",
-        "rec_init": "diagonal",
-        "rec_gain": 0.5,
-        "sigma_rec": 0.05,
-        "seeds": [0, 1, 2],
-    },
-    "train": {
-        "steps": 60000,
-        "batch_size": 64,
-        "lr": 0.001,
-        "log_every": 250,
-        "checkpoint_every": 500,
-        "eval_batch_size": 512,
-    },
-}
+# (a, b, c, d) read "a is to b as c is to d": vec(d) ~ vec(c) + vec(b) - vec(a). The three task
+# sets of the public code's analysis/taskset.py (`compute_taskspace`, setups 1-3) with the
+# compositions of `compute_replacerule_performance`, e.g. Dly Anti = Anti + (Dly Go - Go).
+ANALOGIES: tuple[tuple[str, str, str, str], ...] = (
+    ("fdgo", "delaygo", "fdanti", "delayanti"),
+    ("contextdm2", "contextdm1", "contextdelaydm2", "contextdelaydm1"),
+    ("dmcnogo", "dmsnogo", "dmcgo", "dmsgo"),
+)
+
+_FIELDS = ("run", "analysis_trials")
 
 
 @dataclass(frozen=True)
-class StudyConfig:
+class Yang19Config:
     """The run to train (a run config) and how many trials per task the analyses use."""
 
-    run: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RUN))
-    analysis_trials: int = 256
+    run: dict[str, Any]
+    analysis_trials: int
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        unknown = set(data) - {"run", "analysis_trials"}
-        if unknown:
-            raise ConfigError(
-                f"study yang19 takes `run` and `analysis_trials`; got {sorted(unknown)}"
-            )
-        config = cls(
-            run=data.get("run", dict(DEFAULT_RUN)),
-            analysis_trials=int(data.get("analysis_trials", 256)),
-        )
+    def from_dict(cls, data: dict[str, Any]) -> Yang19Config:
+        unknown = set(data) - set(_FIELDS)
+        missing = set(_FIELDS) - set(data)
+        if unknown or missing:
+            raise ConfigError(f"study yang19 takes `run` and `analysis_trials`; got {sorted(data)}")
+        config = cls(run=dict(data["run"]), analysis_trials=int(data["analysis_trials"]))
         parse_config(config.run)  # fail early on a bad run config
         if config.analysis_trials < 8:
             raise ConfigError(f"analysis_trials must be at least 8, got {config.analysis_trials}")
         return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run, "analysis_trials": self.analysis_trials}
+
+    @property
+    def run_id(self) -> str:
+        """The run's folder name under the runs root: its config's name, else `yang19`."""
+        return str(self.run.get("name") or "yang19")
+
+
+def runs(config: Yang19Config, root: Path) -> dict[str, dict[str, Any]]:
+    """The study's one run."""
+    return {config.run_id: config.run}
 
 
 @dataclass(frozen=True)
@@ -127,14 +124,14 @@ def vector_epoch(task: Task) -> str:
     return "stim1" if "stim1" in task.epochs else task.epochs[0]
 
 
-def analyse_multitask(
+def analyze_multitask(
     run: Run,
     member: int = 0,
     *,
     n_trials: int = 256,
     seed: int = 0,
-    pairs: tuple[tuple[str, str], ...] = YANG19_FTV_PAIRS,
-    analogies: tuple[tuple[str, str, str, str], ...] = YANG19_ANALOGIES,
+    pairs: tuple[tuple[str, str], ...] = FTV_PAIRS,
+    analogies: tuple[tuple[str, str, str, str], ...] = ANALOGIES,
 ) -> MultitaskAnalysis:
     """Task variance, clusters, fractional variance, lesions and task vectors of member
     `member` of a multitask run.
@@ -144,6 +141,23 @@ def analyse_multitask(
     end); task vectors are the mean state at the last step of `vector_epoch`. Pairs and
     analogies naming tasks the run does not have are skipped. Lesions and performance use the
     tasks with their input noise and a noise-free network, on trials drawn with `seed + 1`.
+
+    Parameters
+    ----------
+    run : a trained run whose task is a `Multitask`
+    member : which network of the run's ensemble
+    n_trials : trials per task for every analysis
+    seed : seed of the analysed trials (and of the clustering)
+    pairs : task pairs for fractional task variance (default: the paper's, Fig. 3)
+    analogies : (a, b, c, d) task quadruples for task-vector analogies (default: the paper's)
+
+    Returns
+    -------
+    MultitaskAnalysis
+
+    References
+    ----------
+    Yang, Joglekar, Song, Newsome & Wang (2019), Nature Neuroscience 22:297-306, Figs. 2, 3, 6.
     """
     multitask = run.task
     if not isinstance(multitask, Multitask):
@@ -191,6 +205,23 @@ def analyse_multitask(
     )
 
 
+def analyse_multitask(*args: Any, **kwargs: Any) -> MultitaskAnalysis:
+    """Deprecated spelling of `analyze_multitask` (the project spells the verb "analyze")."""
+    warnings.warn(
+        "analyse_multitask is renamed analyze_multitask; call that instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return analyze_multitask(*args, **kwargs)
+
+
+def task_labels(run: Run) -> dict[str, str]:
+    """The paper's name of each of the run's tasks (`paper_name`, e.g. fdgo -> Go), else its
+    own name."""
+    tasks = run.task.tasks if isinstance(run.task, Multitask) else [run.task]
+    return {t.name: getattr(t, "paper_name", t.name) for t in tasks}
+
+
 def set_vectors(result: MultitaskAnalysis, quad: tuple[str, ...]) -> TaskVectors:
     """Task vectors of one analogy's four tasks with their own PCA (the paper's Fig. 6)."""
     index = [result.vectors.tasks.index(t) for t in quad]
@@ -200,11 +231,22 @@ def set_vectors(result: MultitaskAnalysis, quad: tuple[str, ...]) -> TaskVectors
     return task_vectors(steady)
 
 
-def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
+def measure(
+    config: Yang19Config, runs: Mapping[str, Run], out: Path, progress: bool
+) -> list[MultitaskAnalysis]:
+    """Every analysis of every network of the study's run."""
+    run = runs[config.run_id]
+    return [
+        analyze_multitask(run, member, n_trials=config.analysis_trials)
+        for member in range(len(run.config.model.seeds))
+    ]
+
+
+def rows(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
     """One row per network: performance per task, cluster count and its silhouette score, the
     fractional-variance shape of each pair (`FractionalVariance.shares`), each analogy's nearest
     task, the expected task's rank and the relative error."""
-    rows = []
+    out = []
     for r in results:
         row: dict[str, Any] = {"member": r.member}
         row.update({f"perf_{t}": round(p, 4) for t, p in r.performance.items()})
@@ -223,76 +265,22 @@ def measures(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
             row[f"analogy_{a.d}"] = a.nearest
             row[f"analogy_{a.d}_rank"] = a.rank
             row[f"analogy_{a.d}_relative_error"] = round(a.relative_error, 3)
-        rows.append(row)
-    return rows
+        out.append(row)
+    return out
 
 
-def run_study(
-    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True, train: bool = True
-) -> tuple[Path, list[dict[str, Any]]]:
-    """Train (or reuse, or resume) the run, analyse every member, and write
-    `ROOT/study-yang19/` with `measures.csv`, `config.yaml` and `report.html`.
-
-    With `train=False` an existing run is analysed as it is (an unfinished one at its last
-    checkpoint), e.g. to look at a long training while it goes on."""
-    import yaml
-
-    from neurodyn.report.yang19 import write_yang19_report
-
-    root = Path(root)
-    run_config = parse_config(config.run)
-    run = train_or_reuse(run_config, root, run_config.name or NAME, progress=progress, train=train)
-    results = [
-        analyse_multitask(run, member, n_trials=config.analysis_trials)
-        for member in range(len(run.config.model.seeds))
-    ]
-    rows = measures(results)
-    out = root / f"study-{NAME}"
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_csv(out / "measures.csv", rows)
-    atomic_write_text(
-        out / "config.yaml",
-        yaml.safe_dump(
-            {"run": config.run, "analysis_trials": config.analysis_trials}, sort_keys=False
-        ),
-    )
-    write_yang19_report(out / "report.html", run, results)
-    return out, rows
-
-
-def summary_table(rows: list[dict[str, Any]]) -> str:
+def summary(results: list[MultitaskAnalysis]) -> str:
     """Markdown: per network, the minimum and mean performance, clusters, analogies."""
     lines = [
         "| network | min performance | mean performance | active units | clusters | analogies held |",
         "|---|---|---|---|---|---|",
     ]
-    for row in rows:
-        perfs = [v for k, v in row.items() if k.startswith("perf_")]
-        tried = [
-            k.removeprefix("analogy_").removesuffix("_rank")
-            for k in row
-            if k.startswith("analogy_") and k.endswith("_rank")
-        ]
-        held = [d for d in tried if row[f"analogy_{d}"] == d]
+    for r in results:
+        held = [a.d for a in r.analogies if a.nearest == a.d]
         lines.append(
-            f"| {row['member']} | {row['min_performance']:.3f} | {np.mean(perfs):.3f} | "
-            f"{row['active_units']} | {row['clusters']} | {len(held)}/{len(tried)} ({', '.join(held) or 'none'}) |"
+            f"| {r.member} | {round(min(r.performance.values()), 4):.3f} | "
+            f"{np.mean([round(p, 4) for p in r.performance.values()]):.3f} | "
+            f"{int(r.variance.active.sum())} | {r.clusters.n_clusters} | "
+            f"{len(held)}/{len(r.analogies)} ({', '.join(held) or 'none'}) |"
         )
     return "\n".join(lines)
-
-
-def quick_config() -> StudyConfig:
-    """A tiny version (4 tasks, 32 units, 30 steps) that checks the whole loop runs."""
-    run = {
-        "name": "yang19-quick",
-        "task": {"battery": "yang19", "tasks": ["fdgo", "delaygo", "fdanti", "delayanti"]},
-        "model": {
-            "n_hidden": 32,
-            "activation": "softplus",
-            "rec_init": "diagonal",
-            "rec_gain": 0.5,
-            "seeds": [0, 1],
-        },
-        "train": {"steps": 30, "batch_size": 16, "log_every": 10, "checkpoint_every": 30},
-    }
-    return StudyConfig(run=run, analysis_trials=16)

@@ -20,48 +20,25 @@ trials); this study reads those evaluations:
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.errors import ConfigError
-from neurodyn.runs import Run, parse_config, train_or_reuse
-from neurodyn.studies._config import with_defaults
+from neurodyn.runs import Run, parse_config
 from neurodyn.tasks.yang19 import BATTERY
 
-NAME = "continual"
-PAPER_GROUPS = [["fdgo"], ["delaygo"], ["dm1", "dm2"], ["multidm"], ["contextdm1", "contextdm2"]]
-
-DEFAULT_CONFIG: dict[str, Any] = {
-    "groups": PAPER_GROUPS,
-    "steps_per_group": 1500,
-    "penalty": 1.0,  # the public code's c (paper.py plots c = 0 against c = 1; xi = 0.01)
-    "model": {
-        "n_hidden": 64,
-        "activation": "relu",
-        "rec_init": "orthogonal",
-        "rec_gain": 1.0,
-        "sigma_rec": 0.05,
-        "seeds": [1, 2, 3],
-    },
-    "train": {
-        "batch_size": 64,
-        "lr": 0.001,
-        "l2_rate": 0.0,
-        "log_every": 100,
-        "checkpoint_every": 500,
-        "eval_batch_size": 256,
-    },
-}
+_FIELDS = ("groups", "steps_per_group", "penalty", "model", "train")
 
 
 @dataclass(frozen=True)
-class StudyConfig:
+class ContinualConfig:
+    """The task groups in the order they are learned, the steps each gets, the penalty's
+    strength, and the two runs' model and training."""
+
     groups: tuple[tuple[str, ...], ...]
     steps_per_group: int
     penalty: float
@@ -69,14 +46,18 @@ class StudyConfig:
     train: dict[str, Any]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        merged = with_defaults(data, DEFAULT_CONFIG)
+    def from_dict(cls, data: dict[str, Any]) -> ContinualConfig:
+        unknown, missing = set(data) - set(_FIELDS), set(_FIELDS) - set(data)
+        if unknown or missing:
+            raise ConfigError(
+                f"study continual takes the fields {', '.join(_FIELDS)}; got {sorted(data)}"
+            )
         config = cls(
-            groups=tuple(tuple(g) for g in merged["groups"]),
-            steps_per_group=int(merged["steps_per_group"]),
-            penalty=float(merged["penalty"]),
-            model=dict(merged["model"]),
-            train=dict(merged["train"]),
+            groups=tuple(tuple(g) for g in data["groups"]),
+            steps_per_group=int(data["steps_per_group"]),
+            penalty=float(data["penalty"]),
+            model=dict(data["model"]),
+            train=dict(data["train"]),
         )
         known = {t.name for t in BATTERY}
         stray = sorted({t for g in config.groups for t in g} - known)
@@ -162,34 +143,31 @@ def evaluations(run: Run, groups: tuple[tuple[str, ...], ...]) -> ContinualResul
     return ContinualResult(run.id, groups, seeds, perf)
 
 
-def run_study(
-    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True
-) -> tuple[Path, list[ContinualResult]]:
-    """Train (or reuse) both runs, read their evaluations, and write `ROOT/study-continual/`
-    with `performance.csv`, `config.yaml` and `report.html`."""
-    from neurodyn.report.continual import write_continual_report
+def runs(config: ContinualConfig, root: Path) -> dict[str, dict[str, Any]]:
+    """The run without the penalty and the run with it."""
+    return config.run_configs()
 
-    root = Path(root)
-    results = []
-    for name, data in config.run_configs().items():
-        run = train_or_reuse(parse_config(data), root, name, progress=progress)
-        results.append(evaluations(run, config.groups))
-    out = root / f"study-{NAME}"
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [
+
+def measure(
+    config: ContinualConfig, runs: Mapping[str, Run], out: Path, progress: bool
+) -> list[ContinualResult]:
+    """Each run's evaluations after every stage."""
+    return [evaluations(run, config.groups) for run in runs.values()]
+
+
+def rows(results: list[ContinualResult]) -> list[dict[str, Any]]:
+    """One row per run, network, stage and task learned by then: its performance after that
+    stage."""
+    return [
         {"run": r.run, "seed": seed, "after_stage": s, "task": task, "performance": f"{v:.4f}"}
         for r in results
         for e, seed in enumerate(r.seeds)
         for s, perf in enumerate(r.performance[e])
         for task, v in perf.items()
     ]
-    atomic_write_csv(out / "performance.csv", rows)
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    write_continual_report(out / "report.html", results)
-    return out, results
 
 
-def summary_table(results: list[ContinualResult]) -> str:
+def summary(results: list[ContinualResult]) -> str:
     """Markdown: each task's mean performance right after its own stage and at the end, per
     run; then the mean forgetting."""
     lines = [
@@ -215,18 +193,3 @@ def summary_table(results: list[ContinualResult]) -> str:
         )
     )
     return "\n".join(lines)
-
-
-def quick_config() -> StudyConfig:
-    """A small version for smoke tests (`neurodyn study continual --quick`)."""
-    data = copy.deepcopy(DEFAULT_CONFIG)
-    data["groups"] = [["fdgo"], ["delaygo"]]
-    data["steps_per_group"] = 20
-    data["model"] = {**data["model"], "n_hidden": 16, "seeds": [1]}
-    data["train"] = {
-        **data["train"],
-        "log_every": 10,
-        "checkpoint_every": 20,
-        "eval_batch_size": 32,
-    }
-    return StudyConfig.from_dict(data)

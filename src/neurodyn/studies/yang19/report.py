@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from neurodyn._io import atomic_write_text
-from neurodyn.analysis.task_variance import YANG19_TASK_LABELS
 from neurodyn.plot import plot_learning_curves
 from neurodyn.plot.task_variance import (
     plot_fractional_variance,
@@ -17,20 +16,21 @@ from neurodyn.plot.task_variance import (
     plot_task_variance_matrix,
     plot_task_vectors,
 )
-from neurodyn.report.blocks import figure_html, page
+from neurodyn.report.blocks import figure_html
 from neurodyn.runs import Run
-from neurodyn.studies.yang19 import MultitaskAnalysis, set_vectors
+from neurodyn.studies.yang19.measure import (
+    MultitaskAnalysis,
+    Yang19Config,
+    set_vectors,
+    task_labels,
+)
 
 
-def _label(task: str) -> str:
-    return YANG19_TASK_LABELS.get(task, task)
-
-
-def _performance_table(results: list[MultitaskAnalysis]) -> str:
+def _performance_table(results: list[MultitaskAnalysis], labels: Mapping[str, str]) -> str:
     tasks = list(results[0].performance)
     head = "".join(f"<th>network {r.member}</th>" for r in results)
     rows = [
-        f"<tr><td>{html.escape(_label(t))}</td>"
+        f"<tr><td>{html.escape(labels.get(t, t))}</td>"
         + "".join(f"<td>{r.performance[t]:.3f}</td>" for r in results)
         + "</tr>"
         for t in tasks
@@ -43,8 +43,8 @@ def _performance_table(results: list[MultitaskAnalysis]) -> str:
     return f"<table><tr><th>task</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def _network_section(result: MultitaskAnalysis) -> str:
-    names = {t: _label(t) for t in result.variance.tasks}
+def _network_section(result: MultitaskAnalysis, labels: Mapping[str, str]) -> str:
+    names = {t: labels.get(t, t) for t in result.variance.tasks}
     clusters = result.clusters
     parts = [
         f"<h2>Network {result.member}</h2>",
@@ -81,8 +81,8 @@ def _network_section(result: MultitaskAnalysis) -> str:
     )
     held = [a for a in result.analogies if a.correct]
     rows = "".join(
-        f"<tr><td>{html.escape(_label(a.c))} + {html.escape(_label(a.b))} - {html.escape(_label(a.a))}</td>"
-        f"<td>{html.escape(_label(a.d))}</td><td>{html.escape(_label(a.nearest))}</td>"
+        f"<tr><td>{html.escape(names[a.c])} + {html.escape(names[a.b])} - {html.escape(names[a.a])}</td>"
+        f"<td>{html.escape(names[a.d])}</td><td>{html.escape(names[a.nearest])}</td>"
         f"<td>{a.relative_error:.2f}</td></tr>"
         for a in result.analogies
     )
@@ -100,7 +100,7 @@ def _network_section(result: MultitaskAnalysis) -> str:
         parts.append(
             figure_html(
                 plot_task_vectors(vectors, task_names=names),
-                f"Task vectors of {', '.join(_label(t) for t in quad)} in their first two "
+                f"Task vectors of {', '.join(names[t] for t in quad)} in their first two "
                 "principal components (the paper's Fig. 6): parallel arrows mean the two "
                 "differences are the same vector.",
             )
@@ -108,13 +108,18 @@ def _network_section(result: MultitaskAnalysis) -> str:
     return "\n".join(parts)
 
 
-def write_yang19_report(path: Path, run: Run, results: list[MultitaskAnalysis]) -> Path:
+def report(
+    results: list[MultitaskAnalysis], config: Yang19Config, runs: Mapping[str, Run], out: Path
+) -> str:
+    """The report's body: the run, learning curves, performance per task and network, then
+    each network's clusters, fractional variance, lesions and task vectors."""
+    run = runs[config.run_id]
+    labels = task_labels(run)
     mins = [min(r.performance.values()) for r in results]
     clusters = [r.clusters.n_clusters for r in results]
     info = run.info()
-    body = "\n".join(
+    return "\n".join(
         [
-            "<h1>Yang et al. 2019: task representations in a network trained on many tasks</h1>",
             f'<p class="meta">run {html.escape(run.id)}, {info["steps_done"]} steps of '
             f"{run.config.train.batch_size} trials; {len(results)} networks</p>",
             f"<p>Minimum performance over tasks: {', '.join(f'{m:.3f}' for m in mins)} "
@@ -125,9 +130,7 @@ def write_yang19_report(path: Path, run: Run, results: list[MultitaskAnalysis]) 
                 plot_learning_curves(run.metrics(), title="training"),
                 "Loss and performance per task during training.",
             ),
-            _performance_table(results),
-            *(_network_section(r) for r in results),
+            _performance_table(results, labels),
+            *(_network_section(r, labels) for r in results),
         ]
     )
-    atomic_write_text(path, page("yang19", body))
-    return path
