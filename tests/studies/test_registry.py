@@ -19,7 +19,8 @@ def test_every_study_runs_its_quick_config_end_to_end(name, quick_study):
         rows = list(reader)
         header = reader.fieldnames or []
     assert rows, f"{name}: measures.csv has no rows"
-    assert study.columns and set(study.columns) <= set(header)
+    assert study.columns, f"{name}: declare the columns measures.csv always has (Study.columns)"
+    assert set(study.columns) <= set(header)
     for row in rows:
         assert all(row[c] != "" for c in study.columns), row
     report = (quick.folder / "report.html").read_text()
