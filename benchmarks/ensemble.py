@@ -18,12 +18,12 @@ import time
 import torch
 
 from neurodyn import tasks
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.train import TrainOptions, TrainState, fit
 
 
 def seconds_per_step(task, seeds: tuple[int, ...], args) -> float:
-    spec = CTRNNSpec(
+    spec = NetworkSpec(
         task.n_inputs,
         args.hidden,
         task.n_outputs,

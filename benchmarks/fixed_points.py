@@ -62,13 +62,13 @@ from neurodyn.analysis.fixed_points import (
     model_fixed_points,
     speed,
 )
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.train import TrainOptions, TrainState, evaluate, fit
 
 
 def train_network(n_hidden: int, steps: int) -> tuple[CTRNN, tasks.Task]:
     task = tasks.get("flipflop")
-    spec = CTRNNSpec(
+    spec = NetworkSpec(
         3, n_hidden, 3, dt_ms=10, tau_ms=10, activation="tanh", sigma_rec=0.0, seeds=(1,)
     )
     options = TrainOptions(steps=steps, batch_size=64, lr=0.003, log_every=100)

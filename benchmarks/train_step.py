@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from neurodyn._malloc import keep_freed_memory
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.models.recurrence import engine
 from neurodyn.train.trainer import adam
 
@@ -114,7 +114,7 @@ def tutorial_step(n: int, b: int, device: torch.device):
 def neurodyn_step(n: int, b: int, e: int, device: torch.device):
     x = torch.randn(T_STEPS, b, N_INPUTS, device=device)
     y = torch.randn(T_STEPS, 1, b, N_OUTPUTS, device=device)
-    spec = CTRNNSpec(N_INPUTS, n, N_OUTPUTS, sigma_rec=0.0, seeds=tuple(range(e)))
+    spec = NetworkSpec(N_INPUTS, n, N_OUTPUTS, sigma_rec=0.0, seeds=tuple(range(e)))
     model = CTRNN(spec).to(device)
     opt = adam(list(model.parameters()), 1e-3)  # the trainer's: fused where torch has it
 

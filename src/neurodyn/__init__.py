@@ -3,11 +3,14 @@
 The loop, each step a plain Python object::
 
     task = neurodyn.tasks.get("pdm")               # trials
-    model = neurodyn.CTRNN(neurodyn.CTRNNSpec(...)) # E networks at once
+    model = neurodyn.CTRNN(neurodyn.NetworkSpec(...)) # E networks at once
     run = neurodyn.train_run(neurodyn.parse_config({...}))   # a run on disk
     results = neurodyn.analyze_run(run)            # PCA, step tuning, drive ratio
     neurodyn.write_report(run)                     # report.html
 """
+
+import warnings
+from typing import Any
 
 from neurodyn import analysis, errors, models, tasks, train
 from neurodyn.errors import (
@@ -20,7 +23,7 @@ from neurodyn.errors import (
     TaskNotFound,
     TrainingDiverged,
 )
-from neurodyn.models import CTRNN, CTRNNSpec, Trajectory
+from neurodyn.models import CTRNN, NetworkSpec, Trajectory
 from neurodyn.report import write_report
 from neurodyn.runs import (
     Run,
@@ -35,11 +38,23 @@ from neurodyn.runs.analyze import analyze_run
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> Any:
+    if name == "CTRNNSpec":  # it specifies every cell, so it is named for what it is
+        warnings.warn(
+            "neurodyn.CTRNNSpec is renamed NetworkSpec; the old name will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return NetworkSpec
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "CTRNN",
-    "CTRNNSpec",
     "ConfigError",
     "CorruptCheckpoint",
+    "NetworkSpec",
     "NeurodynError",
     "Run",
     "RunConfig",

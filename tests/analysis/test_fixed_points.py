@@ -12,7 +12,7 @@ from neurodyn.analysis.fixed_points import (
     jacobians,
     model_fixed_points,
 )
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 
 F64 = torch.float64
 
@@ -88,7 +88,7 @@ def test_hopfield_patterns_are_stable_fixed_points():
 
 
 def test_jacobians_match_autograd_for_a_ctrnn_ensemble():
-    model = CTRNN(CTRNNSpec(n_inputs=2, n_hidden=5, n_outputs=1, activation="tanh", seeds=(1, 2)))
+    model = CTRNN(NetworkSpec(n_inputs=2, n_hidden=5, n_outputs=1, activation="tanh", seeds=(1, 2)))
     h = torch.randn(2, 3, 5)
     u = torch.randn(2, 3, 2)
     jac = jacobians(model.step, h, u)
@@ -138,7 +138,7 @@ def test_distance_outliers_are_dropped():
 
 def test_ensemble_in_one_call_equals_single_calls():
     spec = dict(n_inputs=3, n_hidden=12, n_outputs=3, activation="tanh", rec_gain=1.5)
-    model = CTRNN(CTRNNSpec(**spec, seeds=(1, 2, 3)))
+    model = CTRNN(NetworkSpec(**spec, seeds=(1, 2, 3)))
     starts = torch.randn(3, 40, 12, generator=torch.Generator().manual_seed(3))
     u = torch.zeros(3)
     # float64 throughout, so rounding cannot tip a start lying on a basin boundary either way.
@@ -206,7 +206,7 @@ def test_flipflop_network_has_eight_stable_memories_and_saddles_between_them():
     from neurodyn.train import TrainOptions, TrainState, evaluate, fit
 
     task = tasks.get("flipflop")
-    spec = CTRNNSpec(3, 24, 3, dt_ms=10, tau_ms=20, activation="tanh", sigma_rec=0.0, seeds=(1,))
+    spec = NetworkSpec(3, 24, 3, dt_ms=10, tau_ms=20, activation="tanh", sigma_rec=0.0, seeds=(1,))
     options = TrainOptions(steps=600, batch_size=32, lr=0.01, log_every=100)
     model = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False).model
     assert evaluate(model, task)["flipflop"][0] > 0.99

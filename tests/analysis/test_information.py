@@ -32,8 +32,7 @@ from neurodyn.analysis.information import (
     stationary_distribution,
 )
 from neurodyn.errors import ConfigError
-from neurodyn.models import CTRNN
-from neurodyn.models.ctrnn import CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.studies import resonance
 
 ROOT = Path(__file__).parents[2]
@@ -208,7 +207,7 @@ def test_ctrnn_with_inhibitory_autapses_resonates_like_the_boltzmann_machine():
     """alpha = 1 and W_rec = -3 I: every tanh unit flips sign each step once noise has pushed
     it off 0, a 2-cycle it rarely leaves (I = H = 1 bit); moderate noise makes it slip into
     other phase combinations (I up to 4 bits); strong noise drowns the flips."""
-    spec = CTRNNSpec(n_inputs=1, n_hidden=4, n_outputs=1, activation="tanh", dt_ms=10, tau_ms=10)
+    spec = NetworkSpec(n_inputs=1, n_hidden=4, n_outputs=1, activation="tanh", dt_ms=10, tau_ms=10)
     model = CTRNN(spec)
     with torch.no_grad():
         model.W_rec.copy_(-3.0 * torch.eye(4)[None])

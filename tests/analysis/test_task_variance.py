@@ -19,7 +19,7 @@ from neurodyn.analysis.task_vectors import (
     task_vectors,
 )
 from neurodyn.errors import ShapeError, TaskNotFound
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.plot.task_variance import (
     plot_fractional_variance,
     plot_lesion_effects,
@@ -196,7 +196,7 @@ def two_pathway_network(ensemble: int = 1) -> CTRNN:
     """Input 0 drives unit 0, which drives unit 1, which drives output 0; input 1 likewise
     through units 2 and 3 to output 1."""
     seeds = tuple(range(ensemble))
-    model = CTRNN(CTRNNSpec(n_inputs=2, n_hidden=4, n_outputs=2, sigma_rec=0.0, seeds=seeds))
+    model = CTRNN(NetworkSpec(n_inputs=2, n_hidden=4, n_outputs=2, sigma_rec=0.0, seeds=seeds))
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
@@ -233,7 +233,7 @@ def test_lesioning_a_cluster_drops_only_its_task():
 
 
 def test_lesioned_zeroes_exactly_the_outgoing_weights():
-    model = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=6, n_outputs=2, seeds=(1, 2)))
+    model = CTRNN(NetworkSpec(n_inputs=3, n_hidden=6, n_outputs=2, seeds=(1, 2)))
     units = torch.tensor([1, 4])
     cut = lesioned(model, units)
     assert (cut.W_rec[:, :, units] == 0).all() and (cut.W_out[:, :, units] == 0).all()

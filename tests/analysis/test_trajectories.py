@@ -11,7 +11,7 @@ from neurodyn.analysis import (
     step_tuning,
 )
 from neurodyn.errors import ShapeError
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 
 
 def test_pca_recovers_a_planted_plane():
@@ -79,7 +79,7 @@ def test_recurrent_input_ratio_analytic_case():
     # c ||h_{t-1}|| / ||u|| with h following h_t = (1 - a) h + a relu(u + c h_{t-1}).
     n, c, a = 4, 0.5, 0.2
     model = CTRNN(
-        CTRNNSpec(n_inputs=n, n_hidden=n, n_outputs=1, dt_ms=20.0, tau_ms=100.0, seeds=(0,))
+        NetworkSpec(n_inputs=n, n_hidden=n, n_outputs=1, dt_ms=20.0, tau_ms=100.0, seeds=(0,))
     )
     with torch.no_grad():
         model.W_in.copy_(torch.eye(n)[None])

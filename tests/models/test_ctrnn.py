@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neurodyn.errors import ConfigError, ShapeError
-from neurodyn.models import ACTIVATIONS, CTRNN, CTRNNSpec
+from neurodyn.models import ACTIVATIONS, CTRNN, NetworkSpec
 
 NUMPY_ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0),
@@ -18,7 +18,7 @@ NUMPY_ACTIVATIONS = {
 
 def spec(**kw):
     base = dict(n_inputs=3, n_hidden=8, n_outputs=2, dt_ms=20.0, tau_ms=100.0, seeds=(1,))
-    return CTRNNSpec(**{**base, **kw})
+    return NetworkSpec(**{**base, **kw})
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -48,27 +48,6 @@ def test_forward_matches_a_plain_numpy_loop(activation):
             )
 
 
-def test_ensemble_members_equal_single_networks():
-    ensemble = CTRNN(spec(seeds=(1, 2, 3)))
-    x = torch.randn(10, 4, 3)
-    together = ensemble(x, noise=False).states
-    for e, seed in enumerate((1, 2, 3)):
-        alone = CTRNN(spec(seeds=(seed,)))
-        assert torch.equal(alone.W_rec[0], ensemble.W_rec[e])
-        assert torch.allclose(alone(x, noise=False).states[:, 0], together[:, e], atol=1e-6)
-        assert torch.equal(ensemble.member(e).W_in, alone.W_in)
-
-
-def test_per_member_inputs():
-    model = CTRNN(spec(seeds=(1, 2)))
-    x = torch.randn(6, 2, 4, 3)
-    both = model(x, noise=False).states
-    for e in range(2):
-        assert torch.allclose(
-            model.member(e)(x[:, e], noise=False).states[:, 0], both[:, e], atol=1e-6
-        )
-
-
 def test_drives_reconstruct_the_update():
     model = CTRNN(spec(seeds=(0, 1)))
     x = torch.randn(9, 3, 3)
@@ -81,13 +60,6 @@ def test_drives_reconstruct_the_update():
     pre = traj.input_drive + traj.recurrent_drive + model.b[None, :, None]
     expected = 0.8 * previous + 0.2 * torch.relu(pre)
     assert torch.allclose(traj.states, expected, atol=1e-5)
-
-
-def test_step_is_one_forward_step():
-    model = CTRNN(spec(seeds=(0, 1)))
-    h0 = torch.rand(2, 4, 8)
-    x = torch.randn(1, 4, 3)
-    assert torch.allclose(model.step(h0, x[0]), model(x, h0=h0, noise=False).states[0], atol=1e-6)
 
 
 def test_recurrent_noise_has_the_continuous_time_amplitude():
@@ -104,18 +76,6 @@ def test_recurrent_noise_has_the_continuous_time_amplitude():
     assert float(h1.std()) == pytest.approx(expected, rel=0.02)
 
 
-def test_noise_comes_from_the_member_generators():
-    model = CTRNN(spec(seeds=(0, 1), sigma_rec=0.1))
-    x = torch.randn(5, 2, 3)
-
-    def gens():
-        return [torch.Generator().manual_seed(s) for s in (7, 8)]
-
-    a, b = model(x, generators=gens()).states, model(x, generators=gens()).states
-    assert torch.equal(a, b)
-    assert not torch.equal(a, model(x, noise=False).states)
-
-
 def test_bad_shapes_and_specs_are_named():
     model = CTRNN(spec(seeds=(0, 1)))
     with pytest.raises(ShapeError, match="channels"):
@@ -129,29 +89,10 @@ def test_bad_shapes_and_specs_are_named():
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "softplus", "retanh"])
-def test_step_jacobian_matches_autograd(activation):
-    model = CTRNN(
-        CTRNNSpec(n_inputs=2, n_hidden=6, n_outputs=1, activation=activation, seeds=(3, 4))
-    )
-    h = torch.randn(2, 5, 6, generator=torch.Generator().manual_seed(0))
-    x = torch.randn(5, 2, generator=torch.Generator().manual_seed(1))
-    jac = model.step_jacobian(h, x)
-    for e in range(2):
-        for b in range(5):
-
-            def one(v, e=e, b=b):
-                states = h.clone()
-                states[e, b] = v
-                return model.step(states, x)[e, b]
-
-            torch.testing.assert_close(jac[e, b], torch.autograd.functional.jacobian(one, h[e, b]))
-
-
-@pytest.mark.parametrize("activation", ["relu", "tanh", "softplus", "retanh"])
 def test_the_closed_form_speed_gradient_equals_autograd(activation):
     # q = |F(h, x) - h|^2 / 2 and its gradient, for the fixed-point finder: both members, a
     # leak (dt < tau), Dale's law and a recurrent mask, in float64
-    spec = CTRNNSpec(
+    spec = NetworkSpec(
         n_inputs=2,
         n_hidden=6,
         n_outputs=1,
@@ -174,7 +115,7 @@ def test_the_closed_form_speed_gradient_equals_autograd(activation):
 
 def test_recurrent_initialisations():
     def w_rec(init, gain=0.5):
-        spec = CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_gain=gain, rec_init=init)
+        spec = NetworkSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_gain=gain, rec_init=init)
         return CTRNN(spec).W_rec[0].detach()
 
     torch.testing.assert_close(w_rec("diagonal"), 0.5 * torch.eye(16))  # Yang et al.'s 'diag'
@@ -186,11 +127,11 @@ def test_recurrent_initialisations():
     assert float(torch.linalg.eigvals(r.double()).abs().max()) == pytest.approx(0.9, abs=1e-5)
     assert torch.allclose(r / r.norm(), w_rec("gaussian") / w_rec("gaussian").norm(), atol=1e-6)
     # the other weights of a seed do not depend on the recurrent init
-    a = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="diagonal"))
-    b = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2))
+    a = CTRNN(NetworkSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="diagonal"))
+    b = CTRNN(NetworkSpec(n_inputs=3, n_hidden=16, n_outputs=2))
     assert torch.equal(a.W_in, b.W_in) and torch.equal(a.W_out, b.W_out)
     with pytest.raises(ConfigError, match="rec_init must be one of"):
-        CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="eye")
+        NetworkSpec(n_inputs=3, n_hidden=16, n_outputs=2, rec_init="eye")
 
 
 def test_dale_areas_and_autapses_hold_at_init_and_through_training(tmp_path):
@@ -226,7 +167,7 @@ def test_dale_areas_and_autapses_hold_at_init_and_through_training(tmp_path):
 
 def test_dale_init_is_balanced():
     net = CTRNN(
-        CTRNNSpec(n_inputs=2, n_hidden=400, n_outputs=1, excitatory_fraction=0.8, rec_gain=1.0)
+        NetworkSpec(n_inputs=2, n_hidden=400, n_outputs=1, excitatory_fraction=0.8, rec_gain=1.0)
     )
     w = net.W_rec[0].detach()
     exc, inh = w[:, :320].sum(1), w[:, 320:].sum(1)
@@ -246,7 +187,7 @@ def test_dale_init_is_balanced():
 )
 def test_structure_errors(bad, message):
     with pytest.raises(ConfigError, match=message):
-        CTRNNSpec(n_inputs=2, n_hidden=16, n_outputs=1, **bad)
+        NetworkSpec(n_inputs=2, n_hidden=16, n_outputs=1, **bad)
 
 
 def test_a_learned_initial_state_starts_at_zero_trains_and_round_trips(tmp_path):

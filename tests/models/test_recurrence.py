@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.cpp_extension import is_ninja_available
 
-from neurodyn.models import ACTIVATIONS, CTRNN, CTRNNSpec
+from neurodyn.models import ACTIVATIONS, CTRNN, NetworkSpec
 from neurodyn.models.recurrence import engine, leaky_recurrence, leaky_recurrence_reference
 from neurodyn.train import masked_mse
 from neurodyn.train.trainer import member_generators
@@ -17,7 +17,7 @@ FAST = ("compiled", "python")
 def network_gradients(activation: str, dtype: torch.dtype) -> dict[str, torch.Tensor]:
     """Gradients of a masked loss on a noisy 3-member ensemble with a learned initial state,
     with the engine NEURODYN_ENGINE selects."""
-    spec = CTRNNSpec(
+    spec = NetworkSpec(
         n_inputs=4,
         n_hidden=12,
         n_outputs=3,

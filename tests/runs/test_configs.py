@@ -1,10 +1,10 @@
-import dataclasses
 from pathlib import Path
 
 import pytest
 
 from neurodyn.demo import DEMO_CONFIG
-from neurodyn.models import CTRNNSpec
+from neurodyn.errors import ConfigError
+from neurodyn.models import NetworkSpec
 from neurodyn.runs import load_config, parse_config
 from neurodyn.runs.config import ModelConfig
 
@@ -28,15 +28,13 @@ def test_the_demo_config_file_is_the_demo():
 
 
 def test_the_model_config_is_the_networks_spec_less_what_the_task_sets():
-    # every ModelConfig field but init_from passes straight to CTRNNSpec, with its default
-    spec_fields = {f.name: f for f in dataclasses.fields(CTRNNSpec)}
-    for f in dataclasses.fields(ModelConfig):
-        if f.name == "init_from":
-            continue
-        assert f.name in spec_fields, f"ModelConfig.{f.name} is not a CTRNNSpec field"
-        spec_default = spec_fields[f.name].default
-        if spec_default is not dataclasses.MISSING:
-            assert f.default == spec_default, f"{f.name}: {f.default!r} != {spec_default!r}"
-    task_set = {"n_inputs", "n_outputs", "dt_ms"}
-    missing = set(spec_fields) - {f.name for f in dataclasses.fields(ModelConfig)} - task_set
-    assert not missing, f"CTRNNSpec fields a config cannot set: {sorted(missing)}"
+    task = parse_config({"task": "pdm"}).make_task()
+    sizes = {"n_inputs": task.n_inputs, "n_outputs": task.n_outputs, "dt_ms": task.dt_ms}
+    # the defaults are the spec's, but n_hidden (a config may leave it out)
+    assert ModelConfig().spec(task) == NetworkSpec(**sizes, n_hidden=64)
+    changed = {"n_hidden": 5, "cell": "gru", "sigma_in": 0.1, "seeds": (3, 4)}
+    assert ModelConfig(**changed, init_from="elsewhere").spec(task) == NetworkSpec(
+        **sizes, **changed
+    )
+    with pytest.raises(ConfigError, match=r"model\.n_inputs"):
+        parse_config({"task": "pdm", "model": {"n_inputs": 3}})

@@ -51,9 +51,9 @@ MEMORY_TASK = {"n_classes": 3, "t_max": 8, "min_delay": 2}
 
 def memory_spec(n_hidden):
     """A discrete-time tanh network (tau = dt) for the delayed-classification task."""
-    from neurodyn.models import CTRNNSpec
+    from neurodyn.models import NetworkSpec
 
-    return CTRNNSpec(
+    return NetworkSpec(
         n_inputs=65,
         n_hidden=n_hidden,
         n_outputs=11,
@@ -138,11 +138,11 @@ def test_each_remembered_class_sits_at_a_slow_point_of_its_own(memory_network):
 
 def test_slow_points_of_an_lstm_live_in_its_h_and_c_state():
     from neurodyn.analysis.memory import class_slow_points
-    from neurodyn.models import CTRNNSpec, build_model
+    from neurodyn.models import NetworkSpec, build_model
 
     task = tasks.get("delayed_classification", **MEMORY_TASK)
     lstm = build_model(
-        CTRNNSpec(n_inputs=task.n_inputs, n_hidden=8, n_outputs=task.n_outputs, cell="lstm")
+        NetworkSpec(n_inputs=task.n_inputs, n_hidden=8, n_outputs=task.n_outputs, cell="lstm")
     )
     found = class_slow_points(lstm, task, n_trials=32, starts_per_class=4, max_iters=50)
     assert found.point.shape == (1, 3, 16) and found.centre.shape == (1, 3, 16)

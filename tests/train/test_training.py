@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from neurodyn import tasks
-from neurodyn.models import CTRNN, CTRNNSpec
+from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.train import (
     TrainOptions,
     TrainState,
@@ -16,7 +16,7 @@ from neurodyn.train import (
 
 def train_small(task_name, *, steps, tau_ms=100.0, n_hidden=64, lr=0.01, seeds=(1,), **task_params):
     task = tasks.get(task_name, **task_params)
-    spec = CTRNNSpec(
+    spec = NetworkSpec(
         task.n_inputs, n_hidden, task.n_outputs, dt_ms=task.dt_ms, tau_ms=tau_ms, seeds=seeds
     )
     options = TrainOptions(steps=steps, batch_size=32, lr=lr, log_every=50)
@@ -39,7 +39,7 @@ def test_flipflop_is_learned_to_90_percent_bit_accuracy():
 def test_an_untrained_network_does_not_pass():
     # guards the two tests above against a metric that everything passes
     task = tasks.get("pdm")
-    model = CTRNN(CTRNNSpec(task.n_inputs, 64, task.n_outputs, seeds=(1,)))
+    model = CTRNN(NetworkSpec(task.n_inputs, 64, task.n_outputs, seeds=(1,)))
     assert evaluate(model, task)["pdm"][0] < 0.5
 
 
@@ -80,13 +80,13 @@ def test_masked_cross_entropy_matches_torch():
 
 
 def test_clip_per_member_matches_torch_for_each_member():
-    model = CTRNN(CTRNNSpec(3, 8, 2, seeds=(0, 1)))
+    model = CTRNN(NetworkSpec(3, 8, 2, seeds=(0, 1)))
     loss = model(torch.randn(5, 4, 3) * 10, noise=False).outputs.pow(2).sum()
     loss.backward()
     raw = {n: p.grad.clone() for n, p in model.named_parameters()}
     clip_per_member(model, 0.5)
     for e in range(2):
-        single = CTRNN(CTRNNSpec(3, 8, 2, seeds=(e,)))
+        single = CTRNN(NetworkSpec(3, 8, 2, seeds=(e,)))
         for n, p in single.named_parameters():
             p.grad = raw[n][e : e + 1].clone()
         torch.nn.utils.clip_grad_norm_(single.parameters(), 0.5)

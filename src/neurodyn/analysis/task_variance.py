@@ -457,8 +457,8 @@ def lesioned(
 
     Example
     -------
-    >>> from neurodyn.models import CTRNN, CTRNNSpec
-    >>> net = CTRNN(CTRNNSpec(n_inputs=1, n_hidden=3, n_outputs=1))
+    >>> from neurodyn.models import CTRNN, NetworkSpec
+    >>> net = CTRNN(NetworkSpec(n_inputs=1, n_hidden=3, n_outputs=1))
     >>> cut = lesioned(net, [1])
     >>> bool((cut.W_rec[0, :, 1] == 0).all()), bool((net.W_rec[0, :, 1] != 0).all())
     (True, True)

@@ -1,28 +1,53 @@
 """Recurrent networks. Each exposes a noise-free step function `F(h, x)` for the analyses.
 
-`build_model(spec)` builds the network `spec.cell` names: the leaky rate RNN (`CTRNN`) or a
-GRU / LSTM (`GatedRNN`), all with the same interface (ensemble axis, noise streams, readout,
-`step`, `step_jacobian`).
+Every network is a cell of the registry, built from one spec type: `build_model(spec)` builds
+the cell `spec.cell` names, the leaky rate RNN (`CTRNN`) or a GRU / LSTM (`GatedRNN`), all with
+the same interface (`EnsembleNetwork`: ensemble axis, noise streams, readout, `step`,
+`step_jacobian`). A new cell is one module and one `register_cell` line below.
+
+The stochastic circuit of `neurodyn.models.stochastic` is not a cell: it has no readout nor
+ensemble axis, its inputs are fixed tuning curves of a stimulus, and it is trained by a local
+rule (`neurodyn.train.plasticity`) on its own parameter set, never by the BPTT trainer.
 """
 
-from neurodyn.models.ctrnn import ACTIVATIONS, CELLS, CTRNN, CTRNNSpec, Trajectory
+import warnings
+from typing import Any
+
+from neurodyn.models._ensemble import EnsembleNetwork
+from neurodyn.models._registry import CELLS, build_model, register_cell
+from neurodyn.models.ctrnn import CTRNN
 from neurodyn.models.gated import GatedRNN
+from neurodyn.models.recurrence import ACTIVATIONS
+from neurodyn.models.spec import NetworkSpec, Trajectory
 
-Network = CTRNN | GatedRNN
+register_cell("ctrnn", CTRNN)
+register_cell("gru", GatedRNN)
+register_cell("lstm", GatedRNN)
+
+# Any registered cell (annotations across the package name this, not a cell class).
+Network = EnsembleNetwork
 
 
-def build_model(spec: CTRNNSpec) -> Network:
-    """The network of `spec` (its `cell`: ctrnn, gru or lstm), initialised from its seeds."""
-    return CTRNN(spec) if spec.cell == "ctrnn" else GatedRNN(spec)
+def __getattr__(name: str) -> Any:
+    if name == "CTRNNSpec":  # it specifies every cell, so it is named for what it is
+        warnings.warn(
+            "neurodyn.models.CTRNNSpec is renamed NetworkSpec; the old name will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return NetworkSpec
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "ACTIVATIONS",
     "CELLS",
     "CTRNN",
-    "CTRNNSpec",
+    "EnsembleNetwork",
     "GatedRNN",
     "Network",
+    "NetworkSpec",
     "Trajectory",
     "build_model",
+    "register_cell",
 ]

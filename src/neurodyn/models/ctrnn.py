@@ -20,8 +20,9 @@ Weight convention: `W_rec[e, i, j]` is the weight from unit j onto unit i (`W_re
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import Any, Self
 
 import torch
 from torch import Tensor, nn
@@ -29,6 +30,7 @@ from torch import Tensor, nn
 from neurodyn.errors import ConfigError
 from neurodyn.models._ensemble import EnsembleNetwork
 from neurodyn.models.recurrence import ACTIVATIONS, SLOPES, leaky_recurrence
+from neurodyn.models.spec import NetworkSpec, Trajectory
 
 # f'(z) of each activation, for Jacobians in closed form
 DERIVATIVES = SLOPES
@@ -39,138 +41,6 @@ DERIVATIVES = SLOPES
 # (Yang et al. 2019's 'diag', gain 0.5 for softplus and relu), or a random orthogonal matrix
 # (their 'randortho').
 REC_INITS = ("gaussian", "diagonal", "orthogonal", "radius")
-# The network's cell: this module's leaky rate unit, or torch-style gated cells
-# (neurodyn.models.gated), which take the same spec.
-CELLS = ("ctrnn", "gru", "lstm")
-
-
-@dataclass(frozen=True)
-class CTRNNSpec:
-    """Hyper-parameters of a CTRNN (everything needed to rebuild it, but the weights)."""
-
-    n_inputs: int
-    n_hidden: int
-    n_outputs: int
-    dt_ms: float = 20.0
-    tau_ms: float = 100.0
-    activation: str = "relu"
-    sigma_rec: float = 0.05
-    sigma_in: float = 0.0
-    rec_gain: float = 0.9
-    seeds: tuple[int, ...] = (0,)
-    rec_init: str = "gaussian"
-    # Structure (see `CTRNN.constrain_`): Dale's law with this share of excitatory units (the
-    # first ones), also for input and output weights where asked; self-connections; areas.
-    excitatory_fraction: float | None = None
-    dale_inputs: bool = False
-    dale_outputs: bool = False
-    autapses: bool = True
-    areas: tuple[int, ...] | None = None
-    area_connections: tuple[tuple[int, ...], ...] | None = None
-    # A trainable initial state `h0 [E, N]` (zeros at first) instead of starting at zero.
-    learn_initial_state: bool = False
-    cell: str = "ctrnn"
-    # Fixed connectivity: 0/1 masks of which input, recurrent and output weights exist
-    # (`mask_in [N, I]`, `mask_rec [N, N]` row = to, column = from, `mask_out [O, N]`).
-    mask_in: tuple[tuple[float, ...], ...] | None = None
-    mask_rec: tuple[tuple[float, ...], ...] | None = None
-    mask_out: tuple[tuple[float, ...], ...] | None = None
-
-    def __post_init__(self) -> None:
-        f = self.excitatory_fraction
-        if f is not None and not 0 < f < 1:
-            raise ConfigError(f"excitatory_fraction must lie in (0, 1) or be null, got {f}")
-        if f is None and (self.dale_inputs or self.dale_outputs):
-            raise ConfigError("dale_inputs and dale_outputs need excitatory_fraction")
-        if self.areas is not None:
-            if sum(self.areas) != self.n_hidden or min(self.areas) < 1:
-                raise ConfigError(
-                    f"areas {list(self.areas)} must be positive sizes summing to n_hidden={self.n_hidden}"
-                )
-            k = len(self.areas)
-            conn = self.area_connections
-            if conn is None or len(conn) != k or any(len(row) != k for row in conn):
-                raise ConfigError(
-                    f"area_connections must be a {k} x {k} matrix of 0/1 (row: to, column: from)"
-                )
-        elif self.area_connections is not None:
-            raise ConfigError("area_connections needs areas")
-        if self.cell not in CELLS:
-            raise ConfigError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if self.cell != "ctrnn":
-            leaky_only = {
-                "excitatory_fraction": self.excitatory_fraction is not None,
-                "autapses": not self.autapses,
-                "areas": self.areas is not None,
-                "learn_initial_state": self.learn_initial_state,
-                "rec_init": self.rec_init != "gaussian",
-                "masks": self.has_masks,
-            }
-            used = [name for name, set_ in leaky_only.items() if set_]
-            if used:
-                raise ConfigError(
-                    f"{', '.join(used)} apply to the ctrnn cell only, not to {self.cell}"
-                )
-        shapes = {
-            "mask_in": (self.n_hidden, self.n_inputs),
-            "mask_rec": (self.n_hidden, self.n_hidden),
-            "mask_out": (self.n_outputs, self.n_hidden),
-        }
-        for name, shape in shapes.items():
-            mask = getattr(self, name)
-            if mask is None:
-                continue
-            widths = {len(row) for row in mask}
-            values = {v for row in mask for v in row}
-            if (len(mask), *widths) != shape or not values <= {0, 1}:
-                raise ConfigError(
-                    f"{name} must be a {shape[0]} x {shape[1]} matrix of 0 and 1 (row: to, "
-                    "column: from)"
-                )
-        if self.rec_init not in REC_INITS:
-            raise ConfigError(f"rec_init must be one of {REC_INITS}, got {self.rec_init!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        for name in ("n_inputs", "n_hidden", "n_outputs"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0 < self.dt_ms <= self.tau_ms:
-            raise ConfigError(
-                f"need 0 < dt_ms <= tau_ms, got dt_ms={self.dt_ms}, tau_ms={self.tau_ms}"
-            )
-        if not self.seeds:
-            raise ConfigError("seeds must name at least one seed (one per ensemble member)")
-
-    @property
-    def has_masks(self) -> bool:
-        return any(m is not None for m in (self.mask_in, self.mask_rec, self.mask_out))
-
-    @property
-    def alpha(self) -> float:
-        return self.dt_ms / self.tau_ms
-
-
-@dataclass(frozen=True)
-class Trajectory:
-    """What a forward pass returns.
-
-    Attributes
-    ----------
-    states : Tensor [T, E, B, N]
-        Hidden states (rates) h_t after each step.
-    outputs : Tensor [T, E, B, O]
-    input_drive : Tensor [T, E, B, N] or None
-        `W_in x_t` (no bias, no noise), when asked for.
-    recurrent_drive : Tensor [T, E, B, N] or None
-        `W_rec h_{t-1}`: the recurrent input that enters the update producing h_t.
-    """
-
-    states: Tensor
-    outputs: Tensor
-    input_drive: Tensor | None = field(default=None)
-    recurrent_drive: Tensor | None = field(default=None)
 
 
 class CTRNN(EnsembleNetwork):
@@ -181,7 +51,7 @@ class CTRNN(EnsembleNetwork):
 
     Example
     -------
-    >>> model = CTRNN(CTRNNSpec(n_inputs=3, n_hidden=16, n_outputs=3, seeds=(1, 2)))
+    >>> model = CTRNN(NetworkSpec(n_inputs=3, n_hidden=16, n_outputs=3, seeds=(1, 2)))
     >>> traj = model(torch.zeros(10, 4, 3))
     >>> tuple(traj.states.shape)
     (10, 2, 4, 16)
@@ -196,7 +66,12 @@ class CTRNN(EnsembleNetwork):
 
     continuous_time = True  # fixed points are classified on the flow (dt = spec.dt_ms)
 
-    def __init__(self, spec: CTRNNSpec) -> None:
+    @classmethod
+    def check_spec(cls, spec: NetworkSpec) -> None:
+        if spec.rec_init not in REC_INITS:
+            raise ConfigError(f"rec_init must be one of {REC_INITS}, got {spec.rec_init!r}")
+
+    def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
         if spec.cell != "ctrnn":
             raise ConfigError(f"CTRNN builds the ctrnn cell; use build_model for {spec.cell}")
@@ -298,7 +173,7 @@ class CTRNN(EnsembleNetwork):
         )
 
     @torch.no_grad()
-    def constrain_(self) -> CTRNN:
+    def constrain_(self) -> Self:
         """Project the weights onto what the spec allows, in place: connections outside the
         mask set to 0, and under Dale's law every weight leaving an excitatory unit made
         non-negative and every weight leaving an inhibitory one non-positive (wrong signs
@@ -479,3 +354,15 @@ class CTRNN(EnsembleNetwork):
         slope = DERIVATIVES[self.spec.activation](self._preactivation(h, x))  # [E, B, N]
         jac = alpha * slope[..., None] * self.W_rec[:, None]  # [E, B, N, N]
         return jac + (1 - alpha) * torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CTRNNSpec":  # the spec of every cell now, under the name of what it is
+        warnings.warn(
+            "neurodyn.models.ctrnn.CTRNNSpec is renamed NetworkSpec "
+            "(neurodyn.models.NetworkSpec); the old name will be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return NetworkSpec
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Self
 
 import torch
 from torch import Tensor, nn
 
+from neurodyn.errors import ConfigError
 from neurodyn.models._ensemble import EnsembleNetwork
-from neurodyn.models.ctrnn import CTRNNSpec, Trajectory
+from neurodyn.models.spec import NetworkSpec, Trajectory
 
 GATES = {"gru": 3, "lstm": 4}
 
@@ -49,10 +51,25 @@ class GatedRNN(EnsembleNetwork):
 
     continuous_time = False
 
-    def __init__(self, spec: CTRNNSpec) -> None:
+    @classmethod
+    def check_spec(cls, spec: NetworkSpec) -> None:
+        """The leaky network's structure options have no meaning for a gated cell."""
+        leaky_only = {
+            "excitatory_fraction": spec.excitatory_fraction is not None,
+            "autapses": not spec.autapses,
+            "areas": spec.areas is not None,
+            "learn_initial_state": spec.learn_initial_state,
+            "rec_init": spec.rec_init != "gaussian",
+            "masks": spec.has_masks,
+        }
+        used = [name for name, set_ in leaky_only.items() if set_]
+        if used:
+            raise ConfigError(f"{', '.join(used)} apply to the ctrnn cell only, not to {spec.cell}")
+
+    def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
         if spec.cell not in GATES:
-            raise ValueError(f"GatedRNN takes cell 'gru' or 'lstm', got {spec.cell!r}")
+            raise ConfigError(f"GatedRNN builds cell 'gru' or 'lstm', got {spec.cell!r}")
         self.spec = spec
         members = [self._init_member(seed) for seed in spec.seeds]
         for name in ("W_in", "W_rec", "b", "b_rec", "W_out", "b_out"):
@@ -81,7 +98,7 @@ class GatedRNN(EnsembleNetwork):
         """Size of the state the analyses see: N (GRU) or 2N (LSTM: h and c)."""
         return self.spec.n_hidden * (2 if self.spec.cell == "lstm" else 1)
 
-    def constrain_(self) -> GatedRNN:
+    def constrain_(self) -> Self:
         """Nothing to project: gated cells take no structural constraints (the spec refuses
         them)."""
         return self

@@ -25,47 +25,56 @@ import yaml
 
 from neurodyn import tasks
 from neurodyn.errors import ConfigError, nearest_names
-from neurodyn.models import CTRNNSpec
+from neurodyn.models import NetworkSpec
 from neurodyn.tasks import Multitask, Task
 from neurodyn.train import TrainOptions
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """The network; sizes and `dt_ms` come from the task."""
+def _fields_of(
+    source: type, *, without: tuple[str, ...] = (), defaults: Mapping[str, Any] | None = None
+) -> list[tuple[str, Any, Any]]:
+    """The fields of the dataclass `source` but those `without`, as `make_dataclass` takes
+    them: name, type, and a field with the source's default (or the one `defaults` gives)."""
+    hints = typing.get_type_hints(source)
+    given = dict(defaults or {})
+    out = []
+    for f in dataclasses.fields(source):
+        if f.name in without:
+            continue
+        if f.name in given:
+            default = field(default=given[f.name])
+        elif f.default_factory is not dataclasses.MISSING:
+            default = field(default_factory=f.default_factory)
+        else:
+            default = field(default=f.default)
+        out.append((f.name, hints[f.name], default))
+    return out
 
-    n_hidden: int = 64
-    tau_ms: float = 100.0
-    activation: str = "relu"
-    sigma_rec: float = 0.05
-    sigma_in: float = 0.0
-    rec_gain: float = 0.9
-    seeds: tuple[int, ...] = (0,)
-    rec_init: str = "gaussian"
+
+# The fields of a network's spec that a config sets: all but what the task gives.
+_TASK_SETS = ("n_inputs", "n_outputs", "dt_ms")
+_NetworkFields: Any = dataclasses.make_dataclass(
+    "_NetworkFields",
+    _fields_of(NetworkSpec, without=_TASK_SETS, defaults={"n_hidden": 64}),
+    frozen=True,
+)
+_NetworkFields.__module__ = __name__
+
+
+@dataclass(frozen=True)
+class ModelConfig(_NetworkFields):
+    """The network: every field of `NetworkSpec` with its default (`n_hidden`: 64) but the
+    sizes and `dt_ms`, which come from the task, and where to start from."""
+
     # Start from the final weights of another run (a path): see `neurodyn.runs.run.init_from`.
     init_from: str | None = None
-    # Structure, kept through training (CTRNN.constrain_): Dale's law, autapses, areas.
-    excitatory_fraction: float | None = None
-    dale_inputs: bool = False
-    dale_outputs: bool = False
-    autapses: bool = True
-    areas: tuple[int, ...] | None = None
-    area_connections: tuple[tuple[int, ...], ...] | None = None
-    learn_initial_state: bool = False
-    # ctrnn (the leaky rate network), gru or lstm (torch's gated cells, same interface)
-    cell: str = "ctrnn"
-    # fixed connectivity (0/1 matrices): mask_in [N, I], mask_rec [N, N], mask_out [O, N]
-    mask_in: tuple[tuple[float, ...], ...] | None = None
-    mask_rec: tuple[tuple[float, ...], ...] | None = None
-    mask_out: tuple[tuple[float, ...], ...] | None = None
 
-    def spec(self, task: Task | Multitask) -> CTRNNSpec:
-        """The `CTRNNSpec` of this model for `task` (input/output sizes, `dt_ms`): every field
-        but `init_from` is the spec's field of the same name (a test keeps it so)."""
+    def spec(self, task: Task | Multitask) -> NetworkSpec:
+        """The `NetworkSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
         shared = {
             f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "init_from"
         }
-        return CTRNNSpec(
+        return NetworkSpec(
             n_inputs=task.n_inputs, n_outputs=task.n_outputs, dt_ms=task.dt_ms, **shared
         )
 

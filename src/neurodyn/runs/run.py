@@ -42,7 +42,7 @@ from neurodyn.errors import (
     TrainingDiverged,
     nearest_names,
 )
-from neurodyn.models import CTRNNSpec, Network, build_model
+from neurodyn.models import Network, NetworkSpec, build_model
 from neurodyn.runs.config import RunConfig, load_config
 from neurodyn.runs.index import RunRecord, upsert
 from neurodyn.tasks import Multitask, Task
@@ -134,7 +134,7 @@ class Run:
     def task(self) -> Task | Multitask:
         return self.config.make_task()
 
-    def model_spec(self) -> CTRNNSpec:
+    def model_spec(self) -> NetworkSpec:
         return self.config.model.spec(self.task)
 
     def info(self) -> dict[str, Any]:
