@@ -255,7 +255,7 @@ def main() -> None:
     torch.manual_seed(0)
 
     model, task = train_network(args.hidden, args.train_steps)  # on the CPU, as everywhere
-    accuracy = evaluate(model, task)["flipflop"][0]
+    accuracy = evaluate(model, task).performance["flipflop"][0]
     rnn = as_torch_rnn(model)
     batch = task.sample(128, seed=1)
     with torch.no_grad():

@@ -209,7 +209,7 @@ def test_flipflop_network_has_eight_stable_memories_and_saddles_between_them():
     spec = NetworkSpec(3, 24, 3, dt_ms=10, tau_ms=20, activation="tanh", sigma_rec=0.0, seeds=(1,))
     options = TrainOptions(steps=600, batch_size=32, lr=0.01, log_every=100)
     model = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False).model
-    assert evaluate(model, task)["flipflop"][0] > 0.99
+    assert evaluate(model, task).performance["flipflop"][0] > 0.99
 
     batch = task.sample(64, seed=5)
     with torch.no_grad():

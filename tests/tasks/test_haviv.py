@@ -94,15 +94,15 @@ def test_class_centres_average_the_memory_steps_of_each_class():
         "query": torch.tensor([3, 5]),
         "label": torch.tensor([1, 0]),
     }
-    centres, mean_input, present = class_centres(states, torch.zeros(6, 2, 3), trial, 3)
+    found = class_centres(states, torch.zeros(6, 2, 3), trial, 3)
     # class 1: trial 0, steps 1..2 -> 1.5; class 0: trial 1, steps 2..4 -> 103
-    torch.testing.assert_close(centres[0, :2, 0], torch.tensor([103.0, 1.5]))
-    assert present.tolist() == [[True, True, False]] and mean_input.shape == (1, 3, 3)
+    torch.testing.assert_close(found.centres[0, :2, 0], torch.tensor([103.0, 1.5]))
+    assert found.present.tolist() == [[True, True, False]] and found.mean_input.shape == (1, 3, 3)
 
 
 def test_the_speed_penalty_slows_the_network_at_the_class_centres():
     from neurodyn.models import CTRNN
-    from neurodyn.train import TrainOptions, TrainState, fit
+    from neurodyn.train import SpeedAtClassCentres, TrainOptions, TrainState, fit
     from neurodyn.train.losses import speed_at_class_centres
 
     task = tasks.get("delayed_classification", **MEMORY_TASK)
@@ -115,7 +115,7 @@ def test_the_speed_penalty_slows_the_network_at_the_class_centres():
             lr=0.01,
             log_every=100,
             checkpoint_every=100,
-            speed_penalty=weight,
+            penalties=() if weight is None else (SpeedAtClassCentres(weight),),
         )
         model = fit(TrainState.new(CTRNN(spec), options), task, options, progress=False).model
         batch = task.sample(256, seed=4)

@@ -26,13 +26,13 @@ def train_small(task_name, *, steps, tau_ms=100.0, n_hidden=64, lr=0.01, seeds=(
 
 def test_pdm_is_learned_to_90_percent():
     state, task = train_small("pdm", steps=600)
-    perf = evaluate(state.model, task, batch_size=512)["pdm"][0]
+    perf = evaluate(state.model, task, batch_size=512).performance["pdm"][0]
     assert perf >= 0.90, perf
 
 
 def test_flipflop_is_learned_to_90_percent_bit_accuracy():
     state, task = train_small("flipflop", steps=400, tau_ms=20.0)
-    perf = evaluate(state.model, task, batch_size=256)["flipflop"][0]
+    perf = evaluate(state.model, task, batch_size=256).performance["flipflop"][0]
     assert perf >= 0.90, perf
 
 
@@ -40,7 +40,7 @@ def test_an_untrained_network_does_not_pass():
     # guards the two tests above against a metric that everything passes
     task = tasks.get("pdm")
     model = CTRNN(NetworkSpec(task.n_inputs, 64, task.n_outputs, seeds=(1,)))
-    assert evaluate(model, task)["pdm"][0] < 0.5
+    assert evaluate(model, task).performance["pdm"][0] < 0.5
 
 
 def test_ensemble_of_three_equals_three_single_runs():

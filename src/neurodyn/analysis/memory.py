@@ -81,7 +81,8 @@ def class_slow_points(
     classes = torch.unique(labels)
     n_classes = int(classes.max()) + 1
     with torch.no_grad():
-        centres, mean_input, _ = class_centres(states, batch.x, batch.trial, n_classes)
+        memories = class_centres(states, batch.x, batch.trial, n_classes)
+    centres, mean_input = memories.centres, memories.mean_input
     steps = torch.arange(batch.n_steps)[:, None]
     memory = (steps > batch.trial["shown"][None]) & (steps < batch.trial["query"][None])  # [T, B]
     g = torch.Generator().manual_seed(seed)

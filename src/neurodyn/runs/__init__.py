@@ -1,6 +1,6 @@
 """Runs on disk: configs, run directories, the run index, and running analyses on a run."""
 
-from neurodyn.runs.config import ModelConfig, RunConfig, load_config, parse_config
+from neurodyn.runs.config import ModelConfig, RunConfig, TrainConfig, load_config, parse_config
 from neurodyn.runs.index import RunRecord, list_runs, reindex
 from neurodyn.runs.run import Run, resume_run, train_or_reuse, train_run
 
@@ -9,6 +9,7 @@ __all__ = [
     "Run",
     "RunConfig",
     "RunRecord",
+    "TrainConfig",
     "list_runs",
     "load_config",
     "parse_config",

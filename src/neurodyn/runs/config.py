@@ -19,7 +19,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -27,7 +27,15 @@ from neurodyn import tasks
 from neurodyn.errors import ConfigError, nearest_names
 from neurodyn.models import NetworkSpec
 from neurodyn.tasks import Multitask, Task
-from neurodyn.train import TrainOptions
+from neurodyn.train import (
+    ElasticWeightConsolidation,
+    IntelligentSynapses,
+    Penalty,
+    RateL2,
+    SpeedAtClassCentres,
+    TrainOptions,
+    WeightL2,
+)
 
 
 def _fields_of(
@@ -53,6 +61,8 @@ def _fields_of(
 
 # The fields of a network's spec that a config sets: all but what the task gives.
 _TASK_SETS = ("n_inputs", "n_outputs", "dt_ms")
+# (Any: a type checker cannot read make_dataclass's fields, and the spec's own would need the
+# task's sizes; ModelConfig's attributes are then unchecked.)
 _NetworkFields: Any = dataclasses.make_dataclass(
     "_NetworkFields",
     _fields_of(NetworkSpec, without=_TASK_SETS, defaults={"n_hidden": 64}),
@@ -77,6 +87,70 @@ class ModelConfig(_NetworkFields):
         return NetworkSpec(
             n_inputs=task.n_inputs, n_outputs=task.n_outputs, dt_ms=task.dt_ms, **shared
         )
+
+
+if TYPE_CHECKING:  # a type checker cannot read make_dataclass's fields: the options have them
+    _TrainFields = TrainOptions
+else:
+    _TrainFields = dataclasses.make_dataclass(
+        "_TrainFields", _fields_of(TrainOptions, without=("penalties",)), frozen=True
+    )
+    _TrainFields.__module__ = __name__
+
+
+@dataclass(frozen=True)
+class TrainConfig(_TrainFields):
+    """How to train: every field of `TrainOptions` with its default but `penalties`, which
+    these keys give (`options()` makes them `neurodyn.train.penalties` objects)."""
+
+    # Rate and weight L2 (RateL2, WeightL2); 0: off.
+    l2_rate: float = 0.0
+    l2_weight: float = 0.0
+    # Continual learning over a curriculum's stages: the intelligent-synapses penalty's
+    # strength c and damping xi (Yang et al. 2019 use c = 0.1, xi = 0.01); None: off.
+    intelligent_synapses: float | None = None
+    intelligent_synapses_damping: float = 0.01
+    # ... or elastic weight consolidation: its strength lambda, the Fisher information from
+    # `ewc_batches` batches of one trial per task.
+    ewc: float | None = None
+    ewc_batches: int = 32
+    # Haviv et al.'s speed regulariser (tasks with `shown`, `query` and `label` facts, e.g.
+    # delayed_classification): its weight on the speed at the classes' centres of mass.
+    speed_penalty: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.intelligent_synapses is not None and self.intelligent_synapses < 0:
+            raise ConfigError(
+                f"train.intelligent_synapses must be non-negative, got {self.intelligent_synapses}"
+            )
+        if self.ewc is not None and self.ewc < 0:
+            raise ConfigError(f"train.ewc must be non-negative, got {self.ewc}")
+        if self.ewc is not None and self.intelligent_synapses is not None:
+            raise ConfigError("choose one of train.intelligent_synapses and train.ewc")
+        if self.ewc_batches < 1:
+            raise ConfigError("train.ewc_batches must be at least 1")
+        if self.intelligent_synapses_damping <= 0:
+            raise ConfigError("train.intelligent_synapses_damping must be positive")
+        self.options()  # and every other field, as TrainOptions checks them
+
+    def options(self) -> TrainOptions:
+        """The trainer's options: these fields, and the penalties their keys ask for as
+        objects, in the order their terms join the loss."""
+        out: list[Penalty] = []
+        if self.l2_rate:
+            out.append(RateL2(self.l2_rate))
+        if self.l2_weight:
+            out.append(WeightL2(self.l2_weight))
+        if self.intelligent_synapses is not None:
+            out.append(
+                IntelligentSynapses(self.intelligent_synapses, self.intelligent_synapses_damping)
+            )
+        if self.ewc is not None:
+            out.append(ElasticWeightConsolidation(self.ewc, self.ewc_batches))
+        if self.speed_penalty:
+            out.append(SpeedAtClassCentres(self.speed_penalty))
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(_TrainFields)}
+        return TrainOptions(**shared, penalties=tuple(out))
 
 
 TaskEntry = str | dict[str, Any]
@@ -106,7 +180,7 @@ class RunConfig:
     task: TaskEntry | list[TaskEntry]
     name: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainOptions = field(default_factory=TrainOptions)
+    train: TrainConfig = field(default_factory=TrainConfig)
     # Stages trained in order (the network's inputs and outputs stay the same); `task` is then
     # what the final evaluation and the analyses use.
     curriculum: tuple[Stage, ...] | None = None

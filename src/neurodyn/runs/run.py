@@ -47,8 +47,6 @@ from neurodyn.runs.config import RunConfig, load_config
 from neurodyn.runs.index import RunRecord, upsert
 from neurodyn.tasks import Multitask, Task
 from neurodyn.train import TrainState, evaluate, fit
-from neurodyn.train.continual import ElasticWeightConsolidation
-from neurodyn.train.trainer import task_gradients
 
 CONFIG = "config.yaml"
 INFO = "run.json"
@@ -254,7 +252,7 @@ class Run:
 
 
 def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) -> Run:
-    options = run.config.train
+    options = run.config.train.options()
     try:
         if run.config.curriculum is None:
             fit(
@@ -277,11 +275,11 @@ def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) 
     if not done:
         run._update_info(status="stopped")
         return run
-    by_member = evaluate(state.model, run.task, batch_size=options.eval_batch_size)
+    evaluation = evaluate(state.model, run.task, batch_size=options.eval_batch_size)
     run._update_info(
         status="finished",
-        performance={k: sum(v) / len(v) for k, v in by_member.items()},
-        performance_by_member=by_member,
+        performance=evaluation.mean,
+        performance_by_member={k: list(v) for k, v in evaluation.performance.items()},
     )
     return run
 
@@ -294,7 +292,7 @@ def _fit_curriculum(run: Run, state: TrainState, until_step: int | None, progres
         stage = stages[state.stage]
         end = state.stage_start + stage.steps
         options = dataclasses.replace(
-            run.config.train, steps=end, target_performance=stage.advance_at
+            run.config.train.options(), steps=end, target_performance=stage.advance_at
         )
         state.target_reached = False
         fit(
@@ -313,24 +311,13 @@ def _fit_curriculum(run: Run, state: TrainState, until_step: int | None, progres
         for j in range(state.stage + 1):
             by_member = evaluate(
                 state.model, run.config.stage_task(j), batch_size=run.config.train.eval_batch_size
-            )
+            ).performance
             for e, seed in enumerate(state.model.spec.seeds):
                 evaluation: dict[str, float] = {"step": state.step, "member": e, "seed": seed}
                 evaluation.update({"after_stage": state.stage, "stage": j})
                 evaluation.update({f"perf.{k}": v[e] for k, v in by_member.items()})
                 state.metrics.append(evaluation)
-        if isinstance(state.synapses, ElasticWeightConsolidation):
-            # the Fisher from the smallest batches the stage's task allows (one trial per
-            # task trained): batch-mean gradients would average most of it away
-            task = run.config.stage_task(state.stage)
-            weights = getattr(task, "weights", None) or (1.0,) * len(task.task_names)
-            smallest = sum(w > 0 for w in weights)
-            gradients = task_gradients(
-                state.model, task, smallest, run.config.train.ewc_batches, state.stage
-            )
-            state.synapses.consolidate(state.model, gradients)
-        elif state.synapses is not None:
-            state.synapses.consolidate(state.model)
+        state.end_stage(run.config.stage_task(state.stage))
         state.stage, state.stage_start = state.stage + 1, state.step
         run.save_checkpoint(state)  # the advance is part of the resumable state
     return True
@@ -355,7 +342,7 @@ def train_run(
     if config.model.init_from is not None:
         init_from(model, Run.open(config.model.init_from).load_model())
         model.constrain_()  # this run's structure, whatever the source's
-    state = TrainState.new(model, config.train)
+    state = TrainState.new(model, config.train.options())
     run = Run.create(root, config, run_id)
     return _train(run, state, until_step, progress)
 
@@ -420,7 +407,7 @@ def resume_run(
     if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
         init_from(model, Run.open(run.config.model.init_from).load_model())
         model.constrain_()
-    state = TrainState.new(model, run.config.train)
+    state = TrainState.new(model, run.config.train.options())
     if (run.path / CHECKPOINT).exists():
         run.load_checkpoint(state)
     return _train(run, state, until_step, progress)

@@ -1,7 +1,16 @@
-"""Training: masked losses, BPTT with Adam over an ensemble, checkpointable state."""
+"""Training: masked losses, penalties, BPTT with Adam over an ensemble, checkpointable state."""
 
 from neurodyn.train.losses import masked_cross_entropy, masked_mse, rate_l2, task_loss, weight_l2
+from neurodyn.train.penalties import (
+    ElasticWeightConsolidation,
+    IntelligentSynapses,
+    Penalty,
+    RateL2,
+    SpeedAtClassCentres,
+    WeightL2,
+)
 from neurodyn.train.trainer import (
+    Evaluation,
     TrainOptions,
     TrainState,
     clip_per_member,
@@ -12,8 +21,15 @@ from neurodyn.train.trainer import (
 )
 
 __all__ = [
+    "ElasticWeightConsolidation",
+    "Evaluation",
+    "IntelligentSynapses",
+    "Penalty",
+    "RateL2",
+    "SpeedAtClassCentres",
     "TrainOptions",
     "TrainState",
+    "WeightL2",
     "clip_per_member",
     "evaluate",
     "fit",

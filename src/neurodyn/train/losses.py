@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -82,9 +84,28 @@ def weight_l2(model) -> Tensor:
     return sum((w**2).mean((1, 2)) for w in (model.W_in, model.W_rec, model.W_out))
 
 
+@dataclass(frozen=True)
+class ClassCentres:
+    """Where each class's memory sits (Haviv et al. 2019), per member.
+
+    Attributes
+    ----------
+    centres : Tensor [E, C, N]
+        Mean state of each class over the memory period.
+    mean_input : Tensor [E, C, I]
+        Mean input there.
+    present : Tensor [E, C], bool
+        Which classes occur in the batch (an absent class's centre is zero).
+    """
+
+    centres: Tensor
+    mean_input: Tensor
+    present: Tensor
+
+
 def class_centres(
     states: Tensor, inputs: Tensor, trial: dict[str, Tensor], n_classes: int
-) -> tuple[Tensor, Tensor, Tensor]:
+) -> ClassCentres:
     """Centre of mass of the states of each class over the memory period (Haviv et al. 2019):
     the steps after the class image and before the query, of every trial of that class.
 
@@ -95,7 +116,7 @@ def class_centres(
 
     Returns
     -------
-    centres [E, C, N], the mean input there [E, C, I], and which classes occur [E, C] (bool)
+    ClassCentres
     """
     n_steps, n_members = states.shape[0], states.shape[1]
     if inputs.dim() == 3:
@@ -112,7 +133,7 @@ def class_centres(
     count = weight.sum((0, 2))  # [E, C]
     centres = torch.einsum("tebc,tebn->ecn", weight, states) / count.clamp(min=1)[..., None]
     mean_input = torch.einsum("tebc,tebi->eci", weight, inputs) / count.clamp(min=1)[..., None]
-    return centres, mean_input, count > 0
+    return ClassCentres(centres=centres, mean_input=mean_input, present=count > 0)
 
 
 def speed_at_class_centres(
@@ -123,6 +144,7 @@ def speed_at_class_centres(
     per member `[E]`. Penalising it makes the classes' memories sit at slow points, which
     hold them for longer than trained."""
     n_classes = int(trial["label"].max()) + 1
-    centres, mean_input, present = class_centres(states, inputs, trial, n_classes)
-    speed = ((model.step(centres, mean_input) - centres) ** 2).sum(-1)  # [E, C]
+    found = class_centres(states, inputs, trial, n_classes)
+    centres, present = found.centres, found.present
+    speed = ((model.step(centres, found.mean_input) - centres) ** 2).sum(-1)  # [E, C]
     return (speed * present).sum(1) / present.sum(1).clamp(min=1)

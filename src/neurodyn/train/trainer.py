@@ -11,20 +11,18 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
-from torch import Tensor
 from tqdm.auto import tqdm
 
 from neurodyn._malloc import keep_freed_memory
 from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import Network
-from neurodyn.tasks import Batch, stack_batches
-from neurodyn.train.continual import ElasticWeightConsolidation, SynapticIntelligence
-from neurodyn.train.losses import rate_l2, speed_at_class_centres, task_loss, weight_l2
+from neurodyn.train._streams import member_generators, sample_ensemble
+from neurodyn.train.losses import task_loss
+from neurodyn.train.penalties import Penalty, PenaltyState
 
 
 @dataclass(frozen=True)
@@ -34,8 +32,6 @@ class TrainOptions:
     steps: int = 2000
     batch_size: int = 64
     lr: float = 1e-3
-    l2_rate: float = 0.0
-    l2_weight: float = 0.0
     clip_grad: float | None = 1.0
     log_every: int = 50
     checkpoint_every: int = 500
@@ -49,17 +45,9 @@ class TrainOptions:
     train_only: tuple[str, ...] | None = None
     # ... or train all but these (e.g. ["W_rec"]: a fixed recurrent network, a reservoir).
     freeze: tuple[str, ...] | None = None
-    # Continual learning over a curriculum's stages: the intelligent-synapses penalty's
-    # strength c and damping xi (Yang et al. 2019 use c = 0.1, xi = 0.01); None: off.
-    intelligent_synapses: float | None = None
-    intelligent_synapses_damping: float = 0.01
-    # ... or elastic weight consolidation: its strength lambda, the Fisher information from
-    # `ewc_batches` batches of one trial per task.
-    ewc: float | None = None
-    ewc_batches: int = 32
-    # Haviv et al.'s speed regulariser (tasks with `shown`, `query` and `label` facts, e.g.
-    # delayed_classification): its weight on the speed at the classes' centres of mass.
-    speed_penalty: float | None = None
+    # Terms added to each member's loss, in this order (neurodyn.train.penalties): rate and
+    # weight L2, intelligent synapses, EWC, Haviv et al.'s speed regulariser, your own.
+    penalties: tuple[Penalty, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_batch_size"):
@@ -75,41 +63,15 @@ class TrainOptions:
             raise ConfigError(
                 f"train.target_performance must lie in [0, 1] or be null, got {self.target_performance}"
             )
-        if self.intelligent_synapses is not None and self.intelligent_synapses < 0:
+        bad = [p for p in self.penalties if not isinstance(p, Penalty)]
+        if bad:
             raise ConfigError(
-                f"train.intelligent_synapses must be non-negative, got {self.intelligent_synapses}"
+                f"train.penalties must be Penalty objects (neurodyn.train.penalties), got {bad}"
             )
-        if self.ewc is not None and self.ewc < 0:
-            raise ConfigError(f"train.ewc must be non-negative, got {self.ewc}")
-        if self.ewc is not None and self.intelligent_synapses is not None:
-            raise ConfigError("choose one of train.intelligent_synapses and train.ewc")
-        if self.ewc_batches < 1:
-            raise ConfigError("train.ewc_batches must be at least 1")
-        if self.intelligent_synapses_damping <= 0:
-            raise ConfigError("train.intelligent_synapses_damping must be positive")
         if self.train_only is not None and self.freeze is not None:
             raise ConfigError("give train.train_only or train.freeze, not both")
         if self.clip_grad is not None and self.clip_grad <= 0:
             raise ConfigError(f"train.clip_grad must be positive or null, got {self.clip_grad}")
-
-
-_STREAMS = {"data": 1, "noise": 2, "eval": 3, "fisher": 4, "fisher-noise": 5}
-
-
-def member_generators(seeds: tuple[int, ...], stream: str, *index: int) -> list[torch.Generator]:
-    """One generator per member for a named stream ('data', 'noise', 'eval', 'fisher',
-    'fisher-noise'), optionally numbered (e.g. by curriculum stage).
-
-    Streams are derived from the member's seed with numpy's SeedSequence, so they are
-    independent of each other and of the weight initialisation.
-    """
-    key = _STREAMS[stream]
-    gens = []
-    for seed in seeds:
-        entropy = [int(seed), key, *index]
-        state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
-        gens.append(torch.Generator().manual_seed(int(state)))
-    return gens
 
 
 @dataclass
@@ -125,7 +87,9 @@ class TrainState:
     target_reached: bool = False
     stage: int = 0  # curriculum stage, and the step it began at
     stage_start: int = 0
-    synapses: SynapticIntelligence | ElasticWeightConsolidation | None = None  # continual learning
+    # the penalties trained with (`options.penalties` when made) and the state of each
+    penalties: tuple[Penalty, ...] = ()
+    penalty_states: list[PenaltyState] = field(default_factory=list)
 
     @classmethod
     def new(cls, model: Network, options: TrainOptions) -> TrainState:
@@ -137,8 +101,15 @@ class TrainState:
             noise_generators=member_generators(seeds, "noise"),
             step=0,
             metrics=[],
-            synapses=_continual(model, options),
+            penalties=options.penalties,
+            penalty_states=[penalty.init(model) for penalty in options.penalties],
         )
+
+    def end_stage(self, task) -> None:
+        """Curriculum stage `self.stage`, trained on `task`, has ended: each penalty updates
+        its state (intelligent synapses and EWC consolidate what the stage learned)."""
+        for penalty, penalty_state in zip(self.penalties, self.penalty_states, strict=True):
+            penalty.end_stage(penalty_state, self.model, task, stage=self.stage)
 
     def state_dict(self) -> dict:
         return {
@@ -150,7 +121,9 @@ class TrainState:
             "metrics": self.metrics,
             "stage": self.stage,
             "stage_start": self.stage_start,
-            **({"synapses": self.synapses.state_dict()} if self.synapses is not None else {}),
+            "penalties": [
+                {k: v for k, v in s.items() if not k.startswith("_")} for s in self.penalty_states
+            ],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -169,8 +142,25 @@ class TrainState:
         self.metrics = list(state["metrics"])
         self.stage = int(state.get("stage", 0))
         self.stage_start = int(state.get("stage_start", 0))
-        if self.synapses is not None:
-            self.synapses.load_state_dict(state["synapses"])
+        saved = state.get("penalties")
+        if saved is None and "synapses" in state:
+            # a checkpoint from when the one stateful penalty was saved as "synapses"
+            saved = [state["synapses"] if s else {} for s in self.penalty_states]
+        if saved is not None:
+            if len(saved) != len(self.penalty_states):
+                raise ConfigError(
+                    f"the checkpoint holds {len(saved)} penalty states, the training has "
+                    f"{len(self.penalty_states)} penalties: resume with the run's own config"
+                )
+            for penalty_state, own in zip(self.penalty_states, saved, strict=True):
+                penalty_state.update({k: _cloned(v) for k, v in own.items()})
+
+
+def _cloned(value: Any) -> Any:
+    """A checkpoint's tensors (or dicts of them) copied, so the state owns its memory."""
+    if isinstance(value, dict):
+        return {k: _cloned(v) for k, v in value.items()}
+    return value.clone() if isinstance(value, torch.Tensor) else value
 
 
 def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -180,51 +170,6 @@ def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except RuntimeError:  # a device or dtype without a fused kernel
         return torch.optim.Adam(params, lr=lr)
-
-
-def sample_ensemble(
-    task, batch_size: int, generators: list[torch.Generator], *, step: int | None = None
-) -> Batch:
-    """One batch per member, stacked: `x [T, E, B, I]`. With `step`, a multitask that
-    interleaves tasks batch by batch gives the task of that training step."""
-    if step is not None and hasattr(task, "for_step"):
-        task = task.for_step(step)
-    return stack_batches([task.sample(batch_size, generator=g) for g in generators])
-
-
-def _continual(
-    model: Network, options: TrainOptions
-) -> SynapticIntelligence | ElasticWeightConsolidation | None:
-    if options.intelligent_synapses is not None:
-        return SynapticIntelligence(
-            model, options.intelligent_synapses, options.intelligent_synapses_damping
-        )
-    if options.ewc is not None:
-        return ElasticWeightConsolidation(model, options.ewc)
-    return None
-
-
-def task_gradients(
-    model: Network, task, batch_size: int, n_batches: int, stage: int
-) -> list[dict[str, Tensor]]:
-    """Gradients of the task loss (summed over members, so each member's own) on `n_batches`
-    fresh batches, one dict of parameter gradients per batch: the data of EWC's Fisher at
-    the end of curriculum stage `stage` (its own random streams)."""
-    generators = member_generators(model.spec.seeds, "fisher", stage)
-    noise = member_generators(model.spec.seeds, "fisher-noise", stage)
-    out = []
-    for _ in range(n_batches):
-        batch = sample_ensemble(task, batch_size, generators)
-        model.zero_grad(set_to_none=True)
-        task_loss(task, model(batch.x, generators=noise).outputs, batch).sum().backward()
-        out.append(
-            {
-                k: (torch.zeros_like(p) if p.grad is None else p.grad.detach().clone())
-                for k, p in model.named_parameters()
-            }
-        )
-    model.zero_grad(set_to_none=True)
-    return out
 
 
 def trainable(
@@ -280,6 +225,7 @@ def fit(
         Modified in place and returned.
     task : Task or Multitask
     options : TrainOptions
+        Its penalties must be the state's (`TrainState.new` made their states).
     until_step : int, optional
         Stop early at this step (the run stays resumable).
     on_checkpoint : callable, optional
@@ -301,6 +247,13 @@ def fit(
         total=last, initial=state.step, disable=not progress, desc="train", dynamic_ncols=True
     )
     seeds = model.spec.seeds
+    if options.penalties != state.penalties:
+        raise ConfigError(
+            "fit's options have other penalties than the state was made with; make the state "
+            "with TrainState.new(model, options)"
+        )
+    # the penalties the state was made with: they own its penalty states
+    penalties = list(zip(state.penalties, state.penalty_states, strict=True))
     stop = _StopOnSignal()
     try:
         while state.step < last:
@@ -310,16 +263,8 @@ def fit(
             traj = model(batch.x, generators=state.noise_generators)
             loss_task = task_loss(task, traj.outputs, batch)  # [E]
             loss = loss_task
-            if options.l2_rate:
-                loss = loss + options.l2_rate * rate_l2(traj.states)
-            if options.l2_weight:
-                loss = loss + options.l2_weight * weight_l2(model)
-            if state.synapses is not None:
-                loss = loss + state.synapses.penalty(model)
-            if options.speed_penalty:
-                loss = loss + options.speed_penalty * speed_at_class_centres(
-                    model, traj.states, batch.x, batch.trial
-                )
+            for penalty, penalty_state in penalties:
+                loss = loss + penalty.value(penalty_state, model, traj, batch)
             if not torch.isfinite(loss).all():
                 bad = [seeds[e] for e in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
                 raise TrainingDiverged(
@@ -330,14 +275,14 @@ def fit(
             state.optimizer.zero_grad(set_to_none=True)
             # Members are independent, so the sum's gradient is each member's own gradient.
             loss.sum().backward()
-            if state.synapses is not None:
-                state.synapses.before_step(model)
+            for penalty, penalty_state in penalties:
+                penalty.after_backward(penalty_state, model)
             if options.clip_grad is not None:
                 clip_per_member(model, options.clip_grad)
             state.optimizer.step()
             model.constrain_()  # Dale's law, masks: back onto the allowed weights
-            if state.synapses is not None:
-                state.synapses.after_step(model)
+            for penalty, penalty_state in penalties:
+                penalty.after_update(penalty_state, model)
             state.step += 1
             bar.update(1)
 
@@ -359,8 +304,7 @@ def fit(
                     **{k: f"{v:.2f}" for k, v in mean_perf.items()},
                 )
                 if options.target_performance is not None:
-                    fresh = evaluate(model, task, batch_size=options.eval_batch_size)
-                    worst = min(min(v) for v in fresh.values())
+                    worst = evaluate(model, task, batch_size=options.eval_batch_size).worst
                     for row in state.metrics[-len(seeds) :]:
                         row["eval_min_performance"] = worst
                     if worst >= options.target_performance:
@@ -408,20 +352,54 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """Performance on fresh trials, per task and ensemble member.
+
+    Attributes
+    ----------
+    performance : dict of task name to a tuple of E performances (one per member, in order)
+    seeds : tuple of E ints
+        The members' seeds.
+    """
+
+    performance: dict[str, tuple[float, ...]]
+    seeds: tuple[int, ...]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        """Performance per task, averaged over the members."""
+        return {k: sum(v) / len(v) for k, v in self.performance.items()}
+
+    @property
+    def worst(self) -> float:
+        """The lowest performance of any member on any task."""
+        return min(min(v) for v in self.performance.values())
+
+
 @torch.no_grad()
 def evaluate(
     model: Network, task, *, batch_size: int = 256, seed_stream: str = "eval"
-) -> dict[str, list[float]]:
+) -> Evaluation:
     """Performance per task and member on fresh trials (with the network's noise).
 
     Uses generators derived from each member's seed and the stream name, so the numbers are
     reproducible and independent of training's random streams.
 
-    Returns
+    Example
     -------
-    dict of task name to a list of E performances
+    >>> from neurodyn import tasks
+    >>> from neurodyn.models import CTRNN, NetworkSpec
+    >>> task = tasks.get("pdm")
+    >>> model = CTRNN(NetworkSpec(task.n_inputs, 8, task.n_outputs, seeds=(1, 2)))
+    >>> result = evaluate(model, task, batch_size=16)
+    >>> list(result.performance), len(result.performance["pdm"])
+    (['pdm'], 2)
     """
     seeds = model.spec.seeds
     batch = sample_ensemble(task, batch_size, member_generators(seeds, seed_stream))
     traj = model(batch.x, generators=member_generators(seeds, "noise"))
-    return {k: v.tolist() for k, v in task.performance_by_task(traj.outputs, batch).items()}
+    by_task = task.performance_by_task(traj.outputs, batch)
+    return Evaluation(
+        performance={k: tuple(v.tolist()) for k, v in by_task.items()}, seeds=tuple(seeds)
+    )
