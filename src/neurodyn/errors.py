@@ -45,6 +45,15 @@ class TrainingDiverged(NeurodynError, FloatingPointError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+class NeurodynWarning(UserWarning):
+    """Base class of every warning neurodyn gives on purpose (the CLI prints each as one
+    line)."""
+
+
+class CompiledLoopsUnavailable(NeurodynWarning, RuntimeWarning):
+    """The C++ loops cannot be built or loaded here; the Python loops run instead (slower)."""
+
+
 def nearest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The candidates closest to `name` (for 'did you mean' hints)."""
     return difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.4)
