@@ -1,10 +1,17 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of either.
+
+The file written has the permissions a plain `open(path, "w")` would give it: those of the
+file it replaces, else 0666 less the user's umask (0644 with the usual umask 022), so a report
+on a shared drive is readable where the user's umask says it should be. (The temporary file
+itself is created owner-only by `mkstemp`, and its mode set before it is renamed into place.)
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +32,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
+        # after writing: some writers (safetensors) replace the file rather than fill it
+        os.chmod(tmp, _mode_for(path))
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -32,6 +41,29 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits `open(path, "w")` would leave `path` with."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask. Linux shows it in /proc; elsewhere it can only be read by setting
+    it, which another thread creating a file at that instant would see."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
