@@ -186,11 +186,10 @@ def main() -> None:
         "--system-malloc", action="store_true", help="glibc's default allocator thresholds"
     )
     args = parser.parse_args()
-    if args.system_malloc:
-        os.environ["NEURODYN_MALLOC"] = "system"
+    # as the CLI's training does, keep freed memory for reuse (neurodyn._malloc); the setting
+    # is the process's, so every contender here runs with it (it speeds the tutorial loop up too)
+    os.environ["NEURODYN_MALLOC"] = "system" if args.system_malloc else "keep"
     torch.manual_seed(0)
-    # neurodyn's training keeps freed memory for reuse (neurodyn._malloc); the setting is the
-    # process's, so every contender here runs with it (it speeds the tutorial loop up too)
     allocator = "kept (mallopt)" if keep_freed_memory() else "glibc default"
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     grid = {"cpu": CPU_GRID, "full": FULL_GRID, "smoke": SMOKE_GRID}[args.grid]

@@ -240,7 +240,7 @@ def fit(
         When a loss is NaN or infinite. The state is left at the last finished step; nothing is
         checkpointed from the diverged step.
     """
-    keep_freed_memory()  # reuse each step's large blocks instead of faulting in new pages
+    keep_freed_memory()  # with NEURODYN_MALLOC=keep (the CLI sets it): reuse large blocks
     model = state.model
     last = options.steps if until_step is None else min(until_step, options.steps)
     bar = tqdm(
