@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 from neurodyn import analysis, errors, models, tasks, train
+from neurodyn._version import __version__
 from neurodyn.errors import (
     ConfigError,
     CorruptCheckpoint,
@@ -35,8 +36,6 @@ from neurodyn.runs import (
     train_run,
 )
 from neurodyn.runs.analyze import analyze_run
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
@@ -64,6 +63,7 @@ __all__ = [
     "TaskNotFound",
     "TrainingDiverged",
     "Trajectory",
+    "__version__",
     "analysis",
     "analyze_run",
     "errors",

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
-from neurodyn.errors import ConfigError, NeurodynError
+from neurodyn._version import versions, versions_line
+from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning
+
+# Commands whose process exists to train: they keep freed memory for reuse (neurodyn._malloc).
+TRAINING_COMMANDS = ("train", "sweep", "study", "demo")
 
 
 def _cmd_tasks(args: argparse.Namespace) -> None:
@@ -259,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurodyn", description="Train RNNs on cognitive tasks and analyse their dynamics."
     )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=versions_line(versions()),
+        help="print the versions of neurodyn, torch and numpy",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("tasks", help="list every task with its sizes")
@@ -399,7 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        with warnings.catch_warnings(), _freed_memory_kept(args.command):
+            warnings.showwarning = _show_warning
+            args.func(args)
     except NeurodynError as err:
         print(f"neurodyn: error: {err}", file=sys.stderr)
         return 2
@@ -410,6 +426,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 130
     return 0
+
+
+_show_python_warning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Our own warnings as one line, like our errors; the rest as Python shows them."""
+    if issubclass(category, NeurodynWarning):
+        print(f"neurodyn: warning: {message}", file=file or sys.stderr)
+    else:
+        _show_python_warning(message, category, filename, lineno, file, line)
+
+
+@contextlib.contextmanager
+def _freed_memory_kept(command: str) -> Iterator[None]:
+    """For a training command, ask this process and the workers it starts to keep freed memory
+    for reuse (`NEURODYN_MALLOC=keep`, see neurodyn._malloc), unless the user set the variable."""
+    if command not in TRAINING_COMMANDS or "NEURODYN_MALLOC" in os.environ:
+        yield
+        return
+    os.environ["NEURODYN_MALLOC"] = "keep"
+    try:
+        yield
+    finally:
+        os.environ.pop("NEURODYN_MALLOC", None)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from neurodyn._io import atomic_write_text
+from neurodyn._version import versions_line
 from neurodyn.plot import (
     plot_across_training,
     plot_continuation,
@@ -167,6 +168,14 @@ def _tracking_sections(run: Run) -> list[str]:
     return parts
 
 
+def _versions_meta(info: dict[str, object]) -> str:
+    """' · with neurodyn 0.1.0, torch ..., numpy ...' for a run that recorded its versions."""
+    recorded = info.get("versions")
+    if not isinstance(recorded, dict) or not recorded:
+        return ""
+    return f" · with {html.escape(versions_line({str(k): str(v) for k, v in recorded.items()}))}"
+
+
 def render_report(run: Run) -> str:
     """The report of `run` as an HTML string (uses the analyses saved under the run)."""
     info = run.info()
@@ -175,7 +184,8 @@ def render_report(run: Run) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">tasks: {html.escape(", ".join(run.task.task_names))} · seeds: '
         f"{list(run.config.model.seeds)} · status: {html.escape(str(info.get('status')))} · steps: "
-        f"{info.get('steps_done')} / {run.config.train.steps} · created {html.escape(str(info.get('created')))}</p>",
+        f"{info.get('steps_done')} / {run.config.train.steps} · created {html.escape(str(info.get('created')))}"
+        f"{_versions_meta(info)}</p>",
         "<h2>Final performance</h2>",
         _performance_table(info),
     ]

@@ -3,7 +3,8 @@
 Layout of `runs/<id>/`::
 
     config.yaml          everything needed to reproduce the run (validated RunConfig)
-    run.json             status, steps done, dates, final performance
+    run.json             status, steps done, dates, final performance, versions of neurodyn,
+                         torch and numpy that created it
     model.safetensors    the latest weights (`W_in [E,N,I]`, `W_rec [E,N,N]`, ...)
     checkpoint.pt        weights + Adam state + random-generator states + metrics, to resume
     metrics.csv          step, member, seed, loss, perf.<task> (one row per member per log)
@@ -33,6 +34,7 @@ import torch
 import yaml
 
 from neurodyn._io import atomic_write, atomic_write_csv, atomic_write_text
+from neurodyn._version import versions
 from neurodyn.errors import (
     ConfigError,
     CorruptCheckpoint,
@@ -111,7 +113,15 @@ class Run:
         _write_config(path, config)
         run = cls(path)
         now = _now()
-        run._write_info({"status": "created", "steps_done": 0, "created": now, "updated": now})
+        run._write_info(
+            {
+                "status": "created",
+                "steps_done": 0,
+                "created": now,
+                "updated": now,
+                "versions": versions(),
+            }
+        )
         upsert(root, run.record())
         return run
 
@@ -136,8 +146,9 @@ class Run:
         return self.config.model.spec(self.task)
 
     def info(self) -> dict[str, Any]:
-        """Contents of `run.json`: status, steps_done, created, updated, and when finished
-        `performance` (task -> mean over members) and `performance_by_member`."""
+        """Contents of `run.json`: status, steps_done, created, updated, `versions` (package ->
+        version that created the run; absent in runs made before it was recorded), and when
+        finished `performance` (task -> mean over members) and `performance_by_member`."""
         try:
             return json.loads((self.path / INFO).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
