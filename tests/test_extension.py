@@ -174,9 +174,12 @@ def test_sigterm_ends_a_process_waiting_on_a_build(cache):
         ("compiler", r"no C\+\+ compiler"),
         ("ninja", "ninja is not installed"),
         ("source", "the build failed: .*broken on purpose"),
+        ("cache", "cannot write the build cache .*NEURODYN_CACHE_DIR"),
     ],
 )
 def test_the_fallback_warning_names_the_cause(cause, expected, cache, monkeypatch):
+    if cause in ("source", "cache") and _extension._missing_tool() is not None:
+        pytest.skip("no C++ compiler or ninja here")
     if cause == "compiler":
         monkeypatch.setenv("CXX", "/nonexistent/c++")
     elif cause == "ninja":
@@ -186,9 +189,9 @@ def test_the_fallback_warning_names_the_cause(cause, expected, cache, monkeypatc
         monkeypatch.setenv("CXX", compiler)
         monkeypatch.setenv("PATH", str(cache.source.parent))
         monkeypatch.setitem(sys.modules, "ninja", None)
-    else:
-        if _extension._missing_tool() is not None:
-            pytest.skip("no C++ compiler or ninja here")
+    elif cause == "source":
         cache.source.write_text("#error this source is broken on purpose\n")
+    else:  # a cache folder that cannot be made: its parent is a file
+        monkeypatch.setenv("NEURODYN_CACHE_DIR", str(cache.source / "cache"))
     with pytest.warns(CompiledLoopsUnavailable, match=expected):
         assert _extension.load_extension(f"tiny_{cause}", cache.source) is None

@@ -146,6 +146,11 @@ def load(build: ExtensionBuild, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Modu
             return _locked_build(build, directory, timeout_s)
         except _Interrupted:
             pass
+        except OSError as err:  # the cache folder cannot be made or written
+            raise BuildFailed(
+                f"cannot write the build cache {directory.parent} ({err.strerror or err}); "
+                "set NEURODYN_CACHE_DIR to a writable folder"
+            ) from err
     # still running: the handler before ours asked only for a stop later (the trainer's does)
     raise BuildFailed("interrupted while waiting for or running the build")
 
