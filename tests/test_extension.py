@@ -195,3 +195,32 @@ def test_the_fallback_warning_names_the_cause(cause, expected, cache, monkeypatc
         monkeypatch.setenv("NEURODYN_CACHE_DIR", str(cache.source / "cache"))
     with pytest.warns(CompiledLoopsUnavailable, match=expected):
         assert _extension.load_extension(f"tiny_{cause}", cache.source) is None
+
+
+@pytest.fixture
+def no_loaded_extensions():
+    """Forget the extensions this process loaded, before and after (tests run in one)."""
+    _extension.load_extension.cache_clear()
+    yield
+    _extension.load_extension.cache_clear()
+
+
+def test_the_cli_says_in_one_line_why_the_python_loops_run(
+    no_loaded_extensions, tmp_path, monkeypatch, capsys
+):
+    from neurodyn.cli import main
+
+    monkeypatch.setenv("NEURODYN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("CXX", "/nonexistent/c++")
+    monkeypatch.delenv("NEURODYN_ENGINE", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "task: flipflop\nmodel: {n_hidden: 8, seeds: [1]}\ntrain: {steps: 2, batch_size: 4}\n"
+    )
+    assert main(["train", str(config), "--runs", str(tmp_path / "runs"), "--quiet"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        "neurodyn: warning: the fast loops (neurodyn_recurrence) are not available: no C++ "
+        "compiler ('/nonexistent/c++' not found; install g++ or clang, or set CXX); the Python "
+        "loops run instead (same maths, slower)"
+    ]
