@@ -74,9 +74,10 @@ def cache_key(
 ) -> str:
     """A short hash of everything that makes one build differ from another."""
     digest = hashlib.sha256()
-    for part in (source, "\0".join(extra_cflags).encode(), torch_version.encode(), python_abi):
-        digest.update(part if isinstance(part, bytes) else part.encode())
-        digest.update(b"\0\0")  # a separator no part ends with, so parts cannot shift
+    parts = (source, "\0".join(extra_cflags).encode(), torch_version.encode(), python_abi.encode())
+    for part in parts:
+        # each part after its length, so no two different lists of parts hash the same bytes
+        digest.update(len(part).to_bytes(8, "little") + part)
     return digest.hexdigest()[:16]
 
 
