@@ -2,28 +2,42 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per install level: the package and what it needs to run (enough for the demo), and
+# the dev tools on top. Heavy extras (ray, bench, neurogym, digits) only where asked for.
+BASE := $(VENV)/.installed
+DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format bench clean
+.PHONY: install dev demo test lint format bench clean
 
 # torch is pinned and installed first: our machines carry a CPU wheel of exactly this
-# version, and an open range would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# version, and an open range would pull a multi-GB CUDA build. The C++ training loop is built
+# here (about a minute, into the per-user cache) so the first training does not wait for it;
+# where it cannot be built, a warning says why and the Python loops run.
+$(BASE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -c 'from neurodyn.models.recurrence import engine; print("training loops:", engine())'
+	touch $(BASE)
 
-demo: $(STAMP)
+$(DEV): $(BASE)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV)
+
+install: $(BASE)
+
+dev: $(DEV)
+
+demo: $(BASE)
 	$(BIN)/neurodyn demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
@@ -31,7 +45,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 # The CPU benchmarks, side by side with the JAX reference (installed here, for benchmarks only).
-bench: $(STAMP)
+bench: $(BASE)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/train_step.py
 
