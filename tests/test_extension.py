@@ -3,6 +3,7 @@
 The builds here compile a 10-line CPython module (about a second), not the package's loops.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -224,3 +225,43 @@ def test_the_cli_says_in_one_line_why_the_python_loops_run(
         "compiler ('/nonexistent/c++' not found; install g++ or clang, or set CXX); the Python "
         "loops run instead (same maths, slower)"
     ]
+
+
+def test_sigterm_stops_a_training_waiting_on_a_build_at_its_next_step(tmp_path):
+    from neurodyn.models import recurrence
+
+    env = {**_child_env(), "NEURODYN_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NEURODYN_ENGINE", None)
+    env.pop("NEURODYN_MALLOC", None)
+    build = ExtensionBuild(
+        "neurodyn_recurrence", Path(recurrence.__file__).with_name("_recurrence.cpp")
+    )
+    lock = tmp_path / "cache" / "extensions" / f"{build.module_name}.lock"
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "task: flipflop\nmodel: {n_hidden: 8, seeds: [1]}\ntrain: {steps: 50, batch_size: 4}\n"
+    )
+    runs = tmp_path / "runs"
+    train = [sys.executable, "-m", "neurodyn.cli", "train", str(config), "--runs", str(runs)]
+    training = subprocess.Popen(
+        [*train, "--name", "r", "--quiet"], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        assert training.stderr is not None
+        said = [training.stderr.readline() for _ in range(2)]  # and that memory is kept
+        assert any(f"waiting for process {holder.pid}" in line for line in said)
+        training.send_signal(signal.SIGTERM)
+        assert training.wait(timeout=60) == 130  # the CLI's "interrupted, resume with ..."
+        err = training.stderr.read()
+    finally:
+        training.kill()
+        holder.kill()
+        holder.wait()
+    assert "interrupted while waiting for or running the build" in err
+    info = json.loads((runs / "r" / "run.json").read_text())
+    assert info["status"] == "interrupted" and info["steps_done"] < 50
