@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # One stamp per install level: the package and what it needs to run (enough for the demo), and
-# the dev tools on top. Heavy extras (ray, bench, neurogym, digits) only where asked for.
+# the dev tools on top (with Ray, so CI tests the Ray sweep backend). Other heavy extras
+# (bench, neurogym, digits) only where asked for.
 BASE := $(VENV)/.installed
 DEV := $(VENV)/.installed-dev
 
@@ -22,7 +23,7 @@ $(BASE): pyproject.toml
 	touch $(BASE)
 
 $(DEV): $(BASE)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	touch $(DEV)
 
 install: $(BASE)
