@@ -7,6 +7,7 @@ not bugs.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 
 
@@ -57,3 +58,21 @@ class CompiledLoopsUnavailable(NeurodynWarning, RuntimeWarning):
 def nearest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The candidates closest to `name` (for 'did you mean' hints)."""
     return difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.4)
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """A bounded, one-line repr of `value` for error messages.
+
+    A config value can be huge (a YAML alias bomb expands to millions of items) or hold
+    newlines and terminal escape codes; messages quote it through this so they stay one short
+    line whatever the input. Containers are summarised without walking them.
+    """
+    if isinstance(value, dict):
+        text = f"<mapping of {len(value)} keys>"
+    elif isinstance(value, (list, tuple, set)):
+        text = f"<{type(value).__name__} of {len(value)} items>"
+    else:
+        text = repr(value) if isinstance(value, str) else reprlib.repr(value)
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

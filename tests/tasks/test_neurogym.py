@@ -1,5 +1,8 @@
 """The neurogym adapter. neurogym is optional: these run where it is installed."""
 
+import sys
+import types
+
 import numpy as np
 import pytest
 import torch
@@ -17,8 +20,40 @@ def test_without_neurogym_the_error_says_how_to_get_it():
         with pytest.raises(ConfigError, match="pip install neurogym"):
             from_neurogym(ENV)
     else:
-        with pytest.raises(ConfigError, match="could not make 'NoSuchTask-v0'"):
+        with pytest.raises(ConfigError, match="not a registered neurogym environment"):
             from_neurogym("NoSuchTask-v0")
+
+
+class _FakeNeurogym(types.ModuleType):
+    """A stand-in neurogym that records what make() was asked for."""
+
+    def __init__(self):
+        super().__init__("neurogym")
+        self.made: list[str] = []
+
+    def all_envs(self):
+        return [ENV]
+
+    def make(self, env_id, **kwargs):
+        self.made.append(env_id)
+        raise RuntimeError("the fake makes nothing")
+
+
+@pytest.mark.parametrize("env_id", ["os:system", "json.decoder:JSONDecoder", "Unregistered-v0"])
+def test_a_config_cannot_import_modules_through_a_neurogym_id(monkeypatch, env_id):
+    fake = _FakeNeurogym()
+    monkeypatch.setitem(sys.modules, "neurogym", fake)
+    with pytest.raises(ConfigError, match="not a registered"):
+        make({"neurogym": env_id})
+    assert fake.made == []  # refused before gymnasium could import a module
+
+
+def test_a_registered_id_reaches_neurogym_make(monkeypatch):
+    fake = _FakeNeurogym()
+    monkeypatch.setitem(sys.modules, "neurogym", fake)
+    with pytest.raises(ConfigError, match="could not make"):
+        make({"neurogym": ENV})
+    assert fake.made == [ENV]
 
 
 def test_batches_match_the_environments_own_trials_for_a_seed():

@@ -27,19 +27,35 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurodyn.errors import ConfigError, ShapeError
+from neurodyn.errors import ConfigError, ShapeError, nearest_names
+from neurodyn.errors import excerpt as _excerpt
 from neurodyn.tasks._base import Batch, Duration, Task, at_step, batch_generator, ensemble_view
 
 _PROBE_TRIALS = 200  # trials drawn once to learn the periods and the longest trial
 
 
 def _make_env(env_id: str, dt_ms: float, kwargs: dict[str, Any]):
+    # gymnasium's make() imports the module of a 'module:Env' id, so an id from a config
+    # file could run any installed module: only ids neurogym registers are accepted.
+    if not isinstance(env_id, str) or ":" in env_id:
+        raise ConfigError(
+            f"neurogym id {_excerpt(env_id)} is not a registered environment id: "
+            "give a name such as 'PerceptualDecisionMaking-v0' (no 'module:Env' imports)"
+        )
     try:
         import neurogym as ngym
     except ImportError:
         raise ConfigError(
             f"neurogym task {env_id!r} needs neurogym: pip install neurogym (or neurodyn[neurogym])"
         ) from None
+    registered = set(ngym.all_envs())
+    if env_id not in registered:
+        near = nearest_names(env_id, registered)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise ConfigError(
+            f"neurogym id {_excerpt(env_id)} is not a registered neurogym environment{hint}: "
+            "see neurogym.all_envs()"
+        )
     try:
         env = ngym.make(env_id, dt=dt_ms, **kwargs)
     except Exception as err:  # gymnasium raises several kinds for unknown ids and arguments
