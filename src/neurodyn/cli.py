@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from neurodyn._version import versions, versions_line
-from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning
+from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning, excerpt
 
 # Commands whose process exists to train: they keep freed memory for reuse (neurodyn._malloc).
 TRAINING_COMMANDS = ("train", "sweep", "study", "demo")
@@ -35,8 +36,31 @@ def _cmd_tasks(args: argparse.Namespace) -> None:
     )
 
 
+def _runs_folder(value: str) -> str:
+    """The --runs folder, refused when it is empty or names something that is not a folder."""
+    from pathlib import Path
+
+    if not value.strip():
+        raise ConfigError("--runs is empty: name the folder of runs (default: runs)")
+    if Path(value).exists() and not Path(value).is_dir():
+        raise ConfigError(f"--runs {excerpt(value)} is a file, not a folder of runs")
+    return value
+
+
+def _at_least(value: int | None, low: int, option: str) -> None:
+    if value is not None and value < low:
+        raise ConfigError(f"{option} must be at least {low}, got {value}")
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     from neurodyn.runs import load_config, resume_run, train_run
+    from neurodyn.runs.config import check_name
+
+    _runs_folder(args.runs)
+    _at_least(args.stop_at, 1, "--stop-at")
+    _at_least(args.steps, 1, "--steps")
+    if args.name is not None:
+        check_name(args.name, "--name")
 
     if args.resume:
         if args.config:
@@ -73,6 +97,7 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
     from neurodyn.runs.analyze import analyze_run
 
+    _at_least(args.member, 0, "--member")
     run = Run.open(args.run)
     for result in analyze_run(run, member=args.member):
         ratio = ", ".join(f"{k} {v:.2f}" for k, v in result.recurrent_input_ratio.by_epoch.items())
@@ -90,6 +115,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
     if args.sweep:
         from neurodyn.report.sweep import write_sweep_report
 
+        _runs_folder(args.runs)
         print(write_sweep_report(args.runs, args.sweep))
         return
     if args.run is None:
@@ -104,6 +130,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
 def _cmd_runs(args: argparse.Namespace) -> None:
     from neurodyn.runs import list_runs
 
+    _runs_folder(args.runs)
     if args.sweep:
         _print_sweep(args.runs, args.sweep)
         return
@@ -142,6 +169,10 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
     from neurodyn.runs import fixedpoints as fp
     from neurodyn.runs.analyze import analyze_run, load_analyses
 
+    _at_least(args.initial_states, 1, "--initial-states")
+    _at_least(args.member, 0, "--member")
+    if not 0 <= args.noise < math.inf:
+        raise ConfigError(f"--noise must be a finite non-negative number, got {args.noise}")
     run = Run.open(args.run)
     if not load_analyses(run):
         analyze_run(run)  # the figures use the trajectories' principal components
@@ -191,7 +222,12 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
 def _cmd_compare(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
     from neurodyn.runs.compare import compare_runs, sweep_runs, write_comparison
+    from neurodyn.runs.config import check_name
 
+    _runs_folder(args.runs)
+    _at_least(args.trials, 1, "--trials")
+    if args.name is not None:
+        check_name(args.name, "--name")  # before the comparison is computed
     runs = [Run.open(path) for path in args.runs_to_compare]
     if args.sweep:
         runs += sweep_runs(args.runs, args.sweep)
@@ -207,6 +243,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from neurodyn.runs.sweep import load_sweep, run_sweep
 
+    _runs_folder(args.runs)
+    _at_least(args.workers, 1, "--workers")
     sweep = load_sweep(args.sweep_file)
     print(f"sweep {sweep.name}: {len(sweep.runs)} runs in {args.runs}")
     runs = run_sweep(
@@ -231,6 +269,7 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 def _cmd_study(args: argparse.Namespace) -> None:
     from neurodyn import studies
 
+    _runs_folder(args.runs)
     if args.list or args.name is None:
         for name in studies.names():
             entry = studies.get(name)
@@ -257,14 +296,23 @@ def _cmd_study(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from neurodyn.demo import run_demo
 
+    _runs_folder(args.runs)
+    _at_least(args.steps, 1, "--steps")
     run, report = run_demo(args.runs, steps=args.steps, progress=not args.quiet)
     perf = run.info().get("performance") or {}
     print("demo network performance: " + ", ".join(f"{k} {v:.3f}" for k, v in perf.items()))
     print(f"report: {report}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are a one-line `ConfigError` like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="neurodyn", description="Train RNNs on cognitive tasks and analyse their dynamics."
     )
     parser.add_argument(
@@ -410,14 +458,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: str) -> str:
+    """`message` on one line of printable text: it may quote a name or value from a file or
+    the command line, which must not move the cursor or colour the terminal."""
+    return "".join(c if c.isprintable() else "?" for c in " ".join(message.split()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         with warnings.catch_warnings(), _freed_memory_kept(args.command):
             warnings.showwarning = _show_warning
             args.func(args)
     except NeurodynError as err:
-        print(f"neurodyn: error: {err}", file=sys.stderr)
+        print(f"neurodyn: error: {_one_line(str(err))}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        # the machine refused (permissions, a full disk, a read-only folder): not a bug of
+        # ours, so one line naming the file and no traceback
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"neurodyn: error: {_one_line(err.strerror or str(err))}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

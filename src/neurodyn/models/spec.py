@@ -9,13 +9,18 @@ config with an option its cell ignores fails before training.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from torch import Tensor
 
-from neurodyn.errors import ConfigError
+from neurodyn.errors import ConfigError, excerpt
 from neurodyn.models._registry import CELLS
 from neurodyn.models.recurrence import ACTIVATIONS
+
+# Entries of the largest weight matrix of an ensemble (2**33 float32 entries: 32 GiB); a
+# bigger network is a typo, refused before an allocation fails with a confusing message.
+MAX_WEIGHTS = 2**33
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,35 @@ class NetworkSpec:
             )
         if not self.seeds:
             raise ConfigError("seeds must name at least one seed (one per ensemble member)")
+        self._check_values()
         CELLS[self.cell].check_spec(self)
+
+    def _check_values(self) -> None:
+        """Values that would only fail (or train nonsense) once training has started: seeds
+        a generator cannot take, non-finite or negative scales, a network too big to hold."""
+        bad_seeds = [s for s in self.seeds if not 0 <= s < 2**63]
+        if bad_seeds:
+            raise ConfigError(
+                f"seeds must be integers from 0 to 2**63 - 1, got {excerpt(bad_seeds[0])}"
+            )
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(
+                "seeds must differ (equal seeds train identical members): "
+                f"got {excerpt(list(self.seeds))}"
+            )
+        for name in ("tau_ms", "sigma_rec", "sigma_in", "rec_gain"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{name} must be a finite non-negative number, got {value}")
+        connections = self.area_connections or ()
+        if not {v for row in connections for v in row} <= {0, 1}:
+            raise ConfigError("area_connections must hold only 0 and 1 (row: to, column: from)")
+        size = len(self.seeds) * self.n_hidden * max(self.n_hidden, self.n_inputs, self.n_outputs)
+        if size > MAX_WEIGHTS:
+            raise ConfigError(
+                f"n_hidden={self.n_hidden} with {len(self.seeds)} seeds needs over {MAX_WEIGHTS} "
+                "weights per matrix, more than any machine holds: use fewer units or seeds"
+            )
 
     @property
     def has_masks(self) -> bool:

@@ -20,6 +20,7 @@ from neurodyn.analysis import similarity
 from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import NeurodynError
+from neurodyn.runs.config import check_name
 from neurodyn.runs.index import list_runs
 from neurodyn.runs.run import Run
 
@@ -126,6 +127,8 @@ def write_comparison(
     """Save the matrix and its report under `ROOT/compare-<name>/`; returns the folder."""
     from neurodyn.report.compare import write_comparison_report
 
+    if name is not None:
+        check_name(name, "comparison name")  # it must stay a folder inside `root`
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = Path(root) / f"compare-{name or f'{stamp}-{result.metric}'}"
     folder.mkdir(parents=True, exist_ok=True)

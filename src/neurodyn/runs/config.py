@@ -14,6 +14,8 @@ naming the field (`model.n_hiden`), what it expected, and the nearest valid name
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -21,10 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from neurodyn import tasks
-from neurodyn.errors import ConfigError, nearest_names
+from neurodyn._yaml import read_yaml
+from neurodyn.errors import ConfigError, excerpt, nearest_names
 from neurodyn.models import NetworkSpec
 from neurodyn.tasks import Multitask, Task
 from neurodyn.train import (
@@ -119,6 +120,10 @@ class TrainConfig(_TrainFields):
     speed_penalty: float | None = None
 
     def __post_init__(self) -> None:
+        for name in ("l2_rate", "l2_weight", "speed_penalty", "intelligent_synapses", "ewc"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < math.inf:
+                raise ConfigError(f"train.{name} must be a finite non-negative number, got {value}")
         if self.intelligent_synapses is not None and self.intelligent_synapses < 0:
             raise ConfigError(
                 f"train.intelligent_synapses must be non-negative, got {self.intelligent_synapses}"
@@ -185,6 +190,10 @@ class RunConfig:
     # what the final evaluation and the analyses use.
     curriculum: tuple[Stage, ...] | None = None
 
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            check_name(self.name, "name")
+
     def make_task(self) -> Task | Multitask:
         return tasks.make(self.task)
 
@@ -197,6 +206,23 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists, not tuples) that `parse_config` reads back to an equal config."""
         return _plain(asdict(self))
+
+
+# What a run, sweep or comparison name may hold: it becomes a folder name, a line of
+# `neurodyn runs` and a page title, so no path separators, control codes or leading dot.
+_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
+MAX_NAME = 100
+
+
+def check_name(name: object, what: str) -> str:
+    """`name` if it is usable as a folder name inside the runs folder; `ConfigError` naming
+    `what` (the field or option) otherwise."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > MAX_NAME:
+        raise ConfigError(
+            f"{what} {excerpt(name)} is not a usable name: use up to {MAX_NAME} letters, digits "
+            "and _ . + - (no path separators, spaces or control characters)"
+        )
+    return name
 
 
 def _plain(value: Any) -> Any:
@@ -268,7 +294,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
 
 def _wrong_type(value: Any, tp: Any, where: str) -> ConfigError:
     return ConfigError(
-        f"config field `{where}` expects {_type_name(tp)}, got {type(value).__name__} {value!r}"
+        f"config field `{where}` expects {_type_name(tp)}, "
+        f"got {type(value).__name__} {excerpt(value)}"
     )
 
 
@@ -351,10 +378,7 @@ def load_config(path: str | Path) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    data = read_yaml(path)
     try:
         return parse_config(data or {})
     except ConfigError as err:

@@ -51,10 +51,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from neurodyn._io import atomic_write_text
-from neurodyn.errors import ConfigError
+from neurodyn._yaml import read_yaml
+from neurodyn.errors import ConfigError, excerpt
 from neurodyn.runs.config import parse_config
 from neurodyn.runs.run import Run, train_or_reuse
 
@@ -82,7 +82,9 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     for key in parents:
         node = node.setdefault(key, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"grid field {dotted!r}: {key!r} is not a section of the config")
+            raise ConfigError(
+                f"grid field {dotted!r}: {excerpt(key)} is not a section of the config"
+            )
     node[leaf] = value
 
 
@@ -109,15 +111,15 @@ def expand_sweep(spec: Mapping[str, Any], *, base_dir: str | Path = ".") -> Swee
             f"got {sorted(unknown)}"
         )
     name = spec.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
-        raise ConfigError(f"a sweep needs a `name` usable in folder names, got {name!r}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,99}", name):
+        raise ConfigError(f"a sweep needs a `name` usable in folder names, got {excerpt(name)}")
     if ("base" in spec) == ("config" in spec):
         raise ConfigError("a sweep needs either `base` (a config file) or `config` (inline)")
     if "base" in spec:
         path = Path(base_dir) / spec["base"]
         if not path.is_file():
             raise ConfigError(f"sweep {name}: base config {path} does not exist")
-        base = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        base = read_yaml(path) or {}
     else:
         base = copy.deepcopy(spec["config"])
     grid = spec.get("grid") or {}
@@ -216,7 +218,9 @@ def _random_points(spec: Any, sweep: str) -> list[dict[str, Any]]:
         else:
             low, high = dist.get("low"), dist.get("high")
             if not isinstance(low, int | float) or not isinstance(high, int | float) or low >= high:
-                raise ConfigError(f"{where}: need numbers low < high, got {low!r}, {high!r}")
+                raise ConfigError(
+                    f"{where}: need numbers low < high, got {excerpt(low)}, {excerpt(high)}"
+                )
             if dist.get("log"):
                 if low <= 0:
                     raise ConfigError(f"{where}: a log-uniform range needs low > 0")
@@ -263,9 +267,7 @@ def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"sweep file {path} does not exist")
-    return expand_sweep(
-        yaml.safe_load(path.read_text(encoding="utf-8")) or {}, base_dir=path.parent
-    )
+    return expand_sweep(read_yaml(path) or {}, base_dir=path.parent)
 
 
 def _train_one(root: str, run_id: str, data: dict[str, Any], threads: int | None) -> str:

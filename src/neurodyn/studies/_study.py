@@ -29,6 +29,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import yaml
 
 from neurodyn._io import atomic_write_csv, atomic_write_text
+from neurodyn._yaml import read_yaml
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.report.blocks import page
 from neurodyn.runs import Run, parse_config, train_or_reuse
@@ -110,7 +111,7 @@ class Study(Generic[C, R]):
 
 
 def _read_yaml(path: Any) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of study fields, not {type(data).__name__}")
     return data
@@ -149,10 +150,7 @@ def load_config(
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"study config {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"study config {path} is not valid YAML: {str(exc)[:200]}") from None
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"study config {path} must be a mapping of fields, not a list or value")
     return study.config_type.from_dict(with_defaults(data, defaults))

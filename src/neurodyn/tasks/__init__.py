@@ -7,8 +7,9 @@ Reach any task by name: `neurodyn.tasks.get("pdm")`, with parameters as keywords
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from neurodyn.errors import ConfigError, TaskNotFound, nearest_names
+from neurodyn.errors import ConfigError, TaskNotFound, excerpt, nearest_names
 from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batches
 from neurodyn.tasks.attractors import AttractorTasks
 from neurodyn.tasks.flipflop import FlipFlop
@@ -78,8 +79,14 @@ def get(name: str, **params: object) -> Task:
     check_params(cls, params)
     try:
         return cls(**params)  # type: ignore[arg-type]
-    except TypeError as err:
-        raise ConfigError(f"task {name!r}: {err}") from None
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, OverflowError) as err:
+        # a parameter of the wrong kind (a string where a duration goes) fails in arithmetic
+        raise ConfigError(
+            f"task {name!r}: a parameter has the wrong type or value ({excerpt(str(err), 120)}); "
+            "see the task's docstring for its parameters"
+        ) from None
 
 
 def make(spec: str | Mapping | Sequence) -> Task | Multitask:
@@ -98,6 +105,16 @@ def make(spec: str | Mapping | Sequence) -> Task | Multitask:
         return _make_neurogym(spec)
     if isinstance(spec, str | Mapping):
         return _make_one(spec)
+    if not isinstance(spec, list | tuple) or not spec:
+        raise ConfigError(
+            f"task must be a task name, a mapping {{name:, params:}} or a non-empty list of "
+            f"those, got {excerpt(spec)}"
+        )
+    for entry in spec:
+        if not isinstance(entry, str | Mapping):
+            raise ConfigError(
+                f"each task in the list must be a name or {{name:, params:}}, got {excerpt(entry)}"
+            )
     tasks = [_make_one(s) for s in spec]
     return tasks[0] if len(tasks) == 1 else Multitask(tuple(tasks))
 
@@ -113,7 +130,7 @@ def _make_battery(spec: Mapping) -> Multitask:
     name = spec["battery"]
     if name not in BATTERIES:
         raise ConfigError(f"unknown battery {name!r}; batteries: {sorted(BATTERIES)}")
-    params = dict(spec.get("params") or {})
+    params = _params(spec, f"battery {name!r}")
     return BATTERIES[name](
         spec.get("tasks"),
         spec.get("weights"),
@@ -130,18 +147,29 @@ def _make_neurogym(spec: Mapping) -> NeurogymTask:
         raise ConfigError(
             f"a neurogym entry takes `neurogym` (the id) and `params`; got {sorted(unknown)}"
         )
-    return from_neurogym(spec["neurogym"], **dict(spec.get("params") or {}))
+    return from_neurogym(spec["neurogym"], **_params(spec, "the neurogym entry"))
+
+
+def _params(spec: Mapping, where: str) -> dict[str, Any]:
+    """The `params` of a task entry, which must be a mapping of parameter names to values."""
+    params = spec.get("params") or {}
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise ConfigError(
+            f"{where}: `params` must be a mapping of parameter names to values, "
+            f"got {excerpt(params)}"
+        )
+    return dict(params)
 
 
 def _make_one(spec: str | Mapping) -> Task:
     if isinstance(spec, str):
         return get(spec)
     unknown = set(spec) - {"name", "params"}
-    if unknown or "name" not in spec:
+    if unknown or not isinstance(spec.get("name"), str):
         raise ConfigError(
             f"a task entry needs `name` and optional `params`, got keys {sorted(spec)}"
         )
-    params = dict(spec.get("params") or {})
+    params = _params(spec, f"task {excerpt(spec['name'])}")
     # YAML gives lists; tasks take tuples (they are frozen and hashable).
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     return get(spec["name"], **params)

@@ -22,10 +22,13 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor
 
-from neurodyn.errors import ConfigError, ShapeError
+from neurodyn.errors import ConfigError, ShapeError, excerpt
 
 LossType = Literal["mse", "cross_entropy"]
 Duration = float | tuple[float, ...]
+
+# Far above any cognitive task (10^5 steps of 1 ms is 100 s), far below what exhausts memory.
+MAX_TRIAL_STEPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -149,15 +152,32 @@ class Task(ABC):
     dt_ms: float = 20.0
 
     def __post_init__(self) -> None:
-        if self.dt_ms <= 0:
-            raise ConfigError(f"{self.name}: dt_ms must be positive, got {self.dt_ms}")
+        if not _is_number(self.dt_ms) or not 0 < self.dt_ms < math.inf:
+            raise ConfigError(f"{self.name}: dt_ms must be a positive number, got {self.dt_ms!r}")
         for epoch, duration in self.epoch_durations_ms().items():
+            choices = duration if isinstance(duration, tuple | list) else (duration,)
+            if not choices or not all(_is_number(d) and math.isfinite(d) for d in choices):
+                raise ConfigError(
+                    f"{self.name}: epoch {epoch!r} duration must be a number of ms or a list of "
+                    f"them, got {excerpt(duration)}"
+                )
             for d in _choices(duration):
                 if d < 0 or not math.isclose(d / self.dt_ms, round(d / self.dt_ms), abs_tol=1e-6):
                     raise ConfigError(
                         f"{self.name}: epoch {epoch!r} duration {d} ms is not a non-negative "
                         f"multiple of dt_ms={self.dt_ms}"
                     )
+
+        if self.n_steps < 1:
+            raise ConfigError(
+                f"{self.name}: its epochs last 0 steps in all, so a trial would be empty: give "
+                "some epoch a positive duration"
+            )
+        if self.n_steps > MAX_TRIAL_STEPS:
+            raise ConfigError(
+                f"{self.name}: a trial of {self.n_steps} steps is over the {MAX_TRIAL_STEPS} "
+                "allowed: shorten the epochs or raise dt_ms"
+            )
 
     # -- what a subclass declares -------------------------------------------------------------
     @abstractmethod
@@ -279,6 +299,10 @@ def batch_generator(
         generator = torch.Generator()
         generator.manual_seed(0 if seed is None else seed)
     return generator
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _choices(duration: Duration) -> tuple[float, ...]:

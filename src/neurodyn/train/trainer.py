@@ -8,6 +8,7 @@ three single runs, and resuming from a checkpoint equal an uninterrupted run.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections.abc import Callable
@@ -23,6 +24,9 @@ from neurodyn.models import Network
 from neurodyn.train._streams import member_generators, sample_ensemble
 from neurodyn.train.losses import task_loss
 from neurodyn.train.penalties import Penalty, PenaltyState
+
+# Trials in one batch: far above what trains well on any machine, below what exhausts memory.
+MAX_BATCH = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,13 @@ class TrainOptions:
             raise ConfigError(
                 f"train.keep_weights_every must be at least 1 or null, got {self.keep_weights_every}"
             )
-        if self.lr <= 0:
-            raise ConfigError(f"train.lr must be positive, got {self.lr}")
+        for name in ("batch_size", "eval_batch_size"):
+            if getattr(self, name) > MAX_BATCH:
+                raise ConfigError(
+                    f"train.{name} must be at most {MAX_BATCH} trials, got {getattr(self, name)}"
+                )
+        if not 0 < self.lr < math.inf:
+            raise ConfigError(f"train.lr must be a finite positive number, got {self.lr}")
         if self.target_performance is not None and not 0 <= self.target_performance <= 1:
             raise ConfigError(
                 f"train.target_performance must lie in [0, 1] or be null, got {self.target_performance}"
@@ -70,8 +79,10 @@ class TrainOptions:
             )
         if self.train_only is not None and self.freeze is not None:
             raise ConfigError("give train.train_only or train.freeze, not both")
-        if self.clip_grad is not None and self.clip_grad <= 0:
-            raise ConfigError(f"train.clip_grad must be positive or null, got {self.clip_grad}")
+        if self.clip_grad is not None and not 0 < self.clip_grad < math.inf:
+            raise ConfigError(
+                f"train.clip_grad must be a finite positive number or null, got {self.clip_grad}"
+            )
 
 
 @dataclass
