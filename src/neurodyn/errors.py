@@ -42,6 +42,11 @@ class CorruptCheckpoint(NeurodynError, ValueError):
     """A weights or checkpoint file that cannot be read back."""
 
 
+class CorruptFile(NeurodynError, ValueError):
+    """A file in a run or runs folder (metrics, index, settings, a saved result, a sweep
+    manifest) that cannot be read back."""
+
+
 class TrainingDiverged(NeurodynError, FloatingPointError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 

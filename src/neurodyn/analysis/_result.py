@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 
 from neurodyn._io import atomic_write
+from neurodyn.errors import CorruptFile, excerpt
 
 
 class SavableResult:
@@ -49,6 +51,20 @@ class SavableResult:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
+        """The result saved at `path`; `CorruptFile` if it is not one this class wrote
+        (object arrays, which would need pickle, are refused rather than unpickled)."""
+        try:
+            return cls._load(path)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            raise CorruptFile(
+                f"{path} cannot be read as a saved {cls.__name__} ({excerpt(str(err), 80)}): "
+                "delete it and run the analysis again"
+            ) from None
+
+    @classmethod
+    def _load(cls, path: str | Path) -> Self:
         with np.load(path, allow_pickle=False) as data:
             plain = json.loads(str(data["__json__"]))
             values: dict[str, Any] = {}

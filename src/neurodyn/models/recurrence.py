@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from neurodyn._extension import load_extension
+from neurodyn.errors import ConfigError, excerpt
 
 # f(z), and f'(z) (for the backward pass and Jacobians).
 ACTIVATIONS = {
@@ -58,14 +59,17 @@ def engine(device: torch.device | str = "cpu") -> str:
     compiled, python, reference; default auto: compiled on CPU when it builds, else python)."""
     choice = os.environ.get("NEURODYN_ENGINE", "auto")
     if choice not in ENGINES:
-        raise ValueError(f"NEURODYN_ENGINE must be one of {ENGINES}, got {choice!r}")
+        raise ConfigError(
+            f"the environment variable NEURODYN_ENGINE must be one of {', '.join(ENGINES)}, "
+            f"got {excerpt(choice)}: set it to one of these or unset it"
+        )
     if choice in ("python", "reference"):
         return choice
     if torch.device(device).type != "cpu":
         return "python"
     if _compiled() is None:
         if choice == "compiled":
-            raise RuntimeError(
+            raise ConfigError(
                 "NEURODYN_ENGINE=compiled but the C++ loops could not be built (is a C++ "
                 "compiler installed?); unset it to use the Python loops"
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -28,6 +29,7 @@ from neurodyn.analysis import (
     step_tuning,
 )
 from neurodyn.analysis.latent import DMD, EpochStates, dmd, epoch_states
+from neurodyn.errors import CorruptFile, excerpt
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Batch, Multitask, Task
 
@@ -144,13 +146,27 @@ def analyze_run(
     return results
 
 
+def _saved_member(path: Path) -> int:
+    """The ensemble member the saved analyses are of, from their settings file."""
+    try:
+        member = json.loads(path.read_text(encoding="utf-8"))["member"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise CorruptFile(
+            f"{path} cannot be read ({excerpt(str(err), 60)}): delete the analysis folder and "
+            "run `neurodyn analyze` again"
+        ) from None
+    if not isinstance(member, int) or isinstance(member, bool) or member < 0:
+        raise CorruptFile(f"{path}: `member` must be a non-negative integer, got {excerpt(member)}")
+    return member
+
+
 def load_analyses(run: Run) -> list[TaskAnalysis]:
     """The saved analyses of `run`, in task order (tasks without saved results are skipped)."""
     folder = run.path / ANALYSIS
     found: list[TaskAnalysis] = []
     if not (folder / _SETTINGS).exists():
         return found
-    member = int(json.loads((folder / _SETTINGS).read_text())["member"])
+    member = _saved_member(folder / _SETTINGS)
     for name in run.task.task_names:
         pca, ratio, tuning, by_epoch, spectrum = (
             folder / f"{name}.{kind}.npz" for kind in _kinds()

@@ -17,6 +17,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from neurodyn.errors import CorruptFile
+
 INDEX = "index.sqlite"
 
 _SCHEMA = """
@@ -55,7 +57,14 @@ def _connect(root: Path) -> sqlite3.Connection:
     root.mkdir(parents=True, exist_ok=True)
     # Several processes of a sweep may write at once; SQLite serialises them with this wait.
     conn = sqlite3.connect(root / INDEX, timeout=60)
-    conn.execute(_SCHEMA)
+    try:
+        conn.execute(_SCHEMA)
+    except sqlite3.DatabaseError as err:
+        conn.close()
+        raise CorruptFile(
+            f"the run index {root / INDEX} cannot be read ({err}): delete it and run "
+            "`neurodyn runs` to rebuild it from the run folders"
+        ) from None
     return conn
 
 
