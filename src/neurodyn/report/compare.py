@@ -14,7 +14,7 @@ from neurodyn.report.blocks import figure_html, page
 def write_comparison_report(path: Path, result: SimilarityMatrix) -> Path:
     parts = [
         f"<h1>Network comparison: {html.escape(result.metric)}</h1>",
-        f'<p class="meta">{len(result.labels)} networks; values are {result.kind}s '
+        f'<p class="meta">{len(result.labels)} networks; values are {html.escape(str(result.kind))}s '
         "(similarities shown as 1 - s in the distances below).</p>",
     ]
     try:

@@ -30,22 +30,36 @@ from neurodyn.runs.fixedpoints import (
 from neurodyn.runs.run import REPORT, Run
 
 
+def _number(value: object) -> str:
+    """A performance read from run.json: a number to 3 decimals, anything else escaped."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.3f}"
+    return html.escape(str(value))
+
+
+def _mean(values: object) -> object:
+    numbers = values if isinstance(values, list) else []
+    if numbers and all(isinstance(v, int | float) for v in numbers):
+        return sum(numbers) / len(numbers)
+    return "?"
+
+
 def _performance_table(info: dict) -> str:
     by_member = info.get("performance_by_member")
     if not by_member:
         return "<p>No final evaluation yet (the run has not finished).</p>"
     tasks = list(by_member)
     n = len(next(iter(by_member.values())))
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in tasks)
+    head = "".join(f"<th>{html.escape(str(t))}</th>" for t in tasks)
     rows = "".join(
         "<tr><td>member "
         + str(e)
         + "</td>"
-        + "".join(f"<td>{by_member[t][e]:.3f}</td>" for t in tasks)
+        + "".join(f"<td>{_number(by_member[t][e])}</td>" for t in tasks)
         + "</tr>"
         for e in range(n)
     )
-    mean = "".join(f"<td><b>{sum(by_member[t]) / n:.3f}</b></td>" for t in tasks)
+    mean = "".join(f"<td><b>{_number(_mean(by_member[t]))}</b></td>" for t in tasks)
     return f"<table><tr><th></th>{head}</tr>{rows}<tr><td><b>mean</b></td>{mean}</tr></table>"
 
 
@@ -146,7 +160,9 @@ def _tracking_sections(run: Run) -> list[str]:
     parts = []
     for label, cont in saved_interpolations(run).items():
         events = "; ".join(
-            f"{e['kind']} at alpha {e['alpha']:.2f}" for e in cont.events if e["kind"] != "appears"
+            f"{e['kind']} at alpha {float(e['alpha']):.2f}"
+            for e in cont.events
+            if e["kind"] != "appears"
         )
         parts += [
             f"<h2>Rule interpolation <code>{html.escape(label)}</code></h2>",
@@ -183,9 +199,10 @@ def render_report(run: Run) -> str:
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">tasks: {html.escape(", ".join(run.task.task_names))} · seeds: '
-        f"{list(run.config.model.seeds)} · status: {html.escape(str(info.get('status')))} · steps: "
-        f"{info.get('steps_done')} / {run.config.train.steps} · created {html.escape(str(info.get('created')))}"
-        f"{_versions_meta(info)}</p>",
+        f"{html.escape(str(list(run.config.model.seeds)))} · status: "
+        f"{html.escape(str(info.get('status')))} · steps: "
+        f"{html.escape(str(info.get('steps_done')))} / {run.config.train.steps} · created "
+        f"{html.escape(str(info.get('created')))}{_versions_meta(info)}</p>",
         "<h2>Final performance</h2>",
         _performance_table(info),
     ]

@@ -54,8 +54,8 @@ import torch
 
 from neurodyn._io import atomic_write_text
 from neurodyn._yaml import read_yaml
-from neurodyn.errors import ConfigError, excerpt
-from neurodyn.runs.config import parse_config
+from neurodyn.errors import ConfigError, CorruptFile, excerpt
+from neurodyn.runs.config import check_name, parse_config
 from neurodyn.runs.run import Run, train_or_reuse
 
 BACKENDS = ("local", "ray")
@@ -278,7 +278,9 @@ def _train_one(root: str, run_id: str, data: dict[str, Any], threads: int | None
 
 
 def manifest_path(root: str | Path, name: str) -> Path:
-    return Path(root) / f"sweep-{name}.json"
+    """Where sweep `name`'s manifest lives: a file directly inside `root` (a name that is a
+    path is refused, so `--sweep ../x` cannot read or write outside the runs folder)."""
+    return Path(root) / f"sweep-{check_name(name, 'sweep name')}.json"
 
 
 def read_manifest(root: str | Path, name: str) -> dict[str, Any]:
@@ -290,7 +292,25 @@ def read_manifest(root: str | Path, name: str) -> dict[str, Any]:
             f"no sweep {name!r} in {root} (sweeps there: {', '.join(known) or 'none'}); "
             "run it with `neurodyn sweep SWEEP.yaml`"
         )
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise CorruptFile(
+            f"the sweep manifest {path} cannot be read ({excerpt(str(err), 60)}): run the "
+            "sweep again to rewrite it"
+        ) from None
+    runs = manifest.get("runs") if isinstance(manifest, dict) else None
+    fields = manifest.get("fields") if isinstance(manifest, dict) else None
+    if (
+        not isinstance(runs, dict)
+        or not isinstance(fields, list)
+        or not all(isinstance(v, dict) for v in runs.values())
+    ):
+        raise CorruptFile(
+            f"the sweep manifest {path} lacks its `runs` and `fields`: run the sweep again to "
+            "rewrite it"
+        )
+    return manifest
 
 
 def run_sweep(
