@@ -9,13 +9,17 @@ itself is created owner-only by `mkstemp`, and its mode set before it is renamed
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from neurodyn.errors import DiskFull
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -27,7 +31,12 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        if _disk_full(err, path.parent):
+            raise DiskFull(f"no space left on device while writing {path}") from None
+        raise
     os.close(fd)
     tmp = Path(name)
     try:
@@ -37,8 +46,10 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        if isinstance(err, Exception) and _disk_full(err, path.parent):
+            raise DiskFull(f"no space left on device while writing {path}") from None
         raise
     return path
 
@@ -64,6 +75,30 @@ def _umask() -> int:
     mask = os.umask(0o077)
     os.umask(mask)
     return mask
+
+
+# Below this much free space a failed write is taken to be the disk's fault: torch.save, for
+# one, reports a full disk as "unexpected pos", never as ENOSPC.
+_NEARLY_FULL = 1 << 20
+
+
+def _disk_full(err: Exception, folder: Path) -> bool:
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < _NEARLY_FULL
+    except OSError:
+        return False
+
+
+def remove_stray_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files `atomic_write` left under `folder` when a process was killed
+    mid-write (`.NAME.XXXX.tmp`); returns them. Only for a folder this process is about to
+    write, so no other writer's file is in flight."""
+    stray = [p for p in Path(folder).rglob(".*.tmp") if p.is_file() and not p.is_symlink()]
+    for path in stray:
+        path.unlink(missing_ok=True)
+    return stray
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -47,8 +47,12 @@ class CorruptFile(NeurodynError, ValueError):
     manifest) that cannot be read back."""
 
 
+class DiskFull(NeurodynError, OSError):
+    """A write failed because the file system is full; the file it replaced is untouched."""
+
+
 class TrainingDiverged(NeurodynError, FloatingPointError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss became NaN or infinite; a run keeps its last checkpoint, if it wrote one."""
 
 
 class NeurodynWarning(UserWarning):

@@ -150,7 +150,7 @@ def test_a_run_is_never_overwritten(tmp_path):
         ({"task": "pdm", "modle": {}}, r"unknown config field `modle`.*Did you mean `model`"),
         ({"model": {}}, r"`task` is required"),
         ({"task": "pdm", "model": {"activation": "sigmoid"}}, r"activation must be one of"),
-        ({"task": "pdm", "train": {"lr": -1}}, r"train.lr must be positive"),
+        ({"task": "pdm", "train": {"lr": -1}}, r"train.lr must be a finite positive"),
         ({"task": {"name": "pdm", "params": {"coherense": [0.1]}}}, r"coherense"),
     ],
 )

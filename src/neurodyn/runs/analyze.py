@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from neurodyn._io import atomic_write_text
+from neurodyn._io import atomic_write_text, remove_stray_temporaries
 from neurodyn.analysis import (
     PCATrajectories,
     RecurrentInputRatio,
@@ -133,9 +133,10 @@ def analyze_run(
     run: Run, *, member: int = 0, batch_size: int = 256, seed: int = 0
 ) -> list[TaskAnalysis]:
     """Analyse every task of `run` and save the results under `RUN/analysis/`."""
+    folder = run.writable(ANALYSIS)  # before the work, which a refusal would waste
+    remove_stray_temporaries(run.path)
     tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
     results = [analyze_task(run, t, member=member, batch_size=batch_size, seed=seed) for t in tasks]
-    folder = run.path / ANALYSIS
     for result in results:
         for kind in _kinds():
             value = getattr(result, kind)

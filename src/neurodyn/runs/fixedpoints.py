@@ -15,6 +15,7 @@ the fixation and rule inputs alone. Initial states are states the network visits
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from neurodyn.analysis.fixed_points import (
     frozen_copy,
     model_fixed_points,
 )
-from neurodyn.errors import NeurodynError
+from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import Network
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Multitask, Task
@@ -101,7 +102,7 @@ def sample_initial_states(visited: Tensor, n: int, *, noise: float, seed: int) -
 
 
 def _path(run: Run, *parts: str) -> Path:
-    return run.path / ANALYSIS / ".".join(parts)
+    return run.writable(ANALYSIS) / ".".join(parts)
 
 
 def find_run_fixed_points(
@@ -117,6 +118,11 @@ def find_run_fixed_points(
 ) -> FixedPoints:
     """Fixed and slow points of every member of `run` under the constant input of `epoch` of
     `task`, saved as `analysis/<task>.<epoch>.fixed_points.npz`."""
+    # checked before any search, so a bad value never replaces an earlier saved result
+    if not 0 <= noise < math.inf:
+        raise ConfigError(f"noise must be a finite non-negative number, got {noise}")
+    if n_initial < 1:
+        raise ConfigError(f"n_initial (--initial-states) must be at least 1, got {n_initial}")
     chosen = run_task(run, task)
     epoch = _check_epoch(chosen, epoch)
     save = model is None

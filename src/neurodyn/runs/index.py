@@ -88,6 +88,13 @@ def upsert(root: str | Path, record: RunRecord) -> None:
         )
 
 
+def remove_from_index(root: str | Path, run_id: str) -> None:
+    """Drop the row of `run_id` (a run folder that no longer exists)."""
+    if (Path(root) / INDEX).exists():
+        with closing(_connect(Path(root))) as conn, conn:
+            conn.execute("delete from runs where id = ?", (run_id,))
+
+
 def list_runs(root: str | Path = "runs") -> list[RunRecord]:
     """Every run under `root`, oldest first. An empty list if there is no runs folder."""
     root = Path(root)
@@ -97,6 +104,11 @@ def list_runs(root: str | Path = "runs") -> list[RunRecord]:
         reindex(root)
     with closing(_connect(root)) as conn:
         rows = conn.execute("select * from runs order by created, id").fetchall()
+    # a run folder deleted (or moved) by hand leaves its row: drop it rather than list it
+    gone = [r[0] for r in rows if not (root / r[0] / "run.json").is_file()]
+    for run_id in gone:
+        remove_from_index(root, run_id)
+    rows = [r for r in rows if r[0] not in gone]
     return [
         RunRecord(
             id=r[0],

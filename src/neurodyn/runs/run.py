@@ -19,10 +19,12 @@ whose directory exists raises `RunExists`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -33,20 +35,28 @@ import safetensors.torch
 import torch
 import yaml
 
-from neurodyn._io import atomic_write, atomic_write_csv, atomic_write_text
+from neurodyn._io import (
+    atomic_write,
+    atomic_write_csv,
+    atomic_write_text,
+    remove_stray_temporaries,
+)
 from neurodyn._version import versions
 from neurodyn.errors import (
     ConfigError,
     CorruptCheckpoint,
+    CorruptFile,
+    DiskFull,
     NeurodynError,
     RunExists,
     RunNotFound,
     TrainingDiverged,
+    excerpt,
     nearest_names,
 )
 from neurodyn.models import Network, NetworkSpec, build_model
-from neurodyn.runs.config import RunConfig, load_config
-from neurodyn.runs.index import RunRecord, upsert
+from neurodyn.runs.config import RunConfig, check_name, load_config
+from neurodyn.runs.index import INDEX, RunRecord, remove_from_index, upsert
 from neurodyn.tasks import Multitask, Task
 from neurodyn.train import TrainState, evaluate, fit
 
@@ -99,8 +109,8 @@ class Run:
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             label = config.name or "+".join(config.make_task().task_names)
             run_id = f"{stamp}-{re.sub(r'[^A-Za-z0-9_.+-]', '_', label)}"
-        if not run_id or "/" in run_id or run_id.startswith("."):
-            raise NeurodynError(f"a run name must be a plain folder name, got {run_id!r}")
+        else:
+            check_name(run_id, "run name")
         path = root / run_id
         root.mkdir(parents=True, exist_ok=True)
         try:
@@ -124,6 +134,22 @@ class Run:
         )
         upsert(root, run.record())
         return run
+
+    def writable(self, relative: str) -> Path:
+        """`RUN/relative`, to be written, once it is sure to stay inside the run folder: a
+        received run could hold a symlink (`analysis -> /somewhere`) that would make a write
+        land outside it. Such a link is refused with `NeurodynError`."""
+        path = self.path / relative
+        inside = self.path.resolve()
+        for part in [path, *path.parents]:
+            if part == self.path:
+                break
+            if part.is_symlink() or not part.resolve().is_relative_to(inside):
+                raise NeurodynError(
+                    f"{part} is a symbolic link out of the run folder; refusing to write "
+                    "through it: replace it with a plain folder"
+                )
+        return path
 
     # -- what a run holds ---------------------------------------------------------------------
     @property
@@ -149,10 +175,17 @@ class Run:
         """Contents of `run.json`: status, steps_done, created, updated, `versions` (package ->
         version that created the run; absent in runs made before it was recorded), and when
         finished `performance` (task -> mean over members) and `performance_by_member`."""
+        path = self.path / INFO
         try:
-            return json.loads((self.path / INFO).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise CorruptCheckpoint(f"{self.path / INFO} cannot be read: {err}") from None
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise CorruptFile(f"{path} cannot be read: {excerpt(str(err), 80)}") from None
+        if not isinstance(info, dict) or not isinstance(info.get("steps_done", 0), int):
+            raise CorruptFile(
+                f"{path} is not a run's record (a mapping with an integer steps_done): "
+                "restore it from a copy of the run"
+            )
+        return info
 
     def _write_info(self, info: dict[str, Any]) -> None:
         atomic_write_text(self.path / INFO, json.dumps(info, indent=2))
@@ -183,8 +216,17 @@ class Run:
         path = self.path / METRICS
         if not path.exists():
             return []
-        with path.open(newline="", encoding="utf-8") as fh:
-            return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                return [
+                    {k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)
+                ]
+        except (ValueError, TypeError, csv.Error) as err:
+            # a short row gives None (TypeError), a garbled cell ValueError
+            raise CorruptFile(
+                f"{path} cannot be read as numbers ({excerpt(str(err), 60)}): the next "
+                "checkpoint rewrites it (`neurodyn train --resume RUN`), or restore a copy"
+            ) from None
 
     def load_model(self) -> Network:
         """The trained network (all ensemble members) from `model.safetensors`."""
@@ -240,13 +282,22 @@ class Run:
             weights = {k: v.detach().contiguous() for k, v in state.model.state_dict().items()}
             safetensors.torch.save_file(weights, tmp, metadata={"steps_done": str(state.step)})
 
-        # Checkpoint first: if we stop between the two files, resuming still works.
-        atomic_write(self.path / CHECKPOINT, save_checkpoint)
-        atomic_write(self.path / WEIGHTS, save_weights)
-        keep = self.config.train.keep_weights_every
-        if keep is not None and state.step % keep == 0:
-            atomic_write(self.path / HISTORY / f"step-{state.step:07d}.safetensors", save_weights)
-        atomic_write_csv(self.path / METRICS, state.metrics)
+        try:
+            # Checkpoint first: if we stop between the two files, resuming still works.
+            atomic_write(self.path / CHECKPOINT, save_checkpoint)
+            atomic_write(self.path / WEIGHTS, save_weights)
+            keep = self.config.train.keep_weights_every
+            if keep is not None and state.step % keep == 0:
+                history = self.path / HISTORY / f"step-{state.step:07d}.safetensors"
+                atomic_write(history, save_weights)
+            atomic_write_csv(self.path / METRICS, state.metrics)
+        except DiskFull as err:
+            kept = (
+                f"the last checkpoint (step {self.info()['steps_done']}) is kept"
+                if (self.path / CHECKPOINT).exists()
+                else "no checkpoint was written yet"
+            )
+            raise DiskFull(f"{err}; {kept}: free some space, then resume the run") from None
         self._update_info(steps_done=state.step, status="running")
 
     def load_checkpoint(self, state: TrainState) -> None:
@@ -277,9 +328,14 @@ def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) 
             done = state.step >= options.steps or state.target_reached
         else:
             done = _fit_curriculum(run, state, until_step, progress)
-    except TrainingDiverged:
+    except TrainingDiverged as err:
         run._update_info(status="diverged")
-        raise
+        kept = (
+            f"the checkpoint of step {run.info()['steps_done']} is kept"
+            if (run.path / CHECKPOINT).exists()
+            else "no checkpoint was written before it, so the run holds no weights"
+        )
+        raise TrainingDiverged(f"{err}; {kept}") from None
     except KeyboardInterrupt:
         run._update_info(status="interrupted")
         raise
@@ -354,8 +410,24 @@ def train_run(
         init_from(model, Run.open(config.model.init_from).load_model())
         model.constrain_()  # this run's structure, whatever the source's
     state = TrainState.new(model, config.train.options())
+    root = Path(root)
+    made = [p for p in (root, root / INDEX) if not p.exists()]
     run = Run.create(root, config, run_id)
-    return _train(run, state, until_step, progress)
+    try:
+        return _train(run, state, until_step, progress)
+    except BaseException:
+        # a run that failed before its first checkpoint holds nothing to resume: leave no
+        # half-made folder to block its name, nor an index or runs folder made just for it
+        if not (run.path / CHECKPOINT).exists():
+            shutil.rmtree(run.path, ignore_errors=True)
+            remove_from_index(root, run.id)
+            for path in reversed(made):
+                if path.is_dir():
+                    with contextlib.suppress(OSError):
+                        path.rmdir()  # only if empty
+                else:
+                    path.unlink(missing_ok=True)
+        raise
 
 
 def init_from(model: Network, source: Network) -> list[str]:
@@ -404,6 +476,7 @@ def resume_run(
     given from the start; config.yaml is rewritten to say so.
     """
     run = Run.open(path)
+    remove_stray_temporaries(run.path)  # left by a process killed mid-write
     if steps is not None:
         run = _extend(run, steps)
     info = run.info()

@@ -280,8 +280,7 @@ def fit(
                 bad = [seeds[e] for e in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
                 raise TrainingDiverged(
                     f"the loss became {loss.detach().tolist()} at step {state.step + 1} "
-                    f"(seeds {bad}). Lower train.lr or set train.clip_grad; the last good "
-                    "checkpoint is kept."
+                    f"(seeds {bad}). Lower train.lr or set train.clip_grad"
                 )
             state.optimizer.zero_grad(set_to_none=True)
             # Members are independent, so the sum's gradient is each member's own gradient.
