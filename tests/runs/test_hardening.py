@@ -113,10 +113,10 @@ def test_a_really_full_disk_is_named_and_resume_works_once_space_is_freed(small_
     )
     checkpoint = (run.path / CHECKPOINT).read_bytes()
     filler = small_tmpfs / "filler"
-    with filler.open("wb", buffering=0) as fh:  # fill the disk to the last block
-        with contextlib.suppress(OSError):
-            while True:
-                fh.write(b"\0" * 4096)
+    # fill the disk to the last block
+    with filler.open("wb", buffering=0) as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 4096)
     with pytest.raises(DiskFull, match=r"no space left .* the last checkpoint \(step 2\) is kept"):
         resume_run(run.path, progress=False)
     assert (run.path / CHECKPOINT).read_bytes() == checkpoint
