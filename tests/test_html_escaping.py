@@ -82,6 +82,7 @@ def test_a_run_report_escapes_run_json_metrics_config_and_the_folder_name(traine
         steps_done=HOSTILE,
         created=HOSTILE,
         performance_by_member={HOSTILE: [HOSTILE, 0.5]},
+        versions={HOSTILE: HOSTILE},
     )
     (path / "run.json").write_text(json.dumps(info))
     with (path / "metrics.csv").open() as fh:

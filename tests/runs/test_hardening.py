@@ -11,12 +11,15 @@ import shutil
 import subprocess
 import uuid
 
+import numpy as np
 import pytest
 import torch
 
-from neurodyn.errors import DiskFull, NeurodynError, TrainingDiverged
+from neurodyn.analysis.similarity import SimilarityMatrix
+from neurodyn.errors import ConfigError, DiskFull, NeurodynError, TrainingDiverged
 from neurodyn.runs import list_runs, parse_config, resume_run, train_run
 from neurodyn.runs.analyze import analyze_run
+from neurodyn.runs.compare import write_comparison
 from neurodyn.runs.run import CHECKPOINT, METRICS
 
 BASE = {
@@ -123,3 +126,12 @@ def test_a_really_full_disk_is_named_and_resume_works_once_space_is_freed(small_
     filler.unlink()
     resumed = resume_run(run.path, progress=False)
     assert resumed.info()["status"] == "finished" and (run.path / METRICS).exists()
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "..", "x\x1b[2J"])
+def test_a_comparison_name_cannot_leave_the_runs_folder(tmp_path, name):
+    result = SimilarityMatrix(np.eye(2), metric="cka", kind="similarity", labels=["a/0", "b/0"])
+    root = tmp_path / "deep" / "runs"
+    with pytest.raises(ConfigError, match="comparison name"):
+        write_comparison(result, root, name)
+    assert not (tmp_path / "escaped").exists() and not root.exists()
