@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import math
 import shutil
 from collections.abc import Callable
@@ -284,6 +285,15 @@ CASES = [
         ("sweep", "{tmp}/s.yaml", "--runs", "{runs}", "--workers", "0"),
         setup=write("s.yaml", "name: s\nconfig: {task: pdm}\ngrid: {train.lr: [0.1]}\n"),
     ),
+    Case(
+        "sweep whose runs cannot start",
+        "NEURODYN_ENGINE",
+        ("sweep", "{tmp}/s.yaml", "--runs", "{runs}", "--quiet"),
+        setup=write(
+            "s.yaml", "name: s\nconfig: " + json.dumps(BASE) + "\ngrid: {train.lr: [0.1]}\n"
+        ),
+        env={"NEURODYN_ENGINE": "warp"},
+    ),
     Case("unknown sweep", "nosuch", ("runs", "--runs", "{runs}", "--sweep", "nosuch")),
     Case(
         "garbled sweep manifest",
@@ -472,7 +482,16 @@ def outcome(case: Case, tmp: Path, trained: Path) -> tuple[str, str]:
                         status = main([a.format(**fill) for a in case.argv])
                     except SystemExit as err:  # argparse's own exit, before it became one line
                         status = err.code if isinstance(err.code, int) else 1
-                message = stderr.getvalue().strip().removeprefix("neurodyn: error: ")
+                # one error line; notices (e.g. on memory) may come before it
+                output = stderr.getvalue()
+                errors = [
+                    line for line in output.splitlines() if line.startswith("neurodyn: error: ")
+                ]
+                message = (
+                    errors[0][len("neurodyn: error: ") :] if len(errors) == 1 else output.strip()
+                )
+                if "Traceback" in output:
+                    return "traceback", output[-300:]
         except Exception as err:
             return "traceback", f"{type(err).__name__}: {str(err)[:200]}"
     if status == 0:

@@ -210,8 +210,10 @@ class RunConfig:
 
 # What a run, sweep or comparison name may hold: it becomes a folder name, a line of
 # `neurodyn runs` and a page title, so no path separators, control codes or leading dot.
-_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
-MAX_NAME = 100
+# ('=' for the ids a sweep gives its runs, `pdm-size-n_hidden=64`; 200 characters leave room
+# under the usual 255 of a file name for the prefixes and suffixes added to it.)
+_NAME = re.compile(r"[A-Za-z0-9_+=-][A-Za-z0-9_.+=-]*")
+MAX_NAME = 200
 
 
 def check_name(name: object, what: str) -> str:
@@ -220,7 +222,7 @@ def check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise ConfigError(
             f"{what} {excerpt(name)} is not a usable name: use up to {MAX_NAME} letters, digits "
-            "and _ . + - (no path separators, spaces or control characters)"
+            "and _ . + = - (no path separators, spaces or control characters)"
         )
     return name
 

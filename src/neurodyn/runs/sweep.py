@@ -329,11 +329,11 @@ def run_sweep(
         asking for `max(1, cores // workers)` CPUs; `address` as `ray.init` takes it: None
         starts a local instance in this process, 'auto' joins a running cluster)."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    root.mkdir(parents=True, exist_ok=True)
     path = manifest_path(root, sweep.name)
     known = read_manifest(root, sweep.name) if path.is_file() else {"fields": [], "runs": {}}
     # a sweep's name is its identity: re-running it may add runs, not change old ones
@@ -345,8 +345,27 @@ def run_sweep(
         "fields": list(dict.fromkeys([*known["fields"], *sweep.fields])),
         "runs": {**known["runs"], **sweep.values},
     }
+    fresh = not path.is_file()
     atomic_write_text(path, json.dumps(manifest, indent=1))
     items = list(sweep.runs.items())
+    try:
+        _train_all(items, root, workers, progress, backend, address)
+    except BaseException:
+        # a new sweep none of whose runs started leaves no manifest to hold its name
+        if fresh and not any(Run.is_run(root / run_id) for run_id, _ in items):
+            path.unlink(missing_ok=True)
+        raise
+    return [Run.open(root / run_id) for run_id, _ in items]
+
+
+def _train_all(
+    items: list[tuple[str, dict[str, Any]]],
+    root: Path,
+    workers: int,
+    progress: bool,
+    backend: str,
+    address: str | None,
+) -> None:
     if backend == "ray":
         _run_on_ray(items, root, workers, progress, address)
     elif workers == 1:
@@ -367,7 +386,6 @@ def run_sweep(
                 done = future.result()  # re-raises a failed run's error here
                 if progress:
                     print(f"[{i + 1}/{len(items)}] {done}", flush=True)
-    return [Run.open(root / run_id) for run_id, _ in items]
 
 
 def _run_on_ray(
