@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from neurodyn.analysis.similarity import SimilarityMatrix
+from neurodyn.errors import CorruptFile
 from neurodyn.report import write_report
 from neurodyn.report.blocks import cell_html
 from neurodyn.report.compare import write_comparison_report
@@ -77,9 +78,11 @@ def test_a_run_report_escapes_run_json_metrics_config_and_the_folder_name(traine
     path = tmp_path / HOSTILE_ID
     shutil.copytree(trained.path, path)
     info = json.loads((path / "run.json").read_text())
+    (path / "run.json").write_text(json.dumps({**info, "steps_done": HOSTILE}))
+    with pytest.raises(CorruptFile, match="integer steps_done"):  # refused before any page
+        write_report(Run.open(path))
     info.update(
         status=HOSTILE,
-        steps_done=HOSTILE,
         created=HOSTILE,
         performance_by_member={HOSTILE: [HOSTILE, 0.5]},
         versions={HOSTILE: HOSTILE},
