@@ -6,7 +6,7 @@ import torch
 
 from neurodyn import tasks
 from neurodyn.errors import ConfigError
-from neurodyn.tasks.haviv import DelayedClassification, digits
+from neurodyn.tasks.haviv import DelayedClassification, class_centres, digits
 
 
 def test_one_class_image_then_a_query_at_least_min_delay_later():
@@ -85,8 +85,6 @@ def test_a_small_network_learns_to_remember_the_class(memory_network):
 
 
 def test_class_centres_average_the_memory_steps_of_each_class():
-    from neurodyn.train.losses import class_centres
-
     states = torch.arange(6, dtype=torch.float32).reshape(6, 1, 1, 1).expand(6, 1, 2, 1).clone()
     states[:, 0, 1] += 100  # trial 1 sits 100 higher
     trial = {

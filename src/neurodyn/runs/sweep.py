@@ -57,6 +57,7 @@ from neurodyn._io import atomic_write_text
 from neurodyn.errors import ConfigError
 from neurodyn.runs.config import parse_config
 from neurodyn.runs.run import Run, train_or_reuse
+from neurodyn.tasks import Multitask, make
 
 BACKENDS = ("local", "ray")
 
@@ -235,8 +236,6 @@ def _random_points(spec: Any, sweep: str) -> list[dict[str, Any]]:
 
 def _task_names(entry: Any, sweep: str) -> list[str]:
     """The tasks of a multitask entry: a list of entries, or a battery."""
-    from neurodyn.tasks import Multitask, make
-
     task = make(entry) if entry is not None else None
     if not isinstance(task, Multitask):
         raise ConfigError(f"sweep {sweep}: leave_one_task_out needs a config with several tasks")
@@ -247,8 +246,6 @@ def _without(entry: Any, left_out: str) -> Any:
     """The task entry without `left_out`. A battery keeps its layout (the held-out task's rule
     input stays, untrained: `only` lists the others), so the task can be learned later by its
     input weights alone (`train.train_only: [W_in]`); a list of tasks loses the entry."""
-    from neurodyn.tasks import make
-
     names = list(make(entry).task_names)
     if isinstance(entry, str):  # a battery by name, e.g. "yang19"
         return {"battery": entry, "only": [t for t in names if t != left_out]}
