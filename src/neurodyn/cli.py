@@ -60,13 +60,12 @@ def _cmd_train(args: argparse.Namespace) -> None:
             progress=not args.quiet,
         )
     info = run.info()
-    perf = info.get("performance")
     summary = (
-        ", ".join(f"{k} {v:.3f}" for k, v in perf.items())
-        if perf
-        else f"stopped at step {info['steps_done']}"
+        ", ".join(f"{k} {v:.3f}" for k, v in info.performance.items())
+        if info.performance
+        else f"stopped at step {info.steps_done}"
     )
-    print(f"{run.path}  [{info['status']}]  {summary}")
+    print(f"{run.path}  [{info.status}]  {summary}")
 
 
 def _cmd_analyze(args: argparse.Namespace) -> None:
@@ -218,9 +217,9 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
         address=args.address,
     )
     for run in runs:
-        perf = run.info().get("performance") or {}
-        text = ", ".join(f"{k} {v:.3f}" for k, v in perf.items())
-        print(f"{run.id}: {run.info()['status']}{'; ' + text if text else ''}")
+        info = run.info()
+        text = ", ".join(f"{k} {v:.3f}" for k, v in (info.performance or {}).items())
+        print(f"{run.id}: {info.status}{'; ' + text if text else ''}")
     print(
         f"table: neurodyn runs --sweep {sweep.name} --runs {args.runs}; report: neurodyn report "
         f"--sweep {sweep.name} --runs {args.runs}; compare the networks: neurodyn compare "
@@ -258,7 +257,7 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     from neurodyn.demo import run_demo
 
     run, report = run_demo(args.runs, steps=args.steps, progress=not args.quiet)
-    perf = run.info().get("performance") or {}
+    perf = run.info().performance or {}
     print("demo network performance: " + ", ".join(f"{k} {v:.3f}" for k, v in perf.items()))
     print(f"report: {report}")
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -37,7 +38,6 @@ from neurodyn.analysis.boltzmann import (
 )
 from neurodyn.errors import ShapeError
 from neurodyn.models import CTRNN
-
 
 # --- information measures -------------------------------------------------------------------
 

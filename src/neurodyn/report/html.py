@@ -27,11 +27,11 @@ from neurodyn.runs.fixedpoints import (
     saved_fixed_points,
     saved_interpolations,
 )
-from neurodyn.runs.run import REPORT, Run
+from neurodyn.runs.run import REPORT, Run, RunInfo
 
 
-def _performance_table(info: dict) -> str:
-    by_member = info.get("performance_by_member")
+def _performance_table(info: RunInfo) -> str:
+    by_member = info.performance_by_member
     if not by_member:
         return "<p>No final evaluation yet (the run has not finished).</p>"
     tasks = list(by_member)
@@ -168,12 +168,13 @@ def _tracking_sections(run: Run) -> list[str]:
     return parts
 
 
-def _versions_meta(info: dict[str, object]) -> str:
+def _versions_meta(info: RunInfo) -> str:
     """' · with neurodyn 0.1.0, torch ..., numpy ...' for a run that recorded its versions."""
-    recorded = info.get("versions")
-    if not isinstance(recorded, dict) or not recorded:
+    if not info.versions:
         return ""
-    return f" · with {html.escape(versions_line({str(k): str(v) for k, v in recorded.items()}))}"
+    return (
+        f" · with {html.escape(versions_line({str(k): str(v) for k, v in info.versions.items()}))}"
+    )
 
 
 def render_report(run: Run) -> str:
@@ -183,8 +184,8 @@ def render_report(run: Run) -> str:
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">tasks: {html.escape(", ".join(run.task.task_names))} · seeds: '
-        f"{list(run.config.model.seeds)} · status: {html.escape(str(info.get('status')))} · steps: "
-        f"{info.get('steps_done')} / {run.config.train.steps} · created {html.escape(str(info.get('created')))}"
+        f"{list(run.config.model.seeds)} · status: {html.escape(info.status)} · steps: "
+        f"{info.steps_done} / {run.config.train.steps} · created {html.escape(info.created)}"
         f"{_versions_meta(info)}</p>",
         "<h2>Final performance</h2>",
         _performance_table(info),

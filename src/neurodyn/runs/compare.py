@@ -20,8 +20,7 @@ from neurodyn.analysis import similarity
 from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import NeurodynError
-from neurodyn.runs.index import list_runs
-from neurodyn.runs.run import Run
+from neurodyn.runs.run import Run, list_runs
 
 DSA_RANK = 10  # rank of the DMD operators compared by `--metric dsa`
 

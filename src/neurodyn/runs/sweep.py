@@ -56,7 +56,8 @@ import yaml
 from neurodyn._io import atomic_write_text
 from neurodyn.errors import ConfigError
 from neurodyn.runs.config import parse_config
-from neurodyn.runs.run import Run, train_or_reuse
+from neurodyn.runs.run import Run
+from neurodyn.runs.training import train_or_reuse
 from neurodyn.tasks import Multitask, make
 
 BACKENDS = ("local", "ray")
@@ -446,8 +447,8 @@ def sweep_table(root: str | Path, name: str) -> SweepTable:
                     "member": member,
                     "seed": seed,
                     **values,
-                    "status": info["status"],
-                    "step": int(info["steps_done"]),
+                    "status": info.status,
+                    "step": info.steps_done,
                     "steps": run.config.train.steps,
                     "loss": metrics.get("loss", math.nan),
                     **{k: v for k, v in metrics.items() if k.startswith("perf.")},
