@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+import matplotlib
+
 from neurodyn._version import versions, versions_line
 from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning
 
@@ -188,8 +190,9 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
+    from neurodyn.report.compare import write_comparison_report
     from neurodyn.runs import Run
-    from neurodyn.runs.compare import compare_runs, sweep_runs, write_comparison
+    from neurodyn.runs.compare import compare_runs, save_comparison, sweep_runs
 
     runs = [Run.open(path) for path in args.runs_to_compare]
     if args.sweep:
@@ -197,10 +200,9 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     if not runs:
         raise NeurodynError("name the runs to compare (RUN ...) or a sweep (--sweep NAME)")
     result = compare_runs(runs, args.metric, n_trials=args.trials)
-    folder = write_comparison(result, args.runs, args.name)
-    print(
-        f"{len(result.labels)} networks compared with {result.metric}; report: {folder / 'report.html'}"
-    )
+    folder = save_comparison(result, args.runs, args.name)
+    report = write_comparison_report(folder / "report.html", result)
+    print(f"{len(result.labels)} networks compared with {result.metric}; report: {report}")
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
@@ -410,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # every command writes its figures to files: no window opens, and no display is needed
+    matplotlib.use("Agg")
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings(), _freed_memory_kept(args.command):

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.cluster.hierarchy import leaves_list, linkage
+from scipy.spatial.distance import squareform
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
@@ -64,6 +66,51 @@ def classical_mds(distance: np.ndarray, dims: int = 2) -> np.ndarray:
 def run_of(label: str) -> str:
     """The run a network's label (`run:seed`) belongs to."""
     return label.rsplit(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class SimilarityLayout(SavableResult):
+    """A similarity matrix laid out to be seen: the networks in clustering order, and placed
+    in a plane by MDS.
+
+    Attributes
+    ----------
+    order : [K] int           the networks in the leaf order of average-linkage clustering of
+                              the distances (similar networks side by side)
+    coordinates : [K, D]      classical MDS of the distances: Euclidean distances between rows
+                              approximate the networks' distances
+    groups : list of str      the run of each network (`run_of` its label)
+    """
+
+    order: np.ndarray
+    coordinates: np.ndarray
+    groups: list[str] = field(default_factory=list)
+
+
+def similarity_layout(result: SimilarityMatrix, *, dims: int = 2) -> SimilarityLayout:
+    """Order the K networks of `result` by average-linkage clustering of `as_distance(result)`
+    and embed them in `dims` dimensions by classical MDS (what `plot_comparison` draws).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> x = np.array([0.0, 1.0, 5.0])
+    >>> m = SimilarityMatrix(np.abs(x[:, None] - x), "d", "distance", ["a:0", "a:1", "b:0"])
+    >>> layout = similarity_layout(m)
+    >>> np.round(np.abs(layout.coordinates[:, 0] - layout.coordinates[0, 0]), 6).tolist()
+    [0.0, 1.0, 5.0]
+    """
+    distance = as_distance(result)
+    order = (
+        leaves_list(linkage(squareform(distance, checks=False), "average"))
+        if len(distance) > 2
+        else np.arange(len(distance))
+    )
+    return SimilarityLayout(
+        order=np.asarray(order, dtype=np.int64),
+        coordinates=classical_mds(distance, dims),
+        groups=[run_of(label) for label in result.labels],
+    )
 
 
 @dataclass(frozen=True)

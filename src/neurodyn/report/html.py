@@ -9,6 +9,7 @@ import yaml
 
 from neurodyn._io import atomic_write_text
 from neurodyn._version import versions_line
+from neurodyn.analysis.projection import pca_axes, principal_axes
 from neurodyn.plot import (
     plot_across_training,
     plot_continuation,
@@ -60,7 +61,9 @@ def _fixed_point_figures(run: Run, result: TaskAnalysis) -> list[str]:
         kind = "flow (continuous time)" if points.continuous_time else "map"
         parts.append(
             figure_html(
-                plot_fixed_points(points, result.pca),
+                plot_fixed_points(
+                    points, pca_axes(result.pca), trajectories=result.pca.condition_means
+                ),
                 f"Fixed and slow points under the constant input of the {epoch} epoch (member 0), "
                 f"in the plane of the trajectories' first two principal components, with lines "
                 f"along unstable modes. Stability classified on the {kind}. {counts}.",
@@ -151,7 +154,7 @@ def _tracking_sections(run: Run) -> list[str]:
         parts += [
             f"<h2>Rule interpolation <code>{html.escape(label)}</code></h2>",
             figure_html(
-                plot_continuation(cont),
+                plot_continuation(cont, principal_axes(cont.states, dims=1, name="principal axis")),
                 "Fixed points as the input moves in a straight line from the first task's input "
                 f"to the second's, each continued from the previous alpha. {events or 'No bifurcation on this grid.'}",
             ),

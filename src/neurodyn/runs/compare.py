@@ -1,9 +1,10 @@
 """Compare the networks of several runs: every member of every run, on the same trials.
 
 `compare_runs` runs each network (noise-free) on one batch of its task, then computes a
-similarity or distance between every pair with the chosen metric and writes
-`ROOT/compare-<name>/` with the matrix (`similarity.npz`) and `report.html` (a clustered
-heat map and a 2-D MDS embedding of the networks).
+similarity or distance between every pair with the chosen metric; `save_comparison` keeps
+the matrix in `ROOT/compare-<name>/similarity.npz`, beside which
+`report.compare.write_comparison_report` writes the report (a clustered heat map and a 2-D
+MDS embedding of the networks).
 """
 
 from __future__ import annotations
@@ -119,15 +120,14 @@ def compare_runs(
     return METRICS[metric](responses, labels=labels)
 
 
-def write_comparison(
+def save_comparison(
     result: SimilarityMatrix, root: str | Path = "runs", name: str | None = None
 ) -> Path:
-    """Save the matrix and its report under `ROOT/compare-<name>/`; returns the folder."""
-    from neurodyn.report.compare import write_comparison_report
-
+    """Save the matrix as `ROOT/compare-<name>/similarity.npz` (name defaults to the date and
+    metric); returns the folder, where `report.compare.write_comparison_report` puts the
+    report."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = Path(root) / f"compare-{name or f'{stamp}-{result.metric}'}"
     folder.mkdir(parents=True, exist_ok=True)
     result.save(folder / "similarity.npz")
-    write_comparison_report(folder / "report.html", result)
     return folder

@@ -50,10 +50,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 
 from neurodyn._io import atomic_write_text
+from neurodyn.analysis.parameter_effect import ParameterEffect, parameter_effect
 from neurodyn.errors import ConfigError
 from neurodyn.runs.config import parse_config
 from neurodyn.runs.run import Run
@@ -455,3 +457,20 @@ def sweep_table(root: str | Path, name: str) -> SweepTable:
                 }
             )
     return SweepTable(name, list(manifest["fields"]), rows)
+
+
+def sweep_effect(table: SweepTable, field: str) -> ParameterEffect:
+    """Each trial's final performance (mean over tasks) and loss against `field`, with the
+    means per value (what the sweep report draws); trials not started are left out."""
+    rows = [r for r in table.rows if r.get("member") is not None and field in r]
+    performance = [
+        float(np.mean(known))
+        if (known := [r[f"perf.{t}"] for t in table.tasks if f"perf.{t}" in r])
+        else math.nan
+        for r in rows
+    ]
+    return parameter_effect(
+        field,
+        [r[field] for r in rows],
+        {"performance (mean over tasks)": performance, "loss": [r["loss"] for r in rows]},
+    )
