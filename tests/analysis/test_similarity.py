@@ -18,6 +18,7 @@ from neurodyn.analysis.similarity import (
     rbf_cka,
     rdm,
     rsa,
+    similarity_layout,
 )
 
 F64 = torch.float64
@@ -130,3 +131,23 @@ def test_classical_mds_recovers_planar_points_up_to_rotation():
         np.linalg.norm(points[:, None] - points[None], axis=-1),
         atol=1e-10,
     )
+
+
+def test_similarity_layout_puts_networks_on_a_line_at_their_distances():
+    # two tight groups on a line, in shuffled order: clustering puts each group together,
+    # and MDS reproduces every distance along one axis
+    position = np.array([0.0, 10.0, 0.5, 10.4, 1.0])
+    labels = ["a:0", "b:0", "a:1", "b:1", "a:2"]
+    matrix = SimilarityMatrix(np.abs(position[:, None] - position), "d", "distance", labels)
+    layout = similarity_layout(matrix)
+    coords = layout.coordinates
+    np.testing.assert_allclose(
+        np.linalg.norm(coords[:, None] - coords[None], axis=-1),
+        np.abs(position[:, None] - position),
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(coords[:, 1], 0.0, atol=1e-6)  # sqrt of a rounding error
+    groups = [labels[i][0] for i in layout.order]
+    assert groups in (["a"] * 3 + ["b"] * 2, ["b"] * 2 + ["a"] * 3)
+    assert sorted(layout.order.tolist()) == list(range(5))
+    assert layout.groups == ["a", "b", "a", "b", "a"]

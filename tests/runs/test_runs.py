@@ -23,7 +23,7 @@ from neurodyn.runs import (
     train_or_reuse,
     train_run,
 )
-from neurodyn.runs.run import CHECKPOINT, WEIGHTS
+from neurodyn.runs.run import CHECKPOINT, INFO, WEIGHTS, RunInfo
 
 
 def small_config(**train):
@@ -408,3 +408,32 @@ def test_train_or_reuse_trains_reuses_resumes_and_refuses_another_config(tmp_pat
     with pytest.raises(ConfigError, match="another config"):
         train_or_reuse(small_config(lr=0.5), tmp_path, "r", progress=False)
     assert (run.path / "model.safetensors").read_bytes() == weights  # left as it was
+
+
+def test_run_info_is_a_frozen_record_and_dict_access_warns(tmp_path):
+    run = train_run(small_config(steps=4), tmp_path, run_id="i", progress=False)
+    info = run.info()
+    assert isinstance(info, RunInfo) and (info.status, info.steps_done) == ("finished", 4)
+    assert set(info.performance) == {"pdm"} and len(info.performance_by_member["pdm"]) == 2
+    assert info.performance["pdm"] == pytest.approx(
+        sum(info.performance_by_member["pdm"]) / 2, rel=1e-12
+    )
+    with pytest.raises(AttributeError):
+        info.status = "running"  # type: ignore[misc]
+    # the dict the studies still read, one release long
+    with pytest.warns(DeprecationWarning, match=r"run.info\(\).status"):
+        assert info["status"] == "finished"
+    with pytest.warns(DeprecationWarning):
+        assert info.get("steps_done") == 4
+    created = RunInfo("created", 0, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")
+    with pytest.warns(DeprecationWarning):
+        assert created.get("performance", {}) == {}
+    with pytest.warns(DeprecationWarning), pytest.raises(KeyError):
+        created["performance"]
+    # run.json holds the fields set, and a damaged one says so
+    assert (
+        RunInfo.from_dict(created.to_dict()) == created and "performance" not in created.to_dict()
+    )
+    (run.path / INFO).write_text('{"status": "finished"}')
+    with pytest.raises(CorruptCheckpoint, match=r"run\.json cannot be read"):
+        run.info()

@@ -1,10 +1,11 @@
+import numpy as np
 import pytest
 import yaml
 
 from neurodyn.cli import main
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run
-from neurodyn.runs.sweep import expand_sweep, load_sweep, run_sweep
+from neurodyn.runs.sweep import expand_sweep, load_sweep, run_sweep, sweep_effect, sweep_table
 
 BASE = {
     "task": "flipflop",
@@ -91,7 +92,6 @@ def test_packed_seeds_train_as_the_runs_of_single_seeds_would(tmp_path):
 def test_the_sweep_table_lists_every_trial_with_its_latest_metrics(tmp_path):
     from neurodyn.runs import train_run
     from neurodyn.runs.config import parse_config
-    from neurodyn.runs.sweep import sweep_table
 
     spec = {"name": "t", "config": BASE, "grid": {"train.lr": [0.01, 0.02]}, "seeds": [3, 4]}
     sweep = expand_sweep(spec)
@@ -116,6 +116,14 @@ def test_the_sweep_table_lists_every_trial_with_its_latest_metrics(tmp_path):
     last = [m for m in metrics if m["member"] == 1][-1]
     assert table.rows[3]["loss"] == last["loss"] and table.rows[3]["step"] == 4
     assert all(r["status"] == "finished" for r in table.rows)
+    # what the report draws: each trial's loss against the rate, the mean per rate
+    effect = sweep_effect(table, "train.lr")
+    losses = [r["loss"] for r in table.rows]
+    np.testing.assert_array_equal(effect.measures["loss"], losses)
+    np.testing.assert_allclose(
+        effect.means["loss"], [np.mean(losses[:2]), np.mean(losses[2:])], rtol=1e-12
+    )
+    np.testing.assert_array_equal(effect.levels, [0.01, 0.02])
     with pytest.raises(ConfigError, match=r"no sweep 'u'.*sweeps there: t"):
         sweep_table(tmp_path, "u")
 
