@@ -20,7 +20,7 @@ from neurodyn.plot import plot_comparison, plot_fixed_points, plot_parameter_eff
 
 PLOT = Path(neurodyn.plot.__file__).parent
 # figures of single studies, which move into the studies' own packages
-STUDY_FIGURES = {"study.py", "continual.py", "memory.py"}
+STUDY_FIGURES = {"memory.py"}
 
 
 def test_neurodyn_plot_exports_every_public_figure():
