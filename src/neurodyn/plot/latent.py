@@ -24,7 +24,7 @@ def plot_epoch_states(
     """Left: each trial's Viterbi state sequence (one row per trial, one colour per state),
     with the epochs' starts marked. Right: the share of each epoch spent in each state.
     `axes`: two axes to draw into, a new figure if None."""
-    paths = result.paths[:n_trials]
+    paths = result.paths[:, :n_trials].T  # one row per trial
     n_states = result.occupancy.shape[1]
     colours = [f"C{i % 10}" for i in range(n_states)]
     cmap = ListedColormap(["white", *colours])

@@ -63,8 +63,8 @@ def network_states(
     """States of every member of every run on the same trials (drawn from the first run's
     task; the runs' tasks may differ, e.g. in setting, but must take the same inputs).
 
-    Returns labels (`run:seed`), states `[B, T, N_k]` per network (noise-free), and the trial
-    mask `[B, T]` (steps inside the trials).
+    Returns labels (`run:seed`), states `[T, B, N_k]` per network (noise-free), and the trial
+    mask `[T, B]` (steps inside the trials).
     """
     first = runs[0]
     for run in runs[1:]:
@@ -83,8 +83,8 @@ def network_states(
             traj = model(batch.x, noise=False).states  # [T, E, B, N]
         for e, member_seed in enumerate(run.config.model.seeds):
             labels.append(f"{run.id}:{member_seed}")
-            states.append(traj[:, e].transpose(0, 1))
-    return labels, states, batch.trial_mask().T
+            states.append(traj[:, e])
+    return labels, states, batch.trial_mask()
 
 
 def compare_runs(
@@ -113,10 +113,11 @@ def compare_runs(
         # whole trials (dynamics need successive steps); operators of one common rank
         rank = min(DSA_RANK, *(s.shape[-1] for s in states))
         return dsa(states, rank=rank, seed=seed, labels=labels)
-    points = torch.nonzero(mask)
+    # (trial, step) pairs in trial order, so a seed draws the points it drew in earlier releases
+    points = torch.nonzero(mask.T)
     g = torch.Generator().manual_seed(seed)
     points = points[torch.randperm(len(points), generator=g)[:max_points]]
-    responses = [s[points[:, 0], points[:, 1]] for s in states]  # [M, N_k] each
+    responses = [s[points[:, 1], points[:, 0]] for s in states]  # [M, N_k] each
     return METRICS[metric](responses, labels=labels)
 
 
