@@ -1,6 +1,5 @@
 import shutil
 
-import numpy as np
 import pytest
 import torch
 
@@ -65,7 +64,9 @@ def test_cli_compare_writes_a_report_and_rejects_other_tasks(tmp_path, capsys):
     # SVCCA of a network with itself is 1; of two networks that differ, less
     shutil.copytree(a.path, tmp_path / "copy")
     svcca = compare_runs([a, b, Run.open(tmp_path / "copy")], "svcca").values
-    assert svcca[0, 3] == pytest.approx(1.0, abs=1e-9) and svcca[1, 4] == pytest.approx(1.0, abs=1e-9)
+    assert svcca[0, 3] == pytest.approx(1.0, abs=1e-9) and svcca[1, 4] == pytest.approx(
+        1.0, abs=1e-9
+    )
     assert svcca[0, 1] < 0.99 and svcca[0, 2] < 0.99
 
 
