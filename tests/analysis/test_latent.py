@@ -12,6 +12,7 @@ from neurodyn.analysis.latent import (
     epoch_states,
     fit_hmm,
     hmm_posteriors,
+    trials_first,
     viterbi,
 )
 
@@ -171,3 +172,9 @@ def test_full_covariances_recover_a_planted_correlated_emission_covariance():
     gamma, _ = hmm_posteriors(model, x)
     assert gamma.shape == (300, 10, 2)
     assert float(gamma.max(-1).values.mean()) > 0.99
+
+
+def test_the_old_trials_first_helper_still_works_and_warns():
+    x = torch.zeros(3, 7, 2)
+    with pytest.warns(DeprecationWarning, match="time-major"):
+        assert trials_first(x).shape == (3, 7, 2) and trials_first(x[0]).dtype == F64

@@ -57,6 +57,22 @@ def _trials(x: Tensor, name: str, layout: Layout) -> Tensor:
     return x.transpose(0, 1) if layout == "time-major" else x
 
 
+def trials_first(x: Tensor, name: str = "states") -> Tensor:
+    """Deprecated: `[T, D]` or `[B, T, D]` -> float64 `[B, T, D]`, the order these functions
+    read before they were time-major; goes in the next release."""
+    warnings.warn(
+        "trials_first is deprecated and goes in the next release; the analyses read "
+        "time-major [T, B, D] states directly",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    if x.dim() == 2:
+        x = x[None]
+    if x.dim() != 3:
+        raise ShapeError(f"{name} must be [T, D] or [B, T, D] (trials first), got {tuple(x.shape)}")
+    return x.detach().to(torch.float64)
+
+
 def _out(x: Tensor, layout: Layout) -> Tensor:
     """A `[B, T, ...]` result in the caller's layout (time-major `[T, B, ...]` by default)."""
     return x.transpose(0, 1) if layout == "time-major" else x
