@@ -67,7 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     data = networks(args.networks)
     start = time.perf_counter()
-    ours = dsa([torch.from_numpy(x) for x in data], n_delays=2, rank=10).values
+    # dsa-metric reads trials first, neurodyn time-major [T, B, N]
+    ours = dsa([torch.from_numpy(x).transpose(0, 1) for x in data], n_delays=2, rank=10).values
     our_seconds = time.perf_counter() - start
     n_pairs = args.networks * (args.networks - 1) // 2
     rng = np.random.default_rng(0)

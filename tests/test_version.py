@@ -22,7 +22,7 @@ def test_version_prints_neurodyn_torch_and_numpy(capsys):
 def test_a_new_run_records_the_versions_and_its_report_shows_them(tmp_path):
     config = parse_config({"task": "flipflop", "model": {"n_hidden": 8, "seeds": [1]}})
     run = Run.create(tmp_path, config, run_id="r")
-    recorded = Run.open(run.path).info()["versions"]
+    recorded = Run.open(run.path).info().versions
     assert recorded == {
         "neurodyn": neurodyn.__version__,
         "torch": torch.__version__,

@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import NoReturn, TextIO
 
+import matplotlib
+
 from neurodyn._version import versions, versions_line
 from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning, excerpt
 
@@ -84,13 +86,12 @@ def _cmd_train(args: argparse.Namespace) -> None:
             progress=not args.quiet,
         )
     info = run.info()
-    perf = info.get("performance")
     summary = (
-        ", ".join(f"{k} {v:.3f}" for k, v in perf.items())
-        if perf
-        else f"stopped at step {info['steps_done']}"
+        ", ".join(f"{k} {v:.3f}" for k, v in info.performance.items())
+        if info.performance
+        else f"stopped at step {info.steps_done}"
     )
-    print(f"{run.path}  [{info['status']}]  {summary}")
+    print(f"{run.path}  [{info.status}]  {summary}")
 
 
 def _cmd_analyze(args: argparse.Namespace) -> None:
@@ -220,8 +221,9 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
+    from neurodyn.report.compare import write_comparison_report
     from neurodyn.runs import Run
-    from neurodyn.runs.compare import compare_runs, sweep_runs, write_comparison
+    from neurodyn.runs.compare import compare_runs, save_comparison, sweep_runs
     from neurodyn.runs.config import check_name
 
     _runs_folder(args.runs)
@@ -234,10 +236,9 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     if not runs:
         raise NeurodynError("name the runs to compare (RUN ...) or a sweep (--sweep NAME)")
     result = compare_runs(runs, args.metric, n_trials=args.trials)
-    folder = write_comparison(result, args.runs, args.name)
-    print(
-        f"{len(result.labels)} networks compared with {result.metric}; report: {folder / 'report.html'}"
-    )
+    folder = save_comparison(result, args.runs, args.name)
+    report = write_comparison_report(folder / "report.html", result)
+    print(f"{len(result.labels)} networks compared with {result.metric}; report: {report}")
 
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
@@ -256,9 +257,9 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
         address=args.address,
     )
     for run in runs:
-        perf = run.info().get("performance") or {}
-        text = ", ".join(f"{k} {v:.3f}" for k, v in perf.items())
-        print(f"{run.id}: {run.info()['status']}{'; ' + text if text else ''}")
+        info = run.info()
+        text = ", ".join(f"{k} {v:.3f}" for k, v in (info.performance or {}).items())
+        print(f"{run.id}: {info.status}{'; ' + text if text else ''}")
     print(
         f"table: neurodyn runs --sweep {sweep.name} --runs {args.runs}; report: neurodyn report "
         f"--sweep {sweep.name} --runs {args.runs}; compare the networks: neurodyn compare "
@@ -299,7 +300,7 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     _runs_folder(args.runs)
     _at_least(args.steps, 1, "--steps")
     run, report = run_demo(args.runs, steps=args.steps, progress=not args.quiet)
-    perf = run.info().get("performance") or {}
+    perf = run.info().performance or {}
     print("demo network performance: " + ", ".join(f"{k} {v:.3f}" for k, v in perf.items()))
     print(f"report: {report}")
 
@@ -465,6 +466,8 @@ def _one_line(message: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # every command writes its figures to files: no window opens, and no display is needed
+    matplotlib.use("Agg")
     try:
         args = build_parser().parse_args(argv)
         with warnings.catch_warnings(), _freed_memory_kept(args.command):

@@ -13,7 +13,7 @@ def simulate(a, trials=10, steps=50, noise=0.05, seed=0):
     x = [torch.randn(trials, n, generator=g, dtype=F64)]
     for _ in range(steps - 1):
         x.append(x[-1] @ a.T + noise * torch.randn(trials, n, generator=g, dtype=F64))
-    return torch.stack(x, 1)  # [B, T, N]
+    return torch.stack(x)  # [T, B, N]
 
 
 def random_system(n, seed, radius=0.9):
@@ -34,7 +34,7 @@ def orthogonal(n, seed, det):
 def test_operator_is_least_squares_in_singular_coordinates():
     x = simulate(random_system(4, 0))
     a = havok_operator(x, ridge=0.0)
-    flat = x.reshape(-1, 4)
+    flat = x.transpose(0, 1).reshape(-1, 4)  # trial by trial
     u = torch.linalg.svd(flat, full_matrices=False)[0]
     v = u.reshape(10, 50, 4)
     expected = torch.linalg.lstsq(v[:, :-1].reshape(-1, 4), v[:, 1:].reshape(-1, 4)).solution.T
@@ -77,3 +77,20 @@ def test_wasserstein_spectral_is_zero_for_similar_matrices_and_matches_a_hand_ca
 def test_unequal_ranks_are_refused_with_advice():
     with pytest.raises(Exception, match="give `rank`"):
         dsa([simulate(random_system(3, 0)), simulate(random_system(4, 0))])
+
+
+def test_an_ensemble_tensor_is_compared_like_the_list_of_its_members():
+    members = [simulate(random_system(4, s), seed=s) for s in range(3)]
+    ensemble = torch.stack(members, 1)  # [T, E, B, N]
+    np.testing.assert_array_equal(dsa(ensemble).values, dsa(members).values)
+    with pytest.raises(Exception, match=r"\[T, E, B, N\]"):
+        dsa(members[0])
+
+
+def test_the_trials_first_order_is_read_only_when_named_and_warns():
+    x = simulate(random_system(4, 0))
+    with pytest.warns(DeprecationWarning, match="time-major"):
+        old = havok_operator(x.transpose(0, 1), layout="trials-first")
+    torch.testing.assert_close(old, havok_operator(x), rtol=0, atol=0)
+    with pytest.warns(DeprecationWarning):
+        dsa([x.transpose(0, 1), x.transpose(0, 1)], layout="trials-first")

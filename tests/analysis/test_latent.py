@@ -12,6 +12,7 @@ from neurodyn.analysis.latent import (
     epoch_states,
     fit_hmm,
     hmm_posteriors,
+    trials_first,
     viterbi,
 )
 
@@ -26,7 +27,7 @@ def test_dmd_recovers_the_eigenvalues_of_a_linear_system():
     x = [torch.randn(4, 5, generator=g, dtype=F64)]  # five trials
     for _ in range(30):
         x.append(a @ x[-1])
-    states = torch.stack(x).permute(2, 0, 1)  # [B, T, D]
+    states = torch.stack(x).transpose(1, 2)  # [T, B, D]
     result = dmd(states)
     np.testing.assert_allclose(np.sort(result.eigenvalues.real), np.sort(eig.numpy()), atol=1e-8)
     np.testing.assert_allclose(result.eigenvalues.imag, 0, atol=1e-8)
@@ -39,7 +40,7 @@ def test_dmd_with_delays_sees_an_oscillation_in_one_observed_coordinate():
     result = dmd(observed, n_delays=4, rank=2)
     np.testing.assert_allclose(np.sort(np.angle(result.eigenvalues)), [-0.3, 0.3], atol=1e-8)
     np.testing.assert_allclose(np.abs(result.eigenvalues), 1, atol=1e-8)
-    assert delay_embed(observed, 4, 2).shape == (1, 194, 4)
+    assert delay_embed(observed, 4, 2).shape == (194, 1, 4)
 
 
 def brute_force(model, x):
@@ -75,9 +76,9 @@ def test_forward_backward_and_viterbi_match_brute_force_enumeration():
     x = np.random.default_rng(0).normal(size=(5, 2))
     gamma, log_lik = hmm_posteriors(model, torch.tensor(x))
     marginals, path, total = brute_force(model, x)
-    np.testing.assert_allclose(gamma[0].numpy(), marginals, atol=1e-12)
+    np.testing.assert_allclose(gamma[:, 0].numpy(), marginals, atol=1e-12)
     assert float(log_lik[0]) == pytest.approx(total, abs=1e-10)
-    assert viterbi(model, torch.tensor(x))[0].tolist() == list(path)
+    assert viterbi(model, torch.tensor(x))[:, 0].tolist() == list(path)
 
 
 def test_em_recovers_planted_states_and_increases_the_likelihood():
@@ -91,7 +92,7 @@ def test_em_recovers_planted_states_and_increases_the_likelihood():
             seq.append(means[s] + 0.5 * rng.normal(size=2))
             s = rng.choice(3, p=trans[s])
         trials.append(seq)
-    model = fit_hmm(torch.tensor(np.array(trials)), 3, seed=0)
+    model = fit_hmm(torch.tensor(np.array(trials)).transpose(0, 1), 3, seed=0)
     assert np.all(np.diff(model.log_likelihood) >= -1e-8)
     order = [int(np.argmin(np.linalg.norm(model.means - m, axis=1))) for m in means]
     assert sorted(order) == [0, 1, 2]
@@ -108,19 +109,72 @@ def test_epoch_states_find_one_state_per_epoch_of_random_length_and_ignore_paddi
     lengths = torch.randint(5, 12, (3, n_trials), generator=g)
     ends = lengths.cumsum(0)
     starts = ends - lengths
-    x = 0.2 * torch.randn(n_trials, n_steps, 5, generator=g, dtype=F64)
+    x = 0.2 * torch.randn(n_steps, n_trials, 5, generator=g, dtype=F64)
     for b in range(n_trials):
         for e in range(3):
-            x[b, starts[e, b] : ends[e, b]] += centres[e]
-        x[b, ends[2, b] :] = 50.0  # padding far away: it must not become a state
+            x[starts[e, b] : ends[e, b], b] += centres[e]
+        x[ends[2, b] :, b] = 50.0  # padding far away: it must not become a state
     bounds = {name: (starts[e], ends[e]) for e, name in enumerate(["fix", "stim", "resp"])}
     result = epoch_states(x, bounds, n_components=3)
     assert result.information > 0.99
     assert sorted(result.occupancy.argmax(1).tolist()) == [0, 1, 2]
     assert result.occupancy.max(1).min() > 0.99
     for b in range(n_trials):
-        assert np.all(result.paths[b, ends[2, b] :] == -1)
-        assert np.all(result.paths[b, : ends[2, b]] >= 0)
+        assert np.all(result.paths[ends[2, b] :, b] == -1)
+        assert np.all(result.paths[: ends[2, b], b] >= 0)
+    # the deprecated trials-first order, named, gives the same answer in its own order
+    with pytest.warns(DeprecationWarning):
+        old = epoch_states(x.transpose(0, 1), bounds, n_components=3, layout="trials-first")
+    np.testing.assert_array_equal(old.paths, result.paths.T)
     # states that ignore the epochs tell nothing about them
-    noise = torch.randn(n_trials, n_steps, 5, generator=g, dtype=F64)
+    noise = torch.randn(n_steps, n_trials, 5, generator=g, dtype=F64)
     assert epoch_states(noise, bounds, n_components=3).information < 0.1
+
+
+def planted_trials(rng, means, trans, emit, n_trials=10, n_steps=150):
+    """Time-major `[T, B, D]` trials of a planted HMM whose state s emits `means[s] + emit[s](z)`."""
+    trials = []
+    for _ in range(n_trials):
+        s, seq = rng.integers(len(means)), []
+        for _ in range(n_steps):
+            seq.append(means[s] + emit[s](rng.normal(size=means.shape[1])))
+            s = rng.choice(len(means), p=trans[s])
+        trials.append(seq)
+    return torch.tensor(np.array(trials)).transpose(0, 1)
+
+
+def test_restarts_never_lower_the_final_log_likelihood():
+    rng = np.random.default_rng(3)
+    means = np.array([[-1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, -1.0]])
+    trans = np.full((4, 4), 0.05) + 0.8 * np.eye(4)
+    x = planted_trials(rng, means, trans, [lambda z: 0.6 * z] * 4)
+    finals = [fit_hmm(x, 4, n_restarts=r, seed=5).log_likelihood[-1] for r in (1, 2, 4)]
+    assert finals[0] <= finals[1] <= finals[2]
+
+
+def test_full_covariances_recover_a_planted_correlated_emission_covariance():
+    rng = np.random.default_rng(4)
+    covs = np.array([[[1.0, 0.8], [0.8, 1.0]], [[0.5, -0.3], [-0.3, 0.4]]])
+    chols = np.linalg.cholesky(covs)
+    means = np.array([[-4.0, 0.0], [4.0, 0.0]])
+    trans = np.array([[0.95, 0.05], [0.05, 0.95]])
+    x = planted_trials(rng, means, trans, [lambda z, c=c: c @ z for c in chols], n_steps=300)
+    model = fit_hmm(x, 2, covariance="full", n_restarts=2)
+    order = [int(np.argmin(np.linalg.norm(model.means - m, axis=1))) for m in means]
+    assert sorted(order) == [0, 1]
+    np.testing.assert_allclose(model.covariances[order], covs, atol=0.06)
+    np.testing.assert_allclose(model.variances, np.diagonal(model.covariances, 0, 1, 2))
+    # a diagonal model of the same data cannot hold the correlation; its likelihood is lower
+    diagonal = fit_hmm(x, 2, n_restarts=2)
+    assert diagonal.covariances is None
+    assert diagonal.log_likelihood[-1] < model.log_likelihood[-1] - 100
+    # decoding under the full model finds the planted states
+    gamma, _ = hmm_posteriors(model, x)
+    assert gamma.shape == (300, 10, 2)
+    assert float(gamma.max(-1).values.mean()) > 0.99
+
+
+def test_the_old_trials_first_helper_still_works_and_warns():
+    x = torch.zeros(3, 7, 2)
+    with pytest.warns(DeprecationWarning, match="time-major"):
+        assert trials_first(x).shape == (3, 7, 2) and trials_first(x[0]).dtype == F64

@@ -9,6 +9,7 @@ from scipy.stats import spearmanr
 
 from neurodyn.analysis.similarity import (
     SimilarityMatrix,
+    _feature_space_cka,
     cca_distance,
     cca_similarity,
     classical_mds,
@@ -18,6 +19,7 @@ from neurodyn.analysis.similarity import (
     rbf_cka,
     rdm,
     rsa,
+    similarity_layout,
 )
 
 F64 = torch.float64
@@ -48,6 +50,46 @@ def test_linear_cka_matches_its_feature_space_formula():
     xc, yc = x - x.mean(0), y - y.mean(0)
     expected = (yc.T @ xc).norm() ** 2 / ((xc.T @ xc).norm() * (yc.T @ yc).norm())
     assert linear_cka([x, y]).values[0, 1] == pytest.approx(float(expected), rel=1e-10)
+
+
+def gram_form_cka(x, y):
+    """Kornblith et al. (2019) eq. 3: HSIC of the centred linear Gram matrices, pair by pair."""
+    m = x.shape[0]
+    h = torch.eye(m, dtype=F64) - 1.0 / m
+    gram_x, gram_y = h @ x @ x.T @ h, h @ y @ y.T @ h
+    return float((gram_x * gram_y).sum() / (gram_x.norm() * gram_y.norm()))
+
+
+@pytest.mark.parametrize("n_rows", [40, 6])  # more rows than units (feature form), and fewer
+def test_linear_cka_equals_the_gram_form_pair_by_pair(n_rows):
+    g = torch.Generator().manual_seed(11)
+    widths = (3, 7, 5, 7, 1, 4)
+    xs = [
+        torch.randn(n_rows, n, generator=g, dtype=F64) @ torch.randn(n, n, generator=g, dtype=F64)
+        + 2.0
+        for n in widths
+    ]
+    values = linear_cka(xs).values
+    for i, j in itertools.product(range(len(xs)), repeat=2):
+        assert values[i, j] == pytest.approx(gram_form_cka(xs[i], xs[j]), abs=1e-10)
+    # blocks of a network or two (columns of a block: at least one network's) give the same
+    if n_rows > max(widths):
+        blocked = _feature_space_cka(xs, block_columns=10).numpy()
+        np.testing.assert_allclose(blocked, values, rtol=0, atol=1e-12)
+
+
+def test_linear_cka_of_an_orthogonal_map_is_one_and_of_independent_blocks_near_zero():
+    g = torch.Generator().manual_seed(12)
+    m, n = 4000, 16
+    xs = [torch.randn(m, n, generator=g, dtype=F64) for _ in range(6)]
+    values = linear_cka([xs[0], xs[0] @ rotation(n, 13), *xs[1:]]).values
+    assert values[0, 1] == pytest.approx(1.0, abs=1e-12)
+    # independent standard Gaussian [M, N] blocks: E||Y^T X||_F^2 = M N^2 and
+    # E||X^T X||_F^2 = N M^2 + N^2 M (diagonal and off-diagonal entries), so CKA is about
+    # N / (M + N) = 0.004 here, with a relative spread of about sqrt(2 / N^2) = 9%
+    expected = n / (m + n)
+    off = values[2:, 2:][~np.eye(5, dtype=bool)]
+    assert np.all(np.abs(off / expected - 1) < 0.4)
 
 
 def test_procrustes_distance_is_zero_for_rotations_and_matches_scipy():
@@ -130,3 +172,23 @@ def test_classical_mds_recovers_planar_points_up_to_rotation():
         np.linalg.norm(points[:, None] - points[None], axis=-1),
         atol=1e-10,
     )
+
+
+def test_similarity_layout_puts_networks_on_a_line_at_their_distances():
+    # two tight groups on a line, in shuffled order: clustering puts each group together,
+    # and MDS reproduces every distance along one axis
+    position = np.array([0.0, 10.0, 0.5, 10.4, 1.0])
+    labels = ["a:0", "b:0", "a:1", "b:1", "a:2"]
+    matrix = SimilarityMatrix(np.abs(position[:, None] - position), "d", "distance", labels)
+    layout = similarity_layout(matrix)
+    coords = layout.coordinates
+    np.testing.assert_allclose(
+        np.linalg.norm(coords[:, None] - coords[None], axis=-1),
+        np.abs(position[:, None] - position),
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(coords[:, 1], 0.0, atol=1e-6)  # sqrt of a rounding error
+    groups = [labels[i][0] for i in layout.order]
+    assert groups in (["a"] * 3 + ["b"] * 2, ["b"] * 2 + ["a"] * 3)
+    assert sorted(layout.order.tolist()) == list(range(5))
+    assert layout.groups == ["a", "b", "a", "b", "a"]

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from neurodyn.analysis.task_geometry import (
     connectivity_spectrum,
@@ -52,8 +53,29 @@ def test_f_ratio_of_planted_clusters():
     between = m * ((a.mean(0) - mu) ** 2).sum() + m * ((b.mean(0) - mu) ** 2).sum()
     within = ((a - a.mean(0)) ** 2).sum() + ((b - b.mean(0)) ** 2).sum()
     assert result.f_ratio == pytest.approx(float(between / (within / (2 * m - 2))))
-    # one distribution: F about 1
-    assert variance_ratio(a, sigma * torch.randn(m, n, generator=g, dtype=F64)).f_ratio < 5
+
+
+def test_f_ratio_of_one_distribution_follows_fishers_f():
+    # two groups of M points from one isotropic Gaussian in N dimensions: between / sigma^2 is
+    # chi^2 with N degrees of freedom (M/2 |mean_a - mean_b|^2), within / sigma^2 chi^2 with
+    # N (2M - 2), independent; so F = between / (within / (2M - 2)) is Fisher's F(N, N (2M - 2)):
+    # mean d2 / (d2 - 2) = 1.00006 and standard deviation about sqrt(2 / N) = 0.5 here
+    m, n, replicates = 2000, 8, 300
+    g = torch.Generator().manual_seed(3)
+    ratios = np.array(
+        [
+            variance_ratio(
+                torch.randn(m, n, generator=g, dtype=F64), torch.randn(m, n, generator=g, dtype=F64)
+            ).f_ratio
+            for _ in range(replicates)
+        ]
+    )
+    reference = stats.f(n, n * (2 * m - 2))
+    # the mean of 300 draws is within 4 standard errors (4 x 0.5 / sqrt(300) = 0.12) of 1
+    assert abs(ratios.mean() - reference.mean()) < 4 * reference.std() / math.sqrt(replicates)
+    assert ratios.std() == pytest.approx(reference.std(), rel=0.15)
+    # and the whole distribution: a Kolmogorov-Smirnov test does not reject it
+    assert stats.kstest(ratios, reference.cdf).pvalue > 0.01
 
 
 def test_planted_low_rank_outliers_are_counted():

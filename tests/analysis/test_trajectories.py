@@ -143,6 +143,53 @@ def test_results_save_and_load(tmp_path, result):
     assert isinstance(loaded, (PCATrajectories, StepTuning, RecurrentInputRatio))
 
 
-def test_ensemble_states_are_refused_with_a_hint():
-    with pytest.raises(ShapeError, match="pick a member"):
-        pca_trajectories(torch.zeros(5, 2, 4, 3))
+def assert_same(result, expected):
+    for field in result.__dataclass_fields__:
+        a, b = getattr(result, field), getattr(expected, field)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        elif isinstance(a, dict):
+            assert list(a) == list(b)
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+        else:
+            assert a == b
+
+
+def test_an_ensembles_result_is_each_members_result_stacked():
+    g = torch.Generator().manual_seed(5)
+    n_steps, n_members, batch, n = 12, 3, 6, 4
+    states = torch.randn(n_steps, n_members, batch, n, generator=g, dtype=torch.float64)
+    recurrent = torch.randn(n_steps, n_members, batch, n, generator=g, dtype=torch.float64)
+    mask = torch.rand(n_steps, batch, generator=g) > 0.2
+    condition = torch.tensor([0, 1, 0, 1, 2, 2])
+    start, end = torch.tensor([0, 1, 2, 0, 1, 2]), torch.tensor([5, 6, 9, 8, 4, 7])
+    epochs = {"early": torch.arange(n_steps)[:, None].expand(-1, batch) < 6}
+    epochs["late"] = ~epochs["early"]
+    analyses = [
+        lambda x, r: pca_trajectories(x, mask=mask, condition=condition, n_components=2),
+        lambda x, r: step_tuning(x, start, end, epoch="stimulus"),
+        lambda x, r: recurrent_input_ratio(x, r, mask=mask, epochs=epochs),
+    ]
+    for analysis in analyses:
+        ensemble = analysis(states, recurrent)
+        members = [analysis(states[:, e], recurrent[:, e]) for e in range(n_members)]
+        expected = {}
+        for field in ensemble.__dataclass_fields__:
+            values = [getattr(m, field) for m in members]
+            if isinstance(values[0], np.ndarray):
+                expected[field] = np.stack(values)
+            elif field == "by_epoch":
+                expected[field] = {k: np.array([v[k] for v in values]) for k in values[0]}
+            else:
+                assert all(v == values[0] for v in values)
+                expected[field] = values[0]
+        assert_same(ensemble, type(ensemble)(**expected))
+    pca = pca_trajectories(states, n_components=2)
+    assert pca.components.shape == (n_members, 2, n)
+    assert pca.projections.shape == (n_members, n_steps, batch, 2)
+
+
+def test_other_shapes_are_refused_with_the_expected_ones():
+    with pytest.raises(ShapeError, match=r"\[T, B, N\] \(one network\) or \[T, E, B, N\]"):
+        pca_trajectories(torch.zeros(5, 3))

@@ -45,9 +45,9 @@ def test_structure_options_are_refused_for_gated_cells():
 
 
 def test_an_lstm_learns_the_flipflop_and_its_memories_are_stable_points_of_h_and_c(tmp_path):
+    from neurodyn.runs import train_run
     from neurodyn.runs.config import parse_config
     from neurodyn.runs.fixedpoints import find_run_fixed_points
-    from neurodyn.runs.run import train_run
 
     config = parse_config(
         {
@@ -57,7 +57,7 @@ def test_an_lstm_learns_the_flipflop_and_its_memories_are_stable_points_of_h_and
         }
     )
     run = train_run(config, tmp_path, run_id="lstm", progress=False)
-    assert run.info()["performance"]["flipflop"] > 0.95
+    assert run.info().performance["flipflop"] > 0.95
     found = find_run_fixed_points(run, n_initial=256)
     assert found.states.shape[1] == 64  # the LSTM's state: h and c
     # 3 bits: 8 memories, each a stable fixed point of (h, c) -> (h', c')

@@ -1,12 +1,12 @@
 import shutil
 
-import numpy as np
 import pytest
+import torch
 
 from neurodyn.cli import main
 from neurodyn.errors import NeurodynError
 from neurodyn.runs import Run, parse_config, train_run
-from neurodyn.runs.compare import compare_runs, sweep_runs
+from neurodyn.runs.compare import METRICS, compare_runs, sweep_runs
 
 
 def small_run(tmp_path, name, seeds, task="flipflop"):
@@ -61,7 +61,39 @@ def test_cli_compare_writes_a_report_and_rejects_other_tasks(tmp_path, capsys):
     with pytest.raises(NeurodynError, match="inputs of different sizes"):
         compare_runs([a, other], "cka")
     assert main(["compare", str(a.path), "--metric", "nope"]) == 2
-    assert np.isfinite(compare_runs([a, b], "svcca").values).all()
+    # SVCCA of a network with itself is 1; of two networks that differ, less
+    shutil.copytree(a.path, tmp_path / "copy")
+    svcca = compare_runs([a, b, Run.open(tmp_path / "copy")], "svcca").values
+    assert svcca[0, 3] == pytest.approx(1.0, abs=1e-9) and svcca[1, 4] == pytest.approx(
+        1.0, abs=1e-9
+    )
+    assert svcca[0, 1] < 0.99 and svcca[0, 2] < 0.99
+
+
+def test_svcca_gives_one_for_a_rotation_and_the_planted_canonical_correlations():
+    # x and y share three directions with correlations rho exactly: orthonormal centred
+    # columns q, x = q[:, :3], y = q[:, :3] rho + q[:, 3:6] sqrt(1 - rho^2), each then mixed
+    # into 10 units (an invertible map on the signal, which CCA ignores) plus a 1e-7 noise
+    # floor far below SVCCA's 99% of variance
+    g = torch.Generator().manual_seed(7)
+    f64 = torch.float64
+    raw = torch.randn(400, 6, generator=g, dtype=f64)
+    q = torch.linalg.qr(raw - raw.mean(0))[0]
+    rho = torch.tensor([0.9, 0.6, 0.3], dtype=f64)
+    x = q[:, :3]
+    y = q[:, :3] * rho + q[:, 3:6] * (1 - rho**2).sqrt()
+
+    def units(z):
+        mix = torch.linalg.qr(torch.randn(10, 3, generator=g, dtype=f64))[0].T
+        scale = torch.tensor([2.0, 1.5, 1.0], dtype=f64)[:, None]  # singular values 2 .. 1
+        return z @ (scale * mix) + 1e-7 * torch.randn(400, 10, generator=g, dtype=f64)
+
+    svcca = METRICS["svcca"]
+    x_units = units(x)
+    rotated = x_units @ torch.linalg.qr(torch.randn(10, 10, generator=g, dtype=f64))[0]
+    values = svcca([x_units, rotated, units(y)]).values
+    assert values[0, 1] == pytest.approx(1.0, abs=1e-6)
+    assert values[0, 2] == pytest.approx(float(rho.mean()), abs=1e-5)
 
 
 def test_a_sweep_is_the_runs_sharing_its_name_as_prefix_or_matching_a_glob(tmp_path, capsys):

@@ -23,7 +23,7 @@ from neurodyn.runs import (
     train_or_reuse,
     train_run,
 )
-from neurodyn.runs.run import CHECKPOINT, WEIGHTS
+from neurodyn.runs.run import CHECKPOINT, INFO, WEIGHTS, RunInfo
 
 
 def small_config(**train):
@@ -46,22 +46,22 @@ def small_config(**train):
 def test_resume_gives_the_same_weights_as_training_straight_through(tmp_path):
     straight = train_run(small_config(), tmp_path, run_id="straight", progress=False)
     stopped = train_run(small_config(), tmp_path, run_id="split", until_step=6, progress=False)
-    assert stopped.info()["status"] == "stopped" and stopped.info()["steps_done"] == 6
+    assert stopped.info().status == "stopped" and stopped.info().steps_done == 6
     resumed = resume_run(stopped.path, progress=False)
-    assert resumed.info()["status"] == "finished"
+    assert resumed.info().status == "finished"
     a, b = straight.load_model().state_dict(), resumed.load_model().state_dict()
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
     assert straight.metrics() == resumed.metrics()
-    assert straight.info()["performance"] == resumed.info()["performance"]
+    assert straight.info().performance == resumed.info().performance
 
 
 def test_resume_after_a_stop_between_checkpoints_continues_from_the_checkpoint(tmp_path):
     # stop at 5 with checkpoints every 3: the run is saved at 3 and at the stop (5)
     run = train_run(small_config(), tmp_path, run_id="r", until_step=5, progress=False)
-    assert run.info()["steps_done"] == 5
+    assert run.info().steps_done == 5
     resume_run(run.path, until_step=9, progress=False)
-    assert Run.open(run.path).info()["steps_done"] == 9
+    assert Run.open(run.path).info().steps_done == 9
 
 
 def test_a_finished_run_cannot_be_resumed(tmp_path):
@@ -73,9 +73,9 @@ def test_a_finished_run_cannot_be_resumed(tmp_path):
 def test_training_a_finished_run_on_equals_training_it_longer_from_the_start(tmp_path):
     longer = train_run(small_config(steps=18), tmp_path, run_id="longer", progress=False)
     short = train_run(small_config(), tmp_path, run_id="short", progress=False)
-    assert short.info()["steps_done"] == 12
+    assert short.info().steps_done == 12
     extended = resume_run(short.path, steps=18, progress=False)
-    assert extended.info()["status"] == "finished" and extended.info()["steps_done"] == 18
+    assert extended.info().status == "finished" and extended.info().steps_done == 18
     assert Run.open(short.path).config == longer.config
     a, b = longer.load_model().state_dict(), extended.load_model().state_dict()
     for name in a:
@@ -87,15 +87,13 @@ def test_training_a_finished_run_on_equals_training_it_longer_from_the_start(tmp
         resume_run(short.path, steps=18, progress=False)
     # a study asking for the same run with more steps trains it on; any other change is refused
     assert (
-        train_or_reuse(small_config(steps=21), tmp_path, "short", progress=False).info()[
-            "steps_done"
-        ]
+        train_or_reuse(small_config(steps=21), tmp_path, "short", progress=False).info().steps_done
         == 21
     )
     assert (
-        train_or_reuse(
-            small_config(steps=24), tmp_path, "short", progress=False, train=False
-        ).info()["steps_done"]
+        train_or_reuse(small_config(steps=24), tmp_path, "short", progress=False, train=False)
+        .info()
+        .steps_done
         == 21
     )
     with pytest.raises(ConfigError, match="another config"):
@@ -199,7 +197,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
         train_run(config, tmp_path, run_id="nan", progress=False)
     run = Run.open(tmp_path / "nan")
     info = run.info()
-    assert info["status"] == "diverged" and info["steps_done"] == 1
+    assert info.status == "diverged" and info.steps_done == 1
     weights = run.load_model().state_dict()  # the last good weights still load
     assert all(torch.isfinite(w).all() for w in weights.values())
     assert torch.load(run.path / CHECKPOINT, weights_only=True)["step"] == 1
@@ -239,9 +237,7 @@ def test_cli_train_stop_resume_and_list(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "r " in out and "6/6" in out and "flipflop" in out
     assert main(["train", "--resume", f"{runs}/r", "--steps", "8", "--quiet"]) == 0
-    assert (
-        "[finished]" in capsys.readouterr().out and Run.open(f"{runs}/r").info()["steps_done"] == 8
-    )
+    assert "[finished]" in capsys.readouterr().out and Run.open(f"{runs}/r").info().steps_done == 8
     # errors are one line, exit code 2
     assert main(["train", str(config), "--runs", runs, "--steps", "8", "--quiet"]) == 2
     assert "--steps trains a run on with --resume" in capsys.readouterr().err
@@ -255,12 +251,12 @@ def test_training_stops_when_every_member_reaches_the_target(tmp_path):
     # target 0: reached at the first check (step 3), and the run counts as finished
     run = train_run(small_config(target_performance=0.0), tmp_path, run_id="t", progress=False)
     info = run.info()
-    assert (info["status"], info["steps_done"]) == ("finished", 3)
-    assert set(info["performance"]) == {"pdm"}
+    assert (info.status, info.steps_done) == ("finished", 3)
+    assert set(info.performance) == {"pdm"}
     assert run.metrics()[-1]["eval_min_performance"] >= 0.0
     # an unreachable target trains every step
     run = train_run(small_config(target_performance=1.0), tmp_path, run_id="u", progress=False)
-    assert run.info()["steps_done"] == 12
+    assert run.info().steps_done == 12
     with pytest.raises(ConfigError, match="target_performance must lie in"):
         small_config(target_performance=1.5)
 
@@ -339,10 +335,10 @@ def test_a_curriculum_trains_its_stages_in_order_and_resumes_mid_stage(tmp_path)
     # after each stage, every task learned so far is evaluated
     after = [(int(r["after_stage"]), int(r["stage"])) for r in rows if "after_stage" in r]
     assert sorted(set(after)) == [(0, 0), (1, 0), (1, 1)]
-    assert straight.info()["status"] == "finished"
+    assert straight.info().status == "finished"
     # stopped in the middle of each stage and resumed: the same network as straight through
     run = train_run(config, tmp_path, run_id="split", until_step=3, progress=False)
-    assert run.info()["status"] == "stopped"
+    assert run.info().status == "stopped"
     resume_run(run.path, until_step=6, progress=False)
     resume_run(run.path, progress=False)
     assert torch.equal(Run.open(run.path).load_model().W_rec, straight.load_model().W_rec)
@@ -360,7 +356,7 @@ def test_a_curriculum_stage_ends_early_at_its_performance_and_checks_its_tasks(t
         ]
     )
     run = train_run(early, tmp_path, progress=False)
-    assert run.info()["steps_done"] == 2 + 4 and run.info()["status"] == "finished"
+    assert run.info().steps_done == 2 + 4 and run.info().status == "finished"
     with pytest.raises(ConfigError, match="stages add up to 8"):
         curriculum_config(train={"steps": 5, "batch_size": 8})
     with pytest.raises(ConfigError, match="curriculum stage 0: its task has"):
@@ -392,7 +388,7 @@ def test_a_signal_stops_training_at_a_step_boundary_with_a_checkpoint(tmp_path):
     finally:
         run_module.Run.save_checkpoint = original
     run = Run.open(tmp_path / "sig")
-    assert run.info()["status"] == "interrupted" and run.info()["steps_done"] == 5
+    assert run.info().status == "interrupted" and run.info().steps_done == 5
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
     resume_run(run.path, progress=False)
     straight = train_run(config, tmp_path, run_id="straight", progress=False)
@@ -405,10 +401,39 @@ def test_train_or_reuse_trains_reuses_resumes_and_refuses_another_config(tmp_pat
     with pytest.raises(NeurodynError, match=r"no run .* to analyse"):
         train_or_reuse(small_config(), tmp_path, "r", train=False)
     stopped = train_run(small_config(), tmp_path, run_id="r", until_step=6, progress=False)
-    assert train_or_reuse(small_config(), tmp_path, "r", train=False).info()["steps_done"] == 6
+    assert train_or_reuse(small_config(), tmp_path, "r", train=False).info().steps_done == 6
     run = train_or_reuse(small_config(), tmp_path, "r", progress=False)
-    assert run.info()["status"] == "finished" and run.path == stopped.path
+    assert run.info().status == "finished" and run.path == stopped.path
     weights = (run.path / "model.safetensors").read_bytes()
     with pytest.raises(ConfigError, match="another config"):
         train_or_reuse(small_config(lr=0.5), tmp_path, "r", progress=False)
     assert (run.path / "model.safetensors").read_bytes() == weights  # left as it was
+
+
+def test_run_info_is_a_frozen_record_and_dict_access_warns(tmp_path):
+    run = train_run(small_config(steps=4), tmp_path, run_id="i", progress=False)
+    info = run.info()
+    assert isinstance(info, RunInfo) and (info.status, info.steps_done) == ("finished", 4)
+    assert set(info.performance) == {"pdm"} and len(info.performance_by_member["pdm"]) == 2
+    assert info.performance["pdm"] == pytest.approx(
+        sum(info.performance_by_member["pdm"]) / 2, rel=1e-12
+    )
+    with pytest.raises(AttributeError):
+        info.status = "running"  # type: ignore[misc]
+    # the dict the studies still read, one release long
+    with pytest.warns(DeprecationWarning, match=r"run.info\(\).status"):
+        assert info["status"] == "finished"
+    with pytest.warns(DeprecationWarning):
+        assert info.get("steps_done") == 4
+    created = RunInfo("created", 0, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")
+    with pytest.warns(DeprecationWarning):
+        assert created.get("performance", {}) == {}
+    with pytest.warns(DeprecationWarning), pytest.raises(KeyError):
+        created["performance"]
+    # run.json holds the fields set, and a damaged one says so
+    assert (
+        RunInfo.from_dict(created.to_dict()) == created and "performance" not in created.to_dict()
+    )
+    (run.path / INFO).write_text('{"status": "finished"}')
+    with pytest.raises(CorruptCheckpoint, match=r"run\.json cannot be read"):
+        run.info()

@@ -1,10 +1,11 @@
+import numpy as np
 import pytest
 import yaml
 
 from neurodyn.cli import main
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run
-from neurodyn.runs.sweep import expand_sweep, load_sweep, run_sweep
+from neurodyn.runs.sweep import expand_sweep, load_sweep, run_sweep, sweep_effect, sweep_table
 
 BASE = {
     "task": "flipflop",
@@ -47,7 +48,7 @@ def test_a_sweep_trains_reuses_and_runs_in_worker_processes(tmp_path, capsys):
     assert [r.id for r in runs] == ["s-n_hidden=4", "s-n_hidden=8"]
     # the seeds of a grid point are packed into one ensemble
     assert [r.config.model.seeds for r in runs] == [(1, 2), (1, 2)]
-    assert all(r.info()["status"] == "finished" for r in runs)
+    assert all(r.info().status == "finished" for r in runs)
     stamp = (tmp_path / "s-n_hidden=4" / "run.json").read_text()
     run_sweep(expand_sweep(spec), tmp_path, progress=False)  # reused, not retrained
     assert (tmp_path / "s-n_hidden=4" / "run.json").read_text() == stamp
@@ -89,9 +90,8 @@ def test_packed_seeds_train_as_the_runs_of_single_seeds_would(tmp_path):
 
 
 def test_the_sweep_table_lists_every_trial_with_its_latest_metrics(tmp_path):
+    from neurodyn.runs import train_run
     from neurodyn.runs.config import parse_config
-    from neurodyn.runs.run import train_run
-    from neurodyn.runs.sweep import sweep_table
 
     spec = {"name": "t", "config": BASE, "grid": {"train.lr": [0.01, 0.02]}, "seeds": [3, 4]}
     sweep = expand_sweep(spec)
@@ -116,6 +116,14 @@ def test_the_sweep_table_lists_every_trial_with_its_latest_metrics(tmp_path):
     last = [m for m in metrics if m["member"] == 1][-1]
     assert table.rows[3]["loss"] == last["loss"] and table.rows[3]["step"] == 4
     assert all(r["status"] == "finished" for r in table.rows)
+    # what the report draws: each trial's loss against the rate, the mean per rate
+    effect = sweep_effect(table, "train.lr")
+    losses = [r["loss"] for r in table.rows]
+    np.testing.assert_array_equal(effect.measures["loss"], losses)
+    np.testing.assert_allclose(
+        effect.means["loss"], [np.mean(losses[:2]), np.mean(losses[2:])], rtol=1e-12
+    )
+    np.testing.assert_array_equal(effect.levels, [0.01, 0.02])
     with pytest.raises(ConfigError, match=r"no sweep 'u'.*sweeps there: t"):
         sweep_table(tmp_path, "u")
 
@@ -155,8 +163,8 @@ def test_a_sweep_runs_on_a_local_ray_instance_and_resumes(tmp_path):
     pytest.importorskip("ray")
     spec = {"name": "ray", "config": BASE, "grid": {"model.n_hidden": [4, 6]}, "seeds": [1]}
     sweep = expand_sweep(spec)
+    from neurodyn.runs import train_run
     from neurodyn.runs.config import parse_config
-    from neurodyn.runs.run import train_run
 
     train_run(
         parse_config(sweep.runs["ray-n_hidden=6"]),
@@ -166,7 +174,7 @@ def test_a_sweep_runs_on_a_local_ray_instance_and_resumes(tmp_path):
         progress=False,
     )
     runs = run_sweep(sweep, tmp_path, backend="ray", workers=2, progress=False)
-    assert all(r.info()["status"] == "finished" for r in runs)
+    assert all(r.info().status == "finished" for r in runs)
     # the same networks as the local backend trains
     local = run_sweep(sweep, tmp_path / "local", progress=False)
     for a, b in zip(runs, local, strict=True):

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from neurodyn import tasks
 from neurodyn.errors import ConfigError
-from neurodyn.tasks.haviv import DelayedClassification, digits
+from neurodyn.tasks.haviv import DelayedClassification, class_centres, digits
 
 
 def test_one_class_image_then_a_query_at_least_min_delay_later():
@@ -32,6 +33,60 @@ def test_one_class_image_then_a_query_at_least_min_delay_later():
         float(b.mask[steps >= end[None]].sum()) == 0
         and float(b.x[steps >= end[None]].abs().sum()) == 0
     )
+
+
+def delay_distribution(min_delay, t_max):
+    """P(query - shown = d) of the sampler: length uniform on min_delay + 2 .. t_max, the query
+    uniform on min_delay .. length - 1, the image uniform on 0 .. query - min_delay."""
+    p = {}
+    lengths = range(min_delay + 2, t_max + 1)
+    for length in lengths:
+        queries = range(min_delay, length)
+        for query in queries:
+            for shown in range(query - min_delay + 1):
+                weight = 1 / (len(lengths) * len(queries) * (query - min_delay + 1))
+                p[query - shown] = p.get(query - shown, 0.0) + weight
+    return p
+
+
+def test_each_trial_read_from_its_inputs_alone_has_its_class_target_and_delay():
+    n_classes, t_max, min_delay, n_trials = 4, 12, 4, 4000
+    task = tasks.get(
+        "delayed_classification", n_classes=n_classes, t_max=t_max, min_delay=min_delay
+    )
+    b = task.sample(n_trials, seed=3)
+    images, labels = digits()
+    label_of = {
+        img.astype(np.float32).tobytes(): int(lab) for img, lab in zip(images, labels, strict=True)
+    }
+    x, target = b.x.numpy(), b.y.argmax(-1).numpy()
+    length = (np.abs(x).sum(-1) > 0).sum(0)  # input is zero after a trial's end
+    delays, classes = [], []
+    for i in range(n_trials):
+        # the class image: the one step whose pixels are a digit (noise pixels never are)
+        found = [(t, label_of.get(x[t, i, :64].tobytes())) for t in range(length[i])]
+        found = [(t, c) for t, c in found if c is not None]
+        assert len(found) == 1
+        shown, label = found[0]
+        query = np.flatnonzero(x[:, i, 64] == 1)
+        assert len(query) == 1 and query[0] < length[i] and query[0] - shown >= min_delay
+        # the answer is the class at the query step and null at every other step of the trial
+        expected = np.zeros(t_max, dtype=int)
+        expected[query[0]] = label + 1
+        assert np.array_equal(target[: length[i], i], expected[: length[i]])
+        assert float(b.mask[length[i] :, i].sum()) == 0
+        delays.append(int(query[0] - shown))
+        classes.append(label)
+    # the delays follow the sampler's distribution (chi-square goodness of fit)
+    p = delay_distribution(min_delay, t_max)
+    ds = sorted(p)
+    observed = np.array([delays.count(d) for d in ds])
+    assert sum(observed) == n_trials and set(delays) <= set(ds)
+    assert stats.chisquare(observed, n_trials * np.array([p[d] for d in ds])).pvalue > 0.01
+    # classes in proportion to their images among the first n_classes digits
+    counts = np.bincount(labels[labels < n_classes])
+    observed = np.bincount(classes, minlength=n_classes)
+    assert stats.chisquare(observed, n_trials * counts / counts.sum()).pvalue > 0.01
 
 
 def test_any_images_can_be_used_and_bad_parameters_are_named():
@@ -85,8 +140,6 @@ def test_a_small_network_learns_to_remember_the_class(memory_network):
 
 
 def test_class_centres_average_the_memory_steps_of_each_class():
-    from neurodyn.train.losses import class_centres
-
     states = torch.arange(6, dtype=torch.float32).reshape(6, 1, 1, 1).expand(6, 1, 2, 1).clone()
     states[:, 0, 1] += 100  # trial 1 sits 100 higher
     trial = {

@@ -23,7 +23,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from neurodyn.analysis.latent import delay_embed, trials_first
+from neurodyn.analysis.latent import Layout, _delay_embed, _trials
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import ShapeError
 
@@ -35,20 +35,21 @@ def havok_operator(
     delay_interval: int = 1,
     rank: int | None = None,
     ridge: float = 1e-8,
+    layout: Layout = "time-major",
 ) -> Tensor:
-    """The DMD operator `[r, r]` of states `[B, T, N]` in their delay embedding's leading
-    right-singular coordinates (each row scaled to unit variance by the SVD).
+    """The DMD operator `[r, r]` of states `[T, N]` or `[T, B, N]` in their delay embedding's
+    leading right-singular coordinates (each row scaled to unit variance by the SVD).
 
     Trials are embedded separately and share one SVD; successive-step pairs never cross from
     one trial into the next. `A = ((V0^T V0 + ridge I)^-1 V0^T V1)^T` with V0, V1 the
     coordinates at t and t + 1.
     """
-    x = trials_first(states)
+    x = _trials(states, "states", layout)  # [B, T, N]
     if n_delays < 1 or (n_delays - 1) * delay_interval >= x.shape[1] - 1:
         raise ShapeError(
             f"cannot take {n_delays} delays of {delay_interval} from {x.shape[1]} steps"
         )
-    hankel = delay_embed(x, n_delays, delay_interval)
+    hankel = _delay_embed(x, n_delays, delay_interval)
     n_trials, steps, width = hankel.shape
     u, _, _ = torch.linalg.svd(hankel.reshape(-1, width), full_matrices=False)
     r = u.shape[1] if rank is None else min(rank, u.shape[1])
@@ -150,7 +151,7 @@ def wasserstein_spectral(a: Tensor, b: Tensor) -> Tensor:
 
 
 def dsa(
-    states: Sequence[Tensor],
+    states: Sequence[Tensor] | Tensor,
     *,
     n_delays: int = 1,
     delay_interval: int = 1,
@@ -161,8 +162,10 @@ def dsa(
     iters: int = 300,
     seed: int = 0,
     labels: Sequence[str] | None = None,
+    layout: Layout = "time-major",
 ) -> SimilarityMatrix:
-    """DSA distances between every pair of K networks' states (each `[B, T, N_k]`).
+    """DSA distances between every pair of K networks' states: a list of `[T, B, N_k]` (or
+    `[T, N_k]`) tensors, unit counts free, or an ensemble's states `[T, E, B, N]` (K = E).
 
     Parameters mirror dsa-metric's: `n_delays`, `delay_interval`, `rank` (of the operator;
     must give equal ranks for the angular score), `ridge` (its `lamb`), `score` ('angular',
@@ -180,9 +183,24 @@ def dsa(
     """
     if score not in ("angular", "wasserstein"):
         raise ValueError(f"score must be 'angular' or 'wasserstein', got {score!r}")
+    if isinstance(states, Tensor):
+        if states.dim() != 4:
+            raise ShapeError(
+                f"one tensor of states must be an ensemble's [T, E, B, N], got "
+                f"{tuple(states.shape)}; pass a list to compare networks of different sizes"
+            )
+        states = list(states.unbind(1))
+    # each network is read once here, so a deprecated layout warns once, from the caller
+    trials = [_trials(s, "states", layout) for s in states]
     operators = [
-        havok_operator(s, n_delays=n_delays, delay_interval=delay_interval, rank=rank, ridge=ridge)
-        for s in states
+        havok_operator(
+            s.transpose(0, 1),
+            n_delays=n_delays,
+            delay_interval=delay_interval,
+            rank=rank,
+            ridge=ridge,
+        )
+        for s in trials
     ]
     if len({op.shape for op in operators}) != 1:
         raise ShapeError(

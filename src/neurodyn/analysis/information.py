@@ -25,9 +25,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.boltzmann import (
@@ -37,10 +37,7 @@ from neurodyn.analysis.boltzmann import (
     state_codes,
 )
 from neurodyn.errors import ShapeError
-
-if TYPE_CHECKING:
-    from neurodyn.models import CTRNN
-
+from neurodyn.models import CTRNN
 
 # --- information measures -------------------------------------------------------------------
 
@@ -421,10 +418,6 @@ def ctrnn_information(
                           large network when the whole is out of reach)
     member : the ensemble member to run
     """
-    import torch
-
-    from neurodyn.models import CTRNN
-
     levels = _levels(noise_levels)
     single = model.member(member)  # run only the member asked for
     spec = single.spec

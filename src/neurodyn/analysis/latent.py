@@ -2,8 +2,14 @@
 
 - `dmd`: dynamic mode decomposition of hidden states, optionally on a delay (Hankel)
   embedding; its eigenvalues approximate those of the dynamics' Koopman operator.
-- `fit_hmm`: a Gaussian hidden Markov model fitted by EM, with a vectorised log-space
-  forward-backward pass batched over trials; `hmm_posteriors` and `viterbi` decode states.
+- `fit_hmm`: a Gaussian hidden Markov model (diagonal or full covariances) fitted by EM from
+  several starts, with a vectorised log-space forward-backward pass batched over trials;
+  `hmm_posteriors` and `viterbi` decode states.
+
+Every function takes time-major states, `[T, D]` (one trial) or `[T, B, D]`, like the rest of
+the package. The trials-first order `[B, T, D]` of earlier releases is still read, and given
+back, when asked for by name (`layout="trials-first"`), with a DeprecationWarning; it goes in
+the next release.
 
 References: Schmid (2010) and Tu et al. (2014), DMD; Brunton et al. (2017), HAVOK delay
 embeddings; Rabiner (1989), HMMs.
@@ -12,7 +18,9 @@ embeddings; Rabiner (1989), HMMs.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -21,9 +29,43 @@ from torch import Tensor
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ShapeError
 
+Layout = Literal["time-major", "trials-first"]
+
+
+def _trials(x: Tensor, name: str, layout: Layout) -> Tensor:
+    """Time-major `[T, D]` / `[T, B, D]` (or, deprecated, trials-first `[B, T, D]`) -> float64
+    `[B, T, D]`, the order the recursions below run in.
+
+    The layout is said, never guessed from the shape: T and B can be equal, and a `[T, D]`
+    array would be ambiguous. Warns from the public function's caller (stacklevel 3).
+    """
+    if layout == "trials-first":
+        warnings.warn(
+            f"{name} in trials-first order [B, T, D] is deprecated and goes in the next "
+            "release; pass time-major [T, B, D] (x.transpose(0, 1)) and drop layout=",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    elif layout != "time-major":
+        raise ValueError(f"layout must be 'time-major' or 'trials-first', got {layout!r}")
+    if x.dim() == 2:
+        x = x[:, None] if layout == "time-major" else x[None]
+    if x.dim() != 3:
+        expected = "[T, D] or [T, B, D]" if layout == "time-major" else "[T, D] or [B, T, D]"
+        raise ShapeError(f"{name} must be {expected}, got {tuple(x.shape)}")
+    x = x.detach().to(torch.float64)
+    return x.transpose(0, 1) if layout == "time-major" else x
+
 
 def trials_first(x: Tensor, name: str = "states") -> Tensor:
-    """`[T, D]` or `[B, T, D]` -> float64 `[B, T, D]` (one trial when there is no B axis)."""
+    """Deprecated: `[T, D]` or `[B, T, D]` -> float64 `[B, T, D]`, the order these functions
+    read before they were time-major; goes in the next release."""
+    warnings.warn(
+        "trials_first is deprecated and goes in the next release; the analyses read "
+        "time-major [T, B, D] states directly",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     if x.dim() == 2:
         x = x[None]
     if x.dim() != 3:
@@ -31,18 +73,44 @@ def trials_first(x: Tensor, name: str = "states") -> Tensor:
     return x.detach().to(torch.float64)
 
 
-def delay_embed(x: Tensor, n_delays: int, interval: int = 1) -> Tensor:
-    """Stack `n_delays` copies of the states, each `interval` steps later: `[B, T, D]` ->
-    `[B, T - (n_delays - 1) * interval, D * n_delays]` (a Hankel embedding)."""
-    x = trials_first(x)
+def _out(x: Tensor, layout: Layout) -> Tensor:
+    """A `[B, T, ...]` result in the caller's layout (time-major `[T, B, ...]` by default)."""
+    return x.transpose(0, 1) if layout == "time-major" else x
+
+
+def _delay_embed(x: Tensor, n_delays: int, interval: int) -> Tensor:
+    """`[B, T, D]` -> `[B, T - (n_delays - 1) * interval, D * n_delays]`."""
     span = (n_delays - 1) * interval
     if n_delays < 1 or span >= x.shape[1]:
         raise ShapeError(
-            f"cannot take {n_delays} delays of {interval} steps from {x.shape[1]} steps"
+            f"cannot take {n_delays} delays of {interval} steps from {x.shape[1]} steps; "
+            "use fewer delays or a shorter interval"
         )
     return torch.cat(
         [x[:, d * interval : x.shape[1] - span + d * interval] for d in range(n_delays)], -1
     )
+
+
+def delay_embed(
+    x: Tensor, n_delays: int, interval: int = 1, *, layout: Layout = "time-major"
+) -> Tensor:
+    """Stack `n_delays` copies of the states, each `interval` steps later (a Hankel embedding).
+
+    Parameters
+    ----------
+    x : Tensor [T, D] or [T, B, D]
+    n_delays, interval : int
+
+    Returns
+    -------
+    Tensor [T - (n_delays - 1) * interval, B, D * n_delays], float64
+
+    Example
+    -------
+    >>> delay_embed(torch.arange(5.0)[:, None], 2)[:, 0].tolist()
+    [[0.0, 1.0], [1.0, 2.0], [2.0, 3.0], [3.0, 4.0]]
+    """
+    return _out(_delay_embed(_trials(x, "x", layout), n_delays, interval), layout)
 
 
 @dataclass(frozen=True)
@@ -67,9 +135,16 @@ class DMD(SavableResult):
     interval: int
 
 
-def dmd(states: Tensor, *, rank: int | None = None, n_delays: int = 1, interval: int = 1) -> DMD:
-    """Exact DMD of states `[T, D]` or `[B, T, D]` (pairs of successive steps pooled over
-    trials), after a delay embedding when `n_delays > 1`.
+def dmd(
+    states: Tensor,
+    *,
+    rank: int | None = None,
+    n_delays: int = 1,
+    interval: int = 1,
+    layout: Layout = "time-major",
+) -> DMD:
+    """Exact DMD of states `[T, D]` or `[T, B, D]` (pairs of successive steps pooled over
+    trials, never across two trials), after a delay embedding when `n_delays > 1`.
 
     Example
     -------
@@ -81,7 +156,9 @@ def dmd(states: Tensor, *, rank: int | None = None, n_delays: int = 1, interval:
     >>> np.round(np.sort_complex(result.eigenvalues), 6).tolist()
     [(0.9-0.2j), (0.9+0.2j)]
     """
-    x = delay_embed(states, n_delays, interval) if n_delays > 1 else trials_first(states)
+    x = _trials(states, "states", layout)
+    if n_delays > 1:
+        x = _delay_embed(x, n_delays, interval)
     before = x[:, :-1].reshape(-1, x.shape[-1]).T  # [D, M]
     after = x[:, 1:].reshape(-1, x.shape[-1]).T
     u, s, vh = torch.linalg.svd(before, full_matrices=False)
@@ -110,8 +187,11 @@ class GaussianHMM(SavableResult):
     initial : [S]              initial state probabilities
     transition : [S, S]        transition[i, j] = P(state j at t+1 | state i at t)
     means : [S, D]
-    variances : [S, D]         diagonal covariances
-    log_likelihood : [iters]   total log-likelihood of the data after each EM iteration
+    variances : [S, D]         each state's emission variances (the covariances' diagonals)
+    log_likelihood : [iters]   total log-likelihood of the data after each EM iteration (of the
+                               best start when there were several)
+    covariances : [S, D, D] or None
+                               full emission covariances; None for a diagonal model
     """
 
     initial: np.ndarray
@@ -119,16 +199,23 @@ class GaussianHMM(SavableResult):
     means: np.ndarray
     variances: np.ndarray
     log_likelihood: np.ndarray
+    covariances: np.ndarray | None = None
 
     @property
     def n_states(self) -> int:
         return len(self.initial)
 
 
-def _emission_log_prob(x: Tensor, means: Tensor, variances: Tensor) -> Tensor:
-    """log N(x_t | mean_s, diag(var_s)): `[B, T, D]` -> `[B, T, S]`."""
+def _emission_log_prob(x: Tensor, means: Tensor, cov: Tensor) -> Tensor:
+    """log N(x_t | mean_s, cov_s): `[B, T, D]` -> `[B, T, S]`; `cov` is `[S, D]` (diagonal)
+    or `[S, D, D]` (full)."""
     diff = x[..., None, :] - means  # [B, T, S, D]
-    return -0.5 * ((diff**2 / variances).sum(-1) + torch.log(2 * math.pi * variances).sum(-1))
+    if cov.dim() == 2:
+        return -0.5 * ((diff**2 / cov).sum(-1) + torch.log(2 * math.pi * cov).sum(-1))
+    chol = torch.linalg.cholesky(cov)  # [S, D, D]
+    white = torch.linalg.solve_triangular(chol, diff[..., None], upper=False)[..., 0]
+    log_det = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # [S]
+    return -0.5 * ((white**2).sum(-1) + log_det + x.shape[-1] * math.log(2 * math.pi))
 
 
 def _forward_backward(
@@ -158,30 +245,44 @@ def _forward_backward(
 
 
 def _params(model: GaussianHMM) -> tuple[Tensor, ...]:
+    cov = model.variances if model.covariances is None else model.covariances
     return tuple(
         torch.as_tensor(v, dtype=torch.float64)
-        for v in (model.initial, model.transition, model.means, model.variances)
+        for v in (model.initial, model.transition, model.means, cov)
     )
 
 
-def hmm_posteriors(model: GaussianHMM, x: Tensor) -> tuple[Tensor, Tensor]:
-    """P(state at t | all of trial b): `[B, T, S]`, and each trial's log-likelihood `[B]`."""
-    x = trials_first(x, "x")
-    pi, a, means, var = _params(model)
+def hmm_posteriors(
+    model: GaussianHMM, x: Tensor, *, layout: Layout = "time-major"
+) -> tuple[Tensor, Tensor]:
+    """P(state at t | all of trial b) and each trial's log-likelihood.
+
+    Parameters
+    ----------
+    model : GaussianHMM
+    x : Tensor [T, D] or [T, B, D]
+
+    Returns
+    -------
+    posteriors : Tensor [T, B, S]
+    log_likelihood : Tensor [B]
+    """
+    trials = _trials(x, "x", layout)
+    pi, a, means, cov = _params(model)
     gamma, _, log_lik = _forward_backward(
-        _emission_log_prob(x, means, var), torch.log(pi), torch.log(a)
+        _emission_log_prob(trials, means, cov), torch.log(pi), torch.log(a)
     )
-    return gamma, log_lik
+    return _out(gamma, layout), log_lik
 
 
-def viterbi(model: GaussianHMM, x: Tensor) -> Tensor:
-    """The most probable state sequence of each trial: `[B, T]`."""
-    x = trials_first(x, "x")
-    pi, a, means, var = _params(model)
-    log_b, log_a = _emission_log_prob(x, means, var), torch.log(a)
+def viterbi(model: GaussianHMM, x: Tensor, *, layout: Layout = "time-major") -> Tensor:
+    """The most probable state sequence of each trial of `x [T, D]` or `[T, B, D]`: `[T, B]`."""
+    trials = _trials(x, "x", layout)
+    pi, a, means, cov = _params(model)
+    log_b, log_a = _emission_log_prob(trials, means, cov), torch.log(a)
     score = torch.log(pi) + log_b[:, 0]
     back = []
-    for t in range(1, x.shape[1]):
+    for t in range(1, trials.shape[1]):
         candidates = score[:, :, None] + log_a  # [B, S(from), S(to)]
         score, best = candidates.max(dim=1)
         score = score + log_b[:, t]
@@ -189,28 +290,22 @@ def viterbi(model: GaussianHMM, x: Tensor) -> Tensor:
     path = [score.argmax(-1)]
     for best in reversed(back):
         path.append(best.gather(1, path[-1][:, None])[:, 0])
-    return torch.stack(path[::-1], 1)
+    return _out(torch.stack(path[::-1], 1), layout)
 
 
-def fit_hmm(
+def _fit_once(
     x: Tensor,
     n_states: int,
+    g: torch.Generator,
     *,
-    n_iters: int = 100,
-    tol: float = 1e-6,
-    min_variance: float = 1e-6,
-    seed: int = 0,
-) -> GaussianHMM:
-    """Fit a Gaussian HMM (diagonal covariances) to `x [T, D]` or `[B, T, D]` by EM.
-
-    Means start at `n_states` data points spread apart (farthest-point sampling from a random
-    first point drawn with `seed`), variances at the data's, transitions near-diagonal. Stops when the log-likelihood improves by less than `tol`
-    (relative to the number of observations).
-    """
-    x = trials_first(x, "x")
-    n_obs = x.shape[0] * x.shape[1]
-    flat = x.reshape(-1, x.shape[-1])
-    g = torch.Generator().manual_seed(seed)
+    full: bool,
+    n_iters: int,
+    tol: float,
+    min_variance: float,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, list[float]]:
+    """EM from one start drawn with `g`, on trials `x [B, T, D]`: (pi, A, means, cov, history)."""
+    n_obs, dim = x.shape[0] * x.shape[1], x.shape[-1]
+    flat = x.reshape(-1, dim)
     # Farthest-point initialisation: random first mean, then each next the sample farthest
     # from those chosen (random starts often put two means in one cluster).
     sample = flat[torch.randperm(len(flat), generator=g)[:2000]]
@@ -220,6 +315,8 @@ def fit_hmm(
         chosen.append(sample[int(dist.argmax())])
     means = torch.stack(chosen).clone()
     variances = flat.var(0).clamp(min=min_variance).expand(n_states, -1).clone()
+    eye = torch.eye(dim, dtype=torch.float64, device=x.device)
+    cov = torch.diag_embed(variances) if full else variances
     pi = torch.full((n_states,), 1.0 / n_states, dtype=torch.float64, device=x.device)
     a = torch.full(
         (n_states, n_states), 0.1 / max(n_states - 1, 1), dtype=torch.float64, device=x.device
@@ -228,7 +325,7 @@ def fit_hmm(
     history: list[float] = []
     for _ in range(n_iters):
         gamma, xi, log_lik = _forward_backward(
-            _emission_log_prob(x, means, variances), torch.log(pi), torch.log(a)
+            _emission_log_prob(x, means, cov), torch.log(pi), torch.log(a)
         )
         history.append(float(log_lik.sum()))
         pi = gamma[:, 0].mean(0)
@@ -236,15 +333,92 @@ def fit_hmm(
         weights = gamma.reshape(-1, n_states)  # [BT, S]
         total = weights.sum(0).clamp(min=1e-300)
         means = (weights.T @ flat) / total[:, None]
-        variances = ((weights.T @ flat**2) / total[:, None] - means**2).clamp(min=min_variance)
+        if full:
+            diff = flat[:, None, :] - means  # [BT, S, D]
+            cov = torch.einsum("ms,msd,mse->sde", weights, diff, diff) / total[:, None, None]
+            # the floor keeps a state on a flat patch of data invertible, as in diagonal EM
+            cov = (cov + cov.transpose(-1, -2)) / 2 + min_variance * eye
+        else:
+            cov = ((weights.T @ flat**2) / total[:, None] - means**2).clamp(min=min_variance)
         if len(history) > 1 and (history[-1] - history[-2]) < tol * n_obs:
             break
+    return pi, a, means, cov, history
+
+
+def fit_hmm(
+    x: Tensor,
+    n_states: int,
+    *,
+    n_iters: int = 100,
+    tol: float = 1e-6,
+    min_variance: float = 1e-6,
+    n_restarts: int = 1,
+    covariance: Literal["diagonal", "full"] = "diagonal",
+    seed: int = 0,
+    layout: Layout = "time-major",
+) -> GaussianHMM:
+    """Fit a Gaussian HMM to `x [T, D]` or `[T, B, D]` by EM, keeping the best of several starts.
+
+    Each start puts the means at `n_states` data points spread apart (farthest-point sampling
+    from a random first point), variances at the data's, transitions near-diagonal; EM stops
+    when the log-likelihood improves by less than `tol` per observation. The starts are drawn
+    one after the other from one generator seeded with `seed`, so the first is the fit of
+    `n_restarts=1` and more restarts never give a lower final log-likelihood.
+
+    Parameters
+    ----------
+    x : Tensor [T, D] or [T, B, D]
+    n_states : int
+        S, the number of hidden states.
+    n_restarts : int
+        Starts of EM; the fit of largest final log-likelihood is kept.
+    covariance : {'diagonal', 'full'}
+        Emission covariances: diagonal (D numbers per state) or full (`[D, D]` per state, for
+        emissions whose dimensions are correlated within a state).
+    min_variance : float
+        Floor on the variances (added to the diagonal of full covariances).
+
+    Returns
+    -------
+    GaussianHMM
+
+    Example
+    -------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.cat([torch.full((50, 1), 1.0), torch.full((50, 1), 5.0)]).double()
+    >>> x = x + 0.1 * torch.randn(100, 1, generator=g, dtype=torch.float64)
+    >>> np.sort(fit_hmm(x, 2, n_restarts=3).means[:, 0]).round(1).tolist()
+    [1.0, 5.0]
+    """
+    if covariance not in ("diagonal", "full"):
+        raise ValueError(f"covariance must be 'diagonal' or 'full', got {covariance!r}")
+    if n_restarts < 1:
+        raise ValueError(f"n_restarts must be at least 1, got {n_restarts}")
+    trials = _trials(x, "x", layout)
+    g = torch.Generator().manual_seed(seed)
+    best = None
+    for _ in range(n_restarts):
+        fit = _fit_once(
+            trials,
+            n_states,
+            g,
+            full=covariance == "full",
+            n_iters=n_iters,
+            tol=tol,
+            min_variance=min_variance,
+        )
+        if best is None or fit[-1][-1] > best[-1][-1]:
+            best = fit
+    assert best is not None
+    pi, a, means, cov, history = best
+    full = cov.dim() == 3
     return GaussianHMM(
         initial=pi.cpu().numpy(),
         transition=a.cpu().numpy(),
         means=means.cpu().numpy(),
-        variances=variances.cpu().numpy(),
+        variances=(torch.diagonal(cov, dim1=-2, dim2=-1) if full else cov).cpu().numpy(),
         log_likelihood=np.array(history),
+        covariances=cov.cpu().numpy() if full else None,
     )
 
 
@@ -255,7 +429,7 @@ class EpochStates(SavableResult):
 
     Attributes
     ----------
-    paths : [B, T]            Viterbi state of each step; -1 after the trial's end
+    paths : [T, B]            Viterbi state of each step; -1 after the trial's end
     epochs : list of str      the task's epochs, in order
     epoch_starts : [E, B]     first step of each epoch per trial
     epoch_ends : [E, B]       step after each epoch's last, per trial
@@ -289,8 +463,9 @@ def epoch_states(
     n_iters: int = 100,
     seed: int = 0,
     trial_order: str = "",
+    layout: Layout = "time-major",
 ) -> EpochStates:
-    """Fit a Gaussian HMM to the states `[B, T, N]` of trials whose epochs are
+    """Fit a Gaussian HMM to the states `[T, B, N]` of trials whose epochs are
     `{name: (start [B], end [B])}` (steps, end exclusive, in trial order), decode each trial's
     state sequence and tabulate which states each epoch occupies.
 
@@ -304,7 +479,7 @@ def epoch_states(
 
     >>> g = torch.Generator().manual_seed(0)
     >>> centres = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]], dtype=torch.float64)
-    >>> x = centres.repeat_interleave(10, 0)[None].repeat(4, 1, 1)  # 3 epochs of 10 steps
+    >>> x = centres.repeat_interleave(10, 0)[:, None].repeat(1, 4, 1)  # 3 epochs of 10 steps
     >>> x = x + 0.1 * torch.randn(x.shape, generator=g, dtype=torch.float64)
     >>> bounds = {e: (torch.full((4,), 10 * i), torch.full((4,), 10 * i + 10))
     ...           for i, e in enumerate(["a", "b", "c"])}
@@ -312,7 +487,7 @@ def epoch_states(
     >>> round(result.information, 3), result.occupancy.max(1).round(3).tolist()
     (1.0, [1.0, 1.0, 1.0])
     """
-    x = trials_first(states)
+    x = _trials(states, "states", layout)  # [B, T, N]
     names = list(epoch_bounds)
     if not names:
         raise ValueError("epoch_states needs at least one epoch")
@@ -337,8 +512,9 @@ def epoch_states(
     last = ends.max(0).values.clamp(max=x.shape[1]) - 1  # [B]
     clamp = torch.minimum(steps[None], last[:, None])
     z = z.gather(1, clamp[..., None].expand(-1, -1, k))
+    z = z.transpose(0, 1)  # [T, B, k]
     model = fit_hmm(z, n_states or len(names), n_iters=n_iters, seed=seed)
-    paths = viterbi(model, z)
+    paths = viterbi(model, z).T  # [B, T]
     paths[~in_trial & (steps[None] > last[:, None])] = -1
     s = model.n_states
     counts = torch.zeros(len(names), s, dtype=torch.float64, device=x.device)
@@ -354,7 +530,7 @@ def epoch_states(
     mutual = (joint[nz] * torch.log(joint[nz] / (p_epoch[:, None] * p_state[None])[nz])).sum()
     entropy = -(p_epoch[p_epoch > 0] * torch.log(p_epoch[p_epoch > 0])).sum()
     return EpochStates(
-        paths=paths.cpu().numpy(),
+        paths=_out(paths, layout).cpu().numpy(),
         epochs=names,
         epoch_starts=starts.cpu().numpy(),
         epoch_ends=ends.cpu().numpy(),

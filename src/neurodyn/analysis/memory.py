@@ -25,7 +25,7 @@ from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points, speed
 from neurodyn.models import Network
 from neurodyn.tasks import Task
-from neurodyn.train.losses import class_centres
+from neurodyn.tasks.haviv import class_centres
 
 
 @dataclass(frozen=True)

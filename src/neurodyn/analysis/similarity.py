@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.cluster.hierarchy import leaves_list, linkage
+from scipy.spatial.distance import squareform
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
@@ -64,6 +66,51 @@ def classical_mds(distance: np.ndarray, dims: int = 2) -> np.ndarray:
 def run_of(label: str) -> str:
     """The run a network's label (`run:seed`) belongs to."""
     return label.rsplit(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class SimilarityLayout(SavableResult):
+    """A similarity matrix laid out to be seen: the networks in clustering order, and placed
+    in a plane by MDS.
+
+    Attributes
+    ----------
+    order : [K] int           the networks in the leaf order of average-linkage clustering of
+                              the distances (similar networks side by side)
+    coordinates : [K, D]      classical MDS of the distances: Euclidean distances between rows
+                              approximate the networks' distances
+    groups : list of str      the run of each network (`run_of` its label)
+    """
+
+    order: np.ndarray
+    coordinates: np.ndarray
+    groups: list[str] = field(default_factory=list)
+
+
+def similarity_layout(result: SimilarityMatrix, *, dims: int = 2) -> SimilarityLayout:
+    """Order the K networks of `result` by average-linkage clustering of `as_distance(result)`
+    and embed them in `dims` dimensions by classical MDS (what `plot_comparison` draws).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> x = np.array([0.0, 1.0, 5.0])
+    >>> m = SimilarityMatrix(np.abs(x[:, None] - x), "d", "distance", ["a:0", "a:1", "b:0"])
+    >>> layout = similarity_layout(m)
+    >>> np.round(np.abs(layout.coordinates[:, 0] - layout.coordinates[0, 0]), 6).tolist()
+    [0.0, 1.0, 5.0]
+    """
+    distance = as_distance(result)
+    order = (
+        leaves_list(linkage(squareform(distance, checks=False), "average"))
+        if len(distance) > 2
+        else np.arange(len(distance))
+    )
+    return SimilarityLayout(
+        order=np.asarray(order, dtype=np.int64),
+        coordinates=classical_mds(distance, dims),
+        groups=[run_of(label) for label in result.labels],
+    )
 
 
 @dataclass(frozen=True)
@@ -168,9 +215,53 @@ def _gram_similarity(grams: Tensor) -> Tensor:
     return (centred @ centred.T) / (norms[:, None] * norms[None, :]).clamp(min=1e-300)
 
 
+def _feature_space_cka(xs: list[Tensor], *, block_columns: int = 2048) -> Tensor:
+    """Linear CKA of all pairs from cross-covariances: `||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F)`
+    on centred `[M, N_k]` responses, which costs `K^2 M N^2` instead of the Gram form's
+    `K M^2 (N + K)` and never holds an `[M, M]` matrix.
+
+    The networks, centred and padded with zero units to a common N (zero units change no
+    norm), sit side by side in one `[M, K N]` matrix; its Gram matrix is computed in blocks of
+    about `block_columns` columns so memory stays bounded, and each `[N, N]` block's squared
+    Frobenius norm is one pair's `||X_i^T X_j||_F^2`.
+    """
+    k, m = len(xs), xs[0].shape[0]
+    n = max(x.shape[1] for x in xs)
+    side_by_side = torch.zeros(m, k * n, dtype=torch.float64, device=xs[0].device)
+    for i, x in enumerate(xs):
+        side_by_side[:, i * n : i * n + x.shape[1]] = _centred(x)
+    per_block = max(1, block_columns // n)
+    cross = torch.empty(k, k, dtype=torch.float64, device=xs[0].device)
+    for i in range(0, k, per_block):
+        rows = side_by_side[:, i * n : (i + per_block) * n]
+        for j in range(i, k, per_block):
+            product = rows.T @ side_by_side[:, j * n : (j + per_block) * n]
+            bi, bj = product.shape[0] // n, product.shape[1] // n
+            squared = product.reshape(bi, n, bj, n).square().sum((1, 3))
+            cross[i : i + bi, j : j + bj] = squared
+            cross[j : j + bj, i : i + bi] = squared.T
+    norms = cross.diagonal().sqrt()
+    return cross / (norms[:, None] * norms[None, :]).clamp(min=1e-300)
+
+
 def linear_cka(responses: Responses, *, labels: Sequence[str] | None = None) -> SimilarityMatrix:
     """Linear centred kernel alignment: 1 for representations equal up to rotation and
     isotropic scaling, near 0 for unrelated ones.
+
+    With more conditions than units (M > N, the usual case for states over trials and time)
+    all pairs come from the feature-space form `||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F)` on
+    centred responses, in blocked matrix products over the networks side by side; otherwise
+    from the centred `[M, M]` Gram matrices (Kornblith et al. 2019, eq. 3 and 4; the two are
+    equal). It runs on the responses' device.
+
+    Parameters
+    ----------
+    responses : list of Tensor [M, N_k], or Tensor [K, M, N]
+
+    Returns
+    -------
+    SimilarityMatrix
+        `[K, K]`, metric 'linear_cka', kind 'similarity'.
 
     Example
     -------
@@ -180,9 +271,12 @@ def linear_cka(responses: Responses, *, labels: Sequence[str] | None = None) -> 
     1.0
     """
     xs = _as_list(responses)
-    grams = torch.stack([x @ x.T for x in xs])
+    if xs[0].shape[0] > max(x.shape[1] for x in xs):
+        values = _feature_space_cka(xs)
+    else:
+        values = _gram_similarity(torch.stack([x @ x.T for x in xs]))
     return SimilarityMatrix(
-        _gram_similarity(grams).cpu().numpy(), "linear_cka", "similarity", _labels(labels, len(xs))
+        values.cpu().numpy(), "linear_cka", "similarity", _labels(labels, len(xs))
     )
 
 

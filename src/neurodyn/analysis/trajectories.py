@@ -3,11 +3,17 @@ recurrent-to-input drive ratio.
 
 All functions take plain tensors in the project notation (time-major, `[T, B, N]`) plus masks,
 so they work on any network's states, and return frozen result dataclasses of numpy arrays.
+Given an ensemble's states `[T, E, B, N]` they analyse each member apart and return one result
+whose arrays (and per-epoch numbers) carry a leading E axis; masks, conditions and epoch bounds
+are the trials', shared by the members.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -16,26 +22,49 @@ from torch import Tensor
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ShapeError
 
+R = TypeVar("R")
+
 
 def _check_states(states: Tensor, name: str = "states") -> None:
-    if states.dim() != 3:
+    if states.dim() not in (3, 4):
         raise ShapeError(
-            f"{name} must be [T, B, N] (one network; pick a member first), got {tuple(states.shape)}"
+            f"{name} must be [T, B, N] (one network) or [T, E, B, N] (an ensemble), "
+            f"got {tuple(states.shape)}"
         )
+
+
+def _stack_members(results: list[Any]) -> Any:
+    """One result from each member's: arrays stacked on a leading E axis, per-epoch numbers
+    as `[E]` arrays; what the members share (names, epoch bounds) kept once."""
+    stacked: dict[str, Any] = {}
+    for f in dataclasses.fields(results[0]):
+        values = [getattr(r, f.name) for r in results]
+        if isinstance(values[0], np.ndarray):
+            stacked[f.name] = np.stack(values)
+        elif isinstance(values[0], dict) and all(isinstance(v, float) for v in values[0].values()):
+            stacked[f.name] = {k: np.array([v[k] for v in values]) for k in values[0]}
+        else:
+            stacked[f.name] = values[0]
+    return type(results[0])(**stacked)
+
+
+def _per_member(analysis: Callable[..., R], members: list[list[Tensor]], **kwargs: Any) -> R:
+    """`analysis` of each member's `[T, B, N]` tensors (one list per tensor argument)."""
+    return _stack_members([analysis(*m, **kwargs) for m in zip(*members, strict=True)])
 
 
 @dataclass(frozen=True)
 class PCATrajectories(SavableResult):
     """Principal components of hidden states, and the trajectories projected on them.
 
-    Attributes
+    Attributes (each array with a leading E for an ensemble's states)
     ----------
-    components : [K, N]        principal axes (unit norm, by decreasing variance)
-    mean : [N]                 mean state removed before projecting
-    explained_variance_ratio : [K]
-    projections : [T, B, K]    every trial's trajectory in PC space (NaN outside the mask)
-    condition_values : [C]     distinct condition labels (empty if no condition given)
-    condition_means : [C, T, K] mean projected trajectory per condition (NaN where no trial)
+    components : [(E,) K, N]        principal axes (unit norm, by decreasing variance)
+    mean : [(E,) N]                 mean state removed before projecting
+    explained_variance_ratio : [(E,) K]
+    projections : [(E,) T, B, K]    every trial's trajectory in PC space (NaN outside the mask)
+    condition_values : [(E,) C]     distinct condition labels (empty if no condition given)
+    condition_means : [(E,) C, T, K] mean projected trajectory per condition (NaN where no trial)
     condition_name : str
     """
 
@@ -60,7 +89,8 @@ def pca_trajectories(
 
     Parameters
     ----------
-    states : Tensor [T, B, N]
+    states : Tensor [T, B, N] or [T, E, B, N]
+        One network's states, or an ensemble's (each member gets its own components).
     mask : Tensor [T, B] of bool, optional
         Steps to use (e.g. `batch.trial_mask()`); all steps by default.
     condition : Tensor [B], optional
@@ -70,8 +100,18 @@ def pca_trajectories(
     Returns
     -------
     PCATrajectories
+        With a leading E on every array for an ensemble's states.
     """
     _check_states(states)
+    if states.dim() == 4:
+        return _per_member(
+            pca_trajectories,
+            [list(states.unbind(1))],
+            mask=mask,
+            condition=condition,
+            condition_name=condition_name,
+            n_components=n_components,
+        )
     n_steps, batch_size, n_units = states.shape
     states = states.detach().to(torch.float64)
     mask = (
@@ -118,13 +158,13 @@ def pca_trajectories(
 class StepTuning(SavableResult):
     """Activity across the steps of one epoch, aligned to its start.
 
-    Attributes
+    Attributes (each array with a leading E for an ensemble's states)
     ----------
-    unit_activity : [K, N]   each unit's mean activity at step k of the epoch (over trials)
-    population_activity : [K] mean over units of `unit_activity`
-    preferred_step : [N]     each unit's argmax over k (-1 for a unit silent in the epoch)
-    histogram : [K]          number of units preferring each step
-    n_trials : [K]           trials that reach step k
+    unit_activity : [(E,) K, N]    each unit's mean activity at step k of the epoch (over trials)
+    population_activity : [(E,) K] mean over units of `unit_activity`
+    preferred_step : [(E,) N]      each unit's argmax over k (-1 for a unit silent in the epoch)
+    histogram : [(E,) K]           number of units preferring each step
+    n_trials : [(E,) K]            trials that reach step k
     epoch : str
     """
 
@@ -147,7 +187,7 @@ def step_tuning(
 
     Parameters
     ----------
-    states : Tensor [T, B, N]
+    states : Tensor [T, B, N] or [T, E, B, N]
     start, end : Tensor [B]
         Epoch bounds per trial, in steps (end exclusive), e.g. `batch.trial["stimulus_start"]`.
     epoch : str
@@ -158,8 +198,16 @@ def step_tuning(
     Returns
     -------
     StepTuning
+        With a leading E on every array for an ensemble's states.
     """
     _check_states(states)
+    if states.dim() == 4:
+        return _per_member(
+            step_tuning,
+            [list(states.unbind(1)), [start] * states.shape[1], [end] * states.shape[1]],
+            epoch=epoch,
+            silent_below=silent_below,
+        )
     n_steps = states.shape[0]
     length = end - start
     k_max = int(length.max())
@@ -192,14 +240,15 @@ class RecurrentInputRatio(SavableResult):
 
     Attributes
     ----------
-    ratio : [T]     mean over trials of `||W_rec h_{t-1}|| / ||W_in x_t||` at each step
-                    (NaN where no trial has input)
-    by_epoch : dict of epoch name to its mean ratio over trials and steps
+    ratio : [(E,) T]  mean over trials of `||W_rec h_{t-1}|| / ||W_in x_t||` at each step
+                      (NaN where no trial has input)
+    by_epoch : dict of epoch name to its mean ratio over trials and steps (an `[E]` array of
+               them for an ensemble)
     epoch_bounds : dict of epoch name to [first, last] step (median over trials)
     """
 
     ratio: np.ndarray
-    by_epoch: dict[str, float]
+    by_epoch: dict[str, float] | dict[str, np.ndarray]
     epoch_bounds: dict[str, list[int]]
 
 
@@ -215,9 +264,9 @@ def recurrent_input_ratio(
 
     Parameters
     ----------
-    input_drive : Tensor [T, B, N]
+    input_drive : Tensor [T, B, N] or [T, E, B, N]
         `W_in x_t` (from `model(x, return_drives=True)`).
-    recurrent_drive : Tensor [T, B, N]
+    recurrent_drive : Tensor, the shape of `input_drive`
         `W_rec h_{t-1}`.
     mask : Tensor [T, B] of bool, optional
         Steps inside the trials.
@@ -229,11 +278,20 @@ def recurrent_input_ratio(
     Returns
     -------
     RecurrentInputRatio
+        With a leading E on `ratio` and on each per-epoch mean for an ensemble's drives.
     """
     _check_states(input_drive, "input_drive")
     if input_drive.shape != recurrent_drive.shape:
         raise ShapeError(
             f"drives differ in shape: {tuple(input_drive.shape)} vs {tuple(recurrent_drive.shape)}"
+        )
+    if input_drive.dim() == 4:
+        return _per_member(
+            recurrent_input_ratio,
+            [list(input_drive.unbind(1)), list(recurrent_drive.unbind(1))],
+            mask=mask,
+            epochs=epochs,
+            min_input_norm=min_input_norm,
         )
     input_norm = torch.linalg.vector_norm(input_drive.detach().double(), dim=-1)
     rec_norm = torch.linalg.vector_norm(recurrent_drive.detach().double(), dim=-1)

@@ -1,5 +1,12 @@
-"""Figures. Each function takes a result object (and an optional `ax=`) and never computes."""
+"""Figures. Each function takes result objects and an optional `ax=` (a figure of several
+panels: `axes=` or `fig=`), draws into it or into a new figure, returns the figure, and never
+computes: the analyses (`neurodyn.analysis`) make what is drawn.
 
+No module here selects a matplotlib backend: a script or notebook keeps its own, and the
+`neurodyn` command chooses the file-only Agg backend for itself.
+"""
+
+from neurodyn.plot.compare import plot_comparison
 from neurodyn.plot.figures import (
     plot_learning_curves,
     plot_pca,
@@ -12,14 +19,56 @@ from neurodyn.plot.fixed_points import (
     plot_eigenvalues,
     plot_fixed_points,
 )
+from neurodyn.plot.information import (
+    plot_resonance,
+    plot_resonance_comparison,
+    plot_resonance_grid,
+)
+from neurodyn.plot.latent import plot_dmd, plot_epoch_states
+from neurodyn.plot.population_code import (
+    plot_bias_variance,
+    plot_discriminability,
+    plot_engagement,
+    plot_noise_volume_fraction,
+    plot_population_tuning,
+    plot_preferred_stimuli,
+    plot_reward_curves,
+)
+from neurodyn.plot.sweep import plot_parameter_effect
+from neurodyn.plot.task_variance import (
+    plot_fractional_variance,
+    plot_lesion_effects,
+    plot_silhouette,
+    plot_task_variance_matrix,
+    plot_task_vectors,
+)
 
 __all__ = [
     "plot_across_training",
+    "plot_bias_variance",
+    "plot_comparison",
     "plot_continuation",
+    "plot_discriminability",
+    "plot_dmd",
     "plot_eigenvalues",
+    "plot_engagement",
+    "plot_epoch_states",
     "plot_fixed_points",
+    "plot_fractional_variance",
     "plot_learning_curves",
+    "plot_lesion_effects",
+    "plot_noise_volume_fraction",
+    "plot_parameter_effect",
     "plot_pca",
+    "plot_population_tuning",
+    "plot_preferred_stimuli",
     "plot_recurrent_input_ratio",
+    "plot_resonance",
+    "plot_resonance_comparison",
+    "plot_resonance_grid",
+    "plot_reward_curves",
+    "plot_silhouette",
     "plot_step_tuning",
+    "plot_task_variance_matrix",
+    "plot_task_vectors",
 ]

@@ -4,32 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # figures are written to files and reports; never need a screen
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from neurodyn.analysis import PCATrajectories, RecurrentInputRatio, StepTuning
+from neurodyn.errors import ShapeError
 
 
 def _axes(
-    ax: Axes | None, n: int = 1, width: float = 4.5, height: float = 3.5
+    given: Axes | Sequence[Axes] | None, n: int = 1, width: float = 4.5, height: float = 3.5
 ) -> tuple[Figure, list[Axes]]:
-    if ax is not None:
-        return ax.figure, [ax]  # type: ignore[return-value]
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
-    return fig, list(axes[0])
+    """The figure and `n` axes to draw into: the caller's (one `ax`, or `axes` for a figure
+    of several panels), else a new figure of `n` panels in a row, each `width` x `height`."""
+    if given is None:
+        fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+        return fig, list(axes[0])
+    chosen = [given] if isinstance(given, Axes) else list(given)
+    if len(chosen) != n:
+        raise ShapeError(
+            f"this figure draws {n} panels; pass axes= with {n} axes, not {len(chosen)}"
+        )
+    return chosen[0].figure, chosen  # type: ignore[return-value]
 
 
-def plot_learning_curves(metrics: Sequence[dict[str, float]], *, title: str = "") -> Figure:
+def plot_learning_curves(
+    metrics: Sequence[dict[str, float]], *, title: str = "", axes: Sequence[Axes] | None = None
+) -> Figure:
     """Loss (log scale) and performance per task against training step, one line per member.
 
-    `metrics` are the rows of a run's metrics.csv (`Run.metrics()`).
+    `metrics` are the rows of a run's metrics.csv (`Run.metrics()`); `axes` two axes to draw
+    into (loss, performance), a new figure if None.
     """
-    fig, (ax_loss, ax_perf) = _axes(None, 2)
+    fig, (ax_loss, ax_perf) = _axes(axes, 2)
     # training rows only (a curriculum also logs evaluations after each stage); the tasks may
     # change from stage to stage, so a task's line has gaps where it was not trained
     metrics = [r for r in metrics if "loss" in r]
@@ -107,10 +115,11 @@ def plot_pca(
     return fig
 
 
-def plot_step_tuning(result: StepTuning) -> Figure:
+def plot_step_tuning(result: StepTuning, *, axes: Sequence[Axes] | None = None) -> Figure:
     """Three panels: mean population activity per step, the preferred-step histogram, and
-    every unit's activity (normalised to its peak) sorted by preferred step."""
-    fig, (a, b, c) = _axes(None, 3, 4.0, 3.3)
+    every unit's activity (normalised to its peak) sorted by preferred step. `axes`: three
+    axes to draw into, a new figure if None."""
+    fig, (a, b, c) = _axes(axes, 3, 4.0, 3.3)
     steps = np.arange(len(result.population_activity))
     a.plot(steps, result.population_activity, color="k")
     a.set(xlabel=f"step within {result.epoch}", ylabel="mean rate", title="population activity")

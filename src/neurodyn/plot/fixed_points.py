@@ -7,9 +7,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from neurodyn.analysis import PCATrajectories
 from neurodyn.analysis.fixed_point_tracking import FixedPointContinuation, FixedPointsAcrossTraining
 from neurodyn.analysis.fixed_points import STABILITY, FixedPoints
+from neurodyn.analysis.projection import Projection
 from neurodyn.plot.figures import _axes
 
 STYLE = {
@@ -43,28 +43,30 @@ def _classes(points: FixedPoints, keep: np.ndarray) -> np.ndarray:
 
 def plot_fixed_points(
     points: FixedPoints,
-    pca: PCATrajectories | None = None,
+    projection: Projection,
     *,
+    trajectories: np.ndarray | None = None,
     member: int = 0,
     mode_length: float = 1.0,
     ax: Axes | None = None,
 ) -> Figure:
-    """Fixed and slow points of one member in the plane of the trajectories' first two
-    principal components, with the condition-averaged trajectories behind them and a short
-    line along each unstable mode (`mode_length` state-space units each way)."""
+    """Fixed and slow points of one member on the first two axes of `projection`, with a
+    short line along each unstable mode (`mode_length` state-space units each way).
+
+    Parameters
+    ----------
+    points : the fixed points
+    projection : the plane to draw in, e.g. `pca_axes(pca)` (the trajectories' principal
+        components) or `principal_axes(points.states[points.member == member])`
+    trajectories : [C, T, D]   lines drawn behind the points, already in the projection's
+        coordinates (e.g. `PCATrajectories.condition_means` with `pca_axes`)
+    """
     fig, (ax,) = _axes(ax, 1, 5.0, 4.2)
     keep = np.flatnonzero(points.member == member)
-    if pca is not None:
-        components, mean = pca.components[:2], pca.mean
-        for line in pca.condition_means:
+    if trajectories is not None:
+        for line in trajectories:
             ax.plot(line[:, 0], line[:, 1], color="0.8", lw=1, zorder=1)
-        xlabel, ylabel = "PC1", "PC2"
-    else:  # without trajectories, the points' own principal axes
-        centred = points.states[keep] - points.states[keep].mean(0)
-        _, _, vh = np.linalg.svd(centred if len(keep) > 1 else np.eye(2, points.states.shape[1]))
-        components, mean = vh[:2], points.states[keep].mean(0)
-        xlabel, ylabel = "axis 1", "axis 2"
-    projected = (points.states[keep] - mean) @ components.T
+    projected = projection.project(points.states[keep])
     classes = _classes(points, keep)
     for index in keep[points.is_fixed[keep]].tolist():
         for mode in points.unstable_modes(index).T:
@@ -74,7 +76,7 @@ def plot_fixed_points(
                     points.states[index] + mode_length * mode,
                 ]
             )
-            seg = (ends - mean) @ components.T
+            seg = projection.project(ends)
             ax.plot(seg[:, 0], seg[:, 1], color="tab:red", lw=1, alpha=0.7, zorder=2)
     for cls in [c for c in (*STABILITY, "slow") if c in set(classes)]:
         sel = classes == cls
@@ -90,6 +92,7 @@ def plot_fixed_points(
         )
     _legend(ax, [c for c in (*STABILITY, "slow") if c in set(classes)])
     counts = points.count(member)
+    xlabel, ylabel = [*projection.axis_names, "", ""][:2]
     ax.set(
         xlabel=xlabel,
         ylabel=ylabel,
@@ -121,15 +124,16 @@ def plot_eigenvalues(points: FixedPoints, *, member: int = 0, ax: Axes | None = 
     return fig
 
 
-def plot_continuation(result: FixedPointContinuation, *, ax: Axes | None = None) -> Figure:
-    """Fixed points against alpha (position along the points' first principal axis), with
-    lines joining each point to the one it continues, and orange lines where a continued
-    point changed stability."""
+def plot_continuation(
+    result: FixedPointContinuation, axis: Projection, *, ax: Axes | None = None
+) -> Figure:
+    """Fixed points against alpha and their position on the first axis of `axis` (e.g.
+    `principal_axes(result.states, dims=1)`, the points' first principal axis), with lines
+    joining each point to the one it continues, and orange lines where a continued point
+    changed stability."""
     fig, (ax,) = _axes(ax, 1, 6.0, 4.0)
     if len(result.states):
-        centred = result.states - result.states.mean(0)
-        axis = np.linalg.svd(centred, full_matrices=False)[2][0] if len(centred) > 1 else None
-        position = centred @ axis if axis is not None else np.zeros(len(centred))
+        position = axis.project(result.states)[:, 0]
         alpha = result.alphas[result.alpha_index]
         for i, p in enumerate(result.parent):
             if p >= 0:
@@ -153,7 +157,7 @@ def plot_continuation(result: FixedPointContinuation, *, ax: Axes | None = None)
         ax.axvline(alpha_change, color="tab:orange", lw=0.8, alpha=0.5, zorder=0)
     ax.set(
         xlabel="alpha (input A → B)",
-        ylabel="position on first principal axis",
+        ylabel=f"position on {axis.axis_names[0] if axis.axis_names else 'the first axis'}",
         title="fixed points along the interpolation",
     )
     fig.tight_layout()

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # figures are written to files and reports; never need a screen
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
@@ -64,12 +61,15 @@ def plot_resonance(curve: ResonanceCurve, *, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def plot_resonance_grid(curves: Sequence[ResonanceCurve], *, columns: int = 3) -> Figure:
-    """`plot_resonance` of each curve in its own panel, sharing the y axis."""
+def plot_resonance_grid(
+    curves: Sequence[ResonanceCurve], *, columns: int = 3, fig: Figure | None = None
+) -> Figure:
+    """`plot_resonance` of each curve in its own panel, sharing the y axis; the panels are
+    drawn into `fig` (an empty figure) if given, else into a new one."""
     rows = -(-len(curves) // columns)
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, sharey=True
-    )
+    if fig is None:
+        fig = plt.figure(figsize=(4.2 * columns, 3.4 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
     for ax, curve in zip(axes.flat, curves, strict=False):
         plot_resonance(curve, ax=ax)
     for ax in axes.flat[len(curves) :]:

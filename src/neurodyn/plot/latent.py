@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
-import matplotlib
+from collections.abc import Sequence
 
-matplotlib.use("Agg")  # figures are written to files and reports; never need a screen
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 
 from neurodyn.analysis.latent import DMD, EpochStates
+from neurodyn.plot.figures import _axes
 
 
 def plot_epoch_states(
-    result: EpochStates, *, n_trials: int = 24, dt_ms: float | None = None
+    result: EpochStates,
+    *,
+    n_trials: int = 24,
+    dt_ms: float | None = None,
+    axes: Sequence[Axes] | None = None,
 ) -> Figure:
     """Left: each trial's Viterbi state sequence (one row per trial, one colour per state),
-    with the epochs' starts marked. Right: the share of each epoch spent in each state."""
-    paths = result.paths[:n_trials]
+    with the epochs' starts marked. Right: the share of each epoch spent in each state.
+    `axes`: two axes to draw into, a new figure if None."""
+    paths = result.paths[:, :n_trials].T  # one row per trial
     n_states = result.occupancy.shape[1]
     colours = [f"C{i % 10}" for i in range(n_states)]
     cmap = ListedColormap(["white", *colours])
     norm = BoundaryNorm(np.arange(-1.5, n_states), cmap.N)
-    fig, (ax_seq, ax_occ) = plt.subplots(
-        1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2.2, 1]}
-    )
+    if axes is None:
+        fig, (ax_seq, ax_occ) = plt.subplots(
+            1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2.2, 1]}
+        )
+    else:
+        fig, (ax_seq, ax_occ) = _axes(axes, 2)
     scale = dt_ms or 1.0
     extent = (0, paths.shape[1] * scale, len(paths) - 0.5, -0.5)
     ax_seq.imshow(
@@ -63,16 +72,23 @@ def plot_epoch_states(
     return fig
 
 
-def plot_dmd(result: DMD, *, dt_ms: float | None = None, n_modes: int = 4) -> Figure:
+def plot_dmd(
+    result: DMD,
+    *,
+    dt_ms: float | None = None,
+    n_modes: int = 4,
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
     """Left: DMD eigenvalues in the complex plane, zoomed to where they lie, with the unit
     circle (outside: growing, inside: decaying, on it: persistent), sized by their modes'
     norms. Middle: each mode's growth rate against its frequency (per second when `dt_ms` is
-    known, else per step). Right: the leading modes' loadings on the units."""
+    known, else per step). Right: the leading modes' loadings on the units. `axes`: three
+    axes to draw into, a new figure if None."""
     lam = result.eigenvalues
     weight = np.linalg.norm(result.modes, axis=0)
     size = 20 + 120 * weight / max(weight.max(), 1e-300)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    ax = axes[0]
+    fig, panels = _axes(axes, 3, 4.33, 4.0)
+    ax = panels[0]
     circle = np.exp(1j * np.linspace(0, 2 * np.pi, 720))
     ax.plot(circle.real, circle.imag, color="0.6", lw=0.8)
     ax.scatter(lam.real, lam.imag, s=size, c="C0", alpha=0.8)
@@ -87,7 +103,7 @@ def plot_dmd(result: DMD, *, dt_ms: float | None = None, n_modes: int = 4) -> Fi
         title="DMD eigenvalues (per step), unit circle grey",
         aspect="equal",
     )
-    ax = axes[1]
+    ax = panels[1]
     per = dt_ms * 1e-3 if dt_ms else 1.0
     unit = "1/s" if dt_ms else "per step"
     growth = np.log(np.clip(np.abs(lam), 1e-12, None)) / per
@@ -99,7 +115,7 @@ def plot_dmd(result: DMD, *, dt_ms: float | None = None, n_modes: int = 4) -> Fi
         ylabel=f"growth rate ln|λ| ({unit})",
         title="timescales (above 0: growing)",
     )
-    ax = axes[2]
+    ax = panels[2]
     k = min(n_modes, result.modes.shape[1])
     loadings = np.abs(result.modes[:, :k])
     order = np.argsort(-loadings[:, 0])

@@ -13,9 +13,6 @@ import math
 from collections.abc import Mapping
 from typing import TypeVar, cast
 
-import matplotlib
-
-matplotlib.use("Agg")  # figures are written to files and reports; never need a screen
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure

@@ -1,58 +1,42 @@
-"""Figures of a sweep: its trials' final metrics against each hyper-parameter it varies."""
+"""Figures of a sweep: its trials' final measures against a hyper-parameter it varies."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from neurodyn.runs.sweep import SweepTable
+from neurodyn.analysis.parameter_effect import ParameterEffect
+from neurodyn.plot.figures import _axes
 
 
-def _numeric(values: list[Any]) -> bool:
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-
-
-def plot_sweep_field(table: SweepTable, field: str) -> Figure:
-    """Mean performance over tasks (left) and final loss (right) of every trial against
-    `field`: one dot per trial (a seed of a run), the line through the means per value. A
-    numeric field spanning more than a factor 10 is drawn on a log axis; others as categories.
+def plot_parameter_effect(
+    effect: ParameterEffect, *, title: str = "", axes: Sequence[Axes] | None = None
+) -> Figure:
+    """One panel per measure of `effect`: a dot per network against the parameter, and the
+    line through the means per value. A numeric parameter spanning more than a factor 10 is
+    drawn on a log axis, and so is a measure named `loss` that is positive throughout;
+    categories are labelled on the axis. `axes`: one axes per measure to draw into, a new figure if None.
     """
-    rows = [r for r in table.rows if r.get("member") is not None and field in r]
-    values = [r[field] for r in rows]
-    numeric = _numeric(values)
-    if numeric:
-        x = np.array(values, dtype=float)
-        levels = sorted(set(x.tolist()))
-    else:
-        labels = list(dict.fromkeys(map(str, values)))
-        x = np.array([labels.index(str(v)) for v in values], dtype=float)
-        levels = list(range(len(labels)))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    perf = np.array(
-        [
-            np.mean([r[f"perf.{t}"] for t in table.tasks if f"perf.{t}" in r] or [math.nan])
-            for r in rows
-        ]
-    )
-    loss = np.array([r["loss"] for r in rows], dtype=float)
-    for ax, y, label in ((axes[0], perf, "performance (mean over tasks)"), (axes[1], loss, "loss")):
-        ax.scatter(x, y, s=14, alpha=0.6, color="tab:blue")
-        means = [np.nanmean(y[x == level]) if np.any(x == level) else math.nan for level in levels]
-        ax.plot(levels, means, color="black", lw=1.5)
-        ax.set_xlabel(field)
-        ax.set_ylabel(label)
-        if numeric and min(levels) > 0 and max(levels) / min(levels) > 10:
+    fig, panels = _axes(axes, len(effect.measures), 4.5, 3.4)
+    levels = effect.levels
+    for ax, (name, values) in zip(panels, effect.measures.items(), strict=True):
+        ax.scatter(effect.positions, values, s=14, alpha=0.6, color="tab:blue")
+        ax.plot(levels, effect.means[name], color="black", lw=1.5)
+        ax.set_xlabel(effect.parameter)
+        ax.set_ylabel(name)
+        if effect.numeric and len(levels) and levels.min() > 0 and levels.max() / levels.min() > 10:
             ax.set_xscale("log")
-        if not numeric:
+        if not effect.numeric:
             ax.set_xticks(levels)
-            ax.set_xticklabels(labels, rotation=30, ha="right")
-    finite = loss[np.isfinite(loss)]
-    if finite.size and np.all(finite > 0):
-        axes[1].set_yscale("log")
-    fig.suptitle(f"sweep {table.name}: {field}")
-    fig.tight_layout()
+            ax.set_xticklabels(effect.categories, rotation=30, ha="right")
+        finite = values[np.isfinite(values)]
+        if name == "loss" and finite.size and np.all(finite > 0):
+            ax.set_yscale("log")
+    if title:
+        fig.suptitle(title)
+    if axes is None:
+        fig.tight_layout()
     return fig

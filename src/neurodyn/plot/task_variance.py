@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # figures are written to files and reports; never need a screen
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
@@ -109,13 +106,17 @@ def plot_fractional_variance(
     *,
     task_names: Mapping[str, str] | None = None,
     n_cols: int = 4,
+    fig: Figure | None = None,
 ) -> Figure:
     """Histogram of the fractional task variance of each pair, one panel per pair (Fig. 3),
-    as fractions of the units kept."""
+    as fractions of the units kept; the panels are drawn into `fig` (an empty figure) if
+    given, else into a new one."""
     n = max(len(results), 1)
     cols = min(n_cols, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), squeeze=False)
+    if fig is None:
+        fig = plt.figure(figsize=(2.6 * cols, 2.1 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, fv in zip(axes.flat, results, strict=False):
         total = max(int(fv.histogram.sum()), 1)
         width = np.diff(fv.bin_edges)

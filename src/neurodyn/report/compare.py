@@ -6,12 +6,14 @@ import html
 from pathlib import Path
 
 from neurodyn._io import atomic_write_text
-from neurodyn.analysis.similarity import SimilarityMatrix, group_separation
+from neurodyn.analysis.similarity import SimilarityMatrix, group_separation, similarity_layout
 from neurodyn.plot.compare import plot_comparison
 from neurodyn.report.blocks import figure_html, page
 
 
-def write_comparison_report(path: Path, result: SimilarityMatrix) -> Path:
+def write_comparison_report(path: str | Path, result: SimilarityMatrix) -> Path:
+    """Write the report of a comparison to `path` (atomically): the run separation table and
+    the clustered matrix beside the networks' MDS embedding."""
     parts = [
         f"<h1>Network comparison: {html.escape(result.metric)}</h1>",
         f'<p class="meta">{len(result.labels)} networks; values are {html.escape(str(result.kind))}s '
@@ -35,10 +37,11 @@ def write_comparison_report(path: Path, result: SimilarityMatrix) -> Path:
         ]
     parts.append(
         figure_html(
-            plot_comparison(result),
+            plot_comparison(result, similarity_layout(result)),
             "Left: the matrix with networks ordered by average-linkage clustering. Right: "
             "classical MDS of the distances, one colour per run.",
         )
     )
+    path = Path(path)
     atomic_write_text(path, page("comparison", "\n".join(parts)))
     return path

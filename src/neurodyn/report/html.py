@@ -9,6 +9,7 @@ import yaml
 
 from neurodyn._io import atomic_write_text
 from neurodyn._version import versions_line
+from neurodyn.analysis.projection import pca_axes, principal_axes
 from neurodyn.plot import (
     plot_across_training,
     plot_continuation,
@@ -27,7 +28,7 @@ from neurodyn.runs.fixedpoints import (
     saved_fixed_points,
     saved_interpolations,
 )
-from neurodyn.runs.run import REPORT, Run
+from neurodyn.runs.run import REPORT, Run, RunInfo
 
 
 def _number(value: object) -> str:
@@ -44,8 +45,8 @@ def _mean(values: object) -> object:
     return "?"
 
 
-def _performance_table(info: dict) -> str:
-    by_member = info.get("performance_by_member")
+def _performance_table(info: RunInfo) -> str:
+    by_member = info.performance_by_member
     if not by_member:
         return "<p>No final evaluation yet (the run has not finished).</p>"
     tasks = list(by_member)
@@ -74,7 +75,9 @@ def _fixed_point_figures(run: Run, result: TaskAnalysis) -> list[str]:
         kind = "flow (continuous time)" if points.continuous_time else "map"
         parts.append(
             figure_html(
-                plot_fixed_points(points, result.pca),
+                plot_fixed_points(
+                    points, pca_axes(result.pca), trajectories=result.pca.condition_means
+                ),
                 f"Fixed and slow points under the constant input of the {epoch} epoch (member 0), "
                 f"in the plane of the trajectories' first two principal components, with lines "
                 f"along unstable modes. Stability classified on the {kind}. {counts}.",
@@ -167,7 +170,7 @@ def _tracking_sections(run: Run) -> list[str]:
         parts += [
             f"<h2>Rule interpolation <code>{html.escape(label)}</code></h2>",
             figure_html(
-                plot_continuation(cont),
+                plot_continuation(cont, principal_axes(cont.states, dims=1, name="principal axis")),
                 "Fixed points as the input moves in a straight line from the first task's input "
                 f"to the second's, each continued from the previous alpha. {events or 'No bifurcation on this grid.'}",
             ),
@@ -184,12 +187,13 @@ def _tracking_sections(run: Run) -> list[str]:
     return parts
 
 
-def _versions_meta(info: dict[str, object]) -> str:
+def _versions_meta(info: RunInfo) -> str:
     """' · with neurodyn 0.1.0, torch ..., numpy ...' for a run that recorded its versions."""
-    recorded = info.get("versions")
-    if not isinstance(recorded, dict) or not recorded:
+    if not info.versions:
         return ""
-    return f" · with {html.escape(versions_line({str(k): str(v) for k, v in recorded.items()}))}"
+    return (
+        f" · with {html.escape(versions_line({str(k): str(v) for k, v in info.versions.items()}))}"
+    )
 
 
 def render_report(run: Run) -> str:
@@ -200,9 +204,9 @@ def render_report(run: Run) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">tasks: {html.escape(", ".join(run.task.task_names))} · seeds: '
         f"{html.escape(str(list(run.config.model.seeds)))} · status: "
-        f"{html.escape(str(info.get('status')))} · steps: "
-        f"{html.escape(str(info.get('steps_done')))} / {run.config.train.steps} · created "
-        f"{html.escape(str(info.get('created')))}{_versions_meta(info)}</p>",
+        f"{html.escape(str(info.status))} · steps: "
+        f"{html.escape(str(info.steps_done))} / {run.config.train.steps} · created "
+        f"{html.escape(str(info.created))}{_versions_meta(info)}</p>",
         "<h2>Final performance</h2>",
         _performance_table(info),
     ]

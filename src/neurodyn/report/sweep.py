@@ -6,9 +6,9 @@ import html
 from pathlib import Path
 
 from neurodyn._io import atomic_write_text
-from neurodyn.plot.sweep import plot_sweep_field
+from neurodyn.plot.sweep import plot_parameter_effect
 from neurodyn.report.blocks import figure_html, page
-from neurodyn.runs.sweep import SweepTable, sweep_table
+from neurodyn.runs.sweep import SweepTable, sweep_effect, sweep_table
 
 
 def table_html(table: SweepTable) -> str:
@@ -34,7 +34,9 @@ def write_sweep_report(root: str | Path, name: str) -> Path:
     for field in table.fields:
         parts.append(
             figure_html(
-                plot_sweep_field(table, field),
+                plot_parameter_effect(
+                    sweep_effect(table, field), title=f"sweep {table.name}: {field}"
+                ),
                 f"Final performance and loss against {field}: a dot per trial, the line "
                 "through the means per value.",
             )

@@ -112,7 +112,6 @@ def analyze_task(
             states, batch.trial[f"{epoch}_start"], batch.trial[f"{epoch}_end"], epoch=epoch
         )
     )
-    trials = states.transpose(0, 1)  # [B, T, N]
     # the HMM's trials sorted by condition, so state sequences that code it line up
     some = torch.arange(min(_HMM_TRIALS, batch.batch_size))
     if condition is not None:
@@ -121,11 +120,14 @@ def analyze_task(
         e: (batch.trial[f"{e}_start"][some], batch.trial[f"{e}_end"][some]) for e in task.epochs
     }
     states_by_epoch = epoch_states(
-        trials[some], bounds, seed=seed, trial_order=condition_name if condition is not None else ""
+        states[:, some],
+        bounds,
+        seed=seed,
+        trial_order=condition_name if condition is not None else "",
     )
     # DMD over the steps every trial has, so no pair of steps crosses a trial's end
     shortest = int(batch.trial[f"{task.epochs[-1]}_end"].min())
-    spectrum = dmd(trials[:, :shortest], rank=min(_DMD_RANK, trials.shape[-1]))
+    spectrum = dmd(states[:shortest], rank=min(_DMD_RANK, states.shape[-1]))
     return TaskAnalysis(task.name, member, pca, ratio, tuning, states_by_epoch, spectrum)
 
 

@@ -1,9 +1,10 @@
 """Compare the networks of several runs: every member of every run, on the same trials.
 
 `compare_runs` runs each network (noise-free) on one batch of its task, then computes a
-similarity or distance between every pair with the chosen metric and writes
-`ROOT/compare-<name>/` with the matrix (`similarity.npz`) and `report.html` (a clustered
-heat map and a 2-D MDS embedding of the networks).
+similarity or distance between every pair with the chosen metric; `save_comparison` keeps
+the matrix in `ROOT/compare-<name>/similarity.npz`, beside which
+`report.compare.write_comparison_report` writes the report (a clustered heat map and a 2-D
+MDS embedding of the networks).
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import NeurodynError
 from neurodyn.runs.config import check_name
-from neurodyn.runs.index import list_runs
-from neurodyn.runs.run import Run
+from neurodyn.runs.run import Run, list_runs
 
 DSA_RANK = 10  # rank of the DMD operators compared by `--metric dsa`
 
@@ -64,8 +64,8 @@ def network_states(
     """States of every member of every run on the same trials (drawn from the first run's
     task; the runs' tasks may differ, e.g. in setting, but must take the same inputs).
 
-    Returns labels (`run:seed`), states `[B, T, N_k]` per network (noise-free), and the trial
-    mask `[B, T]` (steps inside the trials).
+    Returns labels (`run:seed`), states `[T, B, N_k]` per network (noise-free), and the trial
+    mask `[T, B]` (steps inside the trials).
     """
     first = runs[0]
     for run in runs[1:]:
@@ -84,8 +84,8 @@ def network_states(
             traj = model(batch.x, noise=False).states  # [T, E, B, N]
         for e, member_seed in enumerate(run.config.model.seeds):
             labels.append(f"{run.id}:{member_seed}")
-            states.append(traj[:, e].transpose(0, 1))
-    return labels, states, batch.trial_mask().T
+            states.append(traj[:, e])
+    return labels, states, batch.trial_mask()
 
 
 def compare_runs(
@@ -114,24 +114,24 @@ def compare_runs(
         # whole trials (dynamics need successive steps); operators of one common rank
         rank = min(DSA_RANK, *(s.shape[-1] for s in states))
         return dsa(states, rank=rank, seed=seed, labels=labels)
-    points = torch.nonzero(mask)
+    # (trial, step) pairs in trial order, so a seed draws the points it drew in earlier releases
+    points = torch.nonzero(mask.T)
     g = torch.Generator().manual_seed(seed)
     points = points[torch.randperm(len(points), generator=g)[:max_points]]
-    responses = [s[points[:, 0], points[:, 1]] for s in states]  # [M, N_k] each
+    responses = [s[points[:, 1], points[:, 0]] for s in states]  # [M, N_k] each
     return METRICS[metric](responses, labels=labels)
 
 
-def write_comparison(
+def save_comparison(
     result: SimilarityMatrix, root: str | Path = "runs", name: str | None = None
 ) -> Path:
-    """Save the matrix and its report under `ROOT/compare-<name>/`; returns the folder."""
-    from neurodyn.report.compare import write_comparison_report
-
+    """Save the matrix as `ROOT/compare-<name>/similarity.npz` (name defaults to the date and
+    metric); returns the folder, where `report.compare.write_comparison_report` puts the
+    report."""
     if name is not None:
         check_name(name, "comparison name")  # it must stay a folder inside `root`
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = Path(root) / f"compare-{name or f'{stamp}-{result.metric}'}"
     folder.mkdir(parents=True, exist_ok=True)
     result.save(folder / "similarity.npz")
-    write_comparison_report(folder / "report.html", result)
     return folder

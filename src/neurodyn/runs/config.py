@@ -77,7 +77,7 @@ class ModelConfig(_NetworkFields):
     """The network: every field of `NetworkSpec` with its default (`n_hidden`: 64) but the
     sizes and `dt_ms`, which come from the task, and where to start from."""
 
-    # Start from the final weights of another run (a path): see `neurodyn.runs.run.init_from`.
+    # Start from the final weights of another run (a path): see `neurodyn.runs.training.init_from`.
     init_from: str | None = None
 
     def spec(self, task: Task | Multitask) -> NetworkSpec:

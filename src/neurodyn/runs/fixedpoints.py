@@ -207,7 +207,7 @@ def across_training(
     epoch = _check_epoch(chosen, epoch)
     final = run.load_model()
     run.check_member(member, final.ensemble_size)
-    steps_done = int(run.info()["steps_done"])
+    steps_done = run.info().steps_done
     if history[-1][0] != steps_done:
         history.append((steps_done, final))
     steps, found, weights = [], [], []

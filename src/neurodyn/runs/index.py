@@ -6,7 +6,8 @@ sweep can be queried with plain SQL::
     sqlite3 runs/index.sqlite "select id, performance from runs where status = 'finished'"
 
 The run directories are the truth; the index is a cache of their `run.json`, rebuilt from them
-by `reindex` when it is missing or stale.
+by `runs.reindex` when it is missing or stale. This module only stores rows: it knows nothing
+of run directories (`runs.run` writes a row whenever a run's `run.json` changes).
 """
 
 from __future__ import annotations
@@ -95,13 +96,10 @@ def remove_from_index(root: str | Path, run_id: str) -> None:
             conn.execute("delete from runs where id = ?", (run_id,))
 
 
-def list_runs(root: str | Path = "runs") -> list[RunRecord]:
-    """Every run under `root`, oldest first. An empty list if there is no runs folder."""
+def read_index(root: str | Path) -> list[RunRecord]:
+    """Every row of the index under `root` whose run folder still exists, oldest first
+    (`runs.list_runs` rebuilds a missing index first)."""
     root = Path(root)
-    if not root.is_dir():
-        return []
-    if not (root / INDEX).exists():
-        reindex(root)
     with closing(_connect(root)) as conn:
         rows = conn.execute("select * from runs order by created, id").fetchall()
     # a run folder deleted (or moved) by hand leaves its row: drop it rather than list it
@@ -126,16 +124,7 @@ def list_runs(root: str | Path = "runs") -> list[RunRecord]:
     ]
 
 
-def reindex(root: str | Path = "runs") -> int:
-    """Rebuild the index from the run directories under `root`; returns the number of runs."""
-    from neurodyn.runs.run import Run  # run.py writes the index, so it imports this module
-
-    root = Path(root)
-    with closing(_connect(root)) as conn, conn:
+def clear_index(root: str | Path) -> None:
+    """Empty the index under `root` (before `runs.reindex` fills it from the directories)."""
+    with closing(_connect(Path(root))) as conn, conn:
         conn.execute("delete from runs")
-    count = 0
-    for path in sorted(p for p in root.iterdir() if p.is_dir()):
-        if Run.is_run(path):
-            upsert(root, Run.open(path).record())
-            count += 1
-    return count

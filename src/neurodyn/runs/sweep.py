@@ -50,13 +50,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from neurodyn._io import atomic_write_text
 from neurodyn._yaml import read_yaml
+from neurodyn.analysis.parameter_effect import ParameterEffect, parameter_effect
 from neurodyn.errors import ConfigError, CorruptFile, excerpt
 from neurodyn.runs.config import check_name, parse_config
-from neurodyn.runs.run import Run, train_or_reuse
+from neurodyn.runs.run import Run
+from neurodyn.runs.training import train_or_reuse
+from neurodyn.tasks import Multitask, make
 
 BACKENDS = ("local", "ray")
 
@@ -239,8 +243,6 @@ def _random_points(spec: Any, sweep: str) -> list[dict[str, Any]]:
 
 def _task_names(entry: Any, sweep: str) -> list[str]:
     """The tasks of a multitask entry: a list of entries, or a battery."""
-    from neurodyn.tasks import Multitask, make
-
     task = make(entry) if entry is not None else None
     if not isinstance(task, Multitask):
         raise ConfigError(f"sweep {sweep}: leave_one_task_out needs a config with several tasks")
@@ -251,8 +253,6 @@ def _without(entry: Any, left_out: str) -> Any:
     """The task entry without `left_out`. A battery keeps its layout (the held-out task's rule
     input stays, untrained: `only` lists the others), so the task can be learned later by its
     input weights alone (`train.train_only: [W_in]`); a list of tasks loses the entry."""
-    from neurodyn.tasks import make
-
     names = list(make(entry).task_names)
     if isinstance(entry, str):  # a battery by name, e.g. "yang19"
         return {"battery": entry, "only": [t for t in names if t != left_out]}
@@ -489,11 +489,28 @@ def sweep_table(root: str | Path, name: str) -> SweepTable:
                     "member": member,
                     "seed": seed,
                     **values,
-                    "status": info["status"],
-                    "step": int(info["steps_done"]),
+                    "status": info.status,
+                    "step": info.steps_done,
                     "steps": run.config.train.steps,
                     "loss": metrics.get("loss", math.nan),
                     **{k: v for k, v in metrics.items() if k.startswith("perf.")},
                 }
             )
     return SweepTable(name, list(manifest["fields"]), rows)
+
+
+def sweep_effect(table: SweepTable, field: str) -> ParameterEffect:
+    """Each trial's final performance (mean over tasks) and loss against `field`, with the
+    means per value (what the sweep report draws); trials not started are left out."""
+    rows = [r for r in table.rows if r.get("member") is not None and field in r]
+    performance = [
+        float(np.mean(known))
+        if (known := [r[f"perf.{t}"] for t in table.tasks if f"perf.{t}" in r])
+        else math.nan
+        for r in rows
+    ]
+    return parameter_effect(
+        field,
+        [r[field] for r in rows],
+        {"performance (mean over tasks)": performance, "loss": [r["loss"] for r in rows]},
+    )

@@ -22,7 +22,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor
 
-from neurodyn.errors import ConfigError, ShapeError, excerpt
+from neurodyn.errors import ConfigError, ShapeError, excerpt, nearest_names
 
 LossType = Literal["mse", "cross_entropy"]
 Duration = float | tuple[float, ...]
@@ -345,8 +345,6 @@ def ensemble_view(outputs: Tensor, batch: Batch) -> tuple[Tensor, dict[str, Tens
 
 def check_params(task_cls: type[Task], params: Mapping[str, object]) -> None:
     """Raise `ConfigError` naming any parameter `task_cls` does not have."""
-    from neurodyn.errors import nearest_names
-
     known = {f.name for f in fields(task_cls)}
     for key in params:
         if key not in known:

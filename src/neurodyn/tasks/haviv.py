@@ -168,3 +168,55 @@ class DelayedClassification(Task):
         answer = at_step(outputs, trial["query"]).argmax(-1)  # [E, B]
         perf = (answer == trial["label"] + 1).float().mean(-1)
         return perf[0] if squeeze else perf
+
+
+@dataclass(frozen=True)
+class ClassCentres:
+    """Where each class's memory sits (Haviv et al. 2019), per member.
+
+    Attributes
+    ----------
+    centres : Tensor [E, C, N]
+        Mean state of each class over the memory period.
+    mean_input : Tensor [E, C, I]
+        Mean input there.
+    present : Tensor [E, C], bool
+        Which classes occur in the batch (an absent class's centre is zero).
+    """
+
+    centres: Tensor
+    mean_input: Tensor
+    present: Tensor
+
+
+def class_centres(
+    states: Tensor, inputs: Tensor, trial: dict[str, Tensor], n_classes: int
+) -> ClassCentres:
+    """Centre of mass of the states of each class over the memory period (Haviv et al. 2019):
+    the steps after the class image and before the query, of every trial of that class.
+
+    Parameters
+    ----------
+    states : [T, E, B, N];  inputs : [T, E, B, I] (or [T, B, I], shared)
+    trial : facts with `shown`, `query`, `label`, each `[E, B]` (or `[B]`)
+
+    Returns
+    -------
+    ClassCentres
+    """
+    n_steps, n_members = states.shape[0], states.shape[1]
+    if inputs.dim() == 3:
+        inputs = inputs[:, None].expand(-1, n_members, -1, -1)
+    facts = {
+        k: (v if v.dim() == 2 else v[None].expand(n_members, -1))
+        for k in ("shown", "query", "label")
+        for v in [trial[k]]
+    }
+    steps = torch.arange(n_steps, device=states.device)[:, None, None]
+    memory = (steps > facts["shown"][None]) & (steps < facts["query"][None])  # [T, E, B]
+    onehot = torch.nn.functional.one_hot(facts["label"], n_classes).to(states.dtype)  # [E, B, C]
+    weight = memory.to(states.dtype)[..., None] * onehot[None]  # [T, E, B, C]
+    count = weight.sum((0, 2))  # [E, C]
+    centres = torch.einsum("tebc,tebn->ecn", weight, states) / count.clamp(min=1)[..., None]
+    mean_input = torch.einsum("tebc,tebi->eci", weight, inputs) / count.clamp(min=1)[..., None]
+    return ClassCentres(centres=centres, mean_input=mean_input, present=count > 0)

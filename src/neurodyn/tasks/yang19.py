@@ -35,6 +35,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from neurodyn.errors import ConfigError
 from neurodyn.tasks._base import (
     Batch,
     Duration,
@@ -44,6 +45,7 @@ from neurodyn.tasks._base import (
     constant_tensor,
     ensemble_view,
 )
+from neurodyn.tasks.multitask import Multitask
 from neurodyn.tasks.ring import (
     BUMP_HEIGHT,
     CORRECT_WITHIN,
@@ -779,7 +781,7 @@ def battery(
     easy: bool = False,
     interleave: str = "trial",
     **params: object,
-):
+) -> Multitask:
     """The battery as one `Multitask` with shared rings and the 20 rule inputs (85 inputs, 33
     outputs, as the paper's network), or a subset of it (`tasks`: code names, e.g.
     `("fdgo", "fdanti")`; the rule inputs are then those of the subset).
@@ -793,9 +795,6 @@ def battery(
     every task in each batch ('trial') or one task per batch ('batch'). `params` set a field of every task
     (e.g. `dt_ms`).
     """
-    from neurodyn.errors import ConfigError
-    from neurodyn.tasks.multitask import Multitask
-
     by_name = {cls.name: cls for cls in BATTERY}
     chosen = list(by_name) if tasks is None else list(tasks)
     unknown = [t for t in chosen if t not in by_name]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 
 from neurodyn.tasks import Batch
+from neurodyn.tasks.haviv import class_centres
 
 
 def masked_mse(outputs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
@@ -82,58 +81,6 @@ def rate_l2(states: Tensor) -> Tensor:
 def weight_l2(model) -> Tensor:
     """Mean squared weight per member, summed over the input, recurrent and output matrices."""
     return sum((w**2).mean((1, 2)) for w in (model.W_in, model.W_rec, model.W_out))
-
-
-@dataclass(frozen=True)
-class ClassCentres:
-    """Where each class's memory sits (Haviv et al. 2019), per member.
-
-    Attributes
-    ----------
-    centres : Tensor [E, C, N]
-        Mean state of each class over the memory period.
-    mean_input : Tensor [E, C, I]
-        Mean input there.
-    present : Tensor [E, C], bool
-        Which classes occur in the batch (an absent class's centre is zero).
-    """
-
-    centres: Tensor
-    mean_input: Tensor
-    present: Tensor
-
-
-def class_centres(
-    states: Tensor, inputs: Tensor, trial: dict[str, Tensor], n_classes: int
-) -> ClassCentres:
-    """Centre of mass of the states of each class over the memory period (Haviv et al. 2019):
-    the steps after the class image and before the query, of every trial of that class.
-
-    Parameters
-    ----------
-    states : [T, E, B, N];  inputs : [T, E, B, I] (or [T, B, I], shared)
-    trial : facts with `shown`, `query`, `label`, each `[E, B]` (or `[B]`)
-
-    Returns
-    -------
-    ClassCentres
-    """
-    n_steps, n_members = states.shape[0], states.shape[1]
-    if inputs.dim() == 3:
-        inputs = inputs[:, None].expand(-1, n_members, -1, -1)
-    facts = {
-        k: (v if v.dim() == 2 else v[None].expand(n_members, -1))
-        for k in ("shown", "query", "label")
-        for v in [trial[k]]
-    }
-    steps = torch.arange(n_steps, device=states.device)[:, None, None]
-    memory = (steps > facts["shown"][None]) & (steps < facts["query"][None])  # [T, E, B]
-    onehot = torch.nn.functional.one_hot(facts["label"], n_classes).to(states.dtype)  # [E, B, C]
-    weight = memory.to(states.dtype)[..., None] * onehot[None]  # [T, E, B, C]
-    count = weight.sum((0, 2))  # [E, C]
-    centres = torch.einsum("tebc,tebn->ecn", weight, states) / count.clamp(min=1)[..., None]
-    mean_input = torch.einsum("tebc,tebi->eci", weight, inputs) / count.clamp(min=1)[..., None]
-    return ClassCentres(centres=centres, mean_input=mean_input, present=count > 0)
 
 
 def speed_at_class_centres(

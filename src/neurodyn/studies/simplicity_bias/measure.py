@@ -215,7 +215,7 @@ def measure_run(run: Run, history: OutlierHistory) -> list[NetworkMeasures]:
         raise NeurodynError(f"run {run.id} is not trained on attractor tasks; train it anew")
     model = run.load_model()
     info = run.info()
-    perf = info["performance_by_member"]["attractors"]
+    perf = (info.performance_by_member or {})["attractors"]
     probes = [probe_states(model, task, k) for k in (0, 1)]
     shared, n_stable = shared_attractors(model, task)
     emergence = (

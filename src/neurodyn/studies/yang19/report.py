@@ -120,7 +120,7 @@ def report(
     info = run.info()
     return "\n".join(
         [
-            f'<p class="meta">run {html.escape(run.id)}, {info["steps_done"]} steps of '
+            f'<p class="meta">run {html.escape(run.id)}, {info.steps_done} steps of '
             f"{run.config.train.batch_size} trials; {len(results)} networks</p>",
             f"<p>Minimum performance over tasks: {', '.join(f'{m:.3f}' for m in mins)} "
             f"(the paper trains to high performance on every task). Clusters found: "

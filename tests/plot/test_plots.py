@@ -1,0 +1,111 @@
+"""Every public figure draws into the caller's axes, returns its figure, and draws what its
+result says (the plots compute nothing themselves)."""
+
+import ast
+import inspect
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import neurodyn.plot
+from neurodyn.analysis.fixed_points import FixedPoints
+from neurodyn.analysis.parameter_effect import parameter_effect
+from neurodyn.analysis.projection import principal_axes
+from neurodyn.analysis.similarity import SimilarityMatrix, similarity_layout
+from neurodyn.errors import ShapeError
+from neurodyn.plot import plot_comparison, plot_fixed_points, plot_parameter_effect
+
+PLOT = Path(neurodyn.plot.__file__).parent
+# figures of single studies, which move into the studies' own packages
+STUDY_FIGURES = {"memory.py"}
+
+
+def test_neurodyn_plot_exports_every_public_figure():
+    defined = {
+        node.name
+        for path in PLOT.glob("*.py")
+        if path.name not in STUDY_FIGURES | {"__init__.py"}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("plot_")
+    }
+    assert set(neurodyn.plot.__all__) == defined
+    assert all(callable(getattr(neurodyn.plot, name)) for name in neurodyn.plot.__all__)
+
+
+@pytest.mark.parametrize("name", neurodyn.plot.__all__)
+def test_every_figure_takes_the_axes_or_figure_to_draw_into(name):
+    parameters = inspect.signature(getattr(neurodyn.plot, name)).parameters
+    given = [p for p in ("ax", "axes", "fig") if p in parameters]
+    assert len(given) == 1, f"{name} takes {given or 'none'} of ax=, axes=, fig="
+    assert parameters[given[0]].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters[given[0]].default is None
+
+
+def test_the_comparison_draws_the_matrix_in_the_layout_order_into_given_axes():
+    position = np.array([0.0, 10.0, 1.0])
+    matrix = SimilarityMatrix(
+        np.abs(position[:, None] - position), "d", "distance", ["a:0", "b:0", "a:1"]
+    )
+    layout = similarity_layout(matrix)
+    fig, axes = plt.subplots(1, 2)
+    assert plot_comparison(matrix, layout, axes=axes) is fig
+    image = axes[0].get_images()[0].get_array()
+    np.testing.assert_array_equal(image, matrix.values[np.ix_(layout.order, layout.order)])
+    drawn = np.concatenate([c.get_offsets() for c in axes[1].collections])
+    np.testing.assert_allclose(
+        sorted(map(tuple, drawn)), sorted(map(tuple, layout.coordinates)), atol=1e-12
+    )
+    with pytest.raises(ShapeError, match="draws 2 panels"):
+        plot_comparison(matrix, layout, axes=[axes[0]])
+    plt.close(fig)
+
+
+def _points(states: np.ndarray) -> FixedPoints:
+    m, n = states.shape
+    return FixedPoints(
+        states=states,
+        inputs=np.zeros((m, 1)),
+        member=np.zeros(m, int),
+        condition=np.zeros(m, int),
+        q=np.zeros(m),
+        is_fixed=np.ones(m, bool),
+        eigenvalues=np.full((m, n), 0.5 + 0j),
+        eigenvectors=np.tile(np.eye(n, dtype=complex), (m, 1, 1)),
+        flow_eigenvalues=np.full((m, n), np.nan),
+        stability=np.array(["stable"] * m),
+        n_unstable=np.zeros(m, int),
+        n_marginal=np.zeros(m, int),
+        initial_states=states,
+        initial_member=np.zeros(m, int),
+        initial_condition=np.zeros(m, int),
+        final_states=states,
+        final_q=np.zeros(m),
+        assignment=np.arange(m),
+        n_iters=np.zeros(m, int),
+        dt=math.nan,
+    )
+
+
+def test_fixed_points_are_drawn_at_their_coordinates_on_the_given_projection():
+    states = np.array([[1.0, 0.0, 2.0], [3.0, 0.0, 2.0], [2.0, 4.0, 2.0]])
+    points = _points(states)
+    projection = principal_axes(states, dims=2)
+    fig, ax = plt.subplots()
+    assert plot_fixed_points(points, projection, ax=ax) is fig
+    drawn = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(drawn, projection.project(states))
+    assert ax.get_xlabel() == "axis 1" and ax.get_title() == "3 stable"
+    plt.close(fig)
+
+
+def test_a_parameter_effect_draws_each_network_and_the_means_per_value():
+    effect = parameter_effect("lr", [0.1, 0.1, 1.0], {"loss": [1.0, 3.0, 5.0]})
+    fig, ax = plt.subplots()
+    assert plot_parameter_effect(effect, axes=[ax]) is fig
+    np.testing.assert_array_equal(ax.collections[0].get_offsets()[:, 1], [1.0, 3.0, 5.0])
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [2.0, 5.0])
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "lr"
+    plt.close(fig)
