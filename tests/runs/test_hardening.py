@@ -19,7 +19,7 @@ from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.errors import ConfigError, DiskFull, NeurodynError, TrainingDiverged
 from neurodyn.runs import list_runs, parse_config, resume_run, train_run
 from neurodyn.runs.analyze import analyze_run
-from neurodyn.runs.compare import write_comparison
+from neurodyn.runs.compare import save_comparison
 from neurodyn.runs.run import CHECKPOINT, METRICS
 
 BASE = {
@@ -49,7 +49,7 @@ def test_a_failed_start_leaves_no_run_folder_to_block_the_name(tmp_path, monkeyp
         with pytest.raises(NeurodynError, match="NEURODYN_ENGINE"):
             train_run(config(), tmp_path, run_id="r", progress=False)
     assert list(tmp_path.iterdir()) == []  # no run folder, no index made for it
-    assert train_run(config(), tmp_path, run_id="r", progress=False).info()["status"] == "finished"
+    assert train_run(config(), tmp_path, run_id="r", progress=False).info().status == "finished"
 
 
 def test_the_divergence_message_says_whether_a_checkpoint_is_kept(tmp_path):
@@ -125,7 +125,7 @@ def test_a_really_full_disk_is_named_and_resume_works_once_space_is_freed(small_
     assert (run.path / CHECKPOINT).read_bytes() == checkpoint
     filler.unlink()
     resumed = resume_run(run.path, progress=False)
-    assert resumed.info()["status"] == "finished" and (run.path / METRICS).exists()
+    assert resumed.info().status == "finished" and (run.path / METRICS).exists()
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "a/b", "..", "x\x1b[2J"])
@@ -133,5 +133,5 @@ def test_a_comparison_name_cannot_leave_the_runs_folder(tmp_path, name):
     result = SimilarityMatrix(np.eye(2), metric="cka", kind="similarity", labels=["a/0", "b/0"])
     root = tmp_path / "deep" / "runs"
     with pytest.raises(ConfigError, match="comparison name"):
-        write_comparison(result, root, name)
+        save_comparison(result, root, name)
     assert not (tmp_path / "escaped").exists() and not root.exists()

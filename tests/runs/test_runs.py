@@ -7,6 +7,7 @@ from neurodyn.cli import main
 from neurodyn.errors import (
     ConfigError,
     CorruptCheckpoint,
+    CorruptFile,
     NeurodynError,
     RunExists,
     RunNotFound,
@@ -435,5 +436,5 @@ def test_run_info_is_a_frozen_record_and_dict_access_warns(tmp_path):
         RunInfo.from_dict(created.to_dict()) == created and "performance" not in created.to_dict()
     )
     (run.path / INFO).write_text('{"status": "finished"}')
-    with pytest.raises(CorruptCheckpoint, match=r"run\.json cannot be read"):
+    with pytest.raises(CorruptFile, match=r"run\.json lacks a field of a run's record"):
         run.info()

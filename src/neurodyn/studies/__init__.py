@@ -67,12 +67,12 @@ def run(
     if quick:
         config = module.quick_config()
     elif config_path is not None:
-        from neurodyn._yaml import read_yaml
+        import yaml
 
         path = Path(config_path)
         if not path.is_file():
             raise ConfigError(f"study config {path} does not exist")
-        config = module.StudyConfig.from_dict(read_yaml(path) or {})
+        config = module.StudyConfig.from_dict(yaml.safe_load(path.read_text()) or {})
     else:
         config = module.StudyConfig.from_dict({})
     if not train and not getattr(module, "CAN_SKIP_TRAINING", False):
