@@ -1,11 +1,8 @@
 """Information flux and recurrence resonance (Metzner et al. 2024), checked on analytic cases."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-import yaml
 from scipy.integrate import quad
 from scipy.special import expit
 
@@ -33,9 +30,7 @@ from neurodyn.analysis.information import (
 )
 from neurodyn.errors import ConfigError
 from neurodyn.models import CTRNN, NetworkSpec
-from neurodyn.studies import resonance
 
-ROOT = Path(__file__).parents[2]
 LEVELS = np.concatenate([[0.0], np.logspace(-1, 2, 16)])
 
 
@@ -222,38 +217,3 @@ def test_ctrnn_with_inhibitory_autapses_resonates_like_the_boltzmann_machine():
     flat = ctrnn_information(model, [0.1], steps=2000, trials=1, burn_in=50, n_units=4)
     assert flat.entropy[0] == pytest.approx(4.0, abs=0.01)
     assert flat.mutual_information[0] < 2 * plug_in_bias(16, 1999)
-
-
-# --- the study ------------------------------------------------------------------------------
-
-
-def test_the_study_file_is_the_default_config():
-    data = yaml.safe_load((ROOT / "studies" / "resonance.yaml").read_text())
-    config = resonance.StudyConfig.from_dict(data)
-    assert config == resonance.StudyConfig.from_dict({})
-    assert config.to_dict() == data
-
-
-def test_study_config_errors():
-    with pytest.raises(ConfigError, match="unknown study field"):
-        resonance.StudyConfig.from_dict({"step": 10})
-    with pytest.raises(ConfigError, match="must be one of"):
-        resonance.StudyConfig.from_dict({"families": {"x": {"family": "rooks", "w": 1.0}}})
-    with pytest.raises(ConfigError, match="takes"):
-        resonance.StudyConfig.from_dict({"families": {"x": {"family": "nrooks", "g": 1.0}}})
-    with pytest.raises(ConfigError, match="observe"):
-        resonance.StudyConfig.from_dict(
-            {"families": {"x": {"family": "random", "w": 1.0, "n": 3, "observe": 4}}}
-        )
-
-
-def test_quick_study_writes_measures_and_report(tmp_path):
-    config = resonance.quick_config()
-    out, rows = resonance.run_study(config, tmp_path, progress=False)
-    lines = (out / "measures.csv").read_text().splitlines()
-    assert len(lines) == 1 + len(config.families)
-    assert [r["family"] for r in rows] == list(config.families)
-    report = (out / "report.html").read_text()
-    assert report.count("<img") >= 3
-    assert "| autapses | 5 (5) |" in resonance.summary_table(rows)
-    assert yaml.safe_load((out / "config.yaml").read_text()) == config.to_dict()

@@ -199,3 +199,22 @@ def test_slow_points_of_an_lstm_live_in_its_h_and_c_state():
     )
     found = class_slow_points(lstm, task, n_trials=32, starts_per_class=4, max_iters=50)
     assert found.point.shape == (1, 3, 16) and found.centre.shape == (1, 3, 16)
+
+
+def test_fixed_delay_trials_ask_exactly_d_steps_after_the_image_even_beyond_t_max():
+    task = DelayedClassification(n_classes=4, t_max=10)
+    for delay in (5, 37):
+        batch = task.fixed_delay(32, delay, seed=0)
+        trial = batch.trial
+        assert torch.equal(trial["query"] - trial["shown"], torch.full((32,), delay))
+        assert batch.n_steps == int(trial["query"].max()) + 1
+        query_flag = batch.x[..., -1]
+        steps = torch.nonzero(query_flag.T)[:, 1]  # the query step of each trial
+        assert torch.equal(steps, trial["query"])
+        # the class label is the target at the query step only; "null" (0) elsewhere
+        target = batch.y.argmax(-1)
+        at_query = target[trial["query"], torch.arange(32)]
+        assert torch.equal(at_query, trial["label"] + 1)
+        assert int((target != 0).sum()) == 32
+    with pytest.raises(Exception, match="delay must be at least 1"):
+        task.fixed_delay(4, 0)

@@ -21,10 +21,10 @@ __all__ = ["STUDIES", "Study", "StudyOutput", "get", "load_config", "names", "ru
 STUDIES: dict[str, Any] = {
     simplicity_bias.STUDY.name: simplicity_bias.STUDY,
     yang19.STUDY.name: yang19.STUDY,
-    resonance.NAME: resonance,
-    memory.NAME: memory,
+    resonance.STUDY.name: resonance.STUDY,
+    memory.STUDY.name: memory.STUDY,
     continual.STUDY.name: continual.STUDY,
-    plasticity.NAME: plasticity,
+    plasticity.STUDY.name: plasticity.STUDY,
 }
 
 

@@ -80,6 +80,9 @@ class Study(Generic[C, R]):
     tables: Callable[[R], dict[str, list[dict[str, Any]]]] = field(default=_no_tables)
     # `neurodyn study NAME --no-train` analyses the runs as they are on disk
     can_skip_training: bool = False
+    # fields holding a mapping of settings that a config may give in part: its keys go over
+    # the default's one by one (any other mapping field is replaced as a whole)
+    sections: tuple[str, ...] = ()
 
     def defaults(self) -> dict[str, Any]:
         """The fields of the study's packaged config.yaml."""
@@ -117,15 +120,28 @@ def _read_yaml(path: Any) -> dict[str, Any]:
     return data
 
 
-def with_defaults(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """`data` over `defaults`, field by field. A field the study does not have is named, with
-    the ones it has."""
+def with_defaults(
+    data: Mapping[str, Any], defaults: Mapping[str, Any], *, sections: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """`data` over `defaults`, field by field, and key by key inside the `sections` fields. A
+    field (or a section's key) the study does not have is named, with the ones it has."""
     unknown = set(data) - set(defaults)
     if unknown:
         raise ConfigError(
             f"unknown study field(s) {sorted(unknown)}; fields: {', '.join(defaults)}"
         )
-    return {**dict(defaults), **data}
+    merged = {**dict(defaults), **data}
+    for name in sections:
+        given = data.get(name, {})
+        if not isinstance(given, Mapping):
+            raise ConfigError(f"study field {name!r} must be a mapping of its settings")
+        unknown = set(given) - set(defaults[name])
+        if unknown:
+            raise ConfigError(
+                f"unknown {name} field(s) {sorted(unknown)}; fields: {', '.join(defaults[name])}"
+            )
+        merged[name] = {**defaults[name], **given}
+    return merged
 
 
 def load_config(
@@ -142,9 +158,11 @@ def load_config(
     if variant is not None:
         if quick or path is not None:
             raise ConfigError("choose one of --variant, --quick and --config")
-        return study.config_type.from_dict(with_defaults(study.variant_fields(variant), defaults))
+        data = study.variant_fields(variant)
+        return study.config_type.from_dict(with_defaults(data, defaults, sections=study.sections))
     if quick:
-        return study.config_type.from_dict(with_defaults(study.quick_fields(), defaults))
+        data = study.quick_fields()
+        return study.config_type.from_dict(with_defaults(data, defaults, sections=study.sections))
     if path is None:
         return study.config_type.from_dict(defaults)
     path = Path(path)
@@ -153,7 +171,7 @@ def load_config(
     data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"study config {path} must be a mapping of fields, not a list or value")
-    return study.config_type.from_dict(with_defaults(data, defaults))
+    return study.config_type.from_dict(with_defaults(data, defaults, sections=study.sections))
 
 
 @dataclass(frozen=True)

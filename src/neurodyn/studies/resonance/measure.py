@@ -1,33 +1,27 @@
-"""Metzner, Schilling, Maier & Krauss (2024), "Recurrence resonance - noise-enhanced dynamics in
-recurrent neural networks" (Frontiers in Complex Systems 2; arXiv 2408.05579), after Krauss et
-al. (2019), "Recurrence resonance in three-neuron motifs".
+"""What the resonance study measures (Metzner, Schilling, Maier & Krauss 2024): its config, the
+resonance curves of each weight family, the rows of measures.csv and the summary table.
 
-`neurodyn study resonance` builds noisy Boltzmann machines from each weight family (random,
-autapses only, Hopfield, N-rooks; `neurodyn.analysis.boltzmann`), measures the state entropy
-H, the mutual information I between successive states and D = H - I against the noise
-amplitude r, over a finite observation of `steps` steps from a random initial state, for
-several seeds (a new network and a new run each), and writes `ROOT/study-resonance/` with
-`measures.csv` (one row per family), `config.yaml`, `report.html` and every curve as `.npz`.
-
-For networks of at most 12 units the exact curve of an infinite observation (the stationary
-distribution of the exact transition matrix) is computed too: it shows what the finite
-observation adds, since the paper finds RR bound to the observation time scale.
-
-Nothing trains: the study runs in seconds.
+For each weight family (random, autapses only, Hopfield, N-rooks; `neurodyn.analysis.boltzmann`)
+and seed, one noisy Boltzmann machine is built and observed for `steps` steps from a random
+initial state at every noise amplitude r: the state entropy H, the mutual information I between
+successive states and D = H - I (`resonance_curve`). For networks of at most 12 units the exact
+curve of an infinite observation (the stationary distribution of the exact transition matrix)
+is computed too: it shows what the finite observation adds, since the paper finds RR bound to
+the observation time scale. The mean curves are saved as `curves/LABEL.npz`.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+from tqdm.auto import tqdm
 
-from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.boltzmann import (
     MAX_EXACT_UNITS,
     WEIGHT_FAMILIES,
@@ -36,33 +30,19 @@ from neurodyn.analysis.boltzmann import (
 )
 from neurodyn.analysis.information import ResonanceCurve, mean_curve, resonance_curve
 from neurodyn.errors import ConfigError
-from neurodyn.studies._config import with_defaults
+from neurodyn.runs import Run
 
-NAME = "resonance"
-
-# Weight scales give every family a typical noise-free drive |u| of about 10-11 (drive
-# sum_m w_nm (y_m - 1/2) with symmetric biases): autapses and N-rooks w / 2 = 11, Hopfield
-# (w / n)(n - 1) / 2 = 10 at a stored pattern, random w sqrt(n) / 2 = 11 (rms). The autapse
-# strength was set so that its r_opt lands near the paper's (about 4); see the README.
-DEFAULT_CONFIG: dict[str, Any] = {
-    "n_units": 5,
-    "steps": 10000,
-    "seeds": list(range(10)),
-    "noise_levels": {"zero": True, "min": 0.1, "max": 100.0, "count": 31},
-    "families": {
-        "autapses": {"family": "autapses", "w": 22.0},
-        "nrooks": {"family": "nrooks", "w": 22.0},
-        "hopfield": {"family": "hopfield", "w": 25.0, "n_patterns": 1},
-        "random": {"family": "random", "w": 10.0},
-        "hopfield-20-subset": {
-            "family": "hopfield",
-            "w": 25.0,
-            "n_patterns": 3,
-            "n": 20,
-            "observe": 5,
-        },
-    },
-}
+__all__ = [
+    "PAPER",
+    "RR_GAIN_BITS",
+    "FamilyResult",
+    "ResonanceConfig",
+    "family_row",
+    "measure",
+    "measure_family",
+    "rows",
+    "summary",
+]
 
 # What the paper reports, where we know it (autapses-only network of 5 neurons).
 PAPER = {
@@ -86,7 +66,7 @@ def _family_params(family: str) -> tuple[set[str], set[str]]:
 
 
 @dataclass(frozen=True)
-class StudyConfig:
+class ResonanceConfig:
     """Families to measure (label -> `family`, its parameters, optionally `n` units of which
     `observe` are measured), the default network size, observation length, seeds and noise
     amplitudes (`zero` plus `count` values log-spaced from `min` to `max`)."""
@@ -98,9 +78,18 @@ class StudyConfig:
     noise_levels: dict[str, Any]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        merged = with_defaults(data, DEFAULT_CONFIG)
-        noise = dict(merged["noise_levels"])
+    def from_dict(cls, data: dict[str, Any]) -> ResonanceConfig:
+        """The config from every field (`load_config` merges a user's file over config.yaml,
+        key by key inside `noise_levels`)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing, unknown = set(names) - set(data), set(data) - set(names)
+        if missing or unknown:
+            raise ConfigError(
+                f"study resonance: missing field(s) {sorted(missing)}, unknown "
+                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
+                "study's config.yaml"
+            )
+        noise = dict(data["noise_levels"])
         if set(noise) != _NOISE_KEYS:
             raise ConfigError(
                 f"noise_levels needs exactly {sorted(_NOISE_KEYS)}, got {sorted(noise)}"
@@ -113,10 +102,10 @@ class StudyConfig:
                 "count": int(noise["count"]),
             }
             config = cls(
-                families={str(k): dict(v) for k, v in dict(merged["families"]).items()},
-                n_units=int(merged["n_units"]),
-                steps=int(merged["steps"]),
-                seeds=tuple(int(s) for s in merged["seeds"]),
+                families={str(k): dict(v) for k, v in dict(data["families"]).items()},
+                n_units=int(data["n_units"]),
+                steps=int(data["steps"]),
+                seeds=tuple(int(s) for s in data["seeds"]),
                 noise_levels=noise,
             )
         except (TypeError, ValueError) as err:
@@ -183,7 +172,7 @@ class FamilyResult:
     stationary: ResonanceCurve | None
 
 
-def measure_family(label: str, entry: dict[str, Any], config: StudyConfig) -> FamilyResult:
+def measure_family(label: str, entry: dict[str, Any], config: ResonanceConfig) -> FamilyResult:
     """Resonance curves of one family entry, one network and one run per seed."""
     family = entry["family"]
     params = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
@@ -250,35 +239,7 @@ def family_row(result: FamilyResult) -> dict[str, Any]:
     return row
 
 
-def run_study(
-    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True
-) -> tuple[Path, list[dict[str, Any]]]:
-    """Measure every family and write `ROOT/study-resonance/` with `measures.csv`,
-    `config.yaml`, `report.html` and `curves/LABEL.npz` (mean curves)."""
-    from tqdm.auto import tqdm
-
-    from neurodyn.report.resonance import write_resonance_report
-
-    out = Path(root) / f"study-{NAME}"
-    out.mkdir(parents=True, exist_ok=True)
-    results = [
-        measure_family(label, entry, config)
-        for label, entry in tqdm(
-            config.families.items(), desc="families", disable=not progress, leave=False
-        )
-    ]
-    rows = [family_row(r) for r in results]
-    atomic_write_csv(out / "measures.csv", rows)
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    for r in results:
-        r.curve.save(out / "curves" / f"{r.label}.npz")
-        if r.stationary is not None:
-            r.stationary.save(out / "curves" / f"{r.label}.stationary.npz")
-    write_resonance_report(out / "report.html", results, rows, config)
-    return out, rows
-
-
-def summary_table(rows: list[dict[str, Any]]) -> str:
+def summary(results: list[FamilyResult]) -> str:
     """Markdown: per family, the peak of the mean curve (r_opt, I_max, H there), I without
     noise and at the largest noise, how many networks peak inside, and the infinite-observation
     I at r = 0 and at its maximum."""
@@ -286,7 +247,7 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         "| family | units (observed) | r_opt | I_max | H at r_opt | I at r=0 | I at r_max | networks with RR | infinite obs.: I(0) -> I_max |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in rows:
+    for row in rows(results):
         stat = (
             f"{row['stationary_I_at_zero']:.2f} -> {row['stationary_I_max']:.2f}"
             if row["stationary_I_max"] != ""
@@ -300,10 +261,24 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def quick_config() -> StudyConfig:
-    """A tiny version (four 5-unit families, two seeds, 1000 steps, 8 noise levels)."""
-    data = copy.deepcopy(DEFAULT_CONFIG)
-    del data["families"]["hopfield-20-subset"]
-    data.update(steps=1000, seeds=[0, 1])
-    data["noise_levels"]["count"] = 7
-    return StudyConfig.from_dict(data)
+def measure(
+    config: ResonanceConfig, runs: Mapping[str, Run], out: Path, progress: bool
+) -> list[FamilyResult]:
+    """Every family's curves (`Study.measure`; nothing trains, so `runs` is empty), each mean
+    curve saved as `out/curves/LABEL.npz` (and `LABEL.stationary.npz`, the exact one)."""
+    results = [
+        measure_family(label, entry, config)
+        for label, entry in tqdm(
+            config.families.items(), desc="families", disable=not progress, leave=False
+        )
+    ]
+    for r in results:
+        r.curve.save(out / "curves" / f"{r.label}.npz")
+        if r.stationary is not None:
+            r.stationary.save(out / "curves" / f"{r.label}.stationary.npz")
+    return results
+
+
+def rows(results: list[FamilyResult]) -> list[dict[str, Any]]:
+    """measures.csv: one row per family."""
+    return [family_row(r) for r in results]

@@ -1,5 +1,6 @@
 """The report of the plasticity study (Bredenberg, Simoncelli & Savin 2020): learning curves,
-the learned codes and their noise, for the local rule and BPTT."""
+the learned codes and their noise, for the local rule and BPTT, under the runner's title and
+summary."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import yaml
 from matplotlib.axes import Axes
 
-from neurodyn._io import atomic_write_text
 from neurodyn.plot.population_code import (
     plot_bias_variance,
     plot_discriminability,
@@ -21,14 +20,17 @@ from neurodyn.plot.population_code import (
     plot_preferred_stimuli,
     plot_reward_curves,
 )
-from neurodyn.report.blocks import cell_html, figure_html, page
-from neurodyn.studies.plasticity import (
+from neurodyn.report.blocks import cell_html, figure_html
+from neurodyn.runs import Run
+from neurodyn.studies.plasticity.measure import (
     SUMMARY_COLUMNS,
     NetworkResult,
-    StudyConfig,
+    PlasticityConfig,
     condition_means,
     mean_sd_text,
 )
+
+__all__ = ["report"]
 
 
 def _table(results: Sequence[NetworkResult]) -> str:
@@ -71,17 +73,20 @@ def _means_table(results: Sequence[NetworkResult]) -> str:
     columns = SUMMARY_COLUMNS[1:]
     head = "<th>condition</th>" + "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
     body = ""
-    for summary in condition_means([r.row for r in results]):
-        cells = "".join(f"<td>{html.escape(mean_sd_text(summary, k))}</td>" for k, _ in columns)
-        body += f"<tr><td>{html.escape(summary['condition'])}</td>{cells}</tr>"
+    for means in condition_means([r.row for r in results]):
+        cells = "".join(f"<td>{html.escape(mean_sd_text(means, k))}</td>" for k, _ in columns)
+        body += f"<tr><td>{html.escape(means['condition'])}</td>{cells}</tr>"
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def write_plasticity_report(
-    path: Path, every_seed: Sequence[NetworkResult], config: StudyConfig
-) -> Path:
-    """Write the study's HTML report to `path`: the measures of every network, their means
-    over seeds, and the figures of the first seed's networks."""
+def report(
+    every_seed: Sequence[NetworkResult],
+    config: PlasticityConfig,
+    runs: Mapping[str, Run],
+    out: Path,
+) -> str:
+    """The report's body (`Study.report`): the measures of every network, their means over
+    seeds, and the figures of the first seed's networks."""
     results = [r for r in every_seed if r.condition.seed == config.seeds[0]]
     kinds = [k for k in ("estimation", "classification") if k in config.tasks]
     main = {
@@ -149,8 +154,6 @@ def write_plasticity_report(
     }
     decoders = {r.condition.name: r.decoding for r in main.get("estimation", [])}
     body = [
-        "<h1>Learning task-dependent codes with a local plasticity rule "
-        "(Bredenberg, Simoncelli &amp; Savin 2020)</h1>",
         f'<p class="meta">{len(every_seed)} networks; noise sigma {config.sigma:g} unless stated; '
         f"local rule: {int(config.local['n_chains'])} chains, "
         f"{config.local['n_trials'] * config.local['trial_time']:g} time units, rates "
@@ -228,8 +231,5 @@ def write_plasticity_report(
             "Recurrent against feed-forward drive after learning (mean |W r| / mean |C s|) "
             "at each noise level.",
         ),
-        "<h2>Config</h2>",
-        f"<pre>{html.escape(yaml.safe_dump(config.to_dict(), sort_keys=False))}</pre>",
     ]
-    atomic_write_text(path, page("plasticity study", "\n".join(body)))
-    return path
+    return "\n".join(body)

@@ -1,15 +1,19 @@
 """Figures of the memory study (Haviv et al. 2019): accuracy against delay, speed against
-memory beyond the trained delays."""
+memory beyond the trained delays. They draw the measures; they compute nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from neurodyn.studies.memory import T_MAX, NetworkMeasures
+from neurodyn.studies.memory.measure import T_MAX, NetworkMeasures
+
+__all__ = ["plot_accuracy_by_delay", "plot_speed_against_memory"]
 
 _COLOUR = {"classes": "tab:orange", "tmax": "tab:blue"}
 _LINE = {"curriculum": ":", "fine-tune": "-", "fine-tune + speed": "--"}
@@ -47,14 +51,18 @@ def plot_accuracy_by_delay(measures: Sequence[NetworkMeasures]) -> Figure:
 
 
 def plot_speed_against_memory(
-    measures: Sequence[NetworkMeasures], rho: float, p_value: float
+    measures: Sequence[NetworkMeasures], rho: float, p_value: float, *, ax: Axes | None = None
 ) -> Figure:
     """Every network: accuracy beyond the trained delays against its speed at the class
-    centres (log axis); colour per curriculum, marker per cell, filled when penalised."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    centres (log axis); colour per curriculum, marker per cell, filled when penalised. `rho`
+    and `p_value` (`speed_predicts_memory`) go in the title. Draws on `ax` when given."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+    else:
+        fig = cast(Figure, ax.get_figure(root=True))  # an Axes to draw on lies in a figure
     markers = {"gru": "o", "lstm": "s", "ctrnn": "^"}
     for m in measures:
-        colour = "tab:orange" if m.curriculum == "classes" else "tab:blue"
+        colour = _COLOUR.get(m.curriculum, "black")
         ax.scatter(
             max(m.speed, 1e-12),
             m.beyond,

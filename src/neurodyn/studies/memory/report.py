@@ -1,20 +1,23 @@
-"""The report of the memory study (Haviv, Rivkind & Barak 2019)."""
+"""The report of the memory study (Haviv, Rivkind & Barak 2019): accuracy against delay, speed
+against memory and backtracking, under the runner's title and summary."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from neurodyn._io import atomic_write_text
-from neurodyn.plot.memory import plot_accuracy_by_delay, plot_speed_against_memory
-from neurodyn.report.blocks import figure_html, page
-from neurodyn.studies.memory import (
+from neurodyn.report.blocks import figure_html
+from neurodyn.runs import Run
+from neurodyn.studies.memory.figures import plot_accuracy_by_delay, plot_speed_against_memory
+from neurodyn.studies.memory.measure import (
+    MemoryConfig,
     NetworkMeasures,
-    StudyConfig,
     group_means,
     speed_predicts_memory,
 )
+
+__all__ = ["report"]
 
 
 def _backtracking_html(measures: Sequence[NetworkMeasures]) -> str:
@@ -41,9 +44,14 @@ def _backtracking_html(measures: Sequence[NetworkMeasures]) -> str:
     )
 
 
-def write_memory_report(
-    path: Path, measures: Sequence[NetworkMeasures], config: StudyConfig
-) -> Path:
+def report(
+    measures: Sequence[NetworkMeasures],
+    config: MemoryConfig,
+    trained_runs: Mapping[str, Run],
+    out: Path,
+) -> str:
+    """The report's body (`Study.report`): the setup, the means per group, the two figures and
+    the backtracking table."""
     rho, p = speed_predicts_memory(list(measures))
     rows = "".join(
         f"<tr><td>{c}</td><td>{cell}</td><td>{phase}</td><td>{g['networks']}</td>"
@@ -51,7 +59,6 @@ def write_memory_report(
         for (c, cell, phase), g in group_means(list(measures)).items()
     )
     parts = [
-        "<h1>Memory: curricula and the speed regulariser (Haviv, Rivkind &amp; Barak 2019)</h1>",
         f'<p class="meta">Delayed classification of the 8x8 digits; {config.stage_steps} steps '
         f"per curriculum stage (8 stages); {config.model.get('n_hidden')} units; seeds "
         f"{config.model.get('seeds')}. Accuracy on {config.eval_trials} noise-free trials per "
@@ -72,5 +79,4 @@ def write_memory_report(
         ),
         _backtracking_html(measures),
     ]
-    atomic_write_text(path, page("memory study", "\n".join(parts)))
-    return path
+    return "\n".join(parts)

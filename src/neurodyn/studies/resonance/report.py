@@ -1,23 +1,30 @@
 """The report of the recurrence resonance study (Metzner et al. 2024): H, I and D against noise
-for each weight family, next to the paper's numbers."""
+for each weight family, next to the paper's numbers, under the runner's title and summary."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-import yaml
 
-from neurodyn._io import atomic_write_text
 from neurodyn.plot.information import (
     plot_resonance_comparison,
     plot_resonance_grid,
 )
-from neurodyn.report.blocks import cell_html, figure_html, page
-from neurodyn.studies.resonance import PAPER, RR_GAIN_BITS, FamilyResult, StudyConfig
+from neurodyn.report.blocks import cell_html, figure_html
+from neurodyn.runs import Run
+from neurodyn.studies.resonance.measure import (
+    PAPER,
+    RR_GAIN_BITS,
+    FamilyResult,
+    ResonanceConfig,
+    family_row,
+)
+
+__all__ = ["report"]
 
 _COLUMNS = [
     ("family", "family"),
@@ -70,9 +77,9 @@ def _paper_table(results: Sequence[FamilyResult]) -> str:
         "<h2>Against the paper</h2><table><tr><th>family</th><th>measure</th><th>paper</th>"
         f"<th>ours</th></tr>{''.join(rows)}</table>"
         "<p>The paper's values as quoted for its autapses-only network of 5 neurons (read off "
-        "its figure); its weight scale and observation length are not known to us, see "
-        "<code>studies/resonance/README.md</code>. I at 50 is ours at the noise level nearest "
-        "r = 50.</p>"
+        "its figure); its weight scale and observation length are not known to us, see the "
+        "study's <code>src/neurodyn/studies/resonance/README.md</code>. I at 50 is ours at the "
+        "noise level nearest r = 50.</p>"
     )
 
 
@@ -96,16 +103,16 @@ def _observation_figure(results: Sequence[FamilyResult]) -> str:
     )
 
 
-def write_resonance_report(
-    path: Path,
+def report(
     results: Sequence[FamilyResult],
-    rows: Sequence[dict[str, Any]],
-    config: StudyConfig,
-) -> Path:
-    """Write the study's HTML report to `path`."""
+    config: ResonanceConfig,
+    runs: Mapping[str, Run],
+    out: Path,
+) -> str:
+    """The report's body (`Study.report`): the setup, every family's measures, the paper's
+    numbers next to ours and the resonance curves."""
     levels = config.levels()
     body = [
-        "<h1>Recurrence resonance: noise-enhanced information flux (Metzner et al. 2024)</h1>",
         f'<p class="meta">{len(results)} weight families; {len(config.seeds)} networks each '
         f"(one per seed); {config.steps} steps per run from a random initial state; "
         f"{len(levels)} noise amplitudes r from {levels[0]:g} to {levels[-1]:g}</p>",
@@ -116,7 +123,7 @@ def write_resonance_report(
         "bits), D = H - I. Recurrence resonance is an interior maximum of I against r: the "
         f"network counts as showing it when its own I peaks at least {RR_GAIN_BITS} bits above "
         "its I at r = 0.</p>",
-        _measures_table(rows),
+        _measures_table([family_row(r) for r in results]),
         _paper_table(results),
         "<h2>Resonance curves</h2>",
         figure_html(
@@ -131,8 +138,5 @@ def write_resonance_report(
             "I against r for every family (dots: r_opt).",
         ),
         _observation_figure(results),
-        "<h2>Config</h2>",
-        f"<pre>{html.escape(yaml.safe_dump(config.to_dict(), sort_keys=False))}</pre>",
     ]
-    atomic_write_text(path, page("recurrence resonance", "\n".join(body)))
-    return path
+    return "\n".join(body)

@@ -1,16 +1,16 @@
-"""Bredenberg, Simoncelli & Savin (NeurIPS 2020), "Learning efficient task-dependent
-representations with synaptic plasticity".
+"""What the plasticity study measures (Bredenberg, Simoncelli & Savin 2020): its config and
+conditions, the training of each network (reused when trained before), its probes before and
+after learning, the rows of measures.csv and measures_by_condition.csv, and the summary table.
 
-`neurodyn study plasticity` trains the stochastic circuit (`neurodyn.models.stochastic`) on
-orientation estimation (40 units) and half-circle classification (25 units) with the local
-reward-modulated Hebbian rule (`neurodyn.train.plasticity.train_local`), at several noise
-levels, under the default von Mises prior and under a narrower (estimation) and a shifted
-(classification) one, plus the same circuits trained by truncated BPTT; probes every network
-before and after learning at the 12 test angles, and measures (`neurodyn.analysis.
-population_code`) the preferred-stimulus histogram, population tuning, decoding bias and
-variance, d' at the class boundaries, the noise volume fraction and the recurrent-vs-input
-engagement. Writes `ROOT/study-plasticity/` with `measures.csv` (one row per network),
-`config.yaml`, `report.html` and every trained network as `networks/LABEL.npz`.
+The study trains the stochastic circuit (`neurodyn.models.stochastic`) on orientation estimation
+and half-circle classification with the local reward-modulated Hebbian rule
+(`neurodyn.train.plasticity.train_local`), at several noise levels, under the default von Mises
+prior and under a narrower (estimation) and a shifted (classification) one, plus the same
+circuits trained by truncated BPTT; probes every network before and after learning at the 12
+test angles, and measures (`neurodyn.analysis.population_code`) the preferred-stimulus
+histogram, population tuning, decoding bias and variance, d' at the class boundaries, the noise
+volume fraction and the recurrent-vs-input engagement. Every trained network is kept as
+`ROOT/study-plasticity/networks/LABEL.npz`.
 
 A trained network is reused when the study runs again (an interrupted study goes on from the
 networks it finished); one trained under different settings is refused, never overwritten.
@@ -28,15 +28,15 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import yaml
+from tqdm.auto import tqdm
 
-from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.population_code import (
     DecodingBiasVariance,
@@ -51,7 +51,7 @@ from neurodyn.analysis.population_code import (
 )
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec
-from neurodyn.studies._config import with_defaults
+from neurodyn.runs import Run
 from neurodyn.tasks.bredenberg import StimulusTask, wrap
 from neurodyn.train.plasticity import (
     Circuit,
@@ -66,34 +66,36 @@ from neurodyn.train.plasticity import (
     train_local,
 )
 
-NAME = "plasticity"
+__all__ = [
+    "BOUNDARY_PAIRS",
+    "NEAR_PRIOR_PEAK",
+    "SUMMARY_COLUMNS",
+    "Condition",
+    "NetworkResult",
+    "PlasticityConfig",
+    "TrainedNetwork",
+    "condition_means",
+    "mean_sd_text",
+    "measure",
+    "measure_network",
+    "rows",
+    "summary",
+    "tables",
+    "time_to_fraction",
+    "train_condition",
+]
 
-DEFAULT_CONFIG: dict[str, Any] = {
-    "tasks": {
-        # the authors' sizes and initial biases
-        "estimation": {"n_units": 40, "bias": 0.0},
-        "classification": {"n_units": 25, "bias": 0.7},
-    },
-    "sigma": 0.2,  # the paper's noise; the learning curves add the other noise_levels
-    "noise_levels": [0.1, 0.2, 0.4],
-    # the prior the authors' networks were trained on: their code's stimulus drift with its
-    # kappa = 0.75 has a von Mises stationary law of concentration 2 kappa = 1.5
-    "kappa": 1.5,
-    # the paper's narrower and shifted priors (their values are not in the authors' code)
-    "priors": {
-        "narrow": {"task": "estimation", "kappa": 6.0},
-        "shifted": {"task": "classification", "mu": 1.0},
-    },
+# The settings of each trainer and of the probe, with their types (the values are config.yaml's)
+SECTIONS: dict[str, dict[str, type]] = {
     "local": {
-        "n_chains": 32,
-        "n_trials": 6,
-        "trial_time": 500.0,
-        "rate_scale": 100.0,
-        "transient": 40.0,
+        "n_chains": int,
+        "n_trials": int,
+        "trial_time": float,
+        "rate_scale": float,
+        "transient": float,
     },
-    "bptt": {"n_chains": 32, "n_updates": 400, "window_time": 2.0, "lr": 0.01, "warmup": 40.0},
-    "probe": {"n_chains": 8, "hold_time": 100.0, "transient": 20.0},
-    "seeds": [0, 1, 2],  # one network per seed and condition
+    "bptt": {"n_chains": int, "n_updates": int, "window_time": float, "lr": float, "warmup": float},
+    "probe": {"n_chains": int, "hold_time": float, "transient": float},
 }
 
 # d' pairs of the authors' code: either side of the boundary at theta = 0 (where the default
@@ -131,13 +133,22 @@ class Condition:
         }
 
 
-def _typed(section: dict[str, Any], name: str) -> dict[str, Any]:
-    """A section's values as the types of its defaults (counts int, times float)."""
-    return {k: type(DEFAULT_CONFIG[name][k])(v) for k, v in section.items()}
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A trainer's or the probe's settings, each as its type (counts int, times float)."""
+    given, schema = dict(data[name]), SECTIONS[name]
+    if set(given) != set(schema):
+        raise ConfigError(
+            f"study plasticity: {name} needs exactly {', '.join(schema)}; got {', '.join(given)}"
+        )
+    return {k: schema[k](given[k]) for k in schema}
 
 
 @dataclass(frozen=True)
-class StudyConfig:
+class PlasticityConfig:
+    """The study's settings (see config.yaml for each field's meaning): network size and bias
+    per task, the noise levels (`sigma`: the paper's), the default prior's concentration, the
+    extra priors, the settings of the local rule, of BPTT and of the probe, and the seeds."""
+
     tasks: dict[str, dict[str, Any]]
     sigma: float
     noise_levels: tuple[float, ...]
@@ -149,28 +160,28 @@ class StudyConfig:
     seeds: tuple[int, ...]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        merged = with_defaults(data, DEFAULT_CONFIG)
-        for section in ("local", "bptt", "probe"):
-            given = dict(merged[section])
-            unknown = set(given) - set(DEFAULT_CONFIG[section])
-            if unknown:
-                raise ConfigError(
-                    f"study plasticity: unknown {section} field(s) {sorted(unknown)}; "
-                    f"fields: {', '.join(DEFAULT_CONFIG[section])}"
-                )
-            merged[section] = {**DEFAULT_CONFIG[section], **given}
+    def from_dict(cls, data: dict[str, Any]) -> PlasticityConfig:
+        """The config from every field (`load_config` merges a user's file over config.yaml,
+        section by section for `local`, `bptt` and `probe`)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing, unknown = set(names) - set(data), set(data) - set(names)
+        if missing or unknown:
+            raise ConfigError(
+                f"study plasticity: missing field(s) {sorted(missing)}, unknown "
+                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
+                "study's config.yaml"
+            )
         try:
             config = cls(
-                tasks={str(k): dict(v) for k, v in dict(merged["tasks"]).items()},
-                sigma=float(merged["sigma"]),
-                noise_levels=tuple(float(s) for s in merged["noise_levels"]),
-                kappa=float(merged["kappa"]),
-                priors={str(k): dict(v) for k, v in dict(merged["priors"]).items()},
-                local=_typed(merged["local"], "local"),
-                bptt=_typed(merged["bptt"], "bptt"),
-                probe=_typed(merged["probe"], "probe"),
-                seeds=tuple(int(s) for s in merged["seeds"]),
+                tasks={str(k): dict(v) for k, v in dict(data["tasks"]).items()},
+                sigma=float(data["sigma"]),
+                noise_levels=tuple(float(s) for s in data["noise_levels"]),
+                kappa=float(data["kappa"]),
+                priors={str(k): dict(v) for k, v in dict(data["priors"]).items()},
+                local=_section(data, "local"),
+                bptt=_section(data, "bptt"),
+                probe=_section(data, "probe"),
+                seeds=tuple(int(s) for s in data["seeds"]),
             )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"study plasticity: a field has the wrong type ({err})") from err
@@ -271,7 +282,7 @@ class NetworkResult:
         return LearningCurve(self.trained.curve_time, self.trained.curve_objective)
 
 
-def _setting(condition: Condition, config: StudyConfig) -> str:
+def _setting(condition: Condition, config: PlasticityConfig) -> str:
     trainer = config.local if condition.trainer == "local" else config.bptt
     task = config.tasks[condition.task.kind]
     return json.dumps(
@@ -280,14 +291,14 @@ def _setting(condition: Condition, config: StudyConfig) -> str:
     )
 
 
-def _initial_circuit(condition: Condition, config: StudyConfig) -> Circuit:
+def _initial_circuit(condition: Condition, config: PlasticityConfig) -> Circuit:
     task = config.tasks[condition.task.kind]
     return init_circuit(
         int(task["n_units"]), condition.task, seed=condition.seed, bias=float(task["bias"])
     )
 
 
-def train_condition(condition: Condition, config: StudyConfig, folder: Path) -> TrainedNetwork:
+def train_condition(condition: Condition, config: PlasticityConfig, folder: Path) -> TrainedNetwork:
     """Train one network, or load it from `folder/LABEL.npz` when it was trained before with
     the same settings (a file from other settings is an error: never overwritten)."""
     path = folder / f"{condition.label}.npz"
@@ -344,7 +355,9 @@ def train_condition(condition: Condition, config: StudyConfig, folder: Path) -> 
     return trained
 
 
-def measure(condition: Condition, config: StudyConfig, trained: TrainedNetwork) -> NetworkResult:
+def measure_network(
+    condition: Condition, config: PlasticityConfig, trained: TrainedNetwork
+) -> NetworkResult:
     """Probe the network before and after learning and take every measure."""
     spec = CircuitSpec(sigma=condition.sigma)
     settings = {
@@ -433,28 +446,6 @@ def _within(angles: np.ndarray, centre: float) -> np.ndarray:
     return np.abs(wrap(angles - centre)) <= NEAR_PRIOR_PEAK + 1e-9
 
 
-def run_study(
-    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True
-) -> tuple[Path, list[dict[str, Any]]]:
-    """Train (or reuse) and measure every network; write `ROOT/study-plasticity/`."""
-    from tqdm.auto import tqdm
-
-    from neurodyn.report.plasticity import write_plasticity_report
-
-    out = Path(root) / f"study-{NAME}"
-    (out / "networks").mkdir(parents=True, exist_ok=True)
-    results = []
-    for condition in tqdm(config.conditions(), desc="networks", disable=not progress):
-        trained = train_condition(condition, config, out / "networks")
-        results.append(measure(condition, config, trained))
-    rows = [r.row for r in results]
-    atomic_write_csv(out / "measures.csv", rows)
-    atomic_write_csv(out / "measures_by_condition.csv", condition_means(rows))
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    write_plasticity_report(out / "report.html", results, config)
-    return out, rows
-
-
 SUMMARY_COLUMNS = [
     ("network", "network"),
     ("test_error_before", "test error before"),
@@ -473,33 +464,33 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def condition_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def condition_means(network_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per condition: each numeric measure's mean and standard deviation over the
     condition's seeds (`KEY_mean`, `KEY_sd`; sd 0 for one seed), in the rows' order."""
     by_condition: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in network_rows:
         by_condition.setdefault(row["condition"], []).append(row)
     out = []
     for name, members in by_condition.items():
-        summary: dict[str, Any] = {"condition": name, "seeds": len(members)}
+        means: dict[str, Any] = {"condition": name, "seeds": len(members)}
         for key, value in members[0].items():
             if isinstance(value, int | float) and not isinstance(value, bool) and key != "seed":
                 values = np.array([m[key] for m in members], dtype=float)
-                summary[f"{key}_mean"] = float(values.mean())
-                summary[f"{key}_sd"] = float(values.std())
-        out.append(summary)
+                means[f"{key}_mean"] = float(values.mean())
+                means[f"{key}_sd"] = float(values.std())
+        out.append(means)
     return out
 
 
-def mean_sd_text(summary: dict[str, Any], key: str) -> str:
+def mean_sd_text(means: dict[str, Any], key: str) -> str:
     """`mean ± sd` of measure `key` in a `condition_means` row ("" where the condition has
     none, e.g. d' of an estimation network)."""
-    if f"{key}_mean" not in summary:
+    if f"{key}_mean" not in means:
         return ""
-    return f"{summary[f'{key}_mean']:.3g} ± {summary[f'{key}_sd']:.2g}"
+    return f"{means[f'{key}_mean']:.3g} ± {means[f'{key}_sd']:.2g}"
 
 
-def summary_table(rows: list[dict[str, Any]]) -> str:
+def summary(results: list[NetworkResult]) -> str:
     """Markdown: one line per condition, each measure's mean +- sd over seeds: test error
     before and after learning, final online objective, time to 90% of the gain,
     preferred-stimulus share near the prior's centre (5/12 = 0.42 if uniform), noise volume
@@ -509,30 +500,30 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
     columns = SUMMARY_COLUMNS[1:]
     head = "| condition | " + " | ".join(title for _, title in columns) + " |"
     lines = [head, "|" + "---|" * (len(columns) + 1)]
-    for summary in condition_means(rows):
-        cells = [mean_sd_text(summary, k) for k, _ in columns]
-        lines.append(f"| {summary['condition']} | " + " | ".join(cells) + " |")
+    for means in condition_means(rows(results)):
+        cells = [mean_sd_text(means, k) for k, _ in columns]
+        lines.append(f"| {means['condition']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def quick_config() -> StudyConfig:
-    """A tiny version: small circuits, short training, two noise levels, two seeds."""
-    return StudyConfig.from_dict(
-        {
-            "tasks": {
-                "estimation": {"n_units": 8, "bias": 0.0},
-                "classification": {"n_units": 6, "bias": 0.7},
-            },
-            "noise_levels": [0.2, 0.4],
-            "local": {
-                "n_chains": 8,
-                "n_trials": 1,
-                "trial_time": 40.0,
-                "rate_scale": 400.0,
-                "transient": 5.0,
-            },
-            "bptt": {"n_chains": 8, "n_updates": 10, "window_time": 1.0, "warmup": 5.0},
-            "probe": {"n_chains": 4, "hold_time": 10.0, "transient": 5.0},
-            "seeds": [0, 1],
-        }
-    )
+def measure(
+    config: PlasticityConfig, runs: Mapping[str, Run], out: Path, progress: bool
+) -> list[NetworkResult]:
+    """Train (or reuse) every network into `out/networks` and measure it (`Study.measure`: the
+    study trains its own circuits, not runs, so `runs` is empty)."""
+    (out / "networks").mkdir(parents=True, exist_ok=True)
+    results = []
+    for condition in tqdm(config.conditions(), desc="networks", disable=not progress):
+        trained = train_condition(condition, config, out / "networks")
+        results.append(measure_network(condition, config, trained))
+    return results
+
+
+def rows(results: list[NetworkResult]) -> list[dict[str, Any]]:
+    """measures.csv: one row per network."""
+    return [r.row for r in results]
+
+
+def tables(results: list[NetworkResult]) -> dict[str, list[dict[str, Any]]]:
+    """measures_by_condition.csv: each measure's mean and sd over seeds, per condition."""
+    return {"measures_by_condition.csv": condition_means(rows(results))}

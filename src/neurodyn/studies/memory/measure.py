@@ -1,5 +1,5 @@
-"""Haviv, Rivkind & Barak (2019): how the training protocol and a speed regulariser set how long
-a network remembers.
+"""What the memory study measures (Haviv, Rivkind & Barak 2019): its config and runs, the
+measures of every network, the rows of measures.csv and the summary table.
 
 Delayed classification of the 8 x 8 digits (`delayed_classification`), learned by curriculum:
 `classes` grows the number of classes 3 -> 10 at T_max = 20 (the paper's VoCu), `tmax` grows
@@ -24,57 +24,56 @@ Measured per network:
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from scipy import stats
 
-from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn.analysis.memory import class_slow_points
 from neurodyn.errors import ConfigError
 from neurodyn.models import Network
-from neurodyn.runs import Run, parse_config, train_or_reuse
-from neurodyn.studies._config import with_defaults
+from neurodyn.runs import Run, parse_config
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.train.losses import speed_at_class_centres
 
-NAME = "memory"
-CURRICULA = ("classes", "tmax")
-TRAINED_DELAY, T_MAX = 16, 20
+__all__ = [
+    "CURRICULA",
+    "TRAINED_DELAY",
+    "T_MAX",
+    "MemoryConfig",
+    "NetworkMeasures",
+    "StudyRun",
+    "accuracy_by_delay",
+    "backtracking",
+    "centre_speed",
+    "curriculum_tasks",
+    "group_means",
+    "measure",
+    "measure_run",
+    "rows",
+    "runs",
+    "speed_predicts_memory",
+    "summary",
+]
 
-DEFAULT_CONFIG: dict[str, Any] = {
-    "cells": ["gru", "lstm", "ctrnn"],
-    "curricula": list(CURRICULA),
-    "speed_penalty": 0.1,  # its weight in the fine-tuning
-    "finetune_steps": 1000,
-    "stage_steps": 500,
-    "delays": [4, 8, 12, 16, 24, 40, 60, 100, 200, 400],
-    "eval_trials": 512,
-    "finder_iters": 1500,  # fixed-point finder iterations for the slow points
-    "model": {
-        "n_hidden": 64,
-        "tau_ms": 10.0,  # the CTRNN with tau = dt: a discrete-time tanh network
-        "activation": "tanh",
-        "sigma_rec": 0.0,
-        "seeds": [1, 2, 3],
-    },
-    "train": {
-        "batch_size": 64,
-        "lr": 0.003,
-        "log_every": 100,
-        "checkpoint_every": 500,
-        "keep_weights_every": 100,
-    },
-}
+CURRICULA = ("classes", "tmax")
+# the paper's trials last up to T_MAX steps; a query at most TRAINED_DELAY steps after the
+# image fits in every trained trial (the image comes at step 0..3)
+TRAINED_DELAY, T_MAX = 16, 20
 
 
 @dataclass(frozen=True)
-class StudyConfig:
+class MemoryConfig:
+    """The study's settings (see config.yaml for each field's meaning): cells, curricula, the
+    speed penalty's weight, steps per fine-tuning and per curriculum stage, the probe delays,
+    trials per delay, the slow-point finder's iterations, and the `model` and `train` sections
+    every run shares."""
+
     cells: tuple[str, ...]
     curricula: tuple[str, ...]
     speed_penalty: float
@@ -87,19 +86,27 @@ class StudyConfig:
     train: dict[str, Any]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StudyConfig:
-        merged = with_defaults(data, DEFAULT_CONFIG)
+    def from_dict(cls, data: dict[str, Any]) -> MemoryConfig:
+        """The config from every field (`load_config` merges a user's file over config.yaml);
+        checks every run config before anything trains."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing, unknown = set(names) - set(data), set(data) - set(names)
+        if missing or unknown:
+            raise ConfigError(
+                f"study memory: missing field(s) {sorted(missing)}, unknown {sorted(unknown)}; "
+                "load_config(STUDY, path) fills the missing ones from the study's config.yaml"
+            )
         config = cls(
-            cells=tuple(merged["cells"]),
-            curricula=tuple(merged["curricula"]),
-            speed_penalty=float(merged["speed_penalty"]),
-            finetune_steps=int(merged["finetune_steps"]),
-            stage_steps=int(merged["stage_steps"]),
-            delays=tuple(int(d) for d in merged["delays"]),
-            eval_trials=int(merged["eval_trials"]),
-            finder_iters=int(merged["finder_iters"]),
-            model=dict(merged["model"]),
-            train=dict(merged["train"]),
+            cells=tuple(data["cells"]),
+            curricula=tuple(data["curricula"]),
+            speed_penalty=float(data["speed_penalty"]),
+            finetune_steps=int(data["finetune_steps"]),
+            stage_steps=int(data["stage_steps"]),
+            delays=tuple(int(d) for d in data["delays"]),
+            eval_trials=int(data["eval_trials"]),
+            finder_iters=int(data["finder_iters"]),
+            model=dict(data["model"]),
+            train=dict(data["train"]),
         )
         bad = set(config.curricula) - set(CURRICULA)
         if bad:
@@ -126,9 +133,10 @@ class StudyConfig:
             "train": self.train,
         }
 
-    def run_configs(self) -> dict[str, dict[str, Any]]:
-        """Every run config, keyed by run name (fine-tunings start from `runs/<plain run>`)."""
-        return {r.name: r.config("runs") for r in self.runs()}
+    def run_configs(self, root: str | Path = "runs") -> dict[str, dict[str, Any]]:
+        """Every run config, keyed by run name, in training order (a fine-tuning starts from
+        `ROOT/<plain run>`, trained before it)."""
+        return {r.name: r.config(root) for r in self.runs()}
 
     def runs(self) -> list[StudyRun]:
         """The curriculum runs, each followed by its two fine-tunings."""
@@ -282,7 +290,8 @@ def _make(n_classes: int, t_max: int) -> DelayedClassification:
     return DelayedClassification(n_classes=n_classes, t_max=t_max)
 
 
-def measure_run(run: Run, config: StudyConfig, study_run: StudyRun) -> list[NetworkMeasures]:
+def measure_run(run: Run, config: MemoryConfig, study_run: StudyRun) -> list[NetworkMeasures]:
+    """The measures of every member of one trained run."""
     model = run.load_model()
     task = _make(10, T_MAX)
     accuracy = accuracy_by_delay(model, task, config.delays, config.eval_trials)
@@ -295,12 +304,12 @@ def measure_run(run: Run, config: StudyConfig, study_run: StudyRun) -> list[Netw
         if study_run.curriculum == "classes" and study_run.phase == "curriculum"
         else [[] for _ in run.config.model.seeds]
     )
-    rows = []
+    measures = []
     for e, seed in enumerate(run.config.model.seeds):
         acc = {d: float(a[e]) for d, a in accuracy.items()}
         trained = [a for d, a in acc.items() if d <= TRAINED_DELAY]
         beyond = [a for d, a in acc.items() if d > T_MAX]
-        rows.append(
+        measures.append(
             NetworkMeasures(
                 curriculum=study_run.curriculum,
                 cell=run.config.model.cell,
@@ -318,7 +327,7 @@ def measure_run(run: Run, config: StudyConfig, study_run: StudyRun) -> list[Netw
                 backtracked=joined[e],
             )
         )
-    return rows
+    return measures
 
 
 def speed_predicts_memory(measures: list[NetworkMeasures]) -> tuple[float, float]:
@@ -331,27 +340,6 @@ def speed_predicts_memory(measures: list[NetworkMeasures]) -> tuple[float, float
         return float("nan"), float("nan")  # undefined on constant values
     rho, p = stats.spearmanr(speed[keep], beyond[keep])
     return float(rho), float(p)
-
-
-def run_study(
-    config: StudyConfig, root: str | Path = "runs", *, progress: bool = True
-) -> tuple[Path, list[NetworkMeasures]]:
-    """Train (or reuse, or resume) every run, measure every network, and write
-    `ROOT/study-memory/` with `measures.csv`, `config.yaml` and `report.html`."""
-    from neurodyn.report.memory import write_memory_report
-
-    root = Path(root)
-    measures: list[NetworkMeasures] = []
-    for study_run in config.runs():
-        data = study_run.config(root)
-        run = train_or_reuse(parse_config(data), root, study_run.name, progress=progress)
-        measures += measure_run(run, config, study_run)
-    out = root / f"study-{NAME}"
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_csv(out / "measures.csv", [m.row() for m in measures])
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
-    write_memory_report(out / "report.html", measures, config)
-    return out, measures
 
 
 def group_means(measures: list[NetworkMeasures]) -> dict[tuple[str, str, str], dict[str, float]]:
@@ -370,7 +358,7 @@ def group_means(measures: list[NetworkMeasures]) -> dict[tuple[str, str, str], d
     }
 
 
-def summary_table(measures: list[NetworkMeasures]) -> str:
+def summary(measures: list[NetworkMeasures]) -> str:
     """Markdown: per curriculum, cell and penalty, the mean accuracy inside and beyond the
     trained delays and the geometric-mean speed; then the speed-memory correlation."""
     lines = [
@@ -391,16 +379,21 @@ def summary_table(measures: list[NetworkMeasures]) -> str:
     return "\n".join(lines)
 
 
-def quick_config() -> StudyConfig:
-    """A small version for smoke tests (`neurodyn study memory --quick`)."""
-    data = copy.deepcopy(DEFAULT_CONFIG)
-    data["cells"] = ["gru"]
-    data["model"]["seeds"] = [1]
-    data["model"]["n_hidden"] = 16
-    data["stage_steps"] = 10
-    data["finetune_steps"] = 10
-    data["delays"] = [8, 24]
-    data["eval_trials"] = 64
-    data["finder_iters"] = 200
-    data["train"].update(log_every=10, checkpoint_every=40, keep_weights_every=10)
-    return StudyConfig.from_dict(data)
+def runs(config: MemoryConfig, root: Path) -> dict[str, dict[str, Any]]:
+    """The study's runs under `root`, in training order (`Study.runs`)."""
+    return config.run_configs(root)
+
+
+def measure(
+    config: MemoryConfig, trained_runs: Mapping[str, Run], out: Path, progress: bool
+) -> list[NetworkMeasures]:
+    """Every network of every run, run by run (`Study.measure`)."""
+    measures: list[NetworkMeasures] = []
+    for study_run in config.runs():
+        measures += measure_run(trained_runs[study_run.name], config, study_run)
+    return measures
+
+
+def rows(measures: list[NetworkMeasures]) -> list[dict[str, Any]]:
+    """measures.csv: one row per network."""
+    return [m.row() for m in measures]
