@@ -273,11 +273,9 @@ def _cmd_study(args: argparse.Namespace) -> None:
     _runs_folder(args.runs)
     if args.list or args.name is None:
         for name in studies.names():
-            entry = studies.get(name)
-            print(
-                f"{name:18s} {getattr(entry, 'title', '') or (entry.__doc__ or '').splitlines()[0]}"
-            )
-            if variants := (entry.variants() if isinstance(entry, studies.Study) else []):
+            study = studies.get(name)
+            print(f"{name:18s} {study.title}")
+            if variants := study.variants():
                 print(f"{'':18s} variants (--variant): {', '.join(variants)}")
         if args.name is None and not args.list:
             raise ConfigError("name a study to run (the list above), e.g. neurodyn study yang19")

@@ -1,16 +1,13 @@
 """The memory study (Haviv, Rivkind & Barak 2019): its config, its measures on planted cases and
 one quick run read for real answers."""
 
-import contextlib
 import csv
-import io
 
 import numpy as np
 import pytest
 import yaml
 
 from neurodyn.analysis.memory import ClassSlowPoints
-from neurodyn.cli import main
 from neurodyn.errors import ConfigError
 from neurodyn.studies import load_config, memory
 from neurodyn.studies.memory import STUDY, MemoryConfig, NetworkMeasures
@@ -18,14 +15,10 @@ from neurodyn.studies.memory import STUDY, MemoryConfig, NetworkMeasures
 PACKAGE = STUDY.package
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """`neurodyn study memory --quick`, run once: (runs folder, what it printed)."""
-    root = tmp_path_factory.mktemp("memory")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert main(["study", "memory", "--quick", "--runs", str(root), "--quiet"]) == 0
-    return root, printed.getvalue()
+@pytest.fixture
+def quick(quick_study):
+    """`neurodyn study memory --quick`, run once per session (the registry test reads it too)."""
+    return quick_study("memory")
 
 
 def test_the_packaged_config_is_what_the_runner_loads(tmp_path):
@@ -36,9 +29,9 @@ def test_the_packaged_config_is_what_the_runner_loads(tmp_path):
     assert config == MemoryConfig.from_dict(data) and config.to_dict() == data
     # 2 curricula x 3 cells, each a curriculum run and two fine-tunings from it
     assert len(config.run_configs()) == 18
-    quick = load_config(STUDY, quick=True)
-    assert quick.model == {**data["model"], "n_hidden": 16, "seeds": [1]}
-    assert quick.train == {**data["train"], "log_every": 10, "checkpoint_every": 40,
+    quick_config = load_config(STUDY, quick=True)
+    assert quick_config.model == {**data["model"], "n_hidden": 16, "seeds": [1]}
+    assert quick_config.train == {**data["train"], "log_every": 10, "checkpoint_every": 40,
                            "keep_weights_every": 10}  # fmt: skip
     # a user's partial section keeps the defaults it does not name; a misspelt key is named
     path = tmp_path / "mine.yaml"
@@ -99,7 +92,7 @@ def test_a_new_class_on_an_existing_slow_point_is_traced_to_that_class(monkeypat
 
 
 def test_the_quick_study_measures_every_network_of_both_curricula(quick):
-    root, printed = quick
+    root, printed = quick.root, quick.stdout
     assert "| classes | gru | fine-tune + speed | 1 |" in printed
     with (root / "study-memory" / "measures.csv").open() as fh:
         rows = list(csv.DictReader(fh))
@@ -130,7 +123,7 @@ def test_the_quick_study_measures_every_network_of_both_curricula(quick):
 
 
 def test_the_quick_report_has_the_title_summary_figures_and_backtracking(quick):
-    root, _ = quick
+    root = quick.root
     report = (root / "study-memory" / "report.html").read_text()
     assert "<h1>Memory: curricula and the speed regulariser" in report
     assert "<h2>Summary</h2>" in report and "rho = nan" in report  # no accuracy varies

@@ -1,9 +1,7 @@
 """`neurodyn study plasticity` (Bredenberg et al. 2020): its config, its measures on planted
 curves, and one quick run read for real answers, its networks reused and never overwritten."""
 
-import contextlib
 import csv
-import io
 from importlib import resources
 
 import numpy as np
@@ -17,14 +15,10 @@ from neurodyn.studies._study import with_defaults
 from neurodyn.studies.plasticity import STUDY, PlasticityConfig, TrainedNetwork
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """`neurodyn study plasticity --quick`, run once: (runs folder, what it printed)."""
-    root = tmp_path_factory.mktemp("plasticity")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert main(["study", "plasticity", "--quick", "--runs", str(root), "--quiet"]) == 0
-    return root, printed.getvalue()
+@pytest.fixture
+def quick(quick_study):
+    """`neurodyn study plasticity --quick`, run once per session (the registry test reads it too)."""
+    return quick_study("plasticity")
 
 
 def config_with(**fields):
@@ -63,7 +57,7 @@ def test_bad_configs_are_named(tmp_path):
 
 
 def test_the_quick_study_learns_and_measures_every_network(quick):
-    root, printed = quick
+    root, printed = quick.root, quick.stdout
     assert "| estimation-local-sigma0.2 |" in printed  # means over seeds
     folder = root / "study-plasticity"
     with (folder / "measures.csv").open() as fh:
@@ -109,7 +103,7 @@ def test_the_quick_study_learns_and_measures_every_network(quick):
 
 
 def test_the_quick_report_and_saved_networks(quick):
-    root, _ = quick
+    root = quick.root
     folder = root / "study-plasticity"
     report = (folder / "report.html").read_text()
     assert "<h1>Learning task-dependent codes with a local plasticity rule" in report
@@ -121,8 +115,8 @@ def test_the_quick_report_and_saved_networks(quick):
     assert np.all(np.diff(network.curve_time) > 0)
 
 
-def test_a_trained_network_is_reused_and_one_trained_otherwise_is_refused(quick, capsys):
-    root, _ = quick
+def test_a_trained_network_is_reused_and_one_trained_otherwise_is_refused(quick, tmp_path, capsys):
+    root = quick.root
     networks = root / "study-plasticity" / "networks"
     config = load_config(STUDY, quick=True)
     condition = config.conditions()[0]
@@ -134,7 +128,7 @@ def test_a_trained_network_is_reused_and_one_trained_otherwise_is_refused(quick,
     # the study under other settings refuses the networks trained under the quick ones
     other = config.to_dict()
     other["local"]["rate_scale"] = 1.0
-    path = root / "other.yaml"
+    path = tmp_path / "other.yaml"
     path.write_text(yaml.safe_dump(other))
     args = ["study", "plasticity", "--config", str(path), "--runs", str(root), "--quiet"]
     assert main(args) == 2  # the CLI's exit status for a user error

@@ -1,9 +1,7 @@
 """`neurodyn study resonance` (Metzner et al. 2024): its config and one quick run read for real
 answers, one of them analytic."""
 
-import contextlib
 import csv
-import io
 from importlib import resources
 
 import numpy as np
@@ -11,21 +9,16 @@ import pytest
 import yaml
 
 from neurodyn.analysis.information import ResonanceCurve
-from neurodyn.cli import main
 from neurodyn.errors import ConfigError
 from neurodyn.studies import load_config
 from neurodyn.studies._study import with_defaults
 from neurodyn.studies.resonance import RR_GAIN_BITS, STUDY, ResonanceConfig
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """`neurodyn study resonance --quick`, run once: (runs folder, what it printed)."""
-    root = tmp_path_factory.mktemp("resonance")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert main(["study", "resonance", "--quick", "--runs", str(root), "--quiet"]) == 0
-    return root, printed.getvalue()
+@pytest.fixture
+def quick(quick_study):
+    """`neurodyn study resonance --quick`, run once per session (the registry test reads it too)."""
+    return quick_study("resonance")
 
 
 def config_with(**fields):
@@ -41,9 +34,9 @@ def test_the_packaged_config_is_what_the_runner_loads():
     assert config == ResonanceConfig.from_dict(data) and config.to_dict() == data
     assert len(config.levels()) == 32 and config.levels()[0] == 0.0
     # quick.yaml changes the count alone; r = 0 and the range stay the defaults'
-    quick = load_config(STUDY, quick=True)
-    assert quick.noise_levels == {**data["noise_levels"], "count": 7}
-    assert list(quick.families) == ["autapses", "nrooks", "hopfield", "random"]
+    quick_config = load_config(STUDY, quick=True)
+    assert quick_config.noise_levels == {**data["noise_levels"], "count": 7}
+    assert list(quick_config.families) == ["autapses", "nrooks", "hopfield", "random"]
 
 
 def test_study_config_errors(tmp_path):
@@ -62,7 +55,7 @@ def test_study_config_errors(tmp_path):
 
 
 def test_the_quick_study_finds_resonance_where_the_paper_does(quick):
-    root, printed = quick
+    root, printed = quick.root, quick.stdout
     assert "| autapses | 5 (5) |" in printed
     folder = root / "study-resonance"
     with (folder / "measures.csv").open() as fh:
@@ -91,7 +84,7 @@ def test_the_quick_study_finds_resonance_where_the_paper_does(quick):
 
 
 def test_the_quick_report_has_the_title_summary_and_curves(quick):
-    root, _ = quick
+    root = quick.root
     folder = root / "study-resonance"
     report = (folder / "report.html").read_text()
     assert "<h1>Recurrence resonance: noise-enhanced information flux" in report

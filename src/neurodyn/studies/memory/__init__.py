@@ -57,6 +57,18 @@ STUDY: Study[MemoryConfig, list[NetworkMeasures]] = Study(
     summary=measure.summary,
     report=report.report,
     runs=measure.runs,
+    columns=(
+        "curriculum",
+        "cell",
+        "phase",
+        "speed_penalty",
+        "seed",
+        "trained",
+        "beyond",
+        "speed",
+        "slow_point_q",
+        "n_slow_points",
+    ),
     # a partial `model:` or `train:` keeps the other settings of config.yaml
     sections=("model", "train"),
 )

@@ -40,6 +40,20 @@ STUDY: Study[ResonanceConfig, list[FamilyResult]] = Study(
     rows=measure.rows,
     summary=measure.summary,
     report=report.report,
+    columns=(
+        "family",
+        "weights",
+        "n_units",
+        "observed",
+        "r_opt",
+        "I_max",
+        "H_at_r_opt",
+        "I_at_zero",
+        "H_at_zero",
+        "r_max",
+        "I_at_r_max",
+        "networks_with_rr",
+    ),
     # a partial `noise_levels:` keeps the other settings of config.yaml
     sections=("noise_levels",),
 )
