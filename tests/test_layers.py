@@ -21,13 +21,6 @@ REPO = PACKAGE.parent.parent
 # The CLI imports each command's modules when the command runs, so `neurodyn --help` starts
 # fast; nothing else may.
 FUNCTION_IMPORTS_ALLOWED = {"cli.py"}
-# Files the studies helpers are moving into one package per study (studies/NAME/), where
-# their report imports become plain module-level ones; empty this set once they have moved.
-PENDING_STUDY_MOVES = {
-    "studies/memory.py",
-    "studies/plasticity.py",
-    "studies/resonance.py",
-}
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -225,15 +218,6 @@ def test_import_linter_fails_on_a_planted_upward_import(tmp_path):
 
 def test_no_import_cycles_among_neurodyn_modules():
     graph = module_imports(PACKAGE, in_functions=True)
-    # the study files still import their reports inside functions, back up from report/;
-    # only their module-level imports count until they have moved
-    graph.update(
-        {
-            module: imports
-            for module, imports in module_imports(PACKAGE).items()
-            if f"{module.removeprefix('neurodyn.').replace('.', '/')}.py" in PENDING_STUDY_MOVES
-        }
-    )
     cycles = find_cycles(graph)
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
@@ -242,7 +226,7 @@ def test_no_function_level_imports_of_neurodyn():
     found = [
         place
         for place in function_level_imports(PACKAGE, "neurodyn")
-        if place.split(":")[0] not in FUNCTION_IMPORTS_ALLOWED | PENDING_STUDY_MOVES
+        if place.split(":")[0] not in FUNCTION_IMPORTS_ALLOWED
     ]
     assert not found, (
         "imports of neurodyn inside functions (move them to the top of the module; if that "
