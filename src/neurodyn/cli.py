@@ -310,6 +310,19 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+def _cmd_serve(args: argparse.Namespace) -> None:
+    try:
+        from neurodyn.serve import serve
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in ("starlette", "uvicorn", "plotly"):
+            raise
+        raise NeurodynError(
+            f"neurodyn serve needs {(err.name or '').split('.')[0]}, part of the serve extra: "
+            "install it with `pip install 'neurodyn[serve]'`"
+        ) from None
+    serve(args.runs, host=args.host, port=args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="neurodyn", description="Train RNNs on cognitive tasks and analyse their dynamics."
@@ -454,6 +467,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="training steps (default 3000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("serve", help="explore the runs in a browser (a local web app)")
+    p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 

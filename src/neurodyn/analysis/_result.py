@@ -1,13 +1,19 @@
-"""Saving and loading result dataclasses as `.npz` files.
+"""Result dataclasses: saving and loading as `.npz` files, and short reprs.
 
 Array fields are stored as arrays, dicts of arrays as `field.key` entries, and everything
 else (numbers, strings, dicts of numbers) as JSON. No pickles: a result file is safe to open.
+
+A result's repr names each field with its shape (`states=[12, 24] float64`), never its values:
+the default dataclass repr of a fixed-point result ran to tens of thousands of characters. In a
+notebook a result shows as the same summary in a small table (`_repr_html_`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
+import textwrap
 import zipfile
 from pathlib import Path
 from typing import Any, Self
@@ -17,9 +23,61 @@ import numpy as np
 from neurodyn._io import atomic_write
 from neurodyn.errors import CorruptFile, excerpt
 
+_SHORT = 40  # characters of a string or a small value shown in a summary
 
-class SavableResult:
-    """Mixin for frozen result dataclasses: `result.save(path)`, `Cls.load(path)`."""
+
+def summarise_value(value: Any) -> str:
+    """A short description of one field's value: shape and dtype for arrays, sizes for long
+    containers, the value itself when it is short."""
+    if isinstance(value, np.ndarray):
+        return f"[{', '.join(map(str, value.shape))}] {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # a tensor
+        return f"[{', '.join(map(str, value.shape))}] {value.dtype}"
+    if isinstance(value, ShortRepr):
+        return type(value).__name__
+    if isinstance(value, dict):
+        text = repr(value) if all(np.isscalar(v) for v in value.values()) else ""
+        return text if text and len(text) <= _SHORT else f"{{{len(value)} keys}}"
+    if isinstance(value, list | tuple):
+        text = repr(value) if all(np.isscalar(v) for v in value) else ""
+        return text if text and len(text) <= _SHORT else f"{type(value).__name__}[{len(value)}]"
+    text = repr(value)
+    return text if len(text) <= _SHORT else text[: _SHORT - 3] + "..."
+
+
+class ShortRepr:
+    """Mixin for result dataclasses: a repr of one to a few lines with each field's shape, and
+    the same summary as an HTML table for notebooks."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # `@dataclass` writes its own __repr__ unless the class defines one; putting ours in the
+        # class body's namespace keeps the summary for every subclass
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = ShortRepr.__repr__  # type: ignore[method-assign]
+
+    def _summary(self) -> list[tuple[str, str]]:
+        return [
+            (f.name, summarise_value(getattr(self, f.name)))
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        ]
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{name}={text}" for name, text in self._summary())
+        lines = textwrap.wrap(body, width=96, break_long_words=False, break_on_hyphens=False)
+        return f"{type(self).__name__}(" + "\n    ".join(lines) + ")"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(name)}</code></td><td>{html.escape(text)}</td></tr>"
+            for name, text in self._summary()
+        )
+        return f"<b>{html.escape(type(self).__name__)}</b><table>{rows}</table>"
+
+
+class SavableResult(ShortRepr):
+    """Mixin for frozen result dataclasses: `result.save(path)`, `Cls.load(path)`, and a
+    short repr."""
 
     def save(self, path: str | Path) -> Path:
         """Write the result atomically to `path` (`.npz`)."""

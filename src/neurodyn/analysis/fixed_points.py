@@ -171,6 +171,11 @@ class FixedPoints(SavableResult):
         counts["slow"] = int(np.sum(keep & ~self.is_fixed))
         return counts
 
+    def _summary(self) -> list[tuple[str, str]]:
+        # what a reader wants first: how many points of each kind
+        counts = ", ".join(f"{v} {k}" for k, v in self.count().items() if v) or "none"
+        return [("points", f"{len(self)} ({counts})"), *super()._summary()]
+
     def unstable_modes(self, index: int) -> np.ndarray:
         """Real parts of the unstable eigenvectors of point `index`: `[N, n_unstable]`."""
         return self.eigenvectors[index][:, : self.n_unstable[index]].real

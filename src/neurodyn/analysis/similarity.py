@@ -21,7 +21,7 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 from torch import Tensor
 
-from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis._result import SavableResult, ShortRepr
 from neurodyn.errors import ShapeError
 
 Responses = Sequence[Tensor] | Tensor
@@ -114,7 +114,7 @@ def similarity_layout(result: SimilarityMatrix, *, dims: int = 2) -> SimilarityL
 
 
 @dataclass(frozen=True)
-class GroupSeparation:
+class GroupSeparation(ShortRepr):
     """Do the networks of each group (e.g. run) sit closer to each other than to the rest?
 
     Attributes

@@ -76,6 +76,10 @@ class PCATrajectories(SavableResult):
     condition_means: np.ndarray
     condition_name: str
 
+    def project(self, states: np.ndarray) -> np.ndarray:
+        """States `[..., N]` (e.g. fixed points) in the principal components: `[..., K]`."""
+        return (np.asarray(states) - self.mean) @ self.components.T
+
 
 def pca_trajectories(
     states: Tensor,

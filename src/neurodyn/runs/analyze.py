@@ -6,6 +6,10 @@ stimulus epoch. Files are `analysis/<task>.<kind>.npz`, readable with the result
 `load` (or `load_analyses(run)`). Also: hidden structure of the trajectories — a Gaussian HMM's
 state sequence set against the epochs (`epoch_states`) and the DMD spectrum and modes of the
 activity (`dmd`).
+
+Analyses of several tasks at once (task variance, its unit clusters and their lesion effects,
+per ensemble member) are kept as `analysis/member<m>.<kind>.npz` by `save_task_variance`, which
+the multitask study calls for its run; `saved_task_variance` reads them back.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from neurodyn.analysis import (
     step_tuning,
 )
 from neurodyn.analysis.latent import DMD, EpochStates, dmd, epoch_states
+from neurodyn.analysis.task_variance import LesionEffects, TaskVariance, UnitClusters
 from neurodyn.errors import CorruptFile, excerpt
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Batch, Multitask, Task
@@ -187,3 +192,78 @@ def load_analyses(run: Run) -> list[TaskAnalysis]:
                 )
             )
     return found
+
+
+def analysis_settings(run: Run) -> dict[str, int] | None:
+    """The member, batch size and seed `analyze_run` used on `run` (None if never analysed)."""
+    path = run.path / ANALYSIS / _SETTINGS
+    if not path.exists():
+        return None
+    return {k: int(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+
+
+@torch.no_grad()
+def member_trajectories(
+    run: Run, task: Task, *, member: int, batch_size: int = 256, seed: int = 0
+) -> PCATrajectories:
+    """The PCA of member `member`'s noise-free trajectories on `task`, as `analyze_task`
+    computes it, without the other analyses (for looking at the members `analyze_run` did not
+    save)."""
+    net = run.load_member(member)
+    batch = task.sample(batch_size, seed=seed)
+    x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
+    states = net(x, noise=False).states[: batch.n_steps, 0]  # [T, B, N]
+    condition, condition_name = condition_of(task, batch)
+    return pca_trajectories(
+        states, mask=batch.trial_mask(), condition=condition, condition_name=condition_name
+    )
+
+
+@dataclass(frozen=True)
+class SavedTaskVariance:
+    """The task variance of one member of a multitask run, with what was derived from it."""
+
+    member: int
+    variance: TaskVariance
+    clusters: UnitClusters | None
+    lesions: LesionEffects | None
+
+
+def save_task_variance(
+    run: Run,
+    member: int,
+    variance: TaskVariance,
+    clusters: UnitClusters | None = None,
+    lesions: LesionEffects | None = None,
+) -> None:
+    """Keep one member's task variance (and its clusters and their lesion effects) under
+    `RUN/analysis/member<m>.<kind>.npz`."""
+    folder = run.path / ANALYSIS
+    for kind, value in (
+        ("task_variance", variance),
+        ("unit_clusters", clusters),
+        ("lesion_effects", lesions),
+    ):
+        if value is not None:
+            value.save(folder / f"member{member}.{kind}.npz")
+
+
+def saved_task_variance(run: Run) -> list[SavedTaskVariance]:
+    """Every member's saved task variance, by member (empty when none was saved)."""
+    folder = run.path / ANALYSIS
+    found = []
+    for path in sorted(folder.glob("member*.task_variance.npz")):
+        stem = path.name.removesuffix(".task_variance.npz")
+        clusters, lesions = (
+            folder / f"{stem}.unit_clusters.npz",
+            folder / f"{stem}.lesion_effects.npz",
+        )
+        found.append(
+            SavedTaskVariance(
+                member=int(stem.removeprefix("member")),
+                variance=TaskVariance.load(path),
+                clusters=UnitClusters.load(clusters) if clusters.exists() else None,
+                lesions=LesionEffects.load(lesions) if lesions.exists() else None,
+            )
+        )
+    return sorted(found, key=lambda saved: saved.member)

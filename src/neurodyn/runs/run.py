@@ -198,6 +198,11 @@ class Run:
                 )
         return path
 
+    def _repr_html_(self) -> str:
+        from neurodyn.runs._summary import run_summary_html
+
+        return run_summary_html(self)
+
     # -- what a run holds ---------------------------------------------------------------------
     @property
     def id(self) -> str:

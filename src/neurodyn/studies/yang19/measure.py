@@ -32,6 +32,7 @@ from neurodyn.analysis.task_vectors import Analogy, TaskVectors, analogy, task_v
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import Network
 from neurodyn.runs import Run, parse_config
+from neurodyn.runs.analyze import save_task_variance
 from neurodyn.tasks import Batch, Multitask, Task, between
 
 # Pairs of the paper's fractional-variance histograms (public code gyyang/multitask,
@@ -234,12 +235,16 @@ def set_vectors(result: MultitaskAnalysis, quad: tuple[str, ...]) -> TaskVectors
 def measure(
     config: Yang19Config, runs: Mapping[str, Run], out: Path, progress: bool
 ) -> list[MultitaskAnalysis]:
-    """Every analysis of every network of the study's run."""
+    """Every analysis of every network of the study's run; each member's task variance, its
+    clusters and their lesion effects are kept with the run too (for `neurodyn serve`)."""
     run = runs[config.run_id]
-    return [
+    results = [
         analyze_multitask(run, member, n_trials=config.analysis_trials)
         for member in range(len(run.config.model.seeds))
     ]
+    for r in results:
+        save_task_variance(run, r.member, r.variance, r.clusters, r.lesions)
+    return results
 
 
 def rows(results: list[MultitaskAnalysis]) -> list[dict[str, Any]]:
