@@ -17,7 +17,7 @@ from neurodyn import studies
 from neurodyn.analysis.fixed_points import FixedPointOptions
 from neurodyn.runs import Run
 from neurodyn.runs.analyze import analyze_run
-from neurodyn.runs.compare import compare_runs, write_comparison
+from neurodyn.runs.compare import compare_runs, save_comparison
 from neurodyn.runs.fixedpoints import find_run_fixed_points
 from neurodyn.runs.sweep import expand_sweep, run_sweep
 from neurodyn.serve import create_app
@@ -51,7 +51,7 @@ def runs_root(tmp_path_factory):
     run `yang19`, analysed, with the fixed points of both tasks."""
     root = tmp_path_factory.mktemp("runs")
     runs = run_sweep(expand_sweep(SWEEP), root, progress=False)
-    write_comparison(compare_runs(runs, "cka", n_trials=8), root, name="tiny")
+    save_comparison(compare_runs(runs, "cka", n_trials=8), root, name="tiny")
     config = root.parent / "study.yaml"
     config.write_text(yaml.safe_dump(STUDY))
     studies.run("yang19", root=root, config_path=config, progress=False)
