@@ -50,6 +50,7 @@ from neurodyn.errors import (
     nearest_names,
 )
 from neurodyn.models import Network, NetworkSpec, build_model
+from neurodyn.runs._summary import run_summary_html
 from neurodyn.runs.config import RunConfig, check_name, load_config
 from neurodyn.runs.index import INDEX, RunRecord, clear_index, read_index, upsert
 from neurodyn.tasks import Multitask, Task
@@ -199,8 +200,6 @@ class Run:
         return path
 
     def _repr_html_(self) -> str:
-        from neurodyn.runs._summary import run_summary_html
-
         return run_summary_html(self)
 
     # -- what a run holds ---------------------------------------------------------------------
