@@ -249,3 +249,22 @@ def test_generator_device_is_used():
     task = tasks.get("pdm")
     g = torch.Generator(device="cpu").manual_seed(0)
     assert task.sample(4, generator=g).x.device.type == "cpu"
+
+
+def test_dlygo_is_the_battery_dly_go_on_one_ring():
+    # At Dly Go's timing and without noise, dlygo draws the same epochs and angles and makes the
+    # same targets and mask; its one input ring carries what Dly Go shows on either of its two.
+    timing = {
+        "fixation_ms": (300.0, 500.0, 700.0),
+        "stimulus_ms": (200.0, 400.0, 600.0),
+        "delay_ms": (200.0, 400.0, 800.0, 1600.0),
+        "response_ms": 500.0,
+    }
+    one = tasks.get("dlygo", input_noise=0.0, **timing).sample(32, seed=3)
+    two = tasks.get("delaygo", input_noise=0.0).sample(32, seed=3)
+    assert torch.equal(one.y, two.y) and torch.equal(one.mask, two.mask)
+    assert torch.equal(one.trial["angle"], two.trial["angle"])
+    assert torch.equal(one.trial["response_start"], two.trial["go1_start"])
+    assert torch.equal(one.x[..., 0], two.x[..., 0])
+    assert torch.equal(one.x[..., 1:], two.x[..., 1:33] + two.x[..., 33:])
+    assert (one.x.shape[-1], two.x.shape[-1]) == (33, 65)

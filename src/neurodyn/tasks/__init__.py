@@ -17,8 +17,9 @@ from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.tasks.multitask import Multitask
 from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
 from neurodyn.tasks.pdm import PerceptualDecision
-from neurodyn.tasks.ring import DelayedGo, population_vector, ring_bump
+from neurodyn.tasks.ring import population_vector, ring_bump
 from neurodyn.tasks.yang19 import BATTERY as YANG19_TASKS
+from neurodyn.tasks.yang19 import DelayedGo
 from neurodyn.tasks.yang19 import battery as yang19_battery
 
 _REGISTRY: dict[str, type[Task]] = {}

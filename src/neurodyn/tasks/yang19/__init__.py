@@ -39,7 +39,7 @@ from neurodyn.tasks.yang19._decision import (
     MultiSensoryDelayDM,
     MultiSensoryDM,
 )
-from neurodyn.tasks.yang19._go import Anti, DelayAnti, DelayGo, Go, ReactAnti, ReactGo
+from neurodyn.tasks.yang19._go import Anti, DelayAnti, DelayedGo, DelayGo, Go, ReactAnti, ReactGo
 from neurodyn.tasks.yang19._matching import DMC, DMS, DNMC, DNMS
 from neurodyn.tasks.yang19._trial import DT_MS, N_RING, TWO_PI, Stimuli, Yang19Task
 
@@ -65,6 +65,7 @@ __all__ = [
     "DelayDM1",
     "DelayDM2",
     "DelayGo",
+    "DelayedGo",
     "Go",
     "MultiSensoryDM",
     "MultiSensoryDelayDM",

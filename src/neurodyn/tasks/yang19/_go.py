@@ -12,6 +12,7 @@ from torch import Tensor
 
 from neurodyn.tasks._base import Duration
 from neurodyn.tasks.yang19._trial import (
+    N_RING,
     TWO_PI,
     Yang19Task,
     draw_modality,
@@ -41,7 +42,11 @@ class _SingleStimulus(Yang19Task):
     def _show(self, bounds, end, g):
         b, device = end.shape[0], end.device
         angle = torch.rand(b, generator=g, device=device) * TWO_PI
-        modality = draw_modality(b, g, device)
+        # One input ring has no modality to draw (and so draws nothing from `g` for it).
+        if self.n_rings == 1:
+            modality = torch.zeros(b, dtype=torch.long, device=device)
+        else:
+            modality = draw_modality(b, g, device)
         stimuli = make_stimuli(
             (*self._window(bounds, end), angle, full_strength(b, device), modality)
         )
@@ -134,17 +139,21 @@ class ReactAnti(_ReactFamily):
 
 
 @dataclass(frozen=True)
-class _DelayFamily(_SingleStimulus):
-    """A brief stimulus, a delay, then the go cue."""
+class _DelayedResponse(_SingleStimulus):
+    """A brief stimulus, a delay, then the go cue. Epochs, in order: fixation, stimulus, delay,
+    response (named by each task)."""
 
+    def _window(self, bounds, end):
+        return bounds[self.epoch_names[1]]
+
+
+@dataclass(frozen=True)
+class _DelayFamily(_DelayedResponse):
     epoch_names: ClassVar[tuple[str, ...]] = ("fix1", "stim1", "delay1", "go1")
     fix1_ms: Duration = (300.0, 500.0, 700.0)
     stim1_ms: Duration = (200.0, 400.0, 600.0)
     delay1_ms: Duration = (200.0, 400.0, 800.0, 1600.0)
     go1_ms: Duration = 500.0
-
-    def _window(self, bounds, end):
-        return bounds["stim1"]
 
 
 @dataclass(frozen=True)
@@ -175,3 +184,35 @@ class DelayAnti(_DelayFamily):
         "Yang19 Dly Anti: remember a stimulus, respond opposite it after a delay"
     )
     anti: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class DelayedGo(_DelayedResponse):
+    """Memory-guided saccade on one ring (`dlygo`): Dly Go with a single input ring and
+    shorter epochs, so that it trains in minutes on a CPU.
+
+    Inputs `[fixation, ring_1..ring_n]` (33): fixation is 1 until the go cue (the start of the
+    response epoch); the stimulus bump is shown during the stimulus epoch only. Outputs, loss
+    mask and performance are those of the battery (`Yang19Task`): squared error towards 0.8
+    (fixation) before the go cue and a bump at the stimulus angle after it, 0.05 elsewhere; a
+    mask of 0 for the first 100 ms, 1 until the go cue, 0 for a grace period, then
+    `response_weight` (5), the fixation output counting double.
+
+    fixation (200/400) | stimulus (200/400) | delay (200/400/800) | response (400 ms). The
+    paper's Dly Go (`delaygo`) has 300-700, 200-600, 200-1600 and 500 ms; set them in a config
+    to train this task at the paper's timing.
+    """
+
+    name: ClassVar[str] = "dlygo"
+    paper_name: ClassVar[str] = "Dly Go"
+    description: ClassVar[str] = (
+        "memory-guided response on a ring: remember an angle, report it after a delay"
+    )
+    n_rings: ClassVar[int] = 1
+    n_inputs: ClassVar[int] = 1 + N_RING
+    epoch_names: ClassVar[tuple[str, ...]] = ("fixation", "stimulus", "delay", "response")
+
+    fixation_ms: Duration = (200.0, 400.0)
+    stimulus_ms: Duration = (200.0, 400.0)
+    delay_ms: Duration = (200.0, 400.0, 800.0)
+    response_ms: Duration = 400.0

@@ -65,6 +65,7 @@ class Yang19Task(Task):
     paper_name: ClassVar[str]
     epoch_names: ClassVar[tuple[str, ...]]  # in order; each has a field `<epoch>_ms`
     n_ring: ClassVar[int] = N_RING
+    n_rings: ClassVar[int] = 2  # input rings (modalities); `n_inputs` is `1 + n_rings * n_ring`
     n_inputs: ClassVar[int] = 1 + 2 * N_RING
     n_outputs: ClassVar[int] = 1 + N_RING
     loss: ClassVar = "mse"
@@ -93,7 +94,8 @@ class Yang19Task(Task):
 
     # -- shared -------------------------------------------------------------------------------
     def _go(self, bounds: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
-        return bounds["go1"][0]
+        # The go cue opens the response epoch, which is every task's last.
+        return bounds[self.epoch_names[-1]][0]
 
     def _fill(self, bounds, end, generator):
         # A batch of a few trials (a battery of 20 tasks gives each about 3 of 64) costs mostly
@@ -118,12 +120,12 @@ class Yang19Task(Task):
 
         bumps = ring_bump(torch.cat([stimuli.angle, target[None]]), self.n_ring)  # [S + 1, B, n]
         stimulus_bumps = bumps[:-1] * stimuli.strength[..., None]
-        on_ring = torch.nn.functional.one_hot(stimuli.ring.long(), 2).float()  # [S, B, 2]
-        placed = (on_ring[..., None] * stimulus_bumps[:, :, None, :]).flatten(2)  # [S, B, 2n]
+        on_ring = torch.nn.functional.one_hot(stimuli.ring.long(), self.n_rings).float()
+        placed = (on_ring[..., None] * stimulus_bumps[:, :, None, :]).flatten(2)  # [S, B, R n]
         # The stimuli shown at each step, summed: `rings[b] = shown[b] @ placed[b]`, with
         # `shown` as `[B, T, S]`. Exact in any order of summation: a ring unit gets at most
         # two non-zero terms (two stimuli shown at once on one ring), each a bump times 1.
-        rings = torch.bmm(shown.float().permute(2, 0, 1), placed.transpose(0, 1))  # [B, T, 2n]
+        rings = torch.bmm(shown.float().permute(2, 0, 1), placed.transpose(0, 1))  # [B, T, R n]
 
         # The noise is drawn straight into the input tensor, saving an allocation (which at
         # these sizes can cost page faults); adding the signal to it gives the same floats as
