@@ -8,10 +8,12 @@ from neurodyn.analysis.fixed_point_tracking import only_fixed
 from neurodyn.analysis.fixed_points import (
     FixedPointOptions,
     FixedPoints,
+    StepFunctions,
     find_fixed_points,
     jacobians,
     model_fixed_points,
 )
+from neurodyn.errors import ConfigError
 from neurodyn.models import CTRNN, NetworkSpec
 
 F64 = torch.float64
@@ -252,8 +254,53 @@ def test_a_closed_form_speed_gradient_is_used_and_finds_the_same_point():
     options = FixedPointOptions(newton=False)
     plain = find_fixed_points(lambda h, x: h @ a.T + x, starts, u, options=options)
     closed = find_fixed_points(
-        lambda h, x: h @ a.T + x, starts, u, options=options, speed_grad_fn=speed_grad
+        lambda h, x: h @ a.T + x,
+        starts,
+        u,
+        options=options,
+        step_functions=StepFunctions(speed_and_gradient=speed_grad),
     )
     assert calls and all(len(shape) == 2 for shape in calls)  # member axis taken off
     np.testing.assert_allclose(closed.states, plain.states, atol=1e-6)
     np.testing.assert_allclose(closed.states[0], [4.0, 5.0], atol=1e-5)
+    # the old keyword still works, warns, and gives the same points to the bit
+    with pytest.warns(DeprecationWarning, match="speed_grad_fn"):
+        old = find_fixed_points(
+            lambda h, x: h @ a.T + x, starts, u, options=options, speed_grad_fn=speed_grad
+        )
+    np.testing.assert_array_equal(old.states, closed.states)
+    with pytest.raises(ConfigError, match="not both"):
+        find_fixed_points(
+            lambda h, x: h @ a.T + x,
+            starts,
+            u,
+            step_functions=StepFunctions(),
+            speed_grad_fn=speed_grad,
+        )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_copies_a_micro_distance_apart_on_a_large_state_are_one_point(dtype):
+    # Every state of the identity map is a fixed point, so de-duplication alone decides. On a
+    # 1e2-scale state, copies 1e-6 apart are one point and points 1e-2 apart are two (with
+    # ||a||^2 + ||b||^2 - 2ab in float32 the rounding error, ~1e-1, swamped both distances).
+    g = torch.Generator().manual_seed(0)
+    n_units, n_copies = 64, 40
+    centre = 100.0 + torch.rand(n_units, generator=g, dtype=F64)
+    other = centre + 1e-2 * torch.nn.functional.normalize(
+        torch.randn(n_units, generator=g, dtype=F64), dim=0
+    )
+    jitter = 1e-6 * torch.nn.functional.normalize(
+        torch.randn(2 * n_copies, n_units, generator=g, dtype=F64), dim=1
+    )
+    states = torch.cat([centre.expand(n_copies, -1), other.expand(n_copies, -1)]) + jitter
+    fps = find_fixed_points(
+        lambda h, u: h,
+        states.to(dtype),
+        torch.zeros(1, dtype=dtype),
+        options=FixedPointOptions(newton=False),
+    )
+    assert len(fps) == 2
+    np.testing.assert_array_equal(np.bincount(fps.assignment), [n_copies, n_copies])
+    gap = np.linalg.norm(fps.states[0].astype(np.float64) - fps.states[1].astype(np.float64))
+    assert gap == pytest.approx(1e-2, rel=1e-2 if dtype == torch.float32 else 1e-3)

@@ -20,7 +20,9 @@ from neurodyn.analysis.fixed_points import (
     FixedPoints,
     JacobianFn,
     StepFn,
+    StepFunctions,
     find_fixed_points,
+    step_functions_from_keywords,
 )
 from neurodyn.errors import ShapeError
 
@@ -89,6 +91,7 @@ def continue_fixed_points(
     dt: float | None = None,
     fresh_starts: bool = True,
     options: FixedPointOptions | None = None,
+    step_functions: StepFunctions | None = None,
     jacobian_fn: JacobianFn | None = None,
     float64_step_fn: StepFn | None = None,
     float64_jacobian_fn: JacobianFn | None = None,
@@ -104,7 +107,9 @@ def continue_fixed_points(
         Starts at the first alpha (and, with `fresh_starts`, again at every alpha so that
         points that appear are found).
     alphas : the grid, default 21 values from 0 to 1
-    dt, options, jacobian_fn, float64_step_fn, float64_jacobian_fn : as `find_fixed_points`
+    dt, options, step_functions : as `find_fixed_points`
+    jacobian_fn, float64_step_fn, float64_jacobian_fn : deprecated
+        As `find_fixed_points`'s (the fields of `step_functions`).
 
     Returns
     -------
@@ -130,13 +135,14 @@ def continue_fixed_points(
         raise ShapeError(f"initial_states must be [K, N], got {tuple(initial_states.shape)}")
     grid = np.linspace(0.0, 1.0, 21) if alphas is None else np.asarray(alphas, dtype=float)
     ua, ub = input_a.detach(), input_b.detach()
-    kwargs = dict(
-        dt=dt,
-        options=options,
+    functions = step_functions_from_keywords(
+        step_functions,
+        caller="continue_fixed_points",
         jacobian_fn=jacobian_fn,
         float64_step_fn=float64_step_fn,
         float64_jacobian_fn=float64_jacobian_fn,
     )
+    kwargs = dict(dt=dt, options=options, step_functions=functions)
     states: list[np.ndarray] = []
     stability: list[str] = []
     alpha_index: list[int] = []

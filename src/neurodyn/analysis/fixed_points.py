@@ -30,6 +30,7 @@ maps each row of `h` on its own (rows do not mix, as in every RNN cell). Shapes:
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,15 +39,23 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neurodyn.analysis._dedup import unique_points
+from neurodyn.analysis._descent import (
+    JacobianFn,
+    SpeedGradFn,
+    StepFn,
+    descend,
+    gather,
+    jacobians,
+    newton,
+    padded,
+    scatter,
+    speed,
+)
 from neurodyn.analysis._result import SavableResult
-from neurodyn.errors import ShapeError
+from neurodyn.analysis._stability import STABILITY, classify
+from neurodyn.errors import ConfigError, ShapeError
 from neurodyn.models import Network
-
-StepFn = Callable[[Tensor, Tensor], Tensor]
-JacobianFn = Callable[[Tensor, Tensor], Tensor]
-# given constant inputs u, a function h -> (q, dq/dh), e.g. `CTRNN.speed_and_gradient`
-SpeedGradFn = Callable[[Tensor], Callable[[Tensor], tuple[Tensor, Tensor]]]
-STABILITY = ("stable", "saddle", "unstable", "marginal")
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,73 @@ class FixedPointOptions:
             raise ValueError("tol_q and tol_unique must be positive, max_iters non-negative")
         if self.slow_q < self.tol_q:
             raise ValueError(f"slow_q ({self.slow_q}) must be at least tol_q ({self.tol_q})")
+
+
+@dataclass(frozen=True)
+class StepFunctions:
+    """Companions of the step function `F(h, u)` that make the finder faster or more precise.
+
+    Each takes the same shapes as the step function (`h [K, N]`, `u [K, I]`, or with a
+    leading ensemble axis E); any left out is done without.
+
+    Attributes
+    ----------
+    jacobian : J(h, u) -> Tensor [..., K, N, N], optional
+        dF/dh in closed form (e.g. `CTRNN.step_jacobian`); by default automatic
+        differentiation (`jacobians`).
+    speed_and_gradient : u -> (h -> (q [..., K], dq/dh [..., K, N])), optional
+        q and its gradient in closed form for the constant inputs `u` of a batch of states
+        (e.g. `CTRNN.speed_and_gradient`), used by gradient descent in the initial states'
+        dtype instead of automatic differentiation.
+    float64_step, float64_jacobian : optional
+        The same step function (and Jacobian) in float64. Gradient descent then runs in the
+        initial states' dtype (fast, e.g. float32) and Newton refinement, q and the
+        linearisation in float64, so points are located to ~1e-12 even when float32 could
+        not separate copies of one point from each other.
+    """
+
+    jacobian: JacobianFn | None = None
+    speed_and_gradient: SpeedGradFn | None = None
+    float64_step: StepFn | None = None
+    float64_jacobian: JacobianFn | None = None
+
+
+def step_functions_from_keywords(
+    step_functions: StepFunctions | None,
+    *,
+    caller: str,
+    jacobian_fn: JacobianFn | None = None,
+    float64_step_fn: StepFn | None = None,
+    float64_jacobian_fn: JacobianFn | None = None,
+    speed_grad_fn: SpeedGradFn | None = None,
+) -> StepFunctions:
+    """`step_functions`, or one made from the deprecated keywords (with a DeprecationWarning)."""
+    old = {
+        "jacobian_fn": jacobian_fn,
+        "float64_step_fn": float64_step_fn,
+        "float64_jacobian_fn": float64_jacobian_fn,
+        "speed_grad_fn": speed_grad_fn,
+    }
+    given = [name for name, value in old.items() if value is not None]
+    if not given:
+        return step_functions or StepFunctions()
+    if step_functions is not None:
+        raise ConfigError(
+            f"{caller}: pass step_functions= or the deprecated {', '.join(given)}, not both"
+        )
+    warnings.warn(
+        f"{caller}({'=, '.join(given)}=) is deprecated and will be removed; pass "
+        "step_functions=StepFunctions(jacobian=, speed_and_gradient=, float64_step=, "
+        "float64_jacobian=) instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return StepFunctions(
+        jacobian=jacobian_fn,
+        speed_and_gradient=speed_grad_fn,
+        float64_step=float64_step_fn,
+        float64_jacobian=float64_jacobian_fn,
+    )
 
 
 @dataclass(frozen=True)
@@ -181,235 +257,6 @@ class FixedPoints(SavableResult):
         return self.eigenvectors[index][:, : self.n_unstable[index]].real
 
 
-# -- the step function and its Jacobian -----------------------------------------------------
-
-
-def speed(step_fn: StepFn, h: Tensor, u: Tensor) -> Tensor:
-    """q = 0.5 |F(h, u) - h|^2 per state `[...]`."""
-    return 0.5 * (step_fn(h, u) - h).pow(2).sum(-1)
-
-
-def jacobians(step_fn: StepFn, states: Tensor, inputs: Tensor, *, chunk_size: int = 256) -> Tensor:
-    """Jacobians `dF/dh` at every state, in one batched computation.
-
-    Parameters
-    ----------
-    step_fn : F(h, u) -> h_next, mapping each row of h on its own
-    states : Tensor [..., K, N]
-    inputs : Tensor [..., K, I]
-    chunk_size : rows of the Jacobian computed at once (bounds memory: chunk x K x N)
-
-    Returns
-    -------
-    Tensor [..., K, N, N] with `J[..., k, i, j] = dF_i / dh_j` at state k
-    """
-    n_units = states.shape[-1]
-    states = states.detach()
-    _, vjp = torch.func.vjp(lambda h: step_fn(h, inputs), states)  # type: ignore[misc]
-    basis = torch.eye(n_units, dtype=states.dtype, device=states.device)
-    # Row i of every Jacobian at once: the vector-Jacobian product with e_i on every state.
-    cotangents = basis[:, *([None] * (states.dim() - 1)), :].expand(n_units, *states.shape)
-    (rows,) = torch.func.vmap(vjp, chunk_size=chunk_size)(cotangents)  # [N(i), ..., K, N(j)]
-    return rows.movedim(0, -2)
-
-
-# -- the optimisation ------------------------------------------------------------------------
-
-
-def _padded(select: Tensor) -> tuple[Tensor, Tensor]:
-    """Indices `[E, L]` of the selected states of each member, padded to a common length L.
-
-    Step functions take every member at once (`[E, K, N]`); to work on a subset of states we
-    gather each member's subset into `[E, L, N]`, padding with the member's first selected
-    state, and `valid [E, L]` says which entries are real.
-    """
-    counts = select.sum(1)
-    length = max(int(counts.max()), 1) if select.numel() else 1
-    order = torch.argsort((~select).to(torch.int8), dim=1, stable=True)[:, :length]
-    valid = torch.arange(length, device=select.device)[None] < counts[:, None]
-    return torch.where(valid, order, order[:, :1]), valid
-
-
-def _gather(x: Tensor, index: Tensor) -> Tensor:
-    """`x [E, K, ...]` at `index [E, L]` -> `[E, L, ...]`."""
-    return x[torch.arange(x.shape[0], device=x.device)[:, None], index]
-
-
-def _scatter(x: Tensor, index: Tensor, valid: Tensor, values: Tensor) -> Tensor:
-    """`x` with the valid entries of `values [E, L, ...]` written at `index [E, L]`."""
-    rows = torch.arange(x.shape[0], device=x.device)[:, None].expand_as(index)
-    x = x.clone()
-    x[rows[valid], index[valid]] = values[valid]
-    return x
-
-
-def _descend(
-    step_fn: StepFn,
-    h: Tensor,
-    u: Tensor,
-    options: FixedPointOptions,
-    *,
-    stop_below: float,
-    speed_grad: SpeedGradFn | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Per-state Adam with adaptive rates, clipping and rejected steps.
-
-    Each state keeps its best point so far. A proposed step that raises its q is rejected and
-    the state's rate shrinks; an accepted one grows it. q therefore decreases monotonically
-    for every state, which keeps each state in the basin it started in (a fixed learning rate
-    can throw a state across to another point, or to a saddle). Every `check_every`
-    iterations the states still running are gathered into a smaller batch, so the work
-    shrinks as states finish.
-
-    Parameters
-    ----------
-    h : Tensor [E, K, N]
-    u : Tensor [E, K, I]
-
-    Returns
-    -------
-    (states [E, K, N], gradient iterations each state ran [E, K])
-    """
-    iters = torch.zeros(h.shape[:-1], dtype=torch.long, device=h.device)
-    with torch.no_grad():
-        q = speed(step_fn, h, u)
-    active = q >= stop_below
-    done_iters = 0
-    while done_iters < options.max_iters and bool(active.any()):
-        index, valid = _padded(active)
-        n = min(options.check_every, options.max_iters - done_iters)
-        best, still, ran = _descend_dense(
-            step_fn, _gather(h, index), _gather(u, index), valid, n, options, stop_below, speed_grad
-        )
-        h = _scatter(h, index, valid, best)
-        iters = _scatter(iters, index, valid, iters[_rows(index), index] + ran)
-        active = _scatter(torch.zeros_like(active), index, valid, still)
-        done_iters += n
-    return h, iters
-
-
-def _rows(index: Tensor) -> Tensor:
-    return torch.arange(index.shape[0], device=index.device)[:, None]
-
-
-def _descend_dense(
-    step_fn: StepFn,
-    h: Tensor,
-    u: Tensor,
-    active: Tensor,
-    n_iters: int,
-    options: FixedPointOptions,
-    stop_below: float,
-    speed_grad: SpeedGradFn | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """`n_iters` iterations on a gathered batch. Adam's moments restart with each batch: a
-    short restart every `check_every` iterations costs little and needs no bookkeeping.
-    `speed_grad(u)`, when given, gives q and its gradient in closed form (no autograd graph,
-    the constant input's drive computed once per batch)."""
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-
-    def by_autograd(x: Tensor) -> tuple[Tensor, Tensor]:
-        x = x.detach().requires_grad_(True)
-        q = speed(step_fn, x, u)
-        (grad,) = torch.autograd.grad(q.sum(), x)
-        return q, grad
-
-    speed_and_raw_grad = by_autograd if speed_grad is None else speed_grad(u)
-
-    def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
-        q, grad = speed_and_raw_grad(x)
-        norm = grad.norm(dim=-1, keepdim=True)
-        grad = grad * (options.max_grad_norm / norm.clamp(min=options.max_grad_norm))
-        return q.detach(), grad.detach()
-
-    best, (q_best, g_best) = h.detach(), speed_and_grad(h)
-    lr = torch.full(q_best.shape, options.lr, dtype=h.dtype, device=h.device)
-    m, v = torch.zeros_like(h), torch.zeros_like(h)
-    t = torch.zeros_like(q_best)
-    ran = torch.zeros(q_best.shape, dtype=torch.long, device=h.device)
-    for _ in range(n_iters):
-        with torch.no_grad():
-            # Adam moments advance with each accepted gradient (t counts accepted steps).
-            m_next = torch.lerp(m, g_best, 1 - beta1)
-            v_next = torch.lerp(v, g_best * g_best, 1 - beta2)
-            t_next = t + 1
-            m_hat = m_next / (1 - beta1**t_next)[..., None]
-            v_hat = v_next / (1 - beta2**t_next)[..., None]
-            proposal = best - (active.to(h.dtype) * lr)[..., None] * m_hat / (v_hat.sqrt() + eps)
-        q_new, g_new = speed_and_grad(proposal)
-        with torch.no_grad():
-            accept = active & (q_new <= q_best)
-            reject = active & ~accept
-            improvement = q_best - q_new
-            best = torch.where(accept[..., None], proposal, best)
-            # A rejected step restarts the state's moments: the next proposal is then along
-            # the normalised gradient, a descent direction for a small enough rate (stale
-            # momentum need not be one, and shrinking the rate would not help).
-            m = torch.where(accept[..., None], m_next, torch.where(reject[..., None], 0.0, m))
-            v = torch.where(accept[..., None], v_next, torch.where(reject[..., None], 0.0, v))
-            t = torch.where(accept, t_next, torch.where(reject, 0.0, t))
-            q_best = torch.where(accept, q_new, q_best)
-            g_best = torch.where(accept[..., None], g_new, g_best)
-            lr = torch.where(accept, lr * options.lr_increase, lr)
-            lr = torch.where(reject, lr * options.lr_decrease, lr)
-            ran += active
-            stuck = (accept & (improvement < options.tol_dq)) | (lr < options.min_lr)
-            active = active & ~((q_best < stop_below) | stuck)
-    return best, active, ran
-
-
-def _newton(
-    step_fn: StepFn,
-    h: Tensor,
-    u: Tensor,
-    options: FixedPointOptions,
-    jacobian_fn: JacobianFn,
-    *,
-    stop_below: float,
-) -> Tensor:
-    """Damped Newton on F(h) - h = 0 for the states that are slow but not yet fixed.
-
-    The Newton direction `-(J - I)^-1 r` is a descent direction of q (its Gauss-Newton
-    step), so with backtracking each step lowers q. A state stops when q is below
-    `stop_below`, or when a step no longer halves q (it has reached the precision of its
-    dtype). Only the states still running are computed, so after the first one or two
-    iterations the work is small.
-
-    Parameters
-    ----------
-    h : Tensor [E, K, N]
-    u : Tensor [E, K, I]
-    """
-    with torch.no_grad():
-        q = speed(step_fn, h, u)
-    active = torch.isfinite(q) & (q < options.slow_q) & (q >= stop_below)
-    eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
-    for _ in range(options.newton_iters):
-        if not bool(active.any()):
-            break
-        index, valid = _padded(active)
-        hs, us, qs = _gather(h, index), _gather(u, index), _gather(q, index)
-        jac = jacobian_fn(hs, us)
-        with torch.no_grad():
-            residual = step_fn(hs, us) - hs
-            solved = torch.linalg.solve_ex(jac - eye, -residual[..., None])
-            delta = torch.nan_to_num(solved.result[..., 0], nan=0.0, posinf=0.0, neginf=0.0)
-            q_start = qs
-            improved = torch.zeros_like(qs, dtype=torch.bool)
-            for scale in (1.0, 0.5, 0.25, 0.125):
-                trial = hs + scale * delta
-                q_trial = speed(step_fn, trial, us)
-                better = (q_trial < qs) & ~improved
-                hs = torch.where(better[..., None], trial, hs)
-                qs = torch.where(better, q_trial, qs)
-                improved |= better
-            h = _scatter(h, index, valid, hs)
-            q = _scatter(q, index, valid, qs)
-            keep_going = improved & (qs < 0.5 * q_start) & (qs >= stop_below)
-            active = _scatter(torch.zeros_like(active), index, valid, keep_going)
-    return h
-
-
 # -- the finder ------------------------------------------------------------------------------
 
 
@@ -421,6 +268,7 @@ def find_fixed_points(
     dt: float | None = None,
     condition: Tensor | None = None,
     options: FixedPointOptions | None = None,
+    step_functions: StepFunctions | None = None,
     jacobian_fn: JacobianFn | None = None,
     float64_step_fn: StepFn | None = None,
     float64_jacobian_fn: JacobianFn | None = None,
@@ -443,19 +291,12 @@ def find_fixed_points(
         Condition label of each initial state; points are de-duplicated per member and
         condition, and carry the label.
     options : FixedPointOptions
-    jacobian_fn : J(h, u) -> Tensor [..., K, N, N], optional
-        The Jacobian dF/dh in closed form (e.g. `CTRNN.step_jacobian`); by default it comes
-        from automatic differentiation (`jacobians`).
-    float64_step_fn, float64_jacobian_fn : optional
-        The same step function (and Jacobian) in float64. Gradient descent then runs in the
-        initial states' dtype (fast, e.g. float32) and Newton refinement, q and the
-        linearisation in float64, so points are located to ~1e-12 even when float32 could
-        not separate copies of one point from each other.
-    speed_grad_fn : optional
-        Given the constant inputs `u` of a batch of states, a function `h -> (q, dq/dh)` in
-        closed form (e.g. `CTRNN.speed_and_gradient`), used by gradient descent in the
-        initial states' dtype instead of automatic differentiation (same shapes as
-        `step_fn`).
+    step_functions : StepFunctions, optional
+        The step function's Jacobian and speed gradient in closed form, and float64 twins
+        for Newton refinement and the linearisation.
+    jacobian_fn, float64_step_fn, float64_jacobian_fn, speed_grad_fn : deprecated
+        The fields of `step_functions` (`jacobian`, `float64_step`, `float64_jacobian`,
+        `speed_and_gradient`) as separate keywords.
 
     Returns
     -------
@@ -472,6 +313,16 @@ def find_fixed_points(
     Reference: Sussillo & Barak (2013), Neural Computation 25(3); Golub & Sussillo (2018), JOSS.
     """
     options = options or FixedPointOptions()
+    functions = step_functions_from_keywords(
+        step_functions,
+        caller="find_fixed_points",
+        jacobian_fn=jacobian_fn,
+        float64_step_fn=float64_step_fn,
+        float64_jacobian_fn=float64_jacobian_fn,
+        speed_grad_fn=speed_grad_fn,
+    )
+    jacobian_fn, speed_grad_fn = functions.jacobian, functions.speed_and_gradient
+    float64_step_fn, float64_jacobian_fn = functions.float64_step, functions.float64_jacobian
     ensemble = initial_states.dim() == 3
     if initial_states.dim() not in (2, 3):
         raise ShapeError(
@@ -524,16 +375,16 @@ def find_fixed_points(
         # Descend until close, finish with Newton; states Newton cannot take to tol_q (slow
         # points, where F(h) - h has no zero) go back to descent.
         stop = max(options.tol_q, options.newton_below)
-        h, iters = _descend(fn, h0, u, options, stop_below=stop, speed_grad=fast_grad)
+        h, iters = descend(fn, h0, u, options, stop_below=stop, speed_grad=fast_grad)
         h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
         # Newton to tol_q here; the unique points are polished further once found.
-        h = _newton(fine_fn, h, u_fine, options, fine_jac, stop_below=options.tol_q)
-        h, more = _descend(
+        h = newton(fine_fn, h, u_fine, options, fine_jac, stop_below=options.tol_q)
+        h, more = descend(
             fine_fn, h, u_fine, options, stop_below=options.tol_q, speed_grad=fine_grad
         )
         iters = iters + more
     else:
-        h, iters = _descend(fn, h0, u, options, stop_below=options.tol_q, speed_grad=fast_grad)
+        h, iters = descend(fn, h0, u, options, stop_below=options.tol_q, speed_grad=fast_grad)
         h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
     with torch.no_grad():
         q = speed(fine_fn, h, u_fine)
@@ -584,41 +435,23 @@ def _summarise(
         centroid = h0.mean(1, keepdim=True)
         spread = (h0 - centroid).norm(dim=-1).mean(1, keepdim=True)
         keep &= (h - centroid).norm(dim=-1) <= options.outlier_distance_scale * spread
-    assignment = np.full((n_members, n_init), -1)
-    chosen: list[tuple[int, int]] = []  # (member, initial index) of each unique point
-    q_cpu, keep_cpu = q.cpu().numpy(), keep.cpu().numpy()
-    for e in range(n_members):
-        for c in np.unique(cond.numpy()):
-            rows = np.flatnonzero(keep_cpu[e] & (cond.numpy() == c))
-            # Lowest q first: each unique point is represented by its most precise copy.
-            order = rows[np.argsort(q_cpu[e, rows], kind="stable")]
-            if len(order) == 0:
-                continue
-            distances = torch.cdist(h[e, order], h[e, order]).cpu().numpy()
-            taken = np.zeros(len(order), bool)
-            for i in range(len(order)):
-                if taken[i]:
-                    continue
-                near = ~taken & (distances[i] < options.tol_unique)
-                taken |= near
-                assignment[e, order[near]] = len(chosen)
-                chosen.append((e, int(order[i])))
+    assignment, chosen = unique_points(h, q, keep, cond, options.tol_unique)
     members = torch.tensor([e for e, _ in chosen], dtype=torch.long)
     index = torch.tensor([k for _, k in chosen], dtype=torch.long)
     if options.newton and len(chosen):
         # Polish each unique point (not every copy of it) to the precision of its dtype.
         select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
         select[members.to(h.device), index.to(h.device)] = True
-        pad_index, valid = _padded(select)
-        polished = _newton(
+        pad_index, valid = padded(select)
+        polished = newton(
             step_fn,
-            _gather(h, pad_index),
-            _gather(u, pad_index),
+            gather(h, pad_index),
+            gather(u, pad_index),
             options,
             jacobian_fn,
             stop_below=options.tol_q * 1e-9,
         )
-        h = _scatter(h, pad_index, valid, polished)
+        h = scatter(h, pad_index, valid, polished)
         with torch.no_grad():
             q = speed(step_fn, h, u)
     points = h[members, index]  # [M, N]
@@ -629,8 +462,8 @@ def _summarise(
         # One Jacobian call for all members: each member's points, padded to a common length.
         select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
         select[members.to(h.device), index.to(h.device)] = True
-        pad_index, valid = _padded(select)
-        jac_padded = jacobian_fn(_gather(h, pad_index), _gather(u, pad_index))  # [E, L, N, N]
+        pad_index, valid = padded(select)
+        jac_padded = jacobian_fn(gather(h, pad_index), gather(u, pad_index))  # [E, L, N, N]
         position = {
             (e, k): j
             for e in range(n_members)
@@ -644,22 +477,7 @@ def _summarise(
         eigenvalues = np.zeros((0, n_units), complex)
         eigenvectors = np.zeros((0, n_units, n_units), complex)
 
-    # How far each mode is from the stability boundary, in the map's units:
-    # dt * Re(flow eigenvalue) = Re(lambda) - 1 for a flow, |lambda| - 1 for a map.
-    growth = eigenvalues.real - 1 if dt is not None else np.abs(eigenvalues) - 1
-    order = np.argsort(-growth, axis=1, kind="stable")
-    eigenvalues = np.take_along_axis(eigenvalues, order, 1)
-    eigenvectors = np.take_along_axis(eigenvectors, order[:, None, :], 2)
-    growth = np.take_along_axis(growth, order, 1)
-    tol = options.marginal_tol
-    n_unstable = (growth > tol).sum(1)
-    n_marginal = (np.abs(growth) <= tol).sum(1)
-    stability = np.where(
-        n_unstable == n_units,
-        "unstable",
-        np.where(n_unstable > 0, "saddle", np.where(n_marginal > 0, "marginal", "stable")),
-    )
-    flow = (eigenvalues - 1) / dt if dt is not None else np.full_like(eigenvalues, np.nan + 0j)
+    linear = classify(eigenvalues, eigenvectors, dt, options.marginal_tol)
     point_q_cpu = point_q.cpu().numpy()
     return FixedPoints(
         states=points.cpu().numpy(),
@@ -668,12 +486,12 @@ def _summarise(
         condition=cond[index].numpy(),
         q=point_q_cpu,
         is_fixed=point_q_cpu < options.tol_q,
-        eigenvalues=eigenvalues,
-        eigenvectors=eigenvectors,
-        flow_eigenvalues=flow,
-        stability=stability.astype(str),
-        n_unstable=n_unstable,
-        n_marginal=n_marginal,
+        eigenvalues=linear.eigenvalues,
+        eigenvectors=linear.eigenvectors,
+        flow_eigenvalues=linear.flow_eigenvalues,
+        stability=linear.stability,
+        n_unstable=linear.n_unstable,
+        n_marginal=linear.n_marginal,
         initial_states=h0.reshape(-1, n_units).cpu().numpy(),
         initial_member=np.repeat(np.arange(n_members), n_init),
         initial_condition=np.tile(cond.numpy(), n_members),
@@ -721,10 +539,12 @@ def model_fixed_points(
         dt=model.spec.dt_ms if model.continuous_time else None,
         condition=condition,
         options=options,
-        jacobian_fn=fast.step_jacobian,
-        speed_grad_fn=getattr(fast, "speed_and_gradient", None),
-        float64_step_fn=fine.step,
-        float64_jacobian_fn=fine.step_jacobian,
+        step_functions=StepFunctions(
+            jacobian=fast.step_jacobian,
+            speed_and_gradient=getattr(fast, "speed_and_gradient", None),
+            float64_step=fine.step,
+            float64_jacobian=fine.step_jacobian,
+        ),
     )
 
 

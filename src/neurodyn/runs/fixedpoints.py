@@ -31,6 +31,7 @@ from neurodyn.analysis.fixed_point_tracking import (
 from neurodyn.analysis.fixed_points import (
     FixedPointOptions,
     FixedPoints,
+    StepFunctions,
     frozen_copy,
     model_fixed_points,
 )
@@ -174,9 +175,11 @@ def interpolate_run(
         alphas=np.linspace(0, 1, n_alphas),
         dt=net.spec.dt_ms,
         options=options,
-        jacobian_fn=lambda h, u: fast.step_jacobian(h[None], u[None])[0],
-        float64_step_fn=lambda h, u: fine.step(h[None], u[None])[0],
-        float64_jacobian_fn=lambda h, u: fine.step_jacobian(h[None], u[None])[0],
+        step_functions=StepFunctions(
+            jacobian=lambda h, u: fast.step_jacobian(h[None], u[None])[0],
+            float64_step=lambda h, u: fine.step(h[None], u[None])[0],
+            float64_jacobian=lambda h, u: fine.step_jacobian(h[None], u[None])[0],
+        ),
     )
     label = epoch_a if epoch_a == epoch_b else f"{epoch_a}-{epoch_b}"
     cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))

@@ -1,0 +1,72 @@
+"""De-duplication of the fixed-point finder's final states: copies of one point become one.
+
+Many initial states end at the same point; the finder keeps one representative per point (its
+lowest-q copy) and assigns every copy to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from torch import Tensor
+
+
+def distances_to(points: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """Euclidean distances `[K]` from `point [N]` to each of `points [K, N]`, in float64.
+
+    Computed from the differences themselves, not as `||a||^2 + ||b||^2 - 2 a.b` (the form
+    `torch.cdist` uses for many points): for two points a tiny distance apart on a large
+    state, that form subtracts nearly equal numbers and keeps only rounding error (on a
+    1e2-scale state in float32, errors of order 1e-1, far above any identity tolerance).
+    """
+    difference = np.asarray(points, np.float64) - np.asarray(point, np.float64)
+    return np.sqrt(np.einsum("kn,kn->k", difference, difference))
+
+
+def unique_points(
+    states: Tensor, q: Tensor, keep: Tensor, condition: Tensor, tol_unique: float
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Group the kept states of each member and condition into points `tol_unique` apart.
+
+    Greedy, lowest q first: the most precise copy of a point represents it, and every kept
+    state within `tol_unique` of it (and not yet taken) is a copy. Distances are in float64,
+    where identity is decided, whatever the states' dtype.
+
+    Parameters
+    ----------
+    states : Tensor [E, K, N]
+    q : Tensor [E, K]
+        Speed of each state.
+    keep : Tensor [E, K] of bool
+        States that may be points (finite, slow enough, not outliers).
+    condition : Tensor [K]
+        Input condition of each state; states of different conditions are never merged.
+    tol_unique : float
+        States closer than this (Euclidean) are one point.
+
+    Returns
+    -------
+    assignment : np.ndarray [E, K]
+        Index of the point each state was assigned to (-1: not kept).
+    chosen : list of (member, state index)
+        The representative state of each point, in point order.
+    """
+    n_members, n_init = q.shape
+    states_64 = states.detach().cpu().double().numpy()
+    q_cpu, keep_cpu = q.detach().cpu().numpy(), keep.detach().cpu().numpy()
+    cond = condition.detach().cpu().numpy()
+    assignment = np.full((n_members, n_init), -1)
+    chosen: list[tuple[int, int]] = []
+    for e in range(n_members):
+        for c in np.unique(cond):
+            rows = np.flatnonzero(keep_cpu[e] & (cond == c))
+            order = rows[np.argsort(q_cpu[e, rows], kind="stable")]
+            group = states_64[e, order]
+            taken = np.zeros(len(order), bool)
+            for i in range(len(order)):
+                if taken[i]:
+                    continue
+                near = ~taken & (distances_to(group, group[i]) < tol_unique)
+                taken |= near
+                assignment[e, order[near]] = len(chosen)
+                chosen.append((e, int(order[i])))
+    return assignment, chosen

@@ -1,0 +1,250 @@
+"""The optimiser of the fixed-point finder: per-state gradient descent on the speed
+`q(h) = 0.5 ||F(h, u) - h||^2` with adaptive rates, and damped Newton refinement.
+
+All states are optimised as one batch; `[E, K, ...]` throughout (E members, K states).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from neurodyn.analysis.fixed_points import FixedPointOptions
+
+StepFn = Callable[[Tensor, Tensor], Tensor]
+JacobianFn = Callable[[Tensor, Tensor], Tensor]
+# given constant inputs u, a function h -> (q, dq/dh), e.g. `CTRNN.speed_and_gradient`
+SpeedGradFn = Callable[[Tensor], Callable[[Tensor], tuple[Tensor, Tensor]]]
+
+
+# -- the step function and its Jacobian -----------------------------------------------------
+
+
+def speed(step_fn: StepFn, h: Tensor, u: Tensor) -> Tensor:
+    """q = 0.5 |F(h, u) - h|^2 per state `[...]`."""
+    return 0.5 * (step_fn(h, u) - h).pow(2).sum(-1)
+
+
+def jacobians(step_fn: StepFn, states: Tensor, inputs: Tensor, *, chunk_size: int = 256) -> Tensor:
+    """Jacobians `dF/dh` at every state, in one batched computation.
+
+    Parameters
+    ----------
+    step_fn : F(h, u) -> h_next, mapping each row of h on its own
+    states : Tensor [..., K, N]
+    inputs : Tensor [..., K, I]
+    chunk_size : rows of the Jacobian computed at once (bounds memory: chunk x K x N)
+
+    Returns
+    -------
+    Tensor [..., K, N, N] with `J[..., k, i, j] = dF_i / dh_j` at state k
+    """
+    n_units = states.shape[-1]
+    states = states.detach()
+    _, vjp = torch.func.vjp(lambda h: step_fn(h, inputs), states)  # type: ignore[misc]
+    basis = torch.eye(n_units, dtype=states.dtype, device=states.device)
+    # Row i of every Jacobian at once: the vector-Jacobian product with e_i on every state.
+    cotangents = basis[:, *([None] * (states.dim() - 1)), :].expand(n_units, *states.shape)
+    (rows,) = torch.func.vmap(vjp, chunk_size=chunk_size)(cotangents)  # [N(i), ..., K, N(j)]
+    return rows.movedim(0, -2)
+
+
+# -- the optimisation ------------------------------------------------------------------------
+
+
+def padded(select: Tensor) -> tuple[Tensor, Tensor]:
+    """Indices `[E, L]` of the selected states of each member, padded to a common length L.
+
+    Step functions take every member at once (`[E, K, N]`); to work on a subset of states we
+    gather each member's subset into `[E, L, N]`, padding with the member's first selected
+    state, and `valid [E, L]` says which entries are real.
+    """
+    counts = select.sum(1)
+    length = max(int(counts.max()), 1) if select.numel() else 1
+    order = torch.argsort((~select).to(torch.int8), dim=1, stable=True)[:, :length]
+    valid = torch.arange(length, device=select.device)[None] < counts[:, None]
+    return torch.where(valid, order, order[:, :1]), valid
+
+
+def gather(x: Tensor, index: Tensor) -> Tensor:
+    """`x [E, K, ...]` at `index [E, L]` -> `[E, L, ...]`."""
+    return x[torch.arange(x.shape[0], device=x.device)[:, None], index]
+
+
+def scatter(x: Tensor, index: Tensor, valid: Tensor, values: Tensor) -> Tensor:
+    """`x` with the valid entries of `values [E, L, ...]` written at `index [E, L]`."""
+    rows = torch.arange(x.shape[0], device=x.device)[:, None].expand_as(index)
+    x = x.clone()
+    x[rows[valid], index[valid]] = values[valid]
+    return x
+
+
+def descend(
+    step_fn: StepFn,
+    h: Tensor,
+    u: Tensor,
+    options: FixedPointOptions,
+    *,
+    stop_below: float,
+    speed_grad: SpeedGradFn | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Per-state Adam with adaptive rates, clipping and rejected steps.
+
+    Each state keeps its best point so far. A proposed step that raises its q is rejected and
+    the state's rate shrinks; an accepted one grows it. q therefore decreases monotonically
+    for every state, which keeps each state in the basin it started in (a fixed learning rate
+    can throw a state across to another point, or to a saddle). Every `check_every`
+    iterations the states still running are gathered into a smaller batch, so the work
+    shrinks as states finish.
+
+    Parameters
+    ----------
+    h : Tensor [E, K, N]
+    u : Tensor [E, K, I]
+
+    Returns
+    -------
+    (states [E, K, N], gradient iterations each state ran [E, K])
+    """
+    iters = torch.zeros(h.shape[:-1], dtype=torch.long, device=h.device)
+    with torch.no_grad():
+        q = speed(step_fn, h, u)
+    active = q >= stop_below
+    done_iters = 0
+    while done_iters < options.max_iters and bool(active.any()):
+        index, valid = padded(active)
+        n = min(options.check_every, options.max_iters - done_iters)
+        best, still, ran = _descend_dense(
+            step_fn, gather(h, index), gather(u, index), valid, n, options, stop_below, speed_grad
+        )
+        h = scatter(h, index, valid, best)
+        iters = scatter(iters, index, valid, iters[_rows(index), index] + ran)
+        active = scatter(torch.zeros_like(active), index, valid, still)
+        done_iters += n
+    return h, iters
+
+
+def _rows(index: Tensor) -> Tensor:
+    return torch.arange(index.shape[0], device=index.device)[:, None]
+
+
+def _descend_dense(
+    step_fn: StepFn,
+    h: Tensor,
+    u: Tensor,
+    active: Tensor,
+    n_iters: int,
+    options: FixedPointOptions,
+    stop_below: float,
+    speed_grad: SpeedGradFn | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """`n_iters` iterations on a gathered batch. Adam's moments restart with each batch: a
+    short restart every `check_every` iterations costs little and needs no bookkeeping.
+    `speed_grad(u)`, when given, gives q and its gradient in closed form (no autograd graph,
+    the constant input's drive computed once per batch)."""
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+
+    def by_autograd(x: Tensor) -> tuple[Tensor, Tensor]:
+        x = x.detach().requires_grad_(True)
+        q = speed(step_fn, x, u)
+        (grad,) = torch.autograd.grad(q.sum(), x)
+        return q, grad
+
+    speed_and_raw_grad = by_autograd if speed_grad is None else speed_grad(u)
+
+    def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
+        q, grad = speed_and_raw_grad(x)
+        norm = grad.norm(dim=-1, keepdim=True)
+        grad = grad * (options.max_grad_norm / norm.clamp(min=options.max_grad_norm))
+        return q.detach(), grad.detach()
+
+    best, (q_best, g_best) = h.detach(), speed_and_grad(h)
+    lr = torch.full(q_best.shape, options.lr, dtype=h.dtype, device=h.device)
+    m, v = torch.zeros_like(h), torch.zeros_like(h)
+    t = torch.zeros_like(q_best)
+    ran = torch.zeros(q_best.shape, dtype=torch.long, device=h.device)
+    for _ in range(n_iters):
+        with torch.no_grad():
+            # Adam moments advance with each accepted gradient (t counts accepted steps).
+            m_next = torch.lerp(m, g_best, 1 - beta1)
+            v_next = torch.lerp(v, g_best * g_best, 1 - beta2)
+            t_next = t + 1
+            m_hat = m_next / (1 - beta1**t_next)[..., None]
+            v_hat = v_next / (1 - beta2**t_next)[..., None]
+            proposal = best - (active.to(h.dtype) * lr)[..., None] * m_hat / (v_hat.sqrt() + eps)
+        q_new, g_new = speed_and_grad(proposal)
+        with torch.no_grad():
+            accept = active & (q_new <= q_best)
+            reject = active & ~accept
+            improvement = q_best - q_new
+            best = torch.where(accept[..., None], proposal, best)
+            # A rejected step restarts the state's moments: the next proposal is then along
+            # the normalised gradient, a descent direction for a small enough rate (stale
+            # momentum need not be one, and shrinking the rate would not help).
+            m = torch.where(accept[..., None], m_next, torch.where(reject[..., None], 0.0, m))
+            v = torch.where(accept[..., None], v_next, torch.where(reject[..., None], 0.0, v))
+            t = torch.where(accept, t_next, torch.where(reject, 0.0, t))
+            q_best = torch.where(accept, q_new, q_best)
+            g_best = torch.where(accept[..., None], g_new, g_best)
+            lr = torch.where(accept, lr * options.lr_increase, lr)
+            lr = torch.where(reject, lr * options.lr_decrease, lr)
+            ran += active
+            stuck = (accept & (improvement < options.tol_dq)) | (lr < options.min_lr)
+            active = active & ~((q_best < stop_below) | stuck)
+    return best, active, ran
+
+
+def newton(
+    step_fn: StepFn,
+    h: Tensor,
+    u: Tensor,
+    options: FixedPointOptions,
+    jacobian_fn: JacobianFn,
+    *,
+    stop_below: float,
+) -> Tensor:
+    """Damped Newton on F(h) - h = 0 for the states that are slow but not yet fixed.
+
+    The Newton direction `-(J - I)^-1 r` is a descent direction of q (its Gauss-Newton
+    step), so with backtracking each step lowers q. A state stops when q is below
+    `stop_below`, or when a step no longer halves q (it has reached the precision of its
+    dtype). Only the states still running are computed, so after the first one or two
+    iterations the work is small.
+
+    Parameters
+    ----------
+    h : Tensor [E, K, N]
+    u : Tensor [E, K, I]
+    """
+    with torch.no_grad():
+        q = speed(step_fn, h, u)
+    active = torch.isfinite(q) & (q < options.slow_q) & (q >= stop_below)
+    eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
+    for _ in range(options.newton_iters):
+        if not bool(active.any()):
+            break
+        index, valid = padded(active)
+        hs, us, qs = gather(h, index), gather(u, index), gather(q, index)
+        jac = jacobian_fn(hs, us)
+        with torch.no_grad():
+            residual = step_fn(hs, us) - hs
+            solved = torch.linalg.solve_ex(jac - eye, -residual[..., None])
+            delta = torch.nan_to_num(solved.result[..., 0], nan=0.0, posinf=0.0, neginf=0.0)
+            q_start = qs
+            improved = torch.zeros_like(qs, dtype=torch.bool)
+            for scale in (1.0, 0.5, 0.25, 0.125):
+                trial = hs + scale * delta
+                q_trial = speed(step_fn, trial, us)
+                better = (q_trial < qs) & ~improved
+                hs = torch.where(better[..., None], trial, hs)
+                qs = torch.where(better, q_trial, qs)
+                improved |= better
+            h = scatter(h, index, valid, hs)
+            q = scatter(q, index, valid, qs)
+            keep_going = improved & (qs < 0.5 * q_start) & (qs >= stop_below)
+            active = scatter(torch.zeros_like(active), index, valid, keep_going)
+    return h

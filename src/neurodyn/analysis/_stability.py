@@ -1,0 +1,77 @@
+"""Stability of fixed points from the eigenvalues of the map's Jacobian `dF/dh`.
+
+For a continuous-time network simulated as the Euler map `F(h) = h + dt f(h)`, a mode is
+unstable when the flow's eigenvalue `(lambda - 1) / dt` has a positive real part; for a
+discrete map, when `|lambda| > 1`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+STABILITY = ("stable", "saddle", "unstable", "marginal")
+
+
+@dataclass(frozen=True)
+class Linearisation:
+    """The sorted spectrum of M points' Jacobians and its stability class.
+
+    Attributes
+    ----------
+    eigenvalues : [M, N]       of dF/dh, most unstable first
+    eigenvectors : [M, N, N]   columns, in the order of `eigenvalues`
+    flow_eigenvalues : [M, N]  (eigenvalues - 1) / dt, or NaN for a discrete map
+    stability : [M]            'stable', 'saddle', 'unstable' or 'marginal'
+    n_unstable : [M]           modes growing by more than `marginal_tol`
+    n_marginal : [M]           modes within `marginal_tol` of the boundary
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    flow_eigenvalues: np.ndarray
+    stability: np.ndarray
+    n_unstable: np.ndarray
+    n_marginal: np.ndarray
+
+
+def classify(
+    eigenvalues: np.ndarray, eigenvectors: np.ndarray, dt: float | None, marginal_tol: float
+) -> Linearisation:
+    """Sort each point's modes most unstable first and classify the point.
+
+    Parameters
+    ----------
+    eigenvalues : np.ndarray [M, N] (complex)
+    eigenvectors : np.ndarray [M, N, N] (complex, columns)
+    dt : float or None
+        Euler step of a continuous-time network; None for a discrete map.
+    marginal_tol : float
+        A mode whose `dt * Re(flow eigenvalue)` (a flow) or `|lambda| - 1` (a map) is within
+        this of zero is marginal.
+    """
+    n_units = eigenvalues.shape[1]
+    # How far each mode is from the stability boundary, in the map's units:
+    # dt * Re(flow eigenvalue) = Re(lambda) - 1 for a flow, |lambda| - 1 for a map.
+    growth = eigenvalues.real - 1 if dt is not None else np.abs(eigenvalues) - 1
+    order = np.argsort(-growth, axis=1, kind="stable")
+    eigenvalues = np.take_along_axis(eigenvalues, order, 1)
+    eigenvectors = np.take_along_axis(eigenvectors, order[:, None, :], 2)
+    growth = np.take_along_axis(growth, order, 1)
+    n_unstable = (growth > marginal_tol).sum(1)
+    n_marginal = (np.abs(growth) <= marginal_tol).sum(1)
+    stability = np.where(
+        n_unstable == n_units,
+        "unstable",
+        np.where(n_unstable > 0, "saddle", np.where(n_marginal > 0, "marginal", "stable")),
+    )
+    flow = (eigenvalues - 1) / dt if dt is not None else np.full_like(eigenvalues, np.nan + 0j)
+    return Linearisation(
+        eigenvalues=eigenvalues,
+        eigenvectors=eigenvectors,
+        flow_eigenvalues=flow,
+        stability=stability.astype(str),
+        n_unstable=n_unstable,
+        n_marginal=n_marginal,
+    )
