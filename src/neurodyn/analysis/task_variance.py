@@ -1,4 +1,4 @@
-"""Task variance, functional clusters of units and cluster lesions.
+"""Task variance of units (and the fractional variance of two tasks).
 
 The analyses of Yang, Joglekar, Song, Newsome & Wang (2019), "Task representations in neural
 networks trained to perform many cognitive tasks", Nature Neuroscience 22:297-306. What follows
@@ -11,29 +11,18 @@ the paper's public code (github.com/gyyang/multitask), and where:
   those steps. The caller chooses the steps with the masks.
 - Active units (`analysis/clustering.py`, `analysis/variance.py`): units whose variance summed
   over tasks exceeds 1e-3; the others are left out of clustering and of fractional variance.
-- Normalisation (`analysis/clustering.py`, `normalization_method='max'`, the default, used for
-  Fig. 2): each unit's variances divided by its largest over tasks.
-- Clusters (`analysis/clustering.py`): scikit-learn's `KMeans` (Lloyd, `n_init=20`,
-  `random_state=0`) on the active units' normalised variance for k in `range(2, 30)`; the k of
-  largest silhouette score (Euclidean) is kept. Clusters are ordered by the task of largest
-  summed normalised variance among their units, units by cluster. scikit-learn is not a
-  dependency here: k-means++ with restarts and the silhouette score are written in numpy below.
 - Fractional task variance (`analysis/variance.py`, `_compute_hist_varprop`):
   `(var_a - var_b) / (var_a + var_b)` over the units whose variance summed over the two tasks
   alone exceeds 1e-3, as a 20-bin histogram on [-1, 1].
-- Lesions (`network.py`, `Model.lesion_units`; `analysis/clustering.py`, `lesions`): a unit is
-  lesioned by zeroing its outgoing weights, to the other units and to the outputs; its inputs
-  and bias stay. Each cluster is lesioned in turn; the effect is the change in performance per
-  task from the intact network.
 
-Compositional task vectors (the paper's `analysis/taskset.py`) are in
-`neurodyn.analysis.task_vectors`.
+Functional clusters of units are in `neurodyn.analysis.clustering`, cluster lesions in
+`neurodyn.analysis.lesions` (both also importable from here), compositional task vectors (the
+paper's `analysis/taskset.py`) in `neurodyn.analysis.task_vectors`.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,13 +31,12 @@ import torch
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis.clustering import K_RANGE, UnitClusters, cluster_units, silhouette_score
+from neurodyn.analysis.lesions import LesionEffects, lesion_effects, lesioned
 from neurodyn.errors import ShapeError, TaskNotFound, nearest_names
-from neurodyn.models import Network
 
 # Units whose variance summed over tasks is at most this are inactive (clustering.py).
 ACTIVE_THRESHOLD = 1e-3
-# Numbers of clusters tried (clustering.py).
-K_RANGE = range(2, 30)
 
 
 def task_index(tasks: Sequence[str], name: str) -> int:
@@ -178,184 +166,6 @@ def task_variance(
     )
 
 
-# ----------------------------------------------------------------------------- clustering
-
-
-def _kmeans_plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k-means++ seeding (Arthur & Vassilvitskii 2007): `x [M, D]` -> centres `[k, D]`."""
-    centres = [x[rng.integers(len(x))]]
-    d2 = ((x - centres[0]) ** 2).sum(1)
-    for _ in range(1, k):
-        total = d2.sum()
-        i = rng.choice(len(x), p=d2 / total) if total > 0 else rng.integers(len(x))
-        centres.append(x[i])
-        d2 = np.minimum(d2, ((x - x[i]) ** 2).sum(1))
-    return np.stack(centres)
-
-
-def _kmeans(
-    x: np.ndarray, k: int, rng: np.random.Generator, n_init: int, max_iter: int, tol: float
-) -> tuple[np.ndarray, float]:
-    """Lloyd's k-means, best of `n_init` k-means++ starts: labels `[M]` and inertia."""
-    sq = (x**2).sum(1)
-    # scikit-learn's convention: tol is relative to the data's mean variance per feature
-    tol_abs = tol * float(x.var(0).mean())
-    best_labels, best_inertia = np.zeros(len(x), dtype=int), np.inf
-    for _ in range(n_init):
-        centres = _kmeans_plus_plus(x, k, rng)
-        for _ in range(max_iter):
-            d2 = sq[:, None] - 2 * x @ centres.T + (centres**2).sum(1)[None]  # [M, k]
-            labels = d2.argmin(1)
-            onehot = (labels[:, None] == np.arange(k)).astype(x.dtype)  # [M, k]
-            counts = onehot.sum(0)
-            new = onehot.T @ x / np.maximum(counts, 1)[:, None]
-            empty = np.flatnonzero(counts == 0)
-            if len(empty):
-                # as scikit-learn: an empty cluster restarts at the points worst fitted
-                worst = np.argsort(-d2[np.arange(len(x)), labels], kind="stable")[: len(empty)]
-                new[empty] = x[worst]
-            shift = float(((new - centres) ** 2).sum())
-            centres = new
-            if shift <= tol_abs:
-                break
-        d2 = ((x[:, None] - centres[None]) ** 2).sum(-1)
-        labels = d2.argmin(1)
-        inertia = float(d2[np.arange(len(x)), labels].sum())
-        if inertia < best_inertia:
-            best_labels, best_inertia = labels, inertia
-    return best_labels, best_inertia
-
-
-def silhouette_score(x: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette coefficient (Rousseeuw 1987) of a labelling, Euclidean distances.
-
-    `s_i = (b_i - a_i) / max(a_i, b_i)`, with `a_i` the mean distance of point i to the other
-    points of its cluster and `b_i` the smallest mean distance to the points of another
-    cluster; 0 for a point alone in its cluster (as scikit-learn).
-
-    Parameters
-    ----------
-    x : [M, D]
-    labels : [M] int, with 2 <= number of clusters <= M - 1
-
-    Example
-    -------
-    >>> x = np.array([[0.0], [1.0], [10.0], [11.0]])
-    >>> round(silhouette_score(x, np.array([0, 0, 1, 1])), 4)
-    0.8997
-    """
-    _, labels = np.unique(labels, return_inverse=True)
-    n_clusters = labels.max() + 1
-    if not 2 <= n_clusters <= len(x) - 1:
-        raise ValueError(
-            f"the silhouette needs 2 to M - 1 = {len(x) - 1} clusters, got {n_clusters}"
-        )
-    dist = np.sqrt(np.maximum(((x[:, None] - x[None]) ** 2).sum(-1), 0))  # [M, M]
-    onehot = labels[:, None] == np.arange(n_clusters)  # [M, C]
-    counts = onehot.sum(0)
-    sums = dist @ onehot  # [M, C], distance of each point to all points of each cluster
-    own = np.arange(len(x)), labels
-    size_own = counts[labels]
-    a = sums[own] / np.maximum(size_own - 1, 1)
-    mean_to = sums / counts
-    mean_to[own] = np.inf
-    b = mean_to.min(1)
-    s = np.where(size_own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
-    return float(s.mean())
-
-
-@dataclass(frozen=True)
-class UnitClusters(SavableResult):
-    """Clusters of units by their normalised task variance.
-
-    Attributes
-    ----------
-    labels : [N] int            cluster of each unit (0..C-1, ordered by preferred task); -1 for
-                                inactive units
-    n_clusters : int            C, the k of largest silhouette score
-    k_values : [R]              numbers of clusters tried
-    silhouette : [R]            silhouette score of each (NaN where k could not be fitted)
-    order : [M]                 the active units' indices, sorted by cluster (stable within)
-    preferred_task : [C] int    task of largest summed normalised variance in each cluster
-    tasks : list of K task names
-    """
-
-    labels: np.ndarray
-    n_clusters: int
-    k_values: np.ndarray
-    silhouette: np.ndarray
-    order: np.ndarray
-    preferred_task: np.ndarray
-    tasks: list[str]
-
-
-def cluster_units(
-    tv: TaskVariance,
-    *,
-    k_range: Sequence[int] = K_RANGE,
-    n_init: int = 20,
-    max_iter: int = 300,
-    tol: float = 1e-4,
-    seed: int = 0,
-) -> UnitClusters:
-    """Cluster the active units by normalised task variance, k chosen by silhouette score.
-
-    As Yang et al. (2019), `analysis/clustering.py`: k-means (k-means++ seeding, `n_init`
-    restarts, the best inertia kept) for each k, the k of largest mean silhouette kept, then
-    clusters renumbered by the task they prefer so that the sorted matrix reads as Fig. 2b.
-
-    Parameters
-    ----------
-    tv : TaskVariance
-    k_range : numbers of clusters to try (paper: 2 to 29); those that are not below the number
-        of distinct active units are skipped (silhouette NaN)
-    n_init, max_iter, tol : k-means restarts, iterations, and the stopping shift relative to
-        the mean feature variance (scikit-learn's defaults but `n_init`, which the paper sets)
-    seed : int
-        Seeds k-means++; each k draws from its own stream `(seed, k)`.
-
-    Returns
-    -------
-    UnitClusters
-    """
-    active = np.flatnonzero(tv.active)
-    x = tv.normalised[active]  # [M, K]
-    n_distinct = len(np.unique(x, axis=0)) if len(x) else 0
-    k_values = np.array(list(k_range), dtype=int)
-    scores = np.full(len(k_values), np.nan)
-    fits: dict[int, np.ndarray] = {}
-    for i, k in enumerate(k_values):
-        if k < 2 or k >= n_distinct:
-            continue
-        rng = np.random.default_rng([seed, int(k)])
-        fits[int(k)], _ = _kmeans(x, int(k), rng, n_init, max_iter, tol)
-        scores[i] = silhouette_score(x, fits[int(k)])
-    if not fits:
-        raise ValueError(
-            f"no k in {list(k_values)} can be fitted to {len(active)} active units "
-            f"({n_distinct} distinct): k must be at least 2 and below the distinct units"
-        )
-    n_clusters = int(k_values[np.nanargmax(scores)])
-    raw = fits[n_clusters]
-    onehot = raw[:, None] == np.arange(n_clusters)  # [M, C]
-    preference = (onehot.T.astype(float) @ x).argmax(1)  # [C]
-    rank = np.argsort(preference, kind="stable")  # new cluster j is old cluster rank[j]
-    new_of_old = np.empty(n_clusters, dtype=int)
-    new_of_old[rank] = np.arange(n_clusters)
-    active_labels = new_of_old[raw]
-    labels = np.full(len(tv.active), -1, dtype=int)
-    labels[active] = active_labels
-    return UnitClusters(
-        labels=labels,
-        n_clusters=n_clusters,
-        k_values=k_values,
-        silhouette=scores,
-        order=active[np.argsort(active_labels, kind="stable")],
-        preferred_task=preference[rank],
-        tasks=list(tv.tasks),
-    )
-
-
 # ----------------------------------------------------------------------------- fractional variance
 
 
@@ -430,120 +240,20 @@ def fractional_variance(
     )
 
 
-# ----------------------------------------------------------------------------- lesions
-
-
-def lesioned(
-    model: Network, units: Tensor | Sequence[int], *, member: int | None = None
-) -> Network:
-    """A copy of `model` with `units` lesioned: their outgoing weights set to zero.
-
-    As the paper's `Model.lesion_units`: the columns of `W_rec` (to every unit, itself
-    included) and of `W_out` that leave the listed units are zeroed, so they no longer affect
-    the network or its output; their input weights and bias are kept. The model passed in is
-    not changed.
-
-    Parameters
-    ----------
-    model : Network with E members
-    units : LongTensor [U] or sequence of int
-        Unit indices (of one network: clusters are found per network).
-    member : int, optional
-        Lesion only this ensemble member; by default every member loses the same units.
-
-    Returns
-    -------
-    CTRNN
-
-    Example
-    -------
-    >>> from neurodyn.models import CTRNN, NetworkSpec
-    >>> net = CTRNN(NetworkSpec(n_inputs=1, n_hidden=3, n_outputs=1))
-    >>> cut = lesioned(net, [1])
-    >>> bool((cut.W_rec[0, :, 1] == 0).all()), bool((net.W_rec[0, :, 1] != 0).all())
-    (True, True)
-    """
-    index = torch.as_tensor(units, dtype=torch.long).reshape(-1)
-    n_hidden = model.spec.n_hidden
-    if len(index) and (index.min() < 0 or index.max() >= n_hidden):
-        raise ShapeError(f"unit indices must lie in [0, {n_hidden}), got {index.tolist()}")
-    if member is not None and not 0 <= member < model.ensemble_size:
-        raise ShapeError(f"member must lie in [0, {model.ensemble_size}), got {member}")
-    copy_ = copy.deepcopy(model)
-    members = slice(None) if member is None else slice(member, member + 1)
-    with torch.no_grad():
-        index = index.to(copy_.W_rec.device)
-        copy_.W_rec[members, :, index] = 0.0
-        copy_.W_out[members, :, index] = 0.0
-    return copy_
-
-
-@dataclass(frozen=True)
-class LesionEffects(SavableResult):
-    """Performance per task of the intact network and with each cluster lesioned.
-
-    Attributes
-    ----------
-    tasks : list of K task names
-    intact : [K]            performance of the intact network
-    lesioned : [C, K]       performance with cluster c lesioned
-    change : [C, K]         `lesioned - intact` (negative: the cluster is needed)
-    cluster_sizes : [C]
-    """
-
-    tasks: list[str]
-    intact: np.ndarray
-    lesioned: np.ndarray
-    change: np.ndarray
-    cluster_sizes: np.ndarray
-
-
-def lesion_effects(
-    model: Network,
-    labels: np.ndarray | Tensor,
-    evaluate: Callable[[Network], Mapping[str, float]],
-    *,
-    member: int | None = None,
-) -> LesionEffects:
-    """Lesion each cluster of units in turn and measure performance per task (Fig. 2d).
-
-    Parameters
-    ----------
-    model : Network
-        The network whose units were clustered (for an ensemble, `model.member(e)`, or give
-        `member`).
-    labels : [N] int
-        Cluster of each unit, -1 for units in none (`UnitClusters.labels`).
-    evaluate : callable
-        `evaluate(model) -> {task: performance}`, e.g. mean performance on a few hundred
-        random trials per task (the paper: 256, with the training noise).
-    member : int, optional
-        Passed to `lesioned`.
-
-    Returns
-    -------
-    LesionEffects
-    """
-    labels = np.asarray(labels.cpu() if isinstance(labels, Tensor) else labels, dtype=int)
-    if labels.shape != (model.spec.n_hidden,):
-        raise ShapeError(
-            f"labels must be [N] = ({model.spec.n_hidden},), one per unit, got {labels.shape}"
-        )
-    intact = dict(evaluate(model))
-    tasks = list(intact)
-    clusters = np.unique(labels[labels >= 0])
-    rows, sizes = [], []
-    for c in clusters:
-        units = np.flatnonzero(labels == c)
-        perf = evaluate(lesioned(model, units.tolist(), member=member))
-        rows.append([float(perf[t]) for t in tasks])
-        sizes.append(len(units))
-    base = np.array([float(intact[t]) for t in tasks])
-    after = np.array(rows, dtype=float).reshape(len(clusters), len(tasks))
-    return LesionEffects(
-        tasks=tasks,
-        intact=base,
-        lesioned=after,
-        change=after - base,
-        cluster_sizes=np.array(sizes, dtype=int),
-    )
+__all__ = [
+    "ACTIVE_THRESHOLD",
+    "K_RANGE",
+    "YANG19_FTV_PAIRS",
+    "YANG19_TASK_LABELS",
+    "FractionalVariance",
+    "LesionEffects",
+    "TaskVariance",
+    "UnitClusters",
+    "cluster_units",
+    "fractional_variance",
+    "lesion_effects",
+    "lesioned",
+    "silhouette_score",
+    "task_index",
+    "task_variance",
+]
