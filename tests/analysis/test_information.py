@@ -6,7 +6,18 @@ import torch
 from scipy.integrate import quad
 from scipy.special import expit
 
-from neurodyn.analysis.boltzmann import (
+from neurodyn.analysis.information import (
+    ResonanceCurve,
+    ctrnn_information,
+    discretise_states,
+    exact_information,
+    resonance_curve,
+    state_information,
+    stationary_distribution,
+)
+from neurodyn.errors import ConfigError
+from neurodyn.models import CTRNN, NetworkSpec
+from neurodyn.models.boltzmann import (
     autapse_weights,
     family_weights,
     hopfield_weights,

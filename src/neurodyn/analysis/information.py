@@ -9,7 +9,7 @@ Syst. 2, arXiv 2408.05579). It happens when a network has several attractors but
 noise, stays trapped in one of them for the whole observation.
 
 The networks (Boltzmann machines with noisy input, r the noise amplitude), their weight
-families and their dynamics are in `neurodyn.analysis.boltzmann`. Here:
+families and their dynamics are in `neurodyn.models.boltzmann`. Here:
 
 - measures in bits: `state_information` (plug-in estimate from a simulation) and
   `exact_information` (from a transition matrix and a state distribution), giving the state
@@ -30,14 +30,14 @@ import numpy as np
 import torch
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.analysis.boltzmann import (
+from neurodyn.errors import ShapeError
+from neurodyn.models import CTRNN
+from neurodyn.models.boltzmann import (
     check_network,
     sbm_transition_matrix,
     simulate_sbm,
     state_codes,
 )
-from neurodyn.errors import ShapeError
-from neurodyn.models import CTRNN
 
 # --- information measures -------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ def resonance_curve(
 
     Example
     -------
-    >>> from neurodyn.analysis.boltzmann import autapse_weights, symmetric_bias
+    >>> from neurodyn.models.boltzmann import autapse_weights, symmetric_bias
     >>> w = autapse_weights(2, 20.0)
     >>> curve = resonance_curve(w, symmetric_bias(w), [0.0, 1e3], steps=None, exact=True)
     >>> np.round(curve.mutual_information, 2).tolist()  # near-certain flips, then pure noise
