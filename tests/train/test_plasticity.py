@@ -11,11 +11,11 @@ import torch
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec, energy, tuning
 from neurodyn.tasks.bredenberg import StimulusTask
-from neurodyn.train import plasticity
 from neurodyn.train.plasticity import (
     Circuit,
     LocalRule,
     RunningAverages,
+    _train,
     init_circuit,
     probe,
     probe_angles,
@@ -182,7 +182,7 @@ def test_the_paper_constants_and_bad_settings():
 def test_the_compiled_loop_equals_the_python_loop(kind, bias):
     # the same noise through both: every parameter and the learning curve agree to float32
     # rounding after 3,000 steps that move the weights by 1e-2 to 1e-1
-    if plasticity._compiled() is None:
+    if _train._compiled() is None:
         pytest.skip("the C++ loop could not be built here (no compiler)")
     task = StimulusTask(kind, kappa=1.5)
     start = init_circuit(12, task, seed=0, bias=bias)
