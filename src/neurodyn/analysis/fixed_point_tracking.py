@@ -21,8 +21,8 @@ from neurodyn.analysis.fixed_points import (
     JacobianFn,
     StepFn,
     StepFunctions,
+    _step_functions_from_keywords,
     find_fixed_points,
-    step_functions_from_keywords,
 )
 from neurodyn.errors import ShapeError
 
@@ -135,7 +135,7 @@ def continue_fixed_points(
         raise ShapeError(f"initial_states must be [K, N], got {tuple(initial_states.shape)}")
     grid = np.linspace(0.0, 1.0, 21) if alphas is None else np.asarray(alphas, dtype=float)
     ua, ub = input_a.detach(), input_b.detach()
-    functions = step_functions_from_keywords(
+    functions = _step_functions_from_keywords(
         step_functions,
         caller="continue_fixed_points",
         jacobian_fn=jacobian_fn,

@@ -138,7 +138,7 @@ class StepFunctions:
     float64_jacobian: JacobianFn | None = None
 
 
-def step_functions_from_keywords(
+def _step_functions_from_keywords(
     step_functions: StepFunctions | None,
     *,
     caller: str,
@@ -313,7 +313,7 @@ def find_fixed_points(
     Reference: Sussillo & Barak (2013), Neural Computation 25(3); Golub & Sussillo (2018), JOSS.
     """
     options = options or FixedPointOptions()
-    functions = step_functions_from_keywords(
+    functions = _step_functions_from_keywords(
         step_functions,
         caller="find_fixed_points",
         jacobian_fn=jacobian_fn,
