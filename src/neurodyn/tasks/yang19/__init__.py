@@ -24,6 +24,14 @@ the same distribution for each trial, with more variety in a batch (and trials i
 at different steps; steps after a trial's end have zero mask).
 
 Epochs carry the public code's names: `fix1`, `stim1`, `delay1`, `stim2`, `delay2`, `go1`.
+
+Outside the battery, `dlygo` (`DelayedGo`) is Dly Go on a single input ring (33 inputs) with
+shorter epochs named `fixation`, `stimulus`, `delay`, `response`: a task that trains in
+minutes on a CPU.
+
+Modules: `_trial` (the shared machinery), `_go` (Go, RT Go, Dly Go, their Anti versions and
+`dlygo`), `_decision` (DM, Ctx DM, MultSen DM, delayed or not), `_matching` (DMS, DNMS, DMC,
+DNMC), `_battery` (the list in the paper's order and `battery`).
 """
 
 from neurodyn.tasks.yang19._battery import BATTERY, EASY_COHERENCES, PAPER_WEIGHTS, battery
