@@ -243,8 +243,6 @@ def fractional_variance(
 __all__ = [
     "ACTIVE_THRESHOLD",
     "K_RANGE",
-    "YANG19_FTV_PAIRS",
-    "YANG19_TASK_LABELS",
     "FractionalVariance",
     "LesionEffects",
     "TaskVariance",
