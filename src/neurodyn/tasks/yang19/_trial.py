@@ -41,14 +41,17 @@ def steps_ms(low: float, high: float, dt: float = DT_MS) -> tuple[float, ...]:
 
 
 def draw_uniform(b: int, low: float, high: float, g: torch.Generator, device) -> Tensor:
+    """`[b]` values uniform on [low, high)."""
     return low + (high - low) * torch.rand(b, generator=g, device=device)
 
 
 def draw_sign(b: int, g: torch.Generator, device) -> Tensor:
+    """`[b]` signs, -1 or +1 with equal chance."""
     return draw_choice((-1.0, 1.0), b, g, device)
 
 
 def draw_choice(values: tuple[float, ...], b: int, g: torch.Generator, device) -> Tensor:
+    """`[b]` values drawn from `values` with equal chance."""
     table = constant_tensor(values, torch.float32, device)
     return table[torch.randint(len(values), (b,), generator=g, device=device)]
 
