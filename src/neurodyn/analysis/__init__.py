@@ -67,6 +67,10 @@ from neurodyn.analysis.memory import (
     ClassSlowPoints,
     class_slow_points,
 )
+from neurodyn.analysis.parameter_effect import (
+    ParameterEffect,
+    parameter_effect,
+)
 from neurodyn.analysis.population_code import (
     DecodingBiasVariance,
     Engagement,
@@ -79,8 +83,14 @@ from neurodyn.analysis.population_code import (
     task_discriminability,
     tuning_summary,
 )
+from neurodyn.analysis.projection import (
+    Projection,
+    pca_axes,
+    principal_axes,
+)
 from neurodyn.analysis.similarity import (
     GroupSeparation,
+    SimilarityLayout,
     SimilarityMatrix,
     as_distance,
     cca_distance,
@@ -93,6 +103,7 @@ from neurodyn.analysis.similarity import (
     rdm,
     rsa,
     run_of,
+    similarity_layout,
 )
 from neurodyn.analysis.task_geometry import (
     ConnectivitySpectrum,
@@ -143,10 +154,13 @@ __all__ = [
     "Information",
     "LesionEffects",
     "PCATrajectories",
+    "ParameterEffect",
+    "Projection",
     "RecurrentInputRatio",
     "ResonanceCurve",
     "SavableResult",
     "Separability",
+    "SimilarityLayout",
     "SimilarityMatrix",
     "StepFunctions",
     "StepTuning",
@@ -194,7 +208,10 @@ __all__ = [
     "noise_volume_fraction",
     "occupancy",
     "only_fixed",
+    "parameter_effect",
+    "pca_axes",
     "pca_trajectories",
+    "principal_axes",
     "procrustes_distance",
     "rbf_cka",
     "rdm",
@@ -203,6 +220,7 @@ __all__ = [
     "rsa",
     "run_of",
     "silhouette_score",
+    "similarity_layout",
     "speed",
     "state_information",
     "stationary_distribution",

@@ -52,13 +52,3 @@ def population_vector(activity: Tensor) -> Tensor:
     sin = (activity * torch.sin(pref)).sum(-1)
     cos = (activity * torch.cos(pref)).sum(-1)
     return torch.remainder(torch.atan2(sin, cos), 2 * math.pi)
-
-
-def __getattr__(name: str) -> object:
-    # `dlygo` is now a configuration of the battery's Dly Go (tasks.yang19), which builds on
-    # this module; importing it lazily keeps the old path without an import cycle.
-    if name == "DelayedGo":
-        from neurodyn.tasks.yang19 import DelayedGo
-
-        return DelayedGo
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
