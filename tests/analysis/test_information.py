@@ -30,17 +30,6 @@ from neurodyn.models.boltzmann import (
     state_codes,
     symmetric_bias,
 )
-from neurodyn.analysis.information import (
-    ResonanceCurve,
-    ctrnn_information,
-    discretise_states,
-    exact_information,
-    resonance_curve,
-    state_information,
-    stationary_distribution,
-)
-from neurodyn.errors import ConfigError
-from neurodyn.models import CTRNN, NetworkSpec
 
 LEVELS = np.concatenate([[0.0], np.logspace(-1, 2, 16)])
 

@@ -1,7 +1,7 @@
 """What the resonance study measures (Metzner, Schilling, Maier & Krauss 2024): its config, the
 resonance curves of each weight family, the rows of measures.csv and the summary table.
 
-For each weight family (random, autapses only, Hopfield, N-rooks; `neurodyn.analysis.boltzmann`)
+For each weight family (random, autapses only, Hopfield, N-rooks; `neurodyn.models.boltzmann`)
 and seed, one noisy Boltzmann machine is built and observed for `steps` steps from a random
 initial state at every noise amplitude r: the state entropy H, the mutual information I between
 successive states and D = H - I (`resonance_curve`). For networks of at most 12 units the exact
@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from neurodyn.analysis.boltzmann import (
+from neurodyn.analysis.information import ResonanceCurve, mean_curve, resonance_curve
+from neurodyn.errors import ConfigError
+from neurodyn.models.boltzmann import (
     MAX_EXACT_UNITS,
     WEIGHT_FAMILIES,
     family_weights,
     symmetric_bias,
 )
-from neurodyn.analysis.information import ResonanceCurve, mean_curve, resonance_curve
-from neurodyn.errors import ConfigError
 from neurodyn.runs import Run
 
 __all__ = [
