@@ -22,7 +22,7 @@ import io
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["cell_html", "figure_html", "page"]
+__all__ = ["cell_html", "figure_html", "markdown_html", "page"]
 
 _CSS = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; max-width: 1100px;
@@ -57,3 +57,38 @@ def page(title: str, body: str) -> str:
         f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{_CSS}</style></head><body>{body}</body></html>"
     )
+
+
+def markdown_html(text: str) -> str:
+    r"""The plain-text summaries studies print (markdown tables between lines of prose) as HTML:
+    each run of `| a | b |` lines becomes a table (its first row the header, the `|---|` rule
+    dropped), every other non-blank line a paragraph; all text escaped.
+
+    Example
+    -------
+    >>> markdown_html("| a | b |\n|---|---|\n| 1 | <2> |\nsaid")
+    '<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>&lt;2&gt;</td></tr></table><p>said</p>'
+    """
+    parts: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if table:
+            head, *rows = table
+            cells = [f"<tr>{''.join(f'<th>{html.escape(c)}</th>' for c in head)}</tr>"]
+            cells += [f"<tr>{''.join(f'<td>{html.escape(c)}</td>' for c in r)}</tr>" for r in rows]
+            parts.append(f"<table>{''.join(cells)}</table>")
+            table.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|") and stripped.endswith("|"):
+            cells = [c.strip() for c in stripped[1:-1].split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):  # the header rule
+                table.append(cells)
+            continue
+        flush()
+        if stripped:
+            parts.append(f"<p>{html.escape(stripped)}</p>")
+    flush()
+    return "".join(parts)

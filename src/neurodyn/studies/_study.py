@@ -31,7 +31,7 @@ import yaml
 from neurodyn._io import atomic_write_csv, atomic_write_text
 from neurodyn._yaml import read_yaml
 from neurodyn.errors import ConfigError, NeurodynError
-from neurodyn.report.blocks import page
+from neurodyn.report.blocks import markdown_html, page
 from neurodyn.runs import Run, parse_config, train_or_reuse
 
 __all__ = ["Study", "StudyConfigType", "StudyOutput", "load_config", "run_study", "with_defaults"]
@@ -227,7 +227,7 @@ def run_study(
         [
             f"<h1>{html.escape(study.title)}</h1>",
             "<h2>Summary</h2>",
-            f"<pre>{html.escape(summary)}</pre>",
+            markdown_html(summary),
             study.report(results, config, runs, out),
             "<h2>Config</h2>",
             f"<pre>{html.escape(yaml.safe_dump(config.to_dict(), sort_keys=False))}</pre>",
