@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.installed
 DEV := $(VENV)/.installed-dev
 
-.PHONY: install dev demo test lint format bench clean
+.PHONY: install dev demo test lint format docs bench clean
 
 # torch is pinned and installed first: our machines carry a CPU wheel of exactly this
 # version, and an open range would pull a multi-GB CUDA build. The C++ training loop is built
@@ -43,7 +43,16 @@ format: $(DEV)
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: lint
+# The user guide and the API reference from the docstrings, in build/site/. --strict: a
+# warning (a docstring the numpy parser cannot read, a broken reference) fails the build.
+$(VENV)/.installed-docs: $(BASE)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.installed-docs
+	$(BIN)/mkdocs build --strict --quiet
+
+test: lint docs
 	$(BIN)/python -m pytest -q
 
 # The CPU benchmarks, side by side with the JAX reference (installed here, for benchmarks only).
