@@ -213,9 +213,15 @@ def d_prime(z_a: Any, z_b: Any) -> float:
 
     Parameters
     ----------
-    z_a : [S_a], z_b : [S_b]   the two samples (e.g. the readout's drive `D r` at two angles)
+    z_a : [S_a]
+        One sample (e.g. the readout's drive `D r` at one angle).
+    z_b : [S_b]
+        The other sample.
 
-    Raises ValueError when both samples are constant (d' is then undefined).
+    Raises
+    ------
+    ValueError
+        When both samples are constant (d' is then undefined).
 
     Example
     -------
