@@ -151,8 +151,10 @@ class IntelligentSynapses(Penalty):
     damping : float
         `xi`, keeps the importance finite for parameters that barely moved (0.01).
 
-    State: `anchor`, `importance` (Omega) and `path` (omega), each a dict of parameter name to
-    a tensor of that parameter's shape.
+    Notes
+    -----
+    Its state holds `anchor`, `importance` (Omega) and `path` (omega), each a dict of parameter
+    name to a tensor of that parameter's shape.
     """
 
     strength: float
