@@ -43,7 +43,7 @@ class _StrictLoader(yaml.SafeLoader):
 
 def _expanded_size(root: Node) -> int:
     """How many nodes `root` stands for once its aliases are expanded (each alias counts the
-    whole subtree it names). Raises ValueError for a structure that contains itself."""
+    whole subtree it names). Raises ConfigError for a structure that contains itself."""
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
 
@@ -52,9 +52,9 @@ def _expanded_size(root: Node) -> int:
         if key in sizes:
             return sizes[key]
         if key in on_path:
-            raise ValueError("an alias refers to a mapping or list that contains it")
+            raise ConfigError("an alias refers to a mapping or list that contains it")
         if depth > MAX_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+            raise ConfigError(f"nested deeper than {MAX_DEPTH} levels")
         on_path.add(key)
         total = 1
         if isinstance(node, SequenceNode):
@@ -88,7 +88,7 @@ def parse_yaml(text: str, source: str) -> Any:
             return None
         try:
             expanded = _expanded_size(node)
-        except ValueError as err:
+        except ConfigError as err:
             raise ConfigError(f"{source} is refused: {err}") from None
         if expanded > MAX_NODES:
             raise ConfigError(

@@ -16,18 +16,37 @@ class NeurodynError(Exception):
 
 
 class TaskNotFound(NeurodynError, KeyError):
-    """An unknown task name."""
+    """An unknown task name. Also a `KeyError`, so code that catches that keeps working."""
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])
 
 
 class ConfigError(NeurodynError, ValueError):
-    """A config field that is unknown, missing or of the wrong type."""
+    """A config field that is unknown, missing or of the wrong type. Also a `ValueError`."""
+
+
+class ArgumentError(NeurodynError, ValueError):
+    """A function argument whose value cannot be used: an unknown option, a number out of
+    range, a selection that leaves nothing. Also a `ValueError`, so code that catches that
+    keeps working."""
+
+
+class EpochNotFound(NeurodynError, KeyError):
+    """An epoch name that the batch or task does not have. Also a `KeyError`."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class EngineUnavailable(NeurodynError, RuntimeError):
+    """A compiled engine that was asked for by name but cannot run here (no compiler, or
+    tensors it does not take). Also a `RuntimeError`."""
 
 
 class ShapeError(NeurodynError, ValueError):
-    """A tensor whose shape does not match what the function documents."""
+    """A tensor whose shape does not match what the function documents. Also a
+    `ValueError`."""
 
 
 class RunNotFound(NeurodynError, FileNotFoundError):

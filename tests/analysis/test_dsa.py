@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from neurodyn.analysis.dsa import angular_distance, dsa, havok_operator, wasserstein_spectral
+from neurodyn.errors import ShapeError
 
 F64 = torch.float64
 
@@ -75,7 +76,7 @@ def test_wasserstein_spectral_is_zero_for_similar_matrices_and_matches_a_hand_ca
 
 
 def test_unequal_ranks_are_refused_with_advice():
-    with pytest.raises(Exception, match="give `rank`"):
+    with pytest.raises(ShapeError, match="give `rank`"):
         dsa([simulate(random_system(3, 0)), simulate(random_system(4, 0))])
 
 
@@ -83,7 +84,7 @@ def test_an_ensemble_tensor_is_compared_like_the_list_of_its_members():
     members = [simulate(random_system(4, s), seed=s) for s in range(3)]
     ensemble = torch.stack(members, 1)  # [T, E, B, N]
     np.testing.assert_array_equal(dsa(ensemble).values, dsa(members).values)
-    with pytest.raises(Exception, match=r"\[T, E, B, N\]"):
+    with pytest.raises(ShapeError, match=r"\[T, E, B, N\]"):
         dsa(members[0])
 
 

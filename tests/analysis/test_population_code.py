@@ -20,7 +20,7 @@ from neurodyn.analysis.population_code import (
     task_discriminability,
     tuning_summary,
 )
-from neurodyn.errors import ShapeError
+from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.plot.population_code import (
     plot_bias_variance,
     plot_discriminability,
@@ -90,7 +90,7 @@ def test_tuning_summary_rejects_bad_shapes_and_angles():
         tuning_summary(np.zeros((12, 5)), ANGLES)
     with pytest.raises(ShapeError, match=r"angles must be \[A=12\]"):
         tuning_summary(np.zeros((12, 5, 3)), ANGLES[:-1])
-    with pytest.raises(ValueError, match=r"\[-pi, pi\)"):
+    with pytest.raises(ArgumentError, match=r"\[-pi, pi\)"):
         tuning_summary(np.zeros((12, 5, 3)), ANGLES + 1.0)
 
 
@@ -129,7 +129,7 @@ def test_d_prime_of_two_unit_gaussians_two_apart():
     z_a, z_b = rng.standard_normal(20_000), 2.0 + rng.standard_normal(30_000)
     assert d_prime(z_a, z_b) == pytest.approx(2.0, abs=0.05)
     assert d_prime(z_b, z_a) == d_prime(z_a, z_b)
-    with pytest.raises(ValueError, match="constant"):
+    with pytest.raises(ArgumentError, match="constant"):
         d_prime(np.ones(3), np.ones(4))
 
 
@@ -156,7 +156,7 @@ def test_boundary_discriminability_picks_the_named_angles():
 
 def test_boundary_discriminability_raises_on_an_angle_off_the_grid():
     projections = np.zeros((12, 10))
-    with pytest.raises(ValueError, match=r"'off grid'.*not one of the test angles"):
+    with pytest.raises(ArgumentError, match=r"'off grid'.*not one of the test angles"):
         boundary_discriminability(projections, ANGLES, {"off grid": (ANGLES[1], 0.1)})
 
 
@@ -223,9 +223,9 @@ def test_noise_volume_fraction_lies_in_the_unit_interval(k):
 def test_noise_volume_fraction_names_a_degenerate_angle_and_a_bad_readout():
     rates, q = planted_rates()
     rates[1] = 2.0  # no noise at angle index 1
-    with pytest.raises(ValueError, match="angle index 1"):
+    with pytest.raises(ArgumentError, match="angle index 1"):
         noise_volume_fraction(rates, q[:, [0]].T)
-    with pytest.raises(ValueError, match="linearly dependent"):
+    with pytest.raises(ArgumentError, match="linearly dependent"):
         noise_volume_fraction(planted_rates()[0], np.ones((2, 5)))
     with pytest.raises(ShapeError, match=r"readout must be \[k, N=5\]"):
         noise_volume_fraction(rates, np.ones((1, 4)))

@@ -21,6 +21,7 @@ from neurodyn.analysis.similarity import (
     rsa,
     similarity_layout,
 )
+from neurodyn.errors import ArgumentError, ShapeError
 
 F64 = torch.float64
 
@@ -139,7 +140,7 @@ def test_result_round_trip_and_shape_errors(tmp_path):
     result = linear_cka(torch.randn(3, 10, 4, dtype=F64), labels=["a", "b", "c"])
     back = SimilarityMatrix.load(result.save(tmp_path / "s.npz"))
     assert back.labels == ["a", "b", "c"] and np.array_equal(back.values, result.values)
-    with pytest.raises(Exception, match="same M"):
+    with pytest.raises(ShapeError, match="same M"):
         linear_cka([torch.randn(10, 3), torch.randn(9, 3)])
 
 
@@ -159,7 +160,7 @@ def test_group_separation_sees_planted_groups_and_not_random_labels():
         SimilarityMatrix(1 - distance / distance.max(), "s", "similarity", labels)
     )
     assert sim.p_value < 0.01
-    with pytest.raises(ValueError, match="two groups"):
+    with pytest.raises(ArgumentError, match="two groups"):
         group_separation(SimilarityMatrix(distance, "x", "distance", [f"{i}:0" for i in range(12)]))
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.cpp_extension import is_ninja_available
 
+from neurodyn.errors import ConfigError
 from neurodyn.models import ACTIVATIONS, CTRNN, NetworkSpec
 from neurodyn.models.recurrence import engine, leaky_recurrence, leaky_recurrence_reference
 from neurodyn.train import masked_mse
@@ -82,5 +83,5 @@ def test_the_compiled_loops_build_where_a_compiler_exists(monkeypatch):
 
 def test_an_unknown_engine_is_named(monkeypatch):
     monkeypatch.setenv("NEURODYN_ENGINE", "fast")
-    with pytest.raises(ValueError, match="NEURODYN_ENGINE must be one of"):
+    with pytest.raises(ConfigError, match="NEURODYN_ENGINE must be one of"):
         engine("cpu")

@@ -67,7 +67,7 @@ def test_resume_after_a_stop_between_checkpoints_continues_from_the_checkpoint(t
 
 def test_a_finished_run_cannot_be_resumed(tmp_path):
     run = train_run(small_config(), tmp_path, run_id="done", progress=False)
-    with pytest.raises(Exception, match="already finished"):
+    with pytest.raises(NeurodynError, match="already finished"):
         resume_run(run.path, progress=False)
 
 
@@ -204,6 +204,10 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     assert torch.load(run.path / CHECKPOINT, weights_only=True)["step"] == 1
 
 
+class PowerCut(Exception):
+    """The writer's own failure, which atomic_write passes on unchanged."""
+
+
 def test_interrupted_write_leaves_the_old_file(tmp_path):
     from neurodyn._io import atomic_write
 
@@ -212,9 +216,9 @@ def test_interrupted_write_leaves_the_old_file(tmp_path):
 
     def crash(tmp):
         tmp.write_text("half")
-        raise RuntimeError("power cut")
+        raise PowerCut("power cut")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(PowerCut):
         atomic_write(target, crash)
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
@@ -429,7 +433,10 @@ def test_run_info_is_a_frozen_record_and_dict_access_warns(tmp_path):
     created = RunInfo("created", 0, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")
     with pytest.warns(DeprecationWarning):
         assert created.get("performance", {}) == {}
-    with pytest.warns(DeprecationWarning), pytest.raises(KeyError):
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(KeyError),
+    ):  # the Mapping protocol's own error
         created["performance"]
     # run.json holds the fields set, and a damaged one says so
     assert (

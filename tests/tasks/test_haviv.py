@@ -216,5 +216,5 @@ def test_fixed_delay_trials_ask_exactly_d_steps_after_the_image_even_beyond_t_ma
         at_query = target[trial["query"], torch.arange(32)]
         assert torch.equal(at_query, trial["label"] + 1)
         assert int((target != 0).sum()) == 32
-    with pytest.raises(Exception, match="delay must be at least 1"):
+    with pytest.raises(ConfigError, match="delay must be at least 1"):
         task.fixed_delay(4, 0)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neurodyn.analysis._result import SavableResult
+from neurodyn.errors import ArgumentError
 
 if TYPE_CHECKING:
     from neurodyn.analysis.task_variance import TaskVariance
@@ -94,7 +95,7 @@ def silhouette_score(x: np.ndarray, labels: np.ndarray) -> float:
     _, labels = np.unique(labels, return_inverse=True)
     n_clusters = labels.max() + 1
     if not 2 <= n_clusters <= len(x) - 1:
-        raise ValueError(
+        raise ArgumentError(
             f"the silhouette needs 2 to M - 1 = {len(x) - 1} clusters, got {n_clusters}"
         )
     dist = np.sqrt(np.maximum(((x[:, None] - x[None]) ** 2).sum(-1), 0))  # [M, M]
@@ -178,7 +179,7 @@ def cluster_units(
         fits[int(k)], _ = _kmeans(x, int(k), rng, n_init, max_iter, tol)
         scores[i] = silhouette_score(x, fits[int(k)])
     if not fits:
-        raise ValueError(
+        raise ArgumentError(
             f"no k in {list(k_values)} can be fitted to {len(active)} active units "
             f"({n_distinct} distinct): k must be at least 2 and below the distinct units"
         )

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from neurodyn.analysis.latent import Layout, _delay_embed, _trials
 from neurodyn.analysis.similarity import SimilarityMatrix
-from neurodyn.errors import ShapeError
+from neurodyn.errors import ArgumentError, ShapeError
 
 
 def havok_operator(
@@ -182,7 +182,7 @@ def dsa(
     (True, True)
     """
     if score not in ("angular", "wasserstein"):
-        raise ValueError(f"score must be 'angular' or 'wasserstein', got {score!r}")
+        raise ArgumentError(f"score must be 'angular' or 'wasserstein', got {score!r}")
     if isinstance(states, Tensor):
         if states.dim() != 4:
             raise ShapeError(

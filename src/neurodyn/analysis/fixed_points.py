@@ -104,9 +104,9 @@ class FixedPointOptions:
 
     def __post_init__(self) -> None:
         if self.tol_q <= 0 or self.tol_unique <= 0 or self.max_iters < 0:
-            raise ValueError("tol_q and tol_unique must be positive, max_iters non-negative")
+            raise ConfigError("tol_q and tol_unique must be positive, max_iters non-negative")
         if self.slow_q < self.tol_q:
-            raise ValueError(f"slow_q ({self.slow_q}) must be at least tol_q ({self.tol_q})")
+            raise ConfigError(f"slow_q ({self.slow_q}) must be at least tol_q ({self.tol_q})")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.errors import ShapeError
+from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.models import CTRNN
 from neurodyn.models.boltzmann import (
     check_network,
@@ -246,7 +246,7 @@ def _curve(
 def _levels(noise_levels: Sequence[float] | np.ndarray) -> np.ndarray:
     levels = np.asarray(noise_levels, dtype=float)
     if levels.ndim != 1 or len(levels) == 0 or (levels < 0).any() or (np.diff(levels) <= 0).any():
-        raise ValueError(f"noise_levels must be increasing and >= 0, got {levels.tolist()}")
+        raise ArgumentError(f"noise_levels must be increasing and >= 0, got {levels.tolist()}")
     return levels
 
 
@@ -298,7 +298,7 @@ def resonance_curve(
     initial = np.asarray(initial)
     if exact:
         if observe is not None:
-            raise ValueError("exact curves measure every unit; leave `observe` unset")
+            raise ArgumentError("exact curves measure every unit; leave `observe` unset")
         start = int(state_codes(initial))
         infos = []
         for r in levels:
@@ -311,7 +311,7 @@ def resonance_curve(
             infos.append(exact_information(transition, dist))
         return _curve(label, levels, [infos], steps or 0)
     if steps is None or steps < 2:
-        raise ValueError(f"a simulated curve needs steps >= 2, got {steps}")
+        raise ArgumentError(f"a simulated curve needs steps >= 2, got {steps}")
     units = np.arange(n) if observe is None else np.asarray(observe)
     all_runs = []
     for run in range(runs):
@@ -327,7 +327,9 @@ def mean_curve(curves: Sequence[ResonanceCurve], label: str = "") -> ResonanceCu
     `mutual_information_sd` becomes the spread of I between the curves."""
     levels = curves[0].noise_levels
     if any(not np.array_equal(c.noise_levels, levels) for c in curves):
-        raise ValueError("curves to average must share their noise levels")
+        raise ArgumentError(
+            "curves to average must share their noise levels; compute them over the same levels"
+        )
     mi = np.stack([c.mutual_information for c in curves])
     return ResonanceCurve(
         label=label or curves[0].label,
@@ -381,7 +383,7 @@ def discretise_states(
     elif method == "zero":
         threshold = np.zeros(flat.shape[1])
     else:
-        raise ValueError(f"method must be one of {DISCRETISATIONS}, got {method!r}")
+        raise ArgumentError(f"method must be one of {DISCRETISATIONS}, got {method!r}")
     varies = flat.max(0) - flat.min(0) >= min_spread
     return ((states > threshold) & varies).astype(np.uint8)
 

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.errors import ShapeError
+from neurodyn.errors import ArgumentError, ShapeError
 
 Layout = Literal["time-major", "trials-first"]
 
@@ -47,7 +47,7 @@ def _trials(x: Tensor, name: str, layout: Layout) -> Tensor:
             stacklevel=3,
         )
     elif layout != "time-major":
-        raise ValueError(f"layout must be 'time-major' or 'trials-first', got {layout!r}")
+        raise ArgumentError(f"layout must be 'time-major' or 'trials-first', got {layout!r}")
     if x.dim() == 2:
         x = x[:, None] if layout == "time-major" else x[None]
     if x.dim() != 3:
@@ -391,9 +391,9 @@ def fit_hmm(
     [1.0, 5.0]
     """
     if covariance not in ("diagonal", "full"):
-        raise ValueError(f"covariance must be 'diagonal' or 'full', got {covariance!r}")
+        raise ArgumentError(f"covariance must be 'diagonal' or 'full', got {covariance!r}")
     if n_restarts < 1:
-        raise ValueError(f"n_restarts must be at least 1, got {n_restarts}")
+        raise ArgumentError(f"n_restarts must be at least 1, got {n_restarts}")
     trials = _trials(x, "x", layout)
     g = torch.Generator().manual_seed(seed)
     best = None
@@ -490,7 +490,9 @@ def epoch_states(
     x = _trials(states, "states", layout)  # [B, T, N]
     names = list(epoch_bounds)
     if not names:
-        raise ValueError("epoch_states needs at least one epoch")
+        raise ArgumentError(
+            "epoch_states needs at least one epoch; give `epoch_bounds` one or more"
+        )
     starts = torch.stack([torch.as_tensor(epoch_bounds[e][0]) for e in names]).long().to(x.device)
     ends = torch.stack([torch.as_tensor(epoch_bounds[e][1]) for e in names]).long().to(x.device)
     if starts.shape[1] != x.shape[0]:

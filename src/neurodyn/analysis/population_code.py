@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.errors import ShapeError
+from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.tasks.bredenberg import wrap
 
 # Test angles given by the user (e.g. as `math.pi / 6`) are matched to the grid up to this.
@@ -50,7 +50,7 @@ def _check_angles(angles: Any, n_angles: int | None = None) -> np.ndarray:
         expected = "[A]" if n_angles is None else f"[A={n_angles}]"
         raise ShapeError(f"angles must be {expected}, got {tuple(angles.shape)}")
     if not np.all(np.isfinite(angles)) or np.any(angles < -math.pi) or np.any(angles >= math.pi):
-        raise ValueError(
+        raise ArgumentError(
             "angles must be finite radians in [-pi, pi); wrap them first, e.g. "
             f"np.remainder(angles + pi, 2 pi) - pi; got {angles.tolist()}"
         )
@@ -64,7 +64,7 @@ def _check_rates(rates: Any, name: str = "rates") -> np.ndarray:
             f"{name} must be [A, S, N] (angles, samples, units), got {tuple(rates.shape)}"
         )
     if not np.all(np.isfinite(rates)):
-        raise ValueError(f"{name} holds NaN or infinite values")
+        raise ArgumentError(f"{name} holds NaN or infinite values")
     return rates
 
 
@@ -234,7 +234,7 @@ def d_prime(z_a: Any, z_b: Any) -> float:
             raise ShapeError(f"{name} must be a non-empty [S] array, got {tuple(z.shape)}")
     pooled_variance = (z_a.var() + z_b.var()) / 2
     if pooled_variance <= 0:
-        raise ValueError("d' is undefined: both samples are constant (zero pooled variance)")
+        raise ArgumentError("d' is undefined: both samples are constant (zero pooled variance)")
     return float(abs(z_a.mean() - z_b.mean()) / math.sqrt(pooled_variance))
 
 
@@ -253,7 +253,7 @@ def _angle_index(angles: np.ndarray, angle: float, pair_name: str) -> int:
     index = int(distance.argmin())
     if not np.isclose(distance[index], 0.0, rtol=0.0, atol=ANGLE_MATCH_TOL):
         grid = ", ".join(f"{d:.6g}" for d in np.degrees(angles))
-        raise ValueError(
+        raise ArgumentError(
             f"pair {pair_name!r}: angle {angle:.6g} rad ({math.degrees(angle):.6g} deg) is not "
             f"one of the test angles (degrees: {grid}); pick angles from the grid"
         )
@@ -316,7 +316,7 @@ def task_discriminability(projections: Any, angles: Any) -> float:
     projections, angles = _check_projections(projections, angles)
     upper, lower = angles > 0, (angles < 0) & (angles != -math.pi)
     if not upper.any() or not lower.any():
-        raise ValueError(
+        raise ArgumentError(
             "task_discriminability needs test angles on both sides of 0 (other than 0 and "
             f"-pi); got {angles.tolist()}"
         )
@@ -378,7 +378,7 @@ def noise_volume_fraction(rates: Any, readout: Any) -> np.ndarray:
     k = readout.shape[0]
     _, singular_values, right_vectors = np.linalg.svd(readout, full_matrices=False)
     if not singular_values[-1] > 1e-10 * singular_values[0]:
-        raise ValueError(
+        raise ArgumentError(
             f"the readout's {k} rows are linearly dependent (singular values "
             f"{singular_values.tolist()}); drop the redundant rows"
         )
@@ -388,7 +388,7 @@ def noise_volume_fraction(rates: Any, readout: Any) -> np.ndarray:
         covariance = np.atleast_2d(np.cov(rates[a], rowvar=False))
         top = np.linalg.eigvalsh(covariance)[::-1][:k]
         if not (top[0] > 0 and top[-1] > 1e-12 * top[0]):
-            raise ValueError(
+            raise ArgumentError(
                 f"the rates' covariance at angle index {a} (rates[{a}]) has fewer than k = {k} "
                 f"directions with noise (top eigenvalues {top.tolist()}); the fraction is "
                 "undefined there: record more samples or check that the circuit is noisy"
@@ -471,7 +471,7 @@ def current_engagement(
     recurrent = np.array([np.abs(rates[a] @ recurrent_weights.T).mean() for a in range(n_angles)])
     input_current = np.abs(inputs @ input_weights.T).mean(axis=1)
     if not input_current.mean() > 0:
-        raise ValueError("the input current C s(theta) is zero at every angle; no ratio to take")
+        raise ArgumentError("the input current C s(theta) is zero at every angle; no ratio to take")
     return Engagement(
         recurrent=recurrent,
         input=input_current,

@@ -22,7 +22,7 @@ from scipy.spatial.distance import squareform
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult, ShortRepr
-from neurodyn.errors import ShapeError
+from neurodyn.errors import ArgumentError, ShapeError
 
 Responses = Sequence[Tensor] | Tensor
 
@@ -159,7 +159,9 @@ def group_separation(
     codes = np.array([order.index(n) for n in names])
     counts = np.bincount(codes)
     if len(order) < 2 or counts.max() < 2:
-        raise ValueError("group separation needs two groups and a group of two networks or more")
+        raise ArgumentError(
+            "group separation needs two groups and a group of two networks or more; give `groups`"
+        )
     within, between = [], []
     for g in range(len(order)):
         inside = codes == g

@@ -33,7 +33,7 @@ from torch import Tensor
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.clustering import K_RANGE, UnitClusters, cluster_units, silhouette_score
 from neurodyn.analysis.lesions import LesionEffects, lesion_effects, lesioned
-from neurodyn.errors import ShapeError, TaskNotFound, nearest_names
+from neurodyn.errors import ArgumentError, ShapeError, TaskNotFound, nearest_names
 
 # Units whose variance summed over tasks is at most this are inactive (clustering.py).
 ACTIVE_THRESHOLD = 1e-3
@@ -153,7 +153,7 @@ def task_variance(
     elif normalisation == "sum":
         scale = variance.sum(1, keepdims=True)
     else:
-        raise ValueError(f"normalisation must be 'max' or 'sum', got {normalisation!r}")
+        raise ArgumentError(f"normalisation must be 'max' or 'sum', got {normalisation!r}")
     normalised = np.full_like(variance, np.nan)
     normalised[active] = variance[active] / scale[active]
     return TaskVariance(

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.task_variance import task_index
-from neurodyn.errors import ShapeError
+from neurodyn.errors import ArgumentError, ShapeError
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def analogy(
     distances = np.linalg.norm(v - composed, axis=1)
     candidates = np.array([t not in exclude for t in tasks])
     if not candidates.any():
-        raise ValueError("exclude leaves no task to compare with")
+        raise ArgumentError("exclude leaves no task to compare with; exclude fewer tasks")
     nearest = tasks[int(np.argmin(np.where(candidates, distances, np.inf)))]
     closer = (distances < distances[id_]) & candidates
     return Analogy(

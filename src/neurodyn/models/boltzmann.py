@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, ndtr
 
-from neurodyn.errors import ConfigError, ShapeError
+from neurodyn.errors import ArgumentError, ConfigError, ShapeError
 
 MAX_EXACT_UNITS = 12  # 2^12 states: a 4096 x 4096 transition matrix (128 MiB) at most
 
@@ -153,7 +153,7 @@ def noisy_firing_probability(u: np.ndarray, r: float) -> np.ndarray:
     """
     u = np.asarray(u, dtype=float)
     if r < 0:
-        raise ValueError(f"noise amplitude r must be >= 0, got {r}")
+        raise ArgumentError(f"noise amplitude r must be >= 0, got {r}")
     if r == 0:
         return expit(u)
     flat = u.reshape(-1)
@@ -274,7 +274,7 @@ def simulate_sbm(
     scalar = np.ndim(r) == 0
     levels = np.atleast_1d(np.asarray(r, dtype=float))
     if (levels < 0).any():
-        raise ValueError(f"noise amplitudes must be >= 0, got {levels.tolist()}")
+        raise ArgumentError(f"noise amplitudes must be >= 0, got {levels.tolist()}")
     n, batch = len(bias), len(levels)
     rng = np.random.default_rng(seed)
     if initial is None:

@@ -180,7 +180,7 @@ def leaky_recurrence(
         gradients it runs the bare loop.
     """
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        raise ConfigError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     chosen = engine(drive.device)
     if chosen == "reference":
         return leaky_recurrence_reference(drive, h0, w_rec, alpha, activation)

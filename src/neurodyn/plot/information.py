@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from neurodyn.analysis.information import ResonanceCurve
+from neurodyn.errors import ArgumentError
 from neurodyn.plot.figures import _axes
 
 _MEASURES = {
@@ -88,7 +89,7 @@ def plot_resonance_comparison(
     """One measure (`"mutual_information"`, `"entropy"` or `"divergence"`) of several curves
     against r, one colour per curve, each curve's r_opt marked by a dot on its I curve."""
     if measure not in _MEASURES:
-        raise ValueError(f"measure must be one of {sorted(_MEASURES)}, got {measure!r}")
+        raise ArgumentError(f"measure must be one of {sorted(_MEASURES)}, got {measure!r}")
     fig, (ax,) = _axes(ax, 1, 5.5, 3.8)
     for k, curve in enumerate(curves):
         colour = f"C{k % 10}"

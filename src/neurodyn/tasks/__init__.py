@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from neurodyn.errors import ConfigError, TaskNotFound, excerpt, nearest_names
+from neurodyn.errors import ArgumentError, ConfigError, TaskNotFound, excerpt, nearest_names
 from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batches
 from neurodyn.tasks.attractors import AttractorTasks
 from neurodyn.tasks.flipflop import FlipFlop
@@ -28,7 +28,10 @@ _REGISTRY: dict[str, type[Task]] = {}
 def register(task_cls: type[Task]) -> type[Task]:
     """Add a task class to the registry under its `name` (usable as a decorator)."""
     if task_cls.name in _REGISTRY and _REGISTRY[task_cls.name] is not task_cls:
-        raise ValueError(f"a different task is already registered as {task_cls.name!r}")
+        raise ArgumentError(
+            f"a different task is already registered as {task_cls.name!r}; give the new task "
+            "another `name`"
+        )
     _REGISTRY[task_cls.name] = task_cls
     return task_cls
 

@@ -22,7 +22,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor
 
-from neurodyn.errors import ConfigError, ShapeError, excerpt, nearest_names
+from neurodyn.errors import ConfigError, EpochNotFound, ShapeError, excerpt, nearest_names
 
 LossType = Literal["mse", "cross_entropy"]
 Duration = float | tuple[float, ...]
@@ -74,7 +74,7 @@ class Batch:
     def epoch_mask(self, name: str) -> Tensor:
         """Boolean `[T, B]` (or `[T, E, B]` for a stacked batch): trial in epoch `name`."""
         if name not in self.epochs:
-            raise KeyError(f"no epoch {name!r} in this batch; its epochs are {self.epochs}")
+            raise EpochNotFound(f"no epoch {name!r} in this batch; its epochs are {self.epochs}")
         return between(self.n_steps, self.trial[f"{name}_start"], self.trial[f"{name}_end"])
 
     def trial_mask(self) -> Tensor:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurodyn.errors import ConfigError
+from neurodyn.errors import ArgumentError, ConfigError, ShapeError, TaskNotFound
 from neurodyn.tasks._base import Batch, Task, batch_generator, between
 
 
@@ -113,7 +113,9 @@ class Multitask:
         for t in self.tasks:
             if t.name == name:
                 return t
-        raise KeyError(f"{name!r} is not one of this network's tasks {self.task_names}")
+        raise TaskNotFound(
+            f"{name!r} is not one of this network's tasks {self.task_names}; use one of those"
+        )
 
     def _offsets(self, name: str) -> tuple[slice, slice, int]:
         i_in = i_out = 0
@@ -124,7 +126,9 @@ class Multitask:
                 return slice(i_in, i_in + t.n_inputs), slice(i_out, i_out + t.n_outputs), k
             i_in += t.n_inputs
             i_out += t.n_outputs
-        raise KeyError(f"{name!r} is not one of this network's tasks {self.task_names}")
+        raise TaskNotFound(
+            f"{name!r} is not one of this network's tasks {self.task_names}; use one of those"
+        )
 
     def embed(self, name: str, batch: Batch, n_steps: int | None = None) -> Batch:
         """Place a batch of task `name` into this network's input and output space.
@@ -134,7 +138,9 @@ class Multitask:
         """
         n_steps = batch.n_steps if n_steps is None else n_steps
         if n_steps < batch.n_steps:
-            raise ValueError(f"cannot embed {batch.n_steps} steps into {n_steps}")
+            raise ShapeError(
+                f"cannot embed {batch.n_steps} steps into {n_steps}; give n_steps >= {batch.n_steps}"
+            )
         x, y, mask = self._zeros(n_steps, batch.batch_size, batch.x.device)
         self._place(x, y, mask, name, batch)
         if self.rule_inputs:
@@ -225,7 +231,9 @@ class Multitask:
     def split(self, outputs: Tensor, batch: Batch) -> list[tuple[Task, Tensor, Batch]]:
         """Per task: (task, its outputs `[T_k, (E,) B_k, O_k]`, its own batch)."""
         if batch.parts is None:
-            raise ValueError("split needs a batch made by Multitask.sample")
+            raise ArgumentError(
+                "split needs a batch made by Multitask.sample; sample the batch from this Multitask"
+            )
         pieces, row = [], 0
         for task in self.tasks:
             if task.name not in batch.parts:  # a task with weight 0: in the layout, not sampled

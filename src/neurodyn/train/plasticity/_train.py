@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from neurodyn._extension import load_extension
-from neurodyn.errors import ConfigError
+from neurodyn.errors import ConfigError, EngineUnavailable
 from neurodyn.models.stochastic import CircuitSpec, euler_step, tuning
 from neurodyn.tasks.bredenberg import StimulusTask
 from neurodyn.train.plasticity._circuit import Circuit
@@ -99,7 +99,7 @@ def train_local(
     if engine != "python" and w.dtype == torch.float32 and w.device.type == "cpu":
         compiled = _compiled()
     if engine == "compiled" and compiled is None:
-        raise RuntimeError(
+        raise EngineUnavailable(
             "engine='compiled' needs float32 CPU tensors and a C++ compiler (the loop is built "
             "on first use); use engine='auto' to fall back to the Python loop"
         )
