@@ -102,6 +102,46 @@ def test_task_variance_checks_its_inputs():
         task_variance({"a": h}, {"a": one})
 
 
+def test_an_ensemble_gives_each_members_task_variance_as_computed_alone(tmp_path):
+    # three members planted with different amplitudes; member 2's mask drops its first
+    # epoch step and one trial, so its steps and trials differ from the others'
+    rng = np.random.default_rng(3)
+    members = [planted_network(rng.uniform(0, 1, (5, 3)), seed=e) for e in range(3)]
+    tasks = list(members[0][0])
+    masks_e = {t: torch.stack([m[1][t] for m in members], 1).clone() for t in tasks}
+    for t in tasks:
+        masks_e[t][N_PRE, 2] = False
+        masks_e[t][:, 2, 1] = False
+    states_e = {t: torch.stack([m[0][t] for m in members], 1) for t in tasks}  # [T, E, B, N]
+    tv = task_variance(states_e, masks_e)
+    assert tv.is_ensemble and tv.variance.shape == (3, 5, 3) and tv.active.shape == (3, 5)
+    for e in range(3):
+        alone = task_variance(
+            {t: states_e[t][:, e] for t in tasks}, {t: masks_e[t][:, e] for t in tasks}
+        )
+        one = tv.member(e)
+        np.testing.assert_allclose(one.variance, alone.variance, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(one.normalised, alone.normalised, rtol=1e-12, atol=0)
+        assert one.active.tolist() == alone.active.tolist()
+    # a [T, B] mask applies to every member alike
+    shared = task_variance(states_e, {t: members[0][1][t] for t in tasks})
+    np.testing.assert_allclose(
+        shared.member(1).variance, task_variance(*members[1]).variance, rtol=1e-12, atol=0
+    )
+    loaded = TaskVariance.load(tv.save(tmp_path / "tv.npz"))
+    np.testing.assert_array_equal(loaded.variance, tv.variance)
+    # the one-network analyses ask for a member rather than misreading the E axis
+    with pytest.raises(ShapeError, match=r"tv.member\(e\)"):
+        cluster_units(tv)
+    with pytest.raises(ShapeError, match=r"tv.member\(e\)"):
+        fractional_variance(tv, "task0", "task1")
+    with pytest.raises(ShapeError, match=r"same E and N"):
+        task_variance(
+            {"task0": states_e["task0"], "task1": states_e["task1"][:, :2]},
+            {"task0": masks_e["task0"], "task1": masks_e["task1"][:, :2]},
+        )
+
+
 # Four planted groups of units, each a pattern of tuning amplitudes over six tasks; their
 # preferred tasks are 2, 0, 4, 3, so the clusters must come out ordered g1, g0, g3, g2.
 PATTERNS = np.array(

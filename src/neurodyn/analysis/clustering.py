@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.errors import ArgumentError
+from neurodyn.errors import ArgumentError, ShapeError
 
 if TYPE_CHECKING:
     from neurodyn.analysis.task_variance import TaskVariance
@@ -166,6 +166,10 @@ def cluster_units(
     -------
     UnitClusters
     """
+    if tv.variance.ndim != 2:
+        raise ShapeError(
+            "cluster_units takes the task variance of one network; pick a member with tv.member(e)"
+        )
     active = np.flatnonzero(tv.active)
     x = tv.normalised[active]  # [M, K]
     n_distinct = len(np.unique(x, axis=0)) if len(x) else 0

@@ -56,15 +56,19 @@ def task_index(tasks: Sequence[str], name: str) -> int:
 class TaskVariance(SavableResult):
     """Each unit's variance across stimulus conditions in each task.
 
+    For an ensemble's states every array has a leading `E` axis, one row per member; pick one
+    member with `member(e)` for the analyses that take one network (`cluster_units`,
+    `fractional_variance`, the plots).
+
     Attributes
     ----------
     tasks : list of K task names, the column order
-    variance : [N, K]      variance across trials, averaged over the epoch's steps
-    normalised : [N, K]    `variance` divided by each unit's max ('max') or sum ('sum') over
-                           tasks; NaN in the rows of inactive units
-    active : [N] bool      summed variance over tasks above `threshold`
+    variance : [(E,) N, K]      variance across trials, averaged over the epoch's steps
+    normalised : [(E,) N, K]    `variance` divided by each unit's max ('max') or sum ('sum')
+                                over tasks; NaN in the rows of inactive units
+    active : [(E,) N] bool      summed variance over tasks above `threshold`
     threshold : float
-    normalisation : str    'max' or 'sum'
+    normalisation : str         'max' or 'sum'
     """
 
     tasks: list[str]
@@ -73,6 +77,45 @@ class TaskVariance(SavableResult):
     active: np.ndarray
     threshold: float
     normalisation: str
+
+    @property
+    def is_ensemble(self) -> bool:
+        """Whether the arrays carry a leading ensemble axis `E`."""
+        return self.variance.ndim == 3
+
+    def member(self, e: int) -> TaskVariance:
+        """The task variance of the ensemble's member `e` alone (arrays `[N, K]`, `[N]`).
+
+        Parameters
+        ----------
+        e : int
+            Index along the ensemble axis.
+
+        Returns
+        -------
+        TaskVariance
+            Equal to `task_variance` of that member's states alone.
+        """
+        if not self.is_ensemble:
+            raise ShapeError("this task variance is of one network; use it as it is")
+        n_members = len(self.variance)
+        if not -n_members <= e < n_members:
+            raise ArgumentError(f"member {e} is out of range: the ensemble has {n_members}")
+        return TaskVariance(
+            tasks=list(self.tasks),
+            variance=self.variance[e],
+            normalised=self.normalised[e],
+            active=self.active[e],
+            threshold=self.threshold,
+            normalisation=self.normalisation,
+        )
+
+
+def _one_network(tv: TaskVariance, analysis: str) -> None:
+    if tv.is_ensemble:
+        raise ShapeError(
+            f"{analysis} takes the task variance of one network; pick a member with tv.member(e)"
+        )
 
 
 def task_variance(
@@ -90,12 +133,14 @@ def task_variance(
 
     Parameters
     ----------
-    states : dict of task name to Tensor [T, B, N]
+    states : dict of task name to Tensor [T, (E,) B, N]
         Noise-free states of B trials that span the task's stimulus conditions (T, B may differ
-        between tasks, N may not).
-    masks : dict of task name to Tensor [T, B] of bool
+        between tasks, E and N may not). With the ensemble axis E, each member's variance is
+        computed as if alone.
+    masks : dict of task name to Tensor [T, (E,) B] of bool
         The steps to use. The paper uses stimulus onset to the end of the trial (every epoch
-        after the first fixation), e.g. `~batch.epoch_mask("fix1") & batch.trial_mask()`.
+        after the first fixation), e.g. `~batch.epoch_mask("fix1") & batch.trial_mask()`. For
+        an ensemble, `[T, B]` applies the same mask to every member.
     threshold : float
         Units whose variance summed over tasks is at most this are inactive (paper: 1e-3).
     normalisation : 'max' or 'sum'
@@ -104,6 +149,7 @@ def task_variance(
     Returns
     -------
     TaskVariance
+        Arrays `[N, K]` and `[N]`, or `[E, N, K]` and `[E, N]` for an ensemble.
 
     Example
     -------
@@ -121,41 +167,39 @@ def task_variance(
         raise ShapeError(
             f"masks must name the same tasks as states; states: {tasks}, masks: {list(masks)}"
         )
-    n_units = states[tasks[0]].shape[-1]
+    first = states[tasks[0]]
+    ensemble = first.dim() == 4
+    n_units = first.shape[-1]
+    # every task must share the network's axes: (E,) and N
+    shared = (first.shape[1],) if ensemble else ()
+    layout = "[T, E, B, N]" if ensemble else "[T, B, N]"
+    mask_layout = "[T, E, B] or [T, B]" if ensemble else "[T, B]"
     columns = []
     for name in tasks:
         h, mask = states[name], masks[name]
-        if h.dim() != 3 or h.shape[-1] != n_units:
+        if h.dim() not in (3, 4) or h.shape[-1] != n_units or tuple(h.shape[1:-2]) != shared:
             raise ShapeError(
-                f"states[{name!r}] must be [T, B, N={n_units}] (one network; pick a member "
-                f"first), got {tuple(h.shape)}"
+                f"states[{name!r}] must be {layout} like the first task's "
+                f"{tuple(first.shape)} (same E and N), got {tuple(h.shape)}"
             )
-        if tuple(mask.shape) != tuple(h.shape[:2]):
+        if ensemble and tuple(mask.shape) == (h.shape[0], h.shape[2]):
+            mask = mask[:, None].expand(-1, h.shape[1], -1)  # one mask for every member
+        if tuple(mask.shape) != tuple(h.shape[:-1]):
             raise ShapeError(
-                f"masks[{name!r}] must be [T, B] = {tuple(h.shape[:2])}, got {tuple(mask.shape)}"
+                f"masks[{name!r}] must be {mask_layout} for states {tuple(h.shape)}, "
+                f"got {tuple(masks[name].shape)}"
             )
-        h = h.detach().to(torch.float64)
-        w = mask.to(device=h.device, dtype=torch.float64)[..., None]  # [T, B, 1]
-        count = w.sum(1)  # [T, 1]
-        mean = (w * h).sum(1) / count.clamp(min=1)  # [T, N]
-        var = (w * (h - mean[:, None]) ** 2).sum(1) / count.clamp(min=1)  # [T, N]
-        use = count[:, 0] >= 2
-        if not use.any():
-            raise ShapeError(
-                f"masks[{name!r}] keeps no step with at least two trials: the variance across "
-                "trials is undefined; check the epoch chosen"
-            )
-        columns.append(var[use].mean(0))
-    variance = torch.stack(columns, 1).cpu().numpy()  # [N, K]
-    active = variance.sum(1) > threshold
+        columns.append(_variance_over_trials(h, mask, name))
+    variance = torch.stack(columns, -1).cpu().numpy()  # [(E,) N, K]
+    active = variance.sum(-1) > threshold
     if normalisation == "max":
-        scale = variance.max(1, keepdims=True)
+        scale = variance.max(-1, keepdims=True)
     elif normalisation == "sum":
-        scale = variance.sum(1, keepdims=True)
+        scale = variance.sum(-1, keepdims=True)
     else:
         raise ArgumentError(f"normalisation must be 'max' or 'sum', got {normalisation!r}")
     normalised = np.full_like(variance, np.nan)
-    normalised[active] = variance[active] / scale[active]
+    normalised[active] = variance[active] / np.broadcast_to(scale, variance.shape)[active]
     return TaskVariance(
         tasks=tasks,
         variance=variance,
@@ -164,6 +208,24 @@ def task_variance(
         threshold=float(threshold),
         normalisation=normalisation,
     )
+
+
+def _variance_over_trials(h: Tensor, mask: Tensor, name: str) -> Tensor:
+    """Variance across the masked trials of `h: [T, (E,) B, N]`, averaged over the steps
+    that keep at least two trials; `[(E,) N]`. Each member's steps are its own."""
+    h = h.detach().to(torch.float64)
+    w = mask.to(device=h.device, dtype=torch.float64)[..., None]  # [T, (E,) B, 1]
+    count = w.sum(-2)  # [T, (E,) 1]
+    mean = (w * h).sum(-2) / count.clamp(min=1)  # [T, (E,) N]
+    var = (w * (h - mean.unsqueeze(-2)) ** 2).sum(-2) / count.clamp(min=1)  # [T, (E,) N]
+    use = count >= 2  # [T, (E,) 1]
+    if not use.any(0).all():
+        raise ShapeError(
+            f"masks[{name!r}] keeps no step with at least two trials"
+            + (" for some member" if h.dim() == 4 else "")
+            + ": the variance across trials is undefined; check the epoch chosen"
+        )
+    return (var * use).sum(0) / use.sum(0)
 
 
 # ----------------------------------------------------------------------------- fractional variance
@@ -224,6 +286,7 @@ def fractional_variance(
     -------
     FractionalVariance
     """
+    _one_network(tv, "fractional_variance")
     var_a = tv.variance[:, task_index(tv.tasks, task_a)]
     var_b = tv.variance[:, task_index(tv.tasks, task_b)]
     total = var_a + var_b
