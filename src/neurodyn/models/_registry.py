@@ -30,6 +30,17 @@ def register_cell(name: str, network: type[EnsembleNetwork]) -> None:
 def build_model(spec: NetworkSpec) -> EnsembleNetwork:
     """The network of `spec` (the cell its `cell` names), initialised from its seeds.
 
+    Parameters
+    ----------
+    spec : NetworkSpec
+        The network to build: its `cell` (a registered cell name), sizes N, I, O and the E seeds.
+
+    Returns
+    -------
+    EnsembleNetwork
+        The E networks as one module, weights `W_rec: [E, N, N]`; it maps inputs
+        `x: [T, B, I]` (or `[T, E, B, I]`) to states `[T, E, B, N]` and outputs `[T, E, B, O]`.
+
     Example
     -------
     >>> from neurodyn.models import NetworkSpec

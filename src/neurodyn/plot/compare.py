@@ -26,6 +26,11 @@ def plot_comparison(
     result : the K x K matrix
     layout : its `similarity_layout` (order `[K]`, coordinates `[K, 2]`, run of each network)
     axes : two axes to draw into (heat map, embedding); a new figure if None
+
+    Returns
+    -------
+    Figure
+        The figure holding `axes` (a new one if `axes` is None).
     """
     fig, (ax_map, ax_mds) = _axes(axes, 2, 5.5, 4.8)
     order = layout.order

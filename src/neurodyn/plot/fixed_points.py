@@ -60,6 +60,11 @@ def plot_fixed_points(
         components) or `principal_axes(points.states[points.member == member])`
     trajectories : [C, T, D]   lines drawn behind the points, already in the projection's
         coordinates (e.g. `PCATrajectories.condition_means` with `pca_axes`)
+
+    Returns
+    -------
+    Figure
+        The figure holding `ax` (a new one if `ax` is None).
     """
     fig, (ax,) = _axes(ax, 1, 5.0, 4.2)
     keep = np.flatnonzero(points.member == member)

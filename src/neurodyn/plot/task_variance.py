@@ -45,6 +45,22 @@ def plot_task_variance_matrix(
     sorted by cluster, clusters numbered below with their boundaries marked (Fig. 2b).
 
     `task_names` maps task names to labels (e.g. each task's `paper_name`).
+
+    Parameters
+    ----------
+    tv : TaskVariance
+        One network's task variance (`normalised: [N, K]`; `tv.member(e)` of an ensemble).
+    clusters : UnitClusters
+        Its clusters (`cluster_units(tv)`), which set the column order.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+    task_names : mapping of str to str, optional
+        Labels for the K tasks.
+
+    Returns
+    -------
+    Figure
+        The figure holding `ax`.
     """
     fig, (ax,) = _axes(ax, 1, 7.0, 0.25 * len(tv.tasks) + 1.5)
     matrix = tv.normalised[clusters.order].T  # [K, M]
@@ -86,7 +102,20 @@ def plot_task_variance_matrix(
 
 
 def plot_silhouette(clusters: UnitClusters, *, ax: Axes | None = None) -> Figure:
-    """Silhouette score against the number of clusters, the chosen k marked."""
+    """Silhouette score against the number of clusters, the chosen k marked.
+
+    Parameters
+    ----------
+    clusters : UnitClusters
+        Its silhouette score for each k tried.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+
+    Returns
+    -------
+    Figure
+        The figure holding `ax`.
+    """
     fig, (ax,) = _axes(ax, 1, 4.0, 3.0)
     ok = ~np.isnan(clusters.silhouette)
     ax.plot(clusters.k_values[ok], clusters.silhouette[ok], "o-", ms=3, color="k")
@@ -110,7 +139,24 @@ def plot_fractional_variance(
 ) -> Figure:
     """Histogram of the fractional task variance of each pair, one panel per pair (Fig. 3),
     as fractions of the units kept; the panels are drawn into `fig` (an empty figure) if
-    given, else into a new one."""
+    given, else into a new one.
+
+    Parameters
+    ----------
+    results : sequence of FractionalVariance
+        One per task pair (`values: [M]` over the units kept).
+    task_names : mapping of str to str, optional
+        Labels for the tasks.
+    n_cols : int
+        Panels per row.
+    fig : Figure, optional
+        An empty figure to draw the panels into.
+
+    Returns
+    -------
+    Figure
+        The figure of the panels.
+    """
     n = max(len(results), 1)
     cols = min(n_cols, n)
     rows = -(-n // cols)
@@ -141,6 +187,22 @@ def plot_lesion_effects(
 
     The colour scale is symmetric, `vmax` by default the larger of 0.5 (the paper's) and the
     largest change.
+
+    Parameters
+    ----------
+    effects : LesionEffects
+        Change of performance `change: [C, K]`, C lesioned clusters by K tasks.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+    task_names : mapping of str to str, optional
+        Labels for the tasks.
+    vmax : float, optional
+        Half the range of the colour scale.
+
+    Returns
+    -------
+    Figure
+        The figure holding `ax`.
     """
     width = max(3.5, 2.0 + 0.3 * len(effects.cluster_sizes))
     fig, (ax,) = _axes(ax, 1, width, 0.25 * len(effects.tasks) + 1.5)
@@ -171,7 +233,24 @@ def plot_task_vectors(
 ) -> Figure:
     """Task vectors in their first two principal components (Fig. 6), with an arrow a -> b
     and c -> d for each analogy (parallel arrows: composition) and the composed vector
-    `c + b - a` as a cross."""
+    `c + b - a` as a cross.
+
+    Parameters
+    ----------
+    vectors : TaskVectors
+        The K task vectors and their principal components (`projections: [K, 2+]`).
+    analogies : sequence of Analogy
+        Analogies to draw as arrows.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+    task_names : mapping of str to str, optional
+        Labels for the tasks.
+
+    Returns
+    -------
+    Figure
+        The figure holding `ax`.
+    """
     fig, (ax,) = _axes(ax, 1, 4.2, 4.0)
     xy = vectors.projections
     if xy.shape[1] < 2:

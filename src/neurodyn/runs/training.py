@@ -114,6 +114,24 @@ def train_run(
     A finished run has its final performance (fresh trials, each member's own seed) in
     `run.info().performance`. A run stopped by `until_step` or interrupted can be continued
     with `resume_run`, which gives the same weights as training straight through.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Everything the run needs (task, model, training), e.g. from `load_config`.
+    root : str or Path
+        The runs folder; the run is written to `root/run_id`.
+    run_id : str, optional
+        The run's folder name; by default one is made from the time and config.
+    until_step : int, optional
+        Stop at this step (the run stays resumable).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Run
+        The run on disk: its config, weights `W_rec: [E, N, N]`, metrics and info.
     """
     # the network first: a bad init_from or train_only fails before a run folder is made
     model = build_model(config.model.spec(config.make_task()))

@@ -72,6 +72,24 @@ def task_class(name: str) -> type[Task]:
 def get(name: str, **params: object) -> Task:
     """Make the task registered as `name` with the given parameters.
 
+    Parameters
+    ----------
+    name : str
+        A registered task name (`neurodyn.tasks.names()`), e.g. "pdm" or "yang19.dlygo".
+    **params
+        The task's own parameters (its dataclass fields), e.g. `coherences`.
+
+    Returns
+    -------
+    Task
+        Its `sample(B, seed=...)` gives a Batch `x: [T, B, I]`, `y: [T, B, O]`,
+        `mask: [T, B, O]`.
+
+    Raises
+    ------
+    TaskNotFound
+        For an unknown name; the message suggests the nearest names.
+
     Example
     -------
     >>> task = get("pdm", coherences=(0.2, 0.4))

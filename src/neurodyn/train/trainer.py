@@ -245,6 +245,11 @@ def fit(
     progress : bool
         Show a progress bar with loss and performance.
 
+    Returns
+    -------
+    TrainState
+        `state` itself, trained up to `options.steps` (or `until_step`).
+
     Raises
     ------
     TrainingDiverged
@@ -395,6 +400,22 @@ def evaluate(
 
     Uses generators derived from each member's seed and the stream name, so the numbers are
     reproducible and independent of training's random streams.
+
+    Parameters
+    ----------
+    model : Network
+        The E networks to evaluate.
+    task : Task or Multitask
+        Its trials `x: [T, B, I]`; a Multitask is scored per task.
+    batch_size : int
+        Trials B per task.
+    seed_stream : str
+        Name of the random stream derived from each member's seed.
+
+    Returns
+    -------
+    Evaluation
+        `performance[task]`: a tuple of E scores, one per member.
 
     Example
     -------
