@@ -25,7 +25,22 @@ SpeedGradFn = Callable[[Tensor], Callable[[Tensor], tuple[Tensor, Tensor]]]
 
 
 def speed(step_fn: StepFn, h: Tensor, u: Tensor) -> Tensor:
-    """q = 0.5 |F(h, u) - h|^2 per state `[...]`."""
+    """q = 0.5 |F(h, u) - h|^2 per state `[...]`.
+
+    Parameters
+    ----------
+    step_fn : callable
+        The step `F(h, u)`.
+    h : Tensor [..., N]
+        States.
+    u : Tensor [..., I]
+        Inputs, broadcast against `h`.
+
+    Returns
+    -------
+    Tensor [...]
+        The kinetic energy q of each state.
+    """
     return 0.5 * (step_fn(h, u) - h).pow(2).sum(-1)
 
 

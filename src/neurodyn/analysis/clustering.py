@@ -86,6 +86,11 @@ def silhouette_score(x: np.ndarray, labels: np.ndarray) -> float:
     x : [M, D]
     labels : [M] int, with 2 <= number of clusters <= M - 1
 
+    Returns
+    -------
+    float
+        The mean of `s_i` over the M points, in [-1, 1].
+
     Example
     -------
     >>> x = np.array([[0.0], [1.0], [10.0], [11.0]])

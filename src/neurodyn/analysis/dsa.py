@@ -171,6 +171,30 @@ def dsa(
     must give equal ranks for the angular score), `ridge` (its `lamb`), `score` ('angular',
     the default here and in the paper, or 'wasserstein').
 
+    Parameters
+    ----------
+    states : sequence of Tensor [T, B, N_k] or [T, N_k], or Tensor [T, E, B, N]
+        The K networks' states, time-major (`layout="trials-first"` is deprecated).
+    n_delays, delay_interval : int
+        The delay embedding (dsa-metric's).
+    rank : int, optional
+        Rank of each network's operator.
+    ridge : float
+        Ridge regularisation of the operator fit (dsa-metric's `lamb`).
+    score : 'angular' or 'wasserstein'
+        How two operators are compared.
+    restarts, iters, seed : int
+        The optimisation over rotations that aligns two operators.
+    labels : sequence of str, optional
+        The K networks' names.
+    layout : 'time-major' or 'trials-first'
+        The order of the axes of `states`.
+
+    Returns
+    -------
+    SimilarityMatrix
+        `values: [K, K]` distances (0 on the diagonal).
+
     Example
     -------
     >>> t = torch.arange(200, dtype=torch.float64)

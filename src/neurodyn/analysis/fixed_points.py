@@ -525,6 +525,12 @@ def model_fixed_points(
     model : Network with E members
     initial_states : Tensor [K, N] (shared by all members) or [E, K, N]
     inputs : Tensor [I], [K, I] or [E, K, I]
+
+    Returns
+    -------
+    FixedPoints
+        The points of every member, `states: [M, N]` with `member: [M]` naming each one's
+        network.
     """
     fast = frozen_copy(model, descent_dtype)
     fine = frozen_copy(model, torch.float64)

@@ -281,6 +281,11 @@ def resonance_curve(
     noise_levels : [R]   increasing noise amplitudes r >= 0
     observe : units to measure (default all); the others still run. Simulation only.
 
+    Returns
+    -------
+    ResonanceCurve
+        H, I and D (bits) at each of the R noise levels, `[R]` each.
+
     Example
     -------
     >>> from neurodyn.models.boltzmann import autapse_weights, symmetric_bias

@@ -218,9 +218,14 @@ def d_prime(z_a: Any, z_b: Any) -> float:
     z_b : [S_b]
         The other sample.
 
+    Returns
+    -------
+    float
+        d' >= 0.
+
     Raises
     ------
-    ValueError
+    ArgumentError
         When both samples are constant (d' is then undefined).
 
     Example
@@ -306,6 +311,11 @@ def task_discriminability(projections: Any, angles: Any) -> float:
     projections : [A, S]   a scalar projection of the responses at each angle
     angles : [A]           the test angles, radians in [-pi, pi)
 
+    Returns
+    -------
+    float
+        d' of the samples at theta > 0 against those at theta < 0.
+
     Example
     -------
     >>> angles = np.array([-np.pi, -1.0, 0.0, 1.0])
@@ -354,7 +364,7 @@ def noise_volume_fraction(rates: Any, readout: Any) -> np.ndarray:
     -------
     [A] fractions in [0, 1]
 
-    Raises ValueError when the readout's rows are linearly dependent, or when the covariance at
+    Raises ArgumentError when the readout's rows are linearly dependent, or when the covariance at
     an angle has fewer than k directions with noise (e.g. rates that never vary).
 
     Example

@@ -52,6 +52,20 @@ def principal_axes(states: np.ndarray, *, dims: int = 2, name: str = "axis") -> 
     With fewer than two states (no variance) the axes are the first `dims` unit vectors, so a
     lone point still has coordinates. Axes are named `name 1`, `name 2`, ...
 
+    Parameters
+    ----------
+    states : [P, N]
+        The states to fit.
+    dims : int
+        How many axes D.
+    name : str
+        The axes' name stem.
+
+    Returns
+    -------
+    Projection
+        `axes: [D, N]`, `mean: [N]` and the share of variance along each axis.
+
     Example
     -------
     >>> import numpy as np
@@ -84,7 +98,20 @@ def principal_axes(states: np.ndarray, *, dims: int = 2, name: str = "axis") -> 
 
 def pca_axes(pca: PCATrajectories, *, dims: int = 2) -> Projection:
     """The first `dims` principal components of `pca` as a `Projection` (axes `PC1`, ...), in
-    which `pca.condition_means` are already expressed."""
+    which `pca.condition_means` are already expressed.
+
+    Parameters
+    ----------
+    pca : PCATrajectories
+        The fitted principal components.
+    dims : int
+        How many components D.
+
+    Returns
+    -------
+    Projection
+        `axes: [D, N]`, `mean: [N]`.
+    """
     if dims > len(pca.components):
         raise ShapeError(f"the PCA kept {len(pca.components)} components; ask for at most that")
     return Projection(

@@ -150,7 +150,25 @@ def group_separation(
 ) -> GroupSeparation:
     """Separation of groups of networks in a distance (or similarity) matrix; groups default
     to each label's run (`run:seed` -> `run`). Needs at least two groups, one of them with
-    two networks."""
+    two networks.
+
+    Parameters
+    ----------
+    result : SimilarityMatrix
+        `values: [K, K]` among K networks.
+    groups : sequence of str, optional
+        The group of each of the K networks; default each label's run.
+    n_permutations : int
+        Label shuffles of the permutation test.
+    seed : int
+        Seed of the shuffles.
+
+    Returns
+    -------
+    GroupSeparation
+        Within and between distances per group `[G]`, the nearest-neighbour share and the
+        permutation test's p-value.
+    """
     distance = as_distance(result)
     names = list(groups) if groups is not None else [run_of(x) for x in result.labels]
     if len(names) != len(distance):
