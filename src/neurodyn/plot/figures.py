@@ -36,6 +36,20 @@ def plot_learning_curves(
 
     `metrics` are the rows of a run's metrics.csv (`Run.metrics()`); `axes` two axes to draw
     into (loss, performance), a new figure if None.
+
+    Parameters
+    ----------
+    metrics : sequence of dict
+        The rows of a run's metrics (`Run.metrics()`).
+    title : str
+        Title of the figure.
+    axes : two Axes, optional
+        Where to draw loss and performance; a new figure if None.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
     """
     fig, (ax_loss, ax_perf) = _axes(axes, 2)
     # training rows only (a curriculum also logs evaluations after each stage); the tasks may
@@ -79,6 +93,20 @@ def plot_pca(
 
     Trajectories start at a circle and end at a triangle; colour encodes the condition value.
     Without conditions, the first 20 single trials are drawn.
+
+    Parameters
+    ----------
+    result : PCATrajectories
+        The trajectories in principal-component coordinates.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+    components : (int, int)
+        The two components to draw, 0-based.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
     """
     fig, (ax,) = _axes(ax, 1, 5.0, 4.2)
     i, j = components

@@ -112,6 +112,20 @@ def plot_eigenvalues(points: FixedPoints, *, member: int = 0, ax: Axes | None = 
 
     For a continuous-time network a mode is unstable right of the dashed line Re = 1 (the flow
     eigenvalue `(lambda - 1) / dt` has a positive real part); for a map, outside the circle.
+
+    Parameters
+    ----------
+    points : FixedPoints
+        The points, with their Jacobians' eigenvalues.
+    member : int
+        Which ensemble member's points.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
     """
     fig, (ax,) = _axes(ax, 1, 4.6, 4.2)
     theta = np.linspace(0, 2 * np.pi, 200)
@@ -135,7 +149,22 @@ def plot_continuation(
     """Fixed points against alpha and their position on the first axis of `axis` (e.g.
     `principal_axes(result.states, dims=1)`, the points' first principal axis), with lines
     joining each point to the one it continues, and orange lines where a continued point
-    changed stability."""
+    changed stability.
+
+    Parameters
+    ----------
+    result : FixedPointContinuation
+        The fixed points along the parameter alpha.
+    axis : Projection
+        Its first axis gives each point's position.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
+    """
     fig, (ax,) = _axes(ax, 1, 6.0, 4.0)
     if len(result.states):
         position = axis.project(result.states)[:, 0]

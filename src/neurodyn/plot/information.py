@@ -35,7 +35,20 @@ def _noise_axis(ax: Axes, curves: Sequence[ResonanceCurve]) -> None:
 
 def plot_resonance(curve: ResonanceCurve, *, ax: Axes | None = None) -> Figure:
     """H (dashed), I (solid, with its spread over runs shaded) and D (dotted) of one curve
-    against r; a vertical line and a dot mark r_opt, the r of the largest I."""
+    against r; a vertical line and a dot mark r_opt, the r of the largest I.
+
+    Parameters
+    ----------
+    curve : ResonanceCurve
+        H, I and D at R noise levels.
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
+    """
     fig, (ax,) = _axes(ax, 1, 4.5, 3.4)
     r = curve.noise_levels
     for field, (symbol, style) in _MEASURES.items():
@@ -87,7 +100,24 @@ def plot_resonance_comparison(
     styles: Sequence[str] | None = None,
 ) -> Figure:
     """One measure (`"mutual_information"`, `"entropy"` or `"divergence"`) of several curves
-    against r, one colour per curve, each curve's r_opt marked by a dot on its I curve."""
+    against r, one colour per curve, each curve's r_opt marked by a dot on its I curve.
+
+    Parameters
+    ----------
+    curves : sequence of ResonanceCurve
+        The curves to compare.
+    measure : str
+        "mutual_information", "entropy" or "divergence".
+    ax : Axes, optional
+        The axes to draw into; a new figure if None.
+    styles : sequence of str, optional
+        A matplotlib line style per curve.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
+    """
     if measure not in _MEASURES:
         raise ArgumentError(f"measure must be one of {sorted(_MEASURES)}, got {measure!r}")
     fig, (ax,) = _axes(ax, 1, 5.5, 3.8)

@@ -23,7 +23,24 @@ def plot_epoch_states(
 ) -> Figure:
     """Left: each trial's Viterbi state sequence (one row per trial, one colour per state),
     with the epochs' starts marked. Right: the share of each epoch spent in each state.
-    `axes`: two axes to draw into, a new figure if None."""
+    `axes`: two axes to draw into, a new figure if None.
+
+    Parameters
+    ----------
+    result : EpochStates
+        The decoded state sequences `paths: [T, B]` and the epoch-by-state table.
+    n_trials : int
+        How many trials to draw.
+    dt_ms : float, optional
+        Step in ms, to label time in ms instead of steps.
+    axes : two Axes, optional
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
+    """
     paths = result.paths[:, :n_trials].T  # one row per trial
     n_states = result.occupancy.shape[1]
     colours = [f"C{i % 10}" for i in range(n_states)]
@@ -83,7 +100,24 @@ def plot_dmd(
     circle (outside: growing, inside: decaying, on it: persistent), sized by their modes'
     norms. Middle: each mode's growth rate against its frequency (per second when `dt_ms` is
     known, else per step). Right: the leading modes' loadings on the units. `axes`: three
-    axes to draw into, a new figure if None."""
+    axes to draw into, a new figure if None.
+
+    Parameters
+    ----------
+    result : DMD
+        The eigenvalues `[r]` and modes `[D, r]`.
+    dt_ms : float, optional
+        Step in ms, for rates per second.
+    n_modes : int
+        How many leading modes' loadings to draw.
+    axes : three Axes, optional
+        Where to draw; a new figure if None.
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes.
+    """
     lam = result.eigenvalues
     weight = np.linalg.norm(result.modes, axis=0)
     size = 20 + 120 * weight / max(weight.max(), 1e-300)
