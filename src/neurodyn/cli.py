@@ -68,7 +68,11 @@ def _cmd_train(args: argparse.Namespace) -> None:
         if args.config:
             raise NeurodynError("give either a CONFIG to start a run or --resume RUN, not both")
         run = resume_run(
-            args.resume, until_step=args.stop_at, steps=args.steps, progress=not args.quiet
+            args.resume,
+            until_step=args.stop_at,
+            steps=args.steps,
+            progress=not args.quiet,
+            log_to=args.log_to or (),
         )
     else:
         if args.steps is not None:
@@ -84,6 +88,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
             run_id=args.name,
             until_step=args.stop_at,
             progress=not args.quiet,
+            log_to=args.log_to or (),
         )
     info = run.info()
     summary = (
@@ -100,7 +105,7 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
 
     _at_least(args.member, 0, "--member")
     run = Run.open(args.run)
-    for result in analyze_run(run, member=args.member):
+    for result in analyze_run(run, member=args.member, progress=not args.quiet):
         ratio = ", ".join(f"{k} {v:.2f}" for k, v in result.recurrent_input_ratio.by_epoch.items())
         print(
             f"{result.task}: PC1-3 explain {100 * result.pca.explained_variance_ratio[:3].sum():.0f}% · recurrent/input drive: {ratio}"
@@ -124,8 +129,8 @@ def _cmd_report(args: argparse.Namespace) -> None:
     run = Run.open(args.run)
     if not load_analyses(run):
         print("no analyses yet; running `neurodyn analyze` first", file=sys.stderr)
-        analyze_run(run)
-    print(write_report(run))
+        analyze_run(run, progress=not args.quiet)
+    print(write_report(run, progress=not args.quiet))
 
 
 def _cmd_runs(args: argparse.Namespace) -> None:
@@ -175,12 +180,20 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
     if not 0 <= args.noise < math.inf:
         raise ConfigError(f"--noise must be a finite non-negative number, got {args.noise}")
     run = Run.open(args.run)
+    progress = not args.quiet
     if not load_analyses(run):
-        analyze_run(run)  # the figures use the trajectories' principal components
+        # the figures use the trajectories' principal components
+        analyze_run(run, progress=progress)
     if args.interpolate:
         a, b = args.interpolate
         cont = fp.interpolate_run(
-            run, a, b, epoch=args.epoch, member=args.member, n_initial=args.initial_states or 256
+            run,
+            a,
+            b,
+            epoch=args.epoch,
+            member=args.member,
+            n_initial=args.initial_states or 256,
+            progress=progress,
         )
         counts = cont.counts()
         print(f"{a} -> {b}: fixed points per alpha")
@@ -200,6 +213,7 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
             epoch=args.epoch,
             member=args.member,
             n_initial=args.initial_states or 256,
+            progress=progress,
         )
         for i, step in enumerate(result.steps):
             summary = ", ".join(f"{v[i]} {k}" for k, v in result.counts.items() if v[i])
@@ -213,17 +227,23 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
             epoch=args.epoch,
             n_initial=args.initial_states or 1024,
             noise=args.noise,
+            progress=progress,
         )
         for member in range(int(found.initial_member.max()) + 1):
             summary = ", ".join(f"{v} {k}" for k, v in found.count(member).items() if v)
             print(f"member {member}: {summary or 'no points found'}")
-    print(f"results in {run.path / 'analysis'}; report: {write_report(run)}")
+    print(f"results in {run.path / 'analysis'}; report: {write_report(run, progress=progress)}")
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
     from neurodyn.report.compare import write_comparison_report
     from neurodyn.runs import Run
-    from neurodyn.runs.compare import compare_runs, save_comparison, sweep_runs
+    from neurodyn.runs.compare import (
+        compare_runs,
+        comparison_setup,
+        save_comparison,
+        sweep_runs,
+    )
     from neurodyn.runs.config import check_name
 
     _runs_folder(args.runs)
@@ -235,9 +255,10 @@ def _cmd_compare(args: argparse.Namespace) -> None:
         runs += sweep_runs(args.runs, args.sweep)
     if not runs:
         raise NeurodynError("name the runs to compare (RUN ...) or a sweep (--sweep NAME)")
-    result = compare_runs(runs, args.metric, n_trials=args.trials)
+    result = compare_runs(runs, args.metric, n_trials=args.trials, progress=not args.quiet)
     folder = save_comparison(result, args.runs, args.name)
-    report = write_comparison_report(folder / "report.html", result)
+    setup = comparison_setup(runs, args.metric, n_trials=args.trials)
+    report = write_comparison_report(folder / "report.html", result, setup=setup.describe())
     print(f"{len(result.labels)} networks compared with {result.metric}; report: {report}")
 
 
@@ -352,12 +373,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --resume: train on to N steps in all, past the config's (a finished run too)",
     )
+    p.add_argument(
+        "--log-to",
+        action="append",
+        choices=("tensorboard", "mlflow"),
+        help="also send the metrics to RUN/tensorboard/ or RUN/mlruns/ (repeatable; adds to "
+        "train.log_to)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("analyze", help="run the analyses of a trained run")
     p.add_argument("run")
     p.add_argument("--member", type=int, default=0, help="which ensemble member (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("report", help="write RUN/report.html (or a sweep's report)")
@@ -366,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sweep", metavar="NAME", help="a sweep's report: metrics against its hyper-parameters"
     )
     p.add_argument("--runs", default="runs", help="folder of runs, for --sweep (default: runs)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("runs", help="list the runs in the run index")
@@ -406,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fixed points at every set of weights kept during training",
     )
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_fixedpoints)
 
     p = sub.add_parser("compare", help="compare the networks of runs (every member) pairwise")
@@ -424,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs", default="runs", help="runs folder: sweeps and compare-NAME/ (default runs)"
     )
     p.add_argument("--name", help="name of the comparison folder")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("sweep", help="train every run of a grid over a base config")

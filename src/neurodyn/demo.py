@@ -45,7 +45,7 @@ def run_demo(
         data["train"]["steps"] = steps
         data["train"]["checkpoint_every"] = min(steps, 500)
     run = train_run(parse_config(data), root, progress=progress)
-    analyze_run(run)
+    analyze_run(run, progress=progress)
     for task in run.task.task_names:
-        find_run_fixed_points(run, task=task, n_initial=512)
-    return run, write_report(run)
+        find_run_fixed_points(run, task=task, n_initial=512, progress=progress)
+    return run, write_report(run, progress=progress)

@@ -7,6 +7,7 @@ All states are optimised as one batch; `[E, K, ...]` throughout (E members, K st
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -98,6 +99,28 @@ def scatter(x: Tensor, index: Tensor, valid: Tensor, values: Tensor) -> Tensor:
     return x
 
 
+@dataclass(frozen=True)
+class FinderProgress:
+    """Where a fixed-point search stands, passed to `find_fixed_points`'s `callback`.
+
+    stage : "descent" (gradient descent, in the initial states' dtype), "polish" (descent
+        again after Newton, in float64) or "found" (distinct points counted)
+    iteration : gradient iterations run so far in this stage
+    converged : states (of all members) that have stopped
+    total : states in all
+    points : distinct points found (only at stage "found")
+    """
+
+    stage: str
+    iteration: int
+    converged: int
+    total: int
+    points: int | None = None
+
+
+ProgressFn = Callable[[FinderProgress], None]
+
+
 def descend(
     step_fn: StepFn,
     h: Tensor,
@@ -106,6 +129,8 @@ def descend(
     *,
     stop_below: float,
     speed_grad: SpeedGradFn | None = None,
+    callback: ProgressFn | None = None,
+    stage: str = "descent",
 ) -> tuple[Tensor, Tensor]:
     """Per-state Adam with adaptive rates, clipping and rejected steps.
 
@@ -140,6 +165,9 @@ def descend(
         iters = scatter(iters, index, valid, iters[_rows(index), index] + ran)
         active = scatter(torch.zeros_like(active), index, valid, still)
         done_iters += n
+        if callback is not None:
+            total = active.numel()
+            callback(FinderProgress(stage, done_iters, total - int(active.sum()), total))
     return h, iters
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,7 @@ def continue_fixed_points(
     jacobian_fn: JacobianFn | None = None,
     float64_step_fn: StepFn | None = None,
     float64_jacobian_fn: JacobianFn | None = None,
+    callback: Callable[[float, FixedPoints], None] | None = None,
 ) -> FixedPointContinuation:
     """Fixed points of one network along a straight line of constant inputs from `input_a`
     to `input_b`, each alpha warm-started from the points of the previous one.
@@ -110,6 +111,8 @@ def continue_fixed_points(
     dt, options, step_functions : as `find_fixed_points`
     jacobian_fn, float64_step_fn, float64_jacobian_fn : deprecated
         As `find_fixed_points`'s (the fields of `step_functions`).
+    callback : (alpha, fixed points found there) -> None, optional
+        Called after each alpha (to show progress; nothing is printed here)
 
     Returns
     -------
@@ -163,6 +166,8 @@ def continue_fixed_points(
             starts = torch.cat([warm, initial_states]) if fresh_starts else warm
         # Only fixed points are continued: slow points along the way are transient.
         found = only_fixed(find_fixed_points(step_fn, starts, u, **kwargs))  # type: ignore[arg-type]
+        if callback is not None:
+            callback(float(alpha), found)
         offset = len(states)
         point_parent = np.full(len(found), -1)
         if previous is not None:

@@ -41,7 +41,9 @@ from torch import Tensor
 
 from neurodyn.analysis._dedup import unique_points
 from neurodyn.analysis._descent import (
+    FinderProgress,
     JacobianFn,
+    ProgressFn,
     SpeedGradFn,
     StepFn,
     descend,
@@ -273,6 +275,7 @@ def find_fixed_points(
     float64_step_fn: StepFn | None = None,
     float64_jacobian_fn: JacobianFn | None = None,
     speed_grad_fn: SpeedGradFn | None = None,
+    callback: ProgressFn | None = None,
 ) -> FixedPoints:
     """Find the fixed and slow points of `step_fn` from many initial states at once.
 
@@ -297,6 +300,10 @@ def find_fixed_points(
     jacobian_fn, float64_step_fn, float64_jacobian_fn, speed_grad_fn : deprecated
         The fields of `step_functions` (`jacobian`, `float64_step`, `float64_jacobian`,
         `speed_and_gradient`) as separate keywords.
+    callback : FinderProgress -> None, optional
+        Called every `options.check_every` iterations with the states converged so far, and
+        once at the end with the number of distinct points (to show progress; the finder
+        itself prints nothing).
 
     Returns
     -------
@@ -375,20 +382,35 @@ def find_fixed_points(
         # Descend until close, finish with Newton; states Newton cannot take to tol_q (slow
         # points, where F(h) - h has no zero) go back to descent.
         stop = max(options.tol_q, options.newton_below)
-        h, iters = descend(fn, h0, u, options, stop_below=stop, speed_grad=fast_grad)
+        h, iters = descend(
+            fn, h0, u, options, stop_below=stop, speed_grad=fast_grad, callback=callback
+        )
         h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
         # Newton to tol_q here; the unique points are polished further once found.
         h = newton(fine_fn, h, u_fine, options, fine_jac, stop_below=options.tol_q)
         h, more = descend(
-            fine_fn, h, u_fine, options, stop_below=options.tol_q, speed_grad=fine_grad
+            fine_fn,
+            h,
+            u_fine,
+            options,
+            stop_below=options.tol_q,
+            speed_grad=fine_grad,
+            callback=callback,
+            stage="polish",
         )
         iters = iters + more
     else:
-        h, iters = descend(fn, h0, u, options, stop_below=options.tol_q, speed_grad=fast_grad)
+        h, iters = descend(
+            fn, h0, u, options, stop_below=options.tol_q, speed_grad=fast_grad, callback=callback
+        )
         h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
     with torch.no_grad():
         q = speed(fine_fn, h, u_fine)
-    return _summarise(fine_fn, fine_jac, h0, h, u_fine, q, iters, cond, dt, options)
+    found = _summarise(fine_fn, fine_jac, h0, h, u_fine, q, iters, cond, dt, options)
+    if callback is not None:
+        total = n_members * n_init
+        callback(FinderProgress("found", 0, total, total, points=len(found)))
+    return found
 
 
 def _speed_grad_with_ensemble_axis(fn: SpeedGradFn, ensemble: bool) -> SpeedGradFn:
@@ -512,6 +534,7 @@ def model_fixed_points(
     condition: Tensor | None = None,
     options: FixedPointOptions | None = None,
     descent_dtype: torch.dtype = torch.float32,
+    callback: ProgressFn | None = None,
 ) -> FixedPoints:
     """`find_fixed_points` for a neurodyn network (all its ensemble members at once).
 
@@ -551,6 +574,7 @@ def model_fixed_points(
             float64_step=fine.step,
             float64_jacobian=fine.step_jacobian,
         ),
+        callback=callback,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 from neurodyn._io import atomic_write_text
@@ -11,21 +12,29 @@ from neurodyn.plot.compare import plot_comparison
 from neurodyn.report.blocks import figure_html, page
 
 
-def write_comparison_report(path: str | Path, result: SimilarityMatrix) -> Path:
-    """Write the report of a comparison to `path` (atomically): the run separation table and
-    the clustered matrix beside the networks' MDS embedding."""
+def write_comparison_report(
+    path: str | Path, result: SimilarityMatrix, *, setup: str | None = None
+) -> Path:
+    """Write the report of a comparison to `path` (atomically): what was compared on which
+    trials (`setup`, e.g. `ComparisonSetup.describe()`), the run separation table and the
+    clustered matrix beside the networks' MDS embedding."""
+    values = "similarities" if result.kind == "similarity" else "distances"
+    shown = " (shown as distances 1 - s below)" if result.kind == "similarity" else ""
     parts = [
         f"<h1>Network comparison: {html.escape(result.metric)}</h1>",
-        f'<p class="meta">{len(result.labels)} networks; values are {html.escape(str(result.kind))}s '
-        "(similarities shown as 1 - s in the distances below).</p>",
+        f'<p class="meta">{len(result.labels)} networks; values are {values}{shown}.</p>',
     ]
+    if setup:
+        parts.append(f"<p>{html.escape(setup)}</p>")
     try:
         sep = group_separation(result)
     except ValueError:  # one run, or one network per run: nothing to separate
         sep = None
     if sep is not None:
+        # a run of one network has no distance within it: say so rather than "nan"
         rows = "".join(
-            f"<tr><td>{html.escape(g)}</td><td>{w:.3f}</td><td>{b:.3f}</td></tr>"
+            f"<tr><td>{html.escape(g)}</td>"
+            f"<td>{'one network' if math.isnan(w) else f'{w:.3f}'}</td><td>{b:.3f}</td></tr>"
             for g, w, b in zip(sep.groups, sep.within, sep.between, strict=True)
         )
         parts += [

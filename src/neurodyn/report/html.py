@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from neurodyn._io import atomic_write_text
+from neurodyn._progress import Progress
 from neurodyn._version import versions_line
 from neurodyn.analysis.projection import pca_axes, principal_axes
 from neurodyn.plot import (
@@ -196,9 +197,94 @@ def _versions_meta(info: RunInfo) -> str:
     )
 
 
-def render_report(run: Run) -> str:
-    """The report of `run` as an HTML string (uses the analyses saved under the run)."""
+def _trained_line(run: Run, info: RunInfo) -> str:
+    model, train = run.config.model, run.config.train
+    seeds = list(model.seeds)
+    return (
+        f"<b>Trained</b>: {len(seeds)} {html.escape(model.cell)} network"
+        f"{'s' if len(seeds) > 1 else ''} of {model.n_hidden} units (seeds "
+        f"{', '.join(map(str, seeds))}) on {html.escape(', '.join(run.task.task_names))}, "
+        f"{info.steps_done} of {train.steps} steps of {train.batch_size} trials "
+        f"({html.escape(info.status)})."
+    )
+
+
+def _how_well_line(info: RunInfo) -> str:
+    by_member = info.performance_by_member
+    if not by_member:
+        return "<b>Performance</b>: no final evaluation yet (the run has not finished)."
+    parts = []
+    for task, values in by_member.items():
+        spread = f" (members {min(values):.2f}-{max(values):.2f})" if len(values) > 1 else ""
+        parts.append(f"{html.escape(task)} {sum(values) / len(values):.2f}{spread}")
+    return "<b>Performance</b> (fresh trials, share correct): " + "; ".join(parts) + "."
+
+
+def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
+    items = []
+    for result in analyses:
+        found = []
+        for epoch, points in saved_fixed_points(run, result.task).items():
+            members = int(points.initial_member.max()) + 1
+            counts = ", ".join(f"{v} {k}" for k, v in points.count().items() if v)
+            per = " in all members" if members > 1 else ""
+            found.append(f"fixed points under the {epoch} input: {counts or 'none'}{per}")
+        pca = result.pca
+        found.append(
+            f"3 principal components explain {100 * pca.explained_variance_ratio[:3].sum():.0f}% "
+            "of the activity"
+        )
+        ratio = result.recurrent_input_ratio.by_epoch
+        if ratio:
+            top = max(ratio, key=lambda epoch: ratio[epoch])
+            found.append(f"recurrent/input drive highest in {top} ({ratio[top]:.2f})")
+        if result.epoch_states is not None:
+            found.append(
+                f"HMM states tell the epoch to {100 * result.epoch_states.information:.0f}%"
+            )
+        items.append(f"<li><code>{html.escape(result.task)}</code>: {'; '.join(found)}.</li>")
+    return items
+
+
+def _timings_table(info: RunInfo) -> str:
+    if not info.seconds:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(phase)}</td><td>{_duration(seconds)}</td></tr>"
+        for phase, seconds in info.seconds.items()
+    )
+    return f"<table><tr><th>phase</th><th>wall time</th></tr>{rows}</table>"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+def _summary(run: Run, info: RunInfo, analyses: list[TaskAnalysis]) -> str:
+    """What was trained, how well, and what was found, in a few lines at the top."""
+    found = _found_items(run, analyses)
+    return "\n".join(
+        [
+            '<div class="summary">',
+            f"<p>{_trained_line(run, info)}</p>",
+            f"<p>{_how_well_line(info)}</p>",
+            ("<p><b>Found</b>:</p><ul>" + "".join(found) + "</ul>")
+            if found
+            else "<p><b>Found</b>: no analyses yet.</p>",
+            "</div>",
+        ]
+    )
+
+
+def render_report(run: Run, *, progress: bool = False) -> str:
+    """The report of `run` as an HTML string (uses the analyses saved under the run).
+
+    `progress` shows the sections as they are drawn (stderr).
+    """
     info = run.info()
+    analyses = load_analyses(run)
     title = f"neurodyn run {run.id}"
     sections = [
         f"<h1>{html.escape(title)}</h1>",
@@ -207,31 +293,46 @@ def render_report(run: Run) -> str:
         f"{html.escape(str(info.status))} · steps: "
         f"{html.escape(str(info.steps_done))} / {run.config.train.steps} · created "
         f"{html.escape(str(info.created))}{_versions_meta(info)}</p>",
+        "<h2>Summary</h2>",
+        _summary(run, info, analyses),
         "<h2>Final performance</h2>",
         _performance_table(info),
     ]
-    metrics = run.metrics()
-    if metrics:
-        sections += [
-            "<h2>Learning curves</h2>",
-            figure_html(
-                plot_learning_curves(metrics), "Task loss and performance on the training batches."
-            ),
-        ]
-    analyses = load_analyses(run)
-    if not analyses:
-        sections.append(
-            f"<p>No analyses yet: run <code>neurodyn analyze {html.escape(str(run.path))}</code>.</p>"
-        )
-    sections += [_task_section(a, run) for a in analyses]
-    sections += _tracking_sections(run)
+    with Progress("report", len(analyses) + 2, enabled=progress) as bar:
+        metrics = run.metrics()
+        if metrics:
+            sections += [
+                "<h2>Learning curves</h2>",
+                figure_html(
+                    plot_learning_curves(metrics),
+                    "Task loss and performance on the training batches.",
+                ),
+            ]
+        bar.advance(note="learning curves")
+        if not analyses:
+            sections.append(
+                f"<p>No analyses yet: run <code>neurodyn analyze {html.escape(str(run.path))}</code>.</p>"
+            )
+        for result in analyses:
+            sections.append(_task_section(result, run))
+            bar.advance(note=result.task)
+        sections += _tracking_sections(run)
+        bar.advance(note="fixed points along interpolations and training")
     config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)
-    sections += ["<h2>Config</h2>", f"<pre>{html.escape(config)}</pre>"]
+    sections += [
+        "<h2>Versions and wall time</h2>",
+        f"<p>Made with {html.escape(versions_line(info.versions))}.</p>"
+        if info.versions
+        else "<p>This run recorded no versions (made before 0.1).</p>",
+        _timings_table(info),
+        "<h2>Config</h2>",
+        f"<pre>{html.escape(config)}</pre>",
+    ]
     return page(title, "\n".join(sections))
 
 
-def write_report(run: Run) -> Path:
+def write_report(run: Run, *, progress: bool = False) -> Path:
     """Write `RUN/report.html` (atomically) and return its path."""
     path = run.path / REPORT
-    atomic_write_text(path, render_report(run))
+    atomic_write_text(path, render_report(run, progress=progress))
     return path

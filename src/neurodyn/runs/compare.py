@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from neurodyn._progress import progress as progress_of
+from neurodyn._progress import stage
 from neurodyn.analysis import similarity
 from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
@@ -58,8 +61,51 @@ def sweep_runs(root: str | Path, sweep: str) -> list[Run]:
     return [Run.open(Path(root) / r.id) for r in sorted(chosen, key=lambda r: r.id)]
 
 
+@dataclass(frozen=True)
+class ComparisonSetup:
+    """What a comparison ran the networks on, for its report.
+
+    task : the task(s) of the first run, whose trials every network ran
+    n_trials : trials drawn (noise-free networks)
+    seed : the trials' seed
+    points : (trial, step) points the representational metrics compared (None for `dsa`,
+        which compares whole trials)
+    """
+
+    task: str
+    n_trials: int
+    seed: int
+    points: int | None
+
+    def describe(self) -> str:
+        """The setup in words, for a report."""
+        what = (
+            f"the states at {self.points} (trial, step) points inside the trials"
+            if self.points is not None
+            else "DMD operators fitted to whole trials"
+        )
+        return (
+            f"Every network ran the same {self.n_trials} trials of {self.task} (seed "
+            f"{self.seed}, no noise); compared: {what}."
+        )
+
+
+def comparison_setup(
+    runs: Sequence[Run], metric: str, *, n_trials: int = 32, max_points: int = 2000, seed: int = 0
+) -> ComparisonSetup:
+    """The trials and points `compare_runs` uses with these arguments."""
+    batch = runs[0].task.sample(n_trials, seed=seed)
+    inside = int(batch.trial_mask().sum())
+    return ComparisonSetup(
+        task="+".join(runs[0].task.task_names),
+        n_trials=n_trials,
+        seed=seed,
+        points=None if metric == "dsa" else min(inside, max_points),
+    )
+
+
 def network_states(
-    runs: Sequence[Run], *, n_trials: int = 32, seed: int = 0
+    runs: Sequence[Run], *, n_trials: int = 32, seed: int = 0, progress: bool = False
 ) -> tuple[list[str], list[Tensor], Tensor]:
     """States of every member of every run on the same trials (drawn from the first run's
     task; the runs' tasks may differ, e.g. in setting, but must take the same inputs).
@@ -78,7 +124,7 @@ def network_states(
             )
     batch = first.task.sample(n_trials, seed=seed)
     labels, states = [], []
-    for run in runs:
+    for run in progress_of(runs, "running the networks", enabled=progress):
         model = run.load_model()
         with torch.no_grad():
             traj = model(batch.x, noise=False).states  # [T, E, B, N]
@@ -95,19 +141,22 @@ def compare_runs(
     n_trials: int = 32,
     max_points: int = 2000,
     seed: int = 0,
+    progress: bool = False,
 ) -> SimilarityMatrix:
     """All-pairs similarity of the networks of `runs` under `metric` (see `METRICS`).
 
     Representational metrics compare the states at the same (trial, step) points, inside
     the trials, subsampled to at most `max_points`. `dsa` compares the networks' dynamics:
     DMD operators of rank 10 (or the smallest network's size) fitted to whole trials, by the
-    angular Procrustes score.
+    angular Procrustes score. `progress` shows the networks being run and the metric's stage
+    (stderr).
     """
     if metric not in METRICS and metric != "dsa":
         raise NeurodynError(
             f"unknown metric {metric!r}; choose from {', '.join(sorted([*METRICS, 'dsa']))}"
         )
-    labels, states, mask = network_states(runs, n_trials=n_trials, seed=seed)
+    labels, states, mask = network_states(runs, n_trials=n_trials, seed=seed, progress=progress)
+    stage(f"comparing {len(labels)} networks with {metric}", enabled=progress)
     if len(labels) < 2:
         raise NeurodynError("comparing needs at least two networks (several runs or seeds)")
     if metric == "dsa":

@@ -118,12 +118,20 @@ class TrainConfig(_TrainFields):
     # Haviv et al.'s speed regulariser (tasks with `shown`, `query` and `label` facts, e.g.
     # delayed_classification): its weight on the speed at the classes' centres of mass.
     speed_penalty: float | None = None
+    # Where else the training metrics go as they are logged: tensorboard, mlflow (see
+    # neurodyn.runs.loggers); metrics.csv is always written.
+    log_to: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("l2_rate", "l2_weight", "speed_penalty", "intelligent_synapses", "ewc"):
             value = getattr(self, name)
             if value is not None and not 0 <= value < math.inf:
                 raise ConfigError(f"train.{name} must be a finite non-negative number, got {value}")
+        unknown = [name for name in self.log_to if name not in ("tensorboard", "mlflow")]
+        if unknown:
+            raise ConfigError(
+                f"train.log_to names unknown loggers {unknown}; choose from tensorboard, mlflow"
+            )
         if self.intelligent_synapses is not None and self.intelligent_synapses < 0:
             raise ConfigError(
                 f"train.intelligent_synapses must be non-negative, got {self.intelligent_synapses}"

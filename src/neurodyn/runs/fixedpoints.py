@@ -16,12 +16,15 @@ the fixation and rule inputs alone. Initial states are states the network visits
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from neurodyn._progress import Progress
+from neurodyn._progress import progress as progress_of
 from neurodyn.analysis.fixed_point_tracking import (
     FixedPointContinuation,
     FixedPointsAcrossTraining,
@@ -29,6 +32,7 @@ from neurodyn.analysis.fixed_point_tracking import (
     summarise_across_training,
 )
 from neurodyn.analysis.fixed_points import (
+    FinderProgress,
     FixedPointOptions,
     FixedPoints,
     StepFunctions,
@@ -116,9 +120,14 @@ def find_run_fixed_points(
     seed: int = 0,
     options: FixedPointOptions | None = None,
     model: Network | None = None,
+    progress: bool = False,
 ) -> FixedPoints:
     """Fixed and slow points of every member of `run` under the constant input of `epoch` of
-    `task`, saved as `analysis/<task>.<epoch>.fixed_points.npz`."""
+    `task`, saved as `analysis/<task>.<epoch>.fixed_points.npz` (its wall time in `run.json`,
+    as phase "fixed points <task>.<epoch>").
+
+    `progress` shows the states converged so far and, at the end, the points found (stderr).
+    """
     # checked before any search, so a bad value never replaces an earlier saved result
     if not 0 <= noise < math.inf:
         raise ConfigError(f"noise must be a finite non-negative number, got {noise}")
@@ -128,13 +137,28 @@ def find_run_fixed_points(
     epoch = _check_epoch(chosen, epoch)
     save = model is None
     model = run.load_model() if model is None else model
+    start = time.perf_counter()
     starts = sample_initial_states(
         visited_states(model, run, chosen, seed=seed), n_initial, noise=noise, seed=seed
     )
-    found = model_fixed_points(model, starts, epoch_input(run, chosen, epoch), options=options)
+    with Progress(f"fixed points of {chosen.name} ({epoch})", enabled=progress) as bar:
+        found = model_fixed_points(
+            model,
+            starts,
+            epoch_input(run, chosen, epoch),
+            options=options,
+            callback=lambda state: bar.note(_progress_note(state)),
+        )
     if save:
         found.save(_path(run, chosen.name, epoch, "fixed_points.npz"))
+        run.record_seconds(f"fixed points {chosen.name}.{epoch}", time.perf_counter() - start)
     return found
+
+
+def _progress_note(state: FinderProgress) -> str:
+    if state.stage == "found":
+        return f"{state.points} distinct points"
+    return f"{state.stage}: {state.converged}/{state.total} states converged"
 
 
 def interpolate_run(
@@ -149,6 +173,7 @@ def interpolate_run(
     noise: float = 0.1,
     seed: int = 0,
     options: FixedPointOptions | None = None,
+    progress: bool = False,
 ) -> FixedPointContinuation:
     """Fixed points of one member as the input moves from task A's to task B's (rule inputs
     included), saved as `analysis/<a>-<b>.<epoch>.interpolation.npz`."""
@@ -167,20 +192,24 @@ def interpolate_run(
     starts = sample_initial_states(visited, n_initial, noise=noise, seed=seed)[0]
     fine = frozen_copy(net, torch.float64)
     fast = frozen_copy(net, torch.float32)
-    cont = continue_fixed_points(
-        lambda h, u: fast.step(h[None], u[None])[0],
-        epoch_input(run, a, epoch_a, seed=seed),
-        epoch_input(run, b, epoch_b, seed=seed),
-        starts,
-        alphas=np.linspace(0, 1, n_alphas),
-        dt=net.spec.dt_ms,
-        options=options,
-        step_functions=StepFunctions(
-            jacobian=lambda h, u: fast.step_jacobian(h[None], u[None])[0],
-            float64_step=lambda h, u: fine.step(h[None], u[None])[0],
-            float64_jacobian=lambda h, u: fine.step_jacobian(h[None], u[None])[0],
-        ),
-    )
+    with Progress(f"fixed points from {a.name} to {b.name}", n_alphas, enabled=progress) as bar:
+        cont = continue_fixed_points(
+            lambda h, u: fast.step(h[None], u[None])[0],
+            epoch_input(run, a, epoch_a, seed=seed),
+            epoch_input(run, b, epoch_b, seed=seed),
+            starts,
+            alphas=np.linspace(0, 1, n_alphas),
+            dt=net.spec.dt_ms,
+            options=options,
+            step_functions=StepFunctions(
+                jacobian=lambda h, u: fast.step_jacobian(h[None], u[None])[0],
+                float64_step=lambda h, u: fine.step(h[None], u[None])[0],
+                float64_jacobian=lambda h, u: fine.step_jacobian(h[None], u[None])[0],
+            ),
+            callback=lambda alpha, found: bar.advance(
+                note=f"alpha {alpha:.2f}: {len(found)} points"
+            ),
+        )
     label = epoch_a if epoch_a == epoch_b else f"{epoch_a}-{epoch_b}"
     cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))
     return cont
@@ -196,6 +225,7 @@ def across_training(
     noise: float = 0.1,
     seed: int = 0,
     options: FixedPointOptions | None = None,
+    progress: bool = False,
 ) -> FixedPointsAcrossTraining:
     """Fixed points of one member at every set of weights kept during training (and the
     final one), each from its own trajectories; saved as
@@ -214,7 +244,7 @@ def across_training(
     if history[-1][0] != steps_done:
         history.append((steps_done, final))
     steps, found, weights = [], [], []
-    for step, model in history:
+    for step, model in progress_of(history, "fixed points across training", enabled=progress):
         net = model.member(member)
         fps = find_run_fixed_points(
             run,

@@ -86,6 +86,9 @@ class RunInfo:
     versions : dict[str, str] | None
         package -> version that created the run (neurodyn, torch, numpy); None in runs made
         before versions were recorded
+    seconds : dict[str, float] | None
+        phase -> wall time in seconds of its last run ("training", summed over resumes;
+        "analyses"; "fixed points <task>.<epoch>"); None before any was recorded
     """
 
     status: str
@@ -95,6 +98,7 @@ class RunInfo:
     performance: dict[str, float] | None = None
     performance_by_member: dict[str, list[float]] | None = None
     versions: dict[str, str] | None = None
+    seconds: dict[str, float] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunInfo:
@@ -250,6 +254,13 @@ class Run:
         """Change fields of `run.json` (and its row in the index); `updated` becomes now."""
         self._write_info(dataclasses.replace(self.info(), **changes, updated=_now()))
         upsert(self.root, self.record())
+
+    def record_seconds(self, phase: str, seconds: float, *, add: bool = False) -> None:
+        """Keep the wall time of a phase in `run.json` (`add`: to what it took before)."""
+        timings = dict(self.info().seconds or {})
+        before = timings.get(phase, 0.0) if add else 0.0
+        timings[phase] = round(before + seconds, 2)
+        self._update_info(seconds=timings)
 
     def record(self) -> RunRecord:
         info = self.info()

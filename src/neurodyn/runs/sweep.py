@@ -54,6 +54,7 @@ import numpy as np
 import torch
 
 from neurodyn._io import atomic_write_text
+from neurodyn._progress import stage
 from neurodyn._yaml import read_yaml
 from neurodyn.analysis.parameter_effect import ParameterEffect, parameter_effect
 from neurodyn.errors import ConfigError, CorruptFile, excerpt
@@ -270,10 +271,12 @@ def load_sweep(path: str | Path) -> Sweep:
     return expand_sweep(read_yaml(path) or {}, base_dir=path.parent)
 
 
-def _train_one(root: str, run_id: str, data: dict[str, Any], threads: int | None) -> str:
+def _train_one(
+    root: str, run_id: str, data: dict[str, Any], threads: int | None, progress: bool = False
+) -> str:
     if threads is not None:
         torch.set_num_threads(threads)
-    train_or_reuse(parse_config(data), root, run_id, progress=False)
+    train_or_reuse(parse_config(data), root, run_id, progress=progress)
     return run_id
 
 
@@ -370,9 +373,9 @@ def _train_all(
         _run_on_ray(items, root, workers, progress, address)
     elif workers == 1:
         for i, (run_id, data) in enumerate(items):
-            if progress:
-                print(f"[{i + 1}/{len(items)}] {run_id}", flush=True)
-            _train_one(str(root), run_id, data, None)
+            stage(f"sweep: run {i + 1}/{len(items)} {run_id}", enabled=progress)
+            # one run at a time: its own training bar shows where it is
+            _train_one(str(root), run_id, data, None, progress)
     else:
         # each process gets its share of the cores, so they do not oversubscribe the machine
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -384,8 +387,7 @@ def _train_all(
             ]
             for i, future in enumerate(futures):
                 done = future.result()  # re-raises a failed run's error here
-                if progress:
-                    print(f"[{i + 1}/{len(items)}] {done}", flush=True)
+                stage(f"sweep: {i + 1}/{len(items)} runs done ({done})", enabled=progress)
 
 
 def _run_on_ray(
@@ -418,8 +420,7 @@ def _run_on_ray(
             run_id = pending.pop(ready[0])
             ray.get(ready[0])  # re-raises a failed run's error here
             done_count += 1
-            if progress:
-                print(f"[{done_count}/{len(items)}] {run_id}", flush=True)
+            stage(f"sweep: {done_count}/{len(items)} runs done ({run_id})", enabled=progress)
     finally:
         if started_here:
             ray.shutdown()

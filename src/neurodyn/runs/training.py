@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -20,12 +22,38 @@ from neurodyn.errors import ConfigError, NeurodynError, TrainingDiverged
 from neurodyn.models import Network, build_model
 from neurodyn.runs.config import RunConfig
 from neurodyn.runs.index import INDEX, remove_from_index
+from neurodyn.runs.loggers import RunLoggers, check_loggers
 from neurodyn.runs.run import CHECKPOINT, Run, _write_config
 from neurodyn.train import TrainState, evaluate, fit
 
 
-def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) -> Run:
+def _loggers(run: Run, state: TrainState, log_to: Sequence[str]) -> RunLoggers | None:
+    names = [*run.config.train.log_to, *log_to]
+    if not names:
+        return None
+    model, train = run.config.model, run.config.train
+    params = {
+        "tasks": "+".join(run.task.task_names),
+        "cell": model.cell,
+        "n_hidden": model.n_hidden,
+        "seeds": ",".join(map(str, model.seeds)),
+        "steps": train.steps,
+        "batch_size": train.batch_size,
+        "lr": train.lr,
+    }
+    return RunLoggers(names, run.path, run.id, params, seen=len(state.metrics))
+
+
+def _train(
+    run: Run,
+    state: TrainState,
+    until_step: int | None,
+    progress: bool,
+    log_to: Sequence[str] = (),
+) -> Run:
     options = run.config.train.options()
+    loggers = _loggers(run, state, log_to)
+    start = time.perf_counter()
     try:
         if run.config.curriculum is None:
             fit(
@@ -35,10 +63,11 @@ def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) 
                 until_step=until_step,
                 on_checkpoint=run.save_checkpoint,
                 progress=progress,
+                on_log=loggers,
             )
             done = state.step >= options.steps or state.target_reached
         else:
-            done = _fit_curriculum(run, state, until_step, progress)
+            done = _fit_curriculum(run, state, until_step, progress, loggers)
     except TrainingDiverged as err:
         run._update_info(status="diverged")
         kept = (
@@ -50,6 +79,11 @@ def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) 
     except KeyboardInterrupt:
         run._update_info(status="interrupted")
         raise
+    finally:
+        run.record_seconds("training", time.perf_counter() - start, add=True)
+        if loggers is not None:
+            loggers(state)  # rows added since the last logged step (a curriculum's evaluations)
+            loggers.close()
     if not done:
         run._update_info(status="stopped")
         return run
@@ -62,7 +96,13 @@ def _train(run: Run, state: TrainState, until_step: int | None, progress: bool) 
     return run
 
 
-def _fit_curriculum(run: Run, state: TrainState, until_step: int | None, progress: bool) -> bool:
+def _fit_curriculum(
+    run: Run,
+    state: TrainState,
+    until_step: int | None,
+    progress: bool,
+    loggers: RunLoggers | None = None,
+) -> bool:
     """Train the curriculum's stages from `state.stage` on; True once the last is done."""
     stages = run.config.curriculum
     assert stages is not None
@@ -80,6 +120,7 @@ def _fit_curriculum(run: Run, state: TrainState, until_step: int | None, progres
             until_step=until_step,
             on_checkpoint=run.save_checkpoint,
             progress=progress,
+            on_log=loggers,
         )
         for row in state.metrics:
             row.setdefault("stage", state.stage)
@@ -108,8 +149,12 @@ def train_run(
     run_id: str | None = None,
     until_step: int | None = None,
     progress: bool = True,
+    log_to: Sequence[str] = (),
 ) -> Run:
     """Create a run under `root` and train it (to `config.train.steps`, or `until_step`).
+
+    `log_to` adds loggers to the config's `train.log_to` (tensorboard, mlflow: see
+    `neurodyn.runs.loggers`).
 
     A finished run has its final performance (fresh trials, each member's own seed) in
     `run.info().performance`. A run stopped by `until_step` or interrupted can be continued
@@ -138,12 +183,13 @@ def train_run(
     if config.model.init_from is not None:
         init_from(model, Run.open(config.model.init_from).load_model())
         model.constrain_()  # this run's structure, whatever the source's
+    check_loggers([*config.train.log_to, *log_to])  # a missing package fails before the run
     state = TrainState.new(model, config.train.options())
     root = Path(root)
     made = [p for p in (root, root / INDEX) if not p.exists()]
     run = Run.create(root, config, run_id)
     try:
-        return _train(run, state, until_step, progress)
+        return _train(run, state, until_step, progress, log_to)
     except BaseException:
         # a run that failed before its first checkpoint holds nothing to resume: leave no
         # half-made folder to block its name, nor an index or runs folder made just for it
@@ -196,8 +242,11 @@ def resume_run(
     until_step: int | None = None,
     steps: int | None = None,
     progress: bool = True,
+    log_to: Sequence[str] = (),
 ) -> Run:
     """Continue a run from its last checkpoint (exactly as if it had never stopped).
+
+    `log_to` adds loggers to the config's `train.log_to`, as in `train_run`.
 
     `steps` trains on to that many steps in all, past the config's `train.steps`, a finished
     run included (e.g. towards a paper's budget after a first look). Nothing in training
@@ -214,6 +263,7 @@ def resume_run(
             f"run {run.path} already finished its {run.config.train.steps} steps; nothing to "
             "resume (train on past them with `neurodyn train --resume RUN --steps N`)"
         )
+    check_loggers([*run.config.train.log_to, *log_to])
     model = build_model(run.model_spec())
     if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
         init_from(model, Run.open(run.config.model.init_from).load_model())
@@ -221,7 +271,7 @@ def resume_run(
     state = TrainState.new(model, run.config.train.options())
     if (run.path / CHECKPOINT).exists():
         run.load_checkpoint(state)
-    return _train(run, state, until_step, progress)
+    return _train(run, state, until_step, progress, log_to)
 
 
 def _extend(run: Run, steps: int) -> Run:

@@ -29,6 +29,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import yaml
 
 from neurodyn._io import atomic_write_csv, atomic_write_text
+from neurodyn._progress import stage
 from neurodyn._yaml import read_yaml
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.report.blocks import markdown_html, page
@@ -205,15 +206,13 @@ def run_study(
     run_configs = study.runs(config, root)
     runs: dict[str, Run] = {}
     for i, (run_id, data) in enumerate(run_configs.items(), start=1):
-        if progress:
-            print(f"study {study.name}: run {i}/{len(run_configs)} {run_id}", flush=True)
+        stage(f"study {study.name}: run {i}/{len(run_configs)} {run_id}", enabled=progress)
         runs[run_id] = train_or_reuse(
             parse_config(data), root, run_id, progress=progress, train=train
         )
     out = root / f"study-{study.name}"
     out.mkdir(parents=True, exist_ok=True)
-    if progress:
-        print(f"study {study.name}: measuring", flush=True)
+    stage(f"study {study.name}: measuring", enabled=progress)
     results = study.measure(config, runs, out, progress)
     rows = study.rows(results)
     atomic_write_csv(out / "measures.csv", rows)
@@ -221,8 +220,7 @@ def run_study(
         atomic_write_csv(out / name, table)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     summary = study.summary(results)
-    if progress:
-        print(f"study {study.name}: writing the report", flush=True)
+    stage(f"study {study.name}: writing the report", enabled=progress)
     body = "\n".join(
         [
             f"<h1>{html.escape(study.title)}</h1>",

@@ -227,6 +227,7 @@ def fit(
     until_step: int | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
     progress: bool = True,
+    on_log: Callable[[TrainState], None] | None = None,
 ) -> TrainState:
     """Train `state.model` on `task` from `state.step` to `options.steps` (or `until_step`).
 
@@ -244,6 +245,9 @@ def fit(
         steps and at the end.
     progress : bool
         Show a progress bar with loss and performance.
+    on_log : callable, optional
+        Called with the state every `options.log_every` steps, once that step's rows (one per
+        member) are the last of `state.metrics` (e.g. to send them to TensorBoard).
 
     Returns
     -------
@@ -313,6 +317,8 @@ def fit(
                     }
                     row.update({f"perf.{k}": float(v[e]) for k, v in perf.items()})
                     state.metrics.append(row)
+                if on_log is not None:
+                    on_log(state)
                 mean_perf = {k: float(v.mean()) for k, v in perf.items()}
                 bar.set_postfix(
                     loss=f"{float(loss_task.detach().mean()):.4f}",
