@@ -9,13 +9,17 @@ whole ensemble.
   `tensorboard` package: `pip install 'neurodyn[tensorboard]'`); view with
   `tensorboard --logdir RUN/tensorboard`.
 - mlflow: a file store under `RUN/mlruns/` (no server), one MLflow run per neurodyn run
-  (`pip install 'neurodyn[mlflow]'`); view with `mlflow ui --backend-store-uri RUN/mlruns`.
+  (`pip install 'neurodyn[mlflow]'`); view with
+  `MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri RUN/mlruns` (MLflow 3 asks for
+  that variable before it opens a file store, which it keeps in maintenance mode).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,8 +77,10 @@ class MLflowLogger:
             raise ConfigError(
                 "train.log_to: mlflow needs the mlflow package: pip install 'neurodyn[mlflow]'"
             ) from None
-        self._client = MlflowClient(tracking_uri=folder.resolve().as_uri())
-        experiment = self._client.get_experiment_by_name("neurodyn")
+        with _file_store_allowed():
+            # the store is made (and cached by MLflow, per folder) on the first request
+            self._client = MlflowClient(tracking_uri=folder.resolve().as_uri())
+            experiment = self._client.get_experiment_by_name("neurodyn")
         experiment_id = (
             self._client.create_experiment("neurodyn")
             if experiment is None
@@ -97,6 +103,21 @@ class MLflowLogger:
 
     def close(self) -> None:
         self._client.set_terminated(self._run_id)
+
+
+@contextlib.contextmanager
+def _file_store_allowed() -> Iterator[None]:
+    """MLflow 3 opens a file store only with MLFLOW_ALLOW_FILE_STORE set; set it while ours is
+    opened (a file store in the run folder is the point: no server, no database), and put the
+    user's environment back."""
+    if "MLFLOW_ALLOW_FILE_STORE" in os.environ:
+        yield
+        return
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    try:
+        yield
+    finally:
+        os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
 
 
 def check_loggers(names: Sequence[str]) -> None:
