@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.installed
 DEV := $(VENV)/.installed-dev
 
-.PHONY: install dev demo test lint format docs bench clean
+.PHONY: install dev demo test lint format docs bench clean check-report
 
 # torch is pinned and installed first: our machines carry a CPU wheel of exactly this
 # version, and an open range would pull a multi-GB CUDA build. The C++ training loop is built
@@ -32,6 +32,12 @@ dev: $(DEV)
 
 demo: $(BASE)
 	$(BIN)/neurodyn demo
+
+# Look at the reports as a person would: the demo network trained briefly, its report and a
+# comparison report, and screenshots of both (headless Chromium; Debian: apt-get install
+# chromium) in check-report/. Open the PNGs before a release.
+check-report: $(BASE)
+	$(BIN)/python tools/check_report.py --out check-report --steps 300
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks
@@ -61,4 +67,4 @@ bench: $(BASE)
 	$(BIN)/python benchmarks/train_step.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache check-report

@@ -106,6 +106,25 @@ def test_recurrent_input_ratio_analytic_case():
     assert np.all(np.diff(result.ratio) > 0)
 
 
+def test_epochs_are_averaged_aligned_to_each_trials_start():
+    # two trials whose delay starts at step 2 and at step 5 and lasts 4 and 6 steps; the ratio
+    # at each step is 1 + the steps since the trial's delay began (10 before it). Aligned, the
+    # mean is 1, 2, 3, 4 exactly; averaged by absolute step it would mix the two trials.
+    t, starts, lengths = 12, [2, 5], [4, 6]
+    delay = torch.zeros(t, 2, dtype=torch.bool)
+    rec = torch.full((t, 2, 1), 10.0)
+    for b, (first, n) in enumerate(zip(starts, lengths, strict=True)):
+        delay[first : first + n, b] = True
+        rec[first : first + n, b, 0] = 1.0 + torch.arange(n)
+    result = recurrent_input_ratio(torch.ones(t, 2, 1), rec, epochs={"delay": delay})
+    # median length 5: the 5th step has only the longer trial (5)
+    np.testing.assert_allclose(result.aligned["delay"], [1, 2, 3, 4, 5])
+    ensemble = recurrent_input_ratio(
+        torch.ones(t, 2, 2, 1), rec[:, None].expand(t, 2, 2, 1), epochs={"delay": delay}
+    )
+    assert ensemble.aligned["delay"].shape == (2, 5)
+
+
 def test_steps_without_input_are_left_out():
     inp = torch.zeros(3, 2, 2)
     inp[0] = 1.0
@@ -138,6 +157,10 @@ def test_results_save_and_load(tmp_path, result):
         a, b = getattr(result, field), getattr(loaded, field)
         if isinstance(a, np.ndarray):
             np.testing.assert_array_equal(a, b)
+        elif isinstance(a, dict) and any(isinstance(v, np.ndarray) for v in a.values()):
+            assert list(a) == list(b)
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
         else:
             assert a == b
     assert isinstance(loaded, (PCATrajectories, StepTuning, RecurrentInputRatio))
@@ -181,6 +204,8 @@ def test_an_ensembles_result_is_each_members_result_stacked():
                 expected[field] = np.stack(values)
             elif field == "by_epoch":
                 expected[field] = {k: np.array([v[k] for v in values]) for k in values[0]}
+            elif field == "aligned":
+                expected[field] = {k: np.stack([v[k] for v in values]) for k in values[0]}
             else:
                 assert all(v == values[0] for v in values)
                 expected[field] = values[0]

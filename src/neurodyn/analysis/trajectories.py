@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -43,6 +43,10 @@ def _stack_members(results: list[Any]) -> Any:
             stacked[f.name] = np.stack(values)
         elif isinstance(values[0], dict) and all(isinstance(v, float) for v in values[0].values()):
             stacked[f.name] = {k: np.array([v[k] for v in values]) for k in values[0]}
+        elif isinstance(values[0], dict) and all(
+            isinstance(v, np.ndarray) for v in values[0].values()
+        ):
+            stacked[f.name] = {k: np.stack([v[k] for v in values]) for k in values[0]}
         else:
             stacked[f.name] = values[0]
     return type(results[0])(**stacked)
@@ -249,11 +253,15 @@ class RecurrentInputRatio(SavableResult):
     by_epoch : dict of epoch name to its mean ratio over trials and steps (an `[E]` array of
                them for an ensemble)
     epoch_bounds : dict of epoch name to [first, last] step (median over trials)
+    aligned : dict of epoch name to `[(E,) L]`: the mean over trials of the ratio at each
+              step since the trial's own start of the epoch, for the epoch's median length L
+              (trials whose epochs differ in length or start are averaged step for step)
     """
 
     ratio: np.ndarray
     by_epoch: dict[str, float] | dict[str, np.ndarray]
     epoch_bounds: dict[str, list[int]]
+    aligned: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def recurrent_input_ratio(
@@ -304,7 +312,7 @@ def recurrent_input_ratio(
         ok = ok & mask.bool()
     ratio = torch.where(ok, rec_norm / input_norm.clamp(min=min_input_norm), torch.nan)  # [T, B]
     per_step = torch.nanmean(ratio, dim=1)
-    by_epoch, bounds = {}, {}
+    by_epoch, bounds, aligned = {}, {}, {}
     for name, epoch_mask in (epochs or {}).items():
         by_epoch[name] = float(torch.nanmean(ratio[epoch_mask.bool()]))
         steps = torch.nonzero(epoch_mask.any(1)).flatten()
@@ -316,4 +324,21 @@ def recurrent_input_ratio(
                 .median()
             )
             bounds[name] = [int(first), int(last)]
-    return RecurrentInputRatio(ratio=per_step.cpu().numpy(), by_epoch=by_epoch, epoch_bounds=bounds)
+            aligned[name] = _aligned_to_start(ratio, epoch_mask.bool())
+    return RecurrentInputRatio(
+        ratio=per_step.cpu().numpy(), by_epoch=by_epoch, epoch_bounds=bounds, aligned=aligned
+    )
+
+
+def _aligned_to_start(values: Tensor, epoch_mask: Tensor) -> np.ndarray:
+    """Mean over trials of `values [T, B]` at each step since each trial's start of the epoch
+    (`epoch_mask [T, B]`), for the median length of the epoch: `[L]`."""
+    inside = epoch_mask.any(0)
+    starts = torch.argmax(epoch_mask.int(), 0)[inside]  # [B']
+    lengths = epoch_mask.sum(0)[inside]
+    length = round(float(torch.quantile(lengths.double(), 0.5)))
+    offset = torch.arange(length, device=values.device)[:, None]  # [L, 1]
+    rows = (starts[None] + offset).clamp(max=values.shape[0] - 1)  # [L, B']
+    picked = values[:, inside].gather(0, rows)
+    picked = torch.where(offset < lengths[None], picked, torch.nan)
+    return torch.nanmean(picked, dim=1).cpu().numpy()

@@ -47,7 +47,8 @@ def plot_comparison(
         sel = [i for i, g in enumerate(layout.groups) if g == name]
         ax_mds.scatter(coords[sel, 0], coords[sel, 1], s=25, color=f"C{j % 10}", label=name)
     if len(names) <= 12:
-        ax_mds.legend(fontsize=7)
+        # beside the axes, not over the points
+        ax_mds.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     ax_mds.set(title="MDS embedding", xlabel="MDS 1", ylabel="MDS 2")
     if axes is None:
         fig.tight_layout()

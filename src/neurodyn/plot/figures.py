@@ -143,52 +143,96 @@ def plot_pca(
     return fig
 
 
-def plot_step_tuning(result: StepTuning, *, axes: Sequence[Axes] | None = None) -> Figure:
+def plot_step_tuning(
+    result: StepTuning, *, dt_ms: float | None = None, axes: Sequence[Axes] | None = None
+) -> Figure:
     """Three panels: mean population activity per step, the preferred-step histogram, and
-    every unit's activity (normalised to its peak) sorted by preferred step. `axes`: three
+    every unit's activity (normalised to its peak) sorted by preferred step, with a colour
+    bar. Time in ms from the epoch's start when `dt_ms` is given, else in steps. `axes`: three
     axes to draw into, a new figure if None."""
     fig, (a, b, c) = _axes(axes, 3, 4.0, 3.3)
-    steps = np.arange(len(result.population_activity))
-    a.plot(steps, result.population_activity, color="k")
-    a.set(xlabel=f"step within {result.epoch}", ylabel="mean rate", title="population activity")
-    b.bar(steps, result.histogram, color="C0")
+    scale = dt_ms or 1.0
+    unit = "ms" if dt_ms else "steps"
+    times = scale * np.arange(len(result.population_activity))
+    a.plot(times, result.population_activity, color="k")
+    a.set(
+        xlabel=f"time in {result.epoch} ({unit})", ylabel="mean rate", title="population activity"
+    )
+    b.bar(times, result.histogram, width=0.8 * scale, color="C0")
     b.set(
-        xlabel=f"preferred step within {result.epoch}",
+        xlabel=f"preferred time in {result.epoch} ({unit})",
         ylabel="units",
-        title="preferred-step histogram",
+        title="preferred-time histogram",
     )
     active = result.preferred_step >= 0
     order = np.argsort(result.preferred_step[active], kind="stable")
     act = result.unit_activity[:, active][:, order]
     peak = np.abs(act).max(0, keepdims=True)
-    c.imshow(
+    image = c.imshow(
         (act / np.where(peak > 0, peak, 1)).T,
         aspect="auto",
         cmap="viridis",
         interpolation="nearest",
+        extent=(-0.5 * scale, (len(times) - 0.5) * scale, act.shape[1] - 0.5, -0.5),
     )
-    c.set(xlabel=f"step within {result.epoch}", ylabel="unit (sorted)", title="activity / peak")
+    fig.colorbar(image, ax=c, shrink=0.85, label="activity / unit's peak")
+    c.set(xlabel=f"time in {result.epoch} ({unit})", ylabel="unit (sorted)", title="activity")
     fig.tight_layout()
     return fig
 
 
-def plot_recurrent_input_ratio(result: RecurrentInputRatio, *, ax: Axes | None = None) -> Figure:
-    """Recurrent-to-input drive ratio per step, with the epochs shaded."""
-    fig, (ax,) = _axes(ax, 1, 6.0, 3.3)
-    steps = np.arange(len(result.ratio))
-    for k, (name, (first, last)) in enumerate(result.epoch_bounds.items()):
-        ax.axvspan(first - 0.5, last + 0.5, color=f"C{k}", alpha=0.12, lw=0)
-        ax.text(
-            (first + last) / 2,
-            1.0,
-            f"{name}\n{result.by_epoch[name]:.2f}",
-            transform=ax.get_xaxis_transform(),
-            ha="center",
-            va="top",
-            fontsize=8,
-        )
-    ax.plot(steps, result.ratio, color="k")
-    ax.set(xlabel="time step", ylabel="||W_rec h|| / ||W_in x||", title="recurrent vs input drive")
+def plot_recurrent_input_ratio(
+    result: RecurrentInputRatio, *, dt_ms: float | None = None, ax: Axes | None = None
+) -> Figure:
+    """Recurrent-to-input drive ratio through the trial, one shaded segment per epoch.
+
+    Where the result has its per-epoch curves aligned to each trial's epoch start
+    (`result.aligned`), each segment is that curve (trials of different lengths averaged step
+    for step), the segments side by side in epoch order; otherwise the per-step mean with the
+    median trial's epochs shaded. Time in ms when `dt_ms` is given, else in steps.
+    """
+    fig, (ax,) = _axes(ax, 1, 7.0, 3.3)
+    scale = dt_ms or 1.0
     ax.set_ylim(bottom=0)
+    if result.aligned:
+        start = 0.0
+        ticks = []
+        for k, (name, curve) in enumerate(result.aligned.items()):
+            steps = start + scale * np.arange(len(curve))
+            ax.axvspan(start - 0.5 * scale, steps[-1] + 0.5 * scale, color=f"C{k}", alpha=0.12)
+            ax.plot(steps, curve, color="k")
+            _epoch_label(ax, name, (start + steps[-1]) / 2, result.by_epoch[name])
+            ticks.append(start)
+            start = steps[-1] + scale
+        ax.set_xticks(ticks)
+        xlabel = "time from each epoch's start, epochs aligned per trial"
+    else:
+        steps = scale * np.arange(len(result.ratio))
+        for k, (name, (first, last)) in enumerate(result.epoch_bounds.items()):
+            ax.axvspan(scale * (first - 0.5), scale * (last + 0.5), color=f"C{k}", alpha=0.12)
+            _epoch_label(ax, name, scale * (first + last) / 2, result.by_epoch[name])
+        ax.plot(steps, result.ratio, color="k")
+        xlabel = "time"
+    ax.set(
+        xlabel=f"{xlabel} ({'ms' if dt_ms else 'steps'})",
+        ylabel="||W_rec h|| / ||W_in x||",
+        title="recurrent vs input drive",
+    )
+    # room above the curves for the epoch labels, so they never sit on the data
+    drawn = [np.ravel(c) for c in result.aligned.values()] or [np.ravel(result.ratio)]
+    ax.set_ylim(top=1.35 * max(1e-9, float(np.nanmax(np.concatenate(drawn)))))
     fig.tight_layout()
     return fig
+
+
+def _epoch_label(ax: Axes, name: str, x: float, mean: object) -> None:
+    value = float(np.mean(np.asarray(mean)))
+    ax.text(
+        x,
+        0.98,
+        f"{name}\nmean {value:.2f}",
+        transform=ax.get_xaxis_transform(),
+        ha="center",
+        va="top",
+        fontsize=8,
+    )

@@ -108,10 +108,11 @@ def plot_fixed_points(
 
 
 def plot_eigenvalues(points: FixedPoints, *, member: int = 0, ax: Axes | None = None) -> Figure:
-    """Eigenvalues of the map's Jacobian at every point of one member, with the unit circle.
+    """Eigenvalues of the linearisation at every point of one member, zoomed to where they lie.
 
-    For a continuous-time network a mode is unstable right of the dashed line Re = 1 (the flow
-    eigenvalue `(lambda - 1) / dt` has a positive real part); for a map, outside the circle.
+    A continuous-time network's points are shown on the flow, `(lambda - 1) / dt` in 1/s, with
+    the stability boundary Re = 0 dashed (right of it: unstable). A map's are its Jacobian's
+    eigenvalues `lambda` with the unit circle (outside it: unstable).
 
     Parameters
     ----------
@@ -127,18 +128,41 @@ def plot_eigenvalues(points: FixedPoints, *, member: int = 0, ax: Axes | None = 
     Figure
         The figure holding the axes.
     """
-    fig, (ax,) = _axes(ax, 1, 4.6, 4.2)
-    theta = np.linspace(0, 2 * np.pi, 200)
-    ax.plot(np.cos(theta), np.sin(theta), color="0.6", lw=1)
-    if points.continuous_time:
-        ax.axvline(1.0, color="0.6", lw=1, ls="--")
+    fig, (ax,) = _axes(ax, 1, 5.2, 4.2)
     keep = np.flatnonzero(points.member == member)
     classes = _classes(points, keep)
-    for cls in [c for c in (*STABILITY, "slow") if c in set(classes)]:
-        values = points.eigenvalues[keep[classes == cls]].ravel()
-        ax.scatter(values.real, values.imag, s=8, color=STYLE[cls]["color"], alpha=0.6, label=cls)
-    ax.legend(fontsize=8)
-    ax.set(xlabel="Re λ", ylabel="Im λ", title="Jacobian eigenvalues", aspect="equal")
+    flow = points.continuous_time
+    values_of = (
+        (lambda rows: 1e3 * points.flow_eigenvalues[rows].ravel())
+        if flow
+        else (lambda rows: points.eigenvalues[rows].ravel())
+    )
+    shown = [c for c in (*STABILITY, "slow") if c in set(classes)]
+    every = values_of(keep) if len(keep) else np.zeros(1, complex)
+    for cls in shown:
+        values = values_of(keep[classes == cls])
+        ax.scatter(values.real, values.imag, s=10, color=STYLE[cls]["color"], alpha=0.6, label=cls)
+    lo_re, hi_re = float(every.real.min()), float(every.real.max())
+    lo_im, hi_im = float(every.imag.min()), float(every.imag.max())
+    if flow:
+        hi_re = max(hi_re, 0.0)  # the boundary stays in view
+        ax.axvline(0.0, color="0.4", lw=1, ls="--")
+        ax.axhline(0.0, color="0.85", lw=0.8, zorder=0)
+        xlabel, ylabel = "Re (1/s)", "Im (1/s)"
+        title = "flow eigenvalues (λ - 1) / dt; unstable right of 0"
+    else:
+        hi_re = max(hi_re, 1.0)
+        theta = np.linspace(0, 2 * np.pi, 720)
+        ax.plot(np.cos(theta), np.sin(theta), color="0.4", lw=1, ls="--")
+        xlabel, ylabel = "Re λ", "Im λ"
+        title = "map eigenvalues λ; unstable outside the circle"
+    pad_re = 0.08 * max(hi_re - lo_re, 1e-3)
+    pad_im = 0.08 * max(hi_im - lo_im, 0.1 * max(hi_re - lo_re, 1e-3))
+    ax.set_xlim(lo_re - pad_re, hi_re + pad_re)
+    ax.set_ylim(lo_im - pad_im, hi_im + pad_im)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.title.set_fontsize(10)
     fig.tight_layout()
     return fig
 

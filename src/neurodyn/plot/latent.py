@@ -155,7 +155,8 @@ def plot_dmd(
     order = np.argsort(-loadings[:, 0])
     image = ax.imshow(loadings[order].T, aspect="auto", cmap="magma", interpolation="nearest")
     fig.colorbar(image, ax=ax, shrink=0.8, label="|mode loading|")
-    ax.set_yticks(range(k), [f"λ={lam[i]:.2f}" for i in range(k)], fontsize=7)
+    # short tick labels (a complex number does not fit beside a row): mode and |λ|
+    ax.set_yticks(range(k), [f"mode {i + 1}\n|λ| {abs(lam[i]):.2f}" for i in range(k)], fontsize=8)
     ax.set(xlabel="unit (sorted by the first mode)", title=f"leading {k} modes")
     fig.tight_layout()
     return fig

@@ -87,13 +87,25 @@ def _fixed_point_figures(run: Run, result: TaskAnalysis) -> list[str]:
         parts.append(
             figure_html(
                 plot_eigenvalues(points),
-                "Eigenvalues of the Jacobian of the network's step at each point (member 0).",
+                (
+                    "Eigenvalues of the linearised flow, (λ - 1) / dt in 1/s, at each point "
+                    "(member 0); a point is unstable along modes right of the dashed line Re = 0."
+                    if points.continuous_time
+                    else "Eigenvalues λ of the Jacobian of the network's map at each point "
+                    "(member 0); a point is unstable along modes outside the dashed unit circle."
+                ),
             )
         )
     return parts
 
 
+def _dt_ms(run: Run, task: str) -> float | None:
+    tasks = getattr(run.task, "tasks", (run.task,))
+    return next((t.dt_ms for t in tasks if t.name == task), None)
+
+
 def _task_section(result: TaskAnalysis, run: Run) -> str:
+    dt_ms = _dt_ms(run, result.task)
     parts = [
         f"<h2>Task <code>{html.escape(result.task)}</code></h2>",
         f'<p class="meta">ensemble member {result.member}, noise-free, fresh trials</p>',
@@ -111,16 +123,17 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
     epochs = ", ".join(f"{k}: {v:.2f}" for k, v in ratio.by_epoch.items())
     parts.append(
         figure_html(
-            plot_recurrent_input_ratio(ratio),
-            f"Norm of the recurrent drive W_rec h over the norm of the input drive W_in x, averaged over "
-            f"trials. Mean per epoch: {epochs}.",
+            plot_recurrent_input_ratio(ratio, dt_ms=dt_ms),
+            "Norm of the recurrent drive W_rec h over the norm of the input drive W_in x, "
+            "averaged over trials with each trial aligned to the start of each epoch (trials "
+            f"differ in their epochs' lengths), epochs side by side. Mean per epoch: {epochs}.",
         )
     )
     if result.step_tuning is not None:
         tuning = result.step_tuning
         parts.append(
             figure_html(
-                plot_step_tuning(tuning),
+                plot_step_tuning(tuning, dt_ms=dt_ms),
                 f"Activity across the steps of the {tuning.epoch} epoch: mean rate, each unit's preferred "
                 "step, and every active unit's mean activity sorted by preferred step.",
             )
@@ -131,8 +144,7 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
 
 
 def _latent_figures(result: TaskAnalysis, run: Run) -> list[str]:
-    tasks = getattr(run.task, "tasks", (run.task,))
-    dt_ms = next((t.dt_ms for t in tasks if t.name == result.task), None)
+    dt_ms = _dt_ms(run, result.task)
     parts = []
     if result.epoch_states is not None:
         states = result.epoch_states
