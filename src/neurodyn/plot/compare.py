@@ -32,14 +32,14 @@ def plot_comparison(
     Figure
         The figure holding `axes` (a new one if `axes` is None).
     """
-    fig, (ax_map, ax_mds) = _axes(axes, 2, 5.5, 4.8)
+    fig, (ax_map, ax_mds) = _axes(axes, 2, 6.0, 4.8)
     order = layout.order
     image = ax_map.imshow(result.values[np.ix_(order, order)], cmap="viridis")
     fig.colorbar(image, ax=ax_map, shrink=0.8, label=f"{result.metric} ({result.kind})")
     if len(order) <= 40:
         ticks = [result.labels[i] for i in order]
-        ax_map.set_xticks(range(len(order)), ticks, rotation=90, fontsize=6)
-        ax_map.set_yticks(range(len(order)), ticks, fontsize=6)
+        ax_map.set_xticks(range(len(order)), ticks, rotation=90, fontsize=7)
+        ax_map.set_yticks(range(len(order)), ticks, fontsize=7)
     ax_map.set_title("networks, clustered")
     coords = layout.coordinates
     names = list(dict.fromkeys(layout.groups))
@@ -50,6 +50,9 @@ def plot_comparison(
         # beside the axes, not over the points
         ax_mds.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     ax_mds.set(title="MDS embedding", xlabel="MDS 1", ylabel="MDS 2")
+    # one unit of distance is as long on both axes, so the picture does not distort distances
+    ax_mds.set_aspect("equal", adjustable="datalim")
     if axes is None:
-        fig.tight_layout()
+        # room between the colour bar's label and the embedding's axis label
+        fig.tight_layout(w_pad=4.0)
     return fig

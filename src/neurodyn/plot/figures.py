@@ -137,7 +137,15 @@ def plot_pca(
         xlabel=f"PC{i + 1} ({100 * evr[i]:.0f}% var)", ylabel=f"PC{j + 1} ({100 * evr[j]:.0f}% var)"
     )
     if len(result.condition_values) and len(result.condition_values) <= 12:
-        ax.legend(title=result.condition_name, fontsize=7, title_fontsize=8, loc="best")
+        # beside the plane, where it hides no trajectory
+        ax.legend(
+            title=result.condition_name,
+            fontsize=7,
+            title_fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0,
+        )
     ax.set_title("hidden-state trajectories")
     fig.tight_layout()
     return fig

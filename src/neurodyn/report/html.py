@@ -238,9 +238,14 @@ def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
         found = []
         for epoch, points in saved_fixed_points(run, result.task).items():
             members = int(points.initial_member.max()) + 1
-            counts = ", ".join(f"{v} {k}" for k, v in points.count().items() if v)
+            counts = points.count()
+            slow = counts.pop("slow", 0)
+            words = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "none"
             per = " in all members" if members > 1 else ""
-            found.append(f"fixed points under the {epoch} input: {counts or 'none'}{per}")
+            found.append(
+                f"fixed points under the {epoch} input: {words}{per}"
+                + (f" (and {slow} slow points)" if slow else "")
+            )
         pca = result.pca
         found.append(
             f"3 principal components explain {100 * pca.explained_variance_ratio[:3].sum():.0f}% "
