@@ -50,10 +50,13 @@ def _commands(run, config_file, tmp_path):
 )
 def test_progress_goes_to_stderr_and_quiet_silences_it(command, run, config_file, tmp_path, capsys):
     args = _commands(run, config_file, tmp_path)[command]
-    assert main(args) == 0
+    # a new run each time: two trainings in one second would want the same run name
+    named = ["--name", "shown"] if command == "train" else []
+    assert main([*args, *named]) == 0
     shown = capsys.readouterr()
     assert shown.err.strip(), f"{command} showed no progress"
-    assert main([*args, "--quiet"]) == 0
+    named = ["--name", "quiet"] if command == "train" else []
+    assert main([*args, *named, "--quiet"]) == 0
     quiet = capsys.readouterr()
     assert quiet.err == ""
     assert quiet.out.strip()  # the results still print

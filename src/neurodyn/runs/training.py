@@ -80,10 +80,12 @@ def _train(
         run._update_info(status="interrupted")
         raise
     finally:
-        run.record_seconds("training", time.perf_counter() - start, add=True)
         if loggers is not None:
             loggers(state)  # rows added since the last logged step (a curriculum's evaluations)
             loggers.close()
+    # recorded once training stopped by itself: a failing write here would otherwise hide
+    # the error that stopped it (a full disk, a diverged loss)
+    run.record_seconds("training", time.perf_counter() - start, add=True)
     if not done:
         run._update_info(status="stopped")
         return run
