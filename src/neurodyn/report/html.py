@@ -216,8 +216,8 @@ def _trained_line(run: Run, info: RunInfo) -> str:
         f"<b>Trained</b>: {len(seeds)} {html.escape(model.cell)} network"
         f"{'s' if len(seeds) > 1 else ''} of {model.n_hidden} units (seeds "
         f"{', '.join(map(str, seeds))}) on {html.escape(', '.join(run.task.task_names))}, "
-        f"{info.steps_done} of {train.steps} steps of {train.batch_size} trials "
-        f"({html.escape(info.status)})."
+        f"{html.escape(str(info.steps_done))} of {train.steps} steps of {train.batch_size} trials "
+        f"({html.escape(str(info.status))})."
     )
 
 
@@ -227,8 +227,13 @@ def _how_well_line(info: RunInfo) -> str:
         return "<b>Performance</b>: no final evaluation yet (the run has not finished)."
     parts = []
     for task, values in by_member.items():
-        spread = f" (members {min(values):.2f}-{max(values):.2f})" if len(values) > 1 else ""
-        parts.append(f"{html.escape(task)} {sum(values) / len(values):.2f}{spread}")
+        # run.json is read as it is: what is not a list of numbers is shown, escaped, as text
+        numbers = values if isinstance(values, list) else []
+        if numbers and all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+            spread = f" (members {min(numbers):.2f}-{max(numbers):.2f})" if len(numbers) > 1 else ""
+            parts.append(f"{html.escape(str(task))} {sum(numbers) / len(numbers):.2f}{spread}")
+        else:
+            parts.append(f"{html.escape(str(task))} {html.escape(str(values))}")
     return "<b>Performance</b> (fresh trials, share correct): " + "; ".join(parts) + "."
 
 
@@ -264,16 +269,18 @@ def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
 
 
 def _timings_table(info: RunInfo) -> str:
-    if not info.seconds:
+    if not isinstance(info.seconds, dict) or not info.seconds:
         return ""
     rows = "".join(
-        f"<tr><td>{html.escape(phase)}</td><td>{_duration(seconds)}</td></tr>"
+        f"<tr><td>{html.escape(str(phase))}</td><td>{_duration(seconds)}</td></tr>"
         for phase, seconds in info.seconds.items()
     )
     return f"<table><tr><th>phase</th><th>wall time</th></tr>{rows}</table>"
 
 
-def _duration(seconds: float) -> str:
+def _duration(seconds: object) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return html.escape(str(seconds))  # run.json as it was found
     if seconds < 60:
         return f"{seconds:.1f} s"
     return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
@@ -338,8 +345,8 @@ def render_report(run: Run, *, progress: bool = False) -> str:
     config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)
     sections += [
         "<h2>Versions and wall time</h2>",
-        f"<p>Made with {html.escape(versions_line(info.versions))}.</p>"
-        if info.versions
+        f"<p>Made with {html.escape(versions_line({str(k): str(v) for k, v in info.versions.items()}))}.</p>"
+        if isinstance(info.versions, dict) and info.versions
         else "<p>This run recorded no versions (made before 0.1).</p>",
         _timings_table(info),
         "<h2>Config</h2>",
