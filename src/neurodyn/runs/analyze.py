@@ -139,18 +139,22 @@ def analyze_task(
 def analyze_run(
     run: Run, *, member: int = 0, batch_size: int = 256, seed: int = 0
 ) -> list[TaskAnalysis]:
-    """Analyse every task of `run` and save the results under `RUN/analysis/`."""
-    folder = run.writable(ANALYSIS)  # before the work, which a refusal would waste
-    remove_stray_temporaries(run.path)
-    tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
-    results = [analyze_task(run, t, member=member, batch_size=batch_size, seed=seed) for t in tasks]
-    for result in results:
-        for kind in _kinds():
-            value = getattr(result, kind)
-            if value is not None:
-                value.save(folder / f"{result.task}.{kind}.npz")
-    settings = {"member": member, "batch_size": batch_size, "seed": seed}
-    atomic_write_text(folder / _SETTINGS, json.dumps(settings))
+    """Analyse every task of `run` and save the results under `RUN/analysis/` (holding the
+    run's writer lock: `RunLocked` while another process writes the run)."""
+    with run.writing():
+        folder = run.writable(ANALYSIS)  # before the work, which a refusal would waste
+        remove_stray_temporaries(run.path)
+        tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
+        results = [
+            analyze_task(run, t, member=member, batch_size=batch_size, seed=seed) for t in tasks
+        ]
+        for result in results:
+            for kind in _kinds():
+                value = getattr(result, kind)
+                if value is not None:
+                    value.save(folder / f"{result.task}.{kind}.npz")
+        settings = {"member": member, "batch_size": batch_size, "seed": seed}
+        atomic_write_text(folder / _SETTINGS, json.dumps(settings))
     return results
 
 

@@ -133,7 +133,8 @@ def find_run_fixed_points(
     )
     found = model_fixed_points(model, starts, epoch_input(run, chosen, epoch), options=options)
     if save:
-        found.save(_path(run, chosen.name, epoch, "fixed_points.npz"))
+        with run.writing():
+            found.save(_path(run, chosen.name, epoch, "fixed_points.npz"))
     return found
 
 
@@ -182,7 +183,8 @@ def interpolate_run(
         ),
     )
     label = epoch_a if epoch_a == epoch_b else f"{epoch_a}-{epoch_b}"
-    cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))
+    with run.writing():
+        cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))
     return cont
 
 
@@ -230,7 +232,8 @@ def across_training(
         found.append(fps)
         weights.append(net.W_rec[0] if net.continuous_time else None)
     result = summarise_across_training(steps, found, weights)
-    result.save(_path(run, chosen.name, epoch, "across_training.npz"))
+    with run.writing():
+        result.save(_path(run, chosen.name, epoch, "across_training.npz"))
     return result
 
 
