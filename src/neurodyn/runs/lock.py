@@ -17,6 +17,7 @@ support it, every writer may get the lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from neurodyn.errors import RunLocked, StaleLockTakenOver
+from neurodyn.errors import DiskFull, NeurodynError, RunLocked, StaleLockTakenOver
 
 LOCK = ".lock"
 _COMMAND_CHARS = 200  # the command line as recorded: enough to recognise it, bounded
@@ -102,7 +103,14 @@ def hold(lock_file: str | Path, what: str) -> Iterator[None]:
             with _held_guard:
                 _held[key] -= 1
         return
-    fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left on device for the lock file {key}") from None
+        raise NeurodynError(
+            f"cannot write {what}: {err.strerror} ({key}); writing needs a writable folder"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -125,7 +133,9 @@ def hold(lock_file: str | Path, what: str) -> Iterator[None]:
             )
         me = Holder.this_process()
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(me.__dict__).encode(), 0)
+        # the name only informs: on a full disk the flock alone still keeps others out
+        with contextlib.suppress(OSError):
+            os.pwrite(fd, json.dumps(me.__dict__).encode(), 0)
         with _held_guard:
             _held[key] = 1
     except BaseException:
