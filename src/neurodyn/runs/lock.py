@@ -5,8 +5,8 @@ exclusive `fcntl.flock` on a lock file (`RUN/.lock`, `ROOT/.sweep-NAME.lock`) an
 who holds it: pid, host, since when, and the command line. A second writer is refused with
 `RunLocked` naming that holder. The kernel releases a flock when its process dies, however it
 dies (kill -9 included), so the lock itself is never stale; the file's text only names the
-holder. A holder that ends normally empties the file; one that died leaves its text behind, and
-the next writer takes the lock over with a `StaleLockTakenOver` warning that names the dead one.
+holder. A holder that ends normally removes the file; one that died leaves it behind, and the
+next writer takes the lock over with a `StaleLockTakenOver` warning that names the dead one.
 
 Within one process the lock is re-entrant (a study's `train_or_reuse` resumes a run under the
 lock it already holds). It guards processes, not threads: two threads of one process writing
@@ -103,24 +103,7 @@ def hold(lock_file: str | Path, what: str) -> Iterator[None]:
             with _held_guard:
                 _held[key] -= 1
         return
-    try:
-        fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as err:
-        if err.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(f"no space left on device for the lock file {key}") from None
-        raise NeurodynError(
-            f"cannot write {what}: {err.strerror} ({key}); writing needs a writable folder"
-        ) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _read_holder(fd)
-        os.close(fd)
-        who = holder.describe() if holder is not None else "another process"
-        raise RunLocked(
-            f"{what} is being written by {who}; wait for it to finish, or stop that process "
-            "and try again"
-        ) from None
+    fd = _open_locked(key, what)
     try:
         left = _read_holder(fd)
         if left is not None:
@@ -146,6 +129,38 @@ def hold(lock_file: str | Path, what: str) -> Iterator[None]:
     finally:
         with _held_guard:
             del _held[key]
-        # emptied before unlocking: the next writer sees a clean release, not a stale holder
-        os.ftruncate(fd, 0)
+        # removed while still locked: a clean release leaves nothing behind, and a writer that
+        # opened the old file meanwhile sees it gone (`_open_locked`) and makes a new one
+        with contextlib.suppress(OSError):
+            os.unlink(key)
         os.close(fd)
+
+
+def _open_locked(key: Path, what: str) -> int:
+    """An open descriptor of the lock file `key`, flocked by this process."""
+    while True:
+        try:
+            fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(f"no space left on device for the lock file {key}") from None
+            raise NeurodynError(
+                f"cannot write {what}: {err.strerror} ({key}); writing needs a writable folder"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            who = holder.describe() if holder is not None else "another process"
+            raise RunLocked(
+                f"{what} is being written by {who}; wait for it to finish, or stop that "
+                "process and try again"
+            ) from None
+        try:
+            current = os.stat(key).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            return fd
+        os.close(fd)  # its holder released and removed it between our open and flock
