@@ -9,12 +9,15 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import matplotlib
 
 from neurodyn._version import versions, versions_line
 from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning, excerpt
+
+if TYPE_CHECKING:
+    from neurodyn.runs import Run
 
 # Commands whose process exists to train: they keep freed memory for reuse (neurodyn._malloc).
 TRAINING_COMMANDS = ("train", "sweep", "study", "demo")
@@ -127,10 +130,11 @@ def _cmd_report(args: argparse.Namespace) -> None:
     if args.run is None:
         raise NeurodynError("name a RUN to report on, or a sweep (--sweep NAME)")
     run = Run.open(args.run)
-    if not load_analyses(run):
-        print("no analyses yet; running `neurodyn analyze` first", file=sys.stderr)
-        analyze_run(run, progress=not args.quiet)
-    print(write_report(run, progress=not args.quiet))
+    with run.writing():
+        if not load_analyses(run):
+            print("no analyses yet; running `neurodyn analyze` first", file=sys.stderr)
+            analyze_run(run, progress=not args.quiet)
+        print(write_report(run, progress=not args.quiet))
 
 
 def _cmd_runs(args: argparse.Namespace) -> None:
@@ -170,16 +174,23 @@ def _print_sweep(root: str, name: str) -> None:
 
 
 def _cmd_fixedpoints(args: argparse.Namespace) -> None:
-    from neurodyn.report import write_report
     from neurodyn.runs import Run
-    from neurodyn.runs import fixedpoints as fp
-    from neurodyn.runs.analyze import analyze_run, load_analyses
 
     _at_least(args.initial_states, 1, "--initial-states")
     _at_least(args.member, 0, "--member")
     if not 0 <= args.noise < math.inf:
         raise ConfigError(f"--noise must be a finite non-negative number, got {args.noise}")
+    # one lock over the analyses, the fixed points and the report they update
     run = Run.open(args.run)
+    with run.writing():
+        _fixedpoints(run, args)
+
+
+def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
+    from neurodyn.report import write_report
+    from neurodyn.runs import fixedpoints as fp
+    from neurodyn.runs.analyze import analyze_run, load_analyses
+
     progress = not args.quiet
     if not load_analyses(run):
         # the figures use the trajectories' principal components

@@ -57,6 +57,10 @@ class RunExists(NeurodynError, FileExistsError):
     """Refusing to overwrite a run that is already on disk."""
 
 
+class RunLocked(NeurodynError):
+    """Another live process is writing the run folder (or running the sweep) already."""
+
+
 class CorruptCheckpoint(NeurodynError, ValueError):
     """A weights or checkpoint file that cannot be read back."""
 
@@ -81,6 +85,15 @@ class NeurodynWarning(UserWarning):
 
 class CompiledLoopsUnavailable(NeurodynWarning, RuntimeWarning):
     """The C++ loops cannot be built or loaded here; the Python loops run instead (slower)."""
+
+
+class StaleLockTakenOver(NeurodynWarning):
+    """A lock left by a process that died while writing a run folder was taken over."""
+
+
+class EngineChanged(NeurodynWarning):
+    """A run is resumed with another engine than trained it so far (C++ and Python loops
+    agree per pass to float rounding, not bitwise over a training)."""
 
 
 def nearest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

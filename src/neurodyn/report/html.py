@@ -356,7 +356,10 @@ def render_report(run: Run, *, progress: bool = False) -> str:
 
 
 def write_report(run: Run, *, progress: bool = False) -> Path:
-    """Write `RUN/report.html` (atomically) and return its path."""
+    """Write `RUN/report.html` (atomically, holding the run's writer lock) and return its
+    path."""
     path = run.path / REPORT
-    atomic_write_text(path, render_report(run, progress=progress))
+    text = render_report(run, progress=progress)
+    with run.writing():
+        atomic_write_text(path, text)
     return path

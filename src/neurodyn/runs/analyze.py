@@ -141,29 +141,33 @@ def analyze_task(
 def analyze_run(
     run: Run, *, member: int = 0, batch_size: int = 256, seed: int = 0, progress: bool = False
 ) -> list[TaskAnalysis]:
-    """Analyse every task of `run` and save the results under `RUN/analysis/`.
+    """Analyse every task of `run` and save the results under `RUN/analysis/` (holding the
+    run's writer lock: `RunLocked` while another process writes the run).
 
     The wall time of the analyses goes to `run.json` (`RunInfo.seconds`); `progress` shows
     which task is being analysed (on stderr).
     """
-    folder = run.writable(ANALYSIS)  # before the work, which a refusal would waste
-    remove_stray_temporaries(run.path)
-    tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
-    start = time.perf_counter()
-    results = []
-    with Progress("analyses", len(tasks), enabled=progress) as bar:
-        for t in tasks:
-            bar.note(t.name)
-            results.append(analyze_task(run, t, member=member, batch_size=batch_size, seed=seed))
-            bar.advance()
-    for result in results:
-        for kind in _kinds():
-            value = getattr(result, kind)
-            if value is not None:
-                value.save(folder / f"{result.task}.{kind}.npz")
-    settings = {"member": member, "batch_size": batch_size, "seed": seed}
-    atomic_write_text(folder / _SETTINGS, json.dumps(settings))
-    run.record_seconds("analyses", time.perf_counter() - start)
+    with run.writing():
+        folder = run.writable(ANALYSIS)  # before the work, which a refusal would waste
+        remove_stray_temporaries(run.path)
+        tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
+        start = time.perf_counter()
+        results = []
+        with Progress("analyses", len(tasks), enabled=progress) as bar:
+            for t in tasks:
+                bar.note(t.name)
+                results.append(
+                    analyze_task(run, t, member=member, batch_size=batch_size, seed=seed)
+                )
+                bar.advance()
+        for result in results:
+            for kind in _kinds():
+                value = getattr(result, kind)
+                if value is not None:
+                    value.save(folder / f"{result.task}.{kind}.npz")
+        settings = {"member": member, "batch_size": batch_size, "seed": seed}
+        atomic_write_text(folder / _SETTINGS, json.dumps(settings))
+        run.record_seconds("analyses", time.perf_counter() - start)
     return results
 
 

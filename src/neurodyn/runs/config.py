@@ -14,6 +14,8 @@ naming the field (`model.n_hiden`), what it expected, and the nearest valid name
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import re
 import types
@@ -233,6 +235,46 @@ def check_name(name: object, what: str) -> str:
             "and _ . + = - (no path separators, spaces or control characters)"
         )
     return name
+
+
+# The fields that decide where training stops or what it records, never the weights at a given
+# step: the run's name, its length (`--steps` trains a run on), how often it logs, checkpoints
+# and keeps weights, and the batch size of the evaluations (fresh trials from their own
+# generator). Every other field (task, model, seeds, init_from, lr, batch_size, clip_grad,
+# penalties, target_performance, train_only/freeze, curriculum) changes the weights.
+NOT_IN_WEIGHTS = (
+    "name",
+    "train.steps",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.keep_weights_every",
+    "train.eval_batch_size",
+    "train.log_to",  # where metrics are also written (tensorboard, mlflow)
+)
+
+
+def weight_fields(config: RunConfig) -> dict[str, Any]:
+    """The config fields that determine a run's weights, by dotted name (`model.n_hidden`,
+    `train.lr`, `task`, ...), as plain data; every field but those in `NOT_IN_WEIGHTS`."""
+    flat: dict[str, Any] = {}
+    for key, value in config.to_dict().items():
+        if key in ("model", "train"):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return {k: v for k, v in flat.items() if k not in NOT_IN_WEIGHTS}
+
+
+def weights_hash(fields: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of `weight_fields`' answer, independent of the order of the fields."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The dotted names whose values differ between two `weight_fields` answers (or that one
+    of them lacks), sorted."""
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
 def _plain(value: Any) -> Any:

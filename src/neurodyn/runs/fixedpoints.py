@@ -150,8 +150,9 @@ def find_run_fixed_points(
             callback=lambda state: bar.note(_progress_note(state)),
         )
     if save:
-        found.save(_path(run, chosen.name, epoch, "fixed_points.npz"))
-        run.record_seconds(f"fixed points {chosen.name}.{epoch}", time.perf_counter() - start)
+        with run.writing():
+            found.save(_path(run, chosen.name, epoch, "fixed_points.npz"))
+            run.record_seconds(f"fixed points {chosen.name}.{epoch}", time.perf_counter() - start)
     return found
 
 
@@ -211,7 +212,8 @@ def interpolate_run(
             ),
         )
     label = epoch_a if epoch_a == epoch_b else f"{epoch_a}-{epoch_b}"
-    cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))
+    with run.writing():
+        cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))
     return cont
 
 
@@ -260,7 +262,8 @@ def across_training(
         found.append(fps)
         weights.append(net.W_rec[0] if net.continuous_time else None)
     result = summarise_across_training(steps, found, weights)
-    result.save(_path(run, chosen.name, epoch, "across_training.npz"))
+    with run.writing():
+        result.save(_path(run, chosen.name, epoch, "across_training.npz"))
     return result
 
 

@@ -11,16 +11,21 @@ Layout of `runs/<id>/`::
     history/             step-000500.safetensors, ... (with train.keep_weights_every)
     analysis/            one .npz per analysis result
     report.html          the self-contained report
+    .lock                who is writing the run now (`Run.writing`, `runs.lock`)
 
 Every file is written to a temporary file and renamed, so an interruption at any moment leaves
 either the previous file or the new one. A run directory is never overwritten: creating a run
 whose directory exists raises `RunExists`. The run index (`index.sqlite`, see `runs.index`)
 caches every run's `run.json`; `list_runs` reads it and `reindex` rebuilds it from the
 directories.
+
+One process at a time writes a run: every command that does holds `Run.writing()`, and a
+second one is refused (`RunLocked`) with the name of the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -40,10 +45,12 @@ import yaml
 from neurodyn._io import atomic_write, atomic_write_csv, atomic_write_text
 from neurodyn._version import versions
 from neurodyn.errors import (
+    ConfigError,
     CorruptCheckpoint,
     CorruptFile,
     DiskFull,
     NeurodynError,
+    NeurodynWarning,
     RunExists,
     RunNotFound,
     excerpt,
@@ -51,8 +58,16 @@ from neurodyn.errors import (
 )
 from neurodyn.models import Network, NetworkSpec, build_model
 from neurodyn.runs._summary import run_summary_html
-from neurodyn.runs.config import RunConfig, check_name, load_config
+from neurodyn.runs.config import (
+    RunConfig,
+    changed_fields,
+    check_name,
+    load_config,
+    weight_fields,
+    weights_hash,
+)
 from neurodyn.runs.index import INDEX, RunRecord, clear_index, read_index, upsert
+from neurodyn.runs.lock import LOCK, hold
 from neurodyn.tasks import Multitask, Task
 from neurodyn.train import TrainState
 
@@ -89,6 +104,12 @@ class RunInfo:
     seconds : dict[str, float] | None
         phase -> wall time in seconds of its last run ("training", summed over resumes;
         "analyses"; "fixed points <task>.<epoch>"); None before any was recorded
+    engine : str | None
+        the implementation of the recurrent loop that trained the run
+        (`neurodyn.models.recurrence.engine`: compiled, python or reference), or the ones that
+        did in turn, joined by '+' (`compiled+python`); None until the first checkpoint, and
+        in runs made before engines were recorded. The engines agree per pass to float
+        rounding, not bitwise over a training, so this says which numbers the weights are.
     """
 
     status: str
@@ -99,6 +120,7 @@ class RunInfo:
     performance_by_member: dict[str, list[float]] | None = None
     versions: dict[str, str] | None = None
     seconds: dict[str, float] | None = None
+    engine: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunInfo:
@@ -205,6 +227,11 @@ class Run:
 
     def _repr_html_(self) -> str:
         return run_summary_html(self)
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the run's writer lock for a `with` block: `RunLocked`, naming the holder, if
+        another live process is writing the run (see `neurodyn.runs.lock`)."""
+        return hold(self.path / LOCK, f"run {self.path}")
 
     # -- what a run holds ---------------------------------------------------------------------
     @property
@@ -339,11 +366,17 @@ class Run:
 
     # -- checkpoints --------------------------------------------------------------------------
     def save_checkpoint(self, state: TrainState) -> None:
-        """Write weights, full training state and metrics, each atomically."""
+        """Write weights, full training state and metrics, each atomically. The checkpoint
+        records the config fields that determined the weights (`weight_fields`) and their
+        hash, which `check_config` compares with config.yaml."""
+        fields = json.dumps(weight_fields(self.config), sort_keys=True)
+        bound = {"sha256": weights_hash(json.loads(fields)), "fields": fields}
 
         def save_checkpoint(tmp: Path) -> None:
-            torch.save(state.state_dict(), tmp)
+            torch.save({**state.state_dict(), "config": bound}, tmp)
 
+        # (one metadata key: safetensors writes several in no fixed order, and the same
+        # training must give the same bytes)
         def save_weights(tmp: Path) -> None:
             weights = {k: v.detach().contiguous() for k, v in state.model.state_dict().items()}
             safetensors.torch.save_file(weights, tmp, metadata={"steps_done": str(state.step)})
@@ -366,17 +399,80 @@ class Run:
             raise DiskFull(f"{err}; {kept}: free some space, then resume the run") from None
         self._update_info(steps_done=state.step, status="running")
 
-    def load_checkpoint(self, state: TrainState) -> None:
+    def read_checkpoint(self) -> dict[str, Any]:
+        """The contents of `checkpoint.pt` (`TrainState.state_dict()` and the config binding)."""
         path = self.path / CHECKPOINT
         if not path.exists():
             raise RunNotFound(f"{path} does not exist: run {self.id} has no checkpoint to resume")
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)
-            state.load_state_dict(saved)
         except Exception as err:
             raise CorruptCheckpoint(
                 f"{path} cannot be read ({type(err).__name__}: {err}); the run cannot be resumed"
             ) from None
+        if not isinstance(saved, dict):
+            raise CorruptCheckpoint(f"{path} holds no training state; the run cannot be resumed")
+        return saved
+
+    def load_checkpoint(self, state: TrainState, saved: Mapping[str, Any] | None = None) -> None:
+        """Load the checkpoint (`saved`, as `read_checkpoint` gives it, or read now) into
+        `state`."""
+        saved = self.read_checkpoint() if saved is None else saved
+        try:
+            state.load_state_dict(dict(saved))
+        except Exception as err:
+            raise CorruptCheckpoint(
+                f"{self.path / CHECKPOINT} cannot be read ({type(err).__name__}: {err}); the run "
+                "cannot be resumed"
+            ) from None
+
+    def check_config(self, saved: Mapping[str, Any] | None = None) -> None:
+        """`ConfigError` naming the changed fields unless config.yaml is, in every field that
+        determines weights (`runs.config.weight_fields`), the config the run's weights were
+        trained with, as its checkpoint (`saved`, as `read_checkpoint` gives it, or read now)
+        records it.
+
+        A run without a checkpoint has nothing to check. A checkpoint saved before the binding
+        was recorded (neurodyn 0.1) is accepted with a warning: config.yaml cannot be checked
+        against it, and the next checkpoint records it.
+        """
+        source = self.path / CHECKPOINT
+        if saved is None:
+            if not source.exists():
+                return
+            saved = self.read_checkpoint()
+        binding = saved.get("config")
+        recorded = binding.get("fields") if isinstance(binding, Mapping) else None
+        if recorded is None:
+            warnings.warn(
+                NeurodynWarning(
+                    f"{source} predates the config binding: config.yaml is taken as it is, "
+                    "unchecked (the next checkpoint records it)"
+                ),
+                stacklevel=3,
+            )
+            return
+        try:
+            before = json.loads(recorded)
+        except (TypeError, ValueError):
+            raise CorruptCheckpoint(f"{source} has an unreadable config binding") from None
+        now = json.loads(json.dumps(weight_fields(self.config), sort_keys=True))
+        changed = [
+            f"{k} ({_excerpt(before.get(k))} -> {_excerpt(now.get(k))})"
+            for k in changed_fields(before, now)
+        ]
+        if changed:
+            raise ConfigError(
+                f"{self.path / CONFIG} differs from the config that trained the run's weights in "
+                f"{', '.join(changed)}; undo the edit, or train a new run with it "
+                "(only --steps may change on resume)"
+            )
+
+
+def _excerpt(value: Any, limit: int = 40) -> str:
+    """`value` as JSON, cut to `limit` characters (a task list can be long)."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _write_config(path: Path, config: RunConfig) -> None:

@@ -29,6 +29,12 @@ run ids number the samples (`<name>-r03-lr=0.0012`).
 `run_sweep` writes `ROOT/sweep-<name>.json`, the sweep's manifest (each run's id and the
 values of the fields it varies), which the sweep table and report read.
 
+One process runs a sweep at a time: `run_sweep` holds `ROOT/.sweep-<name>.lock` (see
+`runs.lock`) and a second run of the same sweep is refused while the first is alive; each run
+has its own writer lock besides. Local worker processes die with the process that started
+them, however it ends (kill -9 included): on Linux the kernel kills them
+(`PR_SET_PDEATHSIG`), elsewhere each polls its parent every second.
+
 `leave_one_task_out: true` makes one run per task of a multitask config, trained on all the
 others (times every grid combination): `ROOT/<name>-without=<task>`. A battery keeps its full
 layout, the held-out task's rule input untrained, ready for a transfer run that learns it by
@@ -37,13 +43,19 @@ its input weights alone.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import ctypes
 import itertools
 import json
 import math
 import multiprocessing
 import os
 import re
+import signal
+import sys
+import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -59,6 +71,7 @@ from neurodyn._yaml import read_yaml
 from neurodyn.analysis.parameter_effect import ParameterEffect, parameter_effect
 from neurodyn.errors import ConfigError, CorruptFile, excerpt
 from neurodyn.runs.config import check_name, parse_config
+from neurodyn.runs.lock import hold
 from neurodyn.runs.run import Run
 from neurodyn.runs.training import train_or_reuse
 from neurodyn.tasks import Multitask, make
@@ -280,6 +293,28 @@ def _train_one(
     return run_id
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker process end when `parent` does (a pool initializer): an orphaned
+    worker would train on alone and race a re-run of the sweep for its runs."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    # the parent may have died before prctl took effect; elsewhere this is the only guard
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def manifest_path(root: str | Path, name: str) -> Path:
     """Where sweep `name`'s manifest lives: a file directly inside `root` (a name that is a
     path is refused, so `--sweep ../x` cannot read or write outside the runs folder)."""
@@ -337,6 +372,14 @@ def run_sweep(
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
     root.mkdir(parents=True, exist_ok=True)
+    with hold(root / f".sweep-{sweep.name}.lock", f"sweep {sweep.name} in {root}"):
+        _run_sweep(sweep, root, workers, progress, backend, address)
+    return [Run.open(root / run_id) for run_id in sweep.runs]
+
+
+def _run_sweep(
+    sweep: Sweep, root: Path, workers: int, progress: bool, backend: str, address: str | None
+) -> None:
     path = manifest_path(root, sweep.name)
     known = read_manifest(root, sweep.name) if path.is_file() else {"fields": [], "runs": {}}
     # a sweep's name is its identity: re-running it may add runs, not change old ones
@@ -358,7 +401,6 @@ def run_sweep(
         if fresh and not any(Run.is_run(root / run_id) for run_id, _ in items):
             path.unlink(missing_ok=True)
         raise
-    return [Run.open(root / run_id) for run_id, _ in items]
 
 
 def _train_all(
@@ -381,7 +423,12 @@ def _train_all(
         threads = max(1, (os.cpu_count() or 1) // workers)
         # spawn, not fork: forking a process that has started torch's thread pool can hang
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = [
                 pool.submit(_train_one, str(root), run_id, data, threads) for run_id, data in items
             ]

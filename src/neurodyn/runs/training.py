@@ -4,6 +4,13 @@ trained on past them, and `train_or_reuse`, which studies and sweeps build on.
 Each keeps the run directory (`runs.run.Run`) up to date as it goes: a checkpoint every
 `train.checkpoint_every` steps, and the status in `run.json` (running, stopped, interrupted,
 diverged, finished), so training interrupted at any moment continues where it stopped.
+
+Each holds the run's writer lock while it writes (`Run.writing`): a second process training,
+resuming or analysing the same run is refused. A resume first checks that config.yaml is, in
+every field that determines the weights, the config the checkpoint was trained with
+(`Run.check_config`); only `train.steps` may grow. The run records the engine of the recurrent
+loop that trained it (`RunInfo.engine`): the C++ and the Python loops agree per pass to float
+rounding, not bitwise over a training, so a resume with the other engine warns.
 """
 
 from __future__ import annotations
@@ -12,14 +19,16 @@ import contextlib
 import dataclasses
 import shutil
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
 from neurodyn._io import remove_stray_temporaries
-from neurodyn.errors import ConfigError, NeurodynError, TrainingDiverged
-from neurodyn.models import Network, build_model
+from neurodyn.errors import ConfigError, EngineChanged, NeurodynError, TrainingDiverged
+from neurodyn.models import CTRNN, Network, build_model
+from neurodyn.models.recurrence import engine
 from neurodyn.runs.config import RunConfig
 from neurodyn.runs.index import INDEX, remove_from_index
 from neurodyn.runs.loggers import RunLoggers, check_loggers
@@ -44,6 +53,49 @@ def _loggers(run: Run, state: TrainState, log_to: Sequence[str]) -> RunLoggers |
     return RunLoggers(names, run.path, run.id, params, seen=len(state.metrics))
 
 
+def _engine_of(model: Network) -> str:
+    """The implementation that runs `model`'s recurrent loop: the CTRNN's engine (compiled,
+    python, reference), or 'torch' for the cells torch differentiates step by step."""
+    if isinstance(model, CTRNN):
+        return engine(next(model.parameters()).device)
+    return "torch"
+
+
+def _record_engine(run: Run, model: Network) -> None:
+    """Add the engine about to train `run` to its `run.json`, warning if it is not the one
+    that trained it so far."""
+    now, before = _engine_of(model), run.info().engine
+    if before is None or before.split("+")[-1] == now:
+        if before is None:
+            run._update_info(engine=now)
+        return
+    warnings.warn(
+        EngineChanged(
+            f"run {run.path} was trained by the {before.split('+')[-1]} loop and resumes on the "
+            f"{now} one: they agree per pass to float rounding, not bitwise, so the weights "
+            "will differ slightly from an uninterrupted run (NEURODYN_ENGINE chooses)"
+        ),
+        stacklevel=3,
+    )
+    run._update_info(engine=f"{before}+{now}")
+
+
+def _saver(run: Run) -> Callable[[TrainState], None]:
+    """`run.save_checkpoint`, recording the engine in `run.json` with the first checkpoint:
+    by then the first step has built or loaded the C++ loops, under the trainer's signal
+    handlers, and the engine is recorded with the weights it made."""
+    recorded = False
+
+    def save(state: TrainState) -> None:
+        nonlocal recorded
+        if not recorded:
+            _record_engine(run, state.model)
+            recorded = True
+        run.save_checkpoint(state)
+
+    return save
+
+
 def _train(
     run: Run,
     state: TrainState,
@@ -52,6 +104,7 @@ def _train(
     log_to: Sequence[str] = (),
 ) -> Run:
     options = run.config.train.options()
+    save = _saver(run)
     loggers = _loggers(run, state, log_to)
     start = time.perf_counter()
     try:
@@ -61,13 +114,13 @@ def _train(
                 run.task,
                 options,
                 until_step=until_step,
-                on_checkpoint=run.save_checkpoint,
+                on_checkpoint=save,
                 progress=progress,
                 on_log=loggers,
             )
             done = state.step >= options.steps or state.target_reached
         else:
-            done = _fit_curriculum(run, state, until_step, progress, loggers)
+            done = _fit_curriculum(run, state, until_step, progress, save, loggers)
     except TrainingDiverged as err:
         run._update_info(status="diverged")
         kept = (
@@ -103,6 +156,7 @@ def _fit_curriculum(
     state: TrainState,
     until_step: int | None,
     progress: bool,
+    save: Callable[[TrainState], None],
     loggers: RunLoggers | None = None,
 ) -> bool:
     """Train the curriculum's stages from `state.stage` on; True once the last is done."""
@@ -120,7 +174,7 @@ def _fit_curriculum(
             run.config.stage_task(state.stage),
             options,
             until_step=until_step,
-            on_checkpoint=run.save_checkpoint,
+            on_checkpoint=save,
             progress=progress,
             on_log=loggers,
         )
@@ -140,7 +194,7 @@ def _fit_curriculum(
                 state.metrics.append(evaluation)
         state.end_stage(run.config.stage_task(state.stage))
         state.stage, state.stage_start = state.stage + 1, state.step
-        run.save_checkpoint(state)  # the advance is part of the resumable state
+        save(state)  # the advance is part of the resumable state
     return True
 
 
@@ -191,7 +245,8 @@ def train_run(
     made = [p for p in (root, root / INDEX) if not p.exists()]
     run = Run.create(root, config, run_id)
     try:
-        return _train(run, state, until_step, progress, log_to)
+        with run.writing():
+            return _train(run, state, until_step, progress, log_to)
     except BaseException:
         # a run that failed before its first checkpoint holds nothing to resume: leave no
         # half-made folder to block its name, nor an index or runs folder made just for it
@@ -254,9 +309,32 @@ def resume_run(
     run included (e.g. towards a paper's budget after a first look). Nothing in training
     depends on the total, so the result is the run that `steps` in its config would have
     given from the start; config.yaml is rewritten to say so.
+
+    Raises
+    ------
+    RunLocked
+        Another process is writing the run.
+    ConfigError
+        config.yaml differs from the config the checkpoint was trained with in a field that
+        determines the weights (the message names them); `train.steps` may only grow.
     """
     run = Run.open(path)
-    remove_stray_temporaries(run.path)  # left by a process killed mid-write
+    with run.writing():
+        # (under the lock: a live writer's temporary files are not stray)
+        remove_stray_temporaries(run.path)  # left by a process killed mid-write
+        return _resume(run, until_step, steps, progress, log_to)
+
+
+def _resume(
+    run: Run,
+    until_step: int | None,
+    steps: int | None,
+    progress: bool,
+    log_to: Sequence[str] = (),
+) -> Run:
+    saved = run.read_checkpoint() if (run.path / CHECKPOINT).exists() else None
+    if saved is not None:
+        run.check_config(saved)
     if steps is not None:
         run = _extend(run, steps)
     info = run.info()
@@ -271,8 +349,8 @@ def resume_run(
         init_from(model, Run.open(run.config.model.init_from).load_model())
         model.constrain_()
     state = TrainState.new(model, run.config.train.options())
-    if (run.path / CHECKPOINT).exists():
-        run.load_checkpoint(state)
+    if saved is not None:
+        run.load_checkpoint(state, saved)
     return _train(run, state, until_step, progress, log_to)
 
 
@@ -321,7 +399,9 @@ def train_or_reuse(
 
     A run already there with the same config but fewer `train.steps` is trained on to the new
     count (with `train=False`, returned as it is); one with any other difference is refused
-    (and left as it is on disk).
+    (and left as it is on disk), and so is one whose weights were trained with another config
+    than its config.yaml says (`Run.check_config`). When it trains, the run's writer lock is
+    held throughout.
     """
     path = Path(root) / run_id
     if not Run.is_run(path):
@@ -329,6 +409,14 @@ def train_or_reuse(
             raise NeurodynError(f"no run {path} to analyse; train it first")
         return train_run(config, root, run_id=run_id, progress=progress)
     run = Run.open(path)
+    with run.writing() if train else contextlib.nullcontext():
+        return _reuse(run, config, progress, train)
+
+
+def _reuse(run: Run, config: RunConfig, progress: bool, train: bool) -> Run:
+    path = run.path
+    if run.info().status == "finished" or not train:
+        run.check_config()  # resume_run checks the others as it reads their checkpoint
     if _only_more_steps(run.config, config):
         return resume_run(path, steps=config.train.steps, progress=progress) if train else run
     if run.config != config:

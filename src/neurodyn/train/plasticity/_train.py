@@ -47,7 +47,8 @@ NOISE_BLOCK = 1000  # steps of noise drawn at once (and run by one call of the C
 
 def _compiled() -> ModuleType | None:
     """The C++ loop (`_plasticity.cpp`, built on first use); None when it cannot be built, or
-    when NEURODYN_ENGINE asks for Python: the Python loop gives the same numbers."""
+    when NEURODYN_ENGINE asks for Python. The two loops agree per step to float32 rounding,
+    not bitwise over a training: rounding differences grow with the number of steps."""
     if os.environ.get("NEURODYN_ENGINE", "auto") in ("python", "reference"):
         return None
     return load_extension(
