@@ -312,7 +312,8 @@ def find_fixed_points(
     Example
     -------
     >>> a = torch.tensor([[0.5, 0.2], [0.0, 0.8]], dtype=torch.float64)
-    >>> fps = find_fixed_points(lambda h, u: h @ a.T + u, torch.randn(8, 2, dtype=torch.float64),
+    >>> starts = torch.randn(8, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> fps = find_fixed_points(lambda h, u: h @ a.T + u, starts,
     ...                         torch.tensor([1.0, 1.0], dtype=torch.float64))
     >>> np.round(fps.states, 6).tolist(), fps.stability.tolist()
     ([[4.0, 5.0]], ['stable'])
