@@ -117,7 +117,9 @@ class Study(Generic[C, R]):
 def _read_yaml(path: Any) -> dict[str, Any]:
     data = read_yaml(path) or {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of study fields, not {type(data).__name__}")
+        raise ConfigError(
+            f"study config {path} must be a mapping of study fields, not {type(data).__name__}"
+        )
     return data
 
 
@@ -169,9 +171,7 @@ def load_config(
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"study config {path} does not exist")
-    data = read_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"study config {path} must be a mapping of fields, not a list or value")
+    data = _read_yaml(path)
     return study.config_type.from_dict(with_defaults(data, defaults, sections=study.sections))
 
 
