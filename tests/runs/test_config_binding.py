@@ -12,7 +12,14 @@ import yaml
 from neurodyn.cli import main
 from neurodyn.errors import ConfigError, EngineChanged, NeurodynWarning
 from neurodyn.runs import Run, parse_config, resume_run, train_or_reuse, train_run
-from neurodyn.runs.config import NOT_IN_WEIGHTS, weight_fields, weights_hash
+from neurodyn.runs.config import (
+    NOT_IN_WEIGHTS,
+    VALUE_BEFORE_THE_FIELD_EXISTED,
+    TrainConfig,
+    changed_fields,
+    weight_fields,
+    weights_hash,
+)
 from neurodyn.runs.run import CHECKPOINT, CONFIG, INFO
 
 BASE = {
@@ -142,3 +149,22 @@ def test_a_run_records_its_engine_and_resuming_on_another_warns(tmp_path, monkey
     with pytest.warns(EngineChanged, match="trained by the reference loop and resumes on the py"):
         resumed = resume_run(run.path, progress=False)
     assert Run.open(resumed.path).info().engine == "reference+python"
+
+
+def test_a_field_added_after_a_checkpoint_is_unchanged_at_the_value_it_had_before(monkeypatch):
+    fields = weight_fields(parse_config(BASE))
+    older = {k: v for k, v in fields.items() if k != "train.clip_grad"}
+    # a checkpoint from before train.clip_grad existed, with the field now at its default
+    assert fields["train.clip_grad"] == TrainConfig().clip_grad
+    assert changed_fields(older, fields) == []
+    # at any other value it was edited
+    clipped = {**fields, "train.clip_grad": 0.5}
+    assert changed_fields(older, clipped) == ["train.clip_grad"]
+    # a field whose old behaviour is not its default names that value
+    monkeypatch.setitem(VALUE_BEFORE_THE_FIELD_EXISTED, "train.clip_grad", 0.5)
+    assert changed_fields(older, clipped) == []
+    assert changed_fields(older, fields) == ["train.clip_grad"]
+    # a field the checkpoint records is compared as it is, whatever its default
+    assert changed_fields(fields, clipped) == ["train.clip_grad"]
+    # and an unknown new key (a task parameter, say) always counts
+    assert changed_fields(fields, {**fields, "surprise": 1}) == ["surprise"]

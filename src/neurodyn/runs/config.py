@@ -271,10 +271,39 @@ def weights_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Fields added to the config after some checkpoints were saved, and the value that gives the
+# behaviour from before each existed, where that is not the field's default (a new field whose
+# default keeps the old behaviour needs no entry). A checkpoint that does not record such a
+# field was trained with this value.
+VALUE_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {}
+
+
+def _field_defaults() -> dict[str, Any]:
+    """`weight_fields`' names for the model and train fields, at their defaults."""
+    model = {f"model.{k}": v for k, v in _plain(asdict(ModelConfig())).items()}
+    train = {f"train.{k}": v for k, v in _plain(asdict(TrainConfig())).items()}
+    return {**model, **train, "curriculum": None, **VALUE_BEFORE_THE_FIELD_EXISTED}
+
+
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """The dotted names whose values differ between two `weight_fields` answers (or that one
-    of them lacks), sorted."""
-    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    """The dotted names whose values differ between two `weight_fields` answers (`before`: as
+    a checkpoint recorded them, `after`: now), sorted.
+
+    A field that `before` lacks because it was added to the config after the checkpoint was
+    saved counts as unchanged while `after` holds the value that reproduces the behaviour from
+    before it existed (its default, or its entry in `VALUE_BEFORE_THE_FIELD_EXISTED`): adding a
+    config field must not make every older run look edited.
+    """
+    defaults = _field_defaults()
+    missing = object()
+
+    def differs(key: str) -> bool:
+        then = before.get(key, missing)
+        if then is missing:
+            return key not in defaults or after.get(key) != defaults[key]
+        return then != after.get(key, missing)
+
+    return sorted(k for k in set(before) | set(after) if differs(k))
 
 
 def _plain(value: Any) -> Any:
