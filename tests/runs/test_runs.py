@@ -377,6 +377,8 @@ def test_a_signal_stops_training_at_a_step_boundary_with_a_checkpoint(tmp_path):
     from neurodyn.runs import run as run_module
 
     config = small_config(checkpoint_every=5)
+    # (what the process had before: Ray, once imported by another test, installs its own)
+    handler_before = signal.getsignal(signal.SIGTERM)
     original = run_module.Run.save_checkpoint
     calls = []
 
@@ -394,7 +396,7 @@ def test_a_signal_stops_training_at_a_step_boundary_with_a_checkpoint(tmp_path):
         run_module.Run.save_checkpoint = original
     run = Run.open(tmp_path / "sig")
     assert run.info().status == "interrupted" and run.info().steps_done == 5
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
+    assert signal.getsignal(signal.SIGTERM) is handler_before  # handlers given back
     resume_run(run.path, progress=False)
     straight = train_run(config, tmp_path, run_id="straight", progress=False)
     assert torch.equal(Run.open(run.path).load_model().W_rec, straight.load_model().W_rec)
