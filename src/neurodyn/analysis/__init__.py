@@ -6,6 +6,15 @@ modules hold one concept each (`fixed_points`, `task_variance`, `clustering`, `l
 """
 
 from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis.abstraction import (
+    Abstraction,
+    abstraction,
+    balanced_dichotomies,
+    ccgp,
+    fit_linear_classifier,
+    parallelism_score,
+    shattering_dimensionality,
+)
 from neurodyn.analysis.clustering import (
     UnitClusters,
     cluster_units,
@@ -138,6 +147,7 @@ from neurodyn.analysis.trajectories import (
 
 __all__ = [
     "DMD",
+    "Abstraction",
     "Analogy",
     "ClassSlowPoints",
     "ConnectivitySpectrum",
@@ -169,12 +179,15 @@ __all__ = [
     "TuningSummary",
     "UnitClusters",
     "VarianceRatio",
+    "abstraction",
     "analogy",
     "angular_distance",
     "as_distance",
+    "balanced_dichotomies",
     "boundary_discriminability",
     "cca_distance",
     "cca_similarity",
+    "ccgp",
     "class_slow_points",
     "classical_mds",
     "cluster_units",
@@ -192,6 +205,7 @@ __all__ = [
     "exact_information",
     "find_fixed_points",
     "fit_hmm",
+    "fit_linear_classifier",
     "fractional_variance",
     "frozen_copy",
     "group_separation",
@@ -208,6 +222,7 @@ __all__ = [
     "noise_volume_fraction",
     "occupancy",
     "only_fixed",
+    "parallelism_score",
     "parameter_effect",
     "pca_axes",
     "pca_trajectories",
@@ -219,6 +234,7 @@ __all__ = [
     "resonance_curve",
     "rsa",
     "run_of",
+    "shattering_dimensionality",
     "silhouette_score",
     "similarity_layout",
     "speed",
