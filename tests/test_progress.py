@@ -5,7 +5,7 @@ import yaml
 
 from neurodyn import _progress
 from neurodyn.cli import main
-from neurodyn.runs import parse_config, train_run
+from neurodyn.runs import parse_config, resume_run, train_run
 
 CONFIG = {
     "task": "pdm",
@@ -81,3 +81,16 @@ def test_a_quiet_step_writes_nothing(capsys):
         bar.advance(note="one")
     _progress.stage("a stage", enabled=False)
     assert capsys.readouterr().err == ""
+
+
+def test_training_in_a_log_writes_a_few_lines_not_a_bar_per_step(tmp_path, capsys):
+    config = parse_config({**CONFIG, "train": {**CONFIG["train"], "steps": 30, "log_every": 10}})
+    run = train_run(config, tmp_path, run_id="logged", until_step=10, progress=False)
+    capsys.readouterr()
+    resume_run(run.path, progress=True)  # resumed: the count starts where the run stopped
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = [line for line in err.splitlines() if line.startswith("neurodyn: train")]
+    assert lines[0] == "neurodyn: train 10/30"
+    assert lines[-1].startswith("neurodyn: train 30/30: loss=") and lines[-1].endswith("done")
+    assert len(lines) < 6  # a line every few seconds, not one per step

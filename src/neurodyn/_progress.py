@@ -29,16 +29,18 @@ class Progress:
     now (e.g. "states converged 300/1024").
     """
 
-    def __init__(self, desc: str, total: int | None = None, *, enabled: bool = True) -> None:
+    def __init__(
+        self, desc: str, total: int | None = None, *, enabled: bool = True, initial: int = 0
+    ) -> None:
         self.desc = desc
         self.total = total
         self.enabled = enabled
-        self.done = 0
+        self.done = initial  # parts done before this process (a resumed training)
         self._note = ""
         self._bar: tqdm | None = None
         self._last_line = 0.0
         if enabled and sys.stderr.isatty():
-            self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+            self._bar = tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, leave=False)
         elif enabled:
             self._line(force=True)
 

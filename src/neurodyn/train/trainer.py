@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from neurodyn._malloc import keep_freed_memory
+from neurodyn._progress import Progress
 from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import Network
 from neurodyn.train._streams import member_generators, sample_ensemble
@@ -263,9 +263,8 @@ def fit(
     keep_freed_memory()  # with NEURODYN_MALLOC=keep (the CLI sets it): reuse large blocks
     model = state.model
     last = options.steps if until_step is None else min(until_step, options.steps)
-    bar = tqdm(
-        total=last, initial=state.step, disable=not progress, desc="train", dynamic_ncols=True
-    )
+    # a bar on a terminal, a line every few seconds in a log (not one per step)
+    bar = Progress("train", last, enabled=progress, initial=state.step)
     seeds = model.spec.seeds
     if options.penalties != state.penalties:
         raise ConfigError(
@@ -303,7 +302,7 @@ def fit(
             for penalty, penalty_state in penalties:
                 penalty.after_update(penalty_state, model)
             state.step += 1
-            bar.update(1)
+            bar.advance()
 
             if state.step % options.log_every == 0 or state.step == last:
                 with torch.no_grad():
@@ -320,9 +319,9 @@ def fit(
                 if on_log is not None:
                     on_log(state)
                 mean_perf = {k: float(v.mean()) for k, v in perf.items()}
-                bar.set_postfix(
-                    loss=f"{float(loss_task.detach().mean()):.4f}",
-                    **{k: f"{v:.2f}" for k, v in mean_perf.items()},
+                bar.note(
+                    f"loss={float(loss_task.detach().mean()):.4f}, "
+                    + ", ".join(f"{k}={v:.2f}" for k, v in mean_perf.items())
                 )
                 if options.target_performance is not None:
                     worst = evaluate(model, task, batch_size=options.eval_batch_size).worst
@@ -346,7 +345,7 @@ def fit(
                     on_checkpoint(state)
                 raise KeyboardInterrupt(f"stopped by signal at step {state.step}")
     finally:
-        bar.close()
+        bar.close(ok=state.step >= last or state.target_reached)
         stop.restore()
     return state
 

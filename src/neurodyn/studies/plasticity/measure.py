@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from neurodyn._progress import progress as show_progress
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.population_code import (
     DecodingBiasVariance,
@@ -513,7 +513,7 @@ def measure(
     study trains its own circuits, not runs, so `runs` is empty)."""
     (out / "networks").mkdir(parents=True, exist_ok=True)
     results = []
-    for condition in tqdm(config.conditions(), desc="networks", disable=not progress):
+    for condition in show_progress(config.conditions(), "networks", enabled=progress):
         trained = train_condition(condition, config, out / "networks")
         results.append(measure_network(condition, config, trained))
     return results

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from neurodyn._progress import progress as show_progress
 from neurodyn.analysis.information import ResonanceCurve, mean_curve, resonance_curve
 from neurodyn.errors import ConfigError
 from neurodyn.models.boltzmann import (
@@ -268,9 +268,7 @@ def measure(
     curve saved as `out/curves/LABEL.npz` (and `LABEL.stationary.npz`, the exact one)."""
     results = [
         measure_family(label, entry, config)
-        for label, entry in tqdm(
-            config.families.items(), desc="families", disable=not progress, leave=False
-        )
+        for label, entry in show_progress(config.families.items(), "families", enabled=progress)
     ]
     for r in results:
         r.curve.save(out / "curves" / f"{r.label}.npz")
