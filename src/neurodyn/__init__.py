@@ -7,6 +7,9 @@ The loop, each step a plain Python object::
     run = neurodyn.train_run(neurodyn.parse_config({...}))   # a run on disk
     results = neurodyn.analyze_run(run)            # PCA, step tuning, drive ratio
     neurodyn.write_report(run)                     # report.html
+
+A network trained elsewhere (a `torch.nn.RNNCell`, your own cell) joins the loop as a run:
+`neurodyn.adopt(cell, readout, task="pdm")`.
 """
 
 import warnings
@@ -29,6 +32,7 @@ from neurodyn.report import write_report
 from neurodyn.runs import (
     Run,
     RunConfig,
+    adopt,
     list_runs,
     load_config,
     parse_config,
@@ -64,6 +68,7 @@ __all__ = [
     "TrainingDiverged",
     "Trajectory",
     "__version__",
+    "adopt",
     "analysis",
     "analyze_run",
     "errors",

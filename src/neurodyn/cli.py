@@ -109,7 +109,12 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     _at_least(args.member, 0, "--member")
     run = Run.open(args.run)
     for result in analyze_run(run, member=args.member, progress=not args.quiet):
-        ratio = ", ".join(f"{k} {v:.2f}" for k, v in result.recurrent_input_ratio.by_epoch.items())
+        drives = result.recurrent_input_ratio
+        ratio = (
+            ", ".join(f"{k} {v:.2f}" for k, v in drives.by_epoch.items())
+            if drives is not None
+            else "not defined for this cell (no weight_ih/weight_hh)"
+        )
         print(
             f"{result.task}: PC1-3 explain {100 * result.pca.explained_variance_ratio[:3].sum():.0f}% · recurrent/input drive: {ratio}"
         )

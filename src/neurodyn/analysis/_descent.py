@@ -66,7 +66,8 @@ def jacobians(step_fn: StepFn, states: Tensor, inputs: Tensor, *, chunk_size: in
     # Row i of every Jacobian at once: the vector-Jacobian product with e_i on every state.
     cotangents = basis[:, *([None] * (states.dim() - 1)), :].expand(n_units, *states.shape)
     (rows,) = torch.func.vmap(vjp, chunk_size=chunk_size)(cotangents)  # [N(i), ..., K, N(j)]
-    return rows.movedim(0, -2)
+    # detached: a user's step function may close over parameters that require grad
+    return rows.movedim(0, -2).detach()
 
 
 # -- the optimisation ------------------------------------------------------------------------

@@ -477,6 +477,7 @@ def _summarise(
         h = scatter(h, pad_index, valid, polished)
         with torch.no_grad():
             q = speed(step_fn, h, u)
+    h, q = h.detach(), q.detach()
     points = h[members, index]  # [M, N]
     point_inputs = u[members, index]
     point_q = q[members, index]
@@ -494,7 +495,8 @@ def _summarise(
             if bool(valid[e, j])
         }
         jac = torch.stack([jac_padded[e, position[(e, k)]] for e, k in chosen])
-        eigenvalues, eigenvectors = torch.linalg.eig(jac.cpu().double())
+        # (detached: a user's Jacobian may carry the graph of parameters that require grad)
+        eigenvalues, eigenvectors = torch.linalg.eig(jac.detach().cpu().double())
         eigenvalues, eigenvectors = eigenvalues.numpy(), eigenvectors.numpy()
     else:
         eigenvalues = np.zeros((0, n_units), complex)

@@ -5,6 +5,10 @@ the cell `spec.cell` names, the leaky rate RNN (`CTRNN`) or a GRU / LSTM (`Gated
 the same interface (`EnsembleNetwork`: ensemble axis, noise streams, readout, `step`,
 `step_jacobian`). A new cell is one module and one `register_cell` line below.
 
+A network trained outside neurodyn (any `nn.Module` RNN cell with a readout) is adopted by
+`AdoptedNetwork`, which gives it the same interface; it is not a cell of the registry either:
+a run's config names its modules' classes by import path (`AdoptedModule`).
+
 The stochastic circuit of `neurodyn.models.stochastic` is not a cell: it has no readout nor
 ensemble axis, its inputs are fixed tuning curves of a stimulus, and it is trained by a local
 rule (`neurodyn.train.plasticity`) on its own parameter set, never by the BPTT trainer.
@@ -15,6 +19,7 @@ from typing import Any
 
 from neurodyn.models._ensemble import EnsembleNetwork
 from neurodyn.models._registry import CELLS, build_model, register_cell
+from neurodyn.models.adopted import AdoptedModule, AdoptedNetwork, AdoptedSpec
 from neurodyn.models.ctrnn import CTRNN
 from neurodyn.models.gated import GatedRNN
 from neurodyn.models.recurrence import ACTIVATIONS
@@ -43,6 +48,9 @@ __all__ = [
     "ACTIVATIONS",
     "CELLS",
     "CTRNN",
+    "AdoptedModule",
+    "AdoptedNetwork",
+    "AdoptedSpec",
     "EnsembleNetwork",
     "GatedRNN",
     "Network",

@@ -120,15 +120,16 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
         )
     )
     ratio = result.recurrent_input_ratio
-    epochs = ", ".join(f"{k}: {v:.2f}" for k, v in ratio.by_epoch.items())
-    parts.append(
-        figure_html(
-            plot_recurrent_input_ratio(ratio, dt_ms=dt_ms),
-            "Norm of the recurrent drive W_rec h over the norm of the input drive W_in x, "
-            "averaged over trials with each trial aligned to the start of each epoch (trials "
-            f"differ in their epochs' lengths), epochs side by side. Mean per epoch: {epochs}.",
+    if ratio is not None:
+        epochs = ", ".join(f"{k}: {v:.2f}" for k, v in ratio.by_epoch.items())
+        parts.append(
+            figure_html(
+                plot_recurrent_input_ratio(ratio, dt_ms=dt_ms),
+                "Norm of the recurrent drive W_rec h over the norm of the input drive W_in x, "
+                "averaged over trials with each trial aligned to the start of each epoch (trials "
+                f"differ in their epochs' lengths), epochs side by side. Mean per epoch: {epochs}.",
+            )
         )
-    )
     if result.step_tuning is not None:
         tuning = result.step_tuning
         parts.append(
@@ -212,6 +213,13 @@ def _versions_meta(info: RunInfo) -> str:
 def _trained_line(run: Run, info: RunInfo) -> str:
     model, train = run.config.model, run.config.train
     seeds = list(model.seeds)
+    if model.adopted is not None:
+        return (
+            f"<b>Adopted</b>: {len(seeds)} network{'s' if len(seeds) > 1 else ''} trained "
+            f"outside neurodyn, cell <code>{html.escape(model.adopted.cell)}</code> of "
+            f"{model.n_hidden} units with readout <code>{html.escape(model.adopted.readout)}"
+            f"</code>, on {html.escape(', '.join(run.task.task_names))}."
+        )
     return (
         f"<b>Trained</b>: {len(seeds)} {html.escape(model.cell)} network"
         f"{'s' if len(seeds) > 1 else ''} of {model.n_hidden} units (seeds "
@@ -256,7 +264,9 @@ def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
             f"3 principal components explain {100 * pca.explained_variance_ratio[:3].sum():.0f}% "
             "of the activity"
         )
-        ratio = result.recurrent_input_ratio.by_epoch
+        ratio = (
+            {} if result.recurrent_input_ratio is None else result.recurrent_input_ratio.by_epoch
+        )
         if ratio:
             top = max(ratio, key=lambda epoch: ratio[epoch])
             found.append(f"recurrent/input drive highest in {top} ({ratio[top]:.2f})")
@@ -315,7 +325,7 @@ def render_report(run: Run, *, progress: bool = False) -> str:
         f'<p class="meta">tasks: {html.escape(", ".join(run.task.task_names))} · seeds: '
         f"{html.escape(str(list(run.config.model.seeds)))} · status: "
         f"{html.escape(str(info.status))} · steps: "
-        f"{html.escape(str(info.steps_done))} / {run.config.train.steps} · created "
+        f"{html.escape(str(info.steps_done))} / {run.record().steps_total} · created "
         f"{html.escape(str(info.created))}{_versions_meta(info)}</p>",
         "<h2>Summary</h2>",
         _summary(run, info, analyses),

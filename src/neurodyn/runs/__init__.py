@@ -1,5 +1,6 @@
 """Runs on disk: configs, run directories, the run index, and running analyses on a run."""
 
+from neurodyn.runs.adopt import adopt
 from neurodyn.runs.config import ModelConfig, RunConfig, TrainConfig, load_config, parse_config
 from neurodyn.runs.index import RunRecord
 from neurodyn.runs.run import Run, RunInfo, list_runs, reindex
@@ -12,6 +13,7 @@ __all__ = [
     "RunInfo",
     "RunRecord",
     "TrainConfig",
+    "adopt",
     "list_runs",
     "load_config",
     "parse_config",

@@ -55,7 +55,8 @@ class TaskAnalysis:
     task: str
     member: int
     pca: PCATrajectories
-    recurrent_input_ratio: RecurrentInputRatio
+    # None for an adopted network whose cell does not name its weights as torch's cells do
+    recurrent_input_ratio: RecurrentInputRatio | None
     step_tuning: StepTuning | None
     epoch_states: EpochStates | None = None
     dmd: DMD | None = None
@@ -105,11 +106,15 @@ def analyze_task(
     pca = pca_trajectories(
         states, mask=in_trial, condition=condition, condition_name=condition_name
     )
-    ratio = recurrent_input_ratio(
-        traj.input_drive[: batch.n_steps, 0],
-        traj.recurrent_drive[: batch.n_steps, 0],
-        mask=in_trial,
-        epochs={e: batch.epoch_mask(e) for e in task.epochs},
+    ratio = (
+        None
+        if traj.input_drive is None or traj.recurrent_drive is None
+        else recurrent_input_ratio(
+            traj.input_drive[: batch.n_steps, 0],
+            traj.recurrent_drive[: batch.n_steps, 0],
+            mask=in_trial,
+            epochs={e: batch.epoch_mask(e) for e in task.epochs},
+        )
     )
     epoch = next((e for e in _TUNING_EPOCHS if e in task.epochs), None)
     tuning = (
@@ -196,13 +201,15 @@ def load_analyses(run: Run) -> list[TaskAnalysis]:
         pca, ratio, tuning, by_epoch, spectrum = (
             folder / f"{name}.{kind}.npz" for kind in _kinds()
         )
-        if pca.exists() and ratio.exists():
+        if pca.exists():
             found.append(
                 TaskAnalysis(
                     task=name,
                     member=member,
                     pca=PCATrajectories.load(pca),
-                    recurrent_input_ratio=RecurrentInputRatio.load(ratio),
+                    recurrent_input_ratio=RecurrentInputRatio.load(ratio)
+                    if ratio.exists()
+                    else None,
                     step_tuning=StepTuning.load(tuning) if tuning.exists() else None,
                     epoch_states=EpochStates.load(by_epoch) if by_epoch.exists() else None,
                     dmd=DMD.load(spectrum) if spectrum.exists() else None,

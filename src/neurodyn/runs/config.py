@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from neurodyn import tasks
 from neurodyn._yaml import read_yaml
 from neurodyn.errors import ConfigError, excerpt, nearest_names
-from neurodyn.models import NetworkSpec
+from neurodyn.models import AdoptedModule, NetworkSpec
 from neurodyn.tasks import Multitask, Task
 from neurodyn.train import (
     ElasticWeightConsolidation,
@@ -81,11 +81,44 @@ class ModelConfig(_NetworkFields):
 
     # Start from the final weights of another run (a path): see `neurodyn.runs.training.init_from`.
     init_from: str | None = None
+    # A network trained outside neurodyn (`neurodyn.adopt`): its modules' classes by import
+    # path and constructor arguments. Such a run is analysed, never trained, here.
+    adopted: AdoptedModule | None = None
+
+    def __post_init__(self) -> None:
+        if self.adopted is None:
+            return
+        defaults = ModelConfig()
+        own = ("n_hidden", "seeds", "adopted", "sigma_rec", "sigma_in")
+        changed = [
+            f"model.{f.name}"
+            for f in dataclasses.fields(self)
+            if f.name not in own and getattr(self, f.name) != getattr(defaults, f.name)
+        ]
+        if changed:
+            raise ConfigError(
+                f"{', '.join(changed)} set for an adopted network, which keeps the structure "
+                "of its own modules: remove them"
+            )
+        if self.sigma_rec or self.sigma_in:
+            raise ConfigError(
+                "an adopted network runs without neurodyn's noise: set model.sigma_rec and "
+                "model.sigma_in to 0"
+            )
 
     def spec(self, task: Task | Multitask) -> NetworkSpec:
-        """The `NetworkSpec` of this model for `task` (input/output sizes, `dt_ms`)."""
+        """The `NetworkSpec` of this model for `task` (input/output sizes, `dt_ms`);
+        `ConfigError` for an adopted network, which neurodyn does not build nor train."""
+        if self.adopted is not None:
+            raise ConfigError(
+                f"model.adopted: this network ({self.adopted.cell}) was trained outside "
+                "neurodyn, which analyses it but does not train it; train the module yourself "
+                "and adopt it again (neurodyn.adopt)"
+            )
         shared = {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "init_from"
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("init_from", "adopted")
         }
         return NetworkSpec(
             n_inputs=task.n_inputs, n_outputs=task.n_outputs, dt_ms=task.dt_ms, **shared
@@ -214,8 +247,16 @@ class RunConfig:
         return tasks.make(self.task if entry is None else entry)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (lists, not tuples) that `parse_config` reads back to an equal config."""
-        return _plain(asdict(self))
+        """Plain data (lists, not tuples) that `parse_config` reads back to an equal config.
+
+        An adopted network's config leaves out what only neurodyn's training and cells use
+        (all at their defaults, as `ModelConfig` requires): it says what the network is."""
+        data = _plain(asdict(self))
+        if self.model.adopted is not None:
+            own = ("n_hidden", "seeds", "sigma_rec", "sigma_in", "adopted")
+            data["model"] = {k: v for k, v in data["model"].items() if k in own}
+            data = {k: v for k, v in data.items() if k in ("task", "name", "model")}
+        return data
 
 
 # What a run, sweep or comparison name may hold: it becomes a folder name, a line of
@@ -420,7 +461,8 @@ def parse_config(data: Mapping[str, Any]) -> RunConfig:
         raise ConfigError(f"a config is a mapping of fields, got {type(data).__name__}")
     config = _build(RunConfig, data)
     task = config.make_task()  # unknown tasks and bad task params fail here, before training
-    config.model.spec(task)  # and so do model values that only make sense with the task
+    if config.model.adopted is None:  # (an adopted network has no spec: its modules check it)
+        config.model.spec(task)  # and so do model values that only make sense with the task
     if config.curriculum is not None:
         config = _check_curriculum(config, task, "steps" in (data.get("train") or {}))
     elif config.train.intelligent_synapses is not None or config.train.ewc is not None:

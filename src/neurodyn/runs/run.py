@@ -56,7 +56,7 @@ from neurodyn.errors import (
     excerpt,
     nearest_names,
 )
-from neurodyn.models import Network, NetworkSpec, build_model
+from neurodyn.models import AdoptedModule, AdoptedNetwork, Network, NetworkSpec, build_model
 from neurodyn.runs._summary import run_summary_html
 from neurodyn.runs.config import (
     RunConfig,
@@ -91,7 +91,8 @@ class RunInfo:
 
     Attributes
     ----------
-    status : str            created, running, stopped, interrupted, diverged or finished
+    status : str            created, running, stopped, interrupted, diverged or finished;
+                            adopted for a network trained outside neurodyn (`neurodyn.adopt`)
     steps_done : int        training steps taken (the last checkpoint's)
     created, updated : str  ISO 8601 dates (UTC)
     performance : dict[str, float] | None
@@ -297,7 +298,8 @@ class Run:
             tasks=tuple(self.task.task_names),
             seeds=tuple(self.config.model.seeds),
             steps_done=int(info.steps_done),
-            steps_total=self.config.train.steps,
+            # an adopted network was trained elsewhere: no step of it is neurodyn's
+            steps_total=0 if self.config.model.adopted is not None else self.config.train.steps,
             status=info.status,
             performance=info.performance,
             created=info.created,
@@ -322,10 +324,13 @@ class Run:
             ) from None
 
     def load_model(self) -> Network:
-        """The trained network (all ensemble members) from `model.safetensors`."""
+        """The trained network (all ensemble members) from `model.safetensors`; for an adopted
+        run (`neurodyn.adopt`), its modules rebuilt from their import paths."""
         path = self.path / WEIGHTS
         if not path.exists():
             raise RunNotFound(f"{path} does not exist: run {self.id} has no weights yet")
+        if self.config.model.adopted is not None:
+            return self._load_adopted(path, self.config.model.adopted)
         try:
             weights = safetensors.torch.load_file(path)
             model = build_model(self.model_spec())
@@ -335,6 +340,32 @@ class Run:
                 f"{path} cannot be read ({type(err).__name__}: {err}). The file is damaged; "
                 f"resume from {self.path / CHECKPOINT} with `neurodyn train --resume "
                 f"{self.path}` or retrain."
+            ) from None
+        return model
+
+    def _load_adopted(self, path: Path, adopted: AdoptedModule) -> AdoptedNetwork:
+        # import failures and modules that no longer fit raise their own one-line errors
+        model = AdoptedNetwork.from_module(
+            adopted,
+            n_inputs=self.task.n_inputs,
+            n_hidden=self.config.model.n_hidden,
+            dt_ms=self.task.dt_ms,
+            seeds=self.config.model.seeds,
+        )
+        try:
+            weights = safetensors.torch.load_file(path)
+        except Exception as err:
+            raise CorruptCheckpoint(
+                f"{path} cannot be read ({type(err).__name__}: {excerpt(str(err), 80)}): the "
+                "file is damaged; adopt the network again"
+            ) from None
+        try:
+            model.load_state_dict(weights)
+        except Exception as err:
+            raise CorruptCheckpoint(
+                f"{path} does not load into {adopted.cell} built with "
+                f"{excerpt(adopted.cell_kwargs, 80)} ({excerpt(' '.join(str(err).split()), 120)}): "
+                "the class changed since the network was adopted; adopt it again"
             ) from None
         return model
 
