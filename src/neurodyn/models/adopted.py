@@ -345,7 +345,8 @@ class AdoptedNetwork(EnsembleNetwork):
                 raise ConfigError(
                     f"{name} cannot be called as cell(u [B, I={n_inputs}], {state}) "
                     f"({type(err).__name__}: {excerpt(str(err), 100)}): adopt a cell with "
-                    "torch.nn.RNNCell's signature, or wrap yours in a module that has it"
+                    "torch.nn.RNNCell's signature (or LSTMCell's tuple state, with "
+                    "state_parts=2), or wrap yours in a module that has it"
                 ) from None
             parts_out = out if isinstance(out, tuple | list) else (out,)
             if len(parts_out) != parts or not all(

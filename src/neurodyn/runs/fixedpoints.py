@@ -200,7 +200,8 @@ def interpolate_run(
             epoch_input(run, b, epoch_b, seed=seed),
             starts,
             alphas=np.linspace(0, 1, n_alphas),
-            dt=net.spec.dt_ms,
+            # flows are classified on the flow, maps (gated and most adopted cells) on the map
+            dt=net.spec.dt_ms if net.continuous_time else None,
             options=options,
             step_functions=StepFunctions(
                 jacobian=lambda h, u: fast.step_jacobian(h[None], u[None])[0],
@@ -232,6 +233,11 @@ def across_training(
     """Fixed points of one member at every set of weights kept during training (and the
     final one), each from its own trajectories; saved as
     `analysis/<task>.<epoch>.across_training.npz`."""
+    if run.config.model.adopted is not None:
+        raise NeurodynError(
+            f"run {run.id} adopts a network trained outside neurodyn, which holds only its "
+            "final weights: there is no training to follow"
+        )
     history = run.weight_history()
     if not history:
         raise NeurodynError(
