@@ -67,11 +67,16 @@ def runs_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def explorer(runs_root):
     """The explorer of `runs_root` served on a free port of 127.0.0.1; its base URL."""
+    yield from serving(runs_root)
+
+
+def serving(root):
+    """Serve the explorer of `root` on a free port of 127.0.0.1; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(runs_root), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(root), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
