@@ -10,7 +10,7 @@ from torch import nn
 
 from neurodyn.analysis import FixedPointOptions, find_fixed_points, model_fixed_points
 from neurodyn.analysis.fixed_point_tracking import continue_fixed_points
-from neurodyn.errors import ConfigError, ShapeError
+from neurodyn.errors import ArgumentError, ConfigError, ShapeError
 from neurodyn.models import CTRNN, AdoptedModule, AdoptedNetwork, NetworkSpec, build_model
 from neurodyn.models.adopted import constructor_kwargs, import_object, import_path
 from tests.models.user_cells import (
@@ -274,3 +274,28 @@ def test_bad_cells_get_one_line_errors_that_say_what_to_do():
         import_object("torch.nn:NoCell", "adopted.cell")
     with pytest.raises(ConfigError, match=r"import path `package.module:Class`"):
         AdoptedModule(cell="torch.nn.RNNCell", readout="torch.nn:Linear")
+
+
+def test_a_lesioned_adopted_cell_loses_the_units_outgoing_weights_only():
+    from neurodyn.analysis import lesioned
+
+    cell, readout = seeded(lambda: nn.RNNCell(N_IN, N), 9), seeded(lambda: nn.Linear(N, N_OUT), 10)
+    net = AdoptedNetwork(cell, readout, dt_ms=20.0)
+    x = randn(7, 4, N_IN, seed=11)
+    with torch.no_grad():
+        every = lesioned(net, list(range(N)))(x)
+        # no unit reaches another or the output: h_t = tanh(W_ih x_t + b), outputs the bias
+        expected = torch.tanh(x @ cell.weight_ih.T + cell.bias_ih + cell.bias_hh)
+        torch.testing.assert_close(every.states[:, 0], expected)
+        torch.testing.assert_close(every.outputs[:, 0], readout.bias.expand(7, 4, N_OUT))
+        one = lesioned(net, [2])
+        h = torch.zeros(4, N)
+        w_hh, w_out = cell.weight_hh.clone(), readout.weight.clone()
+        w_hh[:, 2], w_out[:, 2] = 0.0, 0.0
+        for t in range(7):
+            h = torch.tanh(x[t] @ cell.weight_ih.T + cell.bias_ih + h @ w_hh.T + cell.bias_hh)
+        torch.testing.assert_close(one(x).states[-1, 0], h)
+        torch.testing.assert_close(one(x).outputs[-1, 0], h @ w_out.T + readout.bias)
+    assert bool((cell.weight_hh[:, 2] != 0).all())  # the network passed in is not changed
+    with pytest.raises(ArgumentError, match="needs the recurrent weights as torch's cells name"):
+        lesioned(AdoptedNetwork(LinearCell(N_IN, N), readout, dt_ms=20.0, n_inputs=N_IN), [0])

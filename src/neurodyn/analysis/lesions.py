@@ -19,8 +19,8 @@ import torch
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.errors import ShapeError
-from neurodyn.models import Network
+from neurodyn.errors import ArgumentError, ShapeError
+from neurodyn.models import AdoptedNetwork, Network
 
 
 def lesioned(
@@ -31,7 +31,8 @@ def lesioned(
     As the paper's `Model.lesion_units`: the columns of `W_rec` (to every unit, itself
     included) and of `W_out` that leave the listed units are zeroed, so they no longer affect
     the network or its output; their input weights and bias are kept. The model passed in is
-    not changed.
+    not changed. An adopted network (`AdoptedNetwork`) loses the same columns of its cells'
+    `weight_hh` and its linear readouts' `weight`.
 
     Parameters
     ----------
@@ -60,12 +61,38 @@ def lesioned(
     if member is not None and not 0 <= member < model.ensemble_size:
         raise ShapeError(f"member must lie in [0, {model.ensemble_size}), got {member}")
     copy_ = copy.deepcopy(model)
+    if isinstance(copy_, AdoptedNetwork):
+        return _lesioned_adopted(copy_, index, member)
     members = slice(None) if member is None else slice(member, member + 1)
     with torch.no_grad():
         index = index.to(copy_.W_rec.device)
         copy_.W_rec[members, :, index] = 0.0
         copy_.W_out[members, :, index] = 0.0
     return copy_
+
+
+def _lesioned_adopted(net: AdoptedNetwork, index: Tensor, member: int | None) -> AdoptedNetwork:
+    """`net` (a copy, changed in place) with the units' outgoing weights zeroed: the columns of
+    each cell's `weight_hh [G N, N]` (torch's name, as in RNNCell, GRUCell, LSTMCell) and of
+    its readout's `weight [O, N]` (an `nn.Linear`)."""
+    chosen = range(net.ensemble_size) if member is None else (member,)
+    n = net.spec.n_hidden
+    for e in chosen:
+        w_hh = getattr(net.cells[e], "weight_hh", None)
+        w_out = getattr(net.readouts[e], "weight", None)
+        if not (isinstance(w_hh, Tensor) and isinstance(w_out, Tensor)) or (
+            w_hh.shape[-1],
+            w_out.shape[-1],
+        ) != (n, n):
+            raise ArgumentError(
+                f"lesioning an adopted {type(net.cells[e]).__name__} needs the recurrent "
+                f"weights as torch's cells name them (weight_hh [G N, N={n}]) and a linear "
+                "readout (weight [O, N]); this cell has no such weights to cut"
+            )
+        with torch.no_grad():
+            w_hh[:, index.to(w_hh.device)] = 0.0
+            w_out[:, index.to(w_out.device)] = 0.0
+    return net
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,9 @@ def constructor_kwargs(module: nn.Module, given: dict[str, Any] | None = None) -
         default = parameter.default
         if isinstance(default, bool) and (value is None or isinstance(value, Tensor)):
             value = value is not None  # `bias=True` kept as the bias Parameter itself
-        if isinstance(value, _PLAIN) and value is not inspect.Parameter.empty:
+        if isinstance(value, list | tuple) and all(isinstance(v, _PLAIN) for v in value):
+            value = list(value)  # e.g. layer sizes, as YAML keeps them
+        if isinstance(value, (*_PLAIN, list)) and value is not inspect.Parameter.empty:
             if value != default or default is parameter.empty:
                 kwargs[name] = value
         elif default is parameter.empty:
