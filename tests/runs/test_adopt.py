@@ -108,7 +108,9 @@ def test_the_cli_takes_the_adopted_run(adopted_run, tmp_path, capsys):
 def test_a_user_module_and_an_ensemble_of_them_load_in_a_fresh_process(tmp_path, capsys):
     cells = [seeded(lambda: LinearCell(3, 5, gain=0.4), s) for s in (1, 2)]
     readouts = [seeded(lambda: nn.Linear(5, 3), s) for s in (3, 4)]
-    run = adopt(cells, readouts, task="pdm", runs=tmp_path, name="linear", seeds=[11, 12])
+    run = adopt(
+        nn.ModuleList(cells), readouts, task="pdm", runs=tmp_path, name="linear", seeds=[11, 12]
+    )
     assert run.config.model.seeds == (11, 12)
     with torch.no_grad():
         member = run.load_member(1)

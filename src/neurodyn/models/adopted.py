@@ -250,8 +250,7 @@ class AdoptedNetwork(EnsembleNetwork):
         module: AdoptedModule | None = None,
     ) -> None:
         super().__init__()
-        cell_list = [cells] if isinstance(cells, nn.Module) else list(cells)
-        readout_list = [readouts] if isinstance(readouts, nn.Module) else list(readouts)
+        cell_list, readout_list = module_list(cells), module_list(readouts)
         if not cell_list or len(cell_list) != len(readout_list):
             raise ConfigError(
                 f"give one readout per cell: got {len(cell_list)} cells and "
@@ -486,6 +485,13 @@ class AdoptedNetwork(EnsembleNetwork):
             module=spec.module,
         )
         return single
+
+
+def module_list(given: nn.Module | Sequence[nn.Module]) -> list[nn.Module]:
+    """One module, or the members of a sequence (an `nn.ModuleList` included), as a list."""
+    if isinstance(given, nn.Module) and not isinstance(given, nn.ModuleList):
+        return [given]
+    return list(given)
 
 
 def _split(h: Tensor, parts: int) -> Tensor | tuple[Tensor, ...]:

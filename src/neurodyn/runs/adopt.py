@@ -26,7 +26,7 @@ from torch import nn
 from neurodyn._io import atomic_write
 from neurodyn.errors import ConfigError, ShapeError
 from neurodyn.models import AdoptedModule, AdoptedNetwork
-from neurodyn.models.adopted import constructor_kwargs, import_path
+from neurodyn.models.adopted import constructor_kwargs, import_path, module_list
 from neurodyn.runs.config import ModelConfig, RunConfig, TaskEntry, check_name
 from neurodyn.runs.index import INDEX, remove_from_index
 from neurodyn.runs.run import WEIGHTS, Run
@@ -112,10 +112,8 @@ def adopt(
     if name is not None:
         check_name(name, "name")
     the_task = make(task)
-    cell_list = [cells] if isinstance(cells, nn.Module) else list(cells)
-    readout_list = [readouts] if isinstance(readouts, nn.Module) else list(readouts)
-    cell_list = [_cpu_copy(m) for m in cell_list]
-    readout_list = [_cpu_copy(m) for m in readout_list]
+    cell_list = [_cpu_copy(m) for m in module_list(cells)]
+    readout_list = [_cpu_copy(m) for m in module_list(readouts)]
     size = getattr(cell_list[0], "input_size", the_task.n_inputs) if cell_list else None
     if size != the_task.n_inputs:
         raise ShapeError(
