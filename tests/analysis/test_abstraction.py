@@ -14,6 +14,7 @@ from neurodyn.analysis import (
     ccgp,
     fit_linear_classifier,
     parallelism_score,
+    regression_generalisation,
     shattering_dimensionality,
 )
 from neurodyn.errors import ArgumentError, ShapeError
@@ -138,3 +139,31 @@ def test_bad_inputs_are_named():
         balanced_dichotomies(3)
     with pytest.raises(ArgumentError, match="NaN"):
         ccgp(np.full_like(states, np.nan), labels)
+
+
+def _square(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points uniform on [-0.5, 0.5]^2 and their quadrant (1-4, numbered as the public code)."""
+    latent = np.random.default_rng(seed).random((n, 2)) - 0.5
+    right, up = latent[:, 0] >= 0, latent[:, 1] >= 0
+    quadrant = np.select([right & up, ~right & up, ~right & ~up], [1, 2, 3], default=4)
+    return latent, quadrant
+
+
+def test_a_linear_code_of_the_latent_generalises_to_the_quadrant_it_never_saw():
+    latent, quadrant = _square(2000, 0)
+    mixing = np.random.default_rng(1).standard_normal((2, 30))
+    linear = latent @ mixing + 0.01 * np.random.default_rng(2).standard_normal((2000, 30))
+    result = regression_generalisation(linear, latent, quadrant, variance=1 / 12)
+    assert result.groups == [1, 2, 3, 4] and result.r2.shape == (4,)
+    assert np.all(result.r2 > 0.99)
+    # a code of the latent through narrow tuning bumps fits each quadrant it saw but does not
+    # extrapolate linearly to the one it did not
+    centres = np.random.default_rng(3).random((60, 2)) - 0.5
+    bumps = np.exp(-((latent[:, None] - centres[None]) ** 2).sum(-1) / (2 * 0.1**2))
+    tuned = regression_generalisation(np.stack([linear, bumps[:, :30]]), latent, quadrant)
+    assert tuned.r2.shape == (2, 4)
+    assert tuned.mean_r2[0] > 0.99 and tuned.mean_r2[1] < 0.5
+    with pytest.raises(ArgumentError, match="at least two groups"):
+        regression_generalisation(linear, latent, np.ones(2000))
+    with pytest.raises(ShapeError, match="one row per sample"):
+        regression_generalisation(linear, latent[:-1], quadrant)

@@ -8,11 +8,14 @@ modules hold one concept each (`fixed_points`, `task_variance`, `clustering`, `l
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.abstraction import (
     Abstraction,
+    RegressionGeneralisation,
     abstraction,
     balanced_dichotomies,
     ccgp,
     fit_linear_classifier,
+    fit_linear_regression,
     parallelism_score,
+    regression_generalisation,
     shattering_dimensionality,
 )
 from neurodyn.analysis.clustering import (
@@ -167,6 +170,7 @@ __all__ = [
     "ParameterEffect",
     "Projection",
     "RecurrentInputRatio",
+    "RegressionGeneralisation",
     "ResonanceCurve",
     "SavableResult",
     "Separability",
@@ -206,6 +210,7 @@ __all__ = [
     "find_fixed_points",
     "fit_hmm",
     "fit_linear_classifier",
+    "fit_linear_regression",
     "fractional_variance",
     "frozen_copy",
     "group_separation",
@@ -231,6 +236,7 @@ __all__ = [
     "rbf_cka",
     "rdm",
     "recurrent_input_ratio",
+    "regression_generalisation",
     "resonance_curve",
     "rsa",
     "run_of",

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from neurodyn.errors import NeurodynError, nearest_names
-from neurodyn.studies import continual, memory, plasticity, resonance, simplicity_bias, yang19
+from neurodyn.studies import (
+    abstraction,
+    continual,
+    memory,
+    plasticity,
+    resonance,
+    simplicity_bias,
+    yang19,
+)
 from neurodyn.studies._study import Study, StudyOutput, load_config, run_study
 
 __all__ = ["STUDIES", "Study", "StudyOutput", "get", "load_config", "names", "run", "run_study"]
@@ -25,6 +33,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     memory.STUDY.name: memory.STUDY,
     continual.STUDY.name: continual.STUDY,
     plasticity.STUDY.name: plasticity.STUDY,
+    abstraction.STUDY.name: abstraction.STUDY,
 }
 
 

@@ -14,6 +14,7 @@ from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batch
 from neurodyn.tasks.attractors import AttractorTasks
 from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.haviv import DelayedClassification
+from neurodyn.tasks.latent_classification import LatentClassification
 from neurodyn.tasks.multitask import Multitask
 from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
 from neurodyn.tasks.pdm import PerceptualDecision
@@ -42,6 +43,7 @@ _BUILT_IN: tuple[type[Task], ...] = (
     FlipFlop,
     AttractorTasks,
     DelayedClassification,
+    LatentClassification,
     *YANG19_TASKS,
 )
 for _cls in _BUILT_IN:
@@ -202,6 +204,7 @@ __all__ = [
     "Batch",
     "DelayedGo",
     "FlipFlop",
+    "LatentClassification",
     "Multitask",
     "NeurogymTask",
     "PerceptualDecision",

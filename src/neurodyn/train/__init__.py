@@ -1,6 +1,13 @@
 """Training: masked losses, penalties, BPTT with Adam over an ensemble, checkpointable state."""
 
-from neurodyn.train.losses import masked_cross_entropy, masked_mse, rate_l2, task_loss, weight_l2
+from neurodyn.train.losses import (
+    masked_binary_cross_entropy,
+    masked_cross_entropy,
+    masked_mse,
+    rate_l2,
+    task_loss,
+    weight_l2,
+)
 from neurodyn.train.penalties import (
     ElasticWeightConsolidation,
     IntelligentSynapses,
@@ -33,6 +40,7 @@ __all__ = [
     "clip_per_member",
     "evaluate",
     "fit",
+    "masked_binary_cross_entropy",
     "masked_cross_entropy",
     "masked_mse",
     "member_generators",

@@ -48,7 +48,36 @@ def masked_cross_entropy(outputs: Tensor, targets: Tensor, mask: Tensor) -> Tens
     return (weight * nll).sum((0, 2)) / count
 
 
-LOSSES = {"mse": masked_mse, "cross_entropy": masked_cross_entropy}
+def masked_binary_cross_entropy(outputs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Weighted binary cross-entropy per member, each output its own yes/no report.
+
+    Parameters
+    ----------
+    outputs : Tensor [T, E, B, O]
+        Logits, one per report.
+    targets : Tensor [T, E, B, O]
+        The probability of "yes" each report is trained towards (0, 1, or between).
+    mask : Tensor [T, E, B, O]
+        Weight of each entry.
+
+    Returns
+    -------
+    Tensor [E]
+        `sum(mask * bce) / count(mask > 0)` over T, B, O.
+    """
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        outputs, targets.expand_as(outputs), reduction="none"
+    )
+    dims = (0, 2, 3)
+    count = (mask > 0).sum(dims).clamp(min=1)
+    return (mask * bce).sum(dims) / count
+
+
+LOSSES = {
+    "mse": masked_mse,
+    "cross_entropy": masked_cross_entropy,
+    "binary_cross_entropy": masked_binary_cross_entropy,
+}
 
 
 def task_loss(task, outputs: Tensor, batch: Batch) -> Tensor:
