@@ -10,21 +10,30 @@ fewer steps per trial), batch 64. Only real trial steps count: neurodyn pads a b
 longest trial, and padding is not counted; neurogym's Dataset cuts a continuous stream of trials
 into sequences, so all its steps count.
 
-Needs neurogym (`pip install 'neurodyn[neurogym]'`; it pins numpy 2.2, so use a separate
-environment). Without it only neurodyn's rows are printed.
+The Yang battery is timed on both random streams (`stream: 1`, the layout of runs made before
+stream 2, and `stream: 2`, the default: one block of uniforms for every per-trial value and
+the input noise drawn once over the whole batch). Rounds interleave the contenders (neurogym,
+then each neurodyn generator, `--min-time` seconds each) and the table gives the median rate
+of each over `--rounds` rounds, so a load that comes and goes on a shared machine hits all of
+them alike.
+
+Needs neurogym (`pip install 'neurodyn[neurogym]'`; it pins numpy, so use a separate
+environment, or install it and its pure-Python dependencies with `--no-deps` into a folder on
+PYTHONPATH). Without it only neurodyn's rows are printed.
 
 `--threads` sets torch's intra-op threads (default: torch's own choice). On a machine whose
 cores are busy with other work, several threads wait on each other at every operation large
 enough to be split, which can slow trial generation many times over; `--threads 1` measures the
 generator itself (neurogym's numpy runs on one thread either way).
 
-Usage: python benchmarks/task_generation.py [--batch 64] [--seq-len 100] [--min-time 3]
-    [--threads N]
+Usage: python benchmarks/task_generation.py [--batch 64] [--seq-len 100] [--min-time 2]
+    [--rounds 5] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable
 
@@ -51,13 +60,16 @@ def real_steps(batch) -> int:
     return int(torch.stack(ends).amax(0).sum())
 
 
-def neurodyn_rate(name: str, batch_size: int, min_time: float) -> float:
-    task = battery(dt_ms=20.0) if name == "yang19" else tasks.get(name, dt_ms=20.0)
+def neurodyn_maker(name: str, batch_size: int, stream: int) -> Callable[[], int]:
+    """A function that makes one batch of neurodyn's `name` and returns its real steps."""
+    task = battery(dt_ms=20.0, stream=stream) if name == "yang19" else tasks.get(name, dt_ms=20.0)
     generator = torch.Generator().manual_seed(0)
-    return rate(lambda: real_steps(task.sample(batch_size, generator=generator)), min_time)
+    return lambda: real_steps(task.sample(batch_size, generator=generator))
 
 
-def neurogym_rate(kind: str, batch_size: int, seq_len: int, min_time: float) -> float | None:
+def neurogym_maker(kind: str, batch_size: int, seq_len: int) -> Callable[[], int] | None:
+    """A function that makes one batch of neurogym's `Dataset` and returns its steps; None
+    when neurogym is not installed."""
     try:
         import neurogym as ngym
         from neurogym.envs.collections import get_collection
@@ -76,33 +88,57 @@ def neurogym_rate(kind: str, batch_size: int, seq_len: int, min_time: float) -> 
         inputs, _ = dataset()
         return inputs.shape[0] * inputs.shape[1]
 
-    return rate(make_batch, min_time)
+    return make_batch
+
+
+def interleaved(makers: dict[str, Callable[[], int]], rounds: int, min_time: float) -> dict:
+    """Median trial-steps per second of each maker over `rounds` rounds, the makers taking
+    turns within each round."""
+    rates: dict[str, list[float]] = {label: [] for label in makers}
+    for _ in range(rounds):
+        for label, make_batch in makers.items():
+            rates[label].append(rate(make_batch, min_time))
+    return {label: statistics.median(values) for label, values in rates.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seq-len", type=int, default=100)
-    parser.add_argument("--min-time", type=float, default=3.0)
+    parser.add_argument("--min-time", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     print(
-        f"batch {args.batch}, dt 20 ms; torch {torch.__version__}, {torch.get_num_threads()} threads"
+        f"batch {args.batch}, dt 20 ms; torch {torch.__version__}, {torch.get_num_threads()} "
+        f"threads; medians of {args.rounds} interleaved rounds of {args.min_time} s each"
     )
     print()
     print("| task | neurogym M trial-steps/s | neurodyn M trial-steps/s | neurodyn / neurogym |")
     print("|---|---|---|---|")
-    for label, ours_name, kind in (
-        ("PerceptualDecisionMaking", "pdm", "pdm"),
-        ("Yang et al. 2019, 20 tasks mixed", "yang19", "yang19"),
+    for label, name, streams in (
+        ("PerceptualDecisionMaking", "pdm", (1,)),
+        ("Yang et al. 2019, 20 tasks mixed", "yang19", (1, 2)),
     ):
-        theirs = neurogym_rate(kind, args.batch, args.seq_len, args.min_time)
-        ours = neurodyn_rate(ours_name, args.batch, args.min_time)
-        ratio = "-" if theirs is None else f"{ours / theirs:.1f}x"
-        theirs_text = "not installed" if theirs is None else f"{theirs / 1e6:.3f}"
-        print(f"| {label} | {theirs_text} | {ours / 1e6:.3f} | {ratio} |", flush=True)
+        makers: dict[str, Callable[[], int]] = {}
+        theirs = neurogym_maker(name, args.batch, args.seq_len)
+        if theirs is not None:
+            makers["neurogym"] = theirs
+        for stream in streams:
+            makers[f"stream {stream}"] = neurodyn_maker(name, args.batch, stream)
+        medians = interleaved(makers, args.rounds, args.min_time)
+        for stream in streams:
+            ours = medians[f"stream {stream}"]
+            row = label if len(streams) == 1 else f"{label}, stream {stream}"
+            if theirs is None:
+                print(f"| {row} | not installed | {ours / 1e6:.3f} | - |", flush=True)
+            else:
+                ng = medians["neurogym"]
+                print(
+                    f"| {row} | {ng / 1e6:.3f} | {ours / 1e6:.3f} | {ours / ng:.1f}x |", flush=True
+                )
 
 
 if __name__ == "__main__":

@@ -210,7 +210,7 @@ def test_flipflop_performance_counts_steps_with_every_bit_right():
 
 
 def test_multitask_layout_rules_and_performance():
-    mt = tasks.make(["pdm", "dlygo"])
+    mt = tasks.make(["pdm", "dlygo"], stream=1)
     assert isinstance(mt, Multitask)
     assert mt.n_inputs == 3 + 33 + 2 and mt.n_outputs == 3 + 33
     batch = mt.sample(10, seed=0)
@@ -228,6 +228,26 @@ def test_multitask_layout_rules_and_performance():
     outputs[:, :5, :3] *= 20
     perf = mt.performance_by_task(outputs, batch)
     assert {k: float(v) for k, v in perf.items()} == {"pdm": 1.0, "dlygo": 1.0}
+
+
+def test_multitask_stream_2_puts_a_tasks_input_noise_on_its_channels_and_the_rules():
+    batch = tasks.make(["pdm", "dlygo"], stream=2).sample(400, seed=0)
+    pdm, dlygo = slice(0, 200), slice(200, 400)
+    in_trial = batch.trial_mask()
+    rules = batch.x[..., 36:]
+    # pdm draws its own trials (its evidence noise is its signal): clean rule inputs
+    assert torch.all(rules[:, pdm].sum(-1)[in_trial[:, pdm]] == 1)
+    # dlygo's trials: its input noise on its own 33 channels and on both rule inputs while
+    # the trial lasts, none on pdm's channels nor after the trial's end
+    sigma = tasks.get("dlygo").input_noise
+    noise = rules[:, dlygo] - torch.tensor([0.0, 1.0])
+    inside = noise[in_trial[:, dlygo]]
+    assert inside.std().item() == pytest.approx(sigma, rel=0.02)
+    assert inside.mean().abs().item() < 0.01 * sigma
+    assert torch.all(batch.x[:, dlygo, :3] == 0)
+    assert torch.all(batch.x[:, dlygo][~in_trial[:, dlygo]] == 0)
+    quiet = batch.x[:, dlygo, 3:36][batch.parts["dlygo"].epoch_mask("delay")[: batch.n_steps]]
+    assert quiet[:, 1:].std().item() == pytest.approx(sigma, rel=0.02)  # ring silent, noise only
 
 
 def test_unknown_task_lists_nearest_names():

@@ -1,11 +1,17 @@
 """Run configs: YAML files validated into typed dataclasses.
 
-A config has four top-level fields::
+A config has these top-level fields::
 
     name: demo                 # optional; used in the run directory name
     task: [pdm, dlygo]         # a task name, {name:, params:}, or a list of those
+    stream: 2                  # the trial generator's random stream (1 or 2; see below)
     model: {n_hidden: 64, tau_ms: 100, activation: relu, sigma_rec: 0.05, seeds: [1, 2, 3]}
     train: {steps: 2000, batch_size: 64, lr: 0.001, ...}
+
+`stream` is the version of the random stream task sets (`Multitask`, batteries) draw their
+trials from (`neurodyn.tasks.multitask`). A new config without it gets the latest (2), and
+config.yaml records it; a run's config.yaml without it was written before streams had
+versions, and loads as stream 1, which gives that run's trials bit for bit.
 
 Every field is checked: an unknown field or a value of the wrong type raises `ConfigError`
 naming the field (`model.n_hiden`), what it expected, and the nearest valid names.
@@ -29,7 +35,7 @@ from neurodyn import tasks
 from neurodyn._yaml import read_yaml
 from neurodyn.errors import ConfigError, excerpt, nearest_names
 from neurodyn.models import AdoptedModule, NetworkSpec
-from neurodyn.tasks import Multitask, Task
+from neurodyn.tasks import LATEST_STREAM, STREAMS, Multitask, Task
 from neurodyn.train import (
     ElasticWeightConsolidation,
     IntelligentSynapses,
@@ -232,19 +238,26 @@ class RunConfig:
     # Stages trained in order (the network's inputs and outputs stay the same); `task` is then
     # what the final evaluation and the analyses use.
     curriculum: tuple[Stage, ...] | None = None
+    # The random stream task sets draw their trials from (`neurodyn.tasks.multitask`).
+    stream: int = LATEST_STREAM
 
     def __post_init__(self) -> None:
         if self.name is not None:
             check_name(self.name, "name")
+        if self.stream not in STREAMS:
+            raise ConfigError(
+                f"stream must be one of {list(STREAMS)} (the trial generator's random stream), "
+                f"got {excerpt(self.stream)}"
+            )
 
     def make_task(self) -> Task | Multitask:
-        return tasks.make(self.task)
+        return tasks.make(self.task, stream=self.stream)
 
     def stage_task(self, index: int) -> Task | Multitask:
         """The task of curriculum stage `index`."""
         assert self.curriculum is not None
         entry = self.curriculum[index].task
-        return tasks.make(self.task if entry is None else entry)
+        return tasks.make(self.task if entry is None else entry, stream=self.stream)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists, not tuples) that `parse_config` reads back to an equal config.
@@ -255,7 +268,7 @@ class RunConfig:
         if self.model.adopted is not None:
             own = ("n_hidden", "seeds", "sigma_rec", "sigma_in", "adopted")
             data["model"] = {k: v for k, v in data["model"].items() if k in own}
-            data = {k: v for k, v in data.items() if k in ("task", "name", "model")}
+            data = {k: v for k, v in data.items() if k in ("task", "name", "model", "stream")}
         return data
 
 
@@ -296,13 +309,18 @@ NOT_IN_WEIGHTS = (
 
 def weight_fields(config: RunConfig) -> dict[str, Any]:
     """The config fields that determine a run's weights, by dotted name (`model.n_hidden`,
-    `train.lr`, `task`, ...), as plain data; every field but those in `NOT_IN_WEIGHTS`."""
+    `train.lr`, `task`, ...), as plain data; every field but those in `NOT_IN_WEIGHTS`.
+
+    `stream` is left out at 1: the checkpoints of runs made before it existed (all on stream
+    1) recorded no such field, and must still resume."""
     flat: dict[str, Any] = {}
     for key, value in config.to_dict().items():
         if key in ("model", "train"):
             flat.update({f"{key}.{k}": v for k, v in value.items()})
         else:
             flat[key] = value
+    if flat.get("stream") == 1:
+        del flat["stream"]
     return {k: v for k, v in flat.items() if k not in NOT_IN_WEIGHTS}
 
 
@@ -447,8 +465,12 @@ def _build(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
         raise ConfigError(f"{where or 'config'}: {err}") from None
 
 
-def parse_config(data: Mapping[str, Any]) -> RunConfig:
+def parse_config(data: Mapping[str, Any], *, stream: int = LATEST_STREAM) -> RunConfig:
     """Validate plain data (as from YAML) into a `RunConfig`.
+
+    `stream` is the random stream when `data` names none: the latest for a new run; 1 for a
+    run's own config.yaml written before streams had versions (`load_config(...,
+    stream=1)`, as `Run.config` reads it).
 
     Raises
     ------
@@ -459,7 +481,7 @@ def parse_config(data: Mapping[str, Any]) -> RunConfig:
     """
     if not isinstance(data, Mapping):
         raise ConfigError(f"a config is a mapping of fields, got {type(data).__name__}")
-    config = _build(RunConfig, data)
+    config = _build(RunConfig, {"stream": stream, **data})
     task = config.make_task()  # unknown tasks and bad task params fail here, before training
     if config.model.adopted is None:  # (an adopted network has no spec: its modules check it)
         config.model.spec(task)  # and so do model values that only make sense with the task
@@ -496,13 +518,13 @@ def _check_curriculum(config: RunConfig, task: Task | Multitask, steps_given: bo
     return dataclasses.replace(config, train=dataclasses.replace(config.train, steps=total))
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML config file."""
+def load_config(path: str | Path, *, stream: int = LATEST_STREAM) -> RunConfig:
+    """Read and validate a YAML config file (`stream`: as `parse_config`'s)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     data = read_yaml(path)
     try:
-        return parse_config(data or {})
+        return parse_config(data or {}, stream=stream)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None

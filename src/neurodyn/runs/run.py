@@ -245,7 +245,8 @@ class Run:
 
     @cached_property
     def config(self) -> RunConfig:
-        return load_config(self.path / CONFIG)
+        # a config.yaml without `stream` predates the versioned streams: its run drew stream 1
+        return load_config(self.path / CONFIG, stream=1)
 
     @cached_property
     def task(self) -> Task | Multitask:

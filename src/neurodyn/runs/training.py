@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from neurodyn._io import remove_stray_temporaries
+from neurodyn._progress import stage
 from neurodyn.errors import ConfigError, EngineChanged, NeurodynError, TrainingDiverged
 from neurodyn.models import CTRNN, Network, build_model
 from neurodyn.models.recurrence import engine
@@ -33,6 +34,7 @@ from neurodyn.runs.config import RunConfig
 from neurodyn.runs.index import INDEX, remove_from_index
 from neurodyn.runs.loggers import RunLoggers, check_loggers
 from neurodyn.runs.run import CHECKPOINT, Run, _write_config
+from neurodyn.tasks import Multitask
 from neurodyn.train import TrainState, evaluate, fit
 
 
@@ -344,6 +346,13 @@ def _resume(
             "resume (train on past them with `neurodyn train --resume RUN --steps N`)"
         )
     check_loggers([*run.config.train.log_to, *log_to])
+    # which trials the run goes on with: its config.yaml's stream, 1 for runs made before
+    # streams had versions
+    stage(
+        f"resuming run {run.id} at step {info.steps_done}: trials from random stream "
+        f"{run.config.stream}",
+        enabled=progress,
+    )
     model = build_model(run.model_spec())
     if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
         init_from(model, Run.open(run.config.model.init_from).load_model())
@@ -374,6 +383,14 @@ def _extend(run: Run, steps: int) -> Run:
     longer = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
     _write_config(run.path, longer)
     return Run.open(run.path)
+
+
+def _uses_stream(config: RunConfig) -> bool:
+    """Whether the run's trials depend on its random stream: a task set (`Multitask`) in
+    the run's task or in a curriculum stage."""
+    stages = range(len(config.curriculum or ()))
+    made = [config.make_task(), *(config.stage_task(k) for k in stages)]
+    return any(isinstance(task, Multitask) for task in made)
 
 
 def _only_more_steps(old: RunConfig, new: RunConfig) -> bool:
@@ -417,6 +434,10 @@ def _reuse(run: Run, config: RunConfig, progress: bool, train: bool) -> Run:
     path = run.path
     if run.info().status == "finished" or not train:
         run.check_config()  # resume_run checks the others as it reads their checkpoint
+    if config.stream != run.config.stream and not _uses_stream(config):
+        # the stream lays out a task set's trials; a single task's are the same on any, so a
+        # run made before streams had versions (stream 1) is this config's run
+        config = dataclasses.replace(config, stream=run.config.stream)
     if _only_more_steps(run.config, config):
         return resume_run(path, steps=config.train.steps, progress=progress) if train else run
     if run.config != config:

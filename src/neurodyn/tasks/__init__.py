@@ -15,7 +15,7 @@ from neurodyn.tasks.attractors import AttractorTasks
 from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.tasks.latent_classification import LatentClassification
-from neurodyn.tasks.multitask import Multitask
+from neurodyn.tasks.multitask import LATEST_STREAM, STREAMS, Multitask
 from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
 from neurodyn.tasks.pdm import PerceptualDecision
 from neurodyn.tasks.ring import population_vector, ring_bump
@@ -113,18 +113,22 @@ def get(name: str, **params: object) -> Task:
         ) from None
 
 
-def make(spec: str | Mapping | Sequence) -> Task | Multitask:
+def make(spec: str | Mapping | Sequence, *, stream: int = LATEST_STREAM) -> Task | Multitask:
     """A task or a `Multitask` from a config entry.
 
     `spec` is a name (`"pdm"`), a mapping `{"name": "dlygo", "params": {...}}`, or a list of
     those (several tasks trained together, with rule inputs); a battery (`"yang19"` or
     `{"battery": "yang19", "tasks": [...], "weights": {...}}`); or a neurogym environment
-    (`{"neurogym": "PerceptualDecisionMaking-v0", "params": {"dt_ms": 100}}`).
+    (`{"neurogym": "PerceptualDecisionMaking-v0", "params": {"dt_ms": 100}}`). `stream` is the
+    random stream of a `Multitask` (1 or 2; see `neurodyn.tasks.multitask`); a single task's
+    trials are the same on both.
     """
+    if stream not in STREAMS:
+        raise ConfigError(f"stream must be 1 or 2, got {excerpt(stream)}")
     if isinstance(spec, str) and spec in BATTERIES:
-        return BATTERIES[spec]()
+        return BATTERIES[spec](stream=stream)
     if isinstance(spec, Mapping) and "battery" in spec:
-        return _make_battery(spec)
+        return _make_battery(spec, stream)
     if isinstance(spec, Mapping) and "neurogym" in spec:
         return _make_neurogym(spec)
     if isinstance(spec, str | Mapping):
@@ -140,10 +144,10 @@ def make(spec: str | Mapping | Sequence) -> Task | Multitask:
                 f"each task in the list must be a name or {{name:, params:}}, got {excerpt(entry)}"
             )
     tasks = [_make_one(s) for s in spec]
-    return tasks[0] if len(tasks) == 1 else Multitask(tuple(tasks))
+    return tasks[0] if len(tasks) == 1 else Multitask(tuple(tasks), stream=stream)
 
 
-def _make_battery(spec: Mapping) -> Multitask:
+def _make_battery(spec: Mapping, stream: int) -> Multitask:
     unknown = set(spec) - {"battery", "tasks", "weights", "only", "params", "interleave", "easy"}
     if unknown:
         raise ConfigError(
@@ -161,6 +165,7 @@ def _make_battery(spec: Mapping) -> Multitask:
         spec.get("only"),
         easy=bool(spec.get("easy", False)),
         interleave=spec.get("interleave", "trial"),
+        stream=stream,
         **params,
     )
 
@@ -200,6 +205,8 @@ def _make_one(spec: str | Mapping) -> Task:
 
 
 __all__ = [
+    "LATEST_STREAM",
+    "STREAMS",
     "AttractorTasks",
     "Batch",
     "DelayedGo",

@@ -248,16 +248,38 @@ class Task(ABC):
         made on the generator's device, so a CUDA generator makes the batch on the GPU.
         """
         generator = batch_generator(batch_size, generator, seed)
-        device = generator.device
+        bounds, end = self._draw_epochs(GeneratorDraws(generator, batch_size))
+        x, y, mask, facts = self._fill(bounds, end, generator)
+        return self._batch(bounds, end, x, y, mask, facts)
+
+    @property
+    def _timing_per_batch(self) -> bool:
+        """Whether one set of epoch durations serves the whole batch (else one per trial)."""
+        return False
+
+    def _draw_epochs(self, draws: Draws) -> tuple[dict[str, tuple[Tensor, Tensor]], Tensor]:
+        """Each epoch's `(start, end)` (`[B]` steps, end exclusive) and the trials' ends."""
+        device = draws.device
         bounds: dict[str, tuple[Tensor, Tensor]] = {}
-        start = torch.zeros(batch_size, dtype=torch.long, device=device)
+        start = torch.zeros(draws.batch_size, dtype=torch.long, device=device)
         for epoch, choices in self._epoch_steps.items():
             steps = constant_tensor(choices, torch.long, device)
-            pick = torch.randint(len(steps), (batch_size,), generator=generator, device=device)
-            end = start + steps[pick]
+            end = start + steps[draws.integers(len(steps), per_batch=self._timing_per_batch)]
             bounds[epoch] = (start, end)
             start = end
-        x, y, mask, facts = self._fill(bounds, start, generator)
+        return bounds, start
+
+    def _batch(
+        self,
+        bounds: dict[str, tuple[Tensor, Tensor]],
+        start: Tensor,
+        x: Tensor,
+        y: Tensor,
+        mask: Tensor,
+        facts: dict[str, Tensor],
+    ) -> Batch:
+        """The `Batch` of filled tensors, its shapes checked, with the epochs among its facts."""
+        batch_size = start.shape[0]
         trial = {
             f"{k}_{side}": v
             for k, (s, e) in bounds.items()
@@ -286,6 +308,75 @@ class Task(ABC):
         return {
             task.name: task.performance(out, part) for task, out, part in self.split(outputs, batch)
         }
+
+
+class Draws:
+    """Where a batch's per-trial random values come from: `integers(n)` and `uniform(low,
+    high)`, each `[B]` (one value per trial, or with `per_batch=True` one value for the whole
+    batch, repeated).
+
+    `GeneratorDraws` asks a `torch.Generator` for each draw as it comes (random stream 1);
+    `BlockDraws` reads the rows of a uniform block drawn once for a whole mixed batch (stream
+    2, see `Multitask`).
+    """
+
+    batch_size: int
+    device: torch.device
+
+    def uniform(self, low: float, high: float, *, per_batch: bool = False) -> Tensor:
+        """`[B]` float32 values uniform on [low, high)."""
+        raise NotImplementedError
+
+    def integers(self, n: int, *, per_batch: bool = False) -> Tensor:
+        """`[B]` long values uniform on 0 .. n - 1."""
+        raise NotImplementedError
+
+
+class GeneratorDraws(Draws):
+    """Each draw from `generator` as it is asked for: `torch.rand` and `torch.randint` over the
+    batch (over one element with `per_batch`)."""
+
+    def __init__(self, generator: torch.Generator, batch_size: int) -> None:
+        self.generator, self.batch_size, self.device = generator, batch_size, generator.device
+
+    def _size(self, per_batch: bool) -> tuple[int]:
+        return (1,) if per_batch else (self.batch_size,)
+
+    def _expand(self, values: Tensor, per_batch: bool) -> Tensor:
+        return values.expand(self.batch_size) if per_batch else values
+
+    def uniform(self, low: float, high: float, *, per_batch: bool = False) -> Tensor:
+        u = torch.rand(self._size(per_batch), generator=self.generator, device=self.device)
+        return self._expand(low + (high - low) * u, per_batch)
+
+    def integers(self, n: int, *, per_batch: bool = False) -> Tensor:
+        size = self._size(per_batch)
+        k = torch.randint(n, size, generator=self.generator, device=self.device)
+        return self._expand(k, per_batch)
+
+
+class BlockDraws(Draws):
+    """Draws read from a block of uniforms `u [R, B]` drawn beforehand, one row per draw in
+    the order they are asked for (with `per_batch`, the row's first value for every trial).
+    `integers(n)` is `floor(u * n)`."""
+
+    def __init__(self, block: Tensor) -> None:
+        self.block, self.batch_size, self.device = block, block.shape[1], block.device
+        self._next = 0
+
+    def _row(self, per_batch: bool) -> Tensor:
+        if self._next == self.block.shape[0]:
+            raise RuntimeError(f"a trial asked for more than {self.block.shape[0]} random draws")
+        row = self.block[self._next]
+        self._next += 1
+        return row[:1].expand(self.batch_size) if per_batch else row
+
+    def uniform(self, low: float, high: float, *, per_batch: bool = False) -> Tensor:
+        return low + (high - low) * self._row(per_batch)
+
+    def integers(self, n: int, *, per_batch: bool = False) -> Tensor:
+        # u < 1, but u * n can round up to n in float32 when u is within 2^-24 of 1
+        return (self._row(per_batch) * n).long().clamp_max(n - 1)
 
 
 def batch_generator(

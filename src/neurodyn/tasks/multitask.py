@@ -16,6 +16,17 @@ task, drawn with the weights (`for_step(step)`, which the trainer calls). The dr
 on the step number, not on a network's seed, so the members of an ensemble see the same task
 sequence (each with its own trials) and an ensemble still equals its members trained alone.
 `sample` (evaluation, analyses) always mixes every task.
+
+Random streams (`stream`): how a batch's random values are laid out. Stream 1 draws task by
+task (each task's epochs, stimuli and input noise over its own padded length, in order), with
+clean one-hot rule inputs; every run made before stream 2 existed trained on it, and it still
+gives those runs' trials bit for bit. Stream 2 (the default) draws one block of uniforms for
+every per-trial value of every task (`BlockDraws`, `BLOCK_ROWS` per trial) and then the input
+noise once, over the real steps of the whole batch and every input channel, the rule inputs
+included, as the public code of Yang et al. adds noise to all 85 inputs. Tasks without a
+`draw_trials` (those outside the Yang et al. battery) draw their own trials from the same
+generator in both streams, and their rule inputs stay clean. On stream 2 a batch's `parts`
+(each task's own batch) are views of its rows of the whole batch.
 """
 
 from __future__ import annotations
@@ -27,7 +38,14 @@ import torch
 from torch import Tensor
 
 from neurodyn.errors import ArgumentError, ConfigError, ShapeError, TaskNotFound
-from neurodyn.tasks._base import Batch, Task, batch_generator, between
+from neurodyn.tasks._base import Batch, BlockDraws, Task, batch_generator, between
+
+STREAMS = (1, 2)
+LATEST_STREAM = 2
+# Uniforms drawn per trial on stream 2: the most any task of the battery asks for (MultSen Dly
+# DM: six epoch durations, two angles and a sign, the strengths' mean, coherence and sign, and
+# two splits between the rings with their signs).
+BLOCK_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -39,8 +57,11 @@ class Multitask:
     shared_io: bool = False
     weights: tuple[float, ...] | None = None
     interleave: str = "trial"
+    stream: int = LATEST_STREAM
 
     def __post_init__(self) -> None:
+        if self.stream not in STREAMS:
+            raise ConfigError(f"stream must be 1 or 2, got {self.stream!r}")
         if self.interleave not in ("trial", "batch"):
             raise ConfigError(f"interleave must be 'trial' or 'batch', got {self.interleave!r}")
         if not self.tasks:
@@ -130,11 +151,20 @@ class Multitask:
             f"{name!r} is not one of this network's tasks {self.task_names}; use one of those"
         )
 
-    def embed(self, name: str, batch: Batch, n_steps: int | None = None) -> Batch:
+    def embed(
+        self,
+        name: str,
+        batch: Batch,
+        n_steps: int | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> Batch:
         """Place a batch of task `name` into this network's input and output space.
 
         `x [T, B, I_task]` becomes `x [n_steps, B, I]` (default: the task's own length), with
-        the task's rule input on while the trial lasts. `batch.trial` is kept as it is.
+        the task's rule input on while the trial lasts. On stream 2 the rule inputs carry the
+        task's `input_noise` while the trial lasts, drawn from `generator` (default: a new one
+        seeded 0), as in `sample`. `batch.trial` is kept as it is.
         """
         n_steps = batch.n_steps if n_steps is None else n_steps
         if n_steps < batch.n_steps:
@@ -144,7 +174,16 @@ class Multitask:
         x, y, mask = self._zeros(n_steps, batch.batch_size, batch.x.device)
         self._place(x, y, mask, name, batch)
         if self.rule_inputs:
-            x[: batch.n_steps, :, self._rule_channel(name)] = batch.trial_mask()
+            in_trial = batch.trial_mask()
+            x[: batch.n_steps, :, self._rule_channel(name)] = in_trial
+            sigma = self._rule_noise(self.task(name))
+            if sigma:
+                generator = batch_generator(batch.batch_size, generator, None)
+                k = len(self.tasks)
+                noise = torch.randn(
+                    batch.n_steps, batch.batch_size, k, generator=generator, device=x.device
+                )
+                x[: batch.n_steps, :, -k:] += sigma * noise * in_trial[..., None]
         return Batch(
             x=x, y=y, mask=mask, trial=dict(batch.trial), epochs=batch.epochs, dt_ms=batch.dt_ms
         )
@@ -170,6 +209,13 @@ class Multitask:
     def _rule_channel(self, name: str) -> int:
         return self.n_inputs - len(self.tasks) + self._offsets(name)[2]
 
+    def _rule_noise(self, task: Task) -> float:
+        """The input noise on the rule inputs of `task`'s trials: its `input_noise` on stream
+        2 (for tasks that make quiet trials, see `sample`), none on stream 1."""
+        if self.stream == 1 or not hasattr(task, "draw_trials"):
+            return 0.0
+        return float(getattr(task, "input_noise", 0.0))
+
     def sample(
         self, batch_size: int, *, generator: torch.Generator | None = None, seed: int | None = None
     ) -> Batch:
@@ -180,13 +226,104 @@ class Multitask:
                 f"batch_size {batch_size} is smaller than the number of tasks trained {n_active}"
             )
         generator = batch_generator(batch_size, generator, seed)
-        device = generator.device
         counts = self.counts(batch_size)
-        parts = {
-            t.name: t.sample(n, generator=generator)
-            for t, n in zip(self.tasks, counts, strict=True)
-            if n > 0
-        }
+        if self.stream == 1:
+            parts = {
+                t.name: t.sample(n, generator=generator)
+                for t, n in zip(self.tasks, counts, strict=True)
+                if n > 0
+            }
+            return self._assemble(parts, counts, batch_size, generator.device)
+        return self._sample_stream2(counts, batch_size, generator)
+
+    def _sample_stream2(
+        self, counts: list[int], batch_size: int, generator: torch.Generator
+    ) -> Batch:
+        """Stream 2: every task's per-trial values from one block of uniforms `[R, B]`, the
+        trials of all tasks painted at once where they share their layout, then the input
+        noise once over the real steps of the batch (rule inputs included)."""
+        device = generator.device
+        block = torch.rand(BLOCK_ROWS, batch_size, generator=generator, device=device)
+        drawn, own, rows, row = {}, {}, {}, 0
+        for task, n in zip(self.tasks, counts, strict=True):
+            if n == 0:
+                continue
+            rows[task.name] = slice(row, row + n)
+            if hasattr(task, "draw_trials"):
+                drawn[task.name] = task.draw_trials(BlockDraws(block[:, rows[task.name]]))
+            else:
+                own[task.name] = task.sample(n, generator=generator)
+            row += n
+        n_steps = max(self.task(name).n_steps for name in rows)
+        x, y, mask = self._zeros(n_steps, batch_size, device)
+        painters = [self.task(name) for name in drawn]
+        keys = {task.paint_key() for task in painters}  # type: ignore[attr-defined]
+        if self.shared_io and not own and len(keys) == 1:
+            # one layout: every trial painted in one go, the bulk of a mixed batch's work
+            plan = painters[0].merge_plans([plan for _, _, plan, _ in drawn.values()])  # type: ignore[attr-defined]
+            inputs, outputs, _ = self._offsets(painters[0].name)
+            y[..., outputs], mask[..., outputs] = painters[0].paint(  # type: ignore[attr-defined]
+                plan, x[..., inputs], noisy=False
+            )
+        else:
+            for task in painters:
+                inputs, outputs, _ = self._offsets(task.name)
+                at = (slice(0, task.n_steps), rows[task.name])
+                y[(*at, outputs)], mask[(*at, outputs)] = task.paint(  # type: ignore[attr-defined]
+                    drawn[task.name][2], x[(*at, inputs)], noisy=False
+                )
+        parts: dict[str, Batch] = {}
+        for name in rows:  # each task's own batch: views of its rows, in its own channels
+            task = self.task(name)
+            if name in own:
+                self._place(
+                    x[:, rows[name]], y[:, rows[name]], mask[:, rows[name]], name, own[name]
+                )
+                parts[name] = own[name]
+                continue
+            inputs, outputs, _ = self._offsets(name)
+            at = (slice(0, task.n_steps), rows[name])
+            bounds, end, _, facts = drawn[name]
+            parts[name] = task._batch(  # type: ignore[attr-defined]
+                bounds, end, x[(*at, inputs)], y[(*at, outputs)], mask[(*at, outputs)], facts
+            )
+        batch = self._with_rules(x, y, mask, parts, counts, device)
+        sigmas = [self._rule_noise(self.task(name)) for name in rows]
+        self._add_noise(batch, sigmas, counts, generator)
+        return batch
+
+    def _add_noise(
+        self, batch: Batch, sigmas: list[float], counts: list[int], generator: torch.Generator
+    ) -> None:
+        """Add white noise of sd `sigmas[k]` (one per task sampled) to `batch.x`, in place,
+        over the real steps of each trial of task k, on its own input channels and every rule
+        input (with shared inputs: every channel). One draw covers all trials and channels."""
+        if max(sigmas) == 0:
+            return
+        device = batch.x.device
+        # the steps inside trials, as rows of `x` seen as `[T * B, I]`
+        inside = batch.trial_mask().flatten().nonzero()[:, 0]
+        noise = torch.randn(inside.shape[0], self.n_inputs, generator=generator, device=device)
+        if self.shared_io and min(sigmas) == max(sigmas):
+            noise *= sigmas[0]
+        else:
+            scale = torch.zeros(batch.batch_size, self.n_inputs, device=device)  # [B, I]
+            row, k = 0, 0
+            for task, n in zip(self.tasks, counts, strict=True):
+                if n == 0:
+                    continue
+                inputs, _, _ = self._offsets(task.name)
+                scale[row : row + n, inputs] = sigmas[k]
+                scale[row : row + n, self.n_inputs - len(self.tasks) :] = sigmas[k]
+                row, k = row + n, k + 1
+            noise *= scale.repeat(batch.n_steps, 1)[inside]
+        batch.x.view(-1, self.n_inputs).index_add_(0, inside, noise)
+
+    def _assemble(
+        self, parts: dict[str, Batch], counts: list[int], batch_size: int, device: torch.device
+    ) -> Batch:
+        """One batch of this network from each task's own (`parts`, `counts[k]` trials of task
+        k), with the rule inputs set."""
         n_steps = max(part.n_steps for part in parts.values())
         # One tensor for the whole batch, each task's trials copied into their rows, and the
         # rule inputs of all trials set at once: a batch of many tasks with a few trials each
@@ -197,6 +334,20 @@ class Multitask:
             rows = slice(row, row + part.batch_size)
             self._place(x[:, rows], y[:, rows], mask[:, rows], name, part)
             row += part.batch_size
+        return self._with_rules(x, y, mask, parts, counts, device)
+
+    def _with_rules(
+        self,
+        x: Tensor,
+        y: Tensor,
+        mask: Tensor,
+        parts: dict[str, Batch],
+        counts: list[int],
+        device: torch.device,
+    ) -> Batch:
+        """The `Batch` of filled `x`, `y`, `mask` (`[T, B, ...]`, each task's trials in their
+        rows), its rule inputs set."""
+        n_steps, batch_size = x.shape[:2]
         task_index = torch.repeat_interleave(
             torch.arange(len(self.tasks), device=device), torch.tensor(counts, device=device)
         )

@@ -47,8 +47,24 @@ def ring_bump(angle: Tensor, n_units: int) -> Tensor:
 
 
 def population_vector(activity: Tensor) -> Tensor:
-    """Decode an angle in [0, 2 pi) from ring activity `[..., n_units]`: returns `[...]`."""
-    pref = preferred_angles(activity.shape[-1], activity.device)
-    sin = (activity * torch.sin(pref)).sum(-1)
-    cos = (activity * torch.cos(pref)).sum(-1)
+    """Decode an angle in [0, 2 pi) from ring activity `[..., n_units]`: returns `[...]`.
+
+    As the public code of Yang et al. 2019 decodes (`network.py`, `popvec`): the angle of
+    `(sum_k a_k cos(theta_k), sum_k a_k sin(theta_k)) / sum_k a_k`, the activity-weighted mean
+    of the preferred directions `theta_k`. Dividing by the summed activity matters where it
+    is not positive, as a linear read-out can make it: a negative sum turns the vector by pi,
+    so the angle decoded is opposite the one the activity's own vector points to, as in the
+    original; a zero sum gives NaN (or, with a non-zero vector, the angle of infinite
+    components), which no distance criterion accepts.
+
+    Example
+    -------
+    >>> bump = ring_bump(torch.tensor(1.0), 32)
+    >>> round(float(population_vector(bump)), 4), round(float(population_vector(-bump)), 4)
+    (1.0, 4.1416)
+    """
+    pref = _shared_preferred_angles(activity.shape[-1], activity.device)
+    total = activity.sum(-1)
+    sin = (activity * torch.sin(pref)).sum(-1) / total
+    cos = (activity * torch.cos(pref)).sum(-1) / total
     return torch.remainder(torch.atan2(sin, cos), 2 * math.pi)

@@ -87,7 +87,8 @@ class ContinualConfig:
             {"task": {**battery, "only": list(g)}, "steps": self.steps_per_group}
             for g in self.groups
         ]
-        base = {"task": battery, "model": self.model, "curriculum": stages}
+        # stream 1: the trials the study's runs were trained on before streams had versions
+        base = {"task": battery, "model": self.model, "curriculum": stages, "stream": 1}
         return {
             "continual-plain": {**base, "name": "continual-plain", "train": self.train},
             "continual-synapses": {

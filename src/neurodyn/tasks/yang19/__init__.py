@@ -9,19 +9,24 @@ Every task shares one input and output layout, as in the paper's public code (gy
 - outputs `[fixation, response ring (32 units)]` (33), trained by squared error towards 0.8
   (fixation while it should be held), a bump `0.8 exp(-d^2 / 2 (pi/8)^2)` at the response angle
   once the network should respond, and 0.05 elsewhere;
-- dt 20 ms; input noise `0.01 * sqrt(2 / alpha)` with alpha = dt / tau = 0.2;
+- dt 20 ms; input noise `0.01 * sqrt(2 / alpha)` with alpha = dt / tau = 0.2, on every input
+  channel; in a `Multitask` on random stream 2 (the default) the rule inputs get it too, as in
+  the public code (stream 1, the layout of runs made before, keeps them clean);
 - loss mask: 0 for the first 100 ms, 1 until the go cue, 0 for a 100 ms grace period, then 5;
   the fixation output counts double;
-- performance: the fixation output above 0.5 from 100 ms to the go cue, and at the last step
-  either fixation held (no-go trials) or released (below 0.5) with the population vector of the
-  response ring within 0.2 pi of the target. The public code checks only the last step; we also
-  require fixation to be held before the go cue, which is what the task asks of a subject.
+- performance (`performance`): the fixation output above 0.5 from 100 ms to the go cue, and at
+  the last step either fixation held (no-go trials) or released (below 0.5) with the population
+  vector of the response ring within 0.2 pi of the target. The public code checks only the
+  last step (`performance_paper`); we also require fixation to be held before the go cue,
+  which is what the task asks of a subject.
 
 Epoch timings, coherences and strengths are the public code's 'random' mode. Where it draws a
 continuous duration (`uniform(100, 400) ms`, then floored to steps) we list the same steps as
-equally likely choices. Where it draws one timing or modality per batch, we draw per trial:
-the same distribution for each trial, with more variety in a batch (and trials in a batch end
-at different steps; steps after a trial's end have zero mask).
+equally likely choices. The public code draws one set of epoch timings (and the stimulus ring
+of the Go, Anti, Dly and matching tasks) per batch; `timing="per_trial"` (the default) draws
+them per trial: the same distribution for each trial, with more variety in a batch (and trials
+in a batch end at different steps; steps after a trial's end have zero mask).
+`timing="per_batch"` draws them once per batch, as the paper trained.
 
 Epochs carry the public code's names: `fix1`, `stim1`, `delay1`, `stim2`, `delay2`, `go1`.
 

@@ -4,7 +4,7 @@ weights, and `battery`, the whole set (or part of it) as one network's `Multitas
 from __future__ import annotations
 
 from neurodyn.errors import ConfigError
-from neurodyn.tasks.multitask import Multitask
+from neurodyn.tasks.multitask import LATEST_STREAM, Multitask
 from neurodyn.tasks.yang19._decision import (
     DM1,
     DM2,
@@ -70,6 +70,7 @@ def battery(
     only: tuple[str, ...] | list[str] | None = None,
     easy: bool = False,
     interleave: str = "trial",
+    stream: int = LATEST_STREAM,
     **params: object,
 ) -> Multitask:
     """The battery as one `Multitask` with shared rings and the 20 rule inputs (85 inputs, 33
@@ -82,8 +83,11 @@ def battery(
     every rule input from the start). `easy` is the public code's `easy_task` (used for its
     continual-learning networks): the immediate decisions' coherences ten times larger
     (0.1-0.8), the delayed decisions' twice (0.16-0.64). `interleave` is the `Multitask`'s:
-    every task in each batch ('trial') or one task per batch ('batch'). `params` set a field of every task
-    (e.g. `dt_ms`).
+    every task in each batch ('trial') or one task per batch ('batch'). `stream` is the
+    `Multitask`'s random stream: 2 (the default) adds the input noise to the rule inputs too,
+    as the public code does; 1 gives the trials of runs made before stream 2. `params` set a
+    field of every task (e.g. `dt_ms`, or `timing="per_batch"` for one set of epoch durations
+    per batch, as the public code draws them).
     """
     by_name = {cls.name: cls for cls in BATTERY}
     chosen = list(by_name) if tasks is None else list(tasks)
@@ -109,4 +113,5 @@ def battery(
             float(weights.get(t, 1.0)) if only is None or t in only else 0.0 for t in chosen
         ),
         interleave=interleave,
+        stream=stream,
     )

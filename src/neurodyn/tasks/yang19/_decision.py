@@ -10,7 +10,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from neurodyn.tasks._base import Duration
+from neurodyn.tasks._base import Draws, Duration
 from neurodyn.tasks.yang19._trial import (
     TWO_PI,
     Yang19Task,
@@ -27,25 +27,24 @@ MS_100_300 = steps_ms(100, 300)
 
 
 # -- decision making: two stimuli at once, choose the stronger ---------------------------------
-def _two_strengths(b: int, coherences: tuple[float, ...], g, device) -> tuple[Tensor, Tensor]:
+def _two_strengths(draws: Draws, coherences: tuple[float, ...]) -> tuple[Tensor, Tensor]:
     """`mean +- coh * sign` with mean ~ U(0.8, 1.2): the strengths of stimuli 1 and 2."""
-    mean = draw_uniform(b, 0.8, 1.2, g, device)
-    coherence = draw_choice(coherences, b, g, device)
-    sign = draw_sign(b, g, device)
+    mean = draw_uniform(draws, 0.8, 1.2)
+    coherence = draw_choice(draws, coherences)
+    sign = draw_sign(draws)
     return mean + coherence * sign, mean - coherence * sign
 
 
-def _two_angles(b: int, g, device) -> tuple[Tensor, Tensor]:
+def _two_angles(draws: Draws) -> tuple[Tensor, Tensor]:
     """Stimulus 2 at least 90 degrees from stimulus 1 (distance U(pi/2, 3pi/2), either way)."""
-    first = draw_uniform(b, 0.0, TWO_PI, g, device)
-    apart = draw_uniform(b, 0.5 * math.pi, 1.5 * math.pi, g, device) * draw_sign(b, g, device)
+    first = draw_uniform(draws, 0.0, TWO_PI)
+    apart = draw_uniform(draws, 0.5 * math.pi, 1.5 * math.pi) * draw_sign(draws)
     return first, torch.remainder(first + apart, TWO_PI)
 
 
-def _split_between_modalities(strength: Tensor, g, device) -> tuple[Tensor, Tensor]:
+def _split_between_modalities(strength: Tensor, draws: Draws) -> tuple[Tensor, Tensor]:
     """MultSen tasks: a strength split unevenly between the two rings (total unchanged)."""
-    b = strength.shape[0]
-    diff = strength * draw_uniform(b, 0.2, 0.8, g, device) * draw_sign(b, g, device)
+    diff = strength * draw_uniform(draws, 0.2, 0.8) * draw_sign(draws)
     return strength + diff / 2, strength - diff / 2
 
 
@@ -67,22 +66,22 @@ class _DecisionFamily(Yang19Task):
         window = (bounds["stim1"][0], self._go(bounds))
         return window, window
 
-    def _show(self, bounds, end, g):
+    def _show(self, bounds, end, draws):
         b, device = end.shape[0], end.device
         coherences = self.coherences  # type: ignore[attr-defined]
-        angle1, angle2 = _two_angles(b, g, device)
+        angle1, angle2 = _two_angles(draws)
         if self.attend == 2:
-            s1, s2 = _two_strengths(b, coherences, g, device)
-            s1_by_ring = _split_between_modalities(s1, g, device)
-            s2_by_ring = _split_between_modalities(s2, g, device)
+            s1, s2 = _two_strengths(draws, coherences)
+            s1_by_ring = _split_between_modalities(s1, draws)
+            s2_by_ring = _split_between_modalities(s2, draws)
             evidence = (s1, s2)
         elif self.context:
             s1_by_ring, s2_by_ring = zip(
-                *(_two_strengths(b, coherences, g, device) for _ in range(2)), strict=True
+                *(_two_strengths(draws, coherences) for _ in range(2)), strict=True
             )
             evidence = (s1_by_ring[self.attend], s2_by_ring[self.attend])
         else:
-            s1, s2 = _two_strengths(b, coherences, g, device)
+            s1, s2 = _two_strengths(draws, coherences)
             zero = torch.zeros_like(s1)
             s1_by_ring = (s1, zero) if self.attend == 0 else (zero, s1)
             s2_by_ring = (s2, zero) if self.attend == 0 else (zero, s2)

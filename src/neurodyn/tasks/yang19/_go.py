@@ -15,7 +15,7 @@ from neurodyn.tasks.yang19._trial import (
     N_RING,
     TWO_PI,
     Yang19Task,
-    draw_modality,
+    draw_uniform,
     full_strength,
     make_stimuli,
     steps_ms,
@@ -39,14 +39,14 @@ class _SingleStimulus(Yang19Task):
     def _fixation_off(self, bounds, end) -> Tensor:
         return self._go(bounds)
 
-    def _show(self, bounds, end, g):
+    def _show(self, bounds, end, draws):
         b, device = end.shape[0], end.device
-        angle = torch.rand(b, generator=g, device=device) * TWO_PI
-        # One input ring has no modality to draw (and so draws nothing from `g` for it).
+        angle = draw_uniform(draws, 0.0, TWO_PI)
+        # One input ring has no modality to draw (and so draws nothing for it).
         if self.n_rings == 1:
             modality = torch.zeros(b, dtype=torch.long, device=device)
         else:
-            modality = draw_modality(b, g, device)
+            modality = self._draw_modality(draws)
         stimuli = make_stimuli(
             (*self._window(bounds, end), angle, full_strength(b, device), modality)
         )

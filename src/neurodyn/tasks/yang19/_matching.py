@@ -14,7 +14,6 @@ from neurodyn.tasks.yang19._trial import (
     TWO_PI,
     Yang19Task,
     draw_choice,
-    draw_modality,
     draw_sign,
     draw_uniform,
     full_strength,
@@ -38,20 +37,18 @@ class _MatchFamily(Yang19Task):
     delay1_ms: Duration = (200.0, 400.0, 800.0, 1600.0)
     go1_ms: Duration = 500.0
 
-    def _show(self, bounds, end, g):
+    def _show(self, bounds, end, draws):
         b, device = end.shape[0], end.device
-        mod1, mod2 = draw_modality(b, g, device), draw_modality(b, g, device)
+        mod1, mod2 = self._draw_modality(draws), self._draw_modality(draws)
         if self.category:
             # ten sample and test angles, 0.1 pi to 1.9 pi; category: below pi or not
             grid = tuple(k * math.pi / 10 for k in range(1, 20, 2))
-            angle1, angle2 = draw_choice(grid, b, g, device), draw_choice(grid, b, g, device)
+            angle1, angle2 = draw_choice(draws, grid), draw_choice(draws, grid)
             match = (angle1 < math.pi) == (angle2 < math.pi)
         else:
-            match = torch.randint(0, 2, (b,), generator=g, device=device).bool()
-            angle1 = draw_uniform(b, 0.0, TWO_PI, g, device)
-            apart = draw_uniform(b, math.pi / 9, 17 * math.pi / 9, g, device) * draw_sign(
-                b, g, device
-            )
+            match = draws.integers(2).bool()
+            angle1 = draw_uniform(draws, 0.0, TWO_PI)
+            apart = draw_uniform(draws, math.pi / 9, 17 * math.pi / 9) * draw_sign(draws)
             angle2 = torch.remainder(angle1 + apart * (~match).float(), TWO_PI)
         ones = full_strength(b, device)
         stimuli = make_stimuli(

@@ -12,9 +12,12 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from neurodyn.errors import ConfigError
 from neurodyn.tasks._base import (
     Batch,
+    Draws,
     Duration,
+    GeneratorDraws,
     Task,
     at_step,
     between,
@@ -40,25 +43,28 @@ def steps_ms(low: float, high: float, dt: float = DT_MS) -> tuple[float, ...]:
     return tuple(float(ms) for ms in range(int(low), int(high), int(dt)))
 
 
-def draw_uniform(b: int, low: float, high: float, g: torch.Generator, device) -> Tensor:
-    """`[b]` values uniform on [low, high)."""
-    return low + (high - low) * torch.rand(b, generator=g, device=device)
+def draw_uniform(draws: Draws, low: float, high: float) -> Tensor:
+    """`[B]` values uniform on [low, high)."""
+    return draws.uniform(low, high)
 
 
-def draw_sign(b: int, g: torch.Generator, device) -> Tensor:
-    """`[b]` signs, -1 or +1 with equal chance."""
-    return draw_choice((-1.0, 1.0), b, g, device)
+def draw_sign(draws: Draws) -> Tensor:
+    """`[B]` signs, -1 or +1 with equal chance."""
+    return draw_choice(draws, (-1.0, 1.0))
 
 
-def draw_choice(values: tuple[float, ...], b: int, g: torch.Generator, device) -> Tensor:
-    """`[b]` values drawn from `values` with equal chance."""
-    table = constant_tensor(values, torch.float32, device)
-    return table[torch.randint(len(values), (b,), generator=g, device=device)]
+def draw_choice(draws: Draws, values: tuple[float, ...], *, per_batch: bool = False) -> Tensor:
+    """`[B]` values drawn from `values` with equal chance."""
+    table = constant_tensor(values, torch.float32, draws.device)
+    return table[draws.integers(len(values), per_batch=per_batch)]
 
 
-def draw_modality(b: int, g: torch.Generator, device) -> Tensor:
+def draw_modality(draws: Draws, *, per_batch: bool = False) -> Tensor:
     """0 or 1: which ring a stimulus is shown on."""
-    return torch.randint(0, 2, (b,), generator=g, device=device)
+    return draws.integers(2, per_batch=per_batch)
+
+
+TIMINGS = ("per_trial", "per_batch")
 
 
 @dataclass(frozen=True)
@@ -78,13 +84,62 @@ class Yang19Task(Task):
     grace_ms: float = 100.0
     response_weight: float = 5.0
     fixation_weight: float = 2.0
+    # 'per_trial': each trial draws its own epoch durations (and stimulus rings); 'per_batch':
+    # one draw serves the whole batch, as the public code's 'random' mode does
+    timing: str = "per_trial"
+
+    def __post_init__(self) -> None:
+        if self.timing not in TIMINGS:
+            raise ConfigError(
+                f"{self.name}: timing must be 'per_trial' or 'per_batch', got {self.timing!r}"
+            )
+        super().__post_init__()
 
     def epoch_durations_ms(self) -> dict[str, Duration]:
         return {e: getattr(self, f"{e}_ms") for e in self.epoch_names}
 
+    @property
+    def _timing_per_batch(self) -> bool:
+        return self.timing == "per_batch"
+
+    def _draw_modality(self, draws: Draws) -> Tensor:
+        """`[B]` ring (0 or 1) of a stimulus of the Go, Anti and matching families: per trial,
+        or one per batch (the public code's `rng.choice([1, 2])`) with `per_batch` timing."""
+        return draw_modality(draws, per_batch=self._timing_per_batch)
+
+    def draw_trials(
+        self, draws: Draws
+    ) -> tuple[dict[str, tuple[Tensor, Tensor]], Tensor, TrialPlan, dict[str, Tensor]]:
+        """A batch's trials as drawn, not yet painted: every random value read from `draws`
+        (one `[B]` value per draw). Returns the epochs' `(start, end)`, the trials' ends
+        `[B]`, what the trials show and ask (`TrialPlan`) and the per-trial facts; a
+        `Multitask` on stream 2 paints the trials of all its tasks at once (`paint`)."""
+        bounds, end = self._draw_epochs(draws)
+        plan, facts = self._plan(bounds, end, draws)
+        return bounds, end, plan, facts
+
+    @staticmethod
+    def merge_plans(plans: list[TrialPlan]) -> TrialPlan:
+        """`merge_plans`: several batches' plans as one, to paint at once."""
+        return merge_plans(plans)
+
+    def paint_key(self) -> tuple[object, ...]:
+        """What `paint` reads of the task: tasks with equal keys paint as one batch."""
+        return (
+            self.n_ring,
+            self.n_rings,
+            self.n_inputs,
+            self.n_outputs,
+            self.dt_ms,
+            self.ignore_first_ms,
+            self.grace_ms,
+            self.response_weight,
+            self.fixation_weight,
+        )
+
     # -- what each task declares --------------------------------------------------------------
     def _show(
-        self, bounds: dict[str, tuple[Tensor, Tensor]], end: Tensor, g: torch.Generator
+        self, bounds: dict[str, tuple[Tensor, Tensor]], end: Tensor, draws: Draws
     ) -> tuple[Stimuli, Tensor, Tensor, Tensor, dict[str, Tensor]]:
         """The stimuli and the demand of each trial.
 
@@ -100,29 +155,51 @@ class Yang19Task(Task):
         # The go cue opens the response epoch, which is every task's last.
         return bounds[self.epoch_names[-1]][0]
 
+    def _plan(
+        self, bounds: dict[str, tuple[Tensor, Tensor]], end: Tensor, draws: Draws
+    ) -> tuple[TrialPlan, dict[str, Tensor]]:
+        stimuli, fixation_off, respond, target, facts = self._show(bounds, end, draws)
+        go = self._go(bounds)
+        plan = TrialPlan(stimuli, fixation_off, respond, target, go, end)
+        return plan, {**facts, "respond": respond, "angle": target, "go": go}
+
     def _fill(self, bounds, end, generator):
+        # Stream 1: the stimuli's draws, then the noise over the whole `[T, B, I]`, in the
+        # same order as ever, so a seed gives the same trials. The noise is drawn straight into
+        # the input tensor, saving an allocation (which at these sizes can cost page faults);
+        # adding the signal to it gives the same floats as adding it to the signal did.
+        plan, facts = self._plan(bounds, end, GeneratorDraws(generator, end.shape[0]))
+        shape = (self.n_steps, end.shape[0], self.n_inputs)
+        x = torch.randn(shape, generator=generator, device=end.device)
+        x *= self.input_noise
+        y, mask = self.paint(plan, x, noisy=True)
+        return x, y, mask, facts
+
+    def paint(self, plan: TrialPlan, x: Tensor, *, noisy: bool) -> tuple[Tensor, Tensor]:
+        """Add the trials' inputs to `x [T, B, I]` (in place; zeros, or the input noise when
+        `noisy`, which is then cut at each trial's end) and return the targets `y [T, B, O]`
+        and the loss mask `mask [T, B, O]`."""
         # A batch of a few trials (a battery of 20 tasks gives each about 3 of 64) costs mostly
         # the fixed time of each tensor operation, so this makes every window in one
-        # comparison and every bump in one call. The random draws (in `_show`, then the noise
-        # over the whole `[T, B, I]`) are in the same order as ever, so a seed gives the same
-        # trials.
-        n_steps, batch_size = self.n_steps, end.shape[0]
-        device = end.device
-        stimuli, fixation_off, respond, target, facts = self._show(bounds, end, generator)
+        # comparison and every bump in one call.
+        n_steps, batch_size, _ = x.shape
+        device = x.device
+        stimuli, go, end = plan.stimuli, plan.go, plan.end
         n_stimuli = stimuli.angle.shape[0]
-        go = self._go(bounds)
         zero = torch.zeros_like(go)
-        fix_until = torch.where(respond, go, end)
+        fix_until = torch.where(plan.respond, go, end)
         first = torch.full_like(go, self._steps(self.ignore_first_ms))
         grace_end = go + self._steps(self.grace_ms)
         starts = torch.cat([stimuli.on, torch.stack([zero, zero, zero, go, first, grace_end])])
-        ends = torch.cat([stimuli.off, torch.stack([end, fixation_off, fix_until, end, go, end])])
+        ends = torch.cat(
+            [stimuli.off, torch.stack([end, plan.fixation_off, fix_until, end, go, end])]
+        )
         windows = between(n_steps, starts, ends)  # [T, S + 6, B]
         shown = windows[:, :n_stimuli]
         in_trial, fixation_on, fixating, after_go, held, scored = windows[:, n_stimuli:].unbind(1)
 
-        bumps = ring_bump(torch.cat([stimuli.angle, target[None]]), self.n_ring)  # [S + 1, B, n]
-        stimulus_bumps = bumps[:-1] * stimuli.strength[..., None]
+        bumps = ring_bump(torch.cat([stimuli.angle, plan.target[None]]), self.n_ring)
+        stimulus_bumps = bumps[:-1] * stimuli.strength[..., None]  # [S, B, n]
         on_ring = torch.nn.functional.one_hot(stimuli.ring.long(), self.n_rings).float()
         placed = (on_ring[..., None] * stimulus_bumps[:, :, None, :]).flatten(2)  # [S, B, R n]
         # The stimuli shown at each step, summed: `rings[b] = shown[b] @ placed[b]`, with
@@ -130,40 +207,71 @@ class Yang19Task(Task):
         # two non-zero terms (two stimuli shown at once on one ring), each a bump times 1.
         rings = torch.bmm(shown.float().permute(2, 0, 1), placed.transpose(0, 1))  # [B, T, R n]
 
-        # The noise is drawn straight into the input tensor, saving an allocation (which at
-        # these sizes can cost page faults); adding the signal to it gives the same floats as
-        # adding it to the signal did, as addition commutes.
-        x = torch.randn(n_steps, batch_size, self.n_inputs, generator=generator, device=device)
-        x *= self.input_noise
         x[..., 0] += fixation_on
         x[..., 1:] += rings.transpose(0, 1)
-        x *= in_trial[..., None]
+        if noisy:  # (the signal itself is zero after each trial's end)
+            x *= in_trial[..., None]
 
         y = torch.full((n_steps, batch_size, self.n_outputs), TARGET_BASELINE, device=device)
         y[..., 0] = torch.where(fixating, BUMP_HEIGHT, TARGET_BASELINE)
-        responding = after_go & respond[None]
+        responding = after_go & plan.respond[None]
         y[..., 1:] += responding[..., None] * bumps[-1][None]
 
         mask = held.float() + self.response_weight * scored.float()
         mask = mask[..., None].expand(-1, -1, self.n_outputs).clone()
         mask[..., 0] *= self.fixation_weight
-        facts = {**facts, "respond": respond, "angle": target, "go": go}
-        return x, y, mask, facts
+        return y, mask
 
     def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """Fraction of trials done right, by our criterion: the fixation output above 0.5
+        from 100 ms to the go cue, and the paper's criterion at the last step
+        (`performance_paper`). Stricter than the paper's, which is what a subject is asked.
+
+        Parameters
+        ----------
+        outputs : Tensor [T, B, O] or [T, E, B, O]
+            Network outputs for `batch`.
+
+        Returns
+        -------
+        Tensor [] or [E]
+        """
         outputs, trial, squeeze = ensemble_view(outputs, batch)
         n_steps = outputs.shape[0]
         first = torch.full_like(trial["go"], self._steps(self.ignore_first_ms))
         should_fix = between(n_steps, first, trial["go"])
         fix_held = ((outputs[..., 0] > 0.5) | ~should_fix).all(0)
+        perf = (fix_held & self._right_at_the_end(outputs, trial)).float().mean(-1)
+        return perf[0] if squeeze else perf
+
+    def performance_paper(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """Fraction of trials done right by the paper's criterion (public code, `network.py`
+        `get_perf`): the last step only. A trial that asks to hold fixation is right if the
+        fixation output is above 0.5; one that asks for a saccade, if it is not and the
+        population vector of the response ring (`population_vector`) is within 0.2 pi of the
+        target. What happens before the last step is not looked at.
+
+        Parameters
+        ----------
+        outputs : Tensor [T, B, O] or [T, E, B, O]
+            Network outputs for `batch`.
+
+        Returns
+        -------
+        Tensor [] or [E]
+        """
+        outputs, trial, squeeze = ensemble_view(outputs, batch)
+        perf = self._right_at_the_end(outputs, trial).float().mean(-1)
+        return perf[0] if squeeze else perf
+
+    def _right_at_the_end(self, outputs: Tensor, trial: dict[str, Tensor]) -> Tensor:
+        """`[E, B]`: the trial's last step is right (fixating or saccading as asked)."""
         final = at_step(outputs, trial["end"] - 1)
         fixating = final[..., 0] > 0.5
         close = (
             circular_distance(population_vector(final[..., 1:]), trial["angle"]) < CORRECT_WITHIN
         )
-        right = torch.where(trial["respond"], ~fixating & close, fixating)
-        perf = (fix_held & right).float().mean(-1)
-        return perf[0] if squeeze else perf
+        return torch.where(trial["respond"], ~fixating & close, fixating)
 
 
 @dataclass(frozen=True)
@@ -190,3 +298,40 @@ def make_stimuli(*each: tuple[Tensor, Tensor, Tensor, Tensor, Tensor]) -> Stimul
 def full_strength(b: int, device) -> Tensor:
     """Strength 1 for each of `b` trials: a stimulus shown at full strength."""
     return torch.ones(b, device=device)
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """What a batch's trials show and ask, before they are painted into tensors: the ring
+    stimuli (`[S, B]` fields), and `[B]` the step the fixation input goes off, whether the
+    trial asks for a saccade, the response angle, the go cue and the trial's end."""
+
+    stimuli: Stimuli
+    fixation_off: Tensor
+    respond: Tensor
+    target: Tensor
+    go: Tensor
+    end: Tensor
+
+
+def merge_plans(plans: list[TrialPlan]) -> TrialPlan:
+    """The plans of several batches as one, trials concatenated along B; stimuli padded to
+    the most any trial has with stimuli that are never shown (on = off = 0, strength 0)."""
+    n_stimuli = max(p.stimuli.angle.shape[0] for p in plans)
+
+    def padded(t: Tensor) -> Tensor:
+        return torch.cat([t, t.new_zeros(n_stimuli - t.shape[0], t.shape[1])])
+
+    stimuli = Stimuli(
+        *(
+            torch.cat([padded(getattr(p.stimuli, f)) for p in plans], dim=1)
+            for f in ("on", "off", "angle", "strength", "ring")
+        )
+    )
+    return TrialPlan(
+        stimuli,
+        *(
+            torch.cat([getattr(p, f) for p in plans])
+            for f in ("fixation_off", "respond", "target", "go", "end")
+        ),
+    )

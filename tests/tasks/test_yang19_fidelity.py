@@ -1,0 +1,252 @@
+"""The Yang et al. 2019 battery against the public code's definitions (gyyang/multitask,
+`task.py` and `network.py`): the random streams (stream 1 reproducing the trials of runs made
+before stream 2, bit for bit; stream 2's input noise on the rule inputs), the per-batch timing,
+the population-vector read-out and the paper's performance criterion."""
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neurodyn import tasks
+from neurodyn.errors import ConfigError
+from neurodyn.tasks import population_vector, ring_bump
+from neurodyn.tasks.yang19 import BATTERY, battery
+from neurodyn.train._streams import member_generators, sample_ensemble
+
+NAMES = [cls.name for cls in BATTERY]
+# The public code's input noise: sigma_x * sqrt(2 / alpha), sigma_x = 0.01, alpha = 0.2.
+SIGMA = 0.01 * math.sqrt(2 / 0.2)
+DIGESTS = json.loads((Path(__file__).parent / "yang19_stream1_digests.json").read_text())
+
+
+def digest(batch):
+    """SHA-256 (first 16 hex digits) of every tensor of a batch and of its parts."""
+    h = hashlib.sha256()
+
+    def add(name, t):
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.detach().contiguous().cpu().numpy().tobytes())
+
+    add("x", batch.x)
+    add("y", batch.y)
+    add("mask", batch.mask)
+    for k in sorted(batch.trial):
+        add(k, batch.trial[k])
+    for part in (batch.parts or {}).values():
+        h.update(digest(part).encode())
+    return h.hexdigest()[:16]
+
+
+def stream_1_digests():
+    """The batches whose digests were saved from the generator before stream 2 existed."""
+    out = {}
+    for cls in BATTERY:
+        for n, seed in ((1, 0), (7, 3), (64, 11)):
+            out[f"{cls.name}/{n}/{seed}"] = digest(tasks.get(cls.name).sample(n, seed=seed))
+    out["dlygo/16/5"] = digest(tasks.get("dlygo").sample(16, seed=5))
+    out["pdm/64/2"] = digest(tasks.get("pdm").sample(64, seed=2))
+    out["fdgo-dt10/9/4"] = digest(tasks.get("fdgo", dt_ms=10.0).sample(9, seed=4))
+    net = battery(stream=1)
+    for n, seed in ((20, 0), (64, 1), (64, 2), (100, 7)):
+        out[f"yang19/{n}/{seed}"] = digest(net.sample(n, seed=seed))
+    g = torch.Generator().manual_seed(9)
+    out["yang19/64/stream-of-3"] = [digest(net.sample(64, generator=g)) for _ in range(3)]
+    sub = tasks.make(
+        {"battery": "yang19", "tasks": ["fdgo", "dmcgo", "contextdm1"], "weights": {"fdgo": 2}},
+        stream=1,
+    )
+    out["subset/16/3"] = digest(sub.sample(16, seed=3))
+    inter = tasks.make({"battery": "yang19", "interleave": "batch"}, stream=1)
+    generators = member_generators((1, 2), "data")
+    out["interleave-batch/steps0-4"] = digest(sample_ensemble(inter, 32, generators, step=0))
+    generators = member_generators((0, 1), "data")
+    out["ensemble/yang19"] = digest(sample_ensemble(net, 32, generators, step=5))
+    part = tasks.get("delaydm1").sample(8, seed=6)
+    out["embed/delaydm1"] = digest(net.embed("delaydm1", part))
+    out["embed/delaydm1/300"] = digest(net.embed("delaydm1", part, n_steps=300))
+    return out
+
+
+def test_stream_1_gives_the_trials_of_runs_made_before_stream_2_bit_for_bit():
+    # (digests saved from the generator as it was before streams had versions: every task
+    # alone, the battery mixed, a subset with weights, one task per batch, an ensemble's
+    # member streams and `embed`)
+    assert stream_1_digests() == DIGESTS
+
+
+def test_stream_2_adds_the_input_noise_to_every_channel_rule_inputs_included():
+    net = battery()
+    assert net.stream == 2
+    batch = net.sample(256, seed=0)
+    in_trial = batch.trial_mask()
+    one_hot = torch.nn.functional.one_hot(batch.trial["task_index"], 20).float()
+    noise = (batch.x[..., 65:] - one_hot)[in_trial]  # [steps in trials, 20]
+    # the public code: `x += randn(*x.shape) * sigma_x * sqrt(2 / alpha)` over all 85 inputs
+    assert noise.std().item() == pytest.approx(SIGMA, rel=0.01)
+    assert noise.mean().abs().item() < 0.01 * SIGMA
+    assert torch.all(batch.x[~in_trial] == 0)  # nothing after a trial's end
+    # on the stimulus rings too: ring 2 of Go trials shown on ring 1 carries noise only
+    go = batch.parts["fdgo"]
+    on_ring_1 = (go.trial["modality"] == 0) & (go.trial["end"] > 0)
+    ring_2 = go.x[:, on_ring_1, 33:65][go.trial_mask()[:, on_ring_1]]
+    assert ring_2.std().item() == pytest.approx(SIGMA, rel=0.05)
+    # the parts are the rows of the batch: the same noise
+    rows = slice(0, go.batch_size)
+    assert torch.equal(go.x, batch.x[: go.n_steps, rows, :65])
+    # stream 1: clean one-hot rule inputs
+    old = battery(stream=1).sample(64, seed=0)
+    assert torch.all(old.x[..., 65:].sum(-1)[old.trial_mask()] == 1)
+
+
+def test_stream_2_trials_follow_each_tasks_definition():
+    # the noise-free structure of stream-2 trials: targets, masks and the stimuli's values
+    net = battery(input_noise=0.0)
+    batch = net.sample(512, seed=3)
+    for task, _, part in net.split(batch.y, batch):
+        own = task.sample(part.batch_size, seed=1)  # the same task on stream 1
+        assert set(part.trial) == set(own.trial)
+        assert part.y.shape[0] == task.n_steps
+        # each trial's targets and mask are what the task makes for its facts
+        assert float(task.performance(part.y, part)) == 1.0
+        assert float(task.performance_paper(part.y, part)) == 1.0
+        go, end = part.trial["go"], part.trial["end"]
+        t = torch.arange(part.n_steps)[:, None]
+        expected = torch.zeros(part.n_steps, part.batch_size)
+        expected[(t >= 5) & (t < go)] = 1.0
+        expected[(t >= go + 5) & (t < end)] = 5.0
+        torch.testing.assert_close(part.mask[:, :, 1], expected)
+        for epoch, choices in task.epoch_durations_ms().items():
+            length = (part.trial[f"{epoch}_end"] - part.trial[f"{epoch}_start"]) * task.dt_ms
+            allowed = torch.tensor(choices if isinstance(choices, tuple) else (choices,))
+            assert torch.isin(length.float(), allowed.float()).all()
+    decision = batch.parts["dm1"]
+    s1, s2 = decision.trial["stim1_strength"], decision.trial["stim2_strength"]
+    chosen = torch.where(s1 > s2, decision.trial["stim1_angle"], decision.trial["stim2_angle"])
+    torch.testing.assert_close(decision.trial["angle"], chosen)
+
+
+def test_embed_puts_the_tasks_input_noise_on_the_rule_inputs_on_stream_2():
+    part = tasks.get("delaydm1").sample(64, seed=6)
+    in_trial = part.trial_mask()
+    clean = battery(stream=1).embed("delaydm1", part)
+    assert torch.all(clean.x[..., 65:].sum(-1)[in_trial] == 1)
+    noisy = battery().embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(noisy.x[..., :65], clean.x[..., :65])
+    rules = (noisy.x - clean.x)[..., 65:][in_trial]
+    assert rules.std().item() == pytest.approx(SIGMA, rel=0.02)
+    assert torch.all(noisy.x[..., 65:][~in_trial] == 0)
+    # a task without input noise: clean rule inputs on both streams
+    quiet = tasks.get("delaydm1", input_noise=0.0)
+    net = battery(input_noise=0.0)
+    assert torch.all(net.embed("delaydm1", quiet.sample(8, seed=0)).x[..., 65:] % 1 == 0)
+
+
+def test_an_unknown_stream_is_refused():
+    with pytest.raises(ConfigError, match="stream must be 1 or 2"):
+        battery(stream=3)
+    with pytest.raises(ConfigError, match="stream must be 1 or 2"):
+        tasks.make("yang19", stream=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_per_batch_timing_draws_one_set_of_epochs_and_rings_per_batch(name):
+    task = tasks.get(name, timing="per_batch")
+    lengths, rings = set(), set()
+    for seed in range(40):
+        batch = task.sample(16, seed=seed)
+        starts = torch.stack([batch.trial[f"{e}_start"] for e in task.epochs])
+        assert torch.all(starts == starts[:, :1])  # every trial the same epochs
+        assert torch.all(batch.trial["end"] == batch.trial["end"][0])
+        lengths.add(
+            tuple(int(batch.trial[f"{e}_end"][0] - starts[i, 0]) for i, e in enumerate(task.epochs))
+        )
+        for key in ("modality", "modality1", "modality2"):
+            if key in batch.trial:  # one ring per batch, as the public code's rng.choice([1, 2])
+                assert torch.all(batch.trial[key] == batch.trial[key][0])
+                rings.add((key, int(batch.trial[key][0])))
+    # across batches the durations and rings vary as the per-trial draws do
+    assert len(lengths) > 1
+    if rings:
+        assert {ring for _, ring in rings} == {0, 1}
+    # the stimuli themselves are still drawn per trial
+    angles = [v for k, v in batch.trial.items() if k.endswith("angle")]
+    assert any(len(a.unique()) > 1 for a in angles)
+
+
+def test_per_batch_timing_in_the_mixed_battery_and_its_check():
+    net = battery(timing="per_batch")
+    batch = net.sample(128, seed=0)
+    for part in batch.parts.values():
+        assert torch.all(part.trial["end"] == part.trial["end"][0])
+    assert len({int(p.trial["end"][0]) for p in batch.parts.values()}) > 1  # per task
+    with pytest.raises(ConfigError, match="timing must be 'per_trial' or 'per_batch'"):
+        tasks.get("fdgo", timing="per_block")
+
+
+def _popvec_public(y):
+    """The public code's decoding (`network.py` popvec), written out from its definition."""
+    pref = np.arange(0, 2 * np.pi, 2 * np.pi / y.shape[-1])
+    total = y.sum(axis=-1)
+    return np.mod(
+        np.arctan2((y * np.sin(pref)).sum(-1) / total, (y * np.cos(pref)).sum(-1) / total),
+        2 * np.pi,
+    )
+
+
+def test_population_vector_divides_by_the_summed_activity_as_the_public_code():
+    angles = torch.linspace(0, 2 * math.pi, 13)[:-1]
+    bump = ring_bump(angles, 32)
+    # a positive ring: the bump's angle
+    torch.testing.assert_close(population_vector(bump), angles, atol=1e-5, rtol=0)
+    # negative summed activity (a linear read-out below 0): the angle turns by pi, as in the
+    # original; the activity's own vector would point at the bump
+    flipped = population_vector(bump - 0.2)
+    assert float((bump - 0.2).sum(-1).max()) < 0
+    torch.testing.assert_close(
+        flipped, torch.remainder(angles + math.pi, 2 * math.pi), atol=1e-5, rtol=0
+    )
+    # against the public definition on random activity of either sign
+    rng = np.random.default_rng(0)
+    activity = rng.normal(0.02, 0.3, size=(200, 32)).astype(np.float32)
+    ours = population_vector(torch.from_numpy(activity)).numpy()
+    theirs = _popvec_public(activity.astype(np.float64))
+    apart = np.abs(np.angle(np.exp(1j * (ours - theirs))))
+    assert apart.max() < 1e-4
+    assert (activity.sum(-1) < 0).sum() > 50  # both signs were tested
+    # zero summed activity: undefined, as the original's 0/0
+    assert torch.isnan(population_vector(torch.zeros(32)))
+
+
+@pytest.mark.parametrize("name", ["fdgo", "delaydm2", "dmcnogo"])
+def test_the_papers_criterion_scores_only_the_last_step(name):
+    task = tasks.get(name, input_noise=0.0)
+    batch = task.sample(128, seed=0)
+    right = batch.y.clone()
+    rows = torch.arange(128)
+    # fixation released for one step before the go cue: wrong by ours, right by the paper's
+    broken = right.clone()
+    broken[batch.trial["go"] - 2, rows, 0] = 0.2
+    assert float(task.performance(broken, batch)) == 0.0
+    assert float(task.performance_paper(broken, batch)) == 1.0
+    # the last step wrong (fixation flipped): wrong by both
+    last = right.clone()
+    last[batch.trial["end"] - 1, rows, 0] = 1.0 - last[batch.trial["end"] - 1, rows, 0]
+    assert float(task.performance(last, batch)) == 0.0
+    assert float(task.performance_paper(last, batch)) == 0.0
+    # a response ring below 0 at the last step (a linear read-out): the public decoding turns
+    # it by pi, so trials that ask for a saccade fail by both criteria
+    negative = right.clone()
+    negative[batch.trial["end"] - 1, rows, 1:] -= 0.3
+    respond = batch.trial["respond"].float().mean()
+    assert float(task.performance_paper(negative, batch)) == pytest.approx(1 - float(respond))
+    # with an ensemble axis: one value per member
+    stacked = torch.stack([right, broken], dim=1)
+    assert task.performance_paper(stacked, batch).tolist() == [1.0, 1.0]
+    assert task.performance(stacked, batch).tolist() == [1.0, 0.0]
