@@ -51,6 +51,13 @@ STUDY: Study[Yang19Config, list[MultitaskAnalysis]] = Study(
     summary=summary,
     report=report,
     runs=runs,
-    columns=("member", "min_performance", "active_units", "clusters", "silhouette"),
+    columns=(
+        "member",
+        "min_perf_strict",
+        "min_perf_paper",
+        "active_units",
+        "clusters",
+        "silhouette",
+    ),
     can_skip_training=True,
 )
