@@ -26,13 +26,17 @@ cores are busy with other work, several threads wait on each other at every oper
 enough to be split, which can slow trial generation many times over; `--threads 1` measures the
 generator itself (neurogym's numpy runs on one thread either way).
 
+Freed memory is kept for reuse as in training (`NEURODYN_MALLOC=keep`, see `neurodyn._malloc`);
+`--system-malloc` measures with glibc's defaults.
+
 Usage: python benchmarks/task_generation.py [--batch 64] [--seq-len 100] [--min-time 2]
-    [--rounds 5] [--threads N]
+    [--rounds 5] [--threads N] [--system-malloc]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -40,6 +44,7 @@ from collections.abc import Callable
 import torch
 
 from neurodyn import tasks
+from neurodyn._malloc import keep_freed_memory
 from neurodyn.tasks.yang19 import battery
 
 
@@ -108,12 +113,21 @@ def main() -> None:
     parser.add_argument("--min-time", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--system-malloc", action="store_true", help="glibc's default allocator thresholds"
+    )
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    # as training does (the CLI sets it), keep freed memory for reuse (neurodyn._malloc): a
+    # batch's tensors are megabytes, allocated and freed every batch; the setting is the
+    # process's, so neurogym runs with it too
+    os.environ["NEURODYN_MALLOC"] = "system" if args.system_malloc else "keep"
+    allocator = "kept (mallopt)" if keep_freed_memory() else "glibc default"
     print(
         f"batch {args.batch}, dt 20 ms; torch {torch.__version__}, {torch.get_num_threads()} "
-        f"threads; medians of {args.rounds} interleaved rounds of {args.min_time} s each"
+        f"threads; freed memory: {allocator}; medians of {args.rounds} interleaved rounds of "
+        f"{args.min_time} s each"
     )
     print()
     print("| task | neurogym M trial-steps/s | neurodyn M trial-steps/s | neurodyn / neurogym |")

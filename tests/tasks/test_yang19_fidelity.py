@@ -250,3 +250,32 @@ def test_the_papers_criterion_scores_only_the_last_step(name):
     stacked = torch.stack([right, broken], dim=1)
     assert task.performance_paper(stacked, batch).tolist() == [1.0, 1.0]
     assert task.performance(stacked, batch).tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("timing", ["per_trial", "per_batch"])
+def test_stream_2_is_one_uniform_block_read_task_by_task_then_the_noise(timing):
+    from neurodyn.tasks._base import BlockDraws
+    from neurodyn.tasks.multitask import BLOCK_ROWS
+
+    noisy = battery(timing=timing)
+    batch = noisy.sample(64, seed=5)
+    quiet = battery(timing=timing, input_noise=0.0).sample(64, seed=5)
+    # the definition: a block of uniforms [R, B]; task k's trials read their columns, row by
+    # row, in the order the task draws (its epochs first)
+    g = torch.Generator().manual_seed(5)
+    block = torch.rand(BLOCK_ROWS, 64, generator=g)
+    row = 0
+    for task, n in zip(noisy.tasks, noisy.counts(64), strict=True):
+        bounds, end, _, facts = task.draw_trials(BlockDraws(block[:, row : row + n]))
+        part = batch.parts[task.name]
+        assert torch.equal(part.trial["end"], end)
+        for epoch, (start, stop) in bounds.items():
+            assert torch.equal(part.trial[f"{epoch}_start"], start)
+            assert torch.equal(part.trial[f"{epoch}_end"], stop)
+        for key, value in facts.items():
+            assert torch.equal(part.trial[key], value), (task.name, key)
+        row += n
+    # then the noise: one draw over the steps inside trials (time-major), every channel
+    inside = batch.trial_mask()
+    noise = torch.randn(int(inside.sum()), 85, generator=g) * SIGMA
+    torch.testing.assert_close((batch.x - quiet.x)[inside], noise, atol=1e-6, rtol=0)

@@ -357,12 +357,12 @@ class GeneratorDraws(Draws):
 
 class BlockDraws(Draws):
     """Draws read from a block of uniforms `u [R, B]` drawn beforehand, one row per draw in
-    the order they are asked for (with `per_batch`, the row's first value for every trial).
-    `integers(n)` is `floor(u * n)`."""
+    the order they are asked for, from `first_row` on (with `per_batch`, the row's first
+    value for every trial). `integers(n)` is `floor(u * n)`."""
 
-    def __init__(self, block: Tensor) -> None:
+    def __init__(self, block: Tensor, first_row: int = 0) -> None:
         self.block, self.batch_size, self.device = block, block.shape[1], block.device
-        self._next = 0
+        self._next = first_row
 
     def _row(self, per_batch: bool) -> Tensor:
         if self._next == self.block.shape[0]:

@@ -31,7 +31,7 @@ generator in both streams, and their rule inputs stay clean. On stream 2 a batch
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -58,6 +58,8 @@ class Multitask:
     weights: tuple[float, ...] | None = None
     interleave: str = "trial"
     stream: int = LATEST_STREAM
+    # the epoch tables of stream 2, per device (`_epoch_tables`); not a parameter
+    _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.stream not in STREAMS:
@@ -244,13 +246,15 @@ class Multitask:
         noise once over the real steps of the batch (rule inputs included)."""
         device = generator.device
         block = torch.rand(BLOCK_ROWS, batch_size, generator=generator, device=device)
+        epochs = self._draw_all_epochs(block, counts)
         drawn, own, rows, row = {}, {}, {}, 0
         for task, n in zip(self.tasks, counts, strict=True):
             if n == 0:
                 continue
             rows[task.name] = slice(row, row + n)
             if hasattr(task, "draw_trials"):
-                drawn[task.name] = task.draw_trials(BlockDraws(block[:, rows[task.name]]))
+                draws = BlockDraws(block[:, rows[task.name]], first_row=len(task.epochs))
+                drawn[task.name] = task.draw_trials(draws, epochs[task.name])
             else:
                 own[task.name] = task.sample(n, generator=generator)
             row += n
@@ -291,6 +295,61 @@ class Multitask:
         sigmas = [self._rule_noise(self.task(name)) for name in rows]
         self._add_noise(batch, sigmas, counts, generator)
         return batch
+
+    def _draw_all_epochs(
+        self, block: Tensor, counts: list[int]
+    ) -> dict[str, tuple[dict[str, tuple[Tensor, Tensor]], Tensor]]:
+        """Every task's epochs at once, as each task would draw them from its rows of `block`
+        (epoch e of a trial from row e: `floor(u * choices)`, or the first trial's u for the
+        whole task with per-batch timing): `{task: (bounds, end)}` for the tasks that draw
+        their trials (`draw_trials`), views of one `[E, B]` table."""
+        device = block.device
+        table, n_choices = self._epoch_tables(device)  # [K, E, C] steps, [K, E] choices
+        picked = [k for k, t in enumerate(self.tasks) if counts[k] and hasattr(t, "draw_trials")]
+        if not picked:
+            return {}
+        n_epochs = table.shape[1]
+        task_index, columns, row = [], [], 0
+        for k, n in enumerate(counts):
+            per_batch = getattr(self.tasks[k], "_timing_per_batch", False)
+            task_index += [k] * n
+            columns += [row] * n if per_batch else list(range(row, row + n))
+            row += n
+        task = torch.tensor(task_index, device=device)
+        u = block[:n_epochs, torch.tensor(columns, device=device)]  # [E, B]
+        choices = n_choices[task].T  # [E, B]
+        pick = torch.minimum((u * choices).long(), choices.long() - 1)
+        steps = table[task[None], torch.arange(n_epochs, device=device)[:, None], pick]
+        ends = steps.cumsum(0)
+        starts = ends - steps
+        out, row = {}, 0
+        for k, n in enumerate(counts):
+            rows = slice(row, row + n)
+            row += n
+            if k not in picked:
+                continue
+            names = self.tasks[k].epochs
+            bounds = {e: (starts[i, rows], ends[i, rows]) for i, e in enumerate(names)}
+            out[self.tasks[k].name] = (bounds, ends[len(names) - 1, rows])
+        return out
+
+    def _epoch_tables(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """Each task's epoch durations in steps, `[K, E, C]` (C choices at most, 0 beyond a
+        task's own), and how many choices each epoch has, `[K, E]` (float32; 1 beyond a
+        task's epochs). Made once per device."""
+        cached = self._tables.get(device)
+        if cached is None:
+            steps = [list(getattr(t, "_epoch_steps", {}).values()) for t in self.tasks]
+            n_epochs = max(len(s) for s in steps)
+            width = max((len(c) for s in steps for c in s), default=1)
+            table = torch.zeros(len(self.tasks), n_epochs, width, dtype=torch.long)
+            n_choices = torch.ones(len(self.tasks), n_epochs)
+            for k, epochs in enumerate(steps):
+                for e, choices in enumerate(epochs):
+                    table[k, e, : len(choices)] = torch.tensor(choices)
+                    n_choices[k, e] = len(choices)
+            cached = self._tables[device] = (table.to(device), n_choices.to(device))
+        return cached
 
     def _add_noise(
         self, batch: Batch, sigmas: list[float], counts: list[int], generator: torch.Generator

@@ -108,13 +108,17 @@ class Yang19Task(Task):
         return draw_modality(draws, per_batch=self._timing_per_batch)
 
     def draw_trials(
-        self, draws: Draws
+        self,
+        draws: Draws,
+        epochs: tuple[dict[str, tuple[Tensor, Tensor]], Tensor] | None = None,
     ) -> tuple[dict[str, tuple[Tensor, Tensor]], Tensor, TrialPlan, dict[str, Tensor]]:
         """A batch's trials as drawn, not yet painted: every random value read from `draws`
-        (one `[B]` value per draw). Returns the epochs' `(start, end)`, the trials' ends
-        `[B]`, what the trials show and ask (`TrialPlan`) and the per-trial facts; a
-        `Multitask` on stream 2 paints the trials of all its tasks at once (`paint`)."""
-        bounds, end = self._draw_epochs(draws)
+        (one `[B]` value per draw), the epoch durations first, one draw per epoch, unless
+        `epochs` gives them (as `_draw_epochs` would have drawn them; `draws` then goes on
+        after them). Returns the epochs' `(start, end)`, the trials' ends `[B]`, what the
+        trials show and ask (`TrialPlan`) and the per-trial facts; a `Multitask` on stream 2
+        paints the trials of all its tasks at once (`paint`)."""
+        bounds, end = self._draw_epochs(draws) if epochs is None else epochs
         plan, facts = self._plan(bounds, end, draws)
         return bounds, end, plan, facts
 
