@@ -2,14 +2,16 @@
 config.yaml without one (written before streams had versions) loads as stream 1 and resumes on
 it, its checkpoint binding unchanged."""
 
+import json
+
 import pytest
 import torch
 import yaml
 
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config, resume_run, train_run
-from neurodyn.runs.config import weight_fields
-from neurodyn.runs.run import CONFIG
+from neurodyn.runs.config import weight_fields, weights_hash
+from neurodyn.runs.run import CHECKPOINT, CONFIG
 
 BATTERY = {
     "name": "mixed",
@@ -32,14 +34,18 @@ def test_a_new_config_takes_the_latest_stream_and_the_run_records_it(tmp_path):
 
 def test_a_run_from_before_streams_loads_as_stream_1_and_resumes_on_it(tmp_path, capsys):
     old = parse_config({**BATTERY, "stream": 1})
-    # stream 1 is not in the binding, as no checkpoint recorded a stream before there were two
-    assert "stream" not in weight_fields(old)
     straight = train_run(old, tmp_path, run_id="straight", progress=False)
     stopped = train_run(old, tmp_path, run_id="old", until_step=2, progress=False)
-    # config.yaml as runs made before streams had versions wrote it
+    # config.yaml and the checkpoint's binding as runs made before streams had versions wrote
+    # them: neither names a stream
     data = yaml.safe_load((stopped.path / CONFIG).read_text())
     del data["stream"]
     (stopped.path / CONFIG).write_text(yaml.safe_dump(data))
+    saved = torch.load(stopped.path / CHECKPOINT, weights_only=True)
+    fields = json.loads(saved["config"]["fields"])
+    del fields["stream"]
+    saved["config"] = {"sha256": weights_hash(fields), "fields": json.dumps(fields, sort_keys=True)}
+    torch.save(saved, stopped.path / CHECKPOINT)
     assert Run.open(stopped.path).config.stream == 1
     capsys.readouterr()
     resumed = resume_run(stopped.path, progress=True)

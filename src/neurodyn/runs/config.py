@@ -309,18 +309,13 @@ NOT_IN_WEIGHTS = (
 
 def weight_fields(config: RunConfig) -> dict[str, Any]:
     """The config fields that determine a run's weights, by dotted name (`model.n_hidden`,
-    `train.lr`, `task`, ...), as plain data; every field but those in `NOT_IN_WEIGHTS`.
-
-    `stream` is left out at 1: the checkpoints of runs made before it existed (all on stream
-    1) recorded no such field, and must still resume."""
+    `train.lr`, `task`, ...), as plain data; every field but those in `NOT_IN_WEIGHTS`."""
     flat: dict[str, Any] = {}
     for key, value in config.to_dict().items():
         if key in ("model", "train"):
             flat.update({f"{key}.{k}": v for k, v in value.items()})
         else:
             flat[key] = value
-    if flat.get("stream") == 1:
-        del flat["stream"]
     return {k: v for k, v in flat.items() if k not in NOT_IN_WEIGHTS}
 
 
@@ -334,7 +329,10 @@ def weights_hash(fields: Mapping[str, Any]) -> str:
 # behaviour from before each existed, where that is not the field's default (a new field whose
 # default keeps the old behaviour needs no entry). A checkpoint that does not record such a
 # field was trained with this value.
-VALUE_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {}
+VALUE_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
+    # every run made before trial streams had versions drew stream 1 (new configs default to 2)
+    "stream": 1,
+}
 
 
 def _field_defaults() -> dict[str, Any]:
