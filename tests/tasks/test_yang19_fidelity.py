@@ -137,6 +137,8 @@ def test_embed_puts_the_tasks_input_noise_on_the_rule_inputs_on_stream_2():
     in_trial = part.trial_mask()
     clean = battery(stream=1).embed("delaydm1", part)
     assert torch.all(clean.x[..., 65:].sum(-1)[in_trial] == 1)
+    # without a generator: clean (noise-free analyses, constant inputs)
+    assert torch.equal(battery().embed("delaydm1", part).x, clean.x)
     noisy = battery().embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
     assert torch.equal(noisy.x[..., :65], clean.x[..., :65])
     rules = (noisy.x - clean.x)[..., 65:][in_trial]

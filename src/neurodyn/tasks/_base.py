@@ -310,7 +310,7 @@ class Task(ABC):
         }
 
 
-class Draws:
+class Draws(ABC):
     """Where a batch's per-trial random values come from: `integers(n)` and `uniform(low,
     high)`, each `[B]` (one value per trial, or with `per_batch=True` one value for the whole
     batch, repeated).
@@ -323,13 +323,13 @@ class Draws:
     batch_size: int
     device: torch.device
 
+    @abstractmethod
     def uniform(self, low: float, high: float, *, per_batch: bool = False) -> Tensor:
         """`[B]` float32 values uniform on [low, high)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def integers(self, n: int, *, per_batch: bool = False) -> Tensor:
         """`[B]` long values uniform on 0 .. n - 1."""
-        raise NotImplementedError
 
 
 class GeneratorDraws(Draws):
@@ -366,7 +366,10 @@ class BlockDraws(Draws):
 
     def _row(self, per_batch: bool) -> Tensor:
         if self._next == self.block.shape[0]:
-            raise RuntimeError(f"a trial asked for more than {self.block.shape[0]} random draws")
+            raise ConfigError(
+                f"a task drew more than the {self.block.shape[0]} random values per trial that "
+                "random stream 2 holds; train it on stream 1 (`stream: 1`)"
+            )
         row = self.block[self._next]
         self._next += 1
         return row[:1].expand(self.batch_size) if per_batch else row

@@ -164,9 +164,11 @@ class Multitask:
         """Place a batch of task `name` into this network's input and output space.
 
         `x [T, B, I_task]` becomes `x [n_steps, B, I]` (default: the task's own length), with
-        the task's rule input on while the trial lasts. On stream 2 the rule inputs carry the
-        task's `input_noise` while the trial lasts, drawn from `generator` (default: a new one
-        seeded 0), as in `sample`. `batch.trial` is kept as it is.
+        the task's rule input on while the trial lasts. On stream 2, given a `generator`, the
+        rule inputs carry the task's `input_noise` while the trial lasts, drawn from it, as in
+        `sample` (for analyses that feed the network noisy trials as in training); without
+        one they are a clean one-hot (for noise-free analyses, and constant inputs such as a
+        fixed-point search's). `batch.trial` is kept as it is.
         """
         n_steps = batch.n_steps if n_steps is None else n_steps
         if n_steps < batch.n_steps:
@@ -179,8 +181,7 @@ class Multitask:
             in_trial = batch.trial_mask()
             x[: batch.n_steps, :, self._rule_channel(name)] = in_trial
             sigma = self._rule_noise(self.task(name))
-            if sigma:
-                generator = batch_generator(batch.batch_size, generator, None)
+            if sigma and generator is not None:
                 k = len(self.tasks)
                 noise = torch.randn(
                     batch.n_steps, batch.batch_size, k, generator=generator, device=x.device

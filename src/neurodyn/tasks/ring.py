@@ -59,8 +59,8 @@ def population_vector(activity: Tensor) -> Tensor:
 
     Example
     -------
-    >>> bump = ring_bump(torch.tensor(1.0), 32)
-    >>> round(float(population_vector(bump)), 4), round(float(population_vector(-bump)), 4)
+    >>> bump = ring_bump(torch.tensor(1.0), 32)  # summed activity about 4.0
+    >>> round(float(population_vector(bump)), 4), round(float(population_vector(bump - 0.2)), 4)
     (1.0, 4.1416)
     """
     pref = _shared_preferred_angles(activity.shape[-1], activity.device)
