@@ -1,41 +1,27 @@
-"""Fixed points of one trained network, found by FixedPointFinder and by neurodyn, side by side.
+"""Fixed points of trained flip-flop networks, found by FixedPointFinder and by neurodyn, side by side.
 
-The network: a 128-unit tanh RNN (neurodyn CTRNN with dt = tau, i.e. the discrete map
-`h' = tanh(W_rec h + W_in u + b)`) trained on the 3-bit flip-flop, copied into a
-`torch.nn.RNN` for FixedPointFinder. Both finders start from the same 1024 states (sampled from
-the network's trajectories plus Gaussian noise, as in FixedPointFinder's flip-flop example),
-with zero input and the same tolerances (tol_q 1e-12, tol_dq 1e-20, max_iters 5000, tol_unique
-1e-3, outlier distance scale 10), both in float32 on the CPU. Each is run once untimed to warm
-up, then timed.
+The networks: tanh RNNs of N = 32, 128 and 256 units (`--hidden`; neurodyn CTRNN with
+dt = tau, i.e. the discrete map `h' = tanh(W_rec h + W_in u + b)`) trained on the 3-bit
+flip-flop, each copied into a `torch.nn.RNN` for FixedPointFinder. A 3-bit flip-flop network
+has 27 fixed points: 8 stable memories at the corners of a cube, 12 index-1 saddles on its
+edges, 6 index-2 on its faces, 1 index-3 at its centre.
+
+Per network, interleaved `--repeats` times after one warm-up each (medians reported): both
+finders from the same 1024 starts (the network's trajectories plus Gaussian noise, as in
+FixedPointFinder's flip-flop example), zero input, the same tolerances (tol_q 1e-12, tol_dq
+1e-20, max_iters 5000, tol_unique 1e-3, outlier distance scale 10), float32 on the CPU
+(neurodyn: float32 descent, float64 Levenberg-Marquardt and linearisation); neurodyn with and
+without its saddle-targeting starts, and from only the first `--few-starts` starts with them.
+Each row gives the points found, how many of FixedPointFinder's are within 1e-3 of one of
+neurodyn's, and the time. Then neurodyn alone from `--many-starts` starts at the largest N.
 
 FixedPointFinder is not a dependency: point `--fpf-dir` (or FPF_DIR) at a checkout of
 github.com/mattgolub/fixed-point-finder (its torch implementation needs only torch and numpy),
-or pass `--no-fpf` to leave its row out.
+or pass `--no-fpf` to leave it out. `--cache DIR` keeps the trained networks between runs.
 
-A second table times the optimisation loop alone, at a fixed count of `--iters` gradient
-iterations for every state (issue 7):
-
-- neurodyn's descent (`find_fixed_points` with every stopping rule off: tol_q and slow_q at the
-  smallest positive float, tol_dq 0, min_lr 0, no Newton, no outlier test; each state's
-  `n_iters` is checked to equal `--iters`), once as one dense batch (`check_every = iters`: no
-  compaction, no restart of Adam's moments) and once as it runs by default (`check_every` 25:
-  a device sync, a gather and a scatter every 25 iterations). What it still does that the JAX
-  loop does not: per-state gradient clipping to norm 1, a per-state learning rate that grows
-  after an accepted step and halves after a rejected one, and the accept / reject bookkeeping
-  (a rejected step restarts the state's moments).
-- a JAX reference (skipped when jax / optax are not installed: `pip install 'neurodyn[bench]'`):
-  plain batched `optax.adam` on the sum over states of q (its gradient is each state's own), a
-  constant learning rate `--jax-lr` (default 0.01, neurodyn's initial rate; FixedPointFinder's
-  lr_init 1.0 is the start of a plateau schedule, too large for a constant rate), for exactly
-  `--iters` iterations in one jitted `lax.fori_loop`, in float32 with full-precision matmuls
-  (no TF32 on a GPU, as torch's float32). Compiled once first (the compile time is reported
-  apart), then timed with `block_until_ready`. It has no de-duplication: its states with
-  q < 1e-12 are de-duplicated here (greedy, lowest q first, within tol_unique) to compare its
-  points with the finders'.
-
-The torch finders run on `--device` (default cuda when torch sees one, else cpu; the network is
-trained on the CPU either way, so every machine analyses the same network); JAX runs on its
-default backend.
+`--loop-table` adds the descent loop alone at a fixed count of `--iters` iterations for every
+state, against a JAX reference (plain batched `optax.adam` in one jitted `lax.fori_loop`,
+skipped when jax / optax are not installed: `pip install 'neurodyn[bench]'`).
 
 Usage: python benchmarks/fixed_points.py --fpf-dir /path/to/fixed-point-finder [--device cpu]
 Prints markdown tables; paste them into benchmarks/RESULTS.md with the date and machine.
@@ -201,16 +187,6 @@ def jax_available() -> bool:
     return True
 
 
-def unique_points(states: np.ndarray, q: np.ndarray, tol: float) -> np.ndarray:
-    """Greedy de-duplication: lowest q first, drop every state within `tol` of a kept one."""
-    order = np.argsort(q, kind="stable")
-    kept: list[np.ndarray] = []
-    for x in states[order]:
-        if not kept or np.linalg.norm(np.stack(kept) - x, axis=1).min() >= tol:
-            kept.append(x)
-    return np.stack(kept) if kept else np.zeros((0, states.shape[1]), states.dtype)
-
-
 def speed64(model: CTRNN, states: np.ndarray) -> np.ndarray:
     """q of each state `[K, N]`, evaluated in float64 (the states as they are, e.g. float32)."""
     fine = frozen_copy(model, torch.float64)
@@ -228,60 +204,185 @@ def matched(points: np.ndarray, others: np.ndarray, tol: float) -> int:
     return int((dist.min(1) < tol).sum())
 
 
+def flipflop_setup(
+    n_hidden: int, train_steps: int, n_starts: int, noise: float, cache: str | None
+) -> tuple[CTRNN, float, torch.nn.RNN, torch.Tensor]:
+    """A trained flip-flop network (from `cache` when it holds one), its accuracy, the same map
+    as a torch.nn.RNN, and `n_starts` initial states `[K, N]` (trajectories + noise)."""
+    path = None if cache is None else os.path.join(cache, f"flipflop_N{n_hidden}.pt")
+    task = tasks.get("flipflop")
+    if path is not None and os.path.exists(path):
+        model = torch.load(path, weights_only=False)
+    else:
+        model, task = train_network(n_hidden, train_steps)  # on the CPU, as everywhere
+        if path is not None:
+            os.makedirs(cache, exist_ok=True)  # type: ignore[arg-type]
+            torch.save(model, path)
+    accuracy = evaluate(model, task).performance["flipflop"][0]
+    rnn = as_torch_rnn(model)
+    batch = task.sample(128, seed=1)
+    with torch.no_grad():
+        visited = model(batch.x, noise=False).states[:, 0].reshape(-1, n_hidden)
+        _, rnn_last = rnn(batch.x.transpose(0, 1))
+    # the two networks are the same map
+    torch.testing.assert_close(rnn_last[0], visited.reshape(-1, 128, n_hidden)[-1])
+    g = torch.Generator().manual_seed(2)
+    starts = visited[torch.randint(len(visited), (n_starts,), generator=g)]
+    starts = starts + noise * torch.randn(starts.shape, generator=g)
+    return model, accuracy, rnn, starts
+
+
+def compare_with_fpf(args: argparse.Namespace, n_hidden: int, device: torch.device) -> None:
+    """The table of one network: FixedPointFinder and neurodyn on the same starts, interleaved."""
+    model, accuracy, rnn, starts = flipflop_setup(
+        n_hidden, args.train_steps, args.initial_states, args.noise, args.cache
+    )
+    inputs = np.zeros((1, 3), dtype=np.float32)
+    starts_np = starts.numpy().copy()
+    model, rnn, starts = model.to(device), rnn.to(device), starts.to(device)
+    tol = dict(tol_q=1e-12, tol_dq=1e-20, max_iters=args.max_iters, tol_unique=1e-3)
+    hps = dict(tol, outlier_distance_scale=10.0, verbose=False, super_verbose=False)
+    rows = {  # label -> (options, number of starts)
+        f"neurodyn, {args.initial_states} starts": (
+            FixedPointOptions(**tol, outlier_distance_scale=10.0),
+            args.initial_states,
+        ),
+        f"neurodyn, {args.initial_states} starts + saddle starts": (
+            FixedPointOptions(**tol, outlier_distance_scale=10.0, saddle_starts=True),
+            args.initial_states,
+        ),
+        f"neurodyn, {args.few_starts} starts + saddle starts": (
+            FixedPointOptions(**tol, outlier_distance_scale=10.0, saddle_starts=True),
+            args.few_starts,
+        ),
+    }
+    # warm-up: each contender once, untimed
+    if not args.no_fpf:
+        run_fixedpointfinder(rnn, starts_np[:8].copy(), inputs, dict(hps, max_iters=10))
+    run_neurodyn(model, starts[:8], FixedPointOptions(max_iters=10, saddle_starts=True))
+    times: dict[str, list[float]] = {}
+    found = {}
+    for _ in range(args.repeats):  # interleaved, so all see the same machine load
+        if not args.no_fpf:
+            # a copy: FixedPointFinder writes into the initial-states array it is given
+            theirs, their_q, seconds = run_fixedpointfinder(rnn, starts_np.copy(), inputs, hps)
+            times.setdefault("fpf", []).append(seconds)
+        for label, (options, n_starts) in rows.items():
+            found[label], seconds = run_neurodyn(model, starts[:n_starts], options)
+            times.setdefault(label, []).append(seconds)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    if not args.no_fpf:
+        for p in rnn.parameters():  # FixedPointFinder switches gradients off for good
+            p.requires_grad_(True)
+    print(
+        f"\n### N = {n_hidden} (accuracy {accuracy:.3f}), median of {args.repeats} "
+        "interleaved runs\n"
+    )
+    print(
+        "| finder | points (stable / saddles) | points per kind of start | max q "
+        "| of FixedPointFinder's matched | seconds | speed-up |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    base = median.get("fpf")
+    if base is not None:
+        print(
+            f"| FixedPointFinder, {args.initial_states} starts | {len(theirs)} | | "
+            f"{their_q.max():.1e} | | {base:.3f} | 1.0x |"
+        )
+    for label in rows:
+        fps = found[label]
+        counts = fps.count()
+        kinds = ", ".join(f"{k} {v}" for k, v in fps.points_by_start().items())
+        match = f"{matched(theirs, fps.states, 1e-3)} of {len(theirs)}" if base else "n/a"
+        ratio = f"{base / median[label]:.1f}x" if base else "n/a"
+        print(
+            f"| {label} | {len(fps)} ({counts['stable']} / {counts['saddle']}) | {kinds} | "
+            f"{fps.q.max():.1e} | {match} | {median[label]:.3f} | {ratio} |"
+        )
+
+
+def many_starts(args: argparse.Namespace, n_hidden: int, device: torch.device) -> None:
+    """neurodyn alone from `--many-starts` starts (median of `--repeats`)."""
+    model, _, _, starts = flipflop_setup(
+        n_hidden, args.train_steps, args.many_starts, args.noise, args.cache
+    )
+    model, starts = model.to(device), starts.to(device)
+    options = FixedPointOptions(
+        tol_q=1e-12,
+        tol_dq=1e-20,
+        max_iters=args.max_iters,
+        tol_unique=1e-3,
+        outlier_distance_scale=10.0,
+        saddle_starts=True,
+    )
+    seconds = []
+    for _ in range(args.repeats):
+        fps, s = run_neurodyn(model, starts, options)
+        seconds.append(s)
+    counts = fps.count()
+    print(
+        f"\n{args.many_starts} starts at N = {n_hidden} (+ saddle starts): "
+        f"{len(fps)} points ({counts['stable']} stable, {counts['saddle']} saddles), "
+        f"median {statistics.median(seconds):.2f} s of {args.repeats}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fpf-dir", default=os.environ.get("FPF_DIR"))
     parser.add_argument("--no-fpf", action="store_true", help="leave FixedPointFinder out")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[32, 128, 256])
     parser.add_argument("--train-steps", type=int, default=1500)
+    parser.add_argument("--cache", help="folder to keep the trained networks in between runs")
     parser.add_argument("--initial-states", type=int, default=1024)
+    parser.add_argument("--few-starts", type=int, default=128)
+    parser.add_argument("--many-starts", type=int, default=16384, help="at the largest N")
     parser.add_argument("--noise", type=float, default=0.5)
     parser.add_argument("--max-iters", type=int, default=5000)
-    parser.add_argument("--iters", type=int, default=5000, help="the fixed-count loops' count")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--loop-table", action="store_true", help="also time the descent loop against JAX"
+    )
+    parser.add_argument("--iters", type=int, default=5000, help="the loop table's count")
     parser.add_argument("--jax-lr", type=float, default=0.01)
-    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    use_fpf = not args.no_fpf
-    if use_fpf and not args.fpf_dir:
+    if not args.no_fpf and not args.fpf_dir:
         sys.exit(
             "give --fpf-dir (a checkout of github.com/mattgolub/fixed-point-finder), "
             "or --no-fpf to leave it out"
         )
-    if use_fpf:
+    if not args.no_fpf:
         sys.path.insert(0, args.fpf_dir)
-    use_jax = jax_available()
     device = torch.device(args.device)
     torch.manual_seed(0)
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
+    print(
+        f"flip-flop networks (3 bits: 27 points, 8 stable and 19 saddles); starts from the "
+        f"trajectories + noise {args.noise}, zero input; torch {torch.__version__} on {device} "
+        f"({hardware}), {torch.get_num_threads()} threads"
+    )
+    for n_hidden in args.hidden:
+        compare_with_fpf(args, n_hidden, device)
+    if args.many_starts:
+        many_starts(args, max(args.hidden), device)
+    if args.loop_table:
+        loop_table(args, args.hidden[0], device)
 
-    model, task = train_network(args.hidden, args.train_steps)  # on the CPU, as everywhere
-    accuracy = evaluate(model, task).performance["flipflop"][0]
-    rnn = as_torch_rnn(model)
-    batch = task.sample(128, seed=1)
-    with torch.no_grad():
-        visited = model(batch.x, noise=False).states[:, 0].reshape(-1, args.hidden)
-        _, rnn_last = rnn(batch.x.transpose(0, 1))
-    # the two networks are the same map
-    torch.testing.assert_close(rnn_last[0], visited.reshape(-1, 128, args.hidden)[-1])
-    g = torch.Generator().manual_seed(2)
-    starts = visited[torch.randint(len(visited), (args.initial_states,), generator=g)]
-    starts = starts + args.noise * torch.randn(starts.shape, generator=g)
+
+def loop_table(args: argparse.Namespace, n_hidden: int, device: torch.device) -> None:
+    """neurodyn's descent loop at a fixed count of iterations against plain Adam in JAX."""
+    use_jax = jax_available()
+    model, _, _, starts = flipflop_setup(
+        n_hidden, args.train_steps, args.initial_states, args.noise, args.cache
+    )
     inputs = np.zeros((1, 3), dtype=np.float32)
     starts_np = starts.numpy().copy()
-    model, rnn, starts = model.to(device), rnn.to(device), starts.to(device)
-
-    tol = dict(tol_q=1e-12, tol_dq=1e-20, max_iters=args.max_iters, tol_unique=1e-3)
-    hps = dict(tol, outlier_distance_scale=10.0, verbose=False, super_verbose=False)
-    options = FixedPointOptions(**tol, outlier_distance_scale=10.0)
+    model, starts = model.to(device), starts.to(device)
     loop_settings = {  # row label -> check_every
         "one dense batch (check_every = iters)": args.iters,
         "as by default (check_every 25)": 25,
     }
-
-    # warm-up: each contender once, untimed
-    if use_fpf:
-        run_fixedpointfinder(rnn, starts_np[:8].copy(), inputs, dict(hps, max_iters=10))
-    run_neurodyn(model, starts[:8], FixedPointOptions(max_iters=10))
     for check_every in loop_settings.values():
         run_neurodyn(model, starts[:8], fixed_count_options(10, min(check_every, 10)))
     if use_jax:
@@ -293,16 +394,9 @@ def main() -> None:
         np.testing.assert_allclose(q_jax, q_ours[0].cpu().numpy(), rtol=1e-4)
         compile_s = reference.compile(starts_np)
         reference.run(starts_np)
-
     times: dict[str, list[float]] = {}
-    for _ in range(args.repeats):  # interleaved, so all see the same machine load
-        if use_fpf:
-            # a copy: FixedPointFinder writes into the initial-states array it is given
-            theirs, their_q, seconds = run_fixedpointfinder(rnn, starts_np.copy(), inputs, hps)
-            times.setdefault("fpf", []).append(seconds)
-        ours, seconds = run_neurodyn(model, starts, options)
-        times.setdefault("ours", []).append(seconds)
-        loops = {}
+    loops = {}
+    for _ in range(args.repeats):
         for label, check_every in loop_settings.items():
             loops[label], seconds = run_neurodyn(
                 model, starts, fixed_count_options(args.iters, check_every)
@@ -311,43 +405,14 @@ def main() -> None:
             if not (loops[label].n_iters == args.iters).all():
                 sys.exit(f"neurodyn's loop ({label}) did not run every state {args.iters} times")
         if use_jax:
-            jax_states, jax_q, seconds = reference.run(starts_np)
+            jax_states, _, seconds = reference.run(starts_np)
             times.setdefault("jax", []).append(seconds)
     median = {name: statistics.median(t) for name, t in times.items()}
-    if use_fpf:
-        for p in rnn.parameters():  # FixedPointFinder switches gradients off for good
-            p.requires_grad_(True)
-
-    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
     print(
-        f"flip-flop network: N={args.hidden}, accuracy {accuracy:.3f}; "
-        f"{args.initial_states} initial states (trajectories + noise {args.noise}); "
-        f"torch {torch.__version__} on {device} ({hardware}), {torch.get_num_threads()} threads; "
-        f"median of {args.repeats} runs\n"
+        f"\nThe optimisation loop alone at N = {n_hidden}, every state {args.iters} gradient "
+        f"iterations, float32 ({'JAX ' + jax_backend() if use_jax else 'JAX not installed'})\n"
     )
-    print("| finder | unique points | of which q < 1e-12 | max q | seconds | speed-up |")
-    print("|---|---|---|---|---|---|")
-    base = median["fpf"] if use_fpf else median["ours"]
-    if use_fpf:
-        print(
-            f"| FixedPointFinder (torch, main @ fpf-dir) | {len(theirs)} | "
-            f"{int((their_q < 1e-12).sum())} | {their_q.max():.1e} | {median['fpf']:.2f} | 1.0x |"
-        )
-    else:
-        print("| FixedPointFinder | skipped (--no-fpf) | | | | |")
-    print(
-        f"| neurodyn model_fixed_points | {len(ours)} | {int(ours.is_fixed.sum())} | "
-        f"{ours.q.max():.1e} | {median['ours']:.2f} | {base / median['ours']:.1f}x |"
-    )
-
-    print(
-        f"\nThe optimisation loop alone, every state {args.iters} gradient iterations, "
-        f"float32 ({'JAX ' + jax_backend() if use_jax else 'JAX not installed'})\n"
-    )
-    print(
-        "| loop | states with q < 1e-12 (float64 q of the final states) "
-        "| seconds | ms per iteration | vs JAX loop |"
-    )
+    print("| loop | states with q < 1e-12 | seconds | ms per iteration | vs JAX loop |")
     print("|---|---|---|---|---|")
     for label in loop_settings:
         final_q = loops[label].final_q  # float64
@@ -358,47 +423,9 @@ def main() -> None:
         )
     if use_jax:
         print(
-            f"| JAX optax.adam(lr {args.jax_lr}) in jit(fori_loop), compile excluded | "
-            f"{int((speed64(model, jax_states) < 1e-12).sum())} | {median['jax']:.2f} | "
-            f"{1e3 * median['jax'] / args.iters:.3f} | 1.0x |"
-        )
-    else:
-        print("| JAX reference | skipped: jax / optax not installed | | | |")
-
-    if use_fpf:
-        print(
-            f"\nof their {len(theirs)} points, {matched(theirs, ours.states, 1e-3)} are within "
-            f"1e-3 of one of ours; of our {len(ours)}, {matched(ours.states, theirs, 1e-3)} are "
-            f"within 1e-3 of one of theirs. Ours by stability: {ours.count()}"
-        )
-    if use_jax:
-        converged = jax_q < 1e-12  # as its loop computes q, in float32
-        jax_unique = unique_points(jax_states[converged], jax_q[converged], 1e-3)
-        print(
-            f"\nJAX: compile {compile_s:.2f} s (excluded above); {int(converged.sum())} of "
-            f"{len(jax_q)} states ({converged.mean():.1%}) end with q < 1e-12 (float32 q), "
-            f"max q {jax_q.max():.1e}, median {np.median(jax_q):.1e}; those are "
-            f"{len(jax_unique)} unique points (tol 1e-3), of which "
-            f"{matched(jax_unique, ours.states, 1e-3)} are within 1e-3 of one of ours. "
-            f"Of our {len(ours)} points, {matched(ours.states, jax_states[converged], 1e-3)} have "
-            f"a converged JAX final state within 1e-3 ({matched(ours.states, jax_states, 1e-3)} "
-            "counting every JAX final state)"
-            + (
-                f"; of FixedPointFinder's {len(theirs)}, "
-                f"{matched(theirs, jax_states[converged], 1e-3)} "
-                f"({matched(theirs, jax_states, 1e-3)})."
-                if use_fpf
-                else "."
-            )
-        )
-    if not use_fpf:
-        return
-    unmatched = [x for x in theirs if np.linalg.norm(ours.states - x, axis=1).min() >= 1e-3]
-    for x in unmatched:
-        print(
-            f"their point not in ours: nearest of ours at "
-            f"{np.linalg.norm(ours.states - x, axis=1).min():.2e}, "
-            f"its q in float64 {speed64(model, x[None])[0]:.1e}"
+            f"| JAX optax.adam(lr {args.jax_lr}) in jit(fori_loop), compile {compile_s:.2f} s "
+            f"excluded | {int((speed64(model, jax_states) < 1e-12).sum())} | "
+            f"{median['jax']:.2f} | {1e3 * median['jax'] / args.iters:.3f} | 1.0x |"
         )
 
 

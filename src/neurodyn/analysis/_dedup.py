@@ -7,6 +7,7 @@ lowest-q copy) and assigns every copy to it.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from torch import Tensor
 
 
@@ -38,7 +39,7 @@ def unique_points(
         Speed of each state.
     keep : Tensor [E, K] of bool
         States that may be points (finite, slow enough, not outliers).
-    condition : Tensor [K]
+    condition : Tensor [K] or [E, K]
         Input condition of each state; states of different conditions are never merged.
     tol_unique : float
         States closer than this (Euclidean) are one point.
@@ -53,12 +54,12 @@ def unique_points(
     n_members, n_init = q.shape
     states_64 = states.detach().cpu().double().numpy()
     q_cpu, keep_cpu = q.detach().cpu().numpy(), keep.detach().cpu().numpy()
-    cond = condition.detach().cpu().numpy()
+    cond = np.broadcast_to(condition.detach().cpu().numpy(), (n_members, n_init))
     assignment = np.full((n_members, n_init), -1)
     chosen: list[tuple[int, int]] = []
     for e in range(n_members):
-        for c in np.unique(cond):
-            rows = np.flatnonzero(keep_cpu[e] & (cond == c))
+        for c in np.unique(cond[e]):
+            rows = np.flatnonzero(keep_cpu[e] & (cond[e] == c))
             order = rows[np.argsort(q_cpu[e, rows], kind="stable")]
             group = states_64[e, order]
             taken = np.zeros(len(order), bool)
@@ -70,3 +71,63 @@ def unique_points(
                 assignment[e, order[near]] = len(chosen)
                 chosen.append((e, int(order[i])))
     return assignment, chosen
+
+
+def merge_copies(states: Tensor, q: Tensor, eligible: Tensor, group: Tensor, tol: float) -> Tensor:
+    """Merge eligible states of one member and group that are within `tol` of each other.
+
+    Used during the search, so that copies of one point are optimised once: greedy, lowest q
+    first (the most advanced copy leads), as `unique_points` decides at the end. Distances are
+    taken in float64; the matrix form `|a|^2 + |b|^2 - 2ab` only proposes candidate pairs
+    (within 2 tol) and each candidate's distance is then computed from the difference itself.
+
+    Parameters
+    ----------
+    states : Tensor [E, L, N]
+    q : Tensor [E, L]
+    eligible : Tensor [E, L] of bool
+        States that may be merged (close enough to a point that being near each other means
+        heading to the same point).
+    group : Tensor [E, L]
+        Input condition of each state; states of different groups never merge.
+    tol : float
+
+    Returns
+    -------
+    Tensor [E, L] of long
+        Index (along L) of the state each state merges into: itself for a leader or a state
+        not eligible.
+    """
+    n_members, length = q.shape
+    leader = torch.arange(length, device=q.device).expand(n_members, -1).clone()
+    for e in range(n_members):
+        rows = torch.nonzero(eligible[e]).flatten()
+        if len(rows) < 2:
+            continue
+        x = states[e, rows].detach().double()
+        candidates = torch.cdist(x, x) < 2 * tol
+        candidates &= group[e, rows][:, None] == group[e, rows][None, :]
+        i, j = torch.nonzero(torch.triu(candidates, diagonal=1), as_tuple=True)
+        if not len(i):
+            continue
+        close = (x[i] - x[j]).norm(dim=-1) < tol
+        i, j = i[close].cpu().numpy(), j[close].cpu().numpy()
+        if not len(i):
+            continue
+        neighbours: dict[int, list[int]] = {}
+        for a, b in zip(i.tolist(), j.tolist(), strict=True):
+            neighbours.setdefault(a, []).append(b)
+            neighbours.setdefault(b, []).append(a)
+        q_rows = q[e, rows].detach().cpu().numpy()
+        lead = np.arange(len(rows))
+        taken = np.zeros(len(rows), bool)
+        for a in sorted(neighbours, key=lambda k: (q_rows[k], k)):
+            if taken[a]:
+                continue
+            taken[a] = True
+            for b in neighbours[a]:
+                if not taken[b]:
+                    taken[b] = True
+                    lead[b] = a
+        leader[e, rows] = rows[torch.as_tensor(lead, device=rows.device)]
+    return leader

@@ -1,5 +1,5 @@
-"""The optimiser of the fixed-point finder: per-state gradient descent on the speed
-`q(h) = 0.5 ||F(h, u) - h||^2` with adaptive rates, and damped Newton refinement.
+"""The optimisers of the fixed-point finder: per-state gradient descent on the speed
+`q(h) = 0.5 ||F(h, u) - h||^2` with adaptive rates, and Levenberg-Marquardt on `F(h, u) = h`.
 
 All states are optimised as one batch; `[E, K, ...]` throughout (E members, K states).
 """
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
+
+from neurodyn.analysis._dedup import merge_copies
 
 if TYPE_CHECKING:
     from neurodyn.analysis.fixed_points import FixedPointOptions
@@ -132,44 +134,63 @@ def descend(
     speed_grad: SpeedGradFn | None = None,
     callback: ProgressFn | None = None,
     stage: str = "descent",
-) -> tuple[Tensor, Tensor]:
-    """Per-state Adam with adaptive rates, clipping and rejected steps.
+    group: Tensor | None = None,
+    leader: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-state Adam with adaptive rates, clipping and rejected steps, merging copies.
 
     Each state keeps its best point so far. A proposed step that raises its q is rejected and
     the state's rate shrinks; an accepted one grows it. q therefore decreases monotonically
     for every state, which keeps each state in the basin it started in (a fixed learning rate
     can throw a state across to another point, or to a saddle). Every `check_every`
     iterations the states still running are gathered into a smaller batch, so the work
-    shrinks as states finish.
+    shrinks as states finish; and, with `options.merge`, states whose q is below
+    `options.merge_below` and that lie within `options.tol_unique` of another such state (of
+    the same group) with a lower q stop there, merged into it: one copy of a point is
+    optimised, not hundreds.
 
     Parameters
     ----------
     h : Tensor [E, K, N]
     u : Tensor [E, K, I]
+    group : Tensor [E, K], optional
+        Condition of each state (states of different groups never merge); one group if None.
+    leader : Tensor [E, K] of long, optional
+        The state each state was merged into before (itself if none); merged states stay put.
 
     Returns
     -------
-    (states [E, K, N], gradient iterations each state ran [E, K])
+    (states [E, K, N], gradient iterations each state ran [E, K],
+     leader [E, K]: the state each one was merged into, itself if none)
     """
     iters = torch.zeros(h.shape[:-1], dtype=torch.long, device=h.device)
+    rows = torch.arange(h.shape[1], device=h.device).expand(h.shape[0], -1)
+    leader = rows.clone() if leader is None else leader.clone()
+    group = torch.zeros_like(rows) if group is None else group
     with torch.no_grad():
         q = speed(step_fn, h, u)
-    active = q >= stop_below
+    active = (q >= stop_below) & (leader == rows)
     done_iters = 0
     while done_iters < options.max_iters and bool(active.any()):
         index, valid = padded(active)
         n = min(options.check_every, options.max_iters - done_iters)
-        best, still, ran = _descend_dense(
+        best, q_best, still, ran = _descend_dense(
             step_fn, gather(h, index), gather(u, index), valid, n, options, stop_below, speed_grad
         )
         h = scatter(h, index, valid, best)
+        q = scatter(q, index, valid, q_best)
         iters = scatter(iters, index, valid, iters[_rows(index), index] + ran)
         active = scatter(torch.zeros_like(active), index, valid, still)
         done_iters += n
+        if options.merge:
+            eligible = (leader == rows) & torch.isfinite(q) & (q < options.merge_below)
+            merged_into = merge_copies(h, q, eligible, group, options.tol_unique)
+            leader = torch.where(merged_into != rows, merged_into, leader)
+            active &= leader == rows
         if callback is not None:
             total = active.numel()
             callback(FinderProgress(stage, done_iters, total - int(active.sum()), total))
-    return h, iters
+    return h, iters, leader
 
 
 def _rows(index: Tensor) -> Tensor:
@@ -185,7 +206,7 @@ def _descend_dense(
     options: FixedPointOptions,
     stop_below: float,
     speed_grad: SpeedGradFn | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """`n_iters` iterations on a gathered batch. Adam's moments restart with each batch: a
     short restart every `check_every` iterations costs little and needs no bookkeeping.
     `speed_grad(u)`, when given, gives q and its gradient in closed form (no autograd graph,
@@ -239,10 +260,10 @@ def _descend_dense(
             ran += active
             stuck = (accept & (improvement < options.tol_dq)) | (lr < options.min_lr)
             active = active & ~((q_best < stop_below) | stuck)
-    return best, active, ran
+    return best, q_best, active, ran
 
 
-def newton(
+def levenberg_marquardt(
     step_fn: StepFn,
     h: Tensor,
     u: Tensor,
@@ -250,45 +271,82 @@ def newton(
     jacobian_fn: JacobianFn,
     *,
     stop_below: float,
+    select: Tensor | None = None,
 ) -> Tensor:
-    """Damped Newton on F(h) - h = 0 for the states that are slow but not yet fixed.
+    """Levenberg-Marquardt on the residual `r(h) = F(h, u) - h = 0`, every state at once.
 
-    The Newton direction `-(J - I)^-1 r` is a descent direction of q (its Gauss-Newton
-    step), so with backtracking each step lowers q. A state stops when q is below
-    `stop_below`, or when a step no longer halves q (it has reached the precision of its
-    dtype). Only the states still running are computed, so after the first one or two
-    iterations the work is small.
+    With `A = dF/dh - I` (the closed-form Jacobian where the step function has one), each
+    iteration proposes `delta = -(A^T A + mu I)^-1 A^T r` with `mu = lam |r|`: far from a
+    point a short step along the gradient of q, near one a Newton step, whose convergence is
+    quadratic even where `A` is singular (Yamashita & Fukushima 2001; Fan & Yuan 2005). A step
+    that lowers q is taken and `lam` shrinks by the agreement of the actual and predicted
+    decrease; one that does not is refused and `lam` grows. Each state stops when its q is
+    below `stop_below`, or, below `tol_q`, after three iterations that did not halve q (it has reached the
+    precision of its dtype), or after `options.newton_iters` iterations (a slow point, where
+    `r = 0` has no solution nearby). Only the states still running are computed.
 
     Parameters
     ----------
     h : Tensor [E, K, N]
     u : Tensor [E, K, I]
+    select : Tensor [E, K] of bool, optional
+        The states to refine (the others are returned as they are); if None, those with q
+        under `options.slow_q`.
+
+    Returns
+    -------
+    Tensor [E, K, N]
+
+    Reference: Levenberg (1944), Marquardt (1963); the choice of mu: Fan & Yuan (2005),
+    Computing 74.
     """
     with torch.no_grad():
         q = speed(step_fn, h, u)
-    active = torch.isfinite(q) & (q < options.slow_q) & (q >= stop_below)
+    active = torch.isfinite(q) & (q >= stop_below)
+    active &= (q < options.slow_q) if select is None else select
+    lam = torch.full_like(q, 1e-2)
+    stalls = torch.zeros(q.shape, dtype=torch.long, device=h.device)
     eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
     for _ in range(options.newton_iters):
         if not bool(active.any()):
             break
         index, valid = padded(active)
         hs, us, qs = gather(h, index), gather(u, index), gather(q, index)
+        lams, stall = gather(lam, index), gather(stalls, index)
         jac = jacobian_fn(hs, us)
         with torch.no_grad():
+            a = jac - eye
             residual = step_fn(hs, us) - hs
-            solved = torch.linalg.solve_ex(jac - eye, -residual[..., None])
-            delta = torch.nan_to_num(solved.result[..., 0], nan=0.0, posinf=0.0, neginf=0.0)
-            q_start = qs
-            improved = torch.zeros_like(qs, dtype=torch.bool)
-            for scale in (1.0, 0.5, 0.25, 0.125):
-                trial = hs + scale * delta
-                q_trial = speed(step_fn, trial, us)
-                better = (q_trial < qs) & ~improved
-                hs = torch.where(better[..., None], trial, hs)
-                qs = torch.where(better, q_trial, qs)
-                improved |= better
+            mu = lams * residual.norm(dim=-1)
+            normal = a.mT @ a + mu[..., None, None] * eye
+            gradient = (a.mT @ residual[..., None])[..., 0]
+            factor, info = torch.linalg.cholesky_ex(normal)
+            delta = -torch.cholesky_solve(gradient[..., None], factor)[..., 0]
+            delta = torch.where((info == 0)[..., None], delta, torch.zeros_like(delta))
+            delta = torch.nan_to_num(delta, nan=0.0, posinf=0.0, neginf=0.0)
+            trial = hs + delta
+            q_trial = speed(step_fn, trial, us)
+            predicted = qs - 0.5 * (residual + (a @ delta[..., None])[..., 0]).pow(2).sum(-1)
+            ratio = (qs - q_trial) / predicted.clamp(min=torch.finfo(h.dtype).tiny)
+            accept = q_trial < qs
+            hs = torch.where(accept[..., None], trial, hs)
+            q_new = torch.where(accept, q_trial, qs)
+            # trust-region update of lam: shrink when the model predicted the decrease well
+            lams = torch.where(
+                accept & (ratio > 0.75),
+                lams / 4,
+                torch.where(accept & (ratio > 0.25), lams, lams * 4),
+            ).clamp(1e-12, 1e12)
+            # Once below tol_q, steps that no longer halve q mean the dtype's precision is
+            # reached; above it, a refused step only means lam must grow.
+            halved = q_new < 0.5 * qs
+            stall = torch.where(
+                halved | (q_new >= options.tol_q), torch.zeros_like(stall), stall + 1
+            )
             h = scatter(h, index, valid, hs)
-            q = scatter(q, index, valid, qs)
-            keep_going = improved & (qs < 0.5 * q_start) & (qs >= stop_below)
+            q = scatter(q, index, valid, q_new)
+            lam = scatter(lam, index, valid, lams)
+            stalls = scatter(stalls, index, valid, stall)
+            keep_going = (q_new >= stop_below) & (stall < 3)
             active = scatter(torch.zeros_like(active), index, valid, keep_going)
     return h

@@ -39,22 +39,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neurodyn.analysis._dedup import unique_points
+from neurodyn.analysis._dedup import distances_to, unique_points
 from neurodyn.analysis._descent import (
     FinderProgress,
     JacobianFn,
     ProgressFn,
     SpeedGradFn,
     StepFn,
-    descend,
-    gather,
     jacobians,
-    newton,
-    padded,
-    scatter,
-    speed,
 )
+from neurodyn.analysis._descent import speed as speed  # re-exported: q of a step function
 from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis._search import Searched, Solver, linearise, midpoint_starts
+from neurodyn.analysis._search import search as solver_search
 from neurodyn.analysis._stability import STABILITY, classify
 from neurodyn.errors import ConfigError, ShapeError
 from neurodyn.models import Network
@@ -75,10 +72,17 @@ class FixedPointOptions:
     lr_increase, lr_decrease : a state's rate is multiplied by these after a step that
         lowered its q (accepted) / would have raised it (rejected)
     max_grad_norm : each state's gradient is clipped to this norm
-    newton : refine with damped Newton steps once a state's q is below `newton_below`
-    newton_below : q at which a state leaves gradient descent for Newton
-    newton_iters : Newton iterations at most
+    newton : refine with Levenberg-Marquardt (damped Newton) once a state's q is below
+        `newton_below`; False: gradient descent on q alone (the slow-point mode)
+    newton_below : q at which a state leaves gradient descent for Levenberg-Marquardt
+    newton_iters : Levenberg-Marquardt iterations at most
     tol_unique : points closer than this (Euclidean) are one point
+    merge : during the search, a state whose q is below `merge_below` and that lies within
+        `tol_unique` of another such state with a lower q stops, merged into it
+    merge_below : q under which states may be merged
+    saddle_starts : after the first search, start again half-way between each pair of stable
+        points found (of one member and condition), where the saddles between attractors are
+    max_saddle_starts : such starts per member and condition at most (the closest pairs)
     slow_q : points with q under this are kept as slow points (fixed points need q < tol_q)
     outlier_distance_scale : points farther from the initial states' centroid than this many
         times the initial states' mean distance to it are dropped (None: keep all)
@@ -96,9 +100,13 @@ class FixedPointOptions:
     lr_decrease: float = 0.5
     max_grad_norm: float = 1.0
     newton: bool = True
-    newton_below: float = 1e-6
+    newton_below: float = 1e-3
     newton_iters: int = 20
     tol_unique: float = 1e-3
+    merge: bool = True
+    merge_below: float = 1e-6
+    saddle_starts: bool = False
+    max_saddle_starts: int = 256
     slow_q: float = 1e-4
     outlier_distance_scale: float | None = 10.0
     marginal_tol: float = 1e-3
@@ -109,6 +117,8 @@ class FixedPointOptions:
             raise ConfigError("tol_q and tol_unique must be positive, max_iters non-negative")
         if self.slow_q < self.tol_q:
             raise ConfigError(f"slow_q ({self.slow_q}) must be at least tol_q ({self.tol_q})")
+        if self.max_saddle_starts < 1:
+            raise ConfigError(f"max_saddle_starts must be at least 1, got {self.max_saddle_starts}")
 
 
 @dataclass(frozen=True)
@@ -198,15 +208,19 @@ class FixedPoints(SavableResult):
     stability : [M]            'stable', 'saddle', 'unstable' or 'marginal'
     n_unstable : [M]           number of unstable modes
     n_marginal : [M]           number of modes within marginal_tol of the boundary
-    initial_states : [K, N]    where the optimisation started
+    initial_states : [K, N]    where the optimisation started (the starts given, then any
+                               saddle-targeting starts)
     initial_member : [K]
     initial_condition : [K]
-    final_states : [K, N]      where each initial state ended
+    final_states : [K, N]      where each initial state ended (a copy merged into another
+                               state during the search: where that state ended)
     final_q : [K]
     assignment : [K]           index of the point each initial state ended at (-1: none)
     n_iters : [K]              gradient iterations each state ran
     dt : float                 NaN for a discrete-time map
     options : dict             the FixedPointOptions used
+    start_kind : [K]           'initial' (a start given) or 'midpoint' (half-way between two
+                               stable points); empty in results saved before it existed
     """
 
     states: np.ndarray
@@ -230,6 +244,7 @@ class FixedPoints(SavableResult):
     n_iters: np.ndarray
     dt: float
     options: dict[str, Any] = field(default_factory=dict)
+    start_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="<U8"))
 
     def __len__(self) -> int:
         return len(self.states)
@@ -249,10 +264,25 @@ class FixedPoints(SavableResult):
         counts["slow"] = int(np.sum(keep & ~self.is_fixed))
         return counts
 
+    def points_by_start(self) -> dict[str, int]:
+        """Number of distinct points reached from each kind of start (`start_kind`): a point
+        reached from starts of both kinds counts for both."""
+        kinds = (
+            self.start_kind if len(self.start_kind) else np.full(len(self.assignment), "initial")
+        )
+        return {
+            str(kind): len(np.unique(self.assignment[(kinds == kind) & (self.assignment >= 0)]))
+            for kind in dict.fromkeys(kinds.tolist())
+        }
+
     def _summary(self) -> list[tuple[str, str]]:
         # what a reader wants first: how many points of each kind
         counts = ", ".join(f"{v} {k}" for k, v in self.count().items() if v) or "none"
-        return [("points", f"{len(self)} ({counts})"), *super()._summary()]
+        summary = [("points", f"{len(self)} ({counts})")]
+        by_start = self.points_by_start()
+        if len(by_start) > 1:
+            summary.append(("by start", ", ".join(f"{v} {k}" for k, v in by_start.items())))
+        return [*summary, *super()._summary()]
 
     def unstable_modes(self, index: int) -> np.ndarray:
         """Real parts of the unstable eigenvectors of point `index`: `[N, n_unstable]`."""
@@ -379,35 +409,18 @@ def find_fixed_points(
     )
     fine_grad = fast_grad if float64_step_fn is None else None
 
-    if options.newton:
-        # Descend until close, finish with Newton; states Newton cannot take to tol_q (slow
-        # points, where F(h) - h has no zero) go back to descent.
-        stop = max(options.tol_q, options.newton_below)
-        h, iters = descend(
-            fn, h0, u, options, stop_below=stop, speed_grad=fast_grad, callback=callback
-        )
-        h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
-        # Newton to tol_q here; the unique points are polished further once found.
-        h = newton(fine_fn, h, u_fine, options, fine_jac, stop_below=options.tol_q)
-        h, more = descend(
-            fine_fn,
-            h,
-            u_fine,
-            options,
-            stop_below=options.tol_q,
-            speed_grad=fine_grad,
-            callback=callback,
-            stage="polish",
-        )
-        iters = iters + more
-    else:
-        h, iters = descend(
-            fn, h0, u, options, stop_below=options.tol_q, speed_grad=fast_grad, callback=callback
-        )
-        h, u_fine = h.to(fine_dtype), u.to(fine_dtype)
-    with torch.no_grad():
-        q = speed(fine_fn, h, u_fine)
-    found = _summarise(fine_fn, fine_jac, h0, h, u_fine, q, iters, cond, dt, options)
+    solver = Solver(
+        step=fn,
+        jacobian=jac_fn,
+        speed_grad=fast_grad,
+        fine_step=fine_fn,
+        fine_jacobian=fine_jac,
+        fine_speed_grad=fine_grad,
+        fine_dtype=fine_dtype,
+        options=options,
+        callback=callback,
+    )
+    found = _find(solver, h0, u, cond, dt)
     if callback is not None:
         total = n_members * n_init
         callback(FinderProgress("found", 0, total, total, points=len(found)))
@@ -438,95 +451,168 @@ def _with_ensemble_axis(fn: Callable[[Tensor, Tensor], Tensor], ensemble: bool) 
     return lambda h, x: fn(h[0], x[0])[None]
 
 
-def _summarise(
-    step_fn: StepFn,
-    jacobian_fn: JacobianFn,
-    h0: Tensor,
-    h: Tensor,
-    u: Tensor,
-    q: Tensor,
-    iters: Tensor,
-    cond: Tensor,
-    dt: float | None,
-    options: FixedPointOptions,
-) -> FixedPoints:
-    """De-duplicate, drop outliers, linearise and classify."""
-    n_members, n_init, n_units = h.shape
-    finite = torch.isfinite(q) & torch.isfinite(h).all(-1)
-    keep = finite & (q < options.slow_q)
-    if options.outlier_distance_scale is not None:
-        centroid = h0.mean(1, keepdim=True)
-        spread = (h0 - centroid).norm(dim=-1).mean(1, keepdim=True)
-        keep &= (h - centroid).norm(dim=-1) <= options.outlier_distance_scale * spread
-    assignment, chosen = unique_points(h, q, keep, cond, options.tol_unique)
-    members = torch.tensor([e for e, _ in chosen], dtype=torch.long)
-    index = torch.tensor([k for _, k in chosen], dtype=torch.long)
-    if options.newton and len(chosen):
-        # Polish each unique point (not every copy of it) to the precision of its dtype.
-        select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
-        select[members.to(h.device), index.to(h.device)] = True
-        pad_index, valid = padded(select)
-        polished = newton(
-            step_fn,
-            gather(h, pad_index),
-            gather(u, pad_index),
-            options,
-            jacobian_fn,
-            stop_below=options.tol_q * 1e-9,
+@dataclass
+class _Points:
+    """The distinct points found so far (NumPy, M points), and every start with its end."""
+
+    states: np.ndarray  # [M, N]
+    inputs: np.ndarray  # [M, I]
+    member: np.ndarray  # [M]
+    condition: np.ndarray  # [M]
+    q: np.ndarray  # [M]
+    eigenvalues: np.ndarray  # [M, N]
+    eigenvectors: np.ndarray  # [M, N, N]
+    starts: list[dict[str, np.ndarray]]  # per batch of starts: the per-start arrays
+
+    def add_batch(
+        self,
+        found: Searched,
+        h0: Tensor,
+        cond: Tensor,
+        assignment: np.ndarray,
+        valid: Tensor,
+        kind: str,
+    ) -> None:
+        """Record a batch of starts `[E, K]` (those where `valid`) and where each ended."""
+        n_members, n_init, n_units = h0.shape
+        root = found.leader
+        rows = torch.arange(n_members, device=root.device)[:, None]
+        final, final_q = found.states[rows, root], found.q[rows, root]
+        flat = valid.reshape(-1).cpu().numpy()
+        member = np.repeat(np.arange(n_members), n_init)
+        self.starts.append(
+            {
+                "initial_states": h0.reshape(-1, n_units).cpu().numpy()[flat],
+                "initial_member": member[flat],
+                "initial_condition": cond.reshape(-1).cpu().numpy()[flat],
+                "final_states": final.reshape(-1, n_units).cpu().numpy()[flat],
+                "final_q": final_q.reshape(-1).cpu().numpy()[flat],
+                # a merged copy ended at the point its leader ended at
+                "assignment": np.take_along_axis(assignment, root.cpu().numpy(), 1).reshape(-1)[
+                    flat
+                ],
+                "n_iters": found.iters.reshape(-1).cpu().numpy()[flat],
+                "start_kind": np.full(int(flat.sum()), kind),
+            }
         )
-        h = scatter(h, pad_index, valid, polished)
-        with torch.no_grad():
-            q = speed(step_fn, h, u)
-    h, q = h.detach(), q.detach()
-    points = h[members, index]  # [M, N]
-    point_inputs = u[members, index]
-    point_q = q[members, index]
 
-    if len(chosen):
-        # One Jacobian call for all members: each member's points, padded to a common length.
-        select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
-        select[members.to(h.device), index.to(h.device)] = True
-        pad_index, valid = padded(select)
-        jac_padded = jacobian_fn(gather(h, pad_index), gather(u, pad_index))  # [E, L, N, N]
-        position = {
-            (e, k): j
-            for e in range(n_members)
-            for j, k in enumerate(pad_index[e].tolist())
-            if bool(valid[e, j])
-        }
-        jac = torch.stack([jac_padded[e, position[(e, k)]] for e, k in chosen])
-        # (detached: a user's Jacobian may carry the graph of parameters that require grad)
-        eigenvalues, eigenvectors = torch.linalg.eig(jac.detach().cpu().double())
-        eigenvalues, eigenvectors = eigenvalues.numpy(), eigenvectors.numpy()
-    else:
-        eigenvalues = np.zeros((0, n_units), complex)
-        eigenvectors = np.zeros((0, n_units, n_units), complex)
 
-    linear = classify(eigenvalues, eigenvectors, dt, options.marginal_tol)
-    point_q_cpu = point_q.cpu().numpy()
+def _keepable(found: Searched, h0: Tensor, options: FixedPointOptions) -> Tensor:
+    """States `[E, K]` that may be points: leaders, finite, slow enough, not outliers (far
+    from the centroid of the starts `h0` given by the user)."""
+    h, q = found.states, found.q
+    rows = torch.arange(h.shape[1], device=h.device).expand(h.shape[0], -1)
+    keep = (found.leader == rows) & torch.isfinite(q) & torch.isfinite(h).all(-1)
+    keep &= q < options.slow_q
+    if options.outlier_distance_scale is not None:
+        start = h0.to(h.dtype)
+        centroid = start.mean(1, keepdim=True)
+        spread = (start - centroid).norm(dim=-1).mean(1, keepdim=True)
+        keep &= (h - centroid).norm(dim=-1) <= options.outlier_distance_scale * spread
+    return keep
+
+
+def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None) -> FixedPoints:
+    """Search from the starts `h0 [E, K, N]`, then (with `saddle_starts`) from midpoints
+    between the stable points found; de-duplicate, linearise each distinct point once, and
+    classify."""
+    options = solver.options
+    n_members, _, n_units = h0.shape
+    group = cond.to(h0.device)[None].expand(n_members, -1)
+    found = solver_search(solver, h0, u, group)
+    u_fine = u.to(solver.fine_dtype)
+    assignment, chosen = unique_points(
+        found.states, found.q, _keepable(found, h0, options), cond, options.tol_unique
+    )
+    members = np.array([e for e, _ in chosen], dtype=np.int64)
+    index = np.array([k for _, k in chosen], dtype=np.int64)
+    eigenvalues, eigenvectors = linearise(solver.fine_jacobian, found.states, u_fine, chosen)
+    points = _Points(
+        states=found.states.cpu().numpy()[members, index].reshape(-1, n_units),
+        inputs=u_fine.cpu().numpy()[members, index].reshape(len(chosen), u.shape[-1]),
+        member=members,
+        condition=cond.numpy()[index],
+        q=found.q.cpu().numpy()[members, index],
+        eigenvalues=eigenvalues,
+        eigenvectors=eigenvectors,
+        starts=[],
+    )
+    points.add_batch(
+        found, h0, group, assignment, torch.ones_like(group, dtype=torch.bool), "initial"
+    )
+    if options.saddle_starts:
+        _search_from_midpoints(solver, points, h0, dt)
+    linear = classify(points.eigenvalues, points.eigenvectors, dt, options.marginal_tol)
+    starts = {name: np.concatenate([b[name] for b in points.starts]) for name in points.starts[0]}
     return FixedPoints(
-        states=points.cpu().numpy(),
-        inputs=point_inputs.cpu().numpy(),
-        member=members.numpy(),
-        condition=cond[index].numpy(),
-        q=point_q_cpu,
-        is_fixed=point_q_cpu < options.tol_q,
+        states=points.states,
+        inputs=points.inputs,
+        member=points.member,
+        condition=points.condition,
+        q=points.q,
+        is_fixed=points.q < options.tol_q,
         eigenvalues=linear.eigenvalues,
         eigenvectors=linear.eigenvectors,
         flow_eigenvalues=linear.flow_eigenvalues,
         stability=linear.stability,
         n_unstable=linear.n_unstable,
         n_marginal=linear.n_marginal,
-        initial_states=h0.reshape(-1, n_units).cpu().numpy(),
-        initial_member=np.repeat(np.arange(n_members), n_init),
-        initial_condition=np.tile(cond.numpy(), n_members),
-        final_states=h.reshape(-1, n_units).cpu().numpy(),
-        final_q=q.reshape(-1).cpu().numpy(),
-        assignment=assignment.reshape(-1),
-        n_iters=iters.reshape(-1).cpu().numpy(),
         dt=float("nan") if dt is None else float(dt),
         options=dict(options.__dict__),
+        **starts,
     )
+
+
+def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: float | None) -> None:
+    """Search again from half-way between each pair of stable points; add the points not
+    found before to `points` (linearising only those)."""
+    options = solver.options
+    n_members = h0.shape[0]
+    stable = classify(points.eigenvalues, points.eigenvectors, dt, options.marginal_tol).stability
+    mids, mid_inputs, mid_cond, valid_np = midpoint_starts(
+        points.states,
+        points.inputs,
+        points.member,
+        points.condition,
+        (stable == "stable") & (points.q < options.tol_q),
+        n_members,
+        options.max_saddle_starts,
+    )
+    if not valid_np.any():
+        return
+    as_tensor = lambda x, dtype: torch.as_tensor(x, dtype=dtype, device=h0.device)  # noqa: E731
+    starts, valid = as_tensor(mids, h0.dtype), as_tensor(valid_np, torch.bool)
+    group = as_tensor(mid_cond, torch.long)
+    u = as_tensor(mid_inputs, h0.dtype)
+    found = solver_search(solver, starts, u, group, stage="saddle starts: ")
+    local, chosen = unique_points(
+        found.states, found.q, _keepable(found, h0, options) & valid, group, options.tol_unique
+    )
+    known = len(points.states)
+    mapping = np.full(len(chosen) + 1, -1)  # local point -> point index (-1 stays -1)
+    new: list[tuple[int, int]] = []
+    states_np = found.states.cpu().numpy()
+    for j, (e, k) in enumerate(chosen):
+        same = np.flatnonzero((points.member == e) & (points.condition == mid_cond[e, k]))
+        distance = distances_to(points.states[same], states_np[e, k]) if len(same) else []
+        if len(same) and np.min(distance) < options.tol_unique:
+            mapping[j] = same[int(np.argmin(distance))]
+        else:
+            mapping[j] = known + len(new)
+            new.append((e, k))
+    if new:
+        u_fine = u.to(solver.fine_dtype)
+        eigenvalues, eigenvectors = linearise(solver.fine_jacobian, found.states, u_fine, new)
+        members = np.array([e for e, _ in new], dtype=np.int64)
+        index = np.array([k for _, k in new], dtype=np.int64)
+        points.states = np.concatenate([points.states, states_np[members, index]])
+        points.inputs = np.concatenate([points.inputs, u_fine.cpu().numpy()[members, index]])
+        points.member = np.concatenate([points.member, members])
+        points.condition = np.concatenate([points.condition, mid_cond[members, index]])
+        points.q = np.concatenate([points.q, found.q.cpu().numpy()[members, index]])
+        points.eigenvalues = np.concatenate([points.eigenvalues, eigenvalues])
+        points.eigenvectors = np.concatenate([points.eigenvectors, eigenvectors])
+    points.add_batch(found, starts, group, mapping[local], valid, "midpoint")
 
 
 def model_fixed_points(
