@@ -192,6 +192,7 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
 
 
 def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
+    from neurodyn.analysis.fixed_points import FixedPointOptions
     from neurodyn.report import write_report
     from neurodyn.runs import fixedpoints as fp
     from neurodyn.runs.analyze import analyze_run, load_analyses
@@ -243,11 +244,18 @@ def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
             epoch=args.epoch,
             n_initial=args.initial_states or 1024,
             noise=args.noise,
+            options=FixedPointOptions(saddle_starts=True) if args.saddle_starts else None,
             progress=progress,
         )
         for member in range(int(found.initial_member.max()) + 1):
             summary = ", ".join(f"{v} {k}" for k, v in found.count(member).items() if v)
             print(f"member {member}: {summary or 'no points found'}")
+        if args.saddle_starts:
+            by_start = found.points_by_start()
+            print(
+                "points reached per kind of start: "
+                + ", ".join(f"{v} {k}" for k, v in by_start.items())
+            )
     print(f"results in {run.path / 'analysis'}; report: {write_report(run, progress=progress)}")
 
 
@@ -451,6 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--across-training",
         action="store_true",
         help="fixed points at every set of weights kept during training",
+    )
+    p.add_argument(
+        "--saddle-starts",
+        action="store_true",
+        help="search again half-way between each pair of stable points found (the saddles)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_fixedpoints)

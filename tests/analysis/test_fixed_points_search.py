@@ -1,0 +1,150 @@
+"""The search behind find_fixed_points on planted systems: Levenberg-Marquardt, merging of
+copies, and the saddle-targeting starts."""
+
+import numpy as np
+import pytest
+import torch
+
+from neurodyn.analysis._dedup import merge_copies
+from neurodyn.analysis._descent import levenberg_marquardt, speed
+from neurodyn.analysis.fixed_points import FixedPointOptions, FixedPoints, find_fixed_points
+
+F64 = torch.float64
+DT = 0.1
+
+
+def euler(flow):
+    """The Euler map `h + dt f(h)` of a flow, as a step function `F(h, u)`."""
+    return lambda h, u: h + DT * flow(h)
+
+
+def four_wells(h):
+    # dx/dt = x - x^3, dy/dt = y - y^3: stable at (+-1, +-1), index-1 saddles at (+-1, 0) and
+    # (0, +-1), an unstable node at the origin
+    return h - h**3
+
+
+def three_roots(h):
+    # dx/dt = -(x + 1)(x - 0.3)(x - 2): stable at -1 and 2, unstable at 0.3
+    return -(h + 1) * (h - 0.3) * (h - 2)
+
+
+def test_levenberg_marquardt_converges_to_1e_10_on_a_linear_and_a_nonlinear_system():
+    g = torch.Generator().manual_seed(0)
+    a = 0.4 * torch.randn(5, 5, generator=g, dtype=F64)
+    b = torch.randn(5, generator=g, dtype=F64)
+    exact = torch.linalg.solve(torch.eye(5, dtype=F64) - a, b)
+    linear = lambda h, u: h @ a.T + b  # noqa: E731
+    starts = (exact + 0.3 * torch.randn(1, 16, 5, generator=g, dtype=F64)).contiguous()
+    u = torch.zeros(1, 16, 1, dtype=F64)
+    options = FixedPointOptions(slow_q=1e3)
+    jac = lambda h, x: a.expand(*h.shape[:-1], 5, 5)  # noqa: E731
+    found = levenberg_marquardt(linear, starts, u, options, jac, stop_below=1e-30)
+    assert (found - exact).abs().max() < 1e-10
+
+    # the double well of four_wells from near (1, -1): quadratic convergence to the corner
+    step = euler(four_wells)
+
+    def step_jacobian(h, x):
+        return torch.diag_embed(1 + DT * (1 - 3 * h**2))
+
+    near = torch.tensor([[[0.8, -1.3], [1.2, -0.7]]], dtype=F64)
+    found = levenberg_marquardt(step, near, u[:, :2], options, step_jacobian, stop_below=1e-30)
+    np.testing.assert_allclose(found[0].numpy(), [[1, -1], [1, -1]], atol=1e-10)
+    assert speed(step, found, u[:, :2]).max() < 1e-20
+
+
+def test_merging_never_fuses_points_a_hundredth_apart():
+    # two clusters of copies around points 1e-2 apart merge into one leader each
+    g = torch.Generator().manual_seed(0)
+    centre = torch.randn(8, generator=g, dtype=F64)
+    other = centre + 1e-2 * torch.nn.functional.normalize(
+        torch.randn(8, generator=g, dtype=F64), dim=0
+    )
+    jitter = 1e-5 * torch.randn(40, 8, generator=g, dtype=F64)
+    states = torch.cat([centre.expand(20, -1), other.expand(20, -1)]) + jitter
+    q = torch.rand(40, generator=g, dtype=F64)
+    leader = merge_copies(
+        states[None], q[None], torch.ones(1, 40, dtype=torch.bool), torch.zeros(1, 40), 1e-3
+    )[0]
+    assert len(set(leader[:20].tolist())) == 1 and len(set(leader[20:].tolist())) == 1
+    assert leader[0] != leader[20]
+    assert leader[0] == torch.argmin(q[:20]) and leader[20] == 20 + torch.argmin(q[20:])
+
+
+def test_points_a_hundredth_apart_are_both_found_with_their_stability():
+    # dx/dt = -1e4 x (x - 0.005)(x - 0.01): stable at 0 and 0.01, unstable between them
+    def flow(h):
+        return -1e4 * h * (h - 0.005) * (h - 0.01)
+
+    starts = torch.linspace(-0.004, 0.014, 200, dtype=F64)[:, None]
+    fps = find_fixed_points(euler(flow), starts, torch.zeros(1, dtype=F64), dt=DT)
+    order = np.argsort(fps.states[:, 0])
+    np.testing.assert_allclose(fps.states[order, 0], [0, 0.005, 0.01], atol=1e-10)
+    assert fps.stability[order].tolist() == ["stable", "unstable", "stable"]
+
+
+def test_exact_points_of_four_wells_with_their_stability():
+    starts = torch.randn(256, 2, generator=torch.Generator().manual_seed(3), dtype=F64)
+    fps = find_fixed_points(euler(four_wells), starts, torch.zeros(1, dtype=F64), dt=DT)
+    expected = {(x, y) for x in (-1, 0, 1) for y in (-1, 0, 1)}
+    assert {tuple(p) for p in np.round(fps.states).astype(int).tolist()} == expected
+    np.testing.assert_allclose(fps.states, np.round(fps.states), atol=1e-12)
+    kind = {
+        tuple(np.round(p).astype(int)): s for p, s in zip(fps.states, fps.stability, strict=True)
+    }
+    for (x, y), stability in kind.items():
+        zeros = int(x == 0) + int(y == 0)
+        assert stability == ["stable", "saddle", "unstable"][zeros]
+    assert fps.is_fixed.all() and fps.q.max() < 1e-20
+
+
+@pytest.mark.parametrize(
+    ("flow", "wells", "saddles"),
+    [
+        (three_roots, [[-1.0], [2.0]], [[0.3]]),
+        (
+            four_wells,
+            [[1, 1], [1, -1], [-1, 1], [-1, -1]],
+            [[1, 0], [-1, 0], [0, 1], [0, -1], [0, 0]],
+        ),
+    ],
+)
+def test_saddle_starts_find_the_saddles_plain_descent_misses(flow, wells, saddles):
+    # starts only in the wells: descent finds the stable points and nothing else; starts
+    # half-way between the stable points find the saddles (and, for four wells, the
+    # unstable origin between diagonal corners)
+    g = torch.Generator().manual_seed(0)
+    wells_t = torch.tensor(wells, dtype=F64)
+    starts = wells_t.repeat(16, 1) + 0.05 * torch.randn(
+        16 * len(wells), wells_t.shape[1], generator=g, dtype=F64
+    )
+    u = torch.zeros(1, dtype=F64)
+    plain = find_fixed_points(euler(flow), starts, u, dt=DT)
+    assert len(plain) == len(wells) and (plain.stability == "stable").all()
+    assert plain.points_by_start() == {"initial": len(wells)}
+
+    options = FixedPointOptions(saddle_starts=True)
+    fps = find_fixed_points(euler(flow), starts, u, dt=DT, options=options)
+    assert len(fps) == len(wells) + len(saddles)
+    found = fps.states[fps.stability != "stable"]
+    for saddle in saddles:
+        assert np.linalg.norm(found - np.array(saddle), axis=1).min() < 1e-10
+    assert fps.points_by_start() == {"initial": len(wells), "midpoint": len(saddles)}
+    # the midpoint starts are recorded after the starts given, each assigned to its point
+    midpoint = fps.start_kind == "midpoint"
+    assert midpoint.sum() == len(wells) * (len(wells) - 1) // 2
+    assert (fps.start_kind[: len(starts)] == "initial").all()
+    assert (fps.assignment[midpoint] >= 0).all()
+    assert "by start" in repr(fps)
+
+
+def test_a_result_saved_before_start_kind_existed_loads(tmp_path):
+    starts = torch.randn(16, 2, generator=torch.Generator().manual_seed(0), dtype=F64)
+    fps = find_fixed_points(euler(four_wells), starts, torch.zeros(1, dtype=F64), dt=DT)
+    path = fps.save(tmp_path / "fps.npz")
+    with np.load(path) as data:
+        old = {k: data[k] for k in data.files if k != "start_kind"}
+    np.savez(tmp_path / "old.npz", **old)
+    back = FixedPoints.load(tmp_path / "old.npz")
+    assert len(back.start_kind) == 0 and back.points_by_start() == fps.points_by_start()
