@@ -111,11 +111,10 @@ def merge_copies(states: Tensor, q: Tensor, eligible: Tensor, group: Tensor, tol
         if not len(i):
             continue
         close = (x[i] - x[j]).norm(dim=-1) < tol
-        i, j = i[close].cpu().numpy(), j[close].cpu().numpy()
-        if not len(i):
+        if not bool(close.any()):
             continue
         neighbours: dict[int, list[int]] = {}
-        for a, b in zip(i.tolist(), j.tolist(), strict=True):
+        for a, b in zip(i[close].tolist(), j[close].tolist(), strict=True):
             neighbours.setdefault(a, []).append(b)
             neighbours.setdefault(b, []).append(a)
         q_rows = q[e, rows].detach().cpu().numpy()

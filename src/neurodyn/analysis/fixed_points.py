@@ -594,8 +594,8 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
     states_np = found.states.cpu().numpy()
     for j, (e, k) in enumerate(chosen):
         same = np.flatnonzero((points.member == e) & (points.condition == mid_cond[e, k]))
-        distance = distances_to(points.states[same], states_np[e, k]) if len(same) else []
-        if len(same) and np.min(distance) < options.tol_unique:
+        distance = distances_to(points.states[same], states_np[e, k])
+        if len(same) and distance.min() < options.tol_unique:
             mapping[j] = same[int(np.argmin(distance))]
         else:
             mapping[j] = known + len(new)
