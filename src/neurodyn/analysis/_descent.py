@@ -107,7 +107,8 @@ class FinderProgress:
     """Where a fixed-point search stands, passed to `find_fixed_points`'s `callback`.
 
     stage : "descent" (gradient descent, in the initial states' dtype), "polish" (descent
-        again after Newton, in float64) or "found" (distinct points counted)
+        again after Levenberg-Marquardt, in float64), the same two prefixed "saddle starts: "
+        for the search from midpoints, or "found" (distinct points counted)
     iteration : gradient iterations run so far in this stage
     converged : states (of all members) that have stopped
     total : states in all
