@@ -132,9 +132,9 @@ class SavableResult(ShortRepr):
                 elif f"__dict_of_arrays__.{f.name}" in plain:
                     keys = plain[f"__dict_of_arrays__.{f.name}"]
                     values[f.name] = {k: data[f"{f.name}.{k}"] for k in keys}
-                elif f.name in plain:
-                    values[f.name] = plain[f.name]
-                elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    raise KeyError(f.name)
-                # else a field added since the file was written: its default
+                elif f.name in plain or (
+                    f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                ):
+                    values[f.name] = plain[f.name]  # a KeyError here: not a file of ours
+                # else a field added since the file was written: it takes its default
         return cls(**values)
