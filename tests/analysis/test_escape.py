@@ -236,6 +236,12 @@ def test_bad_input_is_refused_with_one_line():
     nan_row = torch.tensor([[[-1.0], [math.nan]]], dtype=torch.float64)
     with pytest.raises(ArgumentError, match="at least two attractors"):
         simulate_escape(well_noise(0.05), nan_row, NO_INPUT, sigma=0.3, n_steps=10)
+    # a member with one attractor beside one with two: NaN rates for it, not zero
+    mixed = torch.tensor([[[-1.0], [1.0]], [[-1.0], [math.nan]]], dtype=torch.float64)
+    result = simulate_escape(
+        well_noise(0.05), mixed, NO_INPUT, sigma=0.5, n_steps=100, n_per_attractor=10
+    )
+    assert np.isnan(result.exit_rates[1]).all() and np.isfinite(result.exit_rates[0]).all()
 
     class Foreign(torch.nn.Module):
         spec = None

@@ -317,7 +317,8 @@ def simulate_escape(
         The noisy step (`model_noise(model)`, or `additive_noise(step_fn, dt=...)`).
     attractors : Tensor [A, N], or [E, A, N] for an ensemble
         The stable states between which to count switches (e.g. the stable points of
-        `find_fixed_points`); NaN rows mark absent ones where members have fewer.
+        `find_fixed_points`); NaN rows mark absent ones where members have fewer (a member
+        with fewer than two gets NaN rates).
     inputs : Tensor [I] or [E, I]
         The constant input during the simulation.
     sigma : float
@@ -377,11 +378,11 @@ def simulate_escape(
     att = (attractors if ensemble else attractors[None]).detach()
     n_members, n_att, n_units = att.shape
     present = ~att.isnan().any(-1)  # [E, A]
-    if int(present.sum(-1).min()) < 2:
+    if int(present.sum(-1).max()) < 2:
         raise ArgumentError(
-            "escape needs at least two attractors per network to switch between; "
-            f"got {present.sum(-1).tolist()} (find more stable points, or lower the noise of "
-            "the search's starts)"
+            "escape needs at least two attractors to switch between; got "
+            f"{present.sum(-1).tolist()} per network (find more stable points, e.g. from more "
+            "or more spread starts)"
         )
     if core_radius is None:
         cores = _default_cores(att, core_fraction)
@@ -401,7 +402,8 @@ def simulate_escape(
     device, dtype = att.device, att.dtype
     start = torch.arange(n_att, device=device).repeat_interleave(n_per_attractor)
     start = start[None].expand(n_members, -1)  # [E, K]
-    active = torch.gather(present, 1, start)  # [E, K]
+    # a member with a single attractor has nothing to switch to: its rates are NaN
+    active = torch.gather(present, 1, start) & (present.sum(-1, keepdim=True) >= 2)  # [E, K]
     filled = att.nan_to_num(0.0)
     h = gather(filled, start).clone()  # [E, K, N]
     u_k = u[:, None].expand(-1, n_traj, -1).contiguous()

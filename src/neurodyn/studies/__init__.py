@@ -15,6 +15,7 @@ from neurodyn.errors import NeurodynError, nearest_names
 from neurodyn.studies import (
     abstraction,
     continual,
+    escape,
     memory,
     plasticity,
     resonance,
@@ -34,6 +35,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     continual.STUDY.name: continual.STUDY,
     plasticity.STUDY.name: plasticity.STUDY,
     abstraction.STUDY.name: abstraction.STUDY,
+    escape.STUDY.name: escape.STUDY,
 }
 
 
