@@ -259,6 +259,45 @@ def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
     print(f"results in {run.path / 'analysis'}; report: {write_report(run, progress=progress)}")
 
 
+def _cmd_dynamics(args: argparse.Namespace) -> None:
+    from neurodyn.runs import Run
+
+    if not args.escape:
+        raise ConfigError("neurodyn dynamics: choose an analysis (--escape)")
+    _at_least(args.steps, 1, "--steps")
+    _at_least(args.trajectories, 1, "--trajectories")
+    run = Run.open(args.run)
+    with run.writing():
+        _escape(run, args)
+
+
+def _escape(run: Run, args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from neurodyn.runs.escape import run_escape
+
+    found = run_escape(
+        run,
+        sigmas=args.sigma,
+        task=args.task,
+        epoch=args.epoch,
+        n_steps=args.steps,
+        n_per_attractor=args.trajectories,
+        progress=not args.quiet,
+    )
+    print(f"escape between the memories of {found.task} ({found.epoch} input)")
+    for member in range(found.attractors.shape[0]):
+        n_memories = int((~np.isnan(found.attractors[member]).any(-1)).sum())
+        parts = []
+        for result in found.escapes:
+            switches = int(result.counts[member].sum())
+            held = float(result.time_held[member].sum())
+            life = f"{held / switches:.4g} ms" if switches else f"> {held:.4g} ms"
+            parts.append(f"sigma {result.sigma:g}: {switches} switches, lifetime {life}")
+        print(f"member {member}: {n_memories} memories; " + "; ".join(parts))
+    print(f"results in {run.path / 'analysis'}")
+
+
 def _cmd_compare(args: argparse.Namespace) -> None:
     from neurodyn.report.compare import write_comparison_report
     from neurodyn.runs import Run
@@ -467,6 +506,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_fixedpoints)
+
+    p = sub.add_parser("dynamics", help="dynamics beyond fixed points: noise-driven escape")
+    p.add_argument("run")
+    p.add_argument(
+        "--escape",
+        action="store_true",
+        help="switching between the memories (stable points) under the network's own noise",
+    )
+    p.add_argument(
+        "--sigma",
+        type=float,
+        nargs="+",
+        help="noise levels for --escape, sigma_rec units (default: the run's training noise)",
+    )
+    p.add_argument("--task", help="which of the run's tasks (default: its first)")
+    p.add_argument(
+        "--epoch", help="whose constant input holds the memories (default: delay or memory)"
+    )
+    p.add_argument("--steps", type=int, default=2000, help="steps per trajectory (default 2000)")
+    p.add_argument(
+        "--trajectories",
+        type=int,
+        default=32,
+        help="trajectories started at each memory (default 32)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_dynamics)
 
     p = sub.add_parser("compare", help="compare the networks of runs (every member) pairwise")
     p.add_argument("runs_to_compare", nargs="*", metavar="RUN", help="run folders")

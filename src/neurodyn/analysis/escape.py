@@ -303,6 +303,7 @@ def simulate_escape(
     n_per_attractor: int = 100,
     check_every: int = 5,
     relax_steps: int = 200,
+    commit_steps: int = 0,
     core_fraction: float = 0.25,
     core_radius: float | Tensor | None = None,
     confidence: float = 0.95,
@@ -332,6 +333,13 @@ def simulate_escape(
         first check that sees it.
     relax_steps : int
         Noise-free steps that take a state to the attractor of its basin.
+    commit_steps : int
+        Noise-free steps a state outside every core relaxes before it is tested against the
+        cores again (0: none). Where noise enters through a saturating nonlinearity (a
+        CTRNN's pre-activation noise) the noisy cloud around an attractor is wide and its
+        centre shifted, and most states lie outside the core; a relaxation of about one time
+        constant brings those committed to an attractor into its core, while states near a
+        saddle, where the flow is slow, stay out.
     core_fraction, core_radius : float, or core_radius Tensor [A] / [E, A]
         The cores: `core_radius` given, or `core_fraction` of each attractor's distance to
         its nearest neighbour.
@@ -366,9 +374,10 @@ def simulate_escape(
             f"escape needs noise: sigma must be positive, got {sigma} (without noise a "
             "trajectory never leaves its attractor)"
         )
-    if n_steps < 1 or n_per_attractor < 1 or check_every < 1 or relax_steps < 0:
+    if n_steps < 1 or n_per_attractor < 1 or check_every < 1 or min(relax_steps, commit_steps) < 0:
         raise ArgumentError(
-            "n_steps, n_per_attractor and check_every must be at least 1, relax_steps >= 0"
+            "n_steps, n_per_attractor and check_every must be at least 1, relax_steps and "
+            "commit_steps >= 0"
         )
     if not 0 < confidence < 1:
         raise ArgumentError(f"confidence must be in (0, 1), got {confidence}")
@@ -427,6 +436,21 @@ def simulate_escape(
             accumulate=True,
         )
         nearest, in_core = _core_of(h, filled, absent_far, cores)
+        if commit_steps and bool((~in_core & active).any()):
+            # a noisy state sits off its attractor (noise through a saturating nonlinearity
+            # also shifts the cloud's centre): a short noise-free relaxation says which core
+            # it is committed to
+            index, valid = padded(~in_core & active)
+            moved = gather(h, index)
+            u_sub = gather(u_k, index)
+            for _ in range(commit_steps):
+                moved = noise.deterministic(moved, u_sub)
+            near_moved, in_moved = _core_of(moved, filled, absent_far, cores)
+            rows = torch.arange(n_members, device=device)[:, None].expand_as(index)
+            nearest = nearest.clone()
+            in_core = in_core.clone()
+            nearest[rows[valid], index[valid]] = near_moved[valid]
+            in_core[rows[valid], index[valid]] = in_moved[valid]
         outside.add_(((~in_core) & active).sum(-1).to(torch.float64))
         n_checks += 1
         candidate = in_core & (nearest != held) & active
@@ -500,5 +524,9 @@ def simulate_escape(
         n_steps=int(n_steps),
         check_every=int(check_every),
         confidence=float(confidence),
-        options={"relax_steps": int(relax_steps), "seed": int(seed)},
+        options={
+            "relax_steps": int(relax_steps),
+            "commit_steps": int(commit_steps),
+            "seed": int(seed),
+        },
     )

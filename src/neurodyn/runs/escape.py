@@ -80,8 +80,10 @@ def run_escape(
     n_per_attractor: int = 32,
     check_every: int = 5,
     relax_steps: int = 300,
+    commit_steps: int | None = None,
     core_fraction: float = 0.25,
     n_initial: int = 512,
+    start_noise: float = 0.5,
     finder_iters: int = 3000,
     saddles: bool = True,
     seed: int = 0,
@@ -100,8 +102,13 @@ def run_escape(
         memory epoch).
     n_steps, n_per_attractor, check_every, relax_steps, core_fraction
         As `simulate_escape` (steps of the network's dt).
-    n_initial, finder_iters
-        Starts and iterations of the fixed-point search for the memories.
+    commit_steps : int, optional
+        As `simulate_escape`; by default one time constant of a CTRNN (`tau_ms / dt_ms`
+        steps), two steps of a gated cell.
+    n_initial, start_noise, finder_iters
+        Starts of the fixed-point search for the memories (states the network visits on the
+        task, plus Gaussian noise of `start_noise` times their spread: memories the trials
+        rarely visit are found too) and its iterations.
     saddles : bool
         Also find the saddles between the memories and their path barriers.
     model : Network, optional
@@ -125,6 +132,9 @@ def run_escape(
     if not sigmas or min(sigmas) <= 0 or not all(math.isfinite(s) for s in sigmas):
         raise ConfigError(f"noise levels must be positive numbers, got {sigmas}")
     noise = model_noise(frozen_copy(model, torch.float32))  # refuses a cell without one
+    if commit_steps is None:
+        tau = getattr(model.spec, "tau_ms", None)
+        commit_steps = max(2, round(tau / model.spec.dt_ms)) if model.continuous_time else 2
     chosen = run_task(run, task)
     epoch = _check_epoch(chosen, epoch)
     start = time.perf_counter()
@@ -134,6 +144,7 @@ def run_escape(
         task=chosen.name,
         epoch=epoch,
         n_initial=n_initial,
+        noise=start_noise,
         seed=seed,
         options=options,
         model=model,
@@ -161,6 +172,7 @@ def run_escape(
                     n_per_attractor=n_per_attractor,
                     check_every=check_every,
                     relax_steps=relax_steps,
+                    commit_steps=commit_steps,
                     core_fraction=core_fraction,
                     seed=seed,
                 )
