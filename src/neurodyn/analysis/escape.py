@@ -94,6 +94,11 @@ def additive_noise(step_fn: StepFn, *, dt: float) -> NoiseModel:
     dt : float
         The Euler map's step.
 
+    Returns
+    -------
+    NoiseModel
+        Its `step` takes `noise [E, K, N]` (C = N: one source per state variable).
+
     Example
     -------
     >>> dt = 0.01

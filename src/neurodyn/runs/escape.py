@@ -41,7 +41,11 @@ from neurodyn.runs.fixedpoints import (
 )
 from neurodyn.runs.run import Run
 
-__all__ = ["RunEscape", "memories", "run_escape"]
+__all__ = ["RunEscape", "TooFewMemories", "memories", "run_escape"]
+
+
+class TooFewMemories(NeurodynError):
+    """No member of the run has two stable points to switch between."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,13 @@ class RunEscape:
 
 
 def memories(fixed_points: FixedPoints, n_members: int) -> torch.Tensor:
-    """The stable fixed points of each member, padded with NaN rows: `[E, A, N]` (A the most
-    any member has)."""
+    """The distinct stable fixed points of each member, padded with NaN rows: `[E, A, N]` (A
+    the most any member has)."""
     stable = fixed_points.is_fixed & (fixed_points.stability == "stable")
+    tol = float(fixed_points.options.get("tol_unique", 1e-3))
     per_member = [
-        fixed_points.states[stable & (fixed_points.member == e)] for e in range(n_members)
+        _distinct(fixed_points.states[stable & (fixed_points.member == e)], tol)
+        for e in range(n_members)
     ]
     most = max((len(p) for p in per_member), default=0)
     n_units = fixed_points.states.shape[1]
@@ -68,6 +74,16 @@ def memories(fixed_points: FixedPoints, n_members: int) -> torch.Tensor:
     for e, points in enumerate(per_member):
         out[e, : len(points)] = points
     return torch.as_tensor(out)
+
+
+def _distinct(points: np.ndarray, tol: float) -> np.ndarray:
+    """`points [M, N]` with copies closer than `tol` merged (the finder de-duplicates before
+    its final Newton polish, so two copies of one point can come out a hair apart)."""
+    kept: list[np.ndarray] = []
+    for point in points:
+        if all(np.linalg.norm(point - other) >= tol for other in kept):
+            kept.append(point)
+    return np.array(kept).reshape(-1, points.shape[1])
 
 
 def run_escape(
@@ -153,7 +169,7 @@ def run_escape(
     attractors = memories(found, model.ensemble_size)
     counts = (~attractors.isnan().any(-1)).sum(-1)
     if attractors.shape[1] < 2 or int(counts.max()) < 2:
-        raise NeurodynError(
+        raise TooFewMemories(
             f"run {run.id}: no member has two stable points under the input of "
             f"{chosen.name}'s {epoch} epoch ({counts.tolist()} per member), so there is no "
             "switching to measure; try another --epoch or more --initial-states"

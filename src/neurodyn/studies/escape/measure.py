@@ -37,9 +37,9 @@ from scipy import stats
 
 from neurodyn._progress import stage
 from neurodyn.analysis.barriers import arrhenius_fit
-from neurodyn.errors import ConfigError, NeurodynError
+from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config
-from neurodyn.runs.escape import RunEscape, run_escape
+from neurodyn.runs.escape import RunEscape, TooFewMemories, run_escape
 
 __all__ = [
     "TASKS",
@@ -218,7 +218,7 @@ def measure_run(
         found: RunEscape | None = run_escape(
             run, sigmas=config.test_noise, epoch=TASKS[task], progress=progress, **settings
         )
-    except NeurodynError:
+    except TooFewMemories:
         found = None  # no member holds two memories: nothing switches
     networks, pairs = [], []
     for e, seed in enumerate(seeds):
