@@ -59,7 +59,7 @@ def reference(n_trajectories: int, seed: int) -> tuple[int, float]:
     """The same method, one trajectory at a time in NumPy: (switches, time held)."""
     rng = np.random.default_rng(seed)
     memories = corners()
-    core = 0.25 * 2 * memories[0, 0] * 1.0  # neighbours differ in one coordinate by 2 h*
+    core = 0.25 * 2 * abs(memories[0, 0])  # neighbours differ in one coordinate by 2 h*
     scale = math.sqrt(2 / ALPHA)
     switches, held_time = 0, 0.0
     for k in range(n_trajectories):
