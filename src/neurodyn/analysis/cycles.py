@@ -11,9 +11,10 @@ Steps are discrete, so the crossing is located by linear interpolation between t
 around it; the period is a fractional number of steps (times `dt` for a discretised flow),
 accurate to O(dt^2) for a flow.
 
-Floquet multipliers. The eigenvalues of the return map's Jacobian (N - 1 of them) are the
-non-trivial Floquet multipliers, the eigenvalues of the monodromy matrix but the trivial 1
-along the flow. The orbit is stable when all lie inside the unit circle, unstable when all
+Floquet multipliers. The monodromy matrix (the derivative of the state one period later with
+respect to the state now, from the tangent vectors interpolated to the fractional period) has
+the trivial eigenvalue 1 along the orbit; the other N - 1 are the non-trivial multipliers, the
+eigenvalues of the return map's Jacobian whatever the section. The orbit is stable when all lie inside the unit circle, unstable when all
 lie outside, a saddle cycle when some lie on either side, marginal when one lies within
 `marginal_tol` of the circle (a torus, or a continuum of cycles).
 
@@ -318,6 +319,7 @@ class _Return:
     steps: Tensor  # [E, K] fractional steps (NaN: no crossing)
     crossed: Tensor  # [E, K] bool
     jacobian: Tensor | None  # [E, K, N, N] d(points)/d(start)
+    monodromy: Tensor | None  # [E, K, N, N] d(state after one period)/d(start)
     orbit: list[Tensor]  # states from the start, [E, K, N] each
 
 
@@ -346,6 +348,7 @@ def _first_returns(
     done = torch.zeros(n_members, n_starts, dtype=torch.bool, device=x.device)
     points, steps = x.clone(), torch.full_like(side_before, float("nan"))
     jacobian = torch.zeros_like(v) if v is not None else None
+    monodromy = torch.zeros_like(v) if v is not None else None
     orbit = [h] if keep_orbit else []
     for t in range(1, max_steps + 1):
         if v is not None:
@@ -360,19 +363,21 @@ def _first_returns(
             points = torch.where(cross[..., None], h + fraction[..., None] * delta, points)
             steps = torch.where(cross, t - 1 + fraction, steps)
             if v is not None and v_next is not None and jacobian is not None:
+                assert monodromy is not None
                 # d(crossing) = (I - delta normal^T / normal.delta) ((1 - s) dh_{t-1} + s dh_t):
                 # the tangent at the crossing, projected onto the section along the step
                 along = ((1 - fraction)[..., None, None] * v + fraction[..., None, None] * v_next)
                 flow = delta / (delta * normal).sum(-1, keepdim=True)
                 projected = along - flow[..., :, None] * (normal[..., None, :] @ along)
                 jacobian = torch.where(cross[..., None, None], projected, jacobian)
+                monodromy = torch.where(cross[..., None, None], along, monodromy)
             done = done | cross
         h, v, side_before = h_next, v_next, side
         if keep_orbit:
             orbit.append(h)
         if bool(done.all()) or not bool(torch.isfinite(h).all()):
             break
-    return _Return(points, steps, done, jacobian, orbit)
+    return _Return(points, steps, done, jacobian, monodromy, orbit)
 
 
 def _section_basis(normal: Tensor) -> Tensor:
@@ -540,9 +545,8 @@ def _find_cycles(
             torch.where(accept[..., None], tried.points, ret.points),
             torch.where(accept, tried.steps, ret.steps),
             torch.where(accept, tried.crossed, ret.crossed),
-            torch.where(accept[..., None, None], tried.jacobian, ret.jacobian)  # type: ignore[arg-type]
-            if ret.jacobian is not None
-            else None,
+            _where(accept, tried.jacobian, ret.jacobian),
+            _where(accept, tried.monodromy, ret.monodromy),
             [],
         )
         residual = torch.where(accept, trial_residual, residual)
@@ -567,11 +571,16 @@ def _find_cycles(
             with_tangents=False,
             keep_orbit=True,
         )
-    assert ret.jacobian is not None
-    reduced = basis.transpose(-1, -2) @ ret.jacobian @ basis  # [E, K, N-1, N-1]
+    assert ret.monodromy is not None
     return _collect(
-        x, u, ret, final, reduced, residual, normal, offset, status, h0, dt, options
+        x, u, ret, final, ret.monodromy, residual, normal, offset, status, h0, dt, options
     )
+
+
+def _where(accept: Tensor, new: Tensor | None, old: Tensor | None) -> Tensor | None:
+    if new is None or old is None:
+        return None
+    return torch.where(accept[..., None, None], new, old)
 
 
 def _residual(ret: _Return, x: Tensor) -> Tensor:
@@ -585,7 +594,7 @@ def _collect(
     u: Tensor,
     ret: _Return,
     final: _Return,
-    reduced: Tensor,
+    monodromy: Tensor,
     residual: Tensor,
     normal: Tensor,
     offset: Tensor,
@@ -631,9 +640,7 @@ def _collect(
     for c, ((e, k), length) in enumerate(zip(kept, lengths, strict=True)):
         orbits[c, :length] = orbit_states[e, k, :length]
     if kept:
-        reduced_np = reduced.cpu().double().numpy()[members, starts]
-        multipliers = np.linalg.eigvals(reduced_np)
-        multipliers = np.take_along_axis(multipliers, np.argsort(-np.abs(multipliers), 1), 1)
+        multipliers = _nontrivial(np.linalg.eigvals(monodromy.cpu().double().numpy()[members, starts]))
     else:
         multipliers = np.zeros((0, n_units - 1), complex)
     period_steps = steps[members, starts] if kept else np.zeros(0)
@@ -645,7 +652,7 @@ def _collect(
         multipliers=multipliers,
         stability=_classify(multipliers, options.marginal_tol),
         member=members,
-        inputs=u.cpu().double().numpy()[members, starts].reshape(len(kept), -1),
+        inputs=u.cpu().double().numpy()[members, starts].reshape(len(kept), u.shape[-1]),
         residual=residuals[members, starts] if kept else np.zeros(0),
         orbits=orbits,
         orbit_length=np.array(lengths, dtype=int),
@@ -670,6 +677,15 @@ def _why_none(status: np.ndarray) -> str:
     return "no start converged to a periodic orbit (" + ", ".join(
         f"{v} {k}" for k, v in counts.items()
     ) + ")"
+
+
+def _nontrivial(eigenvalues: np.ndarray) -> np.ndarray:
+    """The monodromy's eigenvalues `[C, N]` without the trivial one (the closest to 1, along
+    the orbit), largest modulus first: `[C, N - 1]`."""
+    trivial = np.abs(eigenvalues - 1).argmin(1)
+    keep = np.arange(eigenvalues.shape[1])[None] != trivial[:, None]
+    rest = eigenvalues[keep].reshape(len(eigenvalues), -1)
+    return np.take_along_axis(rest, np.argsort(-np.abs(rest), 1, kind="stable"), 1)
 
 
 def _classify(multipliers: np.ndarray, tol: float) -> np.ndarray:
