@@ -123,7 +123,9 @@ class PoincareSection(SavableResult):
         return self.step[self.next_crossing[has_next]] - self.step[has_next]
 
 
-def poincare_section(states: Tensor | np.ndarray, section: Section | None = None) -> PoincareSection:
+def poincare_section(
+    states: Tensor | np.ndarray, section: Section | None = None
+) -> PoincareSection:
     """The crossings of trajectories through a section, and their return map.
 
     Parameters
@@ -366,7 +368,7 @@ def _first_returns(
                 assert monodromy is not None
                 # d(crossing) = (I - delta normal^T / normal.delta) ((1 - s) dh_{t-1} + s dh_t):
                 # the tangent at the crossing, projected onto the section along the step
-                along = ((1 - fraction)[..., None, None] * v + fraction[..., None, None] * v_next)
+                along = (1 - fraction)[..., None, None] * v + fraction[..., None, None] * v_next
                 flow = delta / (delta * normal).sum(-1, keepdim=True)
                 projected = along - flow[..., :, None] * (normal[..., None, :] @ along)
                 jacobian = torch.where(cross[..., None, None], projected, jacobian)
@@ -640,7 +642,9 @@ def _collect(
     for c, ((e, k), length) in enumerate(zip(kept, lengths, strict=True)):
         orbits[c, :length] = orbit_states[e, k, :length]
     if kept:
-        multipliers = _nontrivial(np.linalg.eigvals(monodromy.cpu().double().numpy()[members, starts]))
+        multipliers = _nontrivial(
+            np.linalg.eigvals(monodromy.cpu().double().numpy()[members, starts])
+        )
     else:
         multipliers = np.zeros((0, n_units - 1), complex)
     period_steps = steps[members, starts] if kept else np.zeros(0)
@@ -674,9 +678,11 @@ def _why_none(status: np.ndarray) -> str:
         return f"all {total} starts settled on fixed points"
     if counts.get("no crossing") == total:
         return f"no start's trajectory crossed its section (all {total})"
-    return "no start converged to a periodic orbit (" + ", ".join(
-        f"{v} {k}" for k, v in counts.items()
-    ) + ")"
+    return (
+        "no start converged to a periodic orbit ("
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        + ")"
+    )
 
 
 def _nontrivial(eigenvalues: np.ndarray) -> np.ndarray:

@@ -227,7 +227,8 @@ def edmd(
         n_features=int(features.shape[-1]),
         n_delays=n_delays,
         interval=interval,
-        dictionary=repr(dictionary) if isinstance(dictionary, Monomials | RadialFeatures)
+        dictionary=repr(dictionary)
+        if isinstance(dictionary, Monomials | RadialFeatures)
         else getattr(dictionary, "__name__", type(dictionary).__name__),
         dt=float("nan") if dt is None else float(dt),
     )
