@@ -125,7 +125,7 @@ def test_starts_that_settle_on_fixed_points_give_an_empty_result_saying_why():
 
 
 def test_a_section_the_trajectories_never_cross_is_an_error():
-    step, jac = rk4(*hopf(1.0, 2 * math.pi), 0.01)
+    step, _ = rk4(*hopf(1.0, 2 * math.pi), 0.01)
     far = Section(np.array([1.0, 0.0]), 5.0)  # x = 5, outside the unit circle
     with pytest.raises(ArgumentError, match="crosses the section"):
         find_limit_cycles(step, _starts(2, 1.0), NO_INPUT, dt=0.01, section=far)

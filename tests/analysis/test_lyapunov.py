@@ -144,7 +144,7 @@ def test_kaplan_yorke_dimension():
 def test_bad_inputs(tmp_path):
     step = lambda h, u: 0.5 * h  # noqa: E731
     h = torch.ones(2, 3, dtype=F64)
-    with pytest.raises(ArgumentError, match="n_exponents must be from 1 to .* 3, got 4"):
+    with pytest.raises(ArgumentError, match=r"n_exponents must be from 1 to .* 3, got 4"):
         lyapunov_spectrum(step, h, NO_INPUT, n_steps=10, n_exponents=4)
     with pytest.raises(ArgumentError, match="diverge"):
         lyapunov_spectrum(lambda h, u: 1e30 * h, h, NO_INPUT, n_steps=100)
