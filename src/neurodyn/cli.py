@@ -296,6 +296,100 @@ def _escape(run: Run, args: argparse.Namespace) -> None:
             parts.append(f"sigma {result.sigma:g}: {switches} switches, lifetime {life}")
         print(f"member {member}: {n_memories} memories; " + "; ".join(parts))
     print(f"results in {run.path / 'analysis'}")
+    chosen = [flag for flag in DYNAMICS if getattr(args, flag)]
+    if not chosen:
+        raise NeurodynError(
+            "name what to compute: "
+            + ", ".join(f"--{flag}" for flag in DYNAMICS)
+            + " (one or several)"
+        )
+    _at_least(args.initial_states, 1, "--initial-states")
+    _at_least(args.member, 0, "--member")
+    _at_least(args.steps, 2, "--steps")
+    _at_least(args.exponents, 1, "--exponents")
+    # one lock over the results and the report they update
+    run = Run.open(args.run)
+    with run.writing():
+        _dynamics(run, args, chosen)
+
+
+def _dynamics(run: Run, args: argparse.Namespace, chosen: list[str]) -> None:
+    from neurodyn.report import write_report
+    from neurodyn.runs.analyze import analyze_run, load_analyses
+
+    progress = not args.quiet
+    if not load_analyses(run):
+        analyze_run(run, progress=progress)  # the report's sections hang on the analyses
+    for flag in chosen:
+        DYNAMICS[flag](run, args, progress)
+    print(f"results in {run.path / 'analysis'}; report: {write_report(run, progress=progress)}")
+
+
+def _dynamics_cycles(run: Run, args: argparse.Namespace, progress: bool) -> None:
+    from neurodyn.runs.dynamics import run_limit_cycles
+
+    cycles = run_limit_cycles(
+        run,
+        task=args.task,
+        epoch=args.epoch,
+        n_initial=args.initial_states or 32,
+        progress=progress,
+    )
+    if not len(cycles):
+        print(f"limit cycles: none ({cycles.reason})")
+    unit = "ms" if cycles.continuous_time else "steps"
+    for i in range(len(cycles)):
+        print(
+            f"member {cycles.member[i]}: limit cycle, period {cycles.period[i]:.4g} {unit} "
+            f"({cycles.period_steps[i]:.3f} steps), {cycles.stability[i]}, largest Floquet "
+            f"multiplier |μ| = {abs(cycles.multipliers[i, 0]):.3f}"
+        )
+
+
+def _dynamics_lyapunov(run: Run, args: argparse.Namespace, progress: bool) -> None:
+    from neurodyn.runs.dynamics import run_lyapunov
+
+    spectrum = run_lyapunov(
+        run,
+        task=args.task,
+        epoch=args.epoch,
+        n_initial=args.initial_states or 8,
+        n_exponents=args.exponents,
+        n_steps=args.steps or 2000,
+        progress=progress,
+    )
+    scale, unit = (1e3, "1/s") if spectrum.continuous_time else (1.0, "per step")
+    for member in range(int(spectrum.member.max()) + 1):
+        top = ", ".join(f"{scale * v:.3g}" for v in spectrum.mean(member)[:4])
+        dimension = spectrum.kaplan_yorke[spectrum.member == member].mean()
+        print(
+            f"member {member}: Lyapunov exponents {top}, ... {unit}; Kaplan-Yorke dimension "
+            + (f"{dimension:.2f}" if math.isfinite(dimension) else "undetermined (ask for more)")
+        )
+
+
+def _dynamics_koopman(run: Run, args: argparse.Namespace, progress: bool) -> None:
+    from neurodyn.runs.dynamics import run_koopman
+
+    koopman = run_koopman(
+        run,
+        task=args.task,
+        epoch=args.epoch,
+        member=args.member,
+        n_initial=args.initial_states or 64,
+        n_steps=args.steps or 100,
+        progress=progress,
+    )
+    lead = ", ".join(f"{v:.3f}" for v in koopman.eigenvalues[:4])
+    print(f"member {args.member}: {len(koopman)} Koopman eigenvalues (per step), leading {lead}")
+
+
+# `neurodyn dynamics` flags, each one function (run, args, progress) in this order
+DYNAMICS = {
+    "cycles": _dynamics_cycles,
+    "lyapunov": _dynamics_lyapunov,
+    "koopman": _dynamics_koopman,
+}
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
@@ -531,6 +625,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=32,
         help="trajectories started at each memory (default 32)",
     )
+    p = sub.add_parser(
+        "dynamics",
+        help="limit cycles, Lyapunov spectra and Koopman modes of a run (per epoch input)",
+    )
+    p.add_argument("run")
+    p.add_argument("--cycles", action="store_true", help="limit cycles and Floquet multipliers")
+    p.add_argument("--lyapunov", action="store_true", help="Lyapunov spectrum (QR method)")
+    p.add_argument("--koopman", action="store_true", help="Koopman eigenvalues (extended DMD)")
+    p.add_argument("--task", help="which of the run's tasks (default: its first)")
+    p.add_argument(
+        "--epoch", help="whose constant input to use (default: delay, memory or stimulus)"
+    )
+    p.add_argument("--member", type=int, default=0, help="ensemble member for --koopman")
+    p.add_argument(
+        "--initial-states",
+        type=int,
+        help="starts per member (default 32 for --cycles, 8 for --lyapunov, 64 for --koopman)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        help="steps per trajectory (default 2000 for --lyapunov, 100 for --koopman)",
+    )
+    p.add_argument("--exponents", type=int, help="how many Lyapunov exponents (default: up to 10)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_dynamics)
 

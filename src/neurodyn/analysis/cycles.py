@@ -202,7 +202,9 @@ class CycleOptions:
     ----------
     n_transient : steps run from each start before looking (to reach an attractor)
     window : steps of each start's trajectory after the transient that choose its section
-        (and its first point on it) and tell whether it settled on a fixed point
+        (and its first point on it) and tell whether it settled on a fixed point (its spread
+        over the window's second half below `min_amplitude`, or shrunk to a tenth of the
+        first half's)
     max_period : steps a return may take at most
     min_amplitude : a trajectory whose states stay within this distance of their mean over
         the window has settled on a fixed point
@@ -480,7 +482,12 @@ def _find_cycles(
             window.append(step_fn(window[-1], u))
         states = torch.stack(window)  # [W, E, K, N]
     centred = states - states.mean(0)
-    settled = centred.norm(dim=-1).amax(0) <= options.min_amplitude  # [E, K]
+    # settled on a fixed point: still, or closing in on one (its spread over the window's
+    # second half a tenth of the first half's or less; a cycle's stays the same)
+    half = options.window // 2
+    early = (states[:half] - states[:half].mean(0)).norm(dim=-1).amax(0)
+    late = (states[half:] - states[half:].mean(0)).norm(dim=-1).amax(0)
+    settled = (late <= options.min_amplitude) | (late <= 0.1 * early)  # [E, K]
     if section is None:
         vh = torch.linalg.svd(centred.permute(1, 2, 0, 3), full_matrices=False)[2]
         normal = vh[..., 0, :]  # [E, K, N]

@@ -37,6 +37,7 @@ from neurodyn.analysis._tangent import TangentFn, batch_of_states, tangent_map, 
 from neurodyn.analysis.fixed_points import StepFunctions, frozen_copy
 from neurodyn.errors import ArgumentError
 from neurodyn.models import CTRNN, Network
+from neurodyn.models.ctrnn import DERIVATIVES
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,23 @@ class LyapunovSpectrum(SavableResult):
 
 
 def kaplan_yorke_dimension(exponents: np.ndarray, n_units: int) -> np.ndarray:
-    """The Kaplan-Yorke dimension of each row of `exponents [M, k]` (sorted, largest first).
+    """The Kaplan-Yorke dimension of each row of `exponents`.
 
-    Returns `[M]`: `j + sum(l_1..l_j) / |l_{j+1}|`; 0 when the largest is negative; N when the
-    whole spectrum (k = N) sums to a non-negative number; NaN when k < N exponents all sum to
-    a non-negative number (the dimension is at least k, and the rest are needed to tell).
+    Parameters
+    ----------
+    exponents : [M, k]
+        The k largest exponents of M trajectories (any order).
+    n_units : int
+        N, the state's dimension.
+
+    Returns
+    -------
+    np.ndarray [M]
+        `j + sum(l_1..l_j) / |l_{j+1}|`; 0 when the largest is negative; N when the whole
+        spectrum (k = N) sums to a non-negative number; NaN when k < N exponents all sum to a
+        non-negative number (the dimension is at least k, and the rest are needed to tell).
+
+    Reference: Kaplan & Yorke (1979), Lecture Notes in Mathematics 730.
     """
     exponents = np.sort(np.asarray(exponents, float), axis=-1)[..., ::-1]
     sums = np.cumsum(exponents, axis=-1)
@@ -290,8 +303,6 @@ def _spectrum(
 def _ctrnn_tangent(model: CTRNN) -> TangentFn:
     """The CTRNN's step and tangent map in closed form: `J V = (1 - alpha) V + alpha f'(pre)
     (W_rec V)`, the W_rec product one matmul per member over all starts and vectors."""
-    from neurodyn.models.ctrnn import DERIVATIVES
-
     alpha, slope = model.spec.alpha, DERIVATIVES[model.spec.activation]
 
     def tangent(h: Tensor, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:

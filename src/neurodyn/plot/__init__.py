@@ -7,6 +7,12 @@ No module here selects a matplotlib backend: a script or notebook keeps its own,
 """
 
 from neurodyn.plot.compare import plot_comparison
+from neurodyn.plot.dynamics import (
+    plot_koopman,
+    plot_limit_cycles,
+    plot_lyapunov,
+    plot_poincare_section,
+)
 from neurodyn.plot.figures import (
     plot_learning_curves,
     plot_pca,
@@ -55,11 +61,15 @@ __all__ = [
     "plot_epoch_states",
     "plot_fixed_points",
     "plot_fractional_variance",
+    "plot_koopman",
     "plot_learning_curves",
     "plot_lesion_effects",
+    "plot_limit_cycles",
+    "plot_lyapunov",
     "plot_noise_volume_fraction",
     "plot_parameter_effect",
     "plot_pca",
+    "plot_poincare_section",
     "plot_population_tuning",
     "plot_preferred_stimuli",
     "plot_recurrent_input_ratio",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from neurodyn._io import atomic_write_text
 from neurodyn._progress import Progress
 from neurodyn._version import versions_line
+from neurodyn.analysis.fixed_points import FixedPoints
 from neurodyn.analysis.projection import pca_axes, principal_axes
 from neurodyn.plot import (
     plot_across_training,
@@ -21,9 +23,16 @@ from neurodyn.plot import (
     plot_recurrent_input_ratio,
     plot_step_tuning,
 )
+from neurodyn.plot.dynamics import (
+    plot_koopman,
+    plot_limit_cycles,
+    plot_lyapunov,
+    plot_poincare_section,
+)
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
 from neurodyn.report.blocks import figure_html, page
 from neurodyn.runs.analyze import TaskAnalysis, load_analyses
+from neurodyn.runs.dynamics import SavedDynamics, saved_dynamics
 from neurodyn.runs.fixedpoints import (
     saved_across_training,
     saved_fixed_points,
@@ -141,7 +150,101 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
         )
     parts += _latent_figures(result, run)
     parts += _fixed_point_figures(run, result)
+    parts += _dynamics_figures(run, result)
     return "\n".join(parts)
+
+
+def _dynamics_figures(run: Run, result: TaskAnalysis) -> list[str]:
+    """Limit cycles, Poincaré sections, Lyapunov spectra and Koopman eigenvalues saved by
+    `neurodyn dynamics`, per epoch."""
+    points = saved_fixed_points(run, result.task)
+    parts = []
+    for saved in saved_dynamics(run, result.task):
+        parts += _cycle_figures(saved, points.get(saved.epoch))
+        if saved.lyapunov is not None:
+            spectrum = saved.lyapunov
+            top = 1e3 * spectrum.mean()[0] if spectrum.continuous_time else spectrum.mean()[0]
+            unit = "1/s" if spectrum.continuous_time else "per step"
+            dimension = np.nanmean(spectrum.kaplan_yorke)
+            parts.append(
+                figure_html(
+                    plot_lyapunov(spectrum),
+                    f"Lyapunov spectrum under the constant input of the {saved.epoch} epoch: the "
+                    f"{spectrum.exponents.shape[1]} largest exponents by the QR method along "
+                    f"{len(spectrum)} noise-free trajectories ({spectrum.n_steps} steps after "
+                    f"{spectrum.n_transient}), and their running estimates. Largest: "
+                    f"{top:.3g} {unit}"
+                    + (
+                        f"; Kaplan-Yorke dimension {dimension:.2f}."
+                        if np.isfinite(dimension)
+                        else "."
+                    )
+                    + (f" {spectrum.notes}." if spectrum.notes else ""),
+                )
+            )
+        if saved.koopman is not None:
+            koopman = saved.koopman
+            parts.append(
+                figure_html(
+                    plot_koopman(koopman, fixed_points=points.get(saved.epoch)),
+                    f"Koopman eigenvalues by extended DMD ({koopman.dictionary} of the leading "
+                    f"principal components) of autonomous trajectories under the {saved.epoch} "
+                    "input, with the Jacobian eigenvalues of the stable fixed points there "
+                    "(crosses, when neurodyn fixedpoints ran for this epoch): near a stable "
+                    "point the leading Koopman eigenvalues are the linearisation's.",
+                )
+            )
+    return parts
+
+
+def _cycle_figures(saved: SavedDynamics, points: FixedPoints | None) -> list[str]:
+    cycles = saved.cycles
+    if cycles is None:
+        return []
+    outcomes = ", ".join(f"{v} {k}" for k, v in cycles.outcomes().items() if v)
+    if not len(cycles):
+        return [
+            f"<p>No limit cycle under the constant input of the {html.escape(saved.epoch)} "
+            f"epoch: {html.escape(cycles.reason)}.</p>"
+        ]
+    unit = "ms" if cycles.continuous_time else "steps"
+    listed = "; ".join(
+        f"member {m}: period {p:.4g} {unit} ({s:.2f} steps), {st}, largest multiplier "
+        f"|μ| = {abs(mu[0]):.3f}"
+        for m, p, s, st, mu in zip(
+            cycles.member,
+            cycles.period,
+            cycles.period_steps,
+            cycles.stability,
+            cycles.multipliers,
+            strict=True,
+        )
+    )
+    parts = [
+        figure_html(
+            plot_limit_cycles(
+                cycles,
+                principal_axes(cycles.orbit(0), name="PC"),
+                fixed_points=points,
+                member=int(cycles.member[0]),
+            ),
+            f"Limit cycles under the constant input of the {saved.epoch} epoch, found by "
+            "shooting on a Poincaré return map (member "
+            f"{int(cycles.member[0])}, in the plane of its first cycle's principal components, "
+            f"with the fixed points found under the same input), and their non-trivial "
+            f"Floquet multipliers. {listed}. Starts: {outcomes}.",
+        )
+    ]
+    if saved.poincare is not None:
+        parts.append(
+            figure_html(
+                plot_poincare_section(saved.poincare),
+                "Noise-free trajectories crossing the first cycle's Poincaré section, and the "
+                "return map between successive crossings: crossings converge onto the "
+                "diagonal at a stable cycle.",
+            )
+        )
+    return parts
 
 
 def _latent_figures(result: TaskAnalysis, run: Run) -> list[str]:
