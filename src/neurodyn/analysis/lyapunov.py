@@ -302,15 +302,21 @@ def _spectrum(
 
 def _ctrnn_tangent(model: CTRNN) -> TangentFn:
     """The CTRNN's step and tangent map in closed form: `J V = (1 - alpha) V + alpha f'(pre)
-    (W_rec V)`, the W_rec product one matmul per member over all starts and vectors."""
+    (W_rec V)`, with `W_rec h` and `W_rec V` one matmul per member over all starts and
+    vectors (one pass over W_rec for all of them)."""
     alpha, slope = model.spec.alpha, DERIVATIVES[model.spec.activation]
 
     def tangent(h: Tensor, u: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        pre = model._preactivation(h, u)
         n_members, n_starts, n_units, k = v.shape
-        flat = v.permute(0, 2, 1, 3).reshape(n_members, n_units, n_starts * k)
-        wv = torch.bmm(model.W_rec, flat).reshape(n_members, n_units, n_starts, k)
-        pushed = (1 - alpha) * v + alpha * slope(pre)[..., None] * wv.permute(0, 2, 1, 3)
+        columns = torch.cat(
+            [h.transpose(1, 2), v.permute(0, 2, 1, 3).reshape(n_members, n_units, -1)], -1
+        )
+        product = torch.bmm(model.W_rec, columns)  # [E, N, K + K k]
+        wh = product[..., :n_starts].transpose(1, 2)
+        wv = product[..., n_starts:].reshape(n_members, n_units, n_starts, k).permute(0, 2, 1, 3)
+        x = u if u.dim() == 3 else u[None].expand(n_members, -1, -1)
+        pre = torch.bmm(x, model.W_in.transpose(1, 2)) + model.b[:, None] + wh
+        pushed = (1 - alpha) * v + alpha * slope(pre)[..., None] * wv
         return (1 - alpha) * h + alpha * model.activation(pre), pushed
 
     return tangent
