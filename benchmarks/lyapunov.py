@@ -9,8 +9,12 @@ rounding (checked). The reference loops over trajectories and steps in Python: f
 largest exponent one tangent vector (J v = (1 - a) v + a f'(pre) * (W v), normalised each
 step); for the full spectrum the Jacobian built each step, `Q <- J Q` and `scipy.linalg.qr`.
 
+A second row times the largest exponent of a small network (32 units, 256 trajectories), where
+the reference's cost is Python work per step rather than arithmetic.
+
 Usage: python benchmarks/lyapunov.py [--units 256] [--trajectories 64] [--steps 500]
-           [--spectrum-trajectories 8] [--spectrum-steps 100] [--lorenz-time 500]
+           [--small-units 32] [--small-trajectories 256] [--spectrum-trajectories 8]
+           [--spectrum-steps 100] [--lorenz-time 500]
 """
 
 from __future__ import annotations
@@ -138,11 +142,33 @@ def lorenz_check(total_time: float, dt: float = 0.01) -> None:
     )
 
 
+def largest_row(n: int, n_trajectories: int, steps: int) -> None:
+    model = network(n)
+    w = model.W_rec[0].detach().numpy()
+    starts = torch.randn(
+        n_trajectories, n, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    ours, ours_s = timed(
+        lambda: model_lyapunov_spectrum(
+            model, starts, torch.zeros(1), n_steps=steps, n_exponents=1, n_history=1
+        )
+    )
+    vectors = initial_frames(n_trajectories, n, 1)[..., 0]
+    ref, ref_s = timed(lambda: reference_largest(w, starts.numpy(), vectors, steps))
+    diff = np.abs(ref - ours.exponents[:, 0] * model.spec.dt_ms).max()
+    print(
+        f"| largest exponent | {n} | {n_trajectories} x {steps} | {ref_s:.2f} | {ours_s:.2f} | "
+        f"{ref_s / ours_s:.1f}x | {diff:.1e} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=256)
     parser.add_argument("--trajectories", type=int, default=64)
     parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--small-units", type=int, default=32, help="0: no small-network row")
+    parser.add_argument("--small-trajectories", type=int, default=256)
     parser.add_argument("--spectrum-trajectories", type=int, default=8)
     parser.add_argument("--spectrum-steps", type=int, default=100)
     parser.add_argument("--lorenz-time", type=float, default=500.0)
@@ -152,24 +178,17 @@ def main() -> None:
         f"{platform.machine()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
         f"numpy {np.__version__}; N={n}, float64, g=1.5, dt/tau={ALPHA}"
     )
+    print(
+        "\n| what | N | trajectories x steps | reference s | neurodyn s | ratio | max difference |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    largest_row(n, k_traj, args.steps)
+    if args.small_units:
+        # where Python work per step, not arithmetic, is the reference's cost
+        largest_row(args.small_units, args.small_trajectories, args.steps)
     model = network(n)
     w = model.W_rec[0].detach().numpy()
     starts = torch.randn(k_traj, n, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-
-    print("\n| what | trajectories x steps | reference s | neurodyn s | ratio | max difference |")
-    print("|---|---|---|---|---|---|")
-    ours, ours_s = timed(
-        lambda: model_lyapunov_spectrum(
-            model, starts, torch.zeros(1), n_steps=args.steps, n_exponents=1, n_history=1
-        )
-    )
-    vectors = initial_frames(k_traj, n, 1)[..., 0]
-    ref, ref_s = timed(lambda: reference_largest(w, starts.numpy(), vectors, args.steps))
-    diff = np.abs(ref - ours.exponents[:, 0] * model.spec.dt_ms).max()
-    print(
-        f"| largest exponent | {k_traj} x {args.steps} | {ref_s:.2f} | {ours_s:.2f} | "
-        f"{ref_s / ours_s:.1f}x | {diff:.1e} |"
-    )
 
     k_spec, steps = args.spectrum_trajectories, args.spectrum_steps
     few = starts[:k_spec]
@@ -180,7 +199,7 @@ def main() -> None:
     ref, ref_s = timed(lambda: reference_spectrum(w, few.numpy(), frames, steps))
     diff = np.abs(ref - ours.exponents * model.spec.dt_ms).max()
     print(
-        f"| full spectrum ({n} exponents) | {k_spec} x {steps} | {ref_s:.2f} | {ours_s:.2f} | "
+        f"| full spectrum ({n} exponents) | {n} | {k_spec} x {steps} | {ref_s:.2f} | {ours_s:.2f} | "
         f"{ref_s / ours_s:.1f}x | {diff:.1e} |"
     )
     if args.lorenz_time > 0:
