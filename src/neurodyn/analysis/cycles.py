@@ -9,7 +9,10 @@ the step's Jacobians, projected onto the section along the flow at the crossing)
 
 Steps are discrete, so the crossing is located by linear interpolation between the two steps
 around it; the period is a fractional number of steps (times `dt` for a discretised flow),
-accurate to O(dt^2) for a flow.
+accurate to O(dt^2) for a flow. With few steps per period (a trained network's 20, say) the
+interpolated crossings of one cycle move with the phase of the steps by up to the chord's
+deviation from the orbit, and so does the period, by about that deviation over the step's
+length.
 
 Floquet multipliers. The monodromy matrix (the derivative of the state one period later with
 respect to the state now, from the tangent vectors interpolated to the fractional period) has
