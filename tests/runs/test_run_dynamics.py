@@ -44,6 +44,7 @@ def test_dynamics_command_saves_every_result_and_reports_them(tiny_run, capsys):
     assert "No limit cycle under the constant input of the memory epoch" in report
     assert "Lyapunov spectrum under the constant input" in report
     assert "Koopman eigenvalues by extended DMD" in report
+    assert "no limit cycle under the memory input (all 8 starts settled" in report  # summary
 
 
 @pytest.mark.parametrize(

@@ -362,6 +362,7 @@ def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
                 f"fixed points under the {epoch} input: {words}{per}"
                 + (f" (and {slow} slow points)" if slow else "")
             )
+        found += _dynamics_found(run, result.task)
         pca = result.pca
         found.append(
             f"3 principal components explain {100 * pca.explained_variance_ratio[:3].sum():.0f}% "
@@ -379,6 +380,29 @@ def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
             )
         items.append(f"<li><code>{html.escape(result.task)}</code>: {'; '.join(found)}.</li>")
     return items
+
+
+def _dynamics_found(run: Run, task: str) -> list[str]:
+    """One phrase per dynamics result saved for `task` (limit cycles, largest exponent)."""
+    found = []
+    for saved in saved_dynamics(run, task):
+        if saved.cycles is not None:
+            cycles = saved.cycles
+            unit = "ms" if cycles.continuous_time else "steps"
+            periods = ", ".join(f"{p:.4g}" for p in cycles.period[:4])
+            found.append(
+                f"{len(cycles)} limit cycles under the {saved.epoch} input (periods {periods} {unit})"
+                if len(cycles)
+                else f"no limit cycle under the {saved.epoch} input ({cycles.reason})"
+            )
+        if saved.lyapunov is not None:
+            spectrum = saved.lyapunov
+            scale, unit = (1e3, "1/s") if spectrum.continuous_time else (1.0, "per step")
+            found.append(
+                f"largest Lyapunov exponent under the {saved.epoch} input "
+                f"{scale * spectrum.mean()[0]:.3g} {unit}"
+            )
+    return [html.escape(phrase) for phrase in found]
 
 
 def _timings_table(info: RunInfo) -> str:
