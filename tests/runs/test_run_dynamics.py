@@ -4,11 +4,13 @@ errors or results that say why they are empty."""
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from neurodyn.analysis import LimitCycles, LyapunovSpectrum
 from neurodyn.cli import main
+from neurodyn.runs import adopt, parse_config, train_run
 from neurodyn.runs import dynamics as dyn
-from neurodyn.runs import parse_config, train_run
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +66,15 @@ def test_bad_requests_are_one_line_errors(tiny_run, capsys, extra, message):
     assert main(["dynamics", str(tiny_run.path), "--quiet", *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_an_adopted_torch_cell_gets_the_dynamics_too(tmp_path, capsys):
+    torch.manual_seed(0)
+    cell = nn.RNNCell(3, 8)
+    with torch.no_grad():
+        cell.weight_hh.mul_(0.5)  # contracting: a single stable point
+    run = adopt(cell, nn.Linear(8, 3), task="pdm", runs=tmp_path, name="rnn")
+    argv = ["dynamics", str(run.path), "--cycles", "--lyapunov", "--koopman", "--quiet"]
+    assert main([*argv, "--steps", "100", "--initial-states", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "limit cycles: none" in out and "member 0: Lyapunov exponents -" in out

@@ -116,15 +116,16 @@ def _crossings(
 ) -> PoincareSection | None:
     """Where trajectories of the first cycle's member cross that cycle's section."""
     member = int(cycles.member[0])
-    net = frozen_copy(model.member(member), torch.float64)
-    h = starts[member].double()[None]
-    x = u.double()[None, None].expand(1, h.shape[1], -1)
+    # every member steps (Network.member rebuilds from a spec, which not every cell can)
+    net = frozen_copy(model, torch.float64)
+    h = starts.double()
+    x = u.double()[None, None].expand(h.shape[0], h.shape[1], -1)
     states = []
     with torch.no_grad():
         for step in range(options.n_transient + options.window):
             h = net.step(h, x)
             if step >= options.n_transient:
-                states.append(h[0])
+                states.append(h[member])
     section = Section(cycles.section_normal[0], float(cycles.section_offset[0]))
     try:
         return poincare_section(torch.stack(states), section)
@@ -203,15 +204,15 @@ def run_koopman(
     chosen, epoch, model, starts, u = _setup(run, task, epoch, n_initial, noise, seed)
     run.check_member(member, model.ensemble_size)
     start = time.perf_counter()
-    net = frozen_copy(model.member(member), torch.float64)
+    net = frozen_copy(model, torch.float64)
     with Progress(f"Koopman modes of {chosen.name} ({epoch})", enabled=progress):
-        h = starts[member].double()[None]
-        x = u.double()[None, None].expand(1, h.shape[1], -1)
-        states = [h[0]]
+        h = starts.double()
+        x = u.double()[None, None].expand(h.shape[0], h.shape[1], -1)
+        states = [h[member]]
         with torch.no_grad():
             for _ in range(n_steps - 1):
                 h = net.step(h, x)
-                states.append(h[0])
+                states.append(h[member])
         trajectories = torch.stack(states)  # [T, K, N]
         dims = min(n_components, trajectories.shape[-1])
         axes = principal_axes(trajectories.reshape(-1, trajectories.shape[-1]).numpy(), dims=dims)
