@@ -262,40 +262,6 @@ def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
 def _cmd_dynamics(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
 
-    if not args.escape:
-        raise ConfigError("neurodyn dynamics: choose an analysis (--escape)")
-    _at_least(args.steps, 1, "--steps")
-    _at_least(args.trajectories, 1, "--trajectories")
-    run = Run.open(args.run)
-    with run.writing():
-        _escape(run, args)
-
-
-def _escape(run: Run, args: argparse.Namespace) -> None:
-    import numpy as np
-
-    from neurodyn.runs.escape import run_escape
-
-    found = run_escape(
-        run,
-        sigmas=args.sigma,
-        task=args.task,
-        epoch=args.epoch,
-        n_steps=args.steps,
-        n_per_attractor=args.trajectories,
-        progress=not args.quiet,
-    )
-    print(f"escape between the memories of {found.task} ({found.epoch} input)")
-    for member in range(found.attractors.shape[0]):
-        n_memories = int((~np.isnan(found.attractors[member]).any(-1)).sum())
-        parts = []
-        for result in found.escapes:
-            switches = int(result.counts[member].sum())
-            held = float(result.time_held[member].sum())
-            life = f"{held / switches:.4g} ms" if switches else f"> {held:.4g} ms"
-            parts.append(f"sigma {result.sigma:g}: {switches} switches, lifetime {life}")
-        print(f"member {member}: {n_memories} memories; " + "; ".join(parts))
-    print(f"results in {run.path / 'analysis'}")
     chosen = [flag for flag in DYNAMICS if getattr(args, flag)]
     if not chosen:
         raise NeurodynError(
@@ -307,6 +273,7 @@ def _escape(run: Run, args: argparse.Namespace) -> None:
     _at_least(args.member, 0, "--member")
     _at_least(args.steps, 2, "--steps")
     _at_least(args.exponents, 1, "--exponents")
+    _at_least(args.trajectories, 1, "--trajectories")
     # one lock over the results and the report they update
     run = Run.open(args.run)
     with run.writing():
@@ -368,6 +335,32 @@ def _dynamics_lyapunov(run: Run, args: argparse.Namespace, progress: bool) -> No
         )
 
 
+def _dynamics_escape(run: Run, args: argparse.Namespace, progress: bool) -> None:
+    import numpy as np
+
+    from neurodyn.runs.escape import run_escape
+
+    found = run_escape(
+        run,
+        sigmas=args.sigma,
+        task=args.task,
+        epoch=args.epoch,
+        n_steps=2000 if args.steps is None else args.steps,
+        n_per_attractor=args.trajectories,
+        progress=progress,
+    )
+    print(f"escape between the memories of {found.task} ({found.epoch} input)")
+    for member in range(found.attractors.shape[0]):
+        n_memories = int((~np.isnan(found.attractors[member]).any(-1)).sum())
+        parts = []
+        for result in found.escapes:
+            switches = int(result.counts[member].sum())
+            held = float(result.time_held[member].sum())
+            life = f"{held / switches:.4g} ms" if switches else f"> {held:.4g} ms"
+            parts.append(f"sigma {result.sigma:g}: {switches} switches, lifetime {life}")
+        print(f"member {member}: {n_memories} memories; " + "; ".join(parts))
+
+
 def _dynamics_koopman(run: Run, args: argparse.Namespace, progress: bool) -> None:
     from neurodyn.runs.dynamics import run_koopman
 
@@ -389,6 +382,7 @@ DYNAMICS = {
     "cycles": _dynamics_cycles,
     "lyapunov": _dynamics_lyapunov,
     "koopman": _dynamics_koopman,
+    "escape": _dynamics_escape,
 }
 
 
@@ -601,8 +595,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_fixedpoints)
 
-    p = sub.add_parser("dynamics", help="dynamics beyond fixed points: noise-driven escape")
+    p = sub.add_parser(
+        "dynamics",
+        help="limit cycles, Lyapunov spectra, Koopman modes and noise-driven escape of a run",
+    )
     p.add_argument("run")
+    p.add_argument("--cycles", action="store_true", help="limit cycles and Floquet multipliers")
+    p.add_argument("--lyapunov", action="store_true", help="Lyapunov spectrum (QR method)")
+    p.add_argument("--koopman", action="store_true", help="Koopman eigenvalues (extended DMD)")
     p.add_argument(
         "--escape",
         action="store_true",
@@ -614,25 +614,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         help="noise levels for --escape, sigma_rec units (default: the run's training noise)",
     )
-    p.add_argument("--task", help="which of the run's tasks (default: its first)")
-    p.add_argument(
-        "--epoch", help="whose constant input holds the memories (default: delay or memory)"
-    )
-    p.add_argument("--steps", type=int, default=2000, help="steps per trajectory (default 2000)")
     p.add_argument(
         "--trajectories",
         type=int,
         default=32,
-        help="trajectories started at each memory (default 32)",
+        help="--escape: trajectories started at each memory (default 32)",
     )
-    p = sub.add_parser(
-        "dynamics",
-        help="limit cycles, Lyapunov spectra and Koopman modes of a run (per epoch input)",
-    )
-    p.add_argument("run")
-    p.add_argument("--cycles", action="store_true", help="limit cycles and Floquet multipliers")
-    p.add_argument("--lyapunov", action="store_true", help="Lyapunov spectrum (QR method)")
-    p.add_argument("--koopman", action="store_true", help="Koopman eigenvalues (extended DMD)")
     p.add_argument("--task", help="which of the run's tasks (default: its first)")
     p.add_argument(
         "--epoch", help="whose constant input to use (default: delay, memory or stimulus)"
@@ -646,7 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--steps",
         type=int,
-        help="steps per trajectory (default 2000 for --lyapunov, 100 for --koopman)",
+        help="steps per trajectory (default 2000 for --lyapunov and --escape, 100 for --koopman)",
     )
     p.add_argument("--exponents", type=int, help="how many Lyapunov exponents (default: up to 10)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
