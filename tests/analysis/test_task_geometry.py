@@ -1,4 +1,5 @@
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ from scipy import stats
 
 from neurodyn.analysis.task_geometry import (
     connectivity_spectrum,
+    count_outliers,
     linear_separability,
     low_rank_approximation,
     variance_ratio,
@@ -94,3 +96,36 @@ def test_planted_low_rank_outliers_are_counted():
     # Eckart-Young: no rank-3 matrix is closer to W than the best one, planted included
     w = bulk + planted
     assert torch.linalg.norm(w - approx) <= torch.linalg.norm(w - planted)
+
+
+def near_unit_circle(seed):
+    """A float32 `[32, 32]` matrix whose exact eigenvalues are known: 16 complex pairs from 2 x 2
+    blocks `[[a, 1], [c, a]]` (|lambda|^2 = a^2 - c, computed exactly from the float32 entries),
+    8 of them within 1e-6 of the unit circle, coupled block-upper-triangularly (which keeps
+    the blocks' eigenvalues) and permuted. Returns the matrix and its true count."""
+    g = torch.Generator().manual_seed(seed)
+    w = 0.3 * torch.triu(torch.randn(32, 32, generator=g), 2)
+    truth = 0
+    for i in range(16):
+        a = -0.9 + 0.25 * i if i < 8 else -0.5 + 0.1 * (i - 8)
+        delta = [3e-7, -3e-7, 1e-6, -1e-6][i % 4] if i < 8 else -0.6
+        block = torch.tensor([[a, 1.0], [-(1 + delta - a * a), a]])
+        w[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = block
+        fa, fc = Fraction(float(block[0, 0])), Fraction(float(block[1, 0]))
+        truth += 2 * int(fa * fa - fc > 1)
+    p = torch.randperm(32, generator=g)
+    return w[p][:, p], truth
+
+
+def test_outliers_are_counted_in_float64_whatever_the_weights_dtype():
+    # eigenvalues 1.5e-7 to 5e-7 from the circle: float32 arithmetic misplaces some of them
+    # (17 of these 20 matrices), the float64 count is exact on every one
+    cases = [near_unit_circle(seed) for seed in range(20)]
+    assert all(truth == 8 for _, truth in cases)
+    float32_counts = [int((torch.linalg.eigvals(w).abs() > 1).sum()) for w, _ in cases]
+    assert sum(c != 8 for c in float32_counts) > 0  # the case needs float64
+    ensemble = torch.stack([w for w, _ in cases])  # [E, N, N]
+    assert count_outliers(ensemble).tolist() == [8] * 20
+    assert int(count_outliers(cases[0][0])) == 8
+    assert connectivity_spectrum(cases[0][0]).n_outliers == 8
+    assert count_outliers(torch.diag(torch.tensor([2.0, 0.5])), radius=0.4).tolist() == 2

@@ -24,6 +24,7 @@ from neurodyn.analysis.fixed_points import (
     _step_functions_from_keywords,
     find_fixed_points,
 )
+from neurodyn.analysis.task_geometry import count_outliers
 from neurodyn.errors import ShapeError
 
 
@@ -300,15 +301,18 @@ def summarise_across_training(
     if not len(steps) == len(fixed_points) == len(recurrent_weights):
         raise ShapeError("steps, fixed_points and recurrent_weights must have the same length")
     per_step = [fps.count() for fps in fixed_points]
-    eigenvalues = [
-        None if w is None else np.abs(np.linalg.eigvals(w.detach().cpu().double().numpy()))
-        for w in recurrent_weights
-    ]
     return FixedPointsAcrossTraining(
         steps=np.asarray(steps, dtype=int),
         counts={k: np.array([c[k] for c in per_step]) for k in (*STABILITY, "slow")},
         n_outside_unit_circle=np.array(
-            [-1 if ev is None else int((ev > 1).sum()) for ev in eigenvalues]
+            [-1 if w is None else int(count_outliers(w)) for w in recurrent_weights]
         ),
-        spectral_radius=np.array([np.nan if ev is None else float(ev.max()) for ev in eigenvalues]),
+        spectral_radius=np.array(
+            [
+                np.nan
+                if w is None
+                else float(np.abs(np.linalg.eigvals(w.detach().cpu().double().numpy())).max())
+                for w in recurrent_weights
+            ]
+        ),
     )

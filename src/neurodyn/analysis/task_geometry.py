@@ -160,6 +160,39 @@ class ConnectivitySpectrum(SavableResult):
     singular_values: np.ndarray
 
 
+def count_outliers(w_rec: Tensor, *, radius: float = 1.0) -> np.ndarray:
+    """How many eigenvalues of each recurrent weight matrix lie outside the circle of `radius`.
+
+    The one count of W_rec outliers in the package (`connectivity_spectrum`, the fixed points
+    across training and the simplicity-bias study use it). The eigenvalues are computed in
+    float64 whatever the weights' dtype: a trained network can hold an eigenvalue within
+    float32 rounding of the unit circle, and the count must not depend on the dtype the
+    weights were stored in.
+
+    Parameters
+    ----------
+    w_rec : Tensor [N, N] or [E, N, N]
+        Recurrent weights of one network or of an ensemble.
+    radius : float
+        Eigenvalues with modulus strictly above it count.
+
+    Returns
+    -------
+    np.ndarray [] or [E], int
+        The count of each matrix (0-dimensional for one matrix: `int(...)` reads it).
+
+    Example
+    -------
+    >>> w = torch.diag(torch.tensor([1.5, -1.2, 0.5]))
+    >>> int(count_outliers(w)), count_outliers(torch.stack([w, w / 2])).tolist()
+    (2, [1, 0])
+    """
+    if w_rec.dim() not in (2, 3) or w_rec.shape[-1] != w_rec.shape[-2]:
+        raise ShapeError(f"w_rec must be [N, N] or [E, N, N], got {tuple(w_rec.shape)}")
+    moduli = np.abs(np.linalg.eigvals(w_rec.detach().cpu().double().numpy()))
+    return (moduli > radius).sum(-1)
+
+
 def connectivity_spectrum(w_rec: Tensor, *, radius: float = 1.0) -> ConnectivitySpectrum:
     """Eigenvalues of `W_rec [N, N]` and how many lie outside the circle of `radius`.
 
@@ -174,7 +207,7 @@ def connectivity_spectrum(w_rec: Tensor, *, radius: float = 1.0) -> Connectivity
     eigenvalues = eigenvalues[np.argsort(-np.abs(eigenvalues), kind="stable")]
     return ConnectivitySpectrum(
         eigenvalues=eigenvalues,
-        n_outliers=int((np.abs(eigenvalues) > radius).sum()),
+        n_outliers=int(count_outliers(w_rec, radius=radius)),
         radius=float(radius),
         singular_values=np.linalg.svd(w, compute_uv=False),
     )

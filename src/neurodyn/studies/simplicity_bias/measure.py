@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
-from neurodyn.analysis.task_geometry import linear_separability, variance_ratio
+from neurodyn.analysis.task_geometry import count_outliers, linear_separability, variance_ratio
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import Network
 from neurodyn.runs import Run, parse_config
@@ -188,10 +188,7 @@ class OutlierHistory:
 def outlier_history(run: Run) -> OutlierHistory:
     """The outlier counts of every member at every set of weights the run kept."""
     history = run.weight_history()
-    counts = [
-        [int((torch.linalg.eigvals(w.detach()).abs() > 1).sum()) for w in model.W_rec]
-        for _, model in history
-    ]
+    counts = [count_outliers(model.W_rec).tolist() for _, model in history]
     return OutlierHistory(
         steps=np.array([s for s, _ in history], dtype=int),
         counts=np.array(counts, dtype=int).reshape(len(history), -1),
@@ -223,16 +220,16 @@ def measure_run(run: Run, history: OutlierHistory) -> list[NetworkMeasures]:
         if len(history.steps)
         else [[] for _ in range(model.ensemble_size)]
     )
+    outliers = count_outliers(model.W_rec)
     rows = []
     for e, seed in enumerate(run.config.model.seeds):
-        eig = torch.linalg.eigvals(model.W_rec[e].detach()).abs()
         rows.append(
             NetworkMeasures(
                 components="+".join(task.components),
                 setting=task.setting,
                 seed=int(seed),
                 performance=float(perf[e]),
-                outliers=int((eig > 1).sum()),
+                outliers=int(outliers[e]),
                 separability=linear_separability(probes[0][e], probes[1][e], seed=seed).accuracy,
                 f_ratio=variance_ratio(probes[0][e], probes[1][e]).f_ratio,
                 shared=float(shared[e]),
