@@ -6,17 +6,22 @@ today, side by side in one run:
   then an `nn.Linear` readout (written here from that public description);
 - a JAX reference, `lax.scan` over time + `jit` + `optax.adam`, ensembles by `vmap` (skipped
   when jax / optax are not installed: `pip install 'neurodyn[bench]'`);
-- neurodyn's CTRNN with the engine chosen automatically, and with its Python loops.
+- neurodyn's CTRNN with the engine chosen automatically, and with its Python loops;
+- with `--inductor`, neurodyn's CTRNN under NEURODYN_ENGINE=inductor: the loop, its backward
+  and Adam through `torch.compile` (CUDA graphs on a GPU). Its compile time (the first step,
+  for this shape) is reported apart and kept out of the steady-state time.
 
 All do the same maths (relu, alpha = dt/tau = 0.2, no noise, MSE on every output), get the same
 data and use Adam. The step's FLOPs are counted (forward: recurrent, input and readout matmuls;
 backward: twice the recurrent and readout ones and the input weights' gradient) and set against
 this machine's matmul rate, measured here on a 2048 x 2048 matmul.
 
-Usage: python benchmarks/train_step.py [--grid cpu|full] [--min-time 1.0]
+Usage: python benchmarks/train_step.py [--grid cpu|full|smoke|small] [--min-time 1.0]
+[--device cpu|cuda] [--inductor]
 `--grid cpu` (default, `make bench`) times the sizes a 2-core CPU can do in minutes; `--grid
-full` adds N in {64, 256, 1024} x B in {64, 512} x E in {1, 32} (for a GPU). Runs on CUDA when
-torch sees one. Prints markdown tables for benchmarks/RESULTS.md.
+full` adds N in {64, 256, 1024} x B in {64, 512} x E in {1, 32} (for a GPU); `--grid small`
+the two single networks (N 64 and 256, B 64). Runs on CUDA when torch sees one (or as
+`--device` says). Prints markdown tables for benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from neurodyn.train.trainer import adam
 T_STEPS, N_INPUTS, N_OUTPUTS, ALPHA = 100, 85, 33, 0.2
 CPU_GRID = [(64, 64, 1), (64, 64, 32), (256, 64, 1), (256, 64, 32), (256, 512, 1), (1024, 64, 1)]
 SMOKE_GRID = [(16, 8, 1), (16, 8, 2)]
+SMALL_GRID = [(64, 64, 1), (256, 64, 1)]
 FULL_GRID = [(n, b, e) for n in (64, 256, 1024) for b in (64, 512) for e in (1, 32)]
 
 
@@ -180,7 +186,11 @@ def jax_step(n: int, b: int, e: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--grid", choices=("cpu", "full", "smoke"), default="cpu")
+    parser.add_argument("--grid", choices=("cpu", "full", "smoke", "small"), default="cpu")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    parser.add_argument(
+        "--inductor", action="store_true", help="add the torch.compile engine (inductor)"
+    )
     parser.add_argument("--min-time", type=float, default=1.0)
     parser.add_argument(
         "--system-malloc", action="store_true", help="glibc's default allocator thresholds"
@@ -191,8 +201,8 @@ def main() -> None:
     os.environ["NEURODYN_MALLOC"] = "system" if args.system_malloc else "keep"
     torch.manual_seed(0)
     allocator = "kept (mallopt)" if keep_freed_memory() else "glibc default"
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    grid = {"cpu": CPU_GRID, "full": FULL_GRID, "smoke": SMOKE_GRID}[args.grid]
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    grid = {"cpu": CPU_GRID, "full": FULL_GRID, "smoke": SMOKE_GRID, "small": SMALL_GRID}[args.grid]
     rate = matmul_rate(device)
     ours_engine = engine(device)
     print(
@@ -201,11 +211,14 @@ def main() -> None:
         f"T={T_STEPS}, I={N_INPUTS}, O={N_OUTPUTS}; neurodyn engine: {ours_engine}; freed memory: {allocator}"
     )
     print()
+    extra_head = (
+        " inductor ms | inductor vs neurodyn | inductor compile s |" if args.inductor else ""
+    )
     print(
         "| N | B | E | tutorial ms | JAX ms | neurodyn ms | neurodyn (Python loops) ms "
-        "| vs tutorial | vs JAX | FLOP time ms | vs FLOP time |"
+        "| vs tutorial | vs JAX | FLOP time ms | vs FLOP time |" + extra_head
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * (3 if args.inductor else 0))
     for n, b, e in grid:
         tut = time_step(tutorial_step(n, b, device), device, args.min_time) if e == 1 else None
         jax_fn = jax_step(n, b, e)
@@ -213,6 +226,16 @@ def main() -> None:
         ours = time_step(neurodyn_step(n, b, e, device), device, args.min_time)
         os.environ["NEURODYN_ENGINE"] = "python"
         python_loops = time_step(neurodyn_step(n, b, e, device), device, args.min_time)
+        extra = ""
+        if args.inductor:
+            os.environ["NEURODYN_ENGINE"] = "inductor"
+            step = neurodyn_step(n, b, e, device)
+            start = time.perf_counter()
+            step()  # compiles the loop, its backward and the Adam step for this shape
+            synchronise(device)
+            compile_s = time.perf_counter() - start
+            inductor = time_step(step, device, args.min_time)
+            extra = f" {inductor:.1f} | {ours / inductor:.2f}x | {compile_s:.0f} |"
         del os.environ["NEURODYN_ENGINE"]
         flop_ms = step_flops(n, b, e) / (rate * 1e9) * 1e3
 
@@ -222,7 +245,8 @@ def main() -> None:
         print(
             f"| {n} | {b} | {e} | {fmt(tut)} | {fmt(jx)} | {ours:.1f} | {python_loops:.1f} | "
             f"{'-' if tut is None else f'{tut / ours:.2f}x'} | "
-            f"{'-' if jx is None else f'{jx / ours:.2f}x'} | {flop_ms:.1f} | {ours / flop_ms:.2f}x |",
+            f"{'-' if jx is None else f'{jx / ours:.2f}x'} | {flop_ms:.1f} | {ours / flop_ms:.2f}x |"
+            + extra,
             flush=True,
         )
 

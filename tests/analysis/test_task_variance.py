@@ -11,6 +11,7 @@ from neurodyn.analysis.task_variance import (
     fractional_variance,
     lesion_effects,
     lesioned,
+    lesioned_copies,
     silhouette_score,
     task_variance,
 )
@@ -270,6 +271,64 @@ def test_lesioning_a_cluster_drops_only_its_task():
         assert torch.equal(v, before[k])  # the original is untouched
     # silencing unit 0 alone cuts pathway A upstream: its recurrent output is gone too
     assert performance(lesioned(model, torch.tensor([0]))) == {"A": 0.0, "B": 1.0}
+
+
+def per_member(evaluate):
+    """`evaluate` (one network -> {task: float}) applied to each member of an ensemble."""
+
+    def batched(model: CTRNN) -> dict[str, list[float]]:
+        results = [evaluate(model.member(e)) for e in range(model.ensemble_size)]
+        return {task: [r[task] for r in results] for task in results[0]}
+
+    return batched
+
+
+def mean_outputs(model: CTRNN) -> dict[str, np.ndarray]:
+    """Two continuous 'performances' per member: the mean of each output over fixed inputs."""
+    x = torch.sin(torch.arange(30 * 4 * 5, dtype=F64).reshape(30, 4, 5)).to(model.W_rec.dtype)
+    with torch.no_grad():
+        out = model(x, noise=False).outputs  # [T, E, B, O]
+    return {"o0": out[..., 0].mean((0, 2)).numpy(), "o1": out[..., 1].mean((0, 2)).numpy()}
+
+
+def test_batched_lesions_equal_the_loop():
+    # the planted two-pathway network: batched in ensembles of 1, 2 and 3 members
+    model = two_pathway_network()
+    loop = lesion_effects(model, np.array([0, 0, 1, 1]), performance)
+    for k in (1, 2, 3):
+        batched = lesion_effects(
+            model, np.array([0, 0, 1, 1]), per_member(performance), members_per_call=k
+        )
+        assert batched.tasks == loop.tasks
+        np.testing.assert_array_equal(batched.change, loop.change)
+        np.testing.assert_array_equal(batched.cluster_sizes, loop.cluster_sizes)
+    # a random network, one member of an ensemble, 5 clusters and unclustered units, with a
+    # continuous measure: the ensemble's arithmetic is each member's own
+    net = CTRNN(NetworkSpec(n_inputs=5, n_hidden=24, n_outputs=2, seeds=(3, 4))).double()
+    labels = np.array([c % 6 - 1 for c in range(24)])  # clusters 0-4, and -1 (in none)
+    loop = lesion_effects(
+        net.member(1).double(),
+        labels,
+        lambda m: {t: float(v[0]) for t, v in mean_outputs(m).items()},
+    )
+    batched = lesion_effects(net, labels, mean_outputs, member=1, members_per_call=4)
+    np.testing.assert_allclose(batched.intact, loop.intact, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(batched.lesioned, loop.lesioned, rtol=0, atol=1e-12)
+    assert np.abs(loop.change).min() > 1e-6  # every lesion changes the outputs
+    with pytest.raises(ShapeError, match="member="):
+        lesion_effects(net, labels, mean_outputs, members_per_call=4)
+    with pytest.raises(ShapeError, match="one per member"):
+        lesion_effects(net, labels, lambda m: {"o0": [0.0]}, member=0, members_per_call=4)
+
+
+def test_lesioned_copies_hold_one_lesion_each():
+    model = CTRNN(NetworkSpec(n_inputs=3, n_hidden=6, n_outputs=2, seeds=(1, 2)))
+    copies = lesioned_copies(model, [[1, 4], [], [0]], member=1)
+    assert copies.ensemble_size == 3
+    for k, units in enumerate([[1, 4], [], [0]]):
+        single = lesioned(model.member(1), units)
+        for name in ("W_in", "W_rec", "b", "W_out", "b_out"):
+            assert torch.equal(getattr(copies, name)[k], getattr(single, name)[0])
 
 
 def test_lesioned_zeroes_exactly_the_outgoing_weights():

@@ -10,7 +10,7 @@ from neurodyn.errors import ConfigError
 from neurodyn.models import ACTIVATIONS, CTRNN, NetworkSpec
 from neurodyn.models.recurrence import engine, leaky_recurrence, leaky_recurrence_reference
 from neurodyn.train import masked_mse
-from neurodyn.train.trainer import member_generators
+from neurodyn.train.trainer import adam, member_generators
 
 FAST = ("compiled", "python")
 
@@ -85,3 +85,67 @@ def test_an_unknown_engine_is_named(monkeypatch):
     monkeypatch.setenv("NEURODYN_ENGINE", "fast")
     with pytest.raises(ConfigError, match="NEURODYN_ENGINE must be one of"):
         engine("cpu")
+
+
+def one_pass(dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """States and gradients of one forward and backward pass of a 2-member ensemble with a
+    learned initial state, with the engine NEURODYN_ENGINE selects."""
+    spec = NetworkSpec(
+        n_inputs=3,
+        n_hidden=8,
+        n_outputs=2,
+        activation="tanh",
+        seeds=(1, 2),
+        learn_initial_state=True,
+    )
+    model = CTRNN(spec).to(dtype)
+    with torch.no_grad():
+        model.h0.normal_(generator=torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 4, 3, generator=g, dtype=dtype)
+    target = torch.randn(6, 2, 4, 2, generator=g, dtype=dtype)
+    traj = model(x, noise=False)
+    ((traj.outputs - target) ** 2).mean(dim=(0, 2, 3)).sum().backward()
+    out = {name: p.grad.clone() for name, p in model.named_parameters()}
+    out["states"] = traj.states.detach()
+    return out
+
+
+def train_two_steps(dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Parameters after two training steps (forward, backward, the trainer's Adam) of a
+    2-member ensemble, with the engine NEURODYN_ENGINE selects."""
+    spec = NetworkSpec(n_inputs=3, n_hidden=8, n_outputs=2, activation="tanh", seeds=(1, 2))
+    model = CTRNN(spec).to(dtype)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 4, 3, generator=g, dtype=dtype)
+    target = torch.randn(6, 2, 4, 2, generator=g, dtype=dtype)
+    optimizer = adam(list(model.parameters()), 1e-2)
+    for _ in range(2):
+        optimizer.zero_grad(set_to_none=True)
+        out = model(x, noise=False).outputs
+        ((out - target) ** 2).mean(dim=(0, 2, 3)).sum().backward()
+        optimizer.step()
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def assert_close_relative(got, expected, tol, what):
+    for key, value in expected.items():
+        assert got[key].dtype == value.dtype, key
+        assert (got[key] - value).abs().max() <= tol * value.abs().max(), (key, what)
+
+
+def test_the_inductor_engine_equals_the_hand_written_one(monkeypatch):
+    # forward and backward through torch.compile against the C++ loops (the hand-written
+    # BPTT): the same arithmetic to float rounding
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 2e-6)):
+        monkeypatch.setenv("NEURODYN_ENGINE", "compiled")
+        expected = one_pass(dtype)
+        monkeypatch.setenv("NEURODYN_ENGINE", "inductor")
+        assert_close_relative(one_pass(dtype), expected, tol, dtype)
+    # the whole step, Adam included: torch's compiled Adam counts steps in a float32 tensor,
+    # so its bias corrections carry float32 rounding (about 1e-7 of a step) at any dtype
+    for dtype in (torch.float64, torch.float32):
+        monkeypatch.setenv("NEURODYN_ENGINE", "compiled")
+        expected = train_two_steps(dtype)
+        monkeypatch.setenv("NEURODYN_ENGINE", "inductor")
+        assert_close_relative(train_two_steps(dtype), expected, 1e-5, dtype)

@@ -105,6 +105,7 @@ from neurodyn.analysis.lesions import (
     LesionEffects,
     lesion_effects,
     lesioned,
+    lesioned_copies,
 )
 from neurodyn.analysis.lyapunov import (
     LyapunovSpectrum,
@@ -276,6 +277,7 @@ __all__ = [
     "kramers_rate",
     "lesion_effects",
     "lesioned",
+    "lesioned_copies",
     "linear_cka",
     "linear_separability",
     "low_rank_approximation",

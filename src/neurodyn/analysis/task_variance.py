@@ -32,7 +32,7 @@ from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis.clustering import K_RANGE, UnitClusters, cluster_units, silhouette_score
-from neurodyn.analysis.lesions import LesionEffects, lesion_effects, lesioned
+from neurodyn.analysis.lesions import LesionEffects, lesion_effects, lesioned, lesioned_copies
 from neurodyn.errors import ArgumentError, ShapeError, TaskNotFound, nearest_names
 
 # Units whose variance summed over tasks is at most this are inactive (clustering.py).
@@ -314,6 +314,7 @@ __all__ = [
     "fractional_variance",
     "lesion_effects",
     "lesioned",
+    "lesioned_copies",
     "silhouette_score",
     "task_index",
     "task_variance",

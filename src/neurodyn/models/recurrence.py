@@ -18,7 +18,9 @@ shaped for BLAS.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -43,7 +45,7 @@ SLOPES = {
 
 
 _ACTIVATION_CODES = {"relu": 0, "tanh": 1, "softplus": 2, "retanh": 3}
-ENGINES = ("auto", "compiled", "python", "reference")
+ENGINES = ("auto", "compiled", "inductor", "python", "reference")
 
 
 def _compiled():
@@ -54,9 +56,12 @@ def _compiled():
 
 def engine(device: torch.device | str = "cpu") -> str:
     """Which implementation runs the time loops on `device`: 'compiled' (the C++ loops, CPU),
-    'python' (the same algorithm in Python), or 'reference' (the plain loop differentiated by
-    autograd: slow, for checking). Chosen by the environment variable NEURODYN_ENGINE (auto,
-    compiled, python, reference; default auto: compiled on CPU when it builds, else python).
+    'python' (the same algorithm in Python), 'inductor' (the plain loop and its autograd
+    backward compiled by `torch.compile`, and the trainer's Adam step with it; on CUDA captured
+    in CUDA graphs) or 'reference' (the plain loop differentiated by autograd: slow, for
+    checking). Chosen by the environment variable NEURODYN_ENGINE (auto, compiled, inductor,
+    python, reference; default auto: compiled on CPU when it builds, else python; inductor
+    only when named, see `_inductor_recurrence`).
 
     The engines agree per pass (one forward and backward) to float rounding, not bitwise: over
     a training the differences grow (on pdm, 64 units, W_rec apart by 1.5e-8 after one step
@@ -68,7 +73,7 @@ def engine(device: torch.device | str = "cpu") -> str:
             f"the environment variable NEURODYN_ENGINE must be one of {', '.join(ENGINES)}, "
             f"got {excerpt(choice)}: set it to one of these or unset it"
         )
-    if choice in ("python", "reference"):
+    if choice in ("python", "reference", "inductor"):
         return choice
     if torch.device(device).type != "cpu":
         return "python"
@@ -80,6 +85,18 @@ def engine(device: torch.device | str = "cpu") -> str:
             )
         return "python"
     return "compiled"
+
+
+@functools.cache
+def _inductor_recurrence(device_type: str) -> Callable[..., Tensor]:
+    """`leaky_recurrence_reference` through `torch.compile` (inductor): the time loop is
+    unrolled into one graph, its backward derived by autograd and compiled with it, the
+    element-wise work of each step fused into generated kernels around the matmuls. On CUDA
+    the graphs are captured in CUDA graphs ("reduce-overhead"), which removes the per-step
+    kernel launches. Shapes are static: each new (trial length, batch, size, dtype) compiles
+    once (seconds to minutes, cached on disk by torch), so it suits fixed-length trials."""
+    mode = "reduce-overhead" if device_type == "cuda" else None
+    return torch.compile(leaky_recurrence_reference, dynamic=False, mode=mode)
 
 
 def _run(drive: Tensor, h0: Tensor, w_rec_t: Tensor, alpha: float, activation: str):
@@ -189,6 +206,8 @@ def leaky_recurrence(
     chosen = engine(drive.device)
     if chosen == "reference":
         return leaky_recurrence_reference(drive, h0, w_rec, alpha, activation)
+    if chosen == "inductor":
+        return _inductor_recurrence(drive.device.type)(drive, h0, w_rec, alpha, activation)
     h0 = h0.expand(drive.shape[0], *drive.shape[2:]).contiguous()
     drive = drive.contiguous()
     if torch.is_grad_enabled() and (drive.requires_grad or h0.requires_grad or w_rec.requires_grad):

@@ -21,6 +21,7 @@ from neurodyn._malloc import keep_freed_memory
 from neurodyn._progress import Progress
 from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import Network
+from neurodyn.models.recurrence import engine
 from neurodyn.train._streams import member_generators, sample_ensemble
 from neurodyn.train.losses import task_loss
 from neurodyn.train.penalties import Penalty, PenaltyState
@@ -176,7 +177,16 @@ def _cloned(value: Any) -> Any:
 
 def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     """torch's Adam, fused (one kernel for all parameters) where torch has it for the device
-    and dtype: on CPU it is 3x faster than the per-parameter loop, and the same algorithm."""
+    and dtype: on CPU it is 3x faster than the per-parameter loop, and the same algorithm.
+    Under the inductor engine (NEURODYN_ENGINE=inductor) its step is compiled by
+    `torch.compile` instead, as the rest of the training step."""
+    device = params[0].device if params else torch.device("cpu")
+    if params and engine(device) == "inductor":
+        optimizer = torch.optim.Adam(params, lr=lr, foreach=False)
+        # the step is one graph per parameter set; an instance attribute, so the class and
+        # other optimisers are untouched (state_dict and load_state_dict are the class's)
+        optimizer.step = torch.compile(optimizer.step, dynamic=False)  # type: ignore[method-assign]
+        return optimizer
     try:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except RuntimeError:  # a device or dtype without a fused kernel
