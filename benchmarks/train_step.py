@@ -21,7 +21,7 @@ Usage: python benchmarks/train_step.py [--grid cpu|full|smoke|small] [--min-time
 `--grid cpu` (default, `make bench`) times the sizes a 2-core CPU can do in minutes; `--grid
 full` adds N in {64, 256, 1024} x B in {64, 512} x E in {1, 32} (for a GPU); `--grid small`
 the two single networks (N 64 and 256, B 64). Runs on CUDA when torch sees one (or as
-`--device` says). Prints markdown tables for benchmarks/RESULTS.md.
+`--device` says); `--time-steps` sets T. Prints markdown tables for benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ def jax_step(n: int, b: int, e: int):
 
 
 def main() -> None:
+    global T_STEPS
     parser = argparse.ArgumentParser()
     parser.add_argument("--grid", choices=("cpu", "full", "smoke", "small"), default="cpu")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None)
@@ -193,9 +194,15 @@ def main() -> None:
     )
     parser.add_argument("--min-time", type=float, default=1.0)
     parser.add_argument(
+        "--time-steps", type=int, default=T_STEPS, help="trial length T (default 100)"
+    )
+    parser.add_argument(
         "--system-malloc", action="store_true", help="glibc's default allocator thresholds"
     )
     args = parser.parse_args()
+    # the steps of a trial, read by every contender below (the inductor engine unrolls the
+    # loop, so its compile time grows with T: a short T measures it on a small machine)
+    T_STEPS = args.time_steps
     # as the CLI's training does, keep freed memory for reuse (neurodyn._malloc); the setting
     # is the process's, so every contender here runs with it (it speeds the tutorial loop up too)
     os.environ["NEURODYN_MALLOC"] = "system" if args.system_malloc else "keep"
