@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from neurodyn.runs import Run
 
 # Commands whose process exists to train: they keep freed memory for reuse (neurodyn._malloc).
-TRAINING_COMMANDS = ("train", "sweep", "study", "demo")
+TRAINING_COMMANDS = ("train", "sweep", "study", "demo", "zoo")
 
 
 def _cmd_tasks(args: argparse.Namespace) -> None:
@@ -452,6 +452,18 @@ def _cmd_study(args: argparse.Namespace) -> None:
         if args.name is None and not args.list:
             raise ConfigError("name a study to run (the list above), e.g. neurodyn study yang19")
         return
+    if args.pretrained:
+        if args.config or args.quick or args.variant or args.no_train:
+            raise ConfigError(
+                "--pretrained analyses the zoo's networks under the config that trained them: "
+                "drop --config, --variant, --quick and --no-train"
+            )
+        from neurodyn import zoo
+
+        output = zoo.pretrained_study(args.name, args.runs, progress=not args.quiet)
+        print(output.summary)
+        print(f"study results and report in {output.folder}")
+        return
     out = studies.run(
         args.name,
         root=args.runs,
@@ -473,6 +485,96 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     perf = run.info().performance or {}
     print("demo network performance: " + ", ".join(f"{k} {v:.3f}" for k, v in perf.items()))
     print(f"report: {report}")
+
+
+def _cmd_zoo(args: argparse.Namespace) -> None:
+    from neurodyn import zoo
+
+    if args.zoo_command == "list":
+        _zoo_list(args.zoo)
+    elif args.zoo_command == "get":
+        _runs_folder(args.runs)
+        run = zoo.get(args.name, args.runs, zoo=args.zoo)
+        print(f"zoo network {args.name} in {run.path}")
+        print(
+            f"analyse it: neurodyn analyze {run.path}; neurodyn fixedpoints {run.path}; "
+            f"neurodyn report {run.path}"
+        )
+    elif args.zoo_command == "add":
+        progress = not args.quiet
+        if args.study is not None:
+            if args.run is not None or args.name is not None:
+                raise ConfigError("zoo add --study takes its runs from --runs, not RUN NAME")
+            added = zoo.add_study(
+                args.study,
+                args.runs,
+                config_path=args.config,
+                quick=args.quick,
+                variant=args.variant,
+                headline_kind=args.headline,
+                replace=args.replace,
+                zoo=args.zoo,
+                progress=progress,
+            )
+        else:
+            if args.run is None or args.name is None:
+                raise ConfigError("zoo add needs RUN and NAME (or --study STUDY --runs RUNS)")
+            added = [
+                zoo.add(
+                    args.run,
+                    args.name,
+                    description=args.description or "",
+                    headline_kind=args.headline,
+                    replace=args.replace,
+                    zoo=args.zoo,
+                    progress=progress,
+                )
+            ]
+        for entry in added:
+            print(
+                f"added {entry.name}: performance {zoo.performance_text(entry.performance)}; "
+                f"headline {zoo.headline_text(entry.headline)}"
+            )
+        print(f"the zoo now holds {zoo.total_bytes(args.zoo) / 2**20:.2f} MiB")
+    else:
+        result = zoo.rebuild(args.name, runs=args.runs, zoo=args.zoo, progress=not args.quiet)
+        print("\n".join(result.lines()))
+        if not result.agrees:
+            raise NeurodynError(
+                f"zoo network {args.name} was not reproduced (see the lines above): report it "
+                "with them and `neurodyn --version`"
+            )
+
+
+def _zoo_list(folder: str | None) -> None:
+    from neurodyn import zoo
+
+    entries = zoo.entries(folder)
+    rows = [
+        (
+            e.name,
+            e.study or "-",
+            "+".join(e.tasks) if len(e.tasks) <= 3 else f"{len(e.tasks)} tasks",
+            f"{len(e.seeds)}x{e.n_hidden}",
+            str(e.steps),
+            f"{e.mean_performance:.3f}",
+            f"{e.size_bytes(folder) / 1e6:.2f}",
+            zoo.headline_text(e.headline) if e.headline and len(e.seeds) == 1 else "",
+        )
+        for e in entries
+    ]
+    header = ("name", "study", "tasks", "networks", "steps", "perf", "MB", "headline")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    print(f"\n{len(entries)} networks, {zoo.total_bytes(folder) / 2**20:.2f} MiB")
+    if folder is None:
+        waiting = [s for s, state in zoo.coverage().items() if state == "not shipped"]
+        if waiting:
+            print(
+                f"not yet shipped: {', '.join(waiting)} (train with `neurodyn study NAME "
+                "--runs RUNS`, then `neurodyn zoo add --study NAME --runs RUNS`)"
+            )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -690,7 +792,53 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="analyse the runs as they are (an unfinished run at its last checkpoint)",
     )
+    p.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="analyse and report the zoo's networks of the study, without training",
+    )
     p.set_defaults(func=_cmd_study)
+
+    p = sub.add_parser(
+        "zoo", help="trained networks shipped with neurodyn: list, get, add, rebuild"
+    )
+    p.set_defaults(func=_cmd_zoo)
+    zoo_sub = p.add_subparsers(dest="zoo_command", required=True, metavar="ZOO_COMMAND")
+    zoo_help = "another zoo folder than the package's (default: the package's)"
+    q = zoo_sub.add_parser("list", help="the networks of the zoo, as a table")
+    q.add_argument("--zoo", help=zoo_help)
+    q = zoo_sub.add_parser("get", help="copy a zoo network into a runs folder, as a run")
+    q.add_argument("name")
+    q.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    q.add_argument("--zoo", help=zoo_help)
+    q = zoo_sub.add_parser(
+        "add", help="put a finished run (or every run of a study) into the zoo, with checksums"
+    )
+    q.add_argument("run", nargs="?", help="the finished run")
+    q.add_argument("name", nargs="?", help="its name in the zoo")
+    q.add_argument("--description", help="what the networks are, in a line")
+    q.add_argument(
+        "--headline",
+        choices=("fixed_points", "outliers"),
+        help="the analysis result the entry promises to reproduce",
+    )
+    q.add_argument("--study", help="add every run of this study, trained under --runs")
+    q.add_argument("--runs", default="runs", help="with --study: its folder of runs")
+    q.add_argument("--config", help="with --study: the study config that trained them")
+    q.add_argument("--variant", help="with --study: the variant that trained them")
+    q.add_argument("--quick", action="store_true", help="with --study: its quick config")
+    q.add_argument("--replace", action="store_true", help="replace entries of the same name")
+    q.add_argument("--quiet", action="store_true", help="no progress lines")
+    q.add_argument("--zoo", help=zoo_help)
+    q = zoo_sub.add_parser(
+        "rebuild", help="retrain a zoo network from its config and compare with the shipped one"
+    )
+    q.add_argument("name")
+    q.add_argument(
+        "--runs", help="keep the retrained run in this folder (default: a temporary one)"
+    )
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.add_argument("--zoo", help=zoo_help)
 
     p = sub.add_parser(
         "demo", help="train a small network on pdm and dlygo, analyse it, write its report"

@@ -70,6 +70,19 @@ class CorruptFile(NeurodynError, ValueError):
     manifest) that cannot be read back."""
 
 
+class ChecksumMismatch(CorruptFile):
+    """A file of a shipped network (`neurodyn.zoo`) whose bytes are not those its manifest
+    records: damaged or edited since it was shipped."""
+
+
+class ZooEntryNotFound(NeurodynError, KeyError):
+    """A network name the zoo does not have, or a study with no networks in the zoo yet. Also a
+    `KeyError`."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
 class DiskFull(NeurodynError, OSError):
     """A write failed because the file system is full; the file it replaced is untouched."""
 

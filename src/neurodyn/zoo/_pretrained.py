@@ -1,0 +1,61 @@
+"""`neurodyn study NAME --pretrained`: a study's analyses and report on the zoo's networks,
+without training them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from neurodyn._progress import stage
+from neurodyn.errors import ZooEntryNotFound
+from neurodyn.studies import STUDIES, StudyOutput, run_study
+from neurodyn.studies import get as get_study
+from neurodyn.studies import load_config as load_study_config
+from neurodyn.zoo._manifest import read_manifest
+from neurodyn.zoo._store import get
+
+
+def coverage(zoo: str | Path | None = None) -> dict[str, str]:
+    """Each registered study's place in the zoo: `shipped` (its networks are in it), `not
+    shipped` (it trains runs, none shipped yet) or `no runs` (it trains as it measures, so
+    it has no networks to ship)."""
+    shipped = {e.study for e in read_manifest(zoo) if e.study}
+    out = {}
+    for name, study in sorted(STUDIES.items()):
+        if name in shipped:
+            out[name] = "shipped"
+        else:
+            trains_runs = bool(study.runs(load_study_config(study), Path("runs")))
+            out[name] = "not shipped" if trains_runs else "no runs"
+    return out
+
+
+def pretrained_study(
+    name: str, root: str | Path = "runs", *, zoo: str | Path | None = None, progress: bool = True
+) -> StudyOutput[Any]:
+    """Copy the zoo's networks of study `name` into `root` (checking their checksums) and run
+    the study's measures and report on them, under the study config they were trained with;
+    nothing is trained. `ZooEntryNotFound` when the zoo has none of the study's networks."""
+    study = get_study(name)
+    entries = [e for e in read_manifest(zoo) if e.study == name]
+    if not entries:
+        shipped = sorted({e.study for e in read_manifest(zoo) if e.study})
+        have = f" (studies in the zoo: {', '.join(shipped)})" if shipped else ""
+        raise ZooEntryNotFound(
+            f"study {name!r} has no networks in the zoo yet{have}: train them with `neurodyn "
+            f"study {name} --runs RUNS`, then add them with `neurodyn zoo add --study {name} "
+            "--runs RUNS`"
+        )
+    config = study.config_type.from_dict(entries[0].study_config or {})
+    by_run = {e.run_id: e for e in entries}
+    run_ids = list(study.runs(config, Path(root)))
+    missing = [r for r in run_ids if r not in by_run]
+    if missing:
+        raise ZooEntryNotFound(
+            f"the zoo lacks runs {', '.join(missing)} of study {name!r}: add them with "
+            f"`neurodyn zoo add --study {name} --runs RUNS`"
+        )
+    for i, run_id in enumerate(run_ids, start=1):
+        stage(f"zoo: network {i}/{len(run_ids)} {run_id} into {root}", enabled=progress)
+        get(by_run[run_id].name, root, zoo=zoo)
+    return run_study(study, config, root, progress=progress)

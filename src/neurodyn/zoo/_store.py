@@ -1,0 +1,294 @@
+"""Putting trained runs into the zoo (`add`, `add_study`) and taking them out as runs
+(`get`, `load`).
+
+An entry holds what reproduces and describes the networks and nothing else: the weights
+(`model.safetensors`, and `history/*.safetensors` where the run kept weights during training:
+a study may measure them), `config.yaml`, `run.json` and `metrics.csv`. The optimiser state
+(`checkpoint.pt`), analysis outputs and reports stay behind: a user recomputes those.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from neurodyn._extension import cache_root
+from neurodyn._io import _umask
+from neurodyn._progress import stage
+from neurodyn.errors import ConfigError, NeurodynError, RunExists
+from neurodyn.runs import Run, parse_config
+from neurodyn.runs.index import upsert
+from neurodyn.runs.run import CONFIG, HISTORY, INFO, METRICS, WEIGHTS
+from neurodyn.studies import get as get_study
+from neurodyn.studies import load_config as load_study_config
+from neurodyn.zoo._manifest import (
+    BUDGET_BYTES,
+    NETWORKS,
+    ZooEntry,
+    find_entry,
+    read_manifest,
+    sha256,
+    total_bytes,
+    verify,
+    write_manifest,
+    zoo_folder,
+)
+from neurodyn.zoo._measure import HEADLINES, fresh_performance, headline, stream_version
+
+
+def _shipped_files(run: Run) -> list[str]:
+    files = [CONFIG, INFO, METRICS, WEIGHTS]
+    missing = [f for f in files if not (run.path / f).is_file()]
+    if missing:
+        raise NeurodynError(f"run {run.path} lacks {', '.join(missing)}: finish training it first")
+    history = sorted((run.path / HISTORY).glob("step-*.safetensors"))
+    return files + [f"{HISTORY}/{p.name}" for p in history]
+
+
+def add(
+    run: Run | str | Path,
+    name: str,
+    *,
+    description: str = "",
+    headline_kind: str | None = None,
+    headline_settings: dict[str, Any] | None = None,
+    study: str | None = None,
+    study_config: dict[str, Any] | None = None,
+    replace: bool = False,
+    eval_trials: int = 512,
+    zoo: str | Path | None = None,
+    progress: bool = True,
+) -> ZooEntry:
+    """Put the finished run `run` into the zoo as `name`: copy its weights, config, run.json
+    and metrics, measure its performance on fresh trials and its headline, write its manifest
+    line with every file's checksum. Returns the entry.
+
+    Parameters
+    ----------
+    run : Run or path
+        A finished run.
+    name : str
+        The entry's name (letters, digits, `-`, `_`, `.`).
+    headline_kind : str, optional
+        `fixed_points` or `outliers` (see `neurodyn.zoo.headline`); none by default.
+    study, study_config : optional
+        The study whose run this is, and its full config (`Study.config_type.to_dict()`):
+        `neurodyn study STUDY --pretrained` then finds the run under its study name. The run's
+        config must be the one the study would train for it.
+    replace : bool
+        Replace an entry of the same name (otherwise refused).
+    zoo : path, optional
+        Another zoo folder than the package's.
+    """
+    run = run if isinstance(run, Run) else Run.open(run)
+    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise ConfigError(f"zoo name {name!r} must be letters, digits, '-', '_' or '.'")
+    if headline_kind is not None and headline_kind not in HEADLINES:
+        raise ConfigError(f"unknown headline {headline_kind!r}; headlines: {', '.join(HEADLINES)}")
+    info = run.info()
+    if info.status != "finished":
+        raise NeurodynError(
+            f"run {run.path} is {info.status}, not finished: finish it "
+            f"(`neurodyn train --resume {run.path}`) before adding it to the zoo"
+        )
+    before = read_manifest(zoo)
+    entries = [e for e in before if e.name != name]
+    if not replace and len(entries) < len(before):
+        raise RunExists(f"the zoo has a network {name!r} already; pass --replace to replace it")
+    if study is not None:
+        _check_study_run(run, study, study_config, entries)
+    files = _shipped_files(run)
+    stage(f"zoo: measuring {name} on fresh trials", enabled=progress)
+    fresh = fresh_performance(run, trials=eval_trials, seed=0)
+    found = None
+    if headline_kind is not None:
+        stage(f"zoo: its headline ({headline_kind})", enabled=progress)
+        found = headline(run, headline_kind, headline_settings)
+    folder = zoo_folder(zoo) / NETWORKS / name
+    if folder.exists():
+        shutil.rmtree(folder)
+    _copy_files(run.path, files, folder)
+    versions = dict(info.versions or {})
+    entry = ZooEntry(
+        name=name,
+        description=description,
+        run_id=run.id,
+        study=study,
+        study_config=study_config if study is not None else None,
+        tasks=list(run.task.task_names),
+        seeds=[int(s) for s in run.config.model.seeds],
+        n_hidden=int(run.config.model.n_hidden),
+        steps=int(info.steps_done),
+        batch_size=int(run.config.train.batch_size),
+        performance=fresh.mean,
+        performance_se=fresh.se,
+        eval_trials=fresh.trials,
+        eval_seed=fresh.seed,
+        headline=found,
+        versions=versions,
+        engine=info.engine,
+        stream=stream_version(run),
+        training_seconds=(info.seconds or {}).get("training"),
+        files={relative: sha256(folder / relative) for relative in files},
+    )
+    write_manifest([*entries, entry], zoo)
+    size = total_bytes(zoo)
+    if size > BUDGET_BYTES:
+        write_manifest(entries, zoo)
+        shutil.rmtree(folder)
+        raise NeurodynError(
+            f"with {name!r} the zoo would hold {size / 2**20:.1f} MiB, over its "
+            f"{BUDGET_BYTES / 2**20:.0f} MiB budget: ship fewer members or keep fewer weights "
+            "during training (train.keep_weights_every)"
+        )
+    return entry
+
+
+def _check_study_run(
+    run: Run, study: str, study_config: dict[str, Any] | None, others: list[ZooEntry]
+) -> None:
+    """`ConfigError` unless `run` is, with its config, one of the runs of `study` under
+    `study_config`, and the study's other entries share that config."""
+    chosen = get_study(study)
+    if study_config is None:
+        raise ConfigError(f"name the config of study {study!r} that trained run {run.id}")
+    config = chosen.config_type.from_dict(study_config)
+    expected = chosen.runs(config, run.root).get(run.id)
+    if expected is None:
+        raise ConfigError(
+            f"run {run.id} is not one of the runs of study {study!r} under its config"
+        )
+    if parse_config(expected) != run.config:
+        raise ConfigError(
+            f"run {run.id} was trained with another config than study {study!r} gives it; "
+            "retrain it with the study"
+        )
+    for other in others:
+        if other.study == study and other.study_config != config.to_dict():
+            raise ConfigError(
+                f"the zoo's {study!r} networks (e.g. {other.name!r}) come from another config "
+                "of the study: add the study's runs anew with one config (--replace)"
+            )
+
+
+def add_study(
+    study: str,
+    root: str | Path,
+    *,
+    config_path: str | Path | None = None,
+    quick: bool = False,
+    variant: str | None = None,
+    headline_kind: str | None = None,
+    replace: bool = False,
+    zoo: str | Path | None = None,
+    progress: bool = True,
+) -> list[ZooEntry]:
+    """Put every run of `study` (under its defaults, `quick`, `variant` or the config at
+    `config_path`), trained under `root`, into the zoo, each entry named by its run."""
+    chosen = get_study(study)
+    config = load_study_config(chosen, config_path, quick=quick, variant=variant)
+    run_ids = list(chosen.runs(config, Path(root)))
+    if not run_ids:
+        raise NeurodynError(
+            f"study {study!r} trains no runs of its own (its measurement is its training): it "
+            "has nothing to put into the zoo"
+        )
+    missing = [r for r in run_ids if not Run.is_run(Path(root) / r)]
+    if missing:
+        raise NeurodynError(
+            f"runs {', '.join(missing)} of study {study!r} are not in {root}: train them with "
+            f"`neurodyn study {study} --runs {root}` first"
+        )
+    if replace:
+        # one config per study: its earlier networks go with the new ones
+        write_manifest([e for e in read_manifest(zoo) if e.study != study], zoo)
+    return [
+        add(
+            Path(root) / run_id,
+            run_id,
+            description=f"study {study}: run {run_id}",
+            headline_kind=headline_kind,
+            study=study,
+            study_config=config.to_dict(),
+            replace=replace,
+            zoo=zoo,
+            progress=progress,
+        )
+        for run_id in run_ids
+    ]
+
+
+def get(
+    name: str,
+    runs: str | Path = "runs",
+    *,
+    run_id: str | None = None,
+    zoo: str | Path | None = None,
+) -> Run:
+    """Copy zoo network `name` into the runs folder `runs` (as `run_id`, by default the name
+    of the run it was) after checking every file against its checksum; returns the run, where
+    `analyze`, `fixedpoints`, `dynamics`, `compare` and `report` work as on any run.
+
+    A copy already there with the same files is returned as it is (its analyses kept); a
+    different run of that name is refused (`RunExists`).
+    """
+    entry = find_entry(name, zoo)
+    verify(entry, zoo)
+    target = Path(runs) / (run_id or entry.run_id)
+    if target.exists():
+        if not _holds(target, entry):
+            raise RunExists(
+                f"{target} already exists and is not zoo network {name!r}: choose another "
+                "--runs folder, or move it away"
+            )
+        return Run.open(target)
+    _copy_files(entry.folder(zoo), list(entry.files), target)
+    run = Run.open(target)
+    upsert(target.parent, run.record())
+    return run
+
+
+def load(name: str, *, zoo: str | Path | None = None) -> Run:
+    """Zoo network `name` as a Run, copied into the per-user cache
+    (`$NEURODYN_CACHE_DIR/zoo`, else `~/.cache/neurodyn/zoo`) after checking its checksums.
+
+    Example
+    -------
+    >>> from neurodyn import zoo
+    >>> run = zoo.load("flipflop")
+    >>> run.info().performance["flipflop"] > 0.99
+    True
+    """
+    entry = find_entry(name, zoo)
+    cached = cache_root().parent / "zoo" / entry.name
+    if (cached / entry.run_id).exists() and not _holds(cached / entry.run_id, entry):
+        shutil.rmtree(cached / entry.run_id)  # a copy of an older release of the entry
+    return get(name, cached, zoo=zoo)
+
+
+def _holds(folder: Path, entry: ZooEntry) -> bool:
+    """Whether `folder` holds the files of `entry`, byte for byte (but run.json, where
+    analyses record their wall times)."""
+    return all(
+        (folder / f).is_file() and sha256(folder / f) == digest
+        for f, digest in entry.files.items()
+        if f != INFO
+    )
+
+
+def _copy_files(source: Path, files: list[str], target: Path) -> None:
+    """Copy `files` (relative paths) from `source` into the new folder `target`, which appears
+    whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would hide a shipped zoo from others
+    try:
+        for relative in files:
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / relative, staging / relative)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
