@@ -13,7 +13,17 @@ import re
 
 import pytest
 
-NAMESPACES = ("tasks", "models", "train", "analysis", "plot", "runs", "report", "studies")
+NAMESPACES = (
+    "tasks",
+    "models",
+    "train",
+    "analysis",
+    "plot",
+    "runs",
+    "report",
+    "studies",
+    "zoo",
+)
 
 PENDING = {
     # names are "namespace.name"; what each lacks is checked below

@@ -452,6 +452,8 @@ def _cmd_study(args: argparse.Namespace) -> None:
         if args.name is None and not args.list:
             raise ConfigError("name a study to run (the list above), e.g. neurodyn study yang19")
         return
+    if args.zoo and not args.pretrained:
+        raise ConfigError("--zoo names where --pretrained finds the networks: add --pretrained")
     if args.pretrained:
         if args.config or args.quick or args.variant or args.no_train:
             raise ConfigError(
@@ -460,7 +462,7 @@ def _cmd_study(args: argparse.Namespace) -> None:
             )
         from neurodyn import zoo
 
-        output = zoo.pretrained_study(args.name, args.runs, progress=not args.quiet)
+        output = zoo.pretrained_study(args.name, args.runs, zoo=args.zoo, progress=not args.quiet)
         print(output.summary)
         print(f"study results and report in {output.folder}")
         return
@@ -797,6 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="analyse and report the zoo's networks of the study, without training",
     )
+    p.add_argument("--zoo", help="with --pretrained: another zoo folder than the package's")
     p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser(

@@ -63,10 +63,34 @@ __all__ = [
 
 
 def entries(zoo: str | Path | None = None) -> list[ZooEntry]:
-    """Every network in the zoo (the package's, or the zoo folder `zoo`), by name."""
+    """Every network in a zoo.
+
+    Parameters
+    ----------
+    zoo : path, optional
+        Another zoo folder than the package's.
+
+    Returns
+    -------
+    list[ZooEntry]
+        Its manifest's entries, by name.
+    """
     return read_manifest(zoo)
 
 
 def entry(name: str, zoo: str | Path | None = None) -> ZooEntry:
-    """The manifest entry of network `name` (`ZooEntryNotFound` with the nearest names)."""
+    """The manifest entry of one network.
+
+    Parameters
+    ----------
+    name : str
+        The network; an unknown name raises `ZooEntryNotFound` with the nearest ones.
+    zoo : path, optional
+        Another zoo folder than the package's.
+
+    Returns
+    -------
+    ZooEntry
+        Its manifest line.
+    """
     return find_entry(name, zoo)

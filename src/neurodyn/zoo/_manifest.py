@@ -117,12 +117,34 @@ class ZooEntry(ShortRepr):
 
 
 def performance_text(performance: dict[str, list[float]]) -> str:
-    """'pdm 0.98, dlygo 0.95' (each task's mean over members)."""
+    """Performance in words.
+
+    Parameters
+    ----------
+    performance : dict[str, list[float]]
+        task -> performance of each member `[E]`, as `ZooEntry.performance`.
+
+    Returns
+    -------
+    str
+        'pdm 0.980, dlygo 0.950': each task's mean over the members.
+    """
     return ", ".join(f"{t} {sum(v) / len(v):.3f}" for t, v in performance.items())
 
 
 def headline_text(headline: dict[str, Any] | None) -> str:
-    """The headline in words: '27 fixed points (8 stable)' per member."""
+    """An analysis headline in words.
+
+    Parameters
+    ----------
+    headline : dict or None
+        As `ZooEntry.headline` (or `neurodyn.zoo.headline` gives it).
+
+    Returns
+    -------
+    str
+        '27 fixed points (8 stable)' per member, the outlier counts, or '-' without one.
+    """
     if not headline:
         return "-"
     value = headline["value"]
@@ -184,8 +206,21 @@ def find_entry(name: str, zoo: str | Path | None = None) -> ZooEntry:
 
 
 def verify(entry: ZooEntry, zoo: str | Path | None = None) -> None:
-    """`ChecksumMismatch` naming the first file of `entry` whose bytes are not those its
-    manifest line records (or that is missing)."""
+    """Check every file of `entry` against the checksum its manifest line records.
+
+    Parameters
+    ----------
+    entry : ZooEntry
+        The entry to check.
+    zoo : path, optional
+        Its zoo folder (the package's by default).
+
+    Returns
+    -------
+    None
+        Raises `ChecksumMismatch`, naming the first file that is missing or whose bytes
+        differ, with what to do.
+    """
     folder = entry.folder(zoo)
     for relative, expected in entry.files.items():
         path = folder / relative
@@ -204,7 +239,18 @@ def verify(entry: ZooEntry, zoo: str | Path | None = None) -> None:
 
 
 def total_bytes(zoo: str | Path | None = None) -> int:
-    """The size of the zoo on disk: the manifest and every file of every entry."""
+    """The size of a zoo on disk.
+
+    Parameters
+    ----------
+    zoo : path, optional
+        The zoo folder (the package's by default).
+
+    Returns
+    -------
+    int
+        Bytes of the manifest and of every file of every entry.
+    """
     folder = zoo_folder(zoo)
     manifest = folder / MANIFEST
     size = manifest.stat().st_size if manifest.is_file() else 0

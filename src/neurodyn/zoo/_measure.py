@@ -61,11 +61,27 @@ def _generators(seed: int, chunk: int, members: int) -> list[torch.Generator]:
 def fresh_performance(
     run: Run, *, trials: int = 512, seed: int = 0, chunks: int = 8
 ) -> FreshPerformance:
-    """Performance of every member of `run` on `trials` fresh trials per task (with the
-    network's own noise), in `chunks` batches whose spread gives the standard error.
+    """Performance of every member of `run` on fresh trials, with its standard error.
 
     The same `seed` gives the same trials; two seeds give independent trials, so two
-    evaluations of the same networks differ by their sampling error only.
+    evaluations of the same networks differ by their sampling error only. The trials come from
+    their own random stream, none of the training's.
+
+    Parameters
+    ----------
+    run : Run
+        A trained run of E networks.
+    trials : int
+        Trials per task and member (with the network's own recurrent noise).
+    seed : int
+        Which fresh trials.
+    chunks : int
+        Batches the trials are drawn in; the spread of their scores gives the standard error.
+
+    Returns
+    -------
+    FreshPerformance
+        `mean[task]` and `se[task]`: one value per member `[E]`.
     """
     if trials < chunks or trials % chunks:
         raise ArgumentError(f"trials ({trials}) must be a positive multiple of chunks ({chunks})")
@@ -89,8 +105,25 @@ def fresh_performance(
 def within_sampling_error(
     a: float, se_a: float, b: float, se_b: float, trials: int, *, z: float = 4.0
 ) -> bool:
-    """Whether two performances of the same networks on independent trials agree: within `z`
-    combined standard errors, plus one trial's worth (a score of 1.0 has no spread)."""
+    """Whether two performances of the same networks on independent trials agree.
+
+    Parameters
+    ----------
+    a, b : float
+        The two performances.
+    se_a, se_b : float
+        Their standard errors.
+    trials : int
+        Trials per evaluation: one trial's worth (1 / trials) is always allowed, since a
+        score of 1.0 has no spread.
+    z : float
+        How many combined standard errors apart they may be.
+
+    Returns
+    -------
+    bool
+        `|a - b| <= z * hypot(se_a, se_b) + 1 / trials`.
+    """
     return abs(a - b) <= z * math.hypot(se_a, se_b) + 1.0 / trials
 
 
@@ -114,7 +147,7 @@ def default_headline_settings(run: Run, kind: str) -> dict[str, Any]:
 
 
 def headline(run: Run, kind: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The analysis headline of `run`: its `kind`, `settings` and `value`.
+    """The analysis headline of `run`, the result a zoo entry promises to reproduce.
 
     fixed_points: the number of fixed points of each member under the constant input of an
     epoch, and how many of them are stable (`value["fixed"]`, `value["stable"]`: `[E]`), and
@@ -123,6 +156,21 @@ def headline(run: Run, kind: str, settings: dict[str, Any] | None = None) -> dic
 
     outliers: the number of eigenvalues of each member's `W_rec` outside the circle of
     `radius` (`value["outliers"]`: `[E]`), the simplicity-bias study's measure.
+
+    Parameters
+    ----------
+    run : Run
+        A trained run of E networks.
+    kind : str
+        `fixed_points` or `outliers`.
+    settings : dict, optional
+        Over the defaults (`task`, `epoch`, `n_initial`, `noise`, `seed` of the fixed-point
+        search; `radius` of the outliers).
+
+    Returns
+    -------
+    dict
+        `kind`, the full `settings` and the `value`, as plain JSON-able data.
     """
     settings = {**default_headline_settings(run, kind), **(settings or {})}
     model = run.load_model()

@@ -16,9 +16,19 @@ from neurodyn.zoo._store import get
 
 
 def coverage(zoo: str | Path | None = None) -> dict[str, str]:
-    """Each registered study's place in the zoo: `shipped` (its networks are in it), `not
-    shipped` (it trains runs, none shipped yet) or `no runs` (it trains as it measures, so
-    it has no networks to ship)."""
+    """Each registered study's place in the zoo.
+
+    Parameters
+    ----------
+    zoo : path, optional
+        Another zoo folder than the package's.
+
+    Returns
+    -------
+    dict[str, str]
+        study -> `shipped` (its networks are in the zoo), `not shipped` (it trains runs, none
+        shipped yet) or `no runs` (it trains as it measures: nothing to ship).
+    """
     shipped = {e.study for e in read_manifest(zoo) if e.study}
     out = {}
     for name, study in sorted(STUDIES.items()):
@@ -33,9 +43,28 @@ def coverage(zoo: str | Path | None = None) -> dict[str, str]:
 def pretrained_study(
     name: str, root: str | Path = "runs", *, zoo: str | Path | None = None, progress: bool = True
 ) -> StudyOutput[Any]:
-    """Copy the zoo's networks of study `name` into `root` (checking their checksums) and run
-    the study's measures and report on them, under the study config they were trained with;
-    nothing is trained. `ZooEntryNotFound` when the zoo has none of the study's networks."""
+    """A study's measures and report on the zoo's networks, without training them.
+
+    The networks are copied into `root` (checking their checksums) and measured under the
+    study config they were trained with. `ZooEntryNotFound`, saying how to ship them, when
+    the zoo has none of the study's networks.
+
+    Parameters
+    ----------
+    name : str
+        The study (`neurodyn study --list`).
+    root : path
+        The runs folder the networks are copied into; the study writes `ROOT/study-NAME/`.
+    zoo : path, optional
+        Another zoo folder than the package's.
+    progress : bool
+        Progress lines on stderr.
+
+    Returns
+    -------
+    StudyOutput
+        The study's folder, results, measures.csv rows and summary.
+    """
     study = get_study(name)
     entries = [e for e in read_manifest(zoo) if e.study == name]
     if not entries:

@@ -106,9 +106,27 @@ def rebuild(
     zoo: str | Path | None = None,
     progress: bool = True,
 ) -> Rebuild:
-    """Retrain zoo entry `name` from its config.yaml (into `runs`, a temporary folder by
-    default) and compare it with the shipped weights: bitwise, and else performance on the
-    same fresh trials and the analysis headline."""
+    """Retrain a zoo network from its config.yaml and compare it with the shipped weights.
+
+    Bitwise where the engine, torch and stream version are those that trained it; else the
+    performance on the same fresh trials (within sampling error) and the analysis headline.
+
+    Parameters
+    ----------
+    name : str
+        The network (`neurodyn zoo list`).
+    runs : path, optional
+        Keep the retrained run in this runs folder (a temporary one, removed, by default).
+    zoo : path, optional
+        Another zoo folder than the package's.
+    progress : bool
+        The training's progress bar.
+
+    Returns
+    -------
+    Rebuild
+        The comparison; `Rebuild.agrees` is its verdict, `Rebuild.lines()` says it in words.
+    """
     entry = find_entry(name, zoo)
     verify(entry, zoo)
     with tempfile.TemporaryDirectory(prefix="neurodyn-rebuild-") as scratch:

@@ -82,6 +82,19 @@ def add(
         Replace an entry of the same name (otherwise refused).
     zoo : path, optional
         Another zoo folder than the package's.
+    description : str
+        What the networks are, in a line.
+    headline_settings : dict, optional
+        Over the headline's defaults.
+    eval_trials : int
+        Fresh trials per task and member for the performance the manifest states.
+    progress : bool
+        Progress lines on stderr.
+
+    Returns
+    -------
+    ZooEntry
+        The new entry, as its manifest line holds it.
     """
     run = run if isinstance(run, Run) else Run.open(run)
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
@@ -186,8 +199,31 @@ def add_study(
     zoo: str | Path | None = None,
     progress: bool = True,
 ) -> list[ZooEntry]:
-    """Put every run of `study` (under its defaults, `quick`, `variant` or the config at
-    `config_path`), trained under `root`, into the zoo, each entry named by its run."""
+    """Put every run of a study into the zoo, each entry named by its run.
+
+    Parameters
+    ----------
+    study : str
+        The study's name (`neurodyn study --list`).
+    root : path
+        The runs folder it was trained into.
+    config_path, quick, variant : optional
+        The study config that trained the runs: the user's file, the quick one or a packaged
+        variant (the defaults when none is given).
+    headline_kind : str, optional
+        The headline each entry promises (`fixed_points`, `outliers`).
+    replace : bool
+        Replace the study's networks already in the zoo.
+    zoo : path, optional
+        Another zoo folder than the package's.
+    progress : bool
+        Progress lines on stderr.
+
+    Returns
+    -------
+    list[ZooEntry]
+        One entry per run of the study, in the study's order.
+    """
     chosen = get_study(study)
     config = load_study_config(chosen, config_path, quick=quick, variant=variant)
     run_ids = list(chosen.runs(config, Path(root)))
@@ -228,12 +264,27 @@ def get(
     run_id: str | None = None,
     zoo: str | Path | None = None,
 ) -> Run:
-    """Copy zoo network `name` into the runs folder `runs` (as `run_id`, by default the name
-    of the run it was) after checking every file against its checksum; returns the run, where
-    `analyze`, `fixedpoints`, `dynamics`, `compare` and `report` work as on any run.
+    """Copy a zoo network into a runs folder, after checking every file against its checksum.
 
     A copy already there with the same files is returned as it is (its analyses kept); a
     different run of that name is refused (`RunExists`).
+
+    Parameters
+    ----------
+    name : str
+        The network (`neurodyn zoo list`).
+    runs : path
+        The runs folder; the run is indexed there like any other (`neurodyn runs`).
+    run_id : str, optional
+        The run's folder name (by default the name of the run it was).
+    zoo : path, optional
+        Another zoo folder than the package's.
+
+    Returns
+    -------
+    Run
+        The copy, where `analyze`, `fixedpoints`, `dynamics`, `compare` and `report` work as
+        on any run.
     """
     entry = find_entry(name, zoo)
     verify(entry, zoo)
@@ -252,8 +303,22 @@ def get(
 
 
 def load(name: str, *, zoo: str | Path | None = None) -> Run:
-    """Zoo network `name` as a Run, copied into the per-user cache
-    (`$NEURODYN_CACHE_DIR/zoo`, else `~/.cache/neurodyn/zoo`) after checking its checksums.
+    """A zoo network as a Run, copied into the per-user cache after checking its checksums.
+
+    The cache is `$NEURODYN_CACHE_DIR/zoo`, else `~/.cache/neurodyn/zoo`; a copy of an
+    older release of the entry there is replaced.
+
+    Parameters
+    ----------
+    name : str
+        The network (`neurodyn zoo list`).
+    zoo : path, optional
+        Another zoo folder than the package's.
+
+    Returns
+    -------
+    Run
+        The network's run, its analyses written beside it in the cache.
 
     Example
     -------

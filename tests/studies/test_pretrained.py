@@ -1,0 +1,64 @@
+"""`neurodyn study NAME --pretrained`: the study's networks put into a zoo, taken out into a
+fresh runs folder and measured without training give the study's own numbers."""
+
+import contextlib
+import io
+
+import pytest
+
+from neurodyn import studies, zoo
+from neurodyn.cli import main
+from neurodyn.errors import ConfigError
+from neurodyn.runs import training
+
+
+def test_pretrained_study_reproduces_the_trained_studys_measures(
+    quick_study, tmp_path, monkeypatch
+):
+    quick = quick_study("yang19")
+    folder = tmp_path / "zoo"
+    added = zoo.add_study("yang19", quick.root, quick=True, zoo=folder, progress=False)
+    assert [e.run_id for e in added] == ["yang19-quick"]
+    assert added[0].study == "yang19" and added[0].study_config is not None
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("--pretrained must not train")
+
+    monkeypatch.setattr(training, "train_run", no_training)
+    monkeypatch.setattr(training, "resume_run", no_training)
+    root = tmp_path / "runs"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(
+            [
+                "study",
+                "yang19",
+                "--pretrained",
+                "--runs",
+                str(root),
+                "--zoo",
+                str(folder),
+                "--quiet",
+            ]
+        )
+    assert code == 0
+    # fresh copies of the same networks, measured the same way: the same table
+    ours = (root / "study-yang19" / "measures.csv").read_text()
+    assert ours == (quick.folder / "measures.csv").read_text()
+    assert (root / "study-yang19" / "report.html").is_file()
+
+
+def test_a_run_the_study_config_would_train_otherwise_is_refused(quick_study, tmp_path):
+    quick = quick_study("yang19")
+    config = studies.load_config(studies.get("yang19"), quick=True).to_dict()
+    config["run"]["train"] = {**config["run"]["train"], "steps": 31}
+    with pytest.raises(ConfigError, match="trained with another config than study 'yang19'"):
+        zoo.add(
+            quick.root / "yang19-quick",
+            "yang19-quick",
+            study="yang19",
+            study_config=config,
+            zoo=tmp_path / "zoo",
+            progress=False,
+        )
+    assert zoo.entries(tmp_path / "zoo") == []

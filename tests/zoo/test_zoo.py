@@ -1,0 +1,205 @@
+"""The zoo: every shipped network loads, performs as its manifest says on fresh trials and
+reproduces its analysis headline; damage is caught by the checksums; an entry rebuilds bitwise
+from its config; the whole zoo fits its budget and ships in the wheel."""
+
+from __future__ import annotations
+
+import fnmatch
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from neurodyn import zoo
+from neurodyn.cli import main
+from neurodyn.errors import ChecksumMismatch, NeurodynError, RunExists, ZooEntryNotFound
+from neurodyn.runs import Run, parse_config, train_run
+from neurodyn.zoo._manifest import MANIFEST, package_zoo
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRIES = zoo.entries()
+NAMES = [e.name for e in ENTRIES]
+
+
+def test_the_zoo_ships_the_demo_and_flipflop_networks_within_its_budget():
+    assert {"demo", "flipflop"} <= set(NAMES)
+    size = zoo.total_bytes()
+    assert 0 < size <= zoo.BUDGET_BYTES == 25 * 2**20
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_entry_loads_and_performs_as_its_manifest_says_on_fresh_trials(name, tmp_path):
+    entry = zoo.entry(name)
+    run = zoo.get(name, tmp_path)
+    assert run.path == tmp_path / entry.run_id
+    assert run.load_model().ensemble_size == len(entry.seeds)
+    assert run.config.train.steps == entry.steps
+    # other trials than the manifest's (seed 0): the two differ by sampling error only
+    fresh = zoo.fresh_performance(run, trials=entry.eval_trials, seed=1)
+    assert fresh.mean.keys() == entry.performance.keys()
+    for task, shipped in entry.performance.items():
+        for e, value in enumerate(shipped):
+            assert zoo.within_sampling_error(
+                value,
+                entry.performance_se[task][e],
+                fresh.mean[task][e],
+                fresh.se[task][e],
+                entry.eval_trials,
+            ), (task, e, value, fresh.mean[task][e])
+
+
+@pytest.mark.parametrize("name", [e.name for e in ENTRIES if e.headline])
+def test_every_headline_reproduces_from_the_shipped_weights(name, tmp_path):
+    entry = zoo.entry(name)
+    assert entry.headline is not None
+    found = zoo.headline(
+        zoo.get(name, tmp_path), entry.headline["kind"], entry.headline["settings"]
+    )
+    assert found["value"] == entry.headline["value"]
+
+
+def test_the_flipflop_network_has_the_27_fixed_points_of_a_3_bit_flipflop():
+    # Sussillo & Barak (2013): 8 stable memories, 12 saddles with one unstable mode between
+    # two memories, 6 with two, 1 with three (the corners, edges, faces and centre of a cube)
+    headline = zoo.entry("flipflop").headline
+    assert headline is not None
+    assert headline["value"] == {"fixed": [27], "stable": [8], "by_unstable_modes": [[8, 12, 6, 1]]}
+
+
+def test_load_copies_into_the_cache_and_refreshes_a_stale_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURODYN_CACHE_DIR", str(tmp_path))
+    run = zoo.load("flipflop")
+    assert run.path.is_relative_to(tmp_path)
+    (run.path / "model.safetensors").write_bytes(b"stale")
+    again = zoo.load("flipflop")
+    assert again.path == run.path
+    assert again.load_model().ensemble_size == 1
+
+
+def test_get_twice_reuses_the_copy_and_refuses_another_run_of_that_name(tmp_path):
+    first = zoo.get("flipflop", tmp_path)
+    assert zoo.get("flipflop", tmp_path) == first
+    (first.path / "config.yaml").write_text("name: other\n")
+    with pytest.raises(RunExists, match="is not zoo network 'flipflop'"):
+        zoo.get("flipflop", tmp_path)
+
+
+def test_an_unknown_name_gets_the_nearest_ones():
+    with pytest.raises(ZooEntryNotFound, match="Did you mean 'flipflop'"):
+        zoo.entry("flipflip")
+
+
+@pytest.fixture
+def copied_zoo(tmp_path) -> Path:
+    folder = tmp_path / "zoo"
+    shutil.copytree(package_zoo(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return folder
+
+
+def test_a_damaged_file_gives_the_checksum_error(copied_zoo, tmp_path, capsys):
+    weights = copied_zoo / "networks" / "flipflop" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01  # one bit of one weight
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ChecksumMismatch, match=r"model\.safetensors is damaged"):
+        zoo.get("flipflop", tmp_path / "runs", zoo=copied_zoo)
+    assert not (tmp_path / "runs" / "flipflop").exists()
+    code = main(
+        ["zoo", "get", "flipflop", "--runs", str(tmp_path / "runs"), "--zoo", str(copied_zoo)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "reinstall neurodyn" in err and "Traceback" not in err
+
+
+def test_a_missing_file_gives_the_checksum_error(copied_zoo, tmp_path):
+    (copied_zoo / "networks" / "demo" / "config.yaml").unlink()
+    with pytest.raises(ChecksumMismatch, match="lacks"):
+        zoo.load("demo", zoo=copied_zoo)
+
+
+def _tiny_run(root: Path, name: str = "tiny", steps: int = 30) -> Run:
+    config = parse_config(
+        {
+            "name": name,
+            "task": "flipflop",
+            "model": {"n_hidden": 8, "activation": "tanh", "sigma_rec": 0.0, "seeds": [1, 2]},
+            "train": {"steps": steps, "batch_size": 8, "checkpoint_every": steps},
+        }
+    )
+    return train_run(config, root, run_id=name, progress=False)
+
+
+def test_rebuild_of_a_small_entry_is_bitwise_equal(tmp_path):
+    folder = tmp_path / "zoo"
+    entry = zoo.add(
+        _tiny_run(tmp_path / "runs"), "tiny", headline_kind="outliers", zoo=folder, progress=False
+    )
+    assert set(entry.files) == {"config.yaml", "run.json", "metrics.csv", "model.safetensors"}
+    assert entry.engine is not None and entry.stream == "1"
+    result = zoo.rebuild("tiny", zoo=folder, progress=False)
+    assert result.expected_bitwise and result.bitwise and result.max_abs_difference == 0.0
+    assert result.agrees and result.lines()[-1] == "verdict: reproduced"
+
+
+def test_rebuild_compares_performance_and_headline_when_the_weights_differ(tmp_path):
+    folder = tmp_path / "zoo"
+    zoo.add(
+        _tiny_run(tmp_path / "runs"), "tiny", headline_kind="outliers", zoo=folder, progress=False
+    )
+    # the shipped weights, as if trained elsewhere: the first member's W_rec scaled
+    import safetensors.torch
+
+    path = folder / "networks" / "tiny" / "model.safetensors"
+    weights = safetensors.torch.load_file(path)
+    weights["W_rec"][0] *= 1.5
+    safetensors.torch.save_file(weights, path)
+    manifest = folder / MANIFEST
+    entry = zoo.entry("tiny", folder)
+    manifest.write_text(
+        manifest.read_text().replace(entry.files["model.safetensors"], zoo._manifest.sha256(path))
+    )
+    result = zoo.rebuild("tiny", zoo=folder, progress=False)
+    assert not result.bitwise and result.max_abs_difference > 0
+    assert result.performance.keys() == {"flipflop"}
+    assert result.headline_agrees is not None
+
+
+def test_add_refuses_an_unfinished_run_a_taken_name_and_a_zoo_over_budget(tmp_path, monkeypatch):
+    folder = tmp_path / "zoo"
+    run = _tiny_run(tmp_path / "runs")
+    half = train_run(run.config, tmp_path / "runs", run_id="half", until_step=10, progress=False)
+    with pytest.raises(NeurodynError, match="not finished"):
+        zoo.add(half, "half", zoo=folder, progress=False)
+    zoo.add(run, "tiny", zoo=folder, progress=False)
+    with pytest.raises(RunExists, match="--replace"):
+        zoo.add(run, "tiny", zoo=folder, progress=False)
+    monkeypatch.setattr(zoo._store, "BUDGET_BYTES", 100)
+    with pytest.raises(NeurodynError, match="over its"):
+        zoo.add(run, "tiny2", zoo=folder, progress=False)
+    assert [e.name for e in zoo.entries(folder)] == ["tiny"]
+    assert not (folder / "networks" / "tiny2").exists()
+
+
+def test_the_wheel_ships_every_file_of_every_entry():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["neurodyn"]
+    shipped = [MANIFEST] + [f"networks/{e.name}/{f}" for e in ENTRIES for f in e.files]
+    for relative in shipped:
+        assert any(fnmatch.fnmatch(f"zoo/{relative}", p) for p in patterns), relative
+
+
+def test_study_pretrained_without_networks_says_how_to_ship_them(tmp_path, capsys):
+    with pytest.raises(ZooEntryNotFound, match="neurodyn zoo add --study yang19"):
+        zoo.pretrained_study("yang19", tmp_path, zoo=tmp_path / "empty", progress=False)
+    code = main(["study", "yang19", "--pretrained", "--quick", "--runs", str(tmp_path)])
+    assert code == 2 and "drop --config" in capsys.readouterr().err
+
+
+def test_zoo_list_prints_every_entry(capsys):
+    assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in NAMES:
+        assert f"\n{name} " in out
+    assert "27 fixed points (8 stable)" in out and "MiB" in out
