@@ -313,6 +313,20 @@ CASES = [
         "variant",
         ("study", "yang19", "--variant", "nosuch", "--runs", "{runs}"),
     ),
+    # the zoo: an unknown network, a study not shipped, a garbled manifest, a name that is a path
+    Case("unknown zoo network", "flipflip", ("zoo", "get", "flipflip", "--runs", "{runs}")),
+    Case(
+        "study not in the zoo",
+        "zoo add --study yang19",
+        ("study", "yang19", "--pretrained", "--runs", "{runs}", "--zoo", "{tmp}/zoo"),
+    ),
+    Case(
+        "garbled zoo manifest",
+        "manifest.jsonl",
+        ("zoo", "list", "--zoo", "{tmp}/zoo"),
+        setup=write("zoo/manifest.jsonl", "{not json\n"),
+    ),
+    Case("zoo name is a path", "zoo name", ("zoo", "add", "{run}", "../x", "--zoo", "{tmp}/zoo")),
     # run folders with garbled files
     Case(
         "garbage index.sqlite",
