@@ -504,9 +504,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
         )
     elif args.zoo_command == "add":
         progress = not args.quiet
-        if args.study is not None:
-            if args.run is not None or args.name is not None:
-                raise ConfigError("zoo add --study takes its runs from --runs, not RUN NAME")
+        if args.study is not None and args.run is None:
             added = zoo.add_study(
                 args.study,
                 args.runs,
@@ -521,12 +519,21 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
         else:
             if args.run is None or args.name is None:
                 raise ConfigError("zoo add needs RUN and NAME (or --study STUDY --runs RUNS)")
+            study_config = None
+            if args.study is not None:
+                from neurodyn import studies
+
+                study_config = studies.load_config(
+                    studies.get(args.study), args.config, quick=args.quick, variant=args.variant
+                ).to_dict()
             added = [
                 zoo.add(
                     args.run,
                     args.name,
                     description=args.description or "",
                     headline_kind=args.headline,
+                    study=args.study,
+                    study_config=study_config,
                     replace=args.replace,
                     zoo=args.zoo,
                     progress=progress,
@@ -825,8 +832,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("fixed_points", "outliers"),
         help="the analysis result the entry promises to reproduce",
     )
-    q.add_argument("--study", help="add every run of this study, trained under --runs")
-    q.add_argument("--runs", default="runs", help="with --study: its folder of runs")
+    q.add_argument(
+        "--study",
+        help="the study whose run RUN is; without RUN NAME, add every run of the study "
+        "trained under --runs",
+    )
+    q.add_argument("--runs", default="runs", help="with --study alone: its folder of runs")
     q.add_argument("--config", help="with --study: the study config that trained them")
     q.add_argument("--variant", help="with --study: the variant that trained them")
     q.add_argument("--quick", action="store_true", help="with --study: its quick config")

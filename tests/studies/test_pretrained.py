@@ -3,6 +3,7 @@ fresh runs folder and measured without training give the study's own numbers."""
 
 import contextlib
 import io
+import shutil
 
 import pytest
 
@@ -62,3 +63,20 @@ def test_a_run_the_study_config_would_train_otherwise_is_refused(quick_study, tm
             progress=False,
         )
     assert zoo.entries(tmp_path / "zoo") == []
+
+
+def test_a_study_run_trained_under_another_name_is_found_by_its_config(quick_study, tmp_path):
+    quick = quick_study("yang19")
+    mine = tmp_path / "runs" / "20261203-yang19"  # as `neurodyn train` would name it
+    shutil.copytree(quick.root / "yang19-quick", mine)
+    config = studies.load_config(studies.get("yang19"), quick=True).to_dict()
+    entry = zoo.add(
+        mine,
+        "yang19-quick",
+        study="yang19",
+        study_config=config,
+        zoo=tmp_path / "zoo",
+        progress=False,
+    )
+    assert entry.run_id == "yang19-quick"  # where --pretrained will look for it
+    assert zoo.get("yang19-quick", tmp_path / "other", zoo=tmp_path / "zoo").id == "yang19-quick"

@@ -112,7 +112,9 @@ def add(
     if not replace and len(entries) < len(before):
         raise RunExists(f"the zoo has a network {name!r} already; pass --replace to replace it")
     if study is not None:
-        _check_study_run(run, study, study_config, entries)
+        run_id, study_config = _study_run(run, study, study_config, entries)
+    else:
+        run_id, study_config = run.id, None
     files = _shipped_files(run)
     stage(f"zoo: measuring {name} on fresh trials", enabled=progress)
     fresh = fresh_performance(run, trials=eval_trials, seed=0)
@@ -128,9 +130,9 @@ def add(
     entry = ZooEntry(
         name=name,
         description=description,
-        run_id=run.id,
+        run_id=run_id,
         study=study,
-        study_config=study_config if study is not None else None,
+        study_config=study_config,
         tasks=list(run.task.task_names),
         seeds=[int(s) for s in run.config.model.seeds],
         n_hidden=int(run.config.model.n_hidden),
@@ -160,31 +162,40 @@ def add(
     return entry
 
 
-def _check_study_run(
+def _study_run(
     run: Run, study: str, study_config: dict[str, Any] | None, others: list[ZooEntry]
-) -> None:
-    """`ConfigError` unless `run` is, with its config, one of the runs of `study` under
-    `study_config`, and the study's other entries share that config."""
+) -> tuple[str, dict[str, Any]]:
+    """The name `study` gives `run` under `study_config` (the run of that name, else the run
+    whose config is `run`'s, so a run trained by `neurodyn train` counts too), and the study's
+    config as plain data. `ConfigError` when it is none of the study's runs, or when the
+    study's other entries come from another config."""
     chosen = get_study(study)
     if study_config is None:
         raise ConfigError(f"name the config of study {study!r} that trained run {run.id}")
     config = chosen.config_type.from_dict(study_config)
-    expected = chosen.runs(config, run.root).get(run.id)
-    if expected is None:
-        raise ConfigError(
-            f"run {run.id} is not one of the runs of study {study!r} under its config"
-        )
-    if parse_config(expected) != run.config:
-        raise ConfigError(
-            f"run {run.id} was trained with another config than study {study!r} gives it; "
-            "retrain it with the study"
-        )
+    expected = {name: parse_config(data) for name, data in chosen.runs(config, run.root).items()}
+    if expected.get(run.id) == run.config:
+        run_id = run.id
+    else:
+        same = [name for name, wanted in expected.items() if wanted == run.config]
+        if not same:
+            what = (
+                f"was trained with another config than study {study!r} gives it"
+                if run.id in expected
+                else f"has the config of none of the runs study {study!r} trains"
+            )
+            raise ConfigError(
+                f"run {run.id} {what}: train it with `neurodyn study {study}`, or name the "
+                "study config that trained it"
+            )
+        run_id = same[0]
     for other in others:
         if other.study == study and other.study_config != config.to_dict():
             raise ConfigError(
                 f"the zoo's {study!r} networks (e.g. {other.name!r}) come from another config "
                 "of the study: add the study's runs anew with one config (--replace)"
             )
+    return run_id, config.to_dict()
 
 
 def add_study(
