@@ -568,7 +568,7 @@ def _zoo_list(folder: str | None) -> None:
             str(e.steps),
             f"{e.mean_performance:.3f}",
             f"{e.size_bytes(folder) / 1e6:.2f}",
-            zoo.headline_text(e.headline) if e.headline and len(e.seeds) == 1 else "",
+            zoo.headline_text(e.headline) if e.headline else "",
         )
         for e in entries
     ]
@@ -578,7 +578,11 @@ def _zoo_list(folder: str | None) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
     print(f"\n{len(entries)} networks, {zoo.total_bytes(folder) / 2**20:.2f} MiB")
     if folder is None:
-        waiting = [s for s, state in zoo.coverage().items() if state == "not shipped"]
+        coverage = zoo.coverage()
+        waiting = [s for s, state in coverage.items() if state == "not shipped"]
+        tied = [s for s, state in coverage.items() if state == "tied to its folder"]
+        if tied:
+            print(f"cannot be shipped yet (run configs name their runs folder): {', '.join(tied)}")
         if waiting:
             print(
                 f"not yet shipped: {', '.join(waiting)} (train with `neurodyn study NAME "

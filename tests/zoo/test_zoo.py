@@ -203,3 +203,24 @@ def test_zoo_list_prints_every_entry(capsys):
     for name in NAMES:
         assert f"\n{name} " in out
     assert "27 fixed points (8 stable)" in out and "MiB" in out
+
+
+def test_coverage_names_each_studys_place_in_the_zoo(tmp_path):
+    from neurodyn import studies
+
+    coverage = zoo.coverage()
+    assert set(coverage) == set(studies.names())
+    # plasticity and resonance train as they measure; memory's fine-tunings name their start
+    assert coverage["plasticity"] == coverage["resonance"] == "no runs"
+    assert coverage["memory"] == "tied to its folder"
+    assert coverage["yang19"] in ("shipped", "not shipped")
+    config = studies.load_config(studies.get("memory"), quick=True).to_dict()
+    with pytest.raises(NeurodynError, match="cannot be shipped"):
+        zoo.add(
+            _tiny_run(tmp_path / "runs"),
+            "m",
+            study="memory",
+            study_config=config,
+            zoo=tmp_path / "zoo",
+            progress=False,
+        )

@@ -149,10 +149,10 @@ def headline_text(headline: dict[str, Any] | None) -> str:
         return "-"
     value = headline["value"]
     if headline["kind"] == "fixed_points":
-        return "; ".join(
-            f"{n} fixed points ({s} stable)"
-            for n, s in zip(value["fixed"], value["stable"], strict=True)
-        )
+        each = [f"{n} ({s} stable)" for n, s in zip(value["fixed"], value["stable"], strict=True)]
+        if len(each) == 1:
+            return f"{value['fixed'][0]} fixed points ({value['stable'][0]} stable)"
+        return "fixed points per network: " + ", ".join(each)
     if headline["kind"] == "outliers":
         return "W_rec outliers per network: " + ", ".join(str(v) for v in value["outliers"])
     return str(value)

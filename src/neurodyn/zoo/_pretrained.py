@@ -27,7 +27,9 @@ def coverage(zoo: str | Path | None = None) -> dict[str, str]:
     -------
     dict[str, str]
         study -> `shipped` (its networks are in the zoo), `not shipped` (it trains runs, none
-        shipped yet) or `no runs` (it trains as it measures: nothing to ship).
+        shipped yet), `no runs` (it trains as it measures: nothing to ship) or `tied to its
+        folder` (its run configs name their runs folder, e.g. a fine-tuning's starting run,
+        so its runs cannot move into another one).
     """
     shipped = {e.study for e in read_manifest(zoo) if e.study}
     out = {}
@@ -35,8 +37,13 @@ def coverage(zoo: str | Path | None = None) -> dict[str, str]:
         if name in shipped:
             out[name] = "shipped"
         else:
-            trains_runs = bool(study.runs(load_study_config(study), Path("runs")))
-            out[name] = "not shipped" if trains_runs else "no runs"
+            config = load_study_config(study)
+            if not study.runs(config, Path("runs")):
+                out[name] = "no runs"
+            elif study.runs(config, Path("a")) != study.runs(config, Path("b")):
+                out[name] = "tied to its folder"
+            else:
+                out[name] = "not shipped"
     return out
 
 

@@ -173,6 +173,11 @@ def _study_run(
     if study_config is None:
         raise ConfigError(f"name the config of study {study!r} that trained run {run.id}")
     config = chosen.config_type.from_dict(study_config)
+    if chosen.runs(config, Path("a")) != chosen.runs(config, Path("b")):
+        raise ConfigError(
+            f"study {study!r} names its runs folder in its run configs (a fine-tuning's "
+            "starting run), so its runs cannot move into another folder: it cannot be shipped"
+        )
     expected = {name: parse_config(data) for name, data in chosen.runs(config, run.root).items()}
     if expected.get(run.id) == run.config:
         run_id = run.id
