@@ -175,6 +175,11 @@ def headline(run: Run, kind: str, settings: dict[str, Any] | None = None) -> dic
     settings = {**default_headline_settings(run, kind), **(settings or {})}
     model = run.load_model()
     if kind == "outliers":
+        if not hasattr(model, "W_rec"):
+            raise ArgumentError(
+                f"the outliers headline reads W_rec, which a {run.config.model.cell} network "
+                "has not: choose fixed_points"
+            )
         counts = [
             int((torch.linalg.eigvals(w.detach().double()).abs() > settings["radius"]).sum())
             for w in model.W_rec

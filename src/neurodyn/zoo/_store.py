@@ -116,6 +116,15 @@ def add(
     else:
         run_id, study_config = run.id, None
     files = _shipped_files(run)
+    replaced = next((e.size_bytes(zoo) for e in before if e.name == name), 0)
+    # the files, plus a generous manifest line (about 1 kB)
+    size = total_bytes(zoo) - replaced + sum((run.path / f).stat().st_size for f in files) + 4096
+    if size > BUDGET_BYTES:
+        raise NeurodynError(
+            f"with {name!r} the zoo would hold {size / 2**20:.1f} MiB, over its "
+            f"{BUDGET_BYTES / 2**20:.0f} MiB budget: ship fewer members or keep fewer weights "
+            "during training (train.keep_weights_every)"
+        )
     stage(f"zoo: measuring {name} on fresh trials", enabled=progress)
     fresh = fresh_performance(run, trials=eval_trials, seed=0)
     found = None
@@ -150,15 +159,6 @@ def add(
         files={relative: sha256(folder / relative) for relative in files},
     )
     write_manifest([*entries, entry], zoo)
-    size = total_bytes(zoo)
-    if size > BUDGET_BYTES:
-        write_manifest(entries, zoo)
-        shutil.rmtree(folder)
-        raise NeurodynError(
-            f"with {name!r} the zoo would hold {size / 2**20:.1f} MiB, over its "
-            f"{BUDGET_BYTES / 2**20:.0f} MiB budget: ship fewer members or keep fewer weights "
-            "during training (train.keep_weights_every)"
-        )
     return entry
 
 
