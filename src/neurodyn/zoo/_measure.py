@@ -27,8 +27,8 @@ DEFAULT_STREAM = "1"
 
 
 def stream_version(run: Run) -> str:
-    """The version of the random streams (trials, noise) that trained `run`."""
-    return str(getattr(run.config.train, "stream", None) or DEFAULT_STREAM)
+    """The version of the random stream (`RunConfig.stream`) that trained `run`'s trials."""
+    return str(getattr(run.config, "stream", None) or DEFAULT_STREAM)
 
 
 @dataclass(frozen=True)
