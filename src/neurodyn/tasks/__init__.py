@@ -12,6 +12,8 @@ from typing import Any
 from neurodyn.errors import ArgumentError, ConfigError, TaskNotFound, excerpt, nearest_names
 from neurodyn.tasks._base import Batch, Task, between, check_params, stack_batches
 from neurodyn.tasks.attractors import AttractorTasks
+from neurodyn.tasks.driscoll24 import TASKS as DRISCOLL24_TASKS
+from neurodyn.tasks.driscoll24 import battery as driscoll24_battery
 from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.tasks.latent_classification import LatentClassification
@@ -45,13 +47,15 @@ _BUILT_IN: tuple[type[Task], ...] = (
     DelayedClassification,
     LatentClassification,
     *YANG19_TASKS,
+    *DRISCOLL24_TASKS,
 )
 for _cls in _BUILT_IN:
     register(_cls)
 
-# Task sets trained as one network with shared channels: `task: yang19` in a config, or
+# Task sets trained as one network with shared channels: `task: yang19` (or `driscoll24`) in a
+# config, or
 # `task: {battery: yang19, tasks: [fdgo, fdanti], weights: {fdgo: 2}, params: {...}}`.
-BATTERIES = {"yang19": yang19_battery}
+BATTERIES = {"yang19": yang19_battery, "driscoll24": driscoll24_battery}
 
 
 def names() -> list[str]:

@@ -148,6 +148,9 @@ class Task(ABC):
     n_inputs: ClassVar[int]
     n_outputs: ClassVar[int]
     loss: ClassVar[LossType]
+    # Each epoch's task period (Driscoll et al. 2024: context, stimulus, memory, response), for
+    # the motif analyses (`neurodyn.analysis.motifs`); None: the task declares none.
+    periods: ClassVar[dict[str, str] | None] = None
 
     dt_ms: float = 20.0
 

@@ -73,6 +73,16 @@ class Yang19Task(Task):
 
     paper_name: ClassVar[str]
     epoch_names: ClassVar[tuple[str, ...]]  # in order; each has a field `<epoch>_ms`
+    # The epochs as task periods: the names of the public codes of Yang et al. and of Driscoll
+    # et al. (its fork) are the same, and so are the periods (Driscoll's `take_names`).
+    periods: ClassVar[dict[str, str] | None] = {
+        "fix1": "context",
+        "stim1": "stimulus",
+        "delay1": "memory",
+        "stim2": "stimulus",
+        "delay2": "memory",
+        "go1": "response",
+    }
     n_ring: ClassVar[int] = N_RING
     n_rings: ClassVar[int] = 2  # input rings (modalities); `n_inputs` is `1 + n_rings * n_ring`
     n_inputs: ClassVar[int] = 1 + 2 * N_RING
