@@ -75,9 +75,10 @@ def test_mask_follows_the_codes_cost_mask(name):
     expected = torch.zeros(b.n_steps, 64)
     expected[(t >= 5) & (t < go)] = 1.0  # 100 ms never checked, then 1 until the go cue
     expected[(t >= go + 5) & (t < end)] = 5.0  # 100 ms grace period, then 5
-    torch.testing.assert_close(b.mask[:, :, 1], expected)
-    torch.testing.assert_close(b.mask[:, :, 2], expected)
-    torch.testing.assert_close(b.mask[:, :, 0], 2 * expected)  # fixation counts double
+    # the code's loss squares its c_mask with the error: the weights are the squares
+    torch.testing.assert_close(b.mask[:, :, 1], expected**2)
+    torch.testing.assert_close(b.mask[:, :, 2], expected**2)
+    torch.testing.assert_close(b.mask[:, :, 0], (2 * expected) ** 2)  # fixation counts double
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -117,6 +117,13 @@ from neurodyn.analysis.memory import (
     ClassSlowPoints,
     class_slow_points,
 )
+from neurodyn.analysis.motif_lesions import PeriodLesions, lesion_ensemble, period_lesion_effects
+from neurodyn.analysis.motifs import (
+    MotifClusters,
+    PeriodVariance,
+    cluster_motifs,
+    period_variance,
+)
 from neurodyn.analysis.parameter_effect import (
     ParameterEffect,
     parameter_effect,
@@ -216,6 +223,11 @@ __all__ = [
     "PCATrajectories",
     "ParameterEffect",
     "PoincareSection",
+    "MotifClusters",
+    "PCATrajectories",
+    "ParameterEffect",
+    "PeriodLesions",
+    "PeriodVariance",
     "Projection",
     "RadialFeatures",
     "RecurrentInputRatio",
@@ -247,6 +259,7 @@ __all__ = [
     "ccgp",
     "class_slow_points",
     "classical_mds",
+    "cluster_motifs",
     "cluster_units",
     "connectivity_spectrum",
     "continue_fixed_points",
@@ -276,6 +289,7 @@ __all__ = [
     "kaplan_yorke_dimension",
     "kramers_rate",
     "lesion_effects",
+    "lesion_ensemble",
     "lesioned",
     "lesioned_copies",
     "linear_cka",
@@ -297,6 +311,8 @@ __all__ = [
     "pca_trajectories",
     "poincare_section",
     "poisson_interval",
+    "period_lesion_effects",
+    "period_variance",
     "principal_axes",
     "procrustes_distance",
     "rbf_cka",

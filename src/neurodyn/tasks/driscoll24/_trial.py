@@ -11,7 +11,10 @@ Facts from the paper's public code (lauradriscoll/flexible_multitask, `stepnet/t
   0.8 on the fixation output while the network should fixate, and `(sin phi, cos phi)` of the
   response angle phi from the go cue on (not scaled by the stimulus strength);
 - loss mask (`Trial.add_c_mask`): 0 for the first 100 ms, 1 until the go cue, 0 for 100 ms,
-  then 5 to the end; the fixation output counts double;
+  then 5 to the end; the fixation output counts double. The code's loss squares this mask
+  with the error (`mean(((y - y_hat) c_mask)^2)`, `network.py`), so the weights it trains with
+  are the squares, which `Batch.mask` holds (our losses weigh the squared error by the mask):
+  1 then 25, the fixation output 4 and 100;
 - input noise `sigma_x sqrt(2 / alpha)` with the paper's sigma_x = 0.1 and alpha = dt / tau =
   0.2 (`general_model_train.py`), about 0.316;
 - performance (`network.get_perf`): at the last step of the trial, a trial that asks to hold
@@ -74,8 +77,9 @@ class Driscoll24Task(Task):
     input_noise: float = 0.1 * math.sqrt(2 / 0.2)
     ignore_first_ms: float = 100.0
     grace_ms: float = 100.0
-    response_weight: float = 5.0
-    fixation_weight: float = 2.0
+    # the code's c_mask weights (5 after the go cue, fixation x2), squared as its loss does
+    response_weight: float = 25.0
+    fixation_weight: float = 4.0
 
     def epoch_durations_ms(self):
         return {e: getattr(self, f"{e}_ms") for e in self.epoch_names}
