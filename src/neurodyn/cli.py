@@ -108,6 +108,9 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
 
     _at_least(args.member, 0, "--member")
     run = Run.open(args.run)
+    if args.motifs:
+        _motifs(run, args)
+        return
     for result in analyze_run(run, member=args.member, progress=not args.quiet):
         drives = result.recurrent_input_ratio
         ratio = (
@@ -119,6 +122,18 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
             f"{result.task}: PC1-3 explain {100 * result.pca.explained_variance_ratio[:3].sum():.0f}% · recurrent/input drive: {ratio}"
         )
     print(f"results in {run.path / 'analysis'}")
+
+
+def _motifs(run: Run, args: argparse.Namespace) -> None:
+    from neurodyn.runs.motifs import analyze_motifs, describe
+
+    _at_least(args.trials, 2, "--trials")
+    results = analyze_motifs(
+        run, trials=args.trials, lesion_trials=args.trials, progress=not args.quiet
+    )
+    for line in describe(results):
+        print(line)
+    print(f"results in {run.path / 'analysis'}; `neurodyn report {run.path}` shows them")
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
@@ -652,6 +667,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="run the analyses of a trained run")
     p.add_argument("run")
     p.add_argument("--member", type=int, default=0, help="which ensemble member (default 0)")
+    p.add_argument(
+        "--motifs",
+        action="store_true",
+        help="the motif analysis instead (task-period variance, Ward clusters, motif blocks, "
+        "cluster lesions per period) of every member; needs tasks with periods",
+    )
+    p.add_argument(
+        "--trials", type=int, default=128, help="with --motifs: trials per task (default 128)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_analyze)
 

@@ -285,8 +285,8 @@ def _ward(x: np.ndarray, k_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
             f"{len(x)} rows are too few to choose a number of clusters from 3 up: "
             "analyse more tasks or a larger network"
         )
-    k = int(k_values[np.nanargmax(scores)])
-    raw = fcluster(tree, k, criterion="maxclust")
+    chosen = int(k_values[np.nanargmax(scores)])
+    raw = fcluster(tree, chosen, criterion="maxclust")
     # renumber along the dendrogram so the figure's blocks run in order
     _, first = np.unique(raw[order], return_index=True)
     along = raw[order][np.sort(first)]  # the cluster ids as the leaves meet them

@@ -31,6 +31,7 @@ from neurodyn.plot.information import (
     plot_resonance_grid,
 )
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
+from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
 from neurodyn.plot.population_code import (
     plot_bias_variance,
     plot_discriminability,
@@ -70,6 +71,11 @@ __all__ = [
     "plot_parameter_effect",
     "plot_pca",
     "plot_poincare_section",
+    "plot_motifs",
+    "plot_noise_volume_fraction",
+    "plot_parameter_effect",
+    "plot_pca",
+    "plot_period_lesions",
     "plot_population_tuning",
     "plot_preferred_stimuli",
     "plot_recurrent_input_ratio",

@@ -30,6 +30,7 @@ from neurodyn.plot.dynamics import (
     plot_poincare_section,
 )
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
+from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
 from neurodyn.report.blocks import figure_html, page
 from neurodyn.runs.analyze import TaskAnalysis, load_analyses
 from neurodyn.runs.dynamics import SavedDynamics, saved_dynamics
@@ -38,7 +39,9 @@ from neurodyn.runs.fixedpoints import (
     saved_fixed_points,
     saved_interpolations,
 )
+from neurodyn.runs.motifs import saved_motifs
 from neurodyn.runs.run import REPORT, Run, RunInfo
+from neurodyn.tasks import Multitask
 
 
 def _number(value: object) -> str:
@@ -276,6 +279,50 @@ def _latent_figures(result: TaskAnalysis, run: Run) -> list[str]:
     return parts
 
 
+def _motif_sections(run: Run) -> list[str]:
+    """The motif analysis (`neurodyn analyze RUN --motifs`), one member's figures and every
+    member's counts."""
+    results = saved_motifs(run)
+    if not results:
+        return []
+    tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
+    names = {t.name: str(getattr(t, "paper_name", t.name)) for t in tasks}
+    first = results[0]
+    rows = "".join(
+        f"<tr><td>member {r.member}</td><td>{int(r.variance.active.sum())}</td>"
+        f"<td>{r.clusters.n_unit_clusters}</td><td>{r.clusters.n_period_clusters}</td>"
+        f"<td>{len(r.clusters.shared())}</td></tr>"
+        for r in results
+    )
+    motifs = "".join(
+        f"<li>cluster {c}: {html.escape(', '.join(periods) or 'no period above the threshold')}</li>"
+        for c, periods in enumerate(first.clusters.motifs())
+    )
+    parts = [
+        "<h2>Dynamical motifs</h2>",
+        "<table><tr><th></th><th>active units</th><th>unit clusters</th>"
+        f"<th>task-period clusters</th><th>shared motifs</th></tr>{rows}</table>",
+        figure_html(
+            plot_motifs(first.variance, first.clusters, task_names=names),
+            f"Member {first.member}: each active unit's variance in each task period (context "
+            "left out), over its largest; units and periods in Ward dendrogram order, each unit "
+            "cluster's block of periods (mean at least "
+            f"{first.clusters.block_threshold:g}) outlined.",
+        ),
+        f"<p>Motif blocks of member {first.member}:</p><ul>{motifs}</ul>",
+    ]
+    if first.lesions is not None:
+        parts.append(
+            figure_html(
+                plot_period_lesions(first.lesions, task_names=names),
+                "Each unit cluster silenced in turn (outgoing weights zeroed): the output cost "
+                "of every task period over the intact network's, and the change of performance "
+                "per task.",
+            )
+        )
+    return parts
+
+
 def _tracking_sections(run: Run) -> list[str]:
     parts = []
     for label, cont in saved_interpolations(run).items():
@@ -477,6 +524,7 @@ def render_report(run: Run, *, progress: bool = False) -> str:
         for result in analyses:
             sections.append(_task_section(result, run))
             bar.advance(note=result.task)
+        sections += _motif_sections(run)
         sections += _tracking_sections(run)
         bar.advance(note="fixed points along interpolations and training")
     config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)

@@ -1,0 +1,204 @@
+"""The motif analysis of a trained multitask run (Driscoll, Shenoy & Sussillo 2024): task-period
+variance of every member, its Ward clusters of units and of task periods with the motif blocks,
+and the cluster lesions per task period, kept under `RUN/analysis/`:
+
+    motifs.period_variance.npz          PeriodVariance, every member (`[E, N, P]`)
+    member<m>.motif_clusters.npz        MotifClusters of member m
+    member<m>.period_lesions.npz        PeriodLesions of member m
+
+Any run whose tasks declare their task periods (`Task.periods`: the driscoll24 and yang19
+tasks do) can be analysed; `neurodyn motifs RUN` runs it, and the run report shows it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from neurodyn._progress import Progress
+from neurodyn.analysis.motif_lesions import PeriodLesions, period_lesion_effects
+from neurodyn.analysis.motifs import (
+    MotifClusters,
+    PeriodVariance,
+    cluster_motifs,
+    period_variance,
+)
+from neurodyn.errors import ConfigError, NeurodynError
+from neurodyn.runs.run import ANALYSIS, Run
+from neurodyn.tasks import Batch, Multitask, Task
+
+_VARIANCE = "motifs.period_variance.npz"
+
+
+@dataclass(frozen=True)
+class MotifAnalysis:
+    """The motif analysis of one member of a run."""
+
+    member: int
+    variance: PeriodVariance
+    clusters: MotifClusters
+    lesions: PeriodLesions | None
+
+
+def run_tasks(run: Run) -> tuple[Task, ...]:
+    """The tasks of a run, each checked to declare its task periods (one-line error)."""
+    tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
+    missing = [t.name for t in tasks if not t.periods]
+    if missing:
+        raise ConfigError(
+            f"run {run.id}: tasks {missing} declare no task periods (Task.periods), which the "
+            "motif analysis needs; train on tasks that do (e.g. driscoll24 or yang19)"
+        )
+    return tasks
+
+
+def _quiet(task: Task) -> Task:
+    """The task without input noise (the paper's variance is of noise-free runs)."""
+    names = {f.name for f in dataclasses.fields(task)}
+    return dataclasses.replace(task, input_noise=0.0) if "input_noise" in names else task  # type: ignore[call-arg]
+
+
+def noise_free_states(
+    run: Run, model, tasks: tuple[Task, ...], trials: int, seed: int
+) -> tuple[dict[str, torch.Tensor], dict[str, Batch]]:
+    """Each task's noise-free states `[T, E, B, N]` and its batch."""
+    states, batches = {}, {}
+    for k, task in enumerate(tasks):
+        quiet = _quiet(task)
+        batch = quiet.sample(trials, seed=seed + k)
+        x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
+        with torch.no_grad():
+            states[task.name] = model(x, noise=False).states[: batch.n_steps]
+        batches[task.name] = batch
+    return states, batches
+
+
+def analyze_motifs(
+    run: Run,
+    *,
+    trials: int = 128,
+    lesion_trials: int = 128,
+    lesions: bool = True,
+    seed: int = 0,
+    folder: Path | None = None,
+    progress: bool = False,
+) -> list[MotifAnalysis]:
+    """Task-period variance, motif clusters and cluster lesions of every member of `run`,
+    saved under `RUN/analysis/` (see the module docstring).
+
+    Parameters
+    ----------
+    run : a run whose tasks declare their periods
+    trials : noise-free trials per task for the variance
+    lesion_trials : trials per task for the lesions (with the training noise)
+    lesions : also lesion every unit cluster (one batched ensemble per member)
+    seed : seeds the trials
+    folder : where to keep the results instead of `RUN/analysis/` (a study's folder: the run
+        may still be training, its writer lock held)
+
+    Returns
+    -------
+    list of MotifAnalysis, one per member
+    """
+    if trials < 2 or lesion_trials < 1:
+        raise ConfigError(
+            f"trials must be at least 2 and lesion_trials at least 1, got {trials}, {lesion_trials}"
+        )
+    tasks = run_tasks(run)
+    start = time.perf_counter()
+    model = run.load_model()
+    states, batches = noise_free_states(run, model, tasks, trials, seed)
+    periods = {t.name: dict(t.periods or {}) for t in tasks}
+    variance = period_variance(states, batches, periods)
+    results = []
+    with Progress("motifs", model.ensemble_size, enabled=progress) as bar:
+        for member in range(model.ensemble_size):
+            one = variance.member(member)
+            clusters = cluster_motifs(one)
+            effects = None
+            if lesions:
+                effects = period_lesion_effects(
+                    model.member(member),
+                    clusters.unit_labels,
+                    run.task,
+                    trials=lesion_trials,
+                    seed=seed,
+                )
+            results.append(MotifAnalysis(member, one, clusters, effects))
+            bar.advance(note=f"member {member}: {clusters.n_unit_clusters} unit clusters")
+    if folder is not None:
+        _save(results, variance, folder)
+        return results
+    with run.writing():
+        _save(results, variance, run.writable(ANALYSIS))
+        run.record_seconds("motifs", time.perf_counter() - start)
+    return results
+
+
+def _save(results: list[MotifAnalysis], variance: PeriodVariance, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    variance.save(folder / _VARIANCE)
+    for result in results:
+        result.clusters.save(folder / f"member{result.member}.motif_clusters.npz")
+        if result.lesions is not None:
+            result.lesions.save(folder / f"member{result.member}.period_lesions.npz")
+
+
+def describe(results: list[MotifAnalysis]) -> list[str]:
+    """One line per member: active units, clusters of units and periods, the shared motifs
+    (unit clusters whose block spans several tasks) and the lesion that costs most."""
+    lines = []
+    for r in results:
+        c = r.clusters
+        line = (
+            f"member {r.member}: {int(r.variance.active.sum())} active units, "
+            f"{c.n_unit_clusters} unit clusters, {c.n_period_clusters} task-period clusters, "
+            f"{len(c.shared())} shared motifs"
+        )
+        if r.lesions is not None and len(r.lesions.performance_change):
+            worst = r.lesions.performance_change.min(1)  # [C]
+            cluster = int(worst.argmin())
+            task = r.lesions.tasks[int(r.lesions.performance_change[cluster].argmin())]
+            line += f"; lesioning cluster {cluster} costs most ({worst[cluster]:+.2f} on {task})"
+        lines.append(line)
+    return lines
+
+
+def saved_motifs(run: Run, folder: Path | None = None) -> list[MotifAnalysis]:
+    """The motif analysis saved for `run` (or in `folder`), by member (empty when none was
+    saved)."""
+    folder = run.path / ANALYSIS if folder is None else folder
+    if not (folder / _VARIANCE).is_file():
+        return []
+    variance = PeriodVariance.load(folder / _VARIANCE)
+    found = []
+    for member in range(len(variance.variance)):
+        clusters_path = folder / f"member{member}.motif_clusters.npz"
+        if not clusters_path.is_file():
+            continue
+        lesions_path = folder / f"member{member}.period_lesions.npz"
+        found.append(
+            MotifAnalysis(
+                member,
+                variance.member(member),
+                MotifClusters.load(clusters_path),
+                PeriodLesions.load(lesions_path) if lesions_path.is_file() else None,
+            )
+        )
+    if not found:
+        raise NeurodynError(f"{folder} holds a period variance but no clusters; rerun the motifs")
+    return found
+
+
+__all__ = [
+    "MotifAnalysis",
+    "analyze_motifs",
+    "describe",
+    "noise_free_states",
+    "run_tasks",
+    "saved_motifs",
+]
