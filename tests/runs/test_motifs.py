@@ -62,3 +62,34 @@ def test_the_run_report_shows_the_motifs(motif_run):
     text = write_report(motif_run).read_text()
     assert "Dynamical motifs" in text and "Motif blocks of member 0" in text
     assert text.count("<tr><td>member ") >= 2  # every member's counts
+
+
+def test_rule_interpolation_from_memory_pro_to_anti(motif_run):
+    from neurodyn.analysis.fixed_points import FixedPointOptions
+    from neurodyn.runs.motifs import rule_interpolation
+
+    bridge = rule_interpolation(
+        motif_run,
+        "driscoll24.delaygo",
+        "driscoll24.delayanti",
+        "delay1",
+        n_alphas=3,
+        n_initial=16,
+        options=FixedPointOptions(max_iters=300),
+    )
+    assert len(bridge.stable_counts) == 3
+    # the two tasks' memory inputs differ only in their rule inputs
+    differ = np.flatnonzero(bridge.continuation.input_a != bridge.continuation.input_b)
+    assert set(differ) <= set(range(5, 9))
+    assert np.isnan(bridge.bridge_readout_angle_deg) or 0 <= bridge.bridge_readout_angle_deg <= 90
+
+
+def test_interpolation_across_input_layouts_is_refused(tmp_path, capsys):
+    from neurodyn.runs.motifs import rule_interpolation
+
+    config = parse_config(
+        {"task": ["pdm", "dlygo"], "model": {"n_hidden": 8}, "train": {"steps": 2, "batch_size": 4}}
+    )
+    run = train_run(config, tmp_path, run_id="two", progress=False)
+    with pytest.raises(ConfigError, match="different input layouts"):
+        rule_interpolation(run, "pdm", "dlygo", "delay")

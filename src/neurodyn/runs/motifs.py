@@ -17,9 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from neurodyn._progress import Progress
+from neurodyn.analysis.fixed_point_tracking import FixedPointContinuation, continue_fixed_points
+from neurodyn.analysis.fixed_points import FixedPointOptions, StepFunctions, frozen_copy
 from neurodyn.analysis.motif_lesions import PeriodLesions, period_lesion_effects
 from neurodyn.analysis.motifs import (
     MotifClusters,
@@ -28,6 +31,7 @@ from neurodyn.analysis.motifs import (
     period_variance,
 )
 from neurodyn.errors import ConfigError, NeurodynError
+from neurodyn.runs.fixedpoints import epoch_input, sample_initial_states, visited_states
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Batch, Multitask, Task
 
@@ -146,6 +150,104 @@ def _save(results: list[MotifAnalysis], variance: PeriodVariance, folder: Path) 
         result.clusters.save(folder / f"member{result.member}.motif_clusters.npz")
         if result.lesions is not None:
             result.lesions.save(folder / f"member{result.member}.period_lesions.npz")
+
+
+@dataclass(frozen=True)
+class RuleBridge:
+    """The fixed points of one member as the rule input moves from task A's to task B's
+    (Driscoll et al. 2024, Fig. 4), and the direction of that "bridge" against the readout.
+
+    Attributes
+    ----------
+    task_a, task_b : str
+    epoch : str
+    continuation : FixedPointContinuation
+    stable_counts : [A] number of stable points at each alpha
+    bridge_readout_angle_deg : float
+        Angle between the shift of the stable points' centre from alpha 0 to alpha 1 and the
+        readout plane (the response outputs' weights): 90 when the rule moves the state
+        orthogonally to what the outputs read, as the paper finds.
+    """
+
+    task_a: str
+    task_b: str
+    epoch: str
+    continuation: FixedPointContinuation
+    stable_counts: np.ndarray
+    bridge_readout_angle_deg: float
+
+
+def rule_interpolation(
+    run: Run,
+    task_a: str,
+    task_b: str,
+    epoch: str,
+    *,
+    member: int = 0,
+    n_alphas: int = 11,
+    n_initial: int = 128,
+    seed: int = 0,
+    options: FixedPointOptions | None = None,
+) -> RuleBridge:
+    """Continue the fixed points of one member of `run` along the input from `task_a`'s
+    `epoch` to `task_b`'s (the same epoch), for two tasks that read the same inputs.
+
+    Parameters
+    ----------
+    run : a multitask run whose tasks share their inputs (e.g. `task: driscoll24`)
+    task_a, task_b : names of two of its tasks (e.g. MemoryPro and MemoryAnti)
+    epoch : an epoch both tasks have (e.g. `delay1`, the memory period)
+    member, n_alphas, n_initial, seed, options : the member, the alpha grid's size, the
+        starts of the search, their seed and the finder's options
+
+    Returns
+    -------
+    RuleBridge
+    """
+    layout = run.task
+    if not isinstance(layout, Multitask):
+        raise ConfigError(f"run {run.id} has one task; a rule interpolation needs two")
+    a, b = layout.task(task_a), layout.task(task_b)
+    if not layout.shared_io and a.name != b.name:
+        raise ConfigError(
+            f"tasks {a.name} and {b.name} have different input layouts (run {run.id} gives each "
+            "task its own channels); interpolate between tasks of one battery"
+        )
+    for task in (a, b):
+        if epoch not in task.epochs:
+            raise ConfigError(f"task {task.name} has no epoch {epoch!r}; its epochs: {task.epochs}")
+    net = run.load_member(member)
+    visited = torch.cat(
+        [visited_states(net, run, a, seed=seed), visited_states(net, run, b, seed=seed)], dim=1
+    )
+    starts = sample_initial_states(visited, n_initial, noise=0.1, seed=seed)[0]
+    fine = frozen_copy(net, torch.float64)
+    fast = frozen_copy(net, torch.float32)
+    cont = continue_fixed_points(
+        lambda h, u: fast.step(h[None], u[None])[0],
+        epoch_input(run, a, epoch, seed=seed),
+        epoch_input(run, b, epoch, seed=seed),
+        starts,
+        alphas=np.linspace(0, 1, n_alphas),
+        dt=net.spec.dt_ms,
+        options=options,
+        step_functions=StepFunctions(
+            jacobian=lambda h, u: fast.step_jacobian(h[None], u[None])[0],
+            float64_step=lambda h, u: fine.step(h[None], u[None])[0],
+            float64_jacobian=lambda h, u: fine.step_jacobian(h[None], u[None])[0],
+        ),
+    )
+    stable = cont.stability == "stable"
+    counts = np.array([int(np.sum(stable & (cont.alpha_index == i))) for i in range(n_alphas)])
+    angle = float("nan")
+    ends = [stable & (cont.alpha_index == i) for i in (0, n_alphas - 1)]
+    if all(e.any() for e in ends):
+        shift = cont.states[ends[1]].mean(0) - cont.states[ends[0]].mean(0)
+        readout = net.W_out[0, 1:].detach().double().numpy().T  # [N, 2]: the response outputs
+        basis, _ = np.linalg.qr(readout)
+        inside = np.linalg.norm(basis.T @ shift) / max(float(np.linalg.norm(shift)), 1e-300)
+        angle = float(np.degrees(np.arccos(np.clip(inside, 0.0, 1.0))))
+    return RuleBridge(a.name, b.name, epoch, cont, counts, angle)
 
 
 def describe(results: list[MotifAnalysis]) -> list[str]:
