@@ -17,6 +17,7 @@ from neurodyn.studies import (
     continual,
     escape,
     memory,
+    motifs,
     plasticity,
     resonance,
     simplicity_bias,
@@ -36,6 +37,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     plasticity.STUDY.name: plasticity.STUDY,
     abstraction.STUDY.name: abstraction.STUDY,
     escape.STUDY.name: escape.STUDY,
+    motifs.STUDY.name: motifs.STUDY,
 }
 
 
