@@ -122,6 +122,7 @@ from neurodyn.analysis.motifs import (
     MotifClusters,
     PeriodVariance,
     cluster_motifs,
+    period_label,
     period_variance,
 )
 from neurodyn.analysis.parameter_effect import (
@@ -311,6 +312,7 @@ __all__ = [
     "pca_trajectories",
     "poincare_section",
     "poisson_interval",
+    "period_label",
     "period_lesion_effects",
     "period_variance",
     "principal_axes",

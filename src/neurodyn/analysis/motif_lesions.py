@@ -28,6 +28,9 @@ from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.models import Network
 from neurodyn.tasks import Multitask, Task
 
+# floats of states one forward pass of the lesioned copies may hold (256 MB of float32)
+_STATE_BUDGET = 64_000_000
+
 
 def lesion_ensemble(model: Network, groups: Sequence[Sequence[int] | np.ndarray]) -> Network:
     """One network as an ensemble of `1 + len(groups)` copies, copy 0 intact and copy g + 1
@@ -143,8 +146,15 @@ def period_lesion_effects(
     )
     # the same noise in every copy: the lesions alone tell them apart
     streams = [torch.Generator(device=device).manual_seed(seed + 1) for _ in range(copies)]
+    # in chunks of trials, so that the copies' states [T, E, b, N] stay within the budget
+    n_steps, n_trials = batch.x.shape[0], batch.x.shape[1]
+    chunk = max(1, _STATE_BUDGET // (copies * n_steps * model.spec.n_hidden))
+    pieces = []
     with torch.no_grad():
-        outputs = ensemble(batch.x, noise=noise, generators=streams).outputs  # [T, E, B, O]
+        for rows in torch.arange(n_trials).split(chunk):
+            run = ensemble(batch.x[:, rows], noise=noise, generators=streams)
+            pieces.append(run.outputs)  # [T, E, b, O]
+    outputs = torch.cat(pieces, 2)
     performance, costs, names, tasks = [], [], [], []
     for one, out, part in task.split(outputs, batch):
         tasks.append(one.name)

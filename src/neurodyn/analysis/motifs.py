@@ -47,7 +47,18 @@ LEFT_OUT = ("context",)
 
 
 def period_label(task: str, epoch: str) -> str:
-    """The column name of a task period: `"<task> <epoch>"`."""
+    """The column name of a task period.
+
+    Parameters
+    ----------
+    task : the task's name
+    epoch : the epoch's name
+
+    Returns
+    -------
+    str
+        `"<task> <epoch>"`.
+    """
     return f"{task} {epoch}"
 
 

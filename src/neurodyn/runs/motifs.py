@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,19 +67,34 @@ def _quiet(task: Task) -> Task:
     return dataclasses.replace(task, input_noise=0.0) if "input_noise" in names else task  # type: ignore[call-arg]
 
 
+class _States(Mapping[str, torch.Tensor]):
+    """Each task's noise-free states `[T, E, B, N]`, made when asked for and not kept: the
+    period variance reads one task at a time, so only one task's states are in memory."""
+
+    def __init__(self, run: Run, model, batches: dict[str, Batch]) -> None:
+        self.run, self.model, self.batches = run, model, batches
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        batch = self.batches[name]
+        layout = self.run.task
+        x = layout.embed(name, batch).x if isinstance(layout, Multitask) else batch.x
+        with torch.no_grad():
+            return self.model(x, noise=False).states[: batch.n_steps]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
 def noise_free_states(
     run: Run, model, tasks: tuple[Task, ...], trials: int, seed: int
-) -> tuple[dict[str, torch.Tensor], dict[str, Batch]]:
-    """Each task's noise-free states `[T, E, B, N]` and its batch."""
-    states, batches = {}, {}
-    for k, task in enumerate(tasks):
-        quiet = _quiet(task)
-        batch = quiet.sample(trials, seed=seed + k)
-        x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
-        with torch.no_grad():
-            states[task.name] = model(x, noise=False).states[: batch.n_steps]
-        batches[task.name] = batch
-    return states, batches
+) -> tuple[Mapping[str, torch.Tensor], dict[str, Batch]]:
+    """Each task's noise-free states `[T, E, B, N]` (computed as each is read) and its batch
+    of `trials` noise-free trials."""
+    batches = {t.name: _quiet(t).sample(trials, seed=seed + k) for k, t in enumerate(tasks)}
+    return _States(run, model, batches), batches
 
 
 def analyze_motifs(
