@@ -7,6 +7,10 @@ fixed points of four task periods. The network is the study's untrained initiali
 does not depend on the weights' values but on the sizes (a trained network's clusters count
 may differ, which scales the lesion step).
 
+Each step is timed in wall seconds and in CPU seconds of this process (all its threads): on
+a machine shared with other jobs the wall time stretches, the CPU time much less; on two
+free cores the wall time is about half the CPU time or more.
+
 Usage: python benchmarks/motifs.py [--trials 128] [--lesion-trials 128] [--candidates 128]
 """
 
@@ -49,29 +53,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         run = train_run(config, root, run_id="bench", progress=False)
         model = run.load_model()
-        times: dict[str, float] = {}
-        start = time.perf_counter()
+        times: dict[str, tuple[float, float]] = {}
+        print(
+            f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} "
+            f"threads; N=256, {args.trials} trials per task, {args.lesion_trials} lesion trials "
+            f"per task, {args.candidates} fixed-point starts per period\n"
+            "| step | wall s | CPU s |\n|---|---|---|",
+            flush=True,
+        )
+        clock = _Clock(times)
         tasks = run_tasks(run)
         states, batches = noise_free_states(run, model, tasks, args.trials, 0)
         pv = period_variance(states, batches, {t.name: t.periods for t in tasks}).member(0)
-        times["variance (15 tasks)"] = time.perf_counter() - start
-        start = time.perf_counter()
+        clock.lap("variance (15 tasks)")
         clusters = cluster_motifs(pv)
-        times["Ward clusters"] = time.perf_counter() - start
-        start = time.perf_counter()
+        clock.lap("Ward clusters")
         period_lesion_effects(model, clusters.unit_labels, run.task, trials=args.lesion_trials)
-        times[f"lesions of {clusters.n_unit_clusters} clusters, batched"] = (
-            time.perf_counter() - start
-        )
-        start = time.perf_counter()
+        clock.lap(f"lesions of {clusters.n_unit_clusters} clusters, batched")
         batch = run.task.sample(args.lesion_trials * 15, seed=0)
         with torch.no_grad():
             for c in range(clusters.n_unit_clusters):
                 cut = lesioned(model, np.flatnonzero(clusters.unit_labels == c).tolist())
                 outputs = torch.cat([cut(x).outputs for x in batch.x.split(256, dim=1)], 2)
                 run.task.performance_by_task(outputs, batch)
-        one_by_one = time.perf_counter() - start
-        start = time.perf_counter()
+        one_by_one = clock.lap("(the same lesions one network at a time)", count=False)
         options = FixedPointOptions(max_iters=2000)
         for task, epoch in (
             ("delaygo", "delay1"),
@@ -87,22 +92,32 @@ def main() -> None:
                 options=options,
                 model=model,
             )
-        times["fixed points of 4 periods"] = time.perf_counter() - start
-    total = sum(times.values())
-    print(
-        f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        f"N=256, {args.trials} trials per task, {args.lesion_trials} lesion trials per task, "
-        f"{args.candidates} fixed-point starts per period"
-    )
-    print("| step | seconds |\n|---|---|")
-    for name, seconds in times.items():
-        print(f"| {name} | {seconds:.1f} |")
-    print(f"| **total** | **{total:.1f}** |")
+        clock.lap("fixed points of 4 periods")
+    wall = sum(w for w, _ in times.values())
+    cpu = sum(c for _, c in times.values())
+    print(f"| **total** | **{wall:.1f}** | **{cpu:.1f}** |")
     batched = times[next(k for k in times if k.startswith("lesions"))]
     print(
-        f"\nlesions one network at a time: {one_by_one:.1f} s; batched {batched:.1f} s "
-        f"({one_by_one / batched:.2f}x)"
+        f"\nlesions one network at a time: {one_by_one[1]:.1f} CPU s; batched "
+        f"{batched[1]:.1f} CPU s ({one_by_one[1] / batched[1]:.2f}x)"
     )
+
+
+class _Clock:
+    """Wall and CPU seconds since the last lap; each lap printed as a table row at once."""
+
+    def __init__(self, times: dict[str, tuple[float, float]]) -> None:
+        self.times = times
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str, *, count: bool = True) -> tuple[float, float]:
+        now_wall, now_cpu = time.perf_counter(), time.process_time()
+        took = (now_wall - self.wall, now_cpu - self.cpu)
+        self.wall, self.cpu = now_wall, now_cpu
+        if count:
+            self.times[name] = took
+        print(f"| {name} | {took[0]:.1f} | {took[1]:.1f} |", flush=True)
+        return took
 
 
 if __name__ == "__main__":
