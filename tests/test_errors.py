@@ -66,6 +66,15 @@ ALLOWED_BUILTIN_RAISES = {
     ("tasks/yang19/_trial.py", "Yang19Task._show", "NotImplementedError"): (
         "abstract hook each subclass overrides"
     ),
+    ("tasks/driscoll24/_trial.py", "Driscoll24Task._show", "NotImplementedError"): (
+        "abstract hook each subclass overrides"
+    ),
+    ("tasks/driscoll24/_tasks.py", "_ProAnti._window", "NotImplementedError"): (
+        "abstract hook each subclass overrides"
+    ),
+    ("tasks/driscoll24/_tasks.py", "_Match._pair", "NotImplementedError"): (
+        "abstract hook each subclass overrides"
+    ),
     ("train/trainer.py", "fit", "KeyboardInterrupt"): (
         "a signal stop ends training the way Ctrl-C does, so callers' handlers run"
     ),
