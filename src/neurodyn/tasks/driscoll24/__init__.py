@@ -34,7 +34,7 @@ from neurodyn.tasks.driscoll24._tasks import (
     ReactPro,
 )
 from neurodyn.tasks.driscoll24._trial import PERIODS, Driscoll24Task, readout_angle
-from neurodyn.tasks.multitask import Multitask
+from neurodyn.tasks.multitask import LATEST_STREAM, Multitask
 
 # The public code's order (`rules_dict['all']`); the rule inputs follow it.
 TASKS: tuple[type[Driscoll24Task], ...] = (
@@ -62,6 +62,7 @@ def battery(
     only: tuple[str, ...] | list[str] | None = None,
     easy: bool = False,
     interleave: str = "trial",
+    stream: int = LATEST_STREAM,
     **params: object,
 ) -> Multitask:
     """The set as one `Multitask` with shared inputs and outputs and the 15 rule inputs (20
@@ -80,6 +81,8 @@ def battery(
         The public code's `easy_task`: the integration tasks' coherences twice as large.
     interleave : 'trial' or 'batch'
         Every task in each batch, or one task per batch (the public code's training).
+    stream : the `Multitask`'s random stream (2: input noise on the rule inputs too, as the
+        public code)
     **params
         A field of every task (e.g. `input_noise`).
 
@@ -124,6 +127,7 @@ def battery(
             weights.get(t, 1.0) if only_set is None or t in only_set else 0.0 for t in chosen
         ),
         interleave=interleave,
+        stream=stream,
     )
 
 

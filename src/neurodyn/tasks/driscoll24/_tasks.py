@@ -12,16 +12,13 @@ import torch
 from torch import Tensor
 
 from neurodyn.tasks._base import Duration
-from neurodyn.tasks.driscoll24._trial import Driscoll24Task
-from neurodyn.tasks.yang19._trial import (
-    TWO_PI,
+from neurodyn.tasks.driscoll24._trial import (
+    Driscoll24Task,
     draw_modality,
     draw_sign,
     draw_uniform,
-    full_strength,
-    make_stimuli,
-    steps_ms,
 )
+from neurodyn.tasks.yang19._trial import TWO_PI, full_strength, make_stimuli, steps_ms
 
 # `int(uniform(low, high) / dt)` steps, every step equally likely (dt = 20 ms).
 MS_100_300 = steps_ms(100, 300)

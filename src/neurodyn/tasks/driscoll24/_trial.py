@@ -53,6 +53,21 @@ CORRECT_WITHIN = 0.1 * math.pi  # network.get_perf: dist < 0.1 pi
 N_MODALITIES = 2
 
 
+def draw_uniform(b: int, low: float, high: float, g: torch.Generator, device) -> Tensor:
+    """`[b]` values uniform on [low, high)."""
+    return low + (high - low) * torch.rand(b, generator=g, device=device)
+
+
+def draw_sign(b: int, g: torch.Generator, device) -> Tensor:
+    """`[b]` signs, -1 or +1 with equal chance."""
+    return torch.randint(0, 2, (b,), generator=g, device=device).float() * 2 - 1
+
+
+def draw_modality(b: int, g: torch.Generator, device) -> Tensor:
+    """0 or 1: the modality a stimulus is shown on."""
+    return torch.randint(0, 2, (b,), generator=g, device=device)
+
+
 def readout_angle(outputs: Tensor) -> Tensor:
     """The response angle in [0, 2 pi) read from `(sin, cos)` outputs `[..., 2]`: `[...]`
     (the public code's `popvec`)."""
