@@ -185,7 +185,7 @@ def count_outliers(w_rec: Tensor, *, radius: float = 1.0) -> np.ndarray:
     -------
     >>> w = torch.diag(torch.tensor([1.5, -1.2, 0.5]))
     >>> int(count_outliers(w)), count_outliers(torch.stack([w, w / 2])).tolist()
-    (2, [1, 0])
+    (2, [2, 0])
     """
     if w_rec.dim() not in (2, 3) or w_rec.shape[-1] != w_rec.shape[-2]:
         raise ShapeError(f"w_rec must be [N, N] or [E, N, N], got {tuple(w_rec.shape)}")

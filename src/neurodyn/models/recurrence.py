@@ -54,6 +54,19 @@ def _compiled():
     return load_extension("neurodyn_recurrence", Path(__file__).with_name("_recurrence.cpp"))
 
 
+def requested_engine() -> str:
+    """The engine NEURODYN_ENGINE names ('auto' when unset), checked, without building or
+    loading anything: what a caller asks before the C++ loops may be built (a build can wait
+    on another process, and a signal must then find the trainer's handlers in place)."""
+    choice = os.environ.get("NEURODYN_ENGINE", "auto")
+    if choice not in ENGINES:
+        raise ConfigError(
+            f"the environment variable NEURODYN_ENGINE must be one of {', '.join(ENGINES)}, "
+            f"got {excerpt(choice)}: set it to one of these or unset it"
+        )
+    return choice
+
+
 def engine(device: torch.device | str = "cpu") -> str:
     """Which implementation runs the time loops on `device`: 'compiled' (the C++ loops, CPU),
     'python' (the same algorithm in Python), 'inductor' (the plain loop and its autograd
@@ -67,12 +80,7 @@ def engine(device: torch.device | str = "cpu") -> str:
     a training the differences grow (on pdm, 64 units, W_rec apart by 1.5e-8 after one step
     and 4e-4 after 100), so a seed gives the same weights only with the same engine. A run
     records its engine (`neurodyn.runs.RunInfo.engine`) and a resume on another one warns."""
-    choice = os.environ.get("NEURODYN_ENGINE", "auto")
-    if choice not in ENGINES:
-        raise ConfigError(
-            f"the environment variable NEURODYN_ENGINE must be one of {', '.join(ENGINES)}, "
-            f"got {excerpt(choice)}: set it to one of these or unset it"
-        )
+    choice = requested_engine()
     if choice in ("python", "reference", "inductor"):
         return choice
     if torch.device(device).type != "cpu":

@@ -21,7 +21,7 @@ from neurodyn._malloc import keep_freed_memory
 from neurodyn._progress import Progress
 from neurodyn.errors import ConfigError, TrainingDiverged
 from neurodyn.models import Network
-from neurodyn.models.recurrence import engine
+from neurodyn.models.recurrence import requested_engine
 from neurodyn.train._streams import member_generators, sample_ensemble
 from neurodyn.train.losses import task_loss
 from neurodyn.train.penalties import Penalty, PenaltyState
@@ -180,8 +180,9 @@ def adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     and dtype: on CPU it is 3x faster than the per-parameter loop, and the same algorithm.
     Under the inductor engine (NEURODYN_ENGINE=inductor) its step is compiled by
     `torch.compile` instead, as the rest of the training step."""
-    device = params[0].device if params else torch.device("cpu")
-    if params and engine(device) == "inductor":
+    # (only named, never chosen by `engine`: asking `engine` here would build the C++ loops
+    # before the trainer's signal handlers are in place)
+    if params and requested_engine() == "inductor":
         optimizer = torch.optim.Adam(params, lr=lr, foreach=False)
         # the step is one graph per parameter set; an instance attribute, so the class and
         # other optimisers are untouched (state_dict and load_state_dict are the class's)
