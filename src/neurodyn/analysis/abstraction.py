@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from neurodyn.analysis._arrays import as_array, as_float_array
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ArgumentError, ShapeError
 
@@ -48,16 +49,10 @@ from neurodyn.errors import ArgumentError, ShapeError
 MAX_PAIRED_CONDITIONS = 8
 
 
-def _as_float_array(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # torch tensors: np.asarray fails on GPU or requires_grad
-        x = x.detach().cpu()
-    return np.asarray(x, dtype=np.float64)
-
-
 def _check(states: Any, labels: Any) -> tuple[np.ndarray, np.ndarray, bool]:
     """States as `[E, S, N]` float64 (a single network gets E = 1), labels as `[S, V]` int,
     and whether the states had an ensemble axis."""
-    x = _as_float_array(states)
+    x = as_float_array(states)
     if x.ndim not in (2, 3):
         raise ShapeError(
             f"states must be [S, N] or [E, S, N] (samples, units), got {tuple(x.shape)}"
@@ -66,7 +61,7 @@ def _check(states: Any, labels: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         raise ArgumentError("states hold NaN or infinite values")
     ensemble = x.ndim == 3
     x = x if ensemble else x[None]
-    y = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
+    y = as_array(labels)
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[0] != x.shape[1]:
@@ -89,7 +84,8 @@ def fit_linear_classifier(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A ridge-regularised least-squares linear classifier of 0/1 `classes`, per member.
 
-    Targets are -1/+1; the weights minimise ||X w + b - t||^2 + alpha ||w||^2 with
+    The ridge regression (`fit_linear_regression`) onto targets -1/+1: the weights minimise
+    ||X w + b - t||^2 + alpha ||w||^2 with
     alpha = `ridge` times the centred states' mean squared norm per unit, so that `ridge` does
     not depend on the states' scale (scikit-learn's `RidgeClassifier(alpha=alpha)` gives the
     same `w` and `b`).
@@ -106,22 +102,8 @@ def fit_linear_classifier(
     weights : [E, N], bias : [E]
     """
     targets = 2.0 * classes - 1.0
-    mean_x = states.mean(axis=1, keepdims=True)
-    centred = states - mean_x
-    n_samples, n_units = states.shape[1:]
-    alpha = ridge * np.maximum((centred**2).sum(axis=(1, 2)) / n_units, 1e-300)  # [E]
-    t = targets - targets.mean()
-    if n_samples >= n_units:
-        gram = np.einsum("esn,esm->enm", centred, centred)
-        gram += alpha[:, None, None] * np.eye(n_units)
-        weights = np.linalg.solve(gram, np.einsum("esn,s->en", centred, t)[..., None])[..., 0]
-    else:  # the dual form: an S x S system when units outnumber samples
-        kernel = np.einsum("esn,etn->est", centred, centred)
-        kernel += alpha[:, None, None] * np.eye(n_samples)
-        dual = np.linalg.solve(kernel, np.broadcast_to(t, kernel.shape[:2])[..., None])[..., 0]
-        weights = np.einsum("esn,es->en", centred, dual)
-    bias = targets.mean() - np.einsum("en,en->e", mean_x[:, 0], weights)
-    return weights, bias
+    weights, bias = fit_linear_regression(states, targets[:, None], ridge)
+    return weights[..., 0], bias[..., 0]
 
 
 def _accuracy(
@@ -446,8 +428,9 @@ def fit_linear_regression(
     states : [E, S, N] float64
     targets : [S, D] float64
     ridge : float
-        Regularisation relative to the centred states' mean squared norm per unit (as
-        `fit_linear_classifier`).
+        Regularisation relative to the centred states' mean squared norm per unit, so that it
+        does not depend on the states' scale (solved in the dual, S x S, form when units
+        outnumber samples).
 
     Returns
     -------
@@ -456,10 +439,17 @@ def fit_linear_regression(
     mean_x = states.mean(axis=1, keepdims=True)
     centred = states - mean_x
     mean_y = targets.mean(axis=0)
-    n_units = states.shape[-1]
-    alpha = ridge * np.maximum((centred**2).sum(axis=(1, 2)) / n_units, 1e-300)
-    gram = np.einsum("esn,esm->enm", centred, centred) + alpha[:, None, None] * np.eye(n_units)
-    weights = np.linalg.solve(gram, np.einsum("esn,sd->end", centred, targets - mean_y))
+    t = targets - mean_y
+    n_samples, n_units = states.shape[1:]
+    alpha = ridge * np.maximum((centred**2).sum(axis=(1, 2)) / n_units, 1e-300)  # [E]
+    if n_samples >= n_units:
+        gram = np.einsum("esn,esm->enm", centred, centred) + alpha[:, None, None] * np.eye(n_units)
+        weights = np.linalg.solve(gram, np.einsum("esn,sd->end", centred, t))
+    else:  # the dual form: an S x S system when units outnumber samples
+        kernel = np.einsum("esn,etn->est", centred, centred)
+        kernel += alpha[:, None, None] * np.eye(n_samples)
+        dual = np.linalg.solve(kernel, np.broadcast_to(t, (len(states), *t.shape)))
+        weights = np.einsum("esn,esd->end", centred, dual)
     bias = mean_y[None] - np.einsum("en,end->ed", mean_x[:, 0], weights)
     return weights, bias
 
@@ -495,14 +485,14 @@ def regression_generalisation(
     -------
     RegressionGeneralisation
     """
-    x = _as_float_array(states)
+    x = as_float_array(states)
     if x.ndim not in (2, 3):
         raise ShapeError(f"states must be [S, N] or [E, S, N], got {tuple(x.shape)}")
     ensemble = x.ndim == 3
     x = x if ensemble else x[None]
-    y = _as_float_array(targets)
+    y = as_float_array(targets)
     y = y[:, None] if y.ndim == 1 else y
-    g = np.asarray(groups.detach().cpu() if hasattr(groups, "detach") else groups).reshape(-1)
+    g = as_array(groups).reshape(-1)
     if y.shape[0] != x.shape[1] or len(g) != x.shape[1]:
         raise ShapeError(
             f"targets {tuple(y.shape)} and groups {tuple(g.shape)} must have one row per sample "

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from neurodyn.analysis._arrays import as_float_array
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.tasks.bredenberg import wrap
@@ -37,15 +38,8 @@ from neurodyn.tasks.bredenberg import wrap
 ANGLE_MATCH_TOL = 1e-6
 
 
-def _as_float_array(x: Any) -> np.ndarray:
-    """A float64 numpy copy of a numpy array, a list or a (CPU or GPU, grad or not) tensor."""
-    if hasattr(x, "detach"):  # torch tensors: np.asarray fails on GPU or requires_grad
-        x = x.detach().cpu()
-    return np.asarray(x, dtype=np.float64)
-
-
 def _check_angles(angles: Any, n_angles: int | None = None) -> np.ndarray:
-    angles = _as_float_array(angles)
+    angles = as_float_array(angles)
     if angles.ndim != 1 or (n_angles is not None and len(angles) != n_angles):
         expected = "[A]" if n_angles is None else f"[A={n_angles}]"
         raise ShapeError(f"angles must be {expected}, got {tuple(angles.shape)}")
@@ -58,7 +52,7 @@ def _check_angles(angles: Any, n_angles: int | None = None) -> np.ndarray:
 
 
 def _check_rates(rates: Any, name: str = "rates") -> np.ndarray:
-    rates = _as_float_array(rates)
+    rates = as_float_array(rates)
     if rates.ndim != 3:
         raise ShapeError(
             f"{name} must be [A, S, N] (angles, samples, units), got {tuple(rates.shape)}"
@@ -180,8 +174,8 @@ def decoding_bias_variance(outputs: Any, targets: Any, angles: Any) -> DecodingB
     >>> result.bias[:, 0].tolist(), result.variance[:, 0].tolist()
     ([-1.0, 1.0], [0.25, 0.0])
     """
-    outputs = _as_float_array(outputs)
-    targets = _as_float_array(targets)
+    outputs = as_float_array(outputs)
+    targets = as_float_array(targets)
     if outputs.ndim != 3:
         raise ShapeError(
             f"outputs must be [A, S, k] (angles, samples, outputs), got {tuple(outputs.shape)}"
@@ -233,7 +227,7 @@ def d_prime(z_a: Any, z_b: Any) -> float:
     >>> d_prime(np.array([-1.0, 1.0]), np.array([1.0, 3.0]))
     2.0
     """
-    z_a, z_b = _as_float_array(z_a), _as_float_array(z_b)
+    z_a, z_b = as_float_array(z_a), as_float_array(z_b)
     for name, z in (("z_a", z_a), ("z_b", z_b)):
         if z.ndim != 1 or len(z) == 0:
             raise ShapeError(f"{name} must be a non-empty [S] array, got {tuple(z.shape)}")
@@ -244,7 +238,7 @@ def d_prime(z_a: Any, z_b: Any) -> float:
 
 
 def _check_projections(projections: Any, angles: Any) -> tuple[np.ndarray, np.ndarray]:
-    projections = _as_float_array(projections)
+    projections = as_float_array(projections)
     if projections.ndim != 2:
         raise ShapeError(
             f"projections must be [A, S] (angles, samples), got {tuple(projections.shape)}"
@@ -377,7 +371,7 @@ def noise_volume_fraction(rates: Any, readout: Any) -> np.ndarray:
     True
     """
     rates = _check_rates(rates)
-    readout = _as_float_array(readout)
+    readout = as_float_array(readout)
     n_angles, n_samples, n_units = rates.shape
     if readout.ndim != 2 or readout.shape[1] != n_units or not 1 <= readout.shape[0] <= n_units:
         raise ShapeError(
@@ -458,9 +452,9 @@ def current_engagement(
     ([2.0, 2.0], [1.0, 1.0], 2.0)
     """
     rates = _check_rates(rates)
-    inputs = _as_float_array(inputs)
-    recurrent_weights = _as_float_array(recurrent_weights)
-    input_weights = _as_float_array(input_weights)
+    inputs = as_float_array(inputs)
+    recurrent_weights = as_float_array(recurrent_weights)
+    input_weights = as_float_array(input_weights)
     n_angles, _, n_units = rates.shape
     if recurrent_weights.shape != (n_units, n_units):
         raise ShapeError(

@@ -30,6 +30,7 @@ from neurodyn.analysis import abstraction, regression_generalisation
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config
 from neurodyn.tasks import LatentClassification
+from neurodyn.tasks.latent_classification import QUADRANT_SIGNS
 
 __all__ = [
     "AbstractionConfig",
@@ -159,11 +160,11 @@ class NetworkResult:
 
 
 def quadrant_of(latent: torch.Tensor) -> np.ndarray:
-    """The quadrant (1-4, numbered as the public code: 1 = (+, +), 2 = (-, +), 3 = (-, -),
-    4 = (+, -)) of each latent point `[B, 2]`."""
-    right = (latent[:, 0] >= 0).cpu().numpy()
-    up = (latent[:, 1] >= 0).cpu().numpy()
-    return np.select([right & up, ~right & up, ~right & ~up], [1, 2, 3], default=4)
+    """The quadrant (1-4, as `latent_classification` numbers them, after the public code:
+    1 = (+, +), 2 = (-, +), 3 = (-, -), 4 = (+, -)) of each latent point `[B, 2]`."""
+    signs = np.where(latent.cpu().numpy() >= 0, 1, -1)  # [B, 2]
+    table = np.array(QUADRANT_SIGNS)  # [4, 2]
+    return 1 + np.argmax((signs[:, None] == table[None]).all(-1), axis=1)
 
 
 def final_states(run: Run, n_trials: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
