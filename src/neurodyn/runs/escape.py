@@ -63,10 +63,9 @@ def memories(fixed_points: FixedPoints, n_members: int) -> torch.Tensor:
     """The distinct stable fixed points of each member, padded with NaN rows: `[E, A, N]` (A
     the most any member has)."""
     stable = fixed_points.is_fixed & (fixed_points.stability == "stable")
-    tol = float(fixed_points.options.get("tol_unique", 1e-3))
+    # (distinct already: the finder merges points within tol_unique after its final polish)
     per_member = [
-        _distinct(fixed_points.states[stable & (fixed_points.member == e)], tol)
-        for e in range(n_members)
+        fixed_points.states[stable & (fixed_points.member == e)] for e in range(n_members)
     ]
     most = max((len(p) for p in per_member), default=0)
     n_units = fixed_points.states.shape[1]
@@ -74,16 +73,6 @@ def memories(fixed_points: FixedPoints, n_members: int) -> torch.Tensor:
     for e, points in enumerate(per_member):
         out[e, : len(points)] = points
     return torch.as_tensor(out)
-
-
-def _distinct(points: np.ndarray, tol: float) -> np.ndarray:
-    """`points [M, N]` with copies closer than `tol` merged (the finder de-duplicates before
-    its final Newton polish, so two copies of one point can come out a hair apart)."""
-    kept: list[np.ndarray] = []
-    for point in points:
-        if all(np.linalg.norm(point - other) >= tol for other in kept):
-            kept.append(point)
-    return np.array(kept).reshape(-1, points.shape[1])
 
 
 def run_escape(
