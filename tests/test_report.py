@@ -40,6 +40,7 @@ def test_analyze_and_report_a_multitask_run(tmp_path, capsys):
         len(re.findall(r'<img src="data:image/png;base64,', text)) == 1 + 5 + 5
     )  # curves, then PCA, ratio, step tuning, HMM states, DMD per task
     assert "Task <code>pdm</code>" in text and "n_hidden: 16" in text
+    assert "(nan)" not in text
 
     assert main(["report", str(run.path)]) == 0
     assert str(path) in capsys.readouterr().out

@@ -108,13 +108,21 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
 
     _at_least(args.member, 0, "--member")
     run = Run.open(args.run)
+    if args.motifs and args.task_variance:
+        raise ConfigError("--motifs and --task-variance are two analyses: ask for one at a time")
     if args.motifs:
         _motifs(run, args)
+        return
+    if args.task_variance:
+        _task_variance(run, args)
         return
     for result in analyze_run(run, member=args.member, progress=not args.quiet):
         drives = result.recurrent_input_ratio
         ratio = (
-            ", ".join(f"{k} {v:.2f}" for k, v in drives.by_epoch.items())
+            ", ".join(
+                f"{k} {v:.2f}" if not math.isnan(v) else f"{k} no input"
+                for k, v in drives.by_epoch.items()
+            )
             if drives is not None
             else "not defined for this cell (no weight_ih/weight_hh)"
         )
@@ -127,11 +135,20 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
 def _motifs(run: Run, args: argparse.Namespace) -> None:
     from neurodyn.runs.motifs import analyze_motifs, describe
 
-    _at_least(args.trials, 2, "--trials")
-    results = analyze_motifs(
-        run, trials=args.trials, lesion_trials=args.trials, progress=not args.quiet
-    )
+    trials = 128 if args.trials is None else args.trials
+    _at_least(trials, 2, "--trials")
+    results = analyze_motifs(run, trials=trials, lesion_trials=trials, progress=not args.quiet)
     for line in describe(results):
+        print(line)
+    print(f"results in {run.path / 'analysis'}; `neurodyn report {run.path}` shows them")
+
+
+def _task_variance(run: Run, args: argparse.Namespace) -> None:
+    from neurodyn.runs.task_variance import analyze_task_variance, describe
+
+    trials = 256 if args.trials is None else args.trials
+    _at_least(trials, 2, "--trials")
+    for line in describe(analyze_task_variance(run, trials=trials, progress=not args.quiet)):
         print(line)
     print(f"results in {run.path / 'analysis'}; `neurodyn report {run.path}` shows them")
 
@@ -674,7 +691,15 @@ def build_parser() -> argparse.ArgumentParser:
         "cluster lesions per period) of every member; needs tasks with periods",
     )
     p.add_argument(
-        "--trials", type=int, default=128, help="with --motifs: trials per task (default 128)"
+        "--task-variance",
+        action="store_true",
+        help="Yang et al.'s task variance instead: each member's normalised variance per task, "
+        "its unit clusters and the effect of lesioning each cluster; needs several tasks",
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        help="with --motifs or --task-variance: trials per task (default 128 and 256)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_analyze)

@@ -109,3 +109,26 @@ def test_a_parameter_effect_draws_each_network_and_the_means_per_value():
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), [2.0, 5.0])
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "lr"
     plt.close(fig)
+
+
+def test_an_epoch_without_input_is_labelled_so_not_nan():
+    # the decision epoch gets no input at all: its ratio is undefined, not a number to print
+    import torch
+
+    from neurodyn.analysis import recurrent_input_ratio
+    from neurodyn.plot import plot_recurrent_input_ratio
+
+    inp = torch.ones(6, 3, 2)
+    inp[4:] = 0.0
+    epochs = {
+        "stimulus": torch.zeros(6, 3, dtype=torch.bool),
+        "decision": torch.zeros(6, 3, dtype=torch.bool),
+    }
+    epochs["stimulus"][:4] = True
+    epochs["decision"][4:] = True
+    result = recurrent_input_ratio(inp, 2 * torch.ones(6, 3, 2), epochs=epochs)
+    assert result.by_epoch["stimulus"] == pytest.approx(2.0)
+    assert math.isnan(result.by_epoch["decision"])
+    labels = [text.get_text() for text in plot_recurrent_input_ratio(result).axes[0].texts]
+    assert sorted(labels) == ["decision\nno input", "stimulus\nmean 2.00"]
+    plt.close("all")

@@ -160,8 +160,8 @@ def cluster_units(
     Parameters
     ----------
     tv : TaskVariance
-    k_range : numbers of clusters to try (paper: 2 to 29); those that are not below the number
-        of distinct active units are skipped (silhouette NaN)
+    k_range : numbers of clusters to try (paper: 2 to 29); those above the number of distinct
+        active units, or not below the number of active units, are skipped (silhouette NaN)
     n_init, max_iter, tol : k-means restarts, iterations, and the stopping shift relative to
         the mean feature variance (scikit-learn's defaults but `n_init`, which the paper sets)
     seed : int
@@ -182,7 +182,9 @@ def cluster_units(
     scores = np.full(len(k_values), np.nan)
     fits: dict[int, np.ndarray] = {}
     for i, k in enumerate(k_values):
-        if k < 2 or k >= n_distinct:
+        # k as large as the distinct points still fits (each its own cluster); the silhouette
+        # needs fewer clusters than points
+        if k < 2 or k > n_distinct or k >= len(x):
             continue
         rng = np.random.default_rng([seed, int(k)])
         fits[int(k)], _ = _kmeans(x, int(k), rng, n_init, max_iter, tol)
@@ -190,7 +192,8 @@ def cluster_units(
     if not fits:
         raise ArgumentError(
             f"no k in {list(k_values)} can be fitted to {len(active)} active units "
-            f"({n_distinct} distinct): k must be at least 2 and below the distinct units"
+            f"({n_distinct} distinct): k must be at least 2, at most the distinct units and below "
+            "the active units"
         )
     n_clusters = int(k_values[np.nanargmax(scores)])
     raw = fits[n_clusters]

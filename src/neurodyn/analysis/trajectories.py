@@ -251,7 +251,7 @@ class RecurrentInputRatio(SavableResult):
     ratio : [(E,) T]  mean over trials of `||W_rec h_{t-1}|| / ||W_in x_t||` at each step
                       (NaN where no trial has input)
     by_epoch : dict of epoch name to its mean ratio over trials and steps (an `[E]` array of
-               them for an ensemble)
+               them for an ensemble); NaN for an epoch without input drive (pdm's decision)
     epoch_bounds : dict of epoch name to [first, last] step (median over trials)
     aligned : dict of epoch name to `[(E,) L]`: the mean over trials of the ratio at each
               step since the trial's own start of the epoch, for the epoch's median length L

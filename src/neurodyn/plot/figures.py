@@ -234,11 +234,13 @@ def plot_recurrent_input_ratio(
 
 
 def _epoch_label(ax: Axes, name: str, x: float, mean: object) -> None:
-    value = float(np.mean(np.asarray(mean)))
+    values = np.asarray(mean, dtype=float)
+    # an epoch without input (a decision period after the stimulus) has no ratio at all
+    words = "no input" if np.isnan(values).all() else f"mean {float(np.nanmean(values)):.2f}"
     ax.text(
         x,
         0.98,
-        f"{name}\nmean {value:.2f}",
+        f"{name}\n{words}",
         transform=ax.get_xaxis_transform(),
         ha="center",
         va="top",

@@ -31,8 +31,9 @@ from neurodyn.plot.dynamics import (
 )
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
 from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
+from neurodyn.plot.task_variance import plot_lesion_effects, plot_task_variance_matrix
 from neurodyn.report.blocks import figure_html, page
-from neurodyn.runs.analyze import TaskAnalysis, load_analyses
+from neurodyn.runs.analyze import TaskAnalysis, load_analyses, saved_task_variance
 from neurodyn.runs.dynamics import SavedDynamics, saved_dynamics
 from neurodyn.runs.fixedpoints import (
     saved_across_training,
@@ -41,6 +42,7 @@ from neurodyn.runs.fixedpoints import (
 )
 from neurodyn.runs.motifs import saved_motifs
 from neurodyn.runs.run import REPORT, Run, RunInfo
+from neurodyn.runs.task_variance import describe as describe_task_variance
 from neurodyn.tasks import Multitask
 
 
@@ -133,7 +135,10 @@ def _task_section(result: TaskAnalysis, run: Run) -> str:
     )
     ratio = result.recurrent_input_ratio
     if ratio is not None:
-        epochs = ", ".join(f"{k}: {v:.2f}" for k, v in ratio.by_epoch.items())
+        epochs = ", ".join(
+            f"{k}: {v:.2f}" if not np.isnan(v) else f"{k}: no input"
+            for k, v in ratio.by_epoch.items()
+        )
         parts.append(
             figure_html(
                 plot_recurrent_input_ratio(ratio, dt_ms=dt_ms),
@@ -323,6 +328,39 @@ def _motif_sections(run: Run) -> list[str]:
     return parts
 
 
+def _task_variance_sections(run: Run) -> list[str]:
+    """Yang et al.'s task variance (`neurodyn analyze RUN --task-variance`): the first member's
+    clustered variance matrix and lesion effects, every member's cluster count."""
+    saved = saved_task_variance(run)
+    if not saved:
+        return []
+    tasks = run.task.tasks if isinstance(run.task, Multitask) else (run.task,)
+    names = {t.name: str(getattr(t, "paper_name", t.name)) for t in tasks}
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in describe_task_variance(saved))
+    parts = ["<h2>Task variance</h2>", f"<ul>{lines}</ul>"]
+    first = saved[0]
+    if first.clusters is not None:
+        parts.append(
+            figure_html(
+                plot_task_variance_matrix(first.variance, first.clusters, task_names=names),
+                f"Member {first.member}: each active unit's variance across trials in each task "
+                "(from the end of the first epoch to the trial's end, noise-free), over its "
+                "largest; units sorted by their k-means cluster, k by silhouette score (Yang et "
+                "al. 2019, Fig. 2b).",
+            )
+        )
+    if first.lesions is not None:
+        parts.append(
+            figure_html(
+                plot_lesion_effects(first.lesions, task_names=names),
+                f"Member {first.member}: the change of each task's performance when each unit "
+                "cluster is silenced (outgoing weights zeroed), with the tasks' input noise "
+                "(Fig. 2d).",
+            )
+        )
+    return parts
+
+
 def _tracking_sections(run: Run) -> list[str]:
     parts = []
     for label, cont in saved_interpolations(run).items():
@@ -415,9 +453,16 @@ def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
             f"3 principal components explain {100 * pca.explained_variance_ratio[:3].sum():.0f}% "
             "of the activity"
         )
-        ratio = (
-            {} if result.recurrent_input_ratio is None else result.recurrent_input_ratio.by_epoch
-        )
+        ratio = {
+            epoch: float(np.nanmean(value))
+            for epoch, value in (
+                {}
+                if result.recurrent_input_ratio is None
+                else result.recurrent_input_ratio.by_epoch
+            ).items()
+            # epochs without input drive have no ratio
+            if not np.isnan(np.asarray(value, dtype=float)).all()
+        }
         if ratio:
             top = max(ratio, key=lambda epoch: ratio[epoch])
             found.append(f"recurrent/input drive highest in {top} ({ratio[top]:.2f})")
@@ -525,6 +570,7 @@ def render_report(run: Run, *, progress: bool = False) -> str:
             sections.append(_task_section(result, run))
             bar.advance(note=result.task)
         sections += _motif_sections(run)
+        sections += _task_variance_sections(run)
         sections += _tracking_sections(run)
         bar.advance(note="fixed points along interpolations and training")
     config = yaml.safe_dump(run.config.to_dict(), sort_keys=False)

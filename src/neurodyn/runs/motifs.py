@@ -12,7 +12,6 @@ tasks do) can be analysed; `neurodyn motifs RUN` runs it, and the run report sho
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from neurodyn.analysis.motifs import (
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.runs.fixedpoints import epoch_input, sample_initial_states, visited_states
 from neurodyn.runs.run import ANALYSIS, Run
+from neurodyn.runs.task_variance import quiet
 from neurodyn.tasks import Batch, Multitask, Task
 
 _VARIANCE = "motifs.period_variance.npz"
@@ -59,12 +59,6 @@ def run_tasks(run: Run) -> tuple[Task, ...]:
             "motif analysis needs; train on tasks that do (e.g. driscoll24 or yang19)"
         )
     return tasks
-
-
-def _quiet(task: Task) -> Task:
-    """The task without input noise (the paper's variance is of noise-free runs)."""
-    names = {f.name for f in dataclasses.fields(task)}
-    return dataclasses.replace(task, input_noise=0.0) if "input_noise" in names else task  # type: ignore[call-arg]
 
 
 class _States(Mapping[str, torch.Tensor]):
@@ -93,7 +87,7 @@ def noise_free_states(
 ) -> tuple[Mapping[str, torch.Tensor], dict[str, Batch]]:
     """Each task's noise-free states `[T, E, B, N]` (computed as each is read) and its batch
     of `trials` noise-free trials."""
-    batches = {t.name: _quiet(t).sample(trials, seed=seed + k) for k, t in enumerate(tasks)}
+    batches = {t.name: quiet(t).sample(trials, seed=seed + k) for k, t in enumerate(tasks)}
     return _States(run, model, batches), batches
 
 

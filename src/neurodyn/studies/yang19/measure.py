@@ -7,7 +7,6 @@ inputs), not only the battery; the paper's task pairs and analogies are its defa
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from neurodyn.analysis.task_variance import (
     FractionalVariance,
@@ -29,11 +27,11 @@ from neurodyn.analysis.task_variance import (
     task_variance,
 )
 from neurodyn.analysis.task_vectors import Analogy, TaskVectors, analogy, task_vectors
-from neurodyn.errors import ConfigError, NeurodynError
-from neurodyn.models import Network
+from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config
 from neurodyn.runs.analyze import save_task_variance
-from neurodyn.tasks import Batch, Multitask, Task, between
+from neurodyn.runs.task_variance import run_multitask, task_performance, task_states
+from neurodyn.tasks import Multitask, Task
 
 # Pairs of the paper's fractional-variance histograms (public code gyyang/multitask,
 # analysis/variance.py, `plot_hist_varprop_selection`; Fig. 3).
@@ -110,19 +108,6 @@ class MultitaskAnalysis:
     analogies: list[Analogy]
 
 
-def _quiet(task: Task) -> Task:
-    """The task without input noise, where it has any (the paper's analyses are noise-free)."""
-    names = {f.name for f in dataclasses.fields(task)}  # type: ignore[arg-type]
-    return dataclasses.replace(task, input_noise=0.0) if "input_noise" in names else task  # type: ignore[call-arg]
-
-
-def _states(net: Network, quiet: Multitask, task: Task, batch: Batch) -> Tensor:
-    # `quiet`: the multitask of noise-free tasks, so that its rule inputs stay clean too
-    x = quiet.embed(task.name, batch).x
-    with torch.no_grad():
-        return net(x, noise=False).states[: batch.n_steps, 0]  # [T, B, N]
-
-
 def vector_epoch(task: Task) -> str:
     """The epoch whose last step gives the task vector: `stim1` (the paper's) when the task
     has one, else its first epoch."""
@@ -164,58 +149,22 @@ def analyze_multitask(
     ----------
     Yang, Joglekar, Song, Newsome & Wang (2019), Nature Neuroscience 22:297-306, Figs. 2, 3, 6.
     """
-    multitask = run.task
-    if not isinstance(multitask, Multitask):
-        raise NeurodynError(
-            f"run {run.id} has one task ({multitask.name}); these analyses compare tasks"
-        )
+    multitask = run_multitask(run)
     net = run.load_member(member)
-    quiet_tasks = dataclasses.replace(multitask, tasks=tuple(_quiet(t) for t in multitask.tasks))
-    states, masks, steady = {}, {}, {}
+    seen = task_states(net, multitask, n_trials, seed)
+    steady = {}
     for task in multitask.tasks:
-        quiet = quiet_tasks.task(task.name)
-        batch = quiet.sample(n_trials, seed=seed)
-        h = _states(net, quiet_tasks, quiet, batch)
-        first = task.epochs[0]
-        masks[task.name] = between(batch.n_steps, batch.trial[f"{first}_end"], batch.trial["end"])
-        states[task.name] = h
+        batch = seen.batches[task.name]
         last = batch.trial[f"{vector_epoch(task)}_end"] - 1
-        steady[task.name] = h[last, torch.arange(batch.batch_size)]  # [B, N]
-    variance = task_variance(states, masks)
+        steady[task.name] = seen.states[task.name][last, torch.arange(batch.batch_size)]  # [B, N]
+    variance = task_variance(seen.states, seen.after_first_epoch)
     clusters = cluster_units(variance, seed=seed)
     names = set(multitask.task_names)
     fractional = [fractional_variance(variance, a, b) for a, b in pairs if {a, b} <= names]
-
-    eval_batches = {t.name: t.sample(n_trials, seed=seed + 1) for t in multitask.tasks}
-    # (on stream 2 the rule inputs carry the tasks' input noise, drawn with the trials' seed)
-    eval_inputs = {
-        t.name: multitask.embed(
-            t.name, eval_batches[t.name], generator=torch.Generator().manual_seed(seed + 1)
-        ).x
-        for t in multitask.tasks
-    }
-
-    def outputs_of(model: Network, task: Task) -> Tensor:
-        with torch.no_grad():
-            outputs = model(eval_inputs[task.name], noise=False).outputs
-        return outputs[: eval_batches[task.name].n_steps, 0]
-
-    def evaluate(model: Network) -> dict[str, float]:
-        return {
-            task.name: float(task.performance(outputs_of(model, task), eval_batches[task.name]))
-            for task in multitask.tasks
-        }
-
-    def evaluate_paper(model: Network) -> dict[str, float]:
-        # the paper's criterion where the task has it (the battery's), else ours
-        return {
-            task.name: float(
-                getattr(task, "performance_paper", task.performance)(
-                    outputs_of(model, task), eval_batches[task.name]
-                )
-            )
-            for task in multitask.tasks
-        }
+    # lesions and performance: the tasks' input noise (on stream 2 the rule inputs' too),
+    # a noise-free network, trials drawn with seed + 1
+    evaluate = task_performance(multitask, n_trials, seed + 1)
+    evaluate_paper = task_performance(multitask, n_trials, seed + 1, paper=True)
 
     vectors = task_vectors(steady)
     return MultitaskAnalysis(
