@@ -297,6 +297,14 @@ def test_transfer_trains_only_the_named_weights_of_a_pretrained_network(tmp_path
         assert torch.equal(getattr(after, name), getattr(before, name)), name
     assert after.W_in.shape[-1] == before.W_in.shape[-1] + 1  # one more rule input
     assert not torch.equal(after.W_in[..., :67], before.W_in)  # trained
+    # a run of the same runs folder named by its id starts the same way
+    by_id = config(["fdgo", "fdanti", "delaygo"], model={"init_from": "base"}, train_only=["W_in"])
+    again = train_run(by_id, tmp_path, run_id="transfer-by-id", progress=False).load_model()
+    assert torch.equal(again.W_in, after.W_in) and torch.equal(again.W_rec, before.W_rec)
+    # the run that named its start by path is the run of the config that names it by id
+    # (studies made their fine-tunings so before): reused, not refused as another config
+    reused = train_or_reuse(by_id, tmp_path, "transfer", progress=False)
+    assert reused.config.model.init_from == str(base.path)
     with pytest.raises(ConfigError, match=r"train_only must name parameters.*W_rec"):
         train_run(config(["fdgo"], train_only=["W_recurrent"]), tmp_path, run_id="bad")
     assert not (tmp_path / "bad").exists()  # refused before a run folder was made

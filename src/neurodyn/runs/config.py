@@ -85,7 +85,8 @@ class ModelConfig(_NetworkFields):
     """The network: every field of `NetworkSpec` with its default (`n_hidden`: 64) but the
     sizes and `dt_ms`, which come from the task, and where to start from."""
 
-    # Start from the final weights of another run (a path): see `neurodyn.runs.training.init_from`.
+    # Start from the final weights of another run: a path, or the id of a run in the same runs
+    # folder (see `neurodyn.runs.training.source_run` and `init_from`).
     init_from: str | None = None
     # A network trained outside neurodyn (`neurodyn.adopt`): its modules' classes by import
     # path and constructor arguments. Such a run is analysed, never trained, here.

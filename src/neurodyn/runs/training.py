@@ -239,7 +239,7 @@ def train_run(
     # the network first: a bad init_from or train_only fails before a run folder is made
     model = build_model(config.model.spec(config.make_task()))
     if config.model.init_from is not None:
-        init_from(model, Run.open(config.model.init_from).load_model())
+        init_from(model, source_run(config.model.init_from, Path(root)).load_model())
         model.constrain_()  # this run's structure, whatever the source's
     check_loggers([*config.train.log_to, *log_to])  # a missing package fails before the run
     state = TrainState.new(model, config.train.options())
@@ -262,6 +262,22 @@ def train_run(
                 else:
                     path.unlink(missing_ok=True)
         raise
+
+
+def source_run(init_from: str, root: Path) -> Run:
+    """The run `model.init_from` names: a path (absolute, or relative to the working folder),
+    else the id of a run in the same runs folder `root` as the run it starts. A study names
+    its fine-tunings' starting runs by id, so its runs folder can move (or ship in the zoo).
+    """
+    return Run.open(source_path(init_from, root))
+
+
+def source_path(init_from: str, root: Path) -> Path:
+    """Where `model.init_from` points, read as `source_run` reads it."""
+    path = Path(init_from)
+    if not path.is_absolute() and not path.exists() and (root / path).is_dir():
+        return root / path
+    return path
 
 
 def init_from(model: Network, source: Network) -> list[str]:
@@ -355,7 +371,7 @@ def _resume(
     )
     model = build_model(run.model_spec())
     if not (run.path / CHECKPOINT).exists() and run.config.model.init_from is not None:
-        init_from(model, Run.open(run.config.model.init_from).load_model())
+        init_from(model, source_run(run.config.model.init_from, run.path.parent).load_model())
         model.constrain_()
     state = TrainState.new(model, run.config.train.options())
     if saved is not None:
@@ -430,6 +446,18 @@ def train_or_reuse(
         return _reuse(run, config, progress, train)
 
 
+def _same_start(run: Run, config: RunConfig) -> RunConfig:
+    """`config` with the run's own spelling of `model.init_from` when both name the same run
+    (a run made when studies named their starting runs by path, asked for by id now)."""
+    mine, theirs = config.model.init_from, run.config.model.init_from
+    if mine is None or theirs is None or mine == theirs:
+        return config
+    root = run.path.parent
+    if source_path(mine, root).resolve() != source_path(theirs, root).resolve():
+        return config
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, init_from=theirs))
+
+
 def _reuse(run: Run, config: RunConfig, progress: bool, train: bool) -> Run:
     path = run.path
     if run.info().status == "finished" or not train:
@@ -438,6 +466,7 @@ def _reuse(run: Run, config: RunConfig, progress: bool, train: bool) -> Run:
         # the stream lays out a task set's trials; a single task's are the same on any, so a
         # run made before streams had versions (stream 1) is this config's run
         config = dataclasses.replace(config, stream=run.config.stream)
+    config = _same_start(run, config)
     if _only_more_steps(run.config, config):
         return resume_run(path, steps=config.train.steps, progress=progress) if train else run
     if run.config != config:

@@ -191,7 +191,8 @@ class StudyRun:
     def config(self, root: str | Path) -> dict[str, Any]:
         if self.parent is None:
             return self.data
-        model = {**self.data["model"], "init_from": str(Path(root) / self.parent)}
+        # by id: the run beside it in the same runs folder, which may move (or ship)
+        model = {**self.data["model"], "init_from": self.parent}
         return {**self.data, "model": model}
 
 

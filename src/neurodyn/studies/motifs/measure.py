@@ -145,7 +145,7 @@ def runs(config: MotifsConfig, root: Path) -> dict[str, dict[str, Any]]:
             data = _variant(config, [held], t["steps"], seeds=seeds, name=name)
             data["train"]["train_only"] = ["W_in"]
             if start is not None:
-                data["model"]["init_from"] = str(Path(root) / start)
+                data["model"]["init_from"] = start  # by id, in the same runs folder
             out[name] = data
     return out
 
