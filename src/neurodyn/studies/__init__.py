@@ -15,6 +15,7 @@ from neurodyn.errors import NeurodynError, nearest_names
 from neurodyn.studies import (
     abstraction,
     continual,
+    engrams,
     escape,
     memory,
     motifs,
@@ -38,6 +39,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     abstraction.STUDY.name: abstraction.STUDY,
     escape.STUDY.name: escape.STUDY,
     motifs.STUDY.name: motifs.STUDY,
+    engrams.STUDY.name: engrams.STUDY,
 }
 
 
