@@ -44,7 +44,18 @@ def _active(activity: Any, threshold: float) -> np.ndarray:
 
 
 def engram_density(activity: Any, *, threshold: float = 0.0) -> np.ndarray:
-    """The fraction of units active: `activity [..., N]` -> `[...]`.
+    """The fraction of units active (above `threshold`).
+
+    Parameters
+    ----------
+    activity : [..., N]
+        Rates (or any activity) of N units, any leading axes (ensemble, contexts).
+    threshold : float
+        A unit counts as active above it.
+
+    Returns
+    -------
+    density : [...]
 
     Example
     -------
@@ -66,8 +77,20 @@ class EngramOverlap(SavableResult):
 
 
 def engram_overlap(activity_a: Any, activity_b: Any, *, threshold: float = 0.0) -> EngramOverlap:
-    """The overlap of the engrams of `activity_a [..., N]` and `activity_b [..., N]` (an empty
-    engram shares nothing: its ratios are 0).
+    """The overlap of the engrams of two activities (an empty engram shares nothing: its
+    ratios are 0).
+
+    Parameters
+    ----------
+    activity_a, activity_b : [..., N]
+        The activities whose active units (above `threshold`) are the engrams A and B.
+    threshold : float
+        A unit counts as active above it.
+
+    Returns
+    -------
+    EngramOverlap
+        `shared_of_a`, `jaccard` and `chance`, each `[...]`.
 
     Example
     -------
@@ -90,8 +113,21 @@ def engram_overlap(activity_a: Any, activity_b: Any, *, threshold: float = 0.0) 
 
 def freezing(engram: Any, test: Any, *, threshold: float = 0.0) -> np.ndarray:
     """The fear readout's response to the test activity (the module docstring's covariance
-    readout): `engram [..., N]`, `test [..., N]` -> `[...]`, 0 for an engram of every unit or
-    of none (the readout then learned nothing).
+    readout), 0 for an engram of every unit or of none (the readout then learned nothing).
+
+    Parameters
+    ----------
+    engram : [..., N]
+        The activity at encoding; its active units are the engram.
+    test : [..., N]
+        The activity at recall.
+    threshold : float
+        A unit counts as active above it.
+
+    Returns
+    -------
+    freezing : [...]
+        In [0, 1]: 1 when the test reactivates exactly the engram, 0 at chance or below.
 
     Example
     -------
@@ -111,9 +147,19 @@ def freezing(engram: Any, test: Any, *, threshold: float = 0.0) -> np.ndarray:
 def discrimination_index(freezing_a: Any, freezing_b: Any) -> np.ndarray:
     """`(F_A - F_B) / (F_A + F_B)`, 0 where neither context evokes freezing.
 
+    Parameters
+    ----------
+    freezing_a, freezing_b : [...]
+        Freezing in the trained context A and in the similar context B.
+
+    Returns
+    -------
+    discrimination : [...]
+        1: freezing in A only (precise); 0: as much in B as in A (imprecise).
+
     Example
     -------
-    >>> discrimination_index([0.6, 0.5], [0.2, 0.5]).tolist()
+    >>> discrimination_index([0.75, 0.5], [0.25, 0.5]).tolist()
     [0.5, 0.0]
     """
     fa, fb = np.asarray(freezing_a, dtype=float), np.asarray(freezing_b, dtype=float)
@@ -138,9 +184,22 @@ class MemoryPrecision(SavableResult):
 def memory_precision(
     engram: Any, test_a: Any, test_b: Any, *, threshold: float = 0.0
 ) -> MemoryPrecision:
-    """The precision of the memory whose engram is `engram [..., N]` (the activity at
-    encoding), recalled as `test_a [..., N]` in its context and `test_b [..., N]` in the
-    similar one.
+    """The precision of a memory recalled in its context and in a similar one.
+
+    Parameters
+    ----------
+    engram : [..., N]
+        The activity at encoding in context A; its active units are the engram.
+    test_a, test_b : [..., N]
+        The activity at recall in A and in the similar context B.
+    threshold : float
+        A unit counts as active above it.
+
+    Returns
+    -------
+    MemoryPrecision
+        The engram's density, the test densities, freezing in A and B and the
+        discrimination index, each `[...]`.
 
     Example
     -------

@@ -12,6 +12,8 @@ a run's config names its modules' classes by import path (`AdoptedModule`).
 The stochastic circuit of `neurodyn.models.stochastic` is not a cell: it has no readout nor
 ensemble axis, its inputs are fixed tuning curves of a stimulus, and it is trained by a local
 rule (`neurodyn.train.plasticity`) on its own parameter set, never by the BPTT trainer.
+Likewise the engram network of `neurodyn.models.engram` (allocation by competitive
+inhibition), which stores contexts by a Hebbian rule (`neurodyn.train.hebbian`).
 """
 
 import warnings

@@ -128,6 +128,24 @@ def init_engram_network(
     (so a unit-variance context drives each unit with standard deviation `input_scale`) and
     excitabilities `N(0, excitability_sd^2)`, drawn from `seed`.
 
+    Parameters
+    ----------
+    n_units, n_inputs : int
+        N units, M context features.
+    n_networks : int
+        E networks side by side.
+    seed : int
+        Of the weights and excitabilities.
+    input_scale, excitability_sd, baseline : float
+        The drive's parts (module docstring).
+    dtype : torch.dtype
+        Of the parameters.
+
+    Returns
+    -------
+    EngramNetwork
+        `input_weights [E, N, M]`, `excitability [E, N]`, `recurrent [E, N, N]` (zeros).
+
     Example
     -------
     >>> net = init_engram_network(100, 20, n_networks=3, seed=0)
@@ -161,6 +179,19 @@ def context_pair(
     """Contexts A and B with controlled overlap: `a ~ N(0, I)` and
     `b = s a + sqrt(1 - s^2) xi`, so their features correlate by the `similarity` s.
 
+    Parameters
+    ----------
+    n_inputs : int
+        Features M of a context.
+    similarity : float
+        s in [-1, 1].
+    n_networks : int
+        A pair per network (E).
+    seed : int
+        Of the draws.
+    dtype : torch.dtype
+        Of the contexts.
+
     Returns
     -------
     contexts : [E, 2, M], A then B for each network.
@@ -187,9 +218,22 @@ def settle(
     steps: int = 150,
     dt: float = 0.1,
 ) -> Tensor:
-    """The rates the network settles to under `drive [E, C, N]`: `steps` Euler steps of the
-    module's dynamics (dt in units of tau) from rest, then the rate map applied once at the
-    final state, so a unit below threshold has a rate of exactly 0.
+    """The rates the network settles to: `steps` Euler steps of the module's dynamics from
+    rest, then the rate map applied once at the final state, so a unit below threshold has a
+    rate of exactly 0.
+
+    Parameters
+    ----------
+    network : EngramNetwork
+        Its recurrent weights act; its drive is given.
+    drive : [E, C, N]
+        The feedforward drive (`network.drive(contexts)`).
+    allocation : PVInhibition or KWinnersTakeAll
+        The competition between units.
+    steps : int
+        Euler steps.
+    dt : float
+        The step in units of the excitatory time constant tau.
 
     Returns
     -------

@@ -28,8 +28,24 @@ __all__ = ["store_engram"]
 def store_engram(
     network: EngramNetwork, rates: Tensor, *, lr: float, threshold: float = 0.0
 ) -> EngramNetwork:
-    """The network after storing the activity `rates [E, N]` (one context per network) with
-    the module's Hebbian rule; the network given is left as it was.
+    """The network after storing an activity with the module's Hebbian rule; the network
+    given is left as it was.
+
+    Parameters
+    ----------
+    network : EngramNetwork
+        Its recurrent weights `[E, N, N]` are added to.
+    rates : [E, N]
+        The activity at encoding, one context per network.
+    lr : float
+        The Hebbian rate.
+    threshold : float
+        A unit above it is in the engram.
+
+    Returns
+    -------
+    EngramNetwork
+        The same network with `recurrent + (lr / N) a a^T` (zero diagonal).
 
     Example
     -------
