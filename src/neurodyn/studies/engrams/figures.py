@@ -37,7 +37,9 @@ def plot_density_precision(results: Sequence[ConditionResult]) -> Figure:
             marker, colour = _MARKERS[r.condition.group]
             x, y = r.density.mean(), r.discrimination.mean()
             left.plot(x, y, marker, color=colour, markersize=6)
-            left.annotate(r.condition.name, (x, y), textcoords="offset points", xytext=(4, 4))
+            # k-WTA points sit on the sweep beside the ages: their labels go below
+            offset = (4, -12) if r.condition.group == "kwta" else (4, 4)
+            left.annotate(r.condition.name, (x, y), textcoords="offset points", xytext=offset)
     left.set_xlabel("engram density (fraction of units active at encoding)")
     left.set_ylabel("discrimination (F_A - F_B) / (F_A + F_B)")
     left.set_title("Density and precision", fontsize=10)
