@@ -629,6 +629,20 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+def _cmd_fit(args: argparse.Namespace) -> None:
+    from neurodyn.fit import fit_latent
+    from neurodyn.runs.config import check_name
+
+    _runs_folder(args.runs)
+    if args.name is not None:
+        check_name(args.name, "--name")
+    run = fit_latent(
+        args.data, args.config, runs=args.runs, name=args.name, progress=not args.quiet
+    )
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in (run.info().performance or {}).items())
+    print(f"{run.path}  (deviance explained: {summary})")
+
+
 def _cmd_serve(args: argparse.Namespace) -> None:
     try:
         from neurodyn.serve import serve
@@ -680,6 +694,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "fit", help="fit latent networks to a recording (.npz or .nwb), written as a run"
+    )
+    p.add_argument("data", help="the recording: an .npz (neurodyn.data) or an NWB file")
+    p.add_argument(
+        "--config",
+        help="fit config (YAML): recording split and loading, model, train (see neurodyn.fit)",
+    )
+    p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+    p.add_argument("--name", help="run directory name (default: timestamp-fit-DATA)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("analyze", help="run the analyses of a trained run")
     p.add_argument("run")

@@ -208,6 +208,7 @@ def train_run(
     until_step: int | None = None,
     progress: bool = True,
     log_to: Sequence[str] = (),
+    prepare: Callable[[Network], None] | None = None,
 ) -> Run:
     """Create a run under `root` and train it (to `config.train.steps`, or `until_step`).
 
@@ -230,6 +231,10 @@ def train_run(
         Stop at this step (the run stays resumable).
     progress : bool
         Show a progress bar.
+    prepare : callable, optional
+        Called with the newly built network before training, to set initial weights in place
+        (e.g. a fit's readout biases to the neurons' mean rates); a resume starts from the
+        checkpoint, so it is not called again.
 
     Returns
     -------
@@ -241,6 +246,9 @@ def train_run(
     if config.model.init_from is not None:
         init_from(model, source_run(config.model.init_from, Path(root)).load_model())
         model.constrain_()  # this run's structure, whatever the source's
+    if prepare is not None:
+        with torch.no_grad():
+            prepare(model)
     check_loggers([*config.train.log_to, *log_to])  # a missing package fails before the run
     state = TrainState.new(model, config.train.options())
     root = Path(root)

@@ -20,6 +20,7 @@ from neurodyn.tasks.latent_classification import LatentClassification
 from neurodyn.tasks.multitask import LATEST_STREAM, STREAMS, Multitask
 from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
 from neurodyn.tasks.pdm import PerceptualDecision
+from neurodyn.tasks.recording import RecordingTask, from_recording
 from neurodyn.tasks.ring import population_vector, ring_bump
 from neurodyn.tasks.yang19 import BATTERY as YANG19_TASKS
 from neurodyn.tasks.yang19 import DelayedGo
@@ -123,7 +124,8 @@ def make(spec: str | Mapping | Sequence, *, stream: int = LATEST_STREAM) -> Task
     `spec` is a name (`"pdm"`), a mapping `{"name": "dlygo", "params": {...}}`, or a list of
     those (several tasks trained together, with rule inputs); a battery (`"yang19"` or
     `{"battery": "yang19", "tasks": [...], "weights": {...}}`); or a neurogym environment
-    (`{"neurogym": "PerceptualDecisionMaking-v0", "params": {"dt_ms": 100}}`). `stream` is the
+    (`{"neurogym": "PerceptualDecisionMaking-v0", "params": {"dt_ms": 100}}`); or a recording
+    (`{"recording": "data.npz", "params": {"warmup_bins": 5}}`, `RecordingTask`). `stream` is the
     random stream of a `Multitask` (1 or 2; see `neurodyn.tasks.multitask`); a single task's
     trials are the same on both.
     """
@@ -135,6 +137,8 @@ def make(spec: str | Mapping | Sequence, *, stream: int = LATEST_STREAM) -> Task
         return _make_battery(spec, stream)
     if isinstance(spec, Mapping) and "neurogym" in spec:
         return _make_neurogym(spec)
+    if isinstance(spec, Mapping) and "recording" in spec:
+        return _make_recording(spec)
     if isinstance(spec, str | Mapping):
         return _make_one(spec)
     if not isinstance(spec, list | tuple) or not spec:
@@ -183,6 +187,16 @@ def _make_neurogym(spec: Mapping) -> NeurogymTask:
     return from_neurogym(spec["neurogym"], **_params(spec, "the neurogym entry"))
 
 
+def _make_recording(spec: Mapping) -> RecordingTask:
+    unknown = set(spec) - {"recording", "params"}
+    if unknown or not isinstance(spec["recording"], str):
+        raise ConfigError(
+            f"a recording entry takes `recording` (the file's path) and `params`; got keys "
+            f"{sorted(spec)}"
+        )
+    return from_recording(spec["recording"], **_params(spec, "the recording entry"))
+
+
 def _params(spec: Mapping, where: str) -> dict[str, Any]:
     """The `params` of a task entry, which must be a mapping of parameter names to values."""
     params = spec.get("params") or {}
@@ -219,9 +233,11 @@ __all__ = [
     "Multitask",
     "NeurogymTask",
     "PerceptualDecision",
+    "RecordingTask",
     "Task",
     "between",
     "from_neurogym",
+    "from_recording",
     "get",
     "make",
     "names",

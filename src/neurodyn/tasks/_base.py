@@ -24,7 +24,7 @@ from torch import Tensor
 
 from neurodyn.errors import ConfigError, EpochNotFound, ShapeError, excerpt, nearest_names
 
-LossType = Literal["mse", "cross_entropy", "binary_cross_entropy"]
+LossType = Literal["mse", "cross_entropy", "binary_cross_entropy", "poisson"]
 Duration = float | tuple[float, ...]
 
 # Far above any cognitive task (10^5 steps of 1 ms is 100 s), far below what exhausts memory.

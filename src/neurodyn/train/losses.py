@@ -73,8 +73,32 @@ def masked_binary_cross_entropy(outputs: Tensor, targets: Tensor, mask: Tensor) 
     return (mask * bce).sum(dims) / count
 
 
+def masked_poisson(outputs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Weighted Poisson negative log-likelihood per member, outputs read as log-rates.
+
+    Parameters
+    ----------
+    outputs : Tensor [T, E, B, O]
+        Log of the expected count of each bin.
+    targets : Tensor [T, E, B, O]
+        Observed counts.
+    mask : Tensor [T, E, B, O]
+
+    Returns
+    -------
+    Tensor [E]
+        `sum(mask * (exp(out) - y out + log y!)) / count(mask > 0)` over T, B, O: the
+        negative log-likelihood per entry (the `log y!` term does not depend on the outputs).
+    """
+    nll = outputs.exp() - targets * outputs + torch.lgamma(targets + 1)
+    dims = (0, 2, 3)
+    count = (mask > 0).sum(dims).clamp(min=1)
+    return (mask * nll).sum(dims) / count
+
+
 LOSSES = {
     "mse": masked_mse,
+    "poisson": masked_poisson,
     "cross_entropy": masked_cross_entropy,
     "binary_cross_entropy": masked_binary_cross_entropy,
 }

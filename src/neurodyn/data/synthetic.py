@@ -1,0 +1,205 @@
+"""Synthetic recordings from any network: its states seen through a few units (or random
+projections) as Poisson spike counts or noisy rates, with the truth kept beside them.
+
+A network neurodyn trained is a perfect synthetic "brain": its weights, states and fixed points
+are known, so a model fitted to its recording can be scored on how much of the dynamics it
+recovered (`neurodyn.analysis.recovery`), not only on how well it predicts the data.
+
+The observation model (per neuron i, bin t, trial b; `z` the true states standardised over
+bins and trials, `C` the readout):
+
+- Poisson: `counts ~ Poisson(exp(C z + d))`, `d` setting each neuron's mean count to
+  `mean_rate_hz * bin_ms / 1000` (the log link the latent models fit).
+- Gaussian: `rates = C z + noise_std * eps`.
+
+`C` picks `n_observed` random units (scaled by `gain`), or is a random Gaussian projection
+(`projection=True`) of all of them.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from neurodyn.data.recording import Recording, from_arrays
+from neurodyn.errors import ArgumentError, ShapeError
+
+Observation = Literal["poisson", "gaussian"]
+
+
+@dataclass(frozen=True, repr=False)
+class SyntheticRecording:
+    """A recording made from a network, and the truth behind it.
+
+    Attributes
+    ----------
+    recording : Recording
+        `activity [T, B, N_obs]` (counts for Poisson, rates for Gaussian observations).
+    states : Tensor [T, B, N]
+        The network's true states.
+    readout : Tensor [N_obs, N]
+        `C`, from the (unstandardised) states to each neuron's log-rate (Poisson) or mean.
+    offset : Tensor [N_obs]
+        `d`: the mean of neuron i is `exp(readout[i] @ h + offset[i])` (Poisson) or
+        `readout[i] @ h + offset[i]` (Gaussian).
+    units : Tensor [N_obs]
+        The observed units (indices into N); empty for random projections.
+    observation : {"poisson", "gaussian"}
+    network : the network the states came from (one member), for its weights and fixed points
+    """
+
+    recording: Recording
+    states: Tensor
+    readout: Tensor
+    offset: Tensor
+    units: Tensor
+    observation: Observation
+    network: Any = None
+
+    def mean(self, states: Tensor | None = None) -> Tensor:
+        """The true expected activity `[T, B, N_obs]` (of `states [T, B, N]`, default the true
+        states): the firing rate per bin for Poisson, the noise-free rate for Gaussian."""
+        h = self.states if states is None else states
+        drive = h @ self.readout.T + self.offset
+        return drive.exp() if self.observation == "poisson" else drive
+
+    def __repr__(self) -> str:
+        return (
+            f"SyntheticRecording({self.observation} observations of {self.recording.n_neurons} of "
+            f"{self.states.shape[-1]} units; {self.recording._summary()})"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<b>SyntheticRecording</b>: {html.escape(repr(self)[19:-1])}"
+
+
+def synthesize(
+    network: Any,
+    inputs: Tensor,
+    *,
+    n_observed: int | None = None,
+    observation: Observation = "poisson",
+    mean_rate_hz: float = 20.0,
+    gain: float = 1.0,
+    noise_std: float = 0.5,
+    projection: bool = False,
+    member: int = 0,
+    network_noise: bool = False,
+    conditions: dict[str, Tensor] | None = None,
+    epochs: dict[str, Tensor] | None = None,
+    seed: int = 0,
+    source: str = "a network",
+) -> SyntheticRecording:
+    """Observe a network's states on `inputs` through `n_observed` neurons.
+
+    Parameters
+    ----------
+    network : an EnsembleNetwork (any cell) or anything called as `network(x, noise=...)`
+        returning `.states [T, E, B, N]`, with `spec.dt_ms` (the bin width)
+    inputs : Tensor [T, B, I]
+        The task inputs of B trials (e.g. `task.sample(B, seed=0).x`).
+    n_observed : int, optional
+        Neurons recorded (default: every unit).
+    observation : {"poisson", "gaussian"}
+    mean_rate_hz : float
+        Poisson: each neuron's mean firing rate.
+    gain : float
+        How strongly the standardised state modulates each neuron's log-rate (or rate).
+    noise_std : float
+        Gaussian: the noise's standard deviation (the signal's is `gain`).
+    projection : bool
+        Random Gaussian projections of all units instead of a subset of units.
+    member : int
+        Which member of an ensemble.
+    network_noise : bool
+        Run the network with its own recurrent noise (default: noise-free states).
+    conditions, epochs : dicts of per-trial tensors [B], optional
+        Kept with the recording (e.g. a batch's `trial`).
+    seed : int
+        Draws the observed units, the projection and the observation noise.
+
+    Returns
+    -------
+    SyntheticRecording
+
+    Example
+    -------
+    >>> from neurodyn.models import CTRNN, NetworkSpec
+    >>> net = CTRNN(NetworkSpec(n_inputs=1, n_hidden=16, n_outputs=1, seeds=(3,)))
+    >>> synth = synthesize(net, torch.ones(30, 8, 1), n_observed=5, seed=0)
+    >>> tuple(synth.recording.activity.shape), tuple(synth.states.shape)
+    ((30, 8, 5), (30, 8, 16))
+    """
+    if observation not in ("poisson", "gaussian"):
+        raise ArgumentError(f"observation must be 'poisson' or 'gaussian', got {observation!r}")
+    if inputs.dim() != 3:
+        raise ShapeError(f"inputs must be [T, B, I], got {tuple(inputs.shape)}")
+    for name, value in (("mean_rate_hz", mean_rate_hz), ("gain", gain), ("noise_std", noise_std)):
+        if not 0 <= value < math.inf:
+            raise ArgumentError(f"{name} must be a finite non-negative number, got {value}")
+    generator = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        traj = network(inputs, noise=network_noise)
+        states = traj.states[:, member].detach().to("cpu", torch.float32)  # [T, B, N]
+    n_units = states.shape[-1]
+    n_obs = n_units if n_observed is None else int(n_observed)
+    if not 1 <= n_obs <= (10 * n_units if projection else n_units):
+        raise ArgumentError(
+            f"n_observed must lie in [1, {n_units}] for a network of {n_units} units, got {n_obs}"
+        )
+    flat = states.reshape(-1, n_units)
+    mean, std = flat.mean(0), flat.std(0).clamp(min=1e-6)
+    if projection:
+        # unit-norm random directions of the standardised state: each neuron mixes all units
+        directions = torch.randn(n_obs, n_units, generator=generator)
+        directions = directions / directions.norm(dim=1, keepdim=True)
+        units = torch.zeros(0, dtype=torch.long)
+    else:
+        units = torch.randperm(n_units, generator=generator)[:n_obs].sort().values
+        directions = torch.zeros(n_obs, n_units)
+        directions[torch.arange(n_obs), units] = 1.0
+    readout = gain * directions / std  # C: applied to the raw states
+    offset = -readout @ mean
+    if observation == "poisson":
+        offset = offset + math.log(max(mean_rate_hz * _bin_ms(network) / 1000.0, 1e-6))
+        # the log-normal correction, so each neuron's mean count is the asked one
+        offset = offset - 0.5 * (gain * directions.norm(dim=1)) ** 2
+        rate = (states @ readout.T + offset).exp()
+        activity = torch.poisson(rate, generator=generator)
+        kind = "counts"
+    else:
+        clean = states @ readout.T + offset
+        activity = clean + noise_std * torch.randn(clean.shape, generator=generator)
+        kind = "rates"
+    recording = from_arrays(
+        activity,
+        bin_ms=_bin_ms(network),
+        kind=kind,  # type: ignore[arg-type]
+        inputs=inputs.detach().to("cpu", torch.float32),
+        conditions=_per_trial(conditions, inputs.shape[1]),
+        epochs=_per_trial(epochs, inputs.shape[1]),
+        source=f"synthetic from {source}",
+    )
+    member_network = network.member(member) if hasattr(network, "member") else network
+    return SyntheticRecording(
+        recording, states, readout, offset, units, observation, member_network
+    )
+
+
+def _bin_ms(network: Any) -> float:
+    spec = getattr(network, "spec", None)
+    return float(getattr(spec, "dt_ms", 1.0))
+
+
+def _per_trial(values: dict[str, Tensor] | None, n_trials: int) -> dict[str, Tensor]:
+    """The entries of a batch's `trial` that hold one number per trial (labels, epoch bins)."""
+    return {
+        k: v.detach().cpu()
+        for k, v in (values or {}).items()
+        if isinstance(v, Tensor) and v.dim() == 1 and v.shape[0] == n_trials
+    }
