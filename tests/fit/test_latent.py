@@ -6,7 +6,7 @@ from neurodyn import tasks
 from neurodyn.analysis.recovery import bits_per_spike, co_smoothing, state_r2
 from neurodyn.cli import main
 from neurodyn.data import synthesize
-from neurodyn.errors import ConfigError
+from neurodyn.errors import ArgumentError, ConfigError
 from neurodyn.fit import fit_config, fit_latent, fitted_split, fitted_trajectories
 from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.runs import Run
@@ -102,3 +102,19 @@ def test_cli_fits_a_recording_and_refuses_a_bad_one(synthetic, tmp_path, capsys)
     assert main(["fit", str(junk), "--runs", str(tmp_path / "runs")]) == 2
     assert "junk.npz is not a readable .npz archive" in capsys.readouterr().err
     assert not torch.any(torch.isnan(run.load_model().W_rec))
+
+
+def test_recovery_row_scores_a_fit_against_the_truth(fitted, synthetic):
+    from neurodyn.analysis import recovery_table
+    from neurodyn.fit import recovery
+
+    synth, _ = synthetic
+    row = recovery(fitted, synth, n_starts=64)
+    assert row.true_bits_per_spike > row.bits_per_spike > 0
+    assert 0.2 < row.state_r2 < 1.0
+    assert row.n_fixed_true >= 1 and row.n_fixed_fitted >= 1
+    assert 0 <= row.stability_agreement <= 1 and row.dsa_distance >= 0
+    assert f"| {fitted.id} | 0 |" in recovery_table([row])
+    other = synthesize(synth.network, synth.recording.inputs, n_observed=20, seed=5)
+    with pytest.raises(ArgumentError, match="not to this synthetic recording"):
+        recovery(fitted, other)

@@ -158,12 +158,14 @@ from neurodyn.analysis.projection import (
 from neurodyn.analysis.recovery import (
     CoSmoothing,
     FixedPointMatch,
+    Recovery,
     affine_map,
     bits_per_spike,
     co_smoothing,
     fit_poisson_glm,
     match_fixed_points,
     psth_r2,
+    recovery_table,
     state_r2,
 )
 from neurodyn.analysis.similarity import (
@@ -253,6 +255,7 @@ __all__ = [
     "PoincareSection",
     "Projection",
     "RadialFeatures",
+    "Recovery",
     "RecurrentInputRatio",
     "RegressionGeneralisation",
     "ResonanceCurve",
@@ -352,6 +355,7 @@ __all__ = [
     "psth_r2",
     "rbf_cka",
     "rdm",
+    "recovery_table",
     "recurrent_input_ratio",
     "regression_generalisation",
     "resonance_curve",

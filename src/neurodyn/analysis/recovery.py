@@ -337,3 +337,63 @@ def match_fixed_points(
         distances=np.asarray(distances, dtype=np.float64),
         same_stability=np.asarray(same, dtype=bool),
     )
+
+
+@dataclass(frozen=True, repr=False)
+class Recovery(SavableResult):
+    """How well one fitted network recovered a synthetic recording's dynamics (one row of a
+    recovery table; NaN where a score does not apply).
+
+    Attributes
+    ----------
+    model : str
+        The fitted model's name (a run id, "rate fit", ...).
+    member : int
+        Its ensemble member.
+    bits_per_spike : float
+        Co-smoothing of the held-out neurons on the test trials (`co_smoothing`).
+    true_bits_per_spike : float
+        The true rates' bits per spike on the same neurons and trials: the ceiling.
+    state_r2 : float
+        True states from the fitted ones through the best affine map (`state_r2`).
+    n_fixed_true, n_fixed_fitted : int
+        Fixed points of the true and the fitted network at zero input.
+    fixed_point_distance : float
+        Mean distance of the matched pairs after alignment, in units of the true states'
+        spread (`match_fixed_points`).
+    stability_agreement : float
+        Share of matched pairs with the same stability.
+    dsa_distance : float
+        DSA (angular) between the fitted and the true states (`neurodyn.analysis.dsa`).
+    """
+
+    model: str
+    member: int
+    bits_per_spike: float
+    true_bits_per_spike: float
+    state_r2: float
+    n_fixed_true: int
+    n_fixed_fitted: int
+    fixed_point_distance: float
+    stability_agreement: float
+    dsa_distance: float
+
+    def row(self) -> dict[str, float | int | str]:
+        """The scores as one row of a table (`recovery_table`)."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+def recovery_table(rows: list[Recovery]) -> str:
+    """A markdown table of recovery rows, one per fitted model and member."""
+    head = (
+        "| model | member | bits/spike (truth) | state R^2 | fixed points true / fitted | "
+        "distance | stability agreement | DSA |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r.model} | {r.member} | {r.bits_per_spike:.3f} ({r.true_bits_per_spike:.3f}) | "
+            f"{r.state_r2:.3f} | {r.n_fixed_true} / {r.n_fixed_fitted} | "
+            f"{r.fixed_point_distance:.3f} | {r.stability_agreement:.2f} | {r.dsa_distance:.3f} |"
+        )
+    return "\n".join(lines)

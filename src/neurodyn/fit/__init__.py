@@ -7,6 +7,7 @@
   (`neurodyn fit DATA --config FIT.yaml`).
 - `fitted_split`, `fitted_trajectories`: a fitted run's held-out neurons and trials, and its
   states on the recording's trials, for `neurodyn.analysis.recovery`.
+- `recovery`: a fitted run scored against the truth of a synthetic recording (`Recovery`).
 """
 
 from neurodyn.fit.latent import (
@@ -17,6 +18,7 @@ from neurodyn.fit.latent import (
     predicted_rates,
 )
 from neurodyn.fit.rate import RateFit, fit_rates
+from neurodyn.fit.truth import recovery
 
 __all__ = [
     "RateFit",
@@ -26,4 +28,5 @@ __all__ = [
     "fitted_split",
     "fitted_trajectories",
     "predicted_rates",
+    "recovery",
 ]
