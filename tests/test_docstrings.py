@@ -23,6 +23,8 @@ NAMESPACES = (
     "report",
     "studies",
     "zoo",
+    "data",
+    "fit",
 )
 
 PENDING = {

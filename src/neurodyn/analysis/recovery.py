@@ -196,6 +196,13 @@ def affine_map(source: Tensor, target: Tensor, *, ridge: float = 1e-6) -> Tensor
     """The least-squares affine map from `source [..., K]` to `target [..., N]` (same leading
     shape), ridge-regularised relative to the source's variance.
 
+    Parameters
+    ----------
+    source : Tensor [..., K]
+    target : Tensor [..., N]
+    ridge : float
+        Relative to the mean diagonal of the source's Gram matrix; the offset is not shrunk.
+
     Returns
     -------
     Tensor [K + 1, N]
@@ -384,7 +391,17 @@ class Recovery(SavableResult):
 
 
 def recovery_table(rows: list[Recovery]) -> str:
-    """A markdown table of recovery rows, one per fitted model and member."""
+    """A markdown table of recovery rows, one per fitted model and member.
+
+    Parameters
+    ----------
+    rows : list of Recovery
+
+    Returns
+    -------
+    str
+        The table, a header and one line per row.
+    """
     head = (
         "| model | member | bits/spike (truth) | state R^2 | fixed points true / fitted | "
         "distance | stability agreement | DSA |"

@@ -29,8 +29,19 @@ from neurodyn.errors import ArgumentError
 
 
 def load_recording(path: str | Path, **options: object) -> Recording:
-    """The recording in `path`: an `.npz` file (`load_npz`) or an NWB file (`load_nwb`, which
-    takes `options`: `bin_ms`, `align_to`, `window_ms`, `series`)."""
+    """The recording in `path`, by its suffix.
+
+    Parameters
+    ----------
+    path : str or Path
+        An `.npz` file (`load_npz`) or an NWB file (`load_nwb`).
+    **options
+        For NWB files: `bin_ms`, `align_to`, `window_ms`, `series`.
+
+    Returns
+    -------
+    Recording
+    """
     path = Path(path)
     if path.suffix == ".npz":
         if options:

@@ -354,7 +354,17 @@ def from_spike_times(
 ) -> Recording:
     """A counts `Recording` from spike times per trial and neuron (ms from the trial's start).
 
-    `known` takes `inputs`, `conditions`, `epochs` and `neuron_ids` as `from_arrays` does.
+    Parameters
+    ----------
+    spike_times_ms, duration_ms, bin_ms, source
+        As `bin_spike_times` takes them.
+    **known
+        `inputs`, `conditions`, `epochs` and `neuron_ids`, as `from_arrays` takes them.
+
+    Returns
+    -------
+    Recording
+        Counts `[T, B, N_obs]`.
 
     Example
     -------
@@ -369,6 +379,14 @@ def from_spike_times(
 def load_npz(path: str | Path) -> Recording:
     """The recording in an `.npz` file: `Recording.save`'s, or a plain file with `activity`
     `[T, B, N_obs]` and `bin_ms` (optional: `inputs`, `kind`, `condition.NAME`, `epoch.NAME`).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Recording
 
     Raises
     ------

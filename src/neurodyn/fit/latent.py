@@ -161,8 +161,19 @@ def fit_latent(
 
 
 def fitted_split(run: Run) -> Split:
-    """The split a fitted run was trained on: its held-in neurons and training trials, and the
-    rest of the recording's."""
+    """The split a fitted run was trained on.
+
+    Parameters
+    ----------
+    run : Run
+        A run fitted to a recording.
+
+    Returns
+    -------
+    Split
+        Its held-in neurons and training trials, and the rest of the recording's (`seed` -1:
+        read from the run, not drawn).
+    """
     task = run.task
     if not isinstance(task, RecordingTask):
         raise ArgumentError(
@@ -203,5 +214,16 @@ def fitted_trajectories(run: Run, trials: Tensor | None = None) -> tuple[Tensor,
 
 
 def predicted_rates(outputs: Tensor, observation: str) -> Tensor:
-    """Expected activity per bin from a fitted network's outputs (`exp` for Poisson)."""
+    """Expected activity per bin from a fitted network's outputs.
+
+    Parameters
+    ----------
+    outputs : Tensor [T, (E,) B, O]
+    observation : {"poisson", "gaussian"}
+
+    Returns
+    -------
+    Tensor, the shape of `outputs`
+        `exp(outputs)` for Poisson (log-rates), the outputs themselves for Gaussian.
+    """
     return outputs.exp() if observation == "poisson" else outputs

@@ -204,8 +204,21 @@ def poisson_deviance(log_rate: Tensor, counts: Tensor) -> Tensor:
 
 
 def from_recording(path: str, **params: Any) -> RecordingTask:
-    """The recording at `path` as a task; `params` are `RecordingTask`'s (and, for NWB files,
-    `load`: a mapping of `load_recording` options)."""
+    """The recording at `path` as a task.
+
+    Parameters
+    ----------
+    path : str
+        A recording file (`.npz` as `Recording.save` writes, or `.nwb`).
+    **params
+        `RecordingTask`'s parameters (`neurons`, `trials`, `warmup_bins`, `observation`) and,
+        for NWB files, `load`: a mapping of `load_recording` options.
+
+    Returns
+    -------
+    RecordingTask
+        Batches `x [T, B, I]`, `y [T, B, N_fit]` of the recording's trials.
+    """
     load = params.pop("load", None) or {}
     if not isinstance(load, Mapping):
         raise ConfigError(f"recording: load must be a mapping of options, got {load!r}")
