@@ -60,6 +60,9 @@ ALLOWED_BUILTIN_RAISES = {
     ("tasks/neurogym.py", "NeurogymTask._fill", "NotImplementedError"): (
         "abstract hook that this task's own sample() never calls"
     ),
+    ("tasks/recording.py", "RecordingTask._fill", "NotImplementedError"): (
+        "abstract hook that this task's own sample() never calls"
+    ),
     ("tasks/yang19/_go.py", "_SingleStimulus._window", "NotImplementedError"): (
         "abstract hook each subclass overrides"
     ),
