@@ -41,6 +41,13 @@ from neurodyn.plot.population_code import (
     plot_preferred_stimuli,
     plot_reward_curves,
 )
+from neurodyn.plot.spatial import (
+    plot_arm_correlations,
+    plot_autocorrelograms,
+    plot_gridness,
+    plot_rate_maps,
+    plot_resets,
+)
 from neurodyn.plot.sweep import plot_parameter_effect
 from neurodyn.plot.task_variance import (
     plot_fractional_variance,
@@ -52,6 +59,8 @@ from neurodyn.plot.task_variance import (
 
 __all__ = [
     "plot_across_training",
+    "plot_arm_correlations",
+    "plot_autocorrelograms",
     "plot_bias_variance",
     "plot_comparison",
     "plot_continuation",
@@ -62,6 +71,7 @@ __all__ = [
     "plot_epoch_states",
     "plot_fixed_points",
     "plot_fractional_variance",
+    "plot_gridness",
     "plot_koopman",
     "plot_learning_curves",
     "plot_lesion_effects",
@@ -75,7 +85,9 @@ __all__ = [
     "plot_poincare_section",
     "plot_population_tuning",
     "plot_preferred_stimuli",
+    "plot_rate_maps",
     "plot_recurrent_input_ratio",
+    "plot_resets",
     "plot_resonance",
     "plot_resonance_comparison",
     "plot_resonance_grid",
