@@ -18,6 +18,17 @@ from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.tasks.latent_classification import LatentClassification
 from neurodyn.tasks.multitask import LATEST_STREAM, STREAMS, Multitask
+from neurodyn.tasks.navigation import (
+    Environment,
+    PathIntegration,
+    PlaceCells,
+    Trajectories,
+    circle_arena,
+    hairpin_maze,
+    hairpin_runs,
+    random_trajectories,
+    square_arena,
+)
 from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
 from neurodyn.tasks.pdm import PerceptualDecision
 from neurodyn.tasks.recording import RecordingTask, from_recording
@@ -47,6 +58,7 @@ _BUILT_IN: tuple[type[Task], ...] = (
     AttractorTasks,
     DelayedClassification,
     LatentClassification,
+    PathIntegration,
     *YANG19_TASKS,
     *DRISCOLL24_TASKS,
 )
@@ -228,22 +240,31 @@ __all__ = [
     "AttractorTasks",
     "Batch",
     "DelayedGo",
+    "Environment",
     "FlipFlop",
     "LatentClassification",
     "Multitask",
     "NeurogymTask",
+    "PathIntegration",
     "PerceptualDecision",
+    "PlaceCells",
     "RecordingTask",
     "Task",
+    "Trajectories",
     "between",
+    "circle_arena",
     "from_neurogym",
     "from_recording",
     "get",
+    "hairpin_maze",
+    "hairpin_runs",
     "make",
     "names",
     "population_vector",
+    "random_trajectories",
     "register",
     "ring_bump",
+    "square_arena",
     "stack_batches",
     "task_class",
 ]
