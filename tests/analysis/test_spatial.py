@@ -133,7 +133,7 @@ def test_population_vector_correlation_against_numpy():
     np.testing.assert_allclose(population_vector_correlation(a, b), expected, atol=1e-12)
 
 
-def planted_hairpin(code_per_direction: bool, n_arms=6, bins=20, n_units=40, seed=5):
+def planted_hairpin(code_per_direction: bool, n_arms=6, bins=20, n_units=40, seed=5, one_map=False):
     """Runs through a hairpin maze: arm k is travelled up when k is even and down when odd
     (run 0), the reverse on run 1. With `code_per_direction` the units' activity depends only on
     the height in the arm and the direction of travel (the paper's repeating submaps, which
@@ -147,6 +147,8 @@ def planted_hairpin(code_per_direction: bool, n_arms=6, bins=20, n_units=40, see
         return 1 + np.cos(2 * np.pi * freq * centres + phase)
 
     up, down = smooth_profiles(), smooth_profiles()
+    if one_map:  # the same tuning to height whichever way the arm is run
+        down = up
     whole = rng.random((n_units, 4, 4))  # a smooth field over the maze, bilinear
     steps = 4 * bins
     heights, arms, runs, activity = [], [], [], []
@@ -219,3 +221,20 @@ def test_results_save_and_load(tmp_path):
     loaded = type(scores).load(scores.save(tmp_path / "g.npz"))
     np.testing.assert_array_equal(loaded.gridness_60, scores.gridness_60)
     assert repr(scores).startswith("GridScores(gridness_60=[1] float64")
+
+
+def test_by_direction_separates_a_direction_code_from_a_spatial_one():
+    # one map of the height on every arm plus a strong offset per direction of travel: raw
+    # arm correlations split by direction, the direction-centred ones see one map everywhere
+    heights, arms, runs, activity = planted_hairpin(True, one_map=True)
+    rng = np.random.default_rng(7)
+    offset = {1: rng.random(activity.shape[-1]) * 3, -1: rng.random(activity.shape[-1]) * 3}
+    going_up = np.diff(heights, axis=0, prepend=heights[:1] - 1e-3) > 0
+    activity = activity + np.where(going_up[..., None], offset[1], offset[-1])
+    maps = arm_rate_maps(heights, arms, runs, activity, n_arms=6, bins=20)
+    raw = arm_correlations(maps)
+    spatial = arm_correlations(maps, by_direction=True)
+    assert raw.same_direction > 0.9 > 0.5 > raw.opposite_direction
+    assert spatial.same_direction > 0.9 and spatial.opposite_direction > 0.9
+    assert detect_resets(maps).reset_fraction == 1.0
+    assert detect_resets(maps, by_direction=True).reset_fraction == 0.0

@@ -24,6 +24,7 @@ Methods and references:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -310,19 +311,27 @@ def _rotation_weights(
     return idx, weights, inside, np.hypot(ii, jj).ravel()
 
 
-def _central_radius(ac: np.ndarray, radius: np.ndarray, r_max: float) -> np.ndarray:
-    """Radius of each correlogram's central peak `[M]`: the first ring (1-bin wide) whose mean
-    correlation falls below zero, or its first local minimum when none does."""
-    rings = np.arange(1, int(r_max) + 1)
-    flat = ac.reshape(ac.shape[0], -1)
-    profile = np.stack(
+def _ring_means(flat: np.ndarray, radius: np.ndarray, rings: np.ndarray) -> np.ndarray:
+    """Mean of each correlogram `[M, P]` over each 1-bin-wide ring `[M, R]` (NaN if masked)."""
+    return np.stack(
         [
             np.nanmean(np.where((radius >= r - 0.5) & (radius < r + 0.5), flat, np.nan), axis=1)
             for r in rings
         ],
         axis=1,
-    )  # [M, R]
-    profile = np.where(np.isnan(profile), np.inf, profile)
+    )
+
+
+def _central_radius(ac: np.ndarray, radius: np.ndarray, r_max: float) -> np.ndarray:
+    """Radius of each correlogram's central peak `[M]`: the first ring (1-bin wide) whose mean
+    correlation falls below zero, or its first local minimum when none does."""
+    rings = np.arange(1, int(r_max) + 1)
+    flat = ac.reshape(ac.shape[0], -1)
+    with warnings.catch_warnings():  # a ring wholly masked is NaN, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        profile = _ring_means(flat, radius, rings)
+    # a wholly masked ring is read as above any correlation: it never ends the central peak
+    profile = np.where(np.isnan(profile), 2.0, profile)
     below = profile < 0
     first_below = np.where(below.any(axis=1), below.argmax(axis=1), -1)
     rising = np.diff(profile, axis=1) > 0
@@ -666,19 +675,40 @@ class ArmCorrelations(SavableResult):
     opposite_direction: float
 
 
-def arm_correlations(arm_maps: ArmMaps) -> ArmCorrelations:
+def _centred_by_direction(arm_maps: ArmMaps) -> np.ndarray:
+    """The arm maps `[R, K, N, L]` less each unit's mean over the arms travelled in the same
+    direction (per run), which removes what a unit codes of the direction of travel alone."""
+    maps = arm_maps.maps
+    out = maps.copy()
+    for r in range(maps.shape[0]):
+        for sense in (1, -1):
+            arms = arm_maps.traversal[r] == sense
+            if arms.any():
+                mean = np.nanmean(maps[r, arms], axis=(0, 2))  # [N]
+                out[r, arms] -= mean[None, :, None]
+    return out
+
+
+def arm_correlations(arm_maps: ArmMaps, *, by_direction: bool = False) -> ArmCorrelations:
     """Correlation between arms at equal positions, and its split by direction of travel.
+
+    A unit that codes the direction of travel (a velocity or head-direction component) makes
+    arms run the same way alike whatever their spatial maps; `by_direction=True` first takes
+    each unit's mean over the arms run in each direction away, so that what is left compares
+    the spatial patterns.
 
     Parameters
     ----------
     arm_maps : ArmMaps
+    by_direction : bool
+        Remove each unit's mean per direction of travel first.
 
     Returns
     -------
     ArmCorrelations
         `matrices [R, K, K]`; same- and opposite-direction means over the off-diagonal pairs.
     """
-    maps = arm_maps.maps  # [R, K, N, L]
+    maps = _centred_by_direction(arm_maps) if by_direction else arm_maps.maps  # [R, K, N, L]
     centred = maps - maps.mean(axis=2, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = centred / np.sqrt((centred**2).sum(axis=2, keepdims=True))
@@ -736,7 +766,9 @@ class Resets(SavableResult):
         return float(self.detected.mean())
 
 
-def detect_resets(arm_maps: ArmMaps, *, turn_gap_bins: int = 1, z: float = 2.0) -> Resets:
+def detect_resets(
+    arm_maps: ArmMaps, *, turn_gap_bins: int = 1, z: float = 2.0, by_direction: bool = False
+) -> Resets:
     """Resets of the population code at the turning points of a maze.
 
     Each run's arm maps are laid end to end in the order the run passes them (arm 0 first for
@@ -754,13 +786,16 @@ def detect_resets(arm_maps: ArmMaps, *, turn_gap_bins: int = 1, z: float = 2.0) 
     turn_gap_bins : int
         The distance a turn spans (the corridor's width), in bins along an arm.
     z : float
+    by_direction : bool
+        Remove each unit's mean per direction of travel first (see `arm_correlations`): the
+        direction flips at every turn, so a unit coding it alone drops the correlation there.
 
     Returns
     -------
     Resets
         `adjacent [R, K * L - 1]`, the turns' and the arms' mean correlations, `detected`.
     """
-    maps = arm_maps.maps  # [R, K, N, L]
+    maps = _centred_by_direction(arm_maps) if by_direction else arm_maps.maps  # [R, K, N, L]
     n_runs, n_arms, n_units, n_bins = maps.shape
     if n_arms < 2 or not 1 <= turn_gap_bins < n_bins:
         raise ArgumentError(
