@@ -122,6 +122,15 @@ from neurodyn.analysis.lyapunov import (
     lyapunov_spectrum,
     model_lyapunov_spectrum,
 )
+from neurodyn.analysis.maze import (
+    ArmCorrelations,
+    ArmMaps,
+    Resets,
+    arm_correlations,
+    arm_rate_maps,
+    detect_resets,
+    population_vector_correlation,
+)
 from neurodyn.analysis.memory import (
     ClassSlowPoints,
     class_slow_points,
@@ -186,18 +195,11 @@ from neurodyn.analysis.similarity import (
     similarity_layout,
 )
 from neurodyn.analysis.spatial import (
-    ArmCorrelations,
-    ArmMaps,
     GridScores,
     RateMaps,
-    Resets,
     ShuffleThreshold,
-    arm_correlations,
-    arm_rate_maps,
-    detect_resets,
     grid_scores,
     gridness_threshold,
-    population_vector_correlation,
     rate_maps,
     spatial_autocorrelogram,
 )

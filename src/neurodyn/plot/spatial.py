@@ -15,13 +15,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from neurodyn.analysis.spatial import (
-    ArmCorrelations,
-    GridScores,
-    RateMaps,
-    Resets,
-    ShuffleThreshold,
-)
+from neurodyn.analysis.maze import ArmCorrelations, Resets
+from neurodyn.analysis.spatial import GridScores, RateMaps, ShuffleThreshold
 from neurodyn.errors import ArgumentError
 from neurodyn.plot.figures import _axes
 

@@ -17,6 +17,7 @@ from neurodyn.studies import (
     continual,
     engrams,
     escape,
+    grid_fragmentation,
     memory,
     motifs,
     plasticity,
@@ -40,6 +41,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     escape.STUDY.name: escape.STUDY,
     motifs.STUDY.name: motifs.STUDY,
     engrams.STUDY.name: engrams.STUDY,
+    grid_fragmentation.STUDY.name: grid_fragmentation.STUDY,
 }
 
 
