@@ -73,3 +73,13 @@ def test_arm_matrix_and_resets_drawn_at_their_values():
     ax = fig.axes[0]
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), resets.adjacent[0])
     assert ax.lines[1].get_xdata()[0] == 2.5 and ax.lines[1].get_color() == "C3"
+
+
+def test_rate_maps_draw_into_the_given_axes():
+    import matplotlib.pyplot as plt
+
+    maps = maps_with_a_hole()
+    fig, axes = plt.subplots(1, 2)
+    assert plot_rate_maps(maps, units=[0, 2], axes=axes) is fig
+    np.testing.assert_array_equal(axes[1].images[0].get_array().data, maps.maps[2].T)
+    plt.close(fig)

@@ -31,7 +31,12 @@ __all__ = [
 _MASKED = "0.8"
 
 
-def _grid(n: int, columns: int, size: float) -> tuple[Figure, list[Axes]]:
+def _grid(
+    n: int, columns: int, size: float, given: Sequence[Axes] | None
+) -> tuple[Figure, list[Axes]]:
+    """The caller's `n` axes, or a new figure of `n` panels in rows of `columns`."""
+    if given is not None:
+        return _axes(given, n)
     rows = -(-n // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
     flat = list(axes.ravel())
@@ -54,6 +59,7 @@ def plot_rate_maps(
     units: Sequence[int] | None = None,
     scores: GridScores | None = None,
     columns: int = 8,
+    axes: Sequence[Axes] | None = None,
 ) -> Figure:
     """One panel per unit: its rate map (x right, y up), masked bins grey, the gridness score
     in the title where `scores` are given.
@@ -65,15 +71,17 @@ def plot_rate_maps(
         Units to draw (default: the first 16).
     scores : GridScores, optional
     columns : int
+    axes : sequence of Axes, optional
+        One per unit to draw into (default: a new figure).
 
     Returns
     -------
     Figure
     """
     chosen = _units(units, maps.maps.shape[0])
-    fig, axes = _grid(len(chosen), min(columns, len(chosen)), 1.6)
+    fig, panels = _grid(len(chosen), min(columns, len(chosen)), 1.6, axes)
     cmap = plt.get_cmap("jet").with_extremes(bad=_MASKED)
-    for ax, unit in zip(axes, chosen, strict=True):
+    for ax, unit in zip(panels, chosen, strict=True):
         ax.imshow(
             np.ma.masked_invalid(maps.maps[unit].T), origin="lower", cmap=cmap, extent=maps.extent
         )
@@ -91,7 +99,11 @@ def plot_rate_maps(
 
 
 def plot_autocorrelograms(
-    scores: GridScores, *, units: Sequence[int] | None = None, columns: int = 8
+    scores: GridScores,
+    *,
+    units: Sequence[int] | None = None,
+    columns: int = 8,
+    axes: Sequence[Axes] | None = None,
 ) -> Figure:
     """One panel per unit: its spatial autocorrelogram, with gridness, spacing and orientation.
 
@@ -101,15 +113,17 @@ def plot_autocorrelograms(
     units : sequence of int, optional
         Units to draw (default: the first 16).
     columns : int
+    axes : sequence of Axes, optional
+        One per unit to draw into (default: a new figure).
 
     Returns
     -------
     Figure
     """
     chosen = _units(units, scores.autocorrelograms.shape[0])
-    fig, axes = _grid(len(chosen), min(columns, len(chosen)), 1.6)
+    fig, panels = _grid(len(chosen), min(columns, len(chosen)), 1.6, axes)
     cmap = plt.get_cmap("jet").with_extremes(bad=_MASKED)
-    for ax, unit in zip(axes, chosen, strict=True):
+    for ax, unit in zip(panels, chosen, strict=True):
         ax.imshow(
             np.ma.masked_invalid(scores.autocorrelograms[unit].T),
             origin="lower",
