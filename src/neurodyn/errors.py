@@ -44,6 +44,11 @@ class EngineUnavailable(NeurodynError, RuntimeError):
     tensors it does not take). Also a `RuntimeError`."""
 
 
+class MissingDependency(NeurodynError, ImportError):
+    """An optional package that a function needs is not installed; the message names the
+    extra that brings it. Also an `ImportError`."""
+
+
 class ShapeError(NeurodynError, ValueError):
     """A tensor whose shape does not match what the function documents. Also a
     `ValueError`."""

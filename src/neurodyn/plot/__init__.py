@@ -6,6 +6,7 @@ No module here selects a matplotlib backend: a script or notebook keeps its own,
 `neurodyn` command chooses the file-only Agg backend for itself.
 """
 
+from neurodyn.plot.avalanches import plot_avalanches, plot_criticality
 from neurodyn.plot.compare import plot_comparison
 from neurodyn.plot.dynamics import (
     plot_koopman,
@@ -61,9 +62,11 @@ __all__ = [
     "plot_across_training",
     "plot_arm_correlations",
     "plot_autocorrelograms",
+    "plot_avalanches",
     "plot_bias_variance",
     "plot_comparison",
     "plot_continuation",
+    "plot_criticality",
     "plot_discriminability",
     "plot_dmd",
     "plot_eigenvalues",
