@@ -14,6 +14,8 @@ ensemble axis, its inputs are fixed tuning curves of a stimulus, and it is train
 rule (`neurodyn.train.plasticity`) on its own parameter set, never by the BPTT trainer.
 Likewise the engram network of `neurodyn.models.engram` (allocation by competitive
 inhibition), which stores contexts by a Hebbian rule (`neurodyn.train.hebbian`).
+Nor is the efficient spike-coding network (`neurodyn.models.spike_coding`): its weights follow
+from its decoder (Boerlin, Machens & Denève 2013) and nothing trains them.
 """
 
 import warnings
@@ -26,6 +28,14 @@ from neurodyn.models.ctrnn import CTRNN
 from neurodyn.models.gated import GatedRNN
 from neurodyn.models.recurrence import ACTIVATIONS
 from neurodyn.models.spec import NetworkSpec, Trajectory
+from neurodyn.models.spike_coding import (
+    SpikeCodingNetwork,
+    SpikeCodingTrace,
+    leaky_signal,
+    random_command,
+    simulate_spike_coding,
+    spike_coding_network,
+)
 
 register_cell("ctrnn", CTRNN)
 register_cell("gru", GatedRNN)
@@ -57,7 +67,13 @@ __all__ = [
     "GatedRNN",
     "Network",
     "NetworkSpec",
+    "SpikeCodingNetwork",
+    "SpikeCodingTrace",
     "Trajectory",
     "build_model",
+    "leaky_signal",
+    "random_command",
     "register_cell",
+    "simulate_spike_coding",
+    "spike_coding_network",
 ]
