@@ -10,6 +10,7 @@ from neurodyn.analysis import (
     avalanche_statistics,
     branching_ratio,
     crackling_noise,
+    criticality_curve,
     find_avalanches,
     fit_power_law,
     kappa,
@@ -153,3 +154,16 @@ def test_bad_inputs_get_clear_errors():
         fit_power_law([1, 2, 3])
     with pytest.raises(ArgumentError, match="unknown method"):
         branching_ratio(np.array([0, 1, 2, 0]), method="mr")  # type: ignore[arg-type]
+
+
+def test_criticality_curve_skips_values_without_avalanches():
+    # the last noise level made no avalanches in any repeat: it cannot be the optimum
+    nan = float("nan")
+    curve = criticality_curve(
+        [0.1, 1.0, 10.0], [[1.3, 1.1, nan], [1.2, nan, nan]], coding_error=[[3, 1, 2], [3, 1, 2]]
+    )
+    assert curve.kappa_optimum == 1.0 and curve.error_minimum == 1.0
+    with pytest.raises(ArgumentError, match="every repeat was silent"):
+        _ = criticality_curve([0.1, 1.0], [[nan, nan]]).kappa_optimum
+    with pytest.raises(ShapeError, match="R = 2"):
+        criticality_curve([0.1, 1.0], [[1.0, 1.0, 1.0]])

@@ -690,15 +690,29 @@ class CriticalityCurve(SavableResult):
 
     @property
     def kappa_optimum(self) -> float:
-        """The control value whose mean kappa over repeats is closest to 1."""
-        return float(self.control[np.argmin(np.abs(np.nanmean(self.kappa, axis=0) - 1.0))])
+        """The control value whose mean kappa over repeats is closest to 1 (values where no
+        repeat had avalanches are skipped)."""
+        return _best(self.control, np.abs(_mean_over_repeats(self.kappa) - 1.0), "kappa")
 
     @property
     def error_minimum(self) -> float:
         """The control value of the lowest mean coding error (NaN without one)."""
         if self.coding_error.size == 0:
             return float("nan")
-        return float(self.control[np.nanargmin(np.nanmean(self.coding_error, axis=0))])
+        return _best(self.control, _mean_over_repeats(self.coding_error), "coding error")
+
+
+def _mean_over_repeats(values: np.ndarray) -> np.ndarray:
+    """The mean over repeats `[S, R] -> [R]`, NaN where every repeat is NaN (no warning)."""
+    counted = np.sum(np.isfinite(values), axis=0)
+    total = np.nansum(values, axis=0)
+    return np.where(counted > 0, total / np.maximum(counted, 1), np.nan)
+
+
+def _best(control: np.ndarray, badness: np.ndarray, name: str) -> float:
+    if not np.any(np.isfinite(badness)):
+        raise ArgumentError(f"no control value has a {name}: every repeat was silent or failed")
+    return float(control[np.nanargmin(badness)])
 
 
 def criticality_curve(
