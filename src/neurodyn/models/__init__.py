@@ -26,6 +26,7 @@ from neurodyn.models._registry import CELLS, build_model, register_cell
 from neurodyn.models.adopted import AdoptedModule, AdoptedNetwork, AdoptedSpec
 from neurodyn.models.ctrnn import CTRNN
 from neurodyn.models.gated import GatedRNN
+from neurodyn.models.lif import LIFNetwork, spike_function
 from neurodyn.models.recurrence import ACTIVATIONS
 from neurodyn.models.spec import NetworkSpec, Trajectory
 from neurodyn.models.spike_coding import (
@@ -40,6 +41,7 @@ from neurodyn.models.spike_coding import (
 register_cell("ctrnn", CTRNN)
 register_cell("gru", GatedRNN)
 register_cell("lstm", GatedRNN)
+register_cell("lif", LIFNetwork)
 
 # Any registered cell (annotations across the package name this, not a cell class).
 Network = EnsembleNetwork
@@ -65,6 +67,7 @@ __all__ = [
     "AdoptedSpec",
     "EnsembleNetwork",
     "GatedRNN",
+    "LIFNetwork",
     "Network",
     "NetworkSpec",
     "SpikeCodingNetwork",
@@ -76,4 +79,5 @@ __all__ = [
     "register_cell",
     "simulate_spike_coding",
     "spike_coding_network",
+    "spike_function",
 ]

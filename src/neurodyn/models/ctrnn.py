@@ -65,6 +65,7 @@ class CTRNN(EnsembleNetwork):
     h0: nn.Parameter  # only with learn_initial_state
 
     continuous_time = True  # fixed points are classified on the flow (dt = spec.dt_ms)
+    cell_name = "ctrnn"  # the spec's `cell` this class builds (a subclass builds its own)
 
     @classmethod
     def check_spec(cls, spec: NetworkSpec) -> None:
@@ -73,7 +74,7 @@ class CTRNN(EnsembleNetwork):
 
     def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
-        if spec.cell != "ctrnn":
+        if spec.cell != self.cell_name:
             raise ConfigError(f"CTRNN builds the ctrnn cell; use build_model for {spec.cell}")
         self.spec = spec
         self._f = ACTIVATIONS[spec.activation]

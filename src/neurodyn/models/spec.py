@@ -23,6 +23,16 @@ from neurodyn.models.recurrence import ACTIVATIONS
 MAX_WEIGHTS = 2**33
 
 
+# The spiking cells' options and their defaults (the other cells refuse any other value).
+SPIKING_DEFAULTS = {
+    "tau_syn_ms": 5.0,
+    "threshold": 1.0,
+    "reset": 0.0,
+    "refractory_ms": 0.0,
+    "tau_readout_ms": 100.0,
+}
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     """Hyper-parameters of a network (everything needed to rebuild it, but the weights).
@@ -62,6 +72,14 @@ class NetworkSpec:
     mask_in: tuple[tuple[float, ...], ...] | None = None
     mask_rec: tuple[tuple[float, ...], ...] | None = None
     mask_out: tuple[tuple[float, ...], ...] | None = None
+    # Spiking cells only (`lif`; tau_ms is then the membrane time constant): the synaptic
+    # current's time constant, the threshold and reset potentials, the refractory period, and
+    # the time constant of the filtered spike trains the readout and the analyses see.
+    tau_syn_ms: float = 5.0
+    threshold: float = 1.0
+    reset: float = 0.0
+    refractory_ms: float = 0.0
+    tau_readout_ms: float = 100.0
 
     def __post_init__(self) -> None:
         f = self.excitatory_fraction
@@ -114,6 +132,12 @@ class NetworkSpec:
         if not self.seeds:
             raise ConfigError("seeds must name at least one seed (one per ensemble member)")
         self._check_values()
+        spiking = {
+            name: getattr(self, name) != default for name, default in SPIKING_DEFAULTS.items()
+        }
+        if not getattr(CELLS[self.cell], "spiking", False) and any(spiking.values()):
+            used = ", ".join(name for name, set_ in spiking.items() if set_)
+            raise ConfigError(f"{used} apply to spiking cells (lif) only, not to {self.cell}")
         CELLS[self.cell].check_spec(self)
 
     def _check_values(self) -> None:

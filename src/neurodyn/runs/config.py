@@ -42,6 +42,7 @@ from neurodyn.train import (
     Penalty,
     RateL2,
     SpeedAtClassCentres,
+    SpikeRate,
     TrainOptions,
     WeightL2,
 )
@@ -149,6 +150,9 @@ class TrainConfig(_TrainFields):
     # Rate and weight L2 (RateL2, WeightL2); 0: off.
     l2_rate: float = 0.0
     l2_weight: float = 0.0
+    # Spiking cells: the firing-rate regulariser (SpikeRate) towards target_rate_hz; 0: off.
+    l2_spike_rate: float = 0.0
+    target_rate_hz: float = 0.0
     # Continual learning over a curriculum's stages: the intelligent-synapses penalty's
     # strength c and damping xi (Yang et al. 2019 use c = 0.1, xi = 0.01); None: off.
     intelligent_synapses: float | None = None
@@ -165,7 +169,15 @@ class TrainConfig(_TrainFields):
     log_to: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("l2_rate", "l2_weight", "speed_penalty", "intelligent_synapses", "ewc"):
+        for name in (
+            "l2_rate",
+            "l2_weight",
+            "l2_spike_rate",
+            "target_rate_hz",
+            "speed_penalty",
+            "intelligent_synapses",
+            "ewc",
+        ):
             value = getattr(self, name)
             if value is not None and not 0 <= value < math.inf:
                 raise ConfigError(f"train.{name} must be a finite non-negative number, got {value}")
@@ -196,6 +208,8 @@ class TrainConfig(_TrainFields):
             out.append(RateL2(self.l2_rate))
         if self.l2_weight:
             out.append(WeightL2(self.l2_weight))
+        if self.l2_spike_rate:
+            out.append(SpikeRate(self.l2_spike_rate, self.target_rate_hz))
         if self.intelligent_synapses is not None:
             out.append(
                 IntelligentSynapses(self.intelligent_synapses, self.intelligent_synapses_damping)

@@ -14,6 +14,7 @@ from neurodyn.train.penalties import (
     Penalty,
     RateL2,
     SpeedAtClassCentres,
+    SpikeRate,
     WeightL2,
 )
 from neurodyn.train.trainer import (
@@ -34,6 +35,7 @@ __all__ = [
     "Penalty",
     "RateL2",
     "SpeedAtClassCentres",
+    "SpikeRate",
     "TrainOptions",
     "TrainState",
     "WeightL2",

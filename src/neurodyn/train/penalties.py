@@ -90,6 +90,33 @@ class RateL2(Penalty):
 
 
 @dataclass(frozen=True)
+class SpikeRate(Penalty):
+    """`weight` times the mean over neurons of (rate - target)^2 per member, each neuron's rate
+    in Hz over the batch's steps and trials (`l2_spike_rate`, `target_rate_hz`): the firing-rate
+    regulariser of spiking cells (Zenke & Vogels 2021 use a quadratic rate penalty). Gradients
+    reach the spikes through the cell's surrogate."""
+
+    weight: float
+    target_hz: float = 0.0
+
+    def __post_init__(self) -> None:
+        _non_negative("the spike-rate weight", self.weight)
+        _non_negative("the target rate", self.target_hz)
+
+    def value(
+        self, state: PenaltyState, model: Network, trajectory: Trajectory, batch: Batch
+    ) -> Tensor:
+        spikes_of = getattr(model, "spikes", None)
+        if spikes_of is None:
+            raise ConfigError(
+                f"l2_spike_rate applies to spiking cells (lif), not to {model.spec.cell}: "
+                "use l2_rate"
+            )
+        rate_hz = spikes_of(trajectory.states).mean(dim=(0, 2)) * (1000.0 / model.spec.dt_ms)
+        return self.weight * ((rate_hz - self.target_hz) ** 2).mean(dim=-1)
+
+
+@dataclass(frozen=True)
 class WeightL2(Penalty):
     """`weight` times the mean squared input, recurrent and output weight (`weight_l2`)."""
 
