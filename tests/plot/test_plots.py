@@ -132,3 +132,32 @@ def test_an_epoch_without_input_is_labelled_so_not_nan():
     labels = [text.get_text() for text in plot_recurrent_input_ratio(result).axes[0].texts]
     assert sorted(labels) == ["decision\nno input", "stimulus\nmean 2.00"]
     plt.close("all")
+
+
+def test_fisher_figures_draw_each_network_over_its_mean_and_its_powers():
+    from neurodyn.analysis.fisher import LinearFisher, PriorPowers
+    from neurodyn.plot import plot_fisher_information, plot_prior_powers
+
+    values = np.array([1.0, -1.0, 3.0])
+    fisher = LinearFisher(
+        stimuli=np.array([0.0, 1.0, 2.0]),
+        step=np.ones(3),
+        fisher=values,
+        naive=values,
+        variance=values,
+        n_trials=10,
+        n_units=2,
+        method="bias-corrected",
+        shrinkage=np.zeros(3),
+    )
+    fig, ax = plt.subplots()
+    assert plot_fisher_information({"net": fisher}, ax=ax) is fig
+    drawn = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(drawn[[0, 2]], [0.5, 1.5])  # over the mean of the positive points
+    assert np.isnan(drawn[1]) and ax.get_yscale() == "log"
+    plt.close(fig)
+    powers = PriorPowers(1.5, 0.1, 0.9, 3, -0.75, 0.8, 0.2, 0.0, 0.1, 0.05)
+    fig, ax = plt.subplots()
+    assert plot_prior_powers({"a": powers, "b": powers}, ax=ax) is fig
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    plt.close(fig)

@@ -20,6 +20,7 @@ from neurodyn.plot.figures import (
     plot_recurrent_input_ratio,
     plot_step_tuning,
 )
+from neurodyn.plot.fisher import plot_fisher_information, plot_prior_powers
 from neurodyn.plot.fixed_points import (
     plot_across_training,
     plot_continuation,
@@ -72,6 +73,7 @@ __all__ = [
     "plot_eigenvalues",
     "plot_engagement",
     "plot_epoch_states",
+    "plot_fisher_information",
     "plot_fixed_points",
     "plot_fractional_variance",
     "plot_gridness",
@@ -88,6 +90,7 @@ __all__ = [
     "plot_poincare_section",
     "plot_population_tuning",
     "plot_preferred_stimuli",
+    "plot_prior_powers",
     "plot_rate_maps",
     "plot_recurrent_input_ratio",
     "plot_resets",
