@@ -30,6 +30,7 @@ from neurodyn.tasks.navigation import (
     square_arena,
 )
 from neurodyn.tasks.neurogym import NeurogymTask, from_neurogym
+from neurodyn.tasks.orientation import OrientationEstimation
 from neurodyn.tasks.pdm import PerceptualDecision
 from neurodyn.tasks.recording import RecordingTask, from_recording
 from neurodyn.tasks.ring import population_vector, ring_bump
@@ -59,6 +60,7 @@ _BUILT_IN: tuple[type[Task], ...] = (
     DelayedClassification,
     LatentClassification,
     PathIntegration,
+    OrientationEstimation,
     *YANG19_TASKS,
     *DRISCOLL24_TASKS,
 )
@@ -245,6 +247,7 @@ __all__ = [
     "LatentClassification",
     "Multitask",
     "NeurogymTask",
+    "OrientationEstimation",
     "PathIntegration",
     "PerceptualDecision",
     "PlaceCells",
