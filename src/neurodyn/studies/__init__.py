@@ -21,6 +21,7 @@ from neurodyn.studies import (
     memory,
     motifs,
     plasticity,
+    priors,
     resonance,
     simplicity_bias,
     yang19,
@@ -42,6 +43,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     motifs.STUDY.name: motifs.STUDY,
     engrams.STUDY.name: engrams.STUDY,
     grid_fragmentation.STUDY.name: grid_fragmentation.STUDY,
+    priors.STUDY.name: priors.STUDY,
 }
 
 
