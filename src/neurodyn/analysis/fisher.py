@@ -409,7 +409,7 @@ def population_allocation(
     >>> tuning = np.array([[0.0, 0.0, 1.0], [2.0, 1.0, 0.0], [1.0, 2.0, 0.0]])  # [A, N]
     >>> allocation = population_allocation(tuning[:, None, :], stimuli, period=None)
     >>> allocation.preferred.tolist(), allocation.gain.tolist()
-    ([1.0, 0.0, -1.0], [1.0, 2.0, 2.0])
+    ([0.0, 1.0, -1.0], [2.0, 2.0, 1.0])
     >>> (allocation.density * 3).round(3).tolist()  # a third of the units per unit width
     [1.0, 1.0, 1.0]
     """
