@@ -30,9 +30,9 @@ def plot_fisher_information(
     ax: Axes | None = None,
 ) -> Figure:
     """Each network's linear Fisher information over the stimulus (log scale, each curve over
-    its own mean so that shapes compare), points at or below 0 left out; dashed, the
-    predictions' Fisher information on the same scale (e.g. infomax and discrimax for the
-    network's prior).
+    its own mean so that shapes compare), points at or below 0 left out; in grey, the
+    predictions' Fisher information on the same scale, one line style each (e.g. infomax and
+    discrimax for the network's prior).
 
     Parameters
     ----------
@@ -48,8 +48,10 @@ def plot_fisher_information(
     for label, result in fisher.items():
         values = np.where(result.fisher > 0, result.fisher, np.nan)
         axis.plot(result.stimuli, values / np.nanmean(values), "-o", markersize=3, label=label)
-    for label, code in (predictions or {}).items():
-        axis.plot(code.stimuli, code.fisher / code.fisher.mean(), "--", color="0.4", label=label)
+    styles = ("--", ":", "-.")
+    for i, (label, code) in enumerate((predictions or {}).items()):
+        style = styles[i % len(styles)]
+        axis.plot(code.stimuli, code.fisher / code.fisher.mean(), style, color="0.4", label=label)
     axis.set_yscale("log")
     axis.set_xlabel("stimulus")
     axis.set_ylabel("Fisher information / its mean")
@@ -81,7 +83,9 @@ def plot_prior_powers(powers: Mapping[str, PriorPowers], *, ax: Axes | None = No
     axis.errorbar(positions + 0.1, density, yerr=density_se, fmt="s", label="density")
     for label, value in REFERENCE_POWERS.items():
         axis.axhline(value, color="0.6", linestyle=":", linewidth=1)
-        axis.annotate(label, (len(powers) - 0.5, value), fontsize=7, color="0.4", va="bottom")
+        axis.annotate(
+            label, (len(powers) - 1, value), fontsize=7, color="0.4", va="bottom", ha="right"
+        )
     axis.axhline(0, color="0.8", linewidth=0.8)
     axis.set_xticks(positions, list(powers), rotation=30, ha="right", fontsize=8)
     axis.set_ylabel("power of the prior")

@@ -45,7 +45,7 @@ def report(
             figure_html(
                 plot_fisher_by_prior(results, predictions),
                 "Linear Fisher information (bias-corrected) over the angle, each curve over its "
-                "mean, for the first seed of each group; dashed: Ganguli & Simoncelli's "
+                "mean, for the first seed of each group; grey: Ganguli & Simoncelli's "
                 "infomax (~ p^2) and discrimax (~ p^1/2) predictions for the prior.",
             ),
             figure_html(
