@@ -17,6 +17,7 @@ from neurodyn.tasks.driscoll24 import battery as driscoll24_battery
 from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.tasks.latent_classification import LatentClassification
+from neurodyn.tasks.markov import MarkovMixture, stationary_distribution
 from neurodyn.tasks.multitask import LATEST_STREAM, STREAMS, Multitask
 from neurodyn.tasks.navigation import (
     Environment,
@@ -61,6 +62,7 @@ _BUILT_IN: tuple[type[Task], ...] = (
     LatentClassification,
     PathIntegration,
     OrientationEstimation,
+    MarkovMixture,
     *YANG19_TASKS,
     *DRISCOLL24_TASKS,
 )
@@ -245,6 +247,7 @@ __all__ = [
     "Environment",
     "FlipFlop",
     "LatentClassification",
+    "MarkovMixture",
     "Multitask",
     "NeurogymTask",
     "OrientationEstimation",
@@ -269,5 +272,6 @@ __all__ = [
     "ring_bump",
     "square_arena",
     "stack_batches",
+    "stationary_distribution",
     "task_class",
 ]
