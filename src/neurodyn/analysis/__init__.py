@@ -108,6 +108,14 @@ from neurodyn.analysis.fixed_points import (
     model_fixed_points,
     speed,
 )
+from neurodyn.analysis.icl import (
+    ALGORITHMS,
+    AlgorithmDistances,
+    InductionScores,
+    algorithm_distances,
+    induction_scores,
+    reference_predictions,
+)
 from neurodyn.analysis.information import (
     Information,
     ResonanceCurve,
@@ -264,8 +272,10 @@ from neurodyn.analysis.trajectories import (
 )
 
 __all__ = [
+    "ALGORITHMS",
     "DMD",
     "Abstraction",
+    "AlgorithmDistances",
     "Analogy",
     "ArmCorrelations",
     "ArmMaps",
@@ -293,6 +303,7 @@ __all__ = [
     "GaussianHMM",
     "GridScores",
     "GroupSeparation",
+    "InductionScores",
     "Information",
     "KoopmanModes",
     "LesionEffects",
@@ -336,6 +347,7 @@ __all__ = [
     "abstraction",
     "additive_noise",
     "affine_map",
+    "algorithm_distances",
     "analogy",
     "angular_distance",
     "arm_correlations",
@@ -393,6 +405,7 @@ __all__ = [
     "group_separation",
     "havok_operator",
     "hmm_posteriors",
+    "induction_scores",
     "jacobians",
     "kaplan_yorke_dimension",
     "kappa",
@@ -438,6 +451,7 @@ __all__ = [
     "rdm",
     "recovery_table",
     "recurrent_input_ratio",
+    "reference_predictions",
     "regression_generalisation",
     "resonance_curve",
     "responses_by_stimulus",
