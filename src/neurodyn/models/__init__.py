@@ -16,6 +16,9 @@ Likewise the engram network of `neurodyn.models.engram` (allocation by competiti
 inhibition), which stores contexts by a Hebbian rule (`neurodyn.train.hebbian`).
 Nor is the efficient spike-coding network (`neurodyn.models.spike_coding`): its weights follow
 from its decoder (Boerlin, Machens & Denève 2013) and nothing trains them.
+
+The causal transformer of `neurodyn.models.transformer` is not a cell either: it has no state
+to step, and reads whole sequences of discrete states (`neurodyn.tasks.MarkovMixture`).
 """
 
 import warnings
@@ -37,6 +40,7 @@ from neurodyn.models.spike_coding import (
     simulate_spike_coding,
     spike_coding_network,
 )
+from neurodyn.models.transformer import CausalTransformer, TransformerSpec
 
 register_cell("ctrnn", CTRNN)
 register_cell("gru", GatedRNN)
@@ -65,6 +69,7 @@ __all__ = [
     "AdoptedModule",
     "AdoptedNetwork",
     "AdoptedSpec",
+    "CausalTransformer",
     "EnsembleNetwork",
     "GatedRNN",
     "LIFNetwork",
@@ -73,6 +78,7 @@ __all__ = [
     "SpikeCodingNetwork",
     "SpikeCodingTrace",
     "Trajectory",
+    "TransformerSpec",
     "build_model",
     "leaky_signal",
     "random_command",
