@@ -18,6 +18,7 @@ from neurodyn.studies import (
     engrams,
     escape,
     grid_fragmentation,
+    icl_phases,
     memory,
     motifs,
     plasticity,
@@ -44,6 +45,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     engrams.STUDY.name: engrams.STUDY,
     grid_fragmentation.STUDY.name: grid_fragmentation.STUDY,
     priors.STUDY.name: priors.STUDY,
+    icl_phases.STUDY.name: icl_phases.STUDY,
 }
 
 
