@@ -69,7 +69,7 @@ def stationary_distribution(transitions: Tensor) -> Tensor:
     Example
     -------
     >>> p = torch.tensor([[0.9, 0.1], [0.3, 0.7]], dtype=torch.float64)
-    >>> stationary_distribution(p).tolist()  # (b, a) / (a + b) for a = 0.1, b = 0.3
+    >>> [round(v, 6) for v in stationary_distribution(p).tolist()]  # (b, a) / (a + b), a = 0.1, b = 0.3
     [0.75, 0.25]
     """
     k = transitions.shape[-1]
