@@ -13,6 +13,7 @@ NUMPY_ACTIVATIONS = {
     "tanh": np.tanh,
     "softplus": lambda z: np.log1p(np.exp(z)),
     "retanh": lambda z: np.tanh(np.maximum(z, 0)),
+    "linear": lambda z: z,
 }
 
 
@@ -88,7 +89,7 @@ def test_bad_shapes_and_specs_are_named():
         spec(dt_ms=200.0)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "softplus", "retanh"])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "softplus", "retanh", "linear"])
 def test_the_closed_form_speed_gradient_equals_autograd(activation):
     # q = |F(h, x) - h|^2 / 2 and its gradient, for the fixed-point finder: both members, a
     # leak (dt < tau), Dale's law and a recurrent mask, in float64

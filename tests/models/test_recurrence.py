@@ -72,6 +72,29 @@ def test_states_without_gradients_equal_those_with(name, monkeypatch):
     torch.testing.assert_close(bare, reference.detach())
 
 
+@pytest.mark.parametrize("name", FAST)
+def test_the_linear_recurrence_passes_gradcheck_and_is_a_linear_map(name, monkeypatch):
+    # the hand-written backward pass against finite differences in float64, in drive, h0 and
+    # W_rec; and the states are exactly the linear map h_t = A h_{t-1} + alpha drive_t with
+    # A = (1 - alpha) I + alpha W_rec
+    monkeypatch.setenv("NEURODYN_ENGINE", name)
+    g = torch.Generator().manual_seed(0)
+    drive = torch.randn(2, 7, 3, 4, generator=g, dtype=torch.float64)
+    h0 = torch.randn(2, 3, 4, generator=g, dtype=torch.float64)
+    w = torch.randn(2, 4, 4, generator=g, dtype=torch.float64) / 2
+    inputs = tuple(t.clone().requires_grad_() for t in (drive, h0, w))
+    assert torch.autograd.gradcheck(
+        lambda d, h, v: leaky_recurrence(d, h, v, 0.3, "linear"), inputs
+    )
+    with torch.no_grad():
+        states = leaky_recurrence(drive, h0, w, 0.3, "linear")
+    a = 0.7 * torch.eye(4, dtype=torch.float64) + 0.3 * w
+    h = h0
+    for t in range(7):
+        h = h @ a.transpose(1, 2) + 0.3 * drive[:, t]
+        torch.testing.assert_close(states[:, t], h, rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.skipif(
     shutil.which("c++") is None or not is_ninja_available(),
     reason="no C++ compiler or ninja on this machine",

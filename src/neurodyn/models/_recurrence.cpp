@@ -7,7 +7,7 @@
 // Python. Layout [E, T, B, N], contiguous; members are independent, so the member loop is
 // outside the time loop and every block a step touches is contiguous.
 //
-// Activations: 0 relu, 1 tanh, 2 softplus, 3 retanh (tanh of relu).
+// Activations: 0 relu, 1 tanh, 2 softplus, 3 retanh (tanh of relu), 4 linear (the identity).
 
 #include <torch/extension.h>
 
@@ -20,7 +20,8 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-// h_out = h + alpha (r - h), with r = relu(pre) computed in the same pass when `fused_relu`.
+// h_out = h + alpha (r - h), with r = relu(pre) computed in the same pass when `fused_relu`
+// (r is then the pre-activation, as it is for the linear activation without `fused_relu`).
 template <typename scalar_t>
 void leaky_update(const scalar_t* r, const scalar_t* h, scalar_t* h_out, int64_t n, scalar_t alpha,
                   bool fused_relu) {
@@ -72,6 +73,9 @@ std::vector<at::Tensor> recurrence_forward(const at::Tensor& drive, const at::Te
       auto p = pre.select(1, t);
       p.baddbmm_(h, w_rec_t);
       const bool fused_relu = activation == 0;
+      // relu is applied inside the update and linear needs nothing: both read the
+      // pre-activation itself
+      const bool reads_pre = fused_relu || activation == 4;
       if (activation == 1) {
         at::tanh_out(rate, p);
       } else if (activation == 2) {
@@ -83,7 +87,7 @@ std::vector<at::Tensor> recurrence_forward(const at::Tensor& drive, const at::Te
       const scalar_t* h_ptr = h.data_ptr<scalar_t>();
       const int64_t h_stride = h.stride(0);
       for (int64_t e = 0; e < n_members; ++e) {
-        const scalar_t* r = fused_relu ? p.data_ptr<scalar_t>() + e * member_stride
+        const scalar_t* r = reads_pre ? p.data_ptr<scalar_t>() + e * member_stride
                                        : rate.data_ptr<scalar_t>() + e * block;
         leaky_update<scalar_t>(r, h_ptr + e * h_stride,
                                states.data_ptr<scalar_t>() + e * member_stride + t * block, block,

@@ -35,16 +35,20 @@ ACTIVATIONS = {
     "tanh": torch.tanh,
     "softplus": torch.nn.functional.softplus,
     "retanh": lambda z: torch.tanh(torch.relu(z)),
+    # the identity: a linear RNN, whose input-output map is a convolution with a sum of
+    # exponentials (Li, Han, E & Li 2022; neurodyn.analysis.memory_kernels)
+    "linear": lambda z: z,
 }
 SLOPES = {
     "relu": lambda z: (z > 0).to(z.dtype),
     "tanh": lambda z: 1 - torch.tanh(z) ** 2,
     "softplus": torch.sigmoid,
     "retanh": lambda z: (z > 0).to(z.dtype) * (1 - torch.tanh(z) ** 2),
+    "linear": torch.ones_like,
 }
 
 
-_ACTIVATION_CODES = {"relu": 0, "tanh": 1, "softplus": 2, "retanh": 3}
+_ACTIVATION_CODES = {"relu": 0, "tanh": 1, "softplus": 2, "retanh": 3, "linear": 4}
 ENGINES = ("auto", "compiled", "inductor", "python", "reference")
 
 
@@ -201,7 +205,7 @@ def leaky_recurrence(
     alpha : float
         dt / tau.
     activation : str
-        One of relu, tanh, softplus, retanh.
+        One of relu, tanh, softplus, retanh, linear.
 
     Returns
     -------
