@@ -18,6 +18,7 @@ from neurodyn.tasks.flipflop import FlipFlop
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.tasks.latent_classification import LatentClassification
 from neurodyn.tasks.markov import MarkovMixture, stationary_distribution
+from neurodyn.tasks.memory_kernel import MemoryKernel
 from neurodyn.tasks.multitask import LATEST_STREAM, STREAMS, Multitask
 from neurodyn.tasks.navigation import (
     Environment,
@@ -63,6 +64,7 @@ _BUILT_IN: tuple[type[Task], ...] = (
     PathIntegration,
     OrientationEstimation,
     MarkovMixture,
+    MemoryKernel,
     *YANG19_TASKS,
     *DRISCOLL24_TASKS,
 )
@@ -248,6 +250,7 @@ __all__ = [
     "FlipFlop",
     "LatentClassification",
     "MarkovMixture",
+    "MemoryKernel",
     "Multitask",
     "NeurogymTask",
     "OrientationEstimation",
