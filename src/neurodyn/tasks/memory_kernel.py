@@ -178,7 +178,7 @@ class MemoryKernel(Task):
         return x[..., None], y[..., None], in_trial.float()[..., None], {}
 
     def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
-        outputs, trial, squeeze = ensemble_view(outputs, batch)
+        outputs, _, squeeze = ensemble_view(outputs, batch)
         targets = batch.y if batch.y.dim() == 4 else batch.y[:, None]
         mask = batch.mask if batch.mask.dim() == 4 else batch.mask[:, None]
         missed = ((outputs - targets) ** 2 * mask).sum((0, 2, 3))
