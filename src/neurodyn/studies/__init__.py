@@ -20,6 +20,7 @@ from neurodyn.studies import (
     grid_fragmentation,
     icl_phases,
     memory,
+    memory_kernels,
     motifs,
     plasticity,
     priors,
@@ -46,6 +47,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     grid_fragmentation.STUDY.name: grid_fragmentation.STUDY,
     priors.STUDY.name: priors.STUDY,
     icl_phases.STUDY.name: icl_phases.STUDY,
+    memory_kernels.STUDY.name: memory_kernels.STUDY,
 }
 
 
