@@ -394,7 +394,8 @@ def _record(
 ) -> None:
     """One kernel's networks (`kernel`, `curves [S, T]` over `steps`) into `results`."""
     target = config.target(label).weights().numpy()
-    error = approximation_error(_values(kernel, len(target)), target)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged network's kernel overflows
+        error = approximation_error(_values(kernel, len(target)), target)
     longest, fit = _curve_measures(config, curves, steps)
     results.curves[(experiment, label, width)] = (steps, curves)
     results.eigenvalues.extend(
