@@ -136,6 +136,17 @@ def linear_kernel(w_rec: Any, w_in: Any, w_out: Any, *, alpha: float, dt_ms: flo
 def model_linear_kernel(model: Any) -> LinearKernel:
     """`linear_kernel` of a CTRNN with the linear activation (all its ensemble members).
 
+    Parameters
+    ----------
+    model : CTRNN
+        With `activation: linear`; its `W_rec [E, N, N]`, `W_in [E, N, I]`, `W_out [E, O, N]`,
+        alpha and dt are read.
+
+    Returns
+    -------
+    LinearKernel
+        Eigenvalues `[E, N]` and amplitudes `[E, N, O, I]`.
+
     Raises
     ------
     ConfigError
