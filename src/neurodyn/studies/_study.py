@@ -114,6 +114,20 @@ class Study(Generic[C, R]):
         return (resources.files(self.package) / "README.md").read_text(encoding="utf-8")
 
 
+def typed_section(
+    study: str, data: Mapping[str, Any], name: str, schema: Mapping[str, Callable[[Any], Any]]
+) -> dict[str, Any]:
+    """The config section `data[name]` with exactly the fields of `schema`, each converted by
+    its type (counts int, times float); a one-line `ConfigError` naming what is missing or extra.
+    """
+    given = dict(data[name])
+    if set(given) != set(schema):
+        raise ConfigError(
+            f"study {study}: {name} needs exactly {', '.join(schema)}; got {', '.join(given)}"
+        )
+    return {k: schema[k](given[k]) for k in schema}
+
+
 def _read_yaml(path: Any) -> dict[str, Any]:
     data = read_yaml(path) or {}
     if not isinstance(data, dict):

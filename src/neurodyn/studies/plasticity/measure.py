@@ -52,6 +52,7 @@ from neurodyn.analysis.population_code import (
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec
 from neurodyn.runs import Run
+from neurodyn.studies._study import typed_section
 from neurodyn.tasks.bredenberg import StimulusTask, wrap
 from neurodyn.train.plasticity import (
     Circuit,
@@ -133,16 +134,6 @@ class Condition:
         }
 
 
-def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
-    """A trainer's or the probe's settings, each as its type (counts int, times float)."""
-    given, schema = dict(data[name]), SECTIONS[name]
-    if set(given) != set(schema):
-        raise ConfigError(
-            f"study plasticity: {name} needs exactly {', '.join(schema)}; got {', '.join(given)}"
-        )
-    return {k: schema[k](given[k]) for k in schema}
-
-
 @dataclass(frozen=True)
 class PlasticityConfig:
     """The study's settings (see config.yaml for each field's meaning): network size and bias
@@ -178,9 +169,9 @@ class PlasticityConfig:
                 noise_levels=tuple(float(s) for s in data["noise_levels"]),
                 kappa=float(data["kappa"]),
                 priors={str(k): dict(v) for k, v in dict(data["priors"]).items()},
-                local=_section(data, "local"),
-                bptt=_section(data, "bptt"),
-                probe=_section(data, "probe"),
+                local=typed_section("plasticity", data, "local", SECTIONS["local"]),
+                bptt=typed_section("plasticity", data, "bptt", SECTIONS["bptt"]),
+                probe=typed_section("plasticity", data, "probe", SECTIONS["probe"]),
                 seeds=tuple(int(s) for s in data["seeds"]),
             )
         except (TypeError, ValueError) as err:

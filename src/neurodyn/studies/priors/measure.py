@@ -51,6 +51,7 @@ from neurodyn.analysis import (
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec
 from neurodyn.runs import Run, parse_config
+from neurodyn.studies._study import typed_section
 from neurodyn.tasks import OrientationEstimation
 from neurodyn.tasks.bredenberg import StimulusTask, wrap
 from neurodyn.train.plasticity import (
@@ -112,15 +113,6 @@ def angle_grid(n_angles: int) -> np.ndarray:
     return -math.pi + 2 * math.pi * np.arange(n_angles) / n_angles
 
 
-def _typed(data: Mapping[str, Any], name: str) -> dict[str, Any]:
-    given, schema = dict(data[name]), SECTIONS[name]
-    if set(given) != set(schema):
-        raise ConfigError(
-            f"study priors: {name} needs exactly {', '.join(schema)}; got {', '.join(given)}"
-        )
-    return {k: schema[k](given[k]) for k in schema}
-
-
 @dataclass(frozen=True)
 class CircuitCondition:
     """One stochastic circuit to train: its prior (name and task), trainer and seed."""
@@ -172,7 +164,7 @@ class PriorsConfig:
                 priors=priors,
                 n_angles=int(data["n_angles"]),
                 seeds=tuple(int(s) for s in data["seeds"]),
-                **{name: _typed(data, name) for name in SECTIONS},
+                **{name: typed_section("priors", data, name, SECTIONS[name]) for name in SECTIONS},
                 **{name: dict(data[name]) for name in RUN_SECTIONS},
             )
         except (TypeError, ValueError, KeyError) as err:
