@@ -545,6 +545,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
                 variant=args.variant,
                 headline_kind=args.headline,
                 replace=args.replace,
+                interim=args.interim,
                 zoo=args.zoo,
                 progress=progress,
             )
@@ -567,13 +568,16 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
                     study=args.study,
                     study_config=study_config,
                     replace=args.replace,
+                    interim=args.interim,
                     zoo=args.zoo,
                     progress=progress,
                 )
             ]
         for entry in added:
             print(
-                f"added {entry.name}: performance {zoo.performance_text(entry.performance)}; "
+                f"added {entry.name}"
+                + (f" ({entry.budget_text})" if entry.interim else "")
+                + f": performance {zoo.performance_text(entry.performance)}; "
                 f"headline {zoo.headline_text(entry.headline)}"
             )
         print(f"the zoo now holds {zoo.total_bytes(args.zoo) / 2**20:.2f} MiB")
@@ -597,7 +601,7 @@ def _zoo_list(folder: str | None) -> None:
             e.study or "-",
             "+".join(e.tasks) if len(e.tasks) <= 3 else f"{len(e.tasks)} tasks",
             f"{len(e.seeds)}x{e.n_hidden}",
-            str(e.steps),
+            f"{e.steps}/{e.planned_steps}" if e.interim else str(e.steps),
             f"{e.mean_performance:.3f}",
             f"{e.size_bytes(folder) / 1e6:.2f}",
             zoo.headline_text(e.headline) if e.headline else "",
@@ -922,6 +926,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--variant", help="with --study: the variant that trained them")
     q.add_argument("--quick", action="store_true", help="with --study: its quick config")
     q.add_argument("--replace", action="store_true", help="replace entries of the same name")
+    q.add_argument(
+        "--interim",
+        action="store_true",
+        help="ship unfinished runs at their last checkpoint, labelled as such",
+    )
     q.add_argument("--quiet", action="store_true", help="no progress lines")
     q.add_argument("--zoo", help=zoo_help)
     q = zoo_sub.add_parser(

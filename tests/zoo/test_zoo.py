@@ -34,7 +34,7 @@ def test_every_entry_loads_and_performs_as_its_manifest_says_on_fresh_trials(nam
     run = zoo.get(name, tmp_path)
     assert run.path == tmp_path / entry.run_id
     assert run.load_model().ensemble_size == len(entry.seeds)
-    assert run.config.train.steps == entry.steps
+    assert run.config.train.steps == (entry.planned_steps or entry.steps)
     # other trials than the manifest's (seed 0): the two differ by sampling error only
     fresh = zoo.fresh_performance(run, trials=entry.eval_trials, seed=1)
     assert fresh.mean.keys() == entry.performance.keys()
@@ -180,6 +180,25 @@ def test_add_refuses_an_unfinished_run_a_taken_name_and_a_zoo_over_budget(tmp_pa
         zoo.add(run, "tiny2", zoo=folder, progress=False)
     assert [e.name for e in zoo.entries(folder)] == ["tiny"]
     assert not (folder / "networks" / "tiny2").exists()
+
+
+def test_an_unfinished_run_ships_as_interim_at_its_checkpoint_and_rebuilds_to_that_step(tmp_path):
+    folder = tmp_path / "zoo"
+    run = _tiny_run(tmp_path / "runs")
+    half = train_run(run.config, tmp_path / "runs", run_id="half", until_step=10, progress=False)
+    entry = zoo.add(half, "half", interim=True, zoo=folder, progress=False)
+    assert entry.interim and (entry.steps, entry.planned_steps) == (10, run.config.train.steps)
+    assert entry.budget_text == f"10 of {run.config.train.steps} steps (interim)"
+    # the source run is untouched; the shipped copy says it stopped there
+    assert half.info().status != "finished"
+    copy = zoo.get("half", tmp_path / "out", zoo=folder)
+    assert copy.info().status == "stopped" and copy.info().steps_done == 10
+    # the first 10 steps of the same training give the same weights, bit for bit
+    result = zoo.rebuild("half", zoo=folder, progress=False)
+    assert result.bitwise
+    # a finished run asked for as interim ships as what it is
+    assert not zoo.add(run, "tiny", interim=True, zoo=folder, progress=False).interim
+    assert main(["zoo", "list", "--zoo", str(folder)]) == 0
 
 
 def test_the_wheel_ships_every_file_of_every_entry():

@@ -454,9 +454,15 @@ def train_or_reuse(
         return _reuse(run, config, progress, train)
 
 
-def _same_start(run: Run, config: RunConfig) -> RunConfig:
-    """`config` with the run's own spelling of `model.init_from` when both name the same run
-    (a run made when studies named their starting runs by path, asked for by id now)."""
+def in_run_spelling(run: Run, config: RunConfig) -> RunConfig:
+    """`config` spelled as `run`'s config.yaml spells the same training, so that the two
+    compare equal when they train the same networks: the run's random stream where the
+    config's trials do not depend on it (a single task's trials are the same on any stream, so
+    a run made before streams had versions, stream 1, is this config's run), and the run's
+    spelling of `model.init_from` when both name the same starting run (studies named them by
+    path before, by id now)."""
+    if config.stream != run.config.stream and not _uses_stream(config):
+        config = dataclasses.replace(config, stream=run.config.stream)
     mine, theirs = config.model.init_from, run.config.model.init_from
     if mine is None or theirs is None or mine == theirs:
         return config
@@ -470,11 +476,7 @@ def _reuse(run: Run, config: RunConfig, progress: bool, train: bool) -> Run:
     path = run.path
     if run.info().status == "finished" or not train:
         run.check_config()  # resume_run checks the others as it reads their checkpoint
-    if config.stream != run.config.stream and not _uses_stream(config):
-        # the stream lays out a task set's trials; a single task's are the same on any, so a
-        # run made before streams had versions (stream 1) is this config's run
-        config = dataclasses.replace(config, stream=run.config.stream)
-    config = _same_start(run, config)
+    config = in_run_spelling(run, config)
     if _only_more_steps(run.config, config):
         return resume_run(path, steps=config.train.steps, progress=progress) if train else run
     if run.config != config:

@@ -63,6 +63,9 @@ class ZooEntry(ShortRepr):
     stream : str                the version of the random streams (trials, noise) it trained on
     training_seconds : float | None
     files : dict[str, str]      relative path -> sha256 of every file of the entry
+    planned_steps : int | None
+        for an interim entry (a run shipped before its training ended), the steps its config
+        trains for; `steps` are those it had done. None for a finished run.
     """
 
     name: str
@@ -85,6 +88,19 @@ class ZooEntry(ShortRepr):
     stream: str
     training_seconds: float | None
     files: dict[str, str] = field(default_factory=dict)
+    planned_steps: int | None = None
+
+    @property
+    def interim(self) -> bool:
+        """Whether the entry is a run shipped before its training ended."""
+        return self.planned_steps is not None
+
+    @property
+    def budget_text(self) -> str:
+        """'60000 steps', or '11000 of 156250 steps (interim)' for an unfinished run."""
+        if self.interim:
+            return f"{self.steps} of {self.planned_steps} steps (interim)"
+        return f"{self.steps} steps"
 
     def _summary(self) -> list[tuple[str, str]]:
         return [
@@ -92,7 +108,7 @@ class ZooEntry(ShortRepr):
             ("study", self.study or "-"),
             ("tasks", ", ".join(self.tasks)),
             ("networks", f"{len(self.seeds)} x {self.n_hidden} units"),
-            ("budget", f"{self.steps} steps of {self.batch_size} trials"),
+            ("budget", f"{self.budget_text} of {self.batch_size} trials"),
             ("performance", performance_text(self.performance)),
             ("headline", headline_text(self.headline)),
             ("files", str(len(self.files))),
@@ -113,6 +129,8 @@ class ZooEntry(ShortRepr):
 
     def to_json(self) -> str:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if not self.interim:
+            del data["planned_steps"]  # finished runs' lines stay as they were
         return json.dumps(data, sort_keys=False, separators=(", ", ": "))
 
 

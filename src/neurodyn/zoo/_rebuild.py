@@ -10,6 +10,7 @@ entry's analysis headline.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import dataclass
@@ -132,9 +133,13 @@ def rebuild(
     with tempfile.TemporaryDirectory(prefix="neurodyn-rebuild-") as scratch:
         root = Path(runs) if runs is not None else Path(scratch)
         start = time.perf_counter()
-        run = train_run(
-            load_config(entry.folder(zoo) / CONFIG), root, run_id=entry.run_id, progress=progress
-        )
+        config = load_config(entry.folder(zoo) / CONFIG)
+        if entry.interim:
+            # an unfinished run was shipped at its last checkpoint: retrain to that step
+            config = dataclasses.replace(
+                config, train=dataclasses.replace(config.train, steps=entry.steps)
+            )
+        run = train_run(config, root, run_id=entry.run_id, progress=progress)
         seconds = time.perf_counter() - start
         bitwise, diff = _compare_weights(entry.folder(zoo) / WEIGHTS, run.path / WEIGHTS)
         info = run.info()

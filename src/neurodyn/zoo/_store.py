@@ -22,6 +22,7 @@ from neurodyn.errors import ConfigError, NeurodynError, RunExists
 from neurodyn.runs import Run, parse_config
 from neurodyn.runs.index import upsert
 from neurodyn.runs.run import CONFIG, HISTORY, INFO, METRICS, WEIGHTS
+from neurodyn.runs.training import in_run_spelling
 from neurodyn.studies import get as get_study
 from neurodyn.studies import load_config as load_study_config
 from neurodyn.zoo._manifest import (
@@ -58,9 +59,11 @@ def add(
     study: str | None = None,
     study_config: dict[str, Any] | None = None,
     replace: bool = False,
+    interim: bool = False,
     eval_trials: int = 512,
     zoo: str | Path | None = None,
     progress: bool = True,
+    _planned_steps: int | None = None,
 ) -> ZooEntry:
     """Put the finished run `run` into the zoo as `name`: copy its weights, config, run.json
     and metrics, measure its performance on fresh trials and its headline, write its manifest
@@ -69,7 +72,7 @@ def add(
     Parameters
     ----------
     run : Run or path
-        A finished run.
+        A finished run (with `interim`, one still training or stopped).
     name : str
         The entry's name (letters, digits, `-`, `_`, `.`).
     headline_kind : str, optional
@@ -80,6 +83,12 @@ def add(
         config must be the one the study would train for it.
     replace : bool
         Replace an entry of the same name (otherwise refused).
+    interim : bool
+        Ship an unfinished run at its last checkpoint, labelled as such (`ZooEntry.interim`;
+        its `steps` are the steps done, `planned_steps` its config's): for networks whose
+        training takes days, until it ends. A run still training is read as one snapshot
+        (weights, config and run.json of the same checkpoint); the shipped copy says
+        `stopped`.
     zoo : path, optional
         Another zoo folder than the package's.
     description : str
@@ -101,11 +110,29 @@ def add(
         raise ConfigError(f"zoo name {name!r} must be letters, digits, '-', '_' or '.'")
     if headline_kind is not None and headline_kind not in HEADLINES:
         raise ConfigError(f"unknown headline {headline_kind!r}; headlines: {', '.join(HEADLINES)}")
+    if interim and run.info().status != "finished":
+        with tempfile.TemporaryDirectory(prefix="neurodyn-zoo-") as scratch:
+            snapshot = _snapshot(run, Path(scratch) / run.id)
+            return add(
+                snapshot,
+                name,
+                description=description,
+                headline_kind=headline_kind,
+                headline_settings=headline_settings,
+                study=study,
+                study_config=study_config,
+                replace=replace,
+                eval_trials=eval_trials,
+                zoo=zoo,
+                progress=progress,
+                _planned_steps=run.config.train.steps,
+            )
     info = run.info()
-    if info.status != "finished":
+    if info.status != "finished" and _planned_steps is None:
         raise NeurodynError(
             f"run {run.path} is {info.status}, not finished: finish it "
-            f"(`neurodyn train --resume {run.path}`) before adding it to the zoo"
+            f"(`neurodyn train --resume {run.path}`) before adding it to the zoo, or ship it "
+            "as it stands, labelled as unfinished, with --interim"
         )
     before = read_manifest(zoo)
     entries = [e for e in before if e.name != name]
@@ -157,9 +184,31 @@ def add(
         stream=stream_version(run),
         training_seconds=(info.seconds or {}).get("training"),
         files={relative: sha256(folder / relative) for relative in files},
+        planned_steps=_planned_steps,
     )
     write_manifest([*entries, entry], zoo)
     return entry
+
+
+def _snapshot(run: Run, target: Path) -> Run:
+    """A copy of the run's files at one checkpoint, in the new folder `target`, marked as
+    stopped there: a run still training rewrites its weights and run.json at each checkpoint
+    (each atomically), so the copy is taken again until run.json's step is the same before and
+    after it."""
+    files = _shipped_files(run)
+    for _ in range(5):
+        before = run.info().steps_done
+        if target.exists():
+            shutil.rmtree(target)
+        _copy_files(run.path, files, target)
+        copied = Run.open(target)
+        if copied.info().steps_done == before == run.info().steps_done:
+            if copied.info().status != "finished":
+                copied._update_info(status="stopped")
+            return copied
+    raise NeurodynError(
+        f"run {run.path} moved to a new checkpoint during each of 5 copies: try again"
+    )
 
 
 def _study_run(
@@ -179,6 +228,7 @@ def _study_run(
             "starting run), so its runs cannot move into another folder: it cannot be shipped"
         )
     expected = {name: parse_config(data) for name, data in chosen.runs(config, run.root).items()}
+    expected = {name: in_run_spelling(run, wanted) for name, wanted in expected.items()}
     if expected.get(run.id) == run.config:
         run_id = run.id
     else:
@@ -212,6 +262,7 @@ def add_study(
     variant: str | None = None,
     headline_kind: str | None = None,
     replace: bool = False,
+    interim: bool = False,
     zoo: str | Path | None = None,
     progress: bool = True,
 ) -> list[ZooEntry]:
@@ -230,6 +281,8 @@ def add_study(
         The headline each entry promises (`fixed_points`, `outliers`).
     replace : bool
         Replace the study's networks already in the zoo.
+    interim : bool
+        Ship unfinished runs at their last checkpoint, labelled as such (see `add`).
     zoo : path, optional
         Another zoo folder than the package's.
     progress : bool
@@ -266,6 +319,7 @@ def add_study(
             study=study,
             study_config=config.to_dict(),
             replace=replace,
+            interim=interim,
             zoo=zoo,
             progress=progress,
         )
