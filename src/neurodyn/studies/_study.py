@@ -20,7 +20,7 @@ measure, write `ROOT/study-NAME/` with `measures.csv`, any extra tables, `config
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -112,6 +112,18 @@ class Study(Generic[C, R]):
 
     def readme(self) -> str:
         return (resources.files(self.package) / "README.md").read_text(encoding="utf-8")
+
+
+def check_fields(study: str, fields: Iterable[str], data: Mapping[str, Any]) -> None:
+    """A one-line `ConfigError` when `data` lacks one of a study config's `fields` or has
+    one it does not know (a study's `Config.from_dict` takes every field)."""
+    names = set(fields)
+    missing, unknown = names - set(data), set(data) - names
+    if missing or unknown:
+        raise ConfigError(
+            f"study {study}: missing field(s) {sorted(missing)}, unknown {sorted(unknown)}; "
+            "load_config(STUDY, path) fills the missing ones from the study's config.yaml"
+        )
 
 
 def typed_section(

@@ -29,6 +29,7 @@ import torch
 from neurodyn.analysis import abstraction, regression_generalisation
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config
+from neurodyn.studies._study import check_fields
 from neurodyn.tasks import LatentClassification
 from neurodyn.tasks.latent_classification import QUADRANT_SIGNS
 
@@ -67,14 +68,7 @@ class AbstractionConfig:
     def from_dict(cls, data: dict[str, Any]) -> AbstractionConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml);
         checks every run config before anything trains."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study abstraction: missing field(s) {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
-                "study's config.yaml"
-            )
+        check_fields("abstraction", (f.name for f in dataclasses.fields(cls)), data)
         config = cls(
             n_tasks=tuple(int(n) for n in data["n_tasks"]),
             eval_trials=int(data["eval_trials"]),

@@ -39,6 +39,7 @@ from neurodyn.models.engram import (
     settle,
 )
 from neurodyn.runs import Run
+from neurodyn.studies._study import check_fields
 from neurodyn.train.hebbian import store_engram
 
 __all__ = [
@@ -78,13 +79,7 @@ class EngramsConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngramsConfig:
         """The config from every field; each checked before anything runs."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study engrams: missing field(s) {sorted(missing)}, unknown {sorted(unknown)}; "
-                "load_config(STUDY, path) fills the missing ones from the study's config.yaml"
-            )
+        check_fields("engrams", (f.name for f in dataclasses.fields(cls)), data)
         config = cls(
             n_units=int(data["n_units"]),
             n_inputs=int(data["n_inputs"]),

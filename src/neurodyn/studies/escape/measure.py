@@ -40,6 +40,7 @@ from neurodyn.analysis.barriers import arrhenius_fit
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config
 from neurodyn.runs.escape import RunEscape, TooFewMemories, run_escape
+from neurodyn.studies._study import check_fields
 
 __all__ = [
     "TASKS",
@@ -77,13 +78,7 @@ class EscapeConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EscapeConfig:
         """The config from every field; checks every run config before anything trains."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study escape: missing field(s) {sorted(missing)}, unknown {sorted(unknown)}; "
-                "load_config(STUDY, path) fills the missing ones from the study's config.yaml"
-            )
+        check_fields("escape", (f.name for f in dataclasses.fields(cls)), data)
         config = cls(
             tasks=tuple(str(t) for t in data["tasks"]),
             train_noise=tuple(float(s) for s in data["train_noise"]),

@@ -42,6 +42,7 @@ from neurodyn.analysis import (
 )
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config
+from neurodyn.studies._study import check_fields
 from neurodyn.tasks import PathIntegration, Trajectories, hairpin_maze, hairpin_runs
 
 __all__ = [
@@ -80,14 +81,7 @@ class GridConfig:
     def from_dict(cls, data: dict[str, Any]) -> GridConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml);
         checks the run config before anything trains."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study grid-fragmentation: missing field(s) {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
-                "study's config.yaml"
-            )
+        check_fields("grid-fragmentation", (f.name for f in dataclasses.fields(cls)), data)
         try:
             config = cls(
                 task=dict(data["task"]),

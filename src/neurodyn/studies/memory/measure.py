@@ -38,6 +38,7 @@ from neurodyn.analysis.memory import class_slow_points
 from neurodyn.errors import ConfigError
 from neurodyn.models import Network
 from neurodyn.runs import Run, parse_config
+from neurodyn.studies._study import check_fields
 from neurodyn.tasks.haviv import DelayedClassification
 from neurodyn.train.losses import speed_at_class_centres
 
@@ -89,13 +90,7 @@ class MemoryConfig:
     def from_dict(cls, data: dict[str, Any]) -> MemoryConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml);
         checks every run config before anything trains."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study memory: missing field(s) {sorted(missing)}, unknown {sorted(unknown)}; "
-                "load_config(STUDY, path) fills the missing ones from the study's config.yaml"
-            )
+        check_fields("memory", (f.name for f in dataclasses.fields(cls)), data)
         config = cls(
             cells=tuple(data["cells"]),
             curricula=tuple(data["curricula"]),

@@ -44,6 +44,7 @@ from neurodyn.analysis import (
 from neurodyn.errors import ConfigError
 from neurodyn.models import CTRNN, NetworkSpec
 from neurodyn.runs import Run, parse_config
+from neurodyn.studies._study import check_fields
 from neurodyn.tasks import MemoryKernel
 
 __all__ = [
@@ -85,14 +86,7 @@ class KernelsConfig:
     def from_dict(cls, data: dict[str, Any]) -> KernelsConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml);
         checks every run config and kernel before anything trains."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study memory-kernels: missing field(s) {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
-                "study's config.yaml"
-            )
+        check_fields("memory-kernels", (f.name for f in dataclasses.fields(cls)), data)
         sampled = data["sampled_width"]
         config = cls(
             task=dict(data["task"]),

@@ -52,7 +52,7 @@ from neurodyn.analysis.population_code import (
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec
 from neurodyn.runs import Run
-from neurodyn.studies._study import typed_section
+from neurodyn.studies._study import check_fields, typed_section
 from neurodyn.tasks.bredenberg import StimulusTask, wrap
 from neurodyn.train.plasticity import (
     Circuit,
@@ -154,14 +154,7 @@ class PlasticityConfig:
     def from_dict(cls, data: dict[str, Any]) -> PlasticityConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml,
         section by section for `local`, `bptt` and `probe`)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study plasticity: missing field(s) {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
-                "study's config.yaml"
-            )
+        check_fields("plasticity", (f.name for f in dataclasses.fields(cls)), data)
         try:
             config = cls(
                 tasks={str(k): dict(v) for k, v in dict(data["tasks"]).items()},

@@ -31,6 +31,7 @@ from neurodyn.models.boltzmann import (
     symmetric_bias,
 )
 from neurodyn.runs import Run
+from neurodyn.studies._study import check_fields
 
 __all__ = [
     "PAPER",
@@ -81,14 +82,7 @@ class ResonanceConfig:
     def from_dict(cls, data: dict[str, Any]) -> ResonanceConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml,
         key by key inside `noise_levels`)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study resonance: missing field(s) {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
-                "study's config.yaml"
-            )
+        check_fields("resonance", (f.name for f in dataclasses.fields(cls)), data)
         noise = dict(data["noise_levels"])
         if set(noise) != _NOISE_KEYS:
             raise ConfigError(
