@@ -546,6 +546,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
                 headline_kind=args.headline,
                 replace=args.replace,
                 interim=args.interim,
+                eval_trials=args.eval_trials,
                 zoo=args.zoo,
                 progress=progress,
             )
@@ -569,6 +570,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
                     study_config=study_config,
                     replace=args.replace,
                     interim=args.interim,
+                    eval_trials=args.eval_trials,
                     zoo=args.zoo,
                     progress=progress,
                 )
@@ -930,6 +932,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--interim",
         action="store_true",
         help="ship unfinished runs at their last checkpoint, labelled as such",
+    )
+    q.add_argument(
+        "--eval-trials",
+        type=int,
+        default=512,
+        help="fresh trials per task and member for the stated performance (default 512)",
     )
     q.add_argument("--quiet", action="store_true", help="no progress lines")
     q.add_argument("--zoo", help=zoo_help)

@@ -59,6 +59,22 @@ def test_every_headline_reproduces_from_the_shipped_weights(name, tmp_path):
     assert found["value"] == entry.headline["value"]
 
 
+def test_fresh_performance_gives_each_task_of_a_task_set_its_own_trials(tmp_path, monkeypatch):
+    from neurodyn.zoo import _measure
+
+    sizes = []
+    real = _measure.sample_ensemble
+
+    def counting(task, batch_size, generators):
+        sizes.append(batch_size)
+        return real(task, batch_size, generators)
+
+    monkeypatch.setattr(_measure, "sample_ensemble", counting)
+    run = zoo.get("demo", tmp_path)  # pdm and dlygo in one network
+    zoo.fresh_performance(run, trials=32, chunks=8)
+    assert sizes == [8] * 8  # 4 trials of each task in each of the 8 chunks
+
+
 def test_the_flipflop_network_has_the_27_fixed_points_of_a_3_bit_flipflop():
     # Sussillo & Barak (2013): 8 stable memories, 12 saddles with one unstable mode between
     # two memories, 6 with two, 1 with three (the corners, edges, faces and centre of a cube)

@@ -88,8 +88,11 @@ def fresh_performance(
     model = run.load_model()
     members = model.ensemble_size
     per_chunk: dict[str, list[np.ndarray]] = {}
+    # a task set shares each batch among its tasks: a batch of K times the chunk's trials
+    # gives each of the K tasks its own
+    batch_size = trials // chunks * len(run.task.task_names)
     for chunk in range(chunks):
-        batch = sample_ensemble(run.task, trials // chunks, _generators(seed, chunk, members))
+        batch = sample_ensemble(run.task, batch_size, _generators(seed, chunk, members))
         noise = _generators(seed + 1, chunk, members)
         outputs = model(batch.x, generators=noise).outputs
         for task, value in run.task.performance_by_task(outputs, batch).items():

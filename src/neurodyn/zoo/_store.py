@@ -263,6 +263,7 @@ def add_study(
     headline_kind: str | None = None,
     replace: bool = False,
     interim: bool = False,
+    eval_trials: int = 512,
     zoo: str | Path | None = None,
     progress: bool = True,
 ) -> list[ZooEntry]:
@@ -283,6 +284,8 @@ def add_study(
         Replace the study's networks already in the zoo.
     interim : bool
         Ship unfinished runs at their last checkpoint, labelled as such (see `add`).
+    eval_trials : int
+        Fresh trials per task and member for the performance the manifest states.
     zoo : path, optional
         Another zoo folder than the package's.
     progress : bool
@@ -320,6 +323,7 @@ def add_study(
             study_config=config.to_dict(),
             replace=replace,
             interim=interim,
+            eval_trials=eval_trials,
             zoo=zoo,
             progress=progress,
         )
