@@ -15,13 +15,15 @@ import torch
 from neurodyn import tasks
 from neurodyn.errors import ConfigError
 from neurodyn.tasks import population_vector, ring_bump
-from neurodyn.tasks.yang19 import BATTERY, battery
+from neurodyn.tasks.multitask import Multitask
+from neurodyn.tasks.yang19 import BATTERY, DM1, DMC, DMS, DNMC, DelayDM1, Go, battery
 from neurodyn.train._streams import member_generators, sample_ensemble
 
 NAMES = [cls.name for cls in BATTERY]
 # The public code's input noise: sigma_x * sqrt(2 / alpha), sigma_x = 0.01, alpha = 0.2.
 SIGMA = 0.01 * math.sqrt(2 / 0.2)
 DIGESTS = json.loads((Path(__file__).parent / "yang19_stream1_digests.json").read_text())
+STREAM_2_DIGESTS = json.loads((Path(__file__).parent / "yang19_stream2_digests.json").read_text())
 
 
 def digest(batch):
@@ -72,6 +74,55 @@ def stream_1_digests():
     out["embed/delaydm1"] = digest(net.embed("delaydm1", part))
     out["embed/delaydm1/300"] = digest(net.embed("delaydm1", part, n_steps=300))
     return out
+
+
+def stream_2_digests():
+    """Stream-2 batches whose digests were saved from the task-by-task generator (each task's
+    `draw_trials` in turn, then one paint), before stream 2 drew all tasks in one pass: runs
+    on stream 2 (the yang19 study's among them) resume on the same trials."""
+    out = {}
+    net = battery()
+    for n, seed in ((20, 0), (21, 1), (64, 1), (64, 2), (100, 7), (256, 3)):
+        out[f"yang19/{n}/{seed}"] = digest(net.sample(n, seed=seed))
+    g = torch.Generator().manual_seed(9)
+    out["yang19/64/stream-of-3"] = [digest(net.sample(64, generator=g)) for _ in range(3)]
+    out["dt10/64/4"] = digest(battery(dt_ms=10.0).sample(64, seed=4))
+    out["dt5/24/4"] = digest(battery(dt_ms=5.0).sample(24, seed=4))
+    out["per-batch/64/5"] = digest(battery(timing="per_batch").sample(64, seed=5))
+    out["easy/64/6"] = digest(battery(easy=True).sample(64, seed=6))
+    out["quiet/64/8"] = digest(battery(input_noise=0.0).sample(64, seed=8))
+    out["only/32/1"] = digest(battery(only=("fdgo", "dm1", "dmcgo")).sample(32, seed=1))
+    sub = tasks.make(
+        {"battery": "yang19", "tasks": ["fdgo", "dmcgo", "contextdm1"], "weights": {"fdgo": 2}}
+    )
+    out["subset/16/3"] = digest(sub.sample(16, seed=3))
+    for names in (("fdgo", "reactanti"), ("dmsgo", "dmcnogo"), ("delaydm2", "multidm")):
+        out["/".join(names)] = digest(battery(tasks=names).sample(12, seed=2))
+    mixed = Multitask(
+        (Go(timing="per_batch"), DM1(input_noise=0.05), DMS(timing="per_batch"), DNMC()),
+        shared_io=True,
+    )
+    out["mixed-timing-noise/24/4"] = digest(mixed.sample(24, seed=4))
+    apart = Multitask((Go(), DelayDM1(), DMC()))
+    out["own-channels/15/2"] = digest(apart.sample(15, seed=2))
+    out["pdm+dlygo/50/0"] = digest(tasks.make(["pdm", "dlygo"]).sample(50, seed=0))
+    out["dlygo+fdgo-apart/10/1"] = digest(tasks.make(["dlygo", "fdgo"]).sample(10, seed=1))
+    inter = tasks.make({"battery": "yang19", "interleave": "batch"})
+    generators = member_generators((1, 2), "data")
+    out["interleave-batch/steps0-4"] = [
+        digest(sample_ensemble(inter, 32, generators, step=step)) for step in range(4)
+    ]
+    generators = member_generators((0, 1, 2), "data")
+    out["ensemble/yang19"] = digest(sample_ensemble(net, 64, generators, step=5))
+    part = tasks.get("delaydm1").sample(8, seed=6)
+    out["embed/delaydm1/noisy"] = digest(
+        net.embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
+    )
+    return out
+
+
+def test_stream_2_gives_the_trials_it_gave_before_it_was_vectorised_bit_for_bit():
+    assert stream_2_digests() == STREAM_2_DIGESTS
 
 
 def test_stream_1_gives_the_trials_of_runs_made_before_stream_2_bit_for_bit():
