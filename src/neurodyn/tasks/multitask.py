@@ -49,6 +49,27 @@ BLOCK_ROWS = 16
 
 
 @dataclass(frozen=True)
+class _Layout:
+    """What a stream-2 batch of given counts reads of its tasks, made once per counts and
+    device (`Multitask._layout`)."""
+
+    counts: tuple[int, ...]  # trials of each task (0 for tasks not sampled)
+    sampled: tuple[Task, ...]  # the tasks with trials, in order
+    sampled_counts: tuple[int, ...]
+    rows: dict[str, slice]  # each sampled task's trials
+    together: bool  # drawn in one pass (`draw_together`) and painted at once
+    n_steps: int
+    epochs: dict[str, tuple[str, ...]]
+    task_steps: dict[str, int]
+    sigmas: list[float]  # the rule inputs' noise of each sampled task
+    epoch_task: Tensor  # [B] each trial's task (index into `Multitask.tasks`)
+    epoch_columns: Tensor  # [B] the block column of each trial's epoch draws
+    epoch_choices: Tensor  # [E, B] float32 choices of each epoch (1 past a task's epochs)
+    epoch_top: Tensor  # [E, B] long: choices - 1
+    epoch_index: Tensor  # [E, 1] arange
+
+
+@dataclass(frozen=True)
 class Multitask:
     """A set of tasks sharing one network. Behaves like a `Task` for training and analysis."""
 
@@ -247,18 +268,23 @@ class Multitask:
         noise once over the real steps of the batch (rule inputs included)."""
         device = generator.device
         block = torch.rand(BLOCK_ROWS, batch_size, generator=generator, device=device)
-        epochs = self._draw_all_epochs(block, counts)
-        drawn, own, rows, row = {}, {}, {}, 0
+        layout = self._layout(tuple(counts), device)
+        starts, ends = self._draw_epoch_table(block, layout)
+        if layout.together:
+            batch = self._sample_together(block, starts, ends, layout)
+            if batch is not None:
+                self._add_noise(batch, layout.sigmas, counts, generator)
+                return batch
+        epochs = self._epochs_by_task(starts, ends, layout)
+        drawn, own, rows = {}, {}, layout.rows
         for task, n in zip(self.tasks, counts, strict=True):
             if n == 0:
                 continue
-            rows[task.name] = slice(row, row + n)
             if hasattr(task, "draw_trials"):
                 draws = BlockDraws(block[:, rows[task.name]], first_row=len(task.epochs))
                 drawn[task.name] = task.draw_trials(draws, epochs[task.name])
             else:
                 own[task.name] = task.sample(n, generator=generator)
-            row += n
         n_steps = max(self.task(name).n_steps for name in rows)
         x, y, mask = self._zeros(n_steps, batch_size, device)
         painters = [self.task(name) for name in drawn]
@@ -293,45 +319,127 @@ class Multitask:
                 bounds, end, x[(*at, inputs)], y[(*at, outputs)], mask[(*at, outputs)], facts
             )
         batch = self._with_rules(x, y, mask, parts, counts, device)
-        sigmas = [self._rule_noise(self.task(name)) for name in rows]
-        self._add_noise(batch, sigmas, counts, generator)
+        self._add_noise(batch, layout.sigmas, counts, generator)
         return batch
 
-    def _draw_all_epochs(
-        self, block: Tensor, counts: list[int]
-    ) -> dict[str, tuple[dict[str, tuple[Tensor, Tensor]], Tensor]]:
-        """Every task's epochs at once, as each task would draw them from its rows of `block`
-        (epoch e of a trial from row e: `floor(u * choices)`, or the first trial's u for the
-        whole task with per-batch timing): `{task: (bounds, end)}` for the tasks that draw
-        their trials (`draw_trials`), views of one `[E, B]` table."""
-        device = block.device
-        table, n_choices = self._epoch_tables(device)  # [K, E, C] steps, [K, E] choices
-        picked = [k for k, t in enumerate(self.tasks) if counts[k] and hasattr(t, "draw_trials")]
-        if not picked:
-            return {}
-        n_epochs = table.shape[1]
-        task_index, columns, row = [], [], 0
+    def _sample_together(
+        self, block: Tensor, starts: Tensor, ends: Tensor, layout: _Layout
+    ) -> Batch | None:
+        """Stream 2 for tasks that draw their trials in one pass (`draw_together`, the Yang
+        et al. battery) and share their inputs and outputs: every task's stimuli drawn at
+        once, painted at once, each task's batch a view of its rows; the same trials as
+        drawing task by task. None when the tasks cannot be drawn in one pass."""
+        painter = layout.sampled[0]
+        counts = layout.sampled_counts
+        drawn = painter.draw_together(layout.sampled, counts, block, starts, ends)  # type: ignore[attr-defined]
+        if drawn is None:
+            return None
+        plan, facts = drawn
+        n_steps, batch_size = layout.n_steps, block.shape[1]
+        x = torch.zeros(n_steps, batch_size, self.n_inputs, device=block.device)
+        inputs, _, _ = self._offsets(painter.name)
+        y, mask = painter.paint(plan, x[..., inputs], noisy=False)  # type: ignore[attr-defined]
+        parts: dict[str, Batch] = {}
+        pieces = zip(
+            layout.sampled,
+            x.split(counts, dim=1),
+            y.split(counts, dim=1),
+            mask.split(counts, dim=1),
+            starts.split(counts, dim=1),
+            ends.split(counts, dim=1),
+            plan.end.split(counts),
+            facts,
+            strict=True,
+        )
+        for task, x_k, y_k, mask_k, starts_k, ends_k, end_k, facts_k in pieces:
+            epochs, task_steps = layout.epochs[task.name], layout.task_steps[task.name]
+            trial = {}
+            for name, start, stop in zip(epochs, starts_k.unbind(), ends_k.unbind(), strict=False):
+                trial[f"{name}_start"], trial[f"{name}_end"] = start, stop
+            trial["end"] = end_k
+            trial.update(facts_k)
+            parts[task.name] = Batch(
+                x=x_k[:task_steps, :, inputs],
+                y=y_k[:task_steps],
+                mask=mask_k[:task_steps],
+                trial=trial,
+                epochs=epochs,
+                dt_ms=task.dt_ms,
+            )
+        return self._with_rules(x, y, mask, parts, list(layout.counts), block.device, plan.end)
+
+    def _layout(self, counts: tuple[int, ...], device: torch.device) -> _Layout:
+        """What a stream-2 batch of `counts[k]` trials of each task reads of the tasks, and
+        the index tables of its epochs: made once per counts and device."""
+        key = ("layout", counts, device)
+        cached = self._tables.get(key)
+        if cached is not None:
+            return cached
+        sampled = tuple(t for t, n in zip(self.tasks, counts, strict=True) if n)
+        sampled_counts = tuple(n for n in counts if n)
+        rows, first = {}, 0
+        for task, n in zip(sampled, sampled_counts, strict=True):
+            rows[task.name] = slice(first, first + n)
+            first += n
+        own = [t for t in sampled if not hasattr(t, "draw_trials")]
+        keys = {t.paint_key() for t in sampled if hasattr(t, "draw_trials")}  # type: ignore[attr-defined]
+        task_index, columns = [], []
         for k, n in enumerate(counts):
             per_batch = getattr(self.tasks[k], "_timing_per_batch", False)
             task_index += [k] * n
-            columns += [row] * n if per_batch else list(range(row, row + n))
-            row += n
-        task = torch.tensor(task_index, device=device)
-        u = block[:n_epochs, torch.tensor(columns, device=device)]  # [E, B]
-        choices = n_choices[task].T  # [E, B]
-        pick = torch.minimum((u * choices).long(), choices.long() - 1)
-        steps = table[task[None], torch.arange(n_epochs, device=device)[:, None], pick]
+            first = sum(counts[:k])
+            columns += [first] * n if per_batch else list(range(first, first + n))
+        table, n_choices = self._epoch_tables(device)
+        trial_task = torch.tensor(task_index, device=device, dtype=torch.long)
+        choices = n_choices[trial_task].T  # [E, B]
+        layout = _Layout(
+            counts=counts,
+            sampled=sampled,
+            sampled_counts=sampled_counts,
+            rows=rows,
+            together=(
+                self.shared_io
+                and not own
+                and len(keys) == 1
+                and hasattr(sampled[0], "draw_together")
+            ),
+            n_steps=max(t.n_steps for t in sampled),
+            epochs={t.name: t.epochs for t in sampled},
+            task_steps={t.name: t.n_steps for t in sampled},
+            sigmas=[self._rule_noise(t) for t in sampled],
+            epoch_task=trial_task,
+            epoch_columns=torch.tensor(columns, device=device, dtype=torch.long),
+            epoch_choices=choices,
+            epoch_top=choices.long() - 1,
+            epoch_index=torch.arange(table.shape[1], device=device)[:, None],
+        )
+        self._tables[key] = layout
+        return layout
+
+    def _draw_epoch_table(self, block: Tensor, layout: _Layout) -> tuple[Tensor, Tensor]:
+        """Every trial's epochs at once, as its task would draw them from its rows of `block`
+        (epoch e of a trial from row e: `floor(u * choices)`, or the first trial's u for the
+        whole task with per-batch timing): `starts, ends [E, B]` (steps; rows past a task's
+        epochs repeat its end)."""
+        table, _ = self._epoch_tables(block.device)  # [K, E, C] steps
+        u = block[: table.shape[1], layout.epoch_columns]  # [E, B]
+        pick = torch.minimum((u * layout.epoch_choices).long(), layout.epoch_top)
+        steps = table[layout.epoch_task[None], layout.epoch_index, pick]
         ends = steps.cumsum(0)
-        starts = ends - steps
-        out, row = {}, 0
-        for k, n in enumerate(counts):
-            rows = slice(row, row + n)
-            row += n
-            if k not in picked:
+        return ends - steps, ends
+
+    def _epochs_by_task(
+        self, starts: Tensor, ends: Tensor, layout: _Layout
+    ) -> dict[str, tuple[dict[str, tuple[Tensor, Tensor]], Tensor]]:
+        """`{task: (bounds, end)}` for the tasks that draw their trials (`draw_trials`): each
+        epoch's `(start, end)` `[B_k]`, views of the table `starts, ends [E, B]`."""
+        out = {}
+        for task in layout.sampled:
+            if not hasattr(task, "draw_trials"):
                 continue
-            names = self.tasks[k].epochs
+            rows, names = layout.rows[task.name], task.epochs
             bounds = {e: (starts[i, rows], ends[i, rows]) for i, e in enumerate(names)}
-            out[self.tasks[k].name] = (bounds, ends[len(names) - 1, rows])
+            out[task.name] = (bounds, ends[len(names) - 1, rows])
         return out
 
     def _epoch_tables(self, device: torch.device) -> tuple[Tensor, Tensor]:
@@ -404,14 +512,16 @@ class Multitask:
         parts: dict[str, Batch],
         counts: list[int],
         device: torch.device,
+        end: Tensor | None = None,
     ) -> Batch:
         """The `Batch` of filled `x`, `y`, `mask` (`[T, B, ...]`, each task's trials in their
-        rows), its rule inputs set."""
+        rows), its rule inputs set; `end [B]`, the trials' ends, when known."""
         n_steps, batch_size = x.shape[:2]
         task_index = torch.repeat_interleave(
             torch.arange(len(self.tasks), device=device), torch.tensor(counts, device=device)
         )
-        end = torch.cat([p.trial["end"] for p in parts.values()])
+        if end is None:
+            end = torch.cat([p.trial["end"] for p in parts.values()])
         if self.rule_inputs:
             # trial b's rule input is channel `first_rule + task_index[b]`
             trials = torch.arange(batch_size, device=device)

@@ -5,6 +5,7 @@ the random draws every task family makes.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -133,6 +134,22 @@ class Yang19Task(Task):
         return bounds, end, plan, facts
 
     @staticmethod
+    def draw_together(
+        tasks: tuple[Yang19Task, ...],
+        counts: tuple[int, ...],
+        block: Tensor,
+        starts: Tensor,
+        ends: Tensor,
+    ) -> tuple[TrialPlan, list[dict[str, Tensor]]] | None:
+        """The trials of several tasks of the battery drawn in one pass from a stream-2
+        block: the plan of the whole batch and each task's facts, as each task's
+        `draw_trials` draws them (`neurodyn.tasks.yang19._together.draw_together`)."""
+        # imported here: the module reads the task families, whose modules import this one
+        from neurodyn.tasks.yang19._together import draw_together
+
+        return draw_together(tasks, counts, block, starts, ends)
+
+    @staticmethod
     def merge_plans(plans: list[TrialPlan]) -> TrialPlan:
         """`merge_plans`: several batches' plans as one, to paint at once."""
         return merge_plans(plans)
@@ -216,13 +233,19 @@ class Yang19Task(Task):
         stimulus_bumps = bumps[:-1] * stimuli.strength[..., None]  # [S, B, n]
         on_ring = torch.nn.functional.one_hot(stimuli.ring.long(), self.n_rings).float()
         placed = (on_ring[..., None] * stimulus_bumps[:, :, None, :]).flatten(2)  # [S, B, R n]
-        # The stimuli shown at each step, summed: `rings[b] = shown[b] @ placed[b]`, with
-        # `shown` as `[B, T, S]`. Exact in any order of summation: a ring unit gets at most
-        # two non-zero terms (two stimuli shown at once on one ring), each a bump times 1.
-        rings = torch.bmm(shown.float().permute(2, 0, 1), placed.transpose(0, 1))  # [B, T, R n]
+        # The stimuli shown at each step, summed. A trial shows one of 2^S sets of its
+        # stimuli at a step: the rings of every set are one small matrix product `[2^S, S] @
+        # [S, B R n]`, and each step reads its set's row. Exact in any order of summation: a
+        # ring unit gets at most two non-zero terms (two stimuli shown at once on one ring),
+        # each a bump times 1.
+        subsets, powers = _subsets(n_stimuli, device)  # [2^S, S] float, [S, 1] long
+        by_set = (subsets @ placed.flatten(1)).view(-1, self.n_rings * self.n_ring)  # [2^S B, R n]
+        shown_set = (shown.long() * powers).sum(1)  # [T, B]
+        at = (shown_set * batch_size + _trial_index(batch_size, device)).flatten()
+        rings = by_set.index_select(0, at).view(n_steps, batch_size, -1)  # [T, B, R n]
 
         x[..., 0] += fixation_on
-        x[..., 1:] += rings.transpose(0, 1)
+        x[..., 1:] += rings
         if noisy:  # (the signal itself is zero after each trial's end)
             x *= in_trial[..., None]
 
@@ -231,9 +254,8 @@ class Yang19Task(Task):
         responding = after_go & plan.respond[None]
         y[..., 1:] += responding[..., None] * bumps[-1][None]
 
-        mask = held.float() + self.response_weight * scored.float()
-        mask = mask[..., None].expand(-1, -1, self.n_outputs).clone()
-        mask[..., 0] *= self.fixation_weight
+        weight = held.float() + self.response_weight * scored.float()  # [T, B]
+        mask = weight[..., None] * _output_weights(self.n_outputs, self.fixation_weight, device)
         return y, mask
 
     def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
@@ -286,6 +308,30 @@ class Yang19Task(Task):
             circular_distance(population_vector(final[..., 1:]), trial["angle"]) < CORRECT_WITHIN
         )
         return torch.where(trial["respond"], ~fixating & close, fixating)
+
+
+@functools.lru_cache(maxsize=16)
+def _subsets(n_stimuli: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Every set of `n_stimuli` stimuli, `[2^S, S]` (1.0 where set k holds stimulus s, k's
+    bit s), and the bits' values `[S, 1]`: a step showing the stimuli in `shown [S]` shows set
+    `sum(shown * bits)`."""
+    powers = 2 ** torch.arange(n_stimuli)
+    members = (torch.arange(2**n_stimuli)[:, None] & powers) > 0
+    return members.float().to(device), powers[:, None].to(device)
+
+
+@functools.lru_cache(maxsize=16)
+def _trial_index(batch_size: int, device: torch.device) -> Tensor:
+    """`arange(batch_size)`, made once: painting reads it every batch."""
+    return torch.arange(batch_size, device=device)
+
+
+@functools.lru_cache(maxsize=16)
+def _output_weights(n_outputs: int, fixation_weight: float, device: torch.device) -> Tensor:
+    """`[O]`: the fixation output's loss weight, then 1 for every response unit."""
+    weights = torch.ones(n_outputs, device=device)
+    weights[0] = fixation_weight
+    return weights
 
 
 @dataclass(frozen=True)
