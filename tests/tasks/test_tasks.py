@@ -1,4 +1,6 @@
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -288,3 +290,25 @@ def test_dlygo_is_the_battery_dly_go_on_one_ring():
     assert torch.equal(one.x[..., 0], two.x[..., 0])
     assert torch.equal(one.x[..., 1:], two.x[..., 1:33] + two.x[..., 33:])
     assert (one.x.shape[-1], two.x.shape[-1]) == (33, 65)
+
+
+def test_pdm_gives_the_trials_it_gave_before_its_windows_were_made_at_once():
+    # digests saved from the generator before it drew its windows in one comparison
+    from tests.tasks.test_yang19_fidelity import digest
+
+    saved = json.loads((Path(__file__).parent / "pdm_digests.json").read_text())
+    made = {
+        f"pdm/{n}/{seed}": digest(tasks.get("pdm").sample(n, seed=seed))
+        for n, seed in ((1, 0), (7, 3), (64, 2), (100, 9))
+    }
+    made["pdm-dt10"] = digest(tasks.get("pdm", dt_ms=10.0).sample(16, seed=1))
+    varied = tasks.get(
+        "pdm",
+        fixation_ms=(100.0, 200.0, 300.0),
+        stimulus_ms=(200.0, 800.0),
+        decision_weight=2.5,
+        coherences=(0.0, 0.5),
+        evidence_noise=0.1,
+    )
+    made["pdm-var"] = digest(varied.sample(33, seed=4))
+    assert made == saved

@@ -32,6 +32,7 @@ generator in both streams, and their rule inputs stay clean. On stream 2 a batch
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import chain
 
 import numpy as np
 import torch
@@ -60,6 +61,7 @@ class _Layout:
     together: bool  # drawn in one pass (`draw_together`) and painted at once
     n_steps: int
     epochs: dict[str, tuple[str, ...]]
+    bound_keys: dict[str, tuple[str, ...]]  # `<epoch>_start`, `<epoch>_end` of each epoch
     task_steps: dict[str, int]
     sigmas: list[float]  # the rule inputs' noise of each sampled task
     epoch_task: Tensor  # [B] each trial's task (index into `Multitask.tasks`)
@@ -271,9 +273,10 @@ class Multitask:
         layout = self._layout(tuple(counts), device)
         starts, ends = self._draw_epoch_table(block, layout)
         if layout.together:
-            batch = self._sample_together(block, starts, ends, layout)
-            if batch is not None:
-                self._add_noise(batch, layout.sigmas, counts, generator)
+            together = self._sample_together(block, starts, ends, layout)
+            if together is not None:
+                batch, in_trial = together
+                self._add_noise(batch, layout.sigmas, counts, generator, in_trial)
                 return batch
         epochs = self._epochs_by_task(starts, ends, layout)
         drawn, own, rows = {}, {}, layout.rows
@@ -324,11 +327,12 @@ class Multitask:
 
     def _sample_together(
         self, block: Tensor, starts: Tensor, ends: Tensor, layout: _Layout
-    ) -> Batch | None:
+    ) -> tuple[Batch, Tensor] | None:
         """Stream 2 for tasks that draw their trials in one pass (`draw_together`, the Yang
         et al. battery) and share their inputs and outputs: every task's stimuli drawn at
         once, painted at once, each task's batch a view of its rows; the same trials as
-        drawing task by task. None when the tasks cannot be drawn in one pass."""
+        drawing task by task. Returns the batch, without noise, and its steps inside trials
+        `[T, B]`; None when the tasks cannot be drawn in one pass."""
         painter = layout.sampled[0]
         counts = layout.sampled_counts
         drawn = painter.draw_together(layout.sampled, counts, block, starts, ends)  # type: ignore[attr-defined]
@@ -353,9 +357,9 @@ class Multitask:
         )
         for task, x_k, y_k, mask_k, starts_k, ends_k, end_k, facts_k in pieces:
             epochs, task_steps = layout.epochs[task.name], layout.task_steps[task.name]
-            trial = {}
-            for name, start, stop in zip(epochs, starts_k.unbind(), ends_k.unbind(), strict=False):
-                trial[f"{name}_start"], trial[f"{name}_end"] = start, stop
+            # `<epoch>_start`, `<epoch>_end` of each of its epochs (rows past them: not its own)
+            bounds = chain.from_iterable(zip(starts_k.unbind(), ends_k.unbind(), strict=True))
+            trial = dict(zip(layout.bound_keys[task.name], bounds, strict=False))
             trial["end"] = end_k
             trial.update(facts_k)
             parts[task.name] = Batch(
@@ -366,7 +370,11 @@ class Multitask:
                 epochs=epochs,
                 dt_ms=task.dt_ms,
             )
-        return self._with_rules(x, y, mask, parts, list(layout.counts), block.device, plan.end)
+        in_trial = between(n_steps, torch.zeros_like(plan.end), plan.end)
+        batch = self._with_rules(
+            x, y, mask, parts, list(layout.counts), block.device, plan.end, in_trial
+        )
+        return batch, in_trial
 
     def _layout(self, counts: tuple[int, ...], device: torch.device) -> _Layout:
         """What a stream-2 batch of `counts[k]` trials of each task reads of the tasks, and
@@ -405,6 +413,10 @@ class Multitask:
             ),
             n_steps=max(t.n_steps for t in sampled),
             epochs={t.name: t.epochs for t in sampled},
+            bound_keys={
+                t.name: tuple(f"{e}_{side}" for e in t.epochs for side in ("start", "end"))
+                for t in sampled
+            },
             task_steps={t.name: t.n_steps for t in sampled},
             sigmas=[self._rule_noise(t) for t in sampled],
             epoch_task=trial_task,
@@ -461,16 +473,23 @@ class Multitask:
         return cached
 
     def _add_noise(
-        self, batch: Batch, sigmas: list[float], counts: list[int], generator: torch.Generator
+        self,
+        batch: Batch,
+        sigmas: list[float],
+        counts: list[int],
+        generator: torch.Generator,
+        in_trial: Tensor | None = None,
     ) -> None:
         """Add white noise of sd `sigmas[k]` (one per task sampled) to `batch.x`, in place,
-        over the real steps of each trial of task k, on its own input channels and every rule
-        input (with shared inputs: every channel). One draw covers all trials and channels."""
+        over the real steps of each trial of task k (`in_trial [T, B]`, when known), on its
+        own input channels and every rule input (with shared inputs: every channel). One draw
+        covers all trials and channels."""
         if max(sigmas) == 0:
             return
         device = batch.x.device
         # the steps inside trials, as rows of `x` seen as `[T * B, I]`
-        inside = batch.trial_mask().flatten().nonzero()[:, 0]
+        in_trial = batch.trial_mask() if in_trial is None else in_trial
+        inside = in_trial.flatten().nonzero()[:, 0]
         noise = torch.randn(inside.shape[0], self.n_inputs, generator=generator, device=device)
         if self.shared_io and min(sigmas) == max(sigmas):
             noise *= sigmas[0]
@@ -513,29 +532,44 @@ class Multitask:
         counts: list[int],
         device: torch.device,
         end: Tensor | None = None,
+        in_trial: Tensor | None = None,
     ) -> Batch:
         """The `Batch` of filled `x`, `y`, `mask` (`[T, B, ...]`, each task's trials in their
-        rows), its rule inputs set; `end [B]`, the trials' ends, when known."""
-        n_steps, batch_size = x.shape[:2]
-        task_index = torch.repeat_interleave(
-            torch.arange(len(self.tasks), device=device), torch.tensor(counts, device=device)
-        )
+        rows), its rule inputs set; `end [B]`, the trials' ends, and `in_trial [T, B]`, the
+        steps inside them, when known."""
+        n_steps = x.shape[0]
+        trials, task_index, rule = self._rule_index(tuple(counts), device)
         if end is None:
             end = torch.cat([p.trial["end"] for p in parts.values()])
         if self.rule_inputs:
             # trial b's rule input is channel `first_rule + task_index[b]`
-            trials = torch.arange(batch_size, device=device)
-            rule = self.n_inputs - len(self.tasks) + task_index
-            x[:, trials, rule] = between(n_steps, torch.zeros_like(end), end).float()
+            if in_trial is None:
+                in_trial = between(n_steps, torch.zeros_like(end), end)
+            x[:, trials, rule] = in_trial.float()
         return Batch(
             x=x,
             y=y,
             mask=mask,
-            trial={"task_index": task_index, "end": end},
+            trial={"task_index": task_index.clone(), "end": end},
             epochs=(),
             dt_ms=self.dt_ms,
             parts=parts,
         )
+
+    def _rule_index(
+        self, counts: tuple[int, ...], device: torch.device
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """`[B]` each trial's index, its task's index and its rule input's channel, for
+        `counts[k]` trials of task k: made once per counts and device."""
+        key = ("rules", counts, device)
+        if key not in self._tables:
+            task_index = torch.repeat_interleave(
+                torch.arange(len(self.tasks), device=device), torch.tensor(counts, device=device)
+            )
+            trials = torch.arange(sum(counts), device=device)
+            rule = self.n_inputs - len(self.tasks) + task_index
+            self._tables[key] = (trials, task_index, rule)
+        return self._tables[key]
 
     def for_step(self, step: int) -> Multitask:
         """What training step `step` samples: this multitask (trial interleave), or, with

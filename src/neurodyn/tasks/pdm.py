@@ -15,7 +15,16 @@ import torch
 from torch import Tensor
 
 from neurodyn.errors import ConfigError
-from neurodyn.tasks._base import Batch, Duration, Task, at_step, between, ensemble_view
+from neurodyn.tasks._base import (
+    Batch,
+    Duration,
+    Task,
+    _time_index,
+    at_step,
+    between,
+    constant_tensor,
+    ensemble_view,
+)
 
 
 @dataclass(frozen=True)
@@ -70,34 +79,36 @@ class PerceptualDecision(Task):
         }
 
     def _fill(self, bounds, end, generator):
+        # A batch costs mostly the fixed time of each tensor operation, so every window is
+        # made in one comparison and the tables are made once.
         n_steps, batch_size = self.n_steps, end.shape[0]
         device = end.device
-        levels = torch.tensor(self.coherences, device=device, dtype=torch.float32)
+        levels = constant_tensor(tuple(self.coherences), torch.float32, device)
         coherence = levels[
             torch.randint(len(levels), (batch_size,), generator=generator, device=device)
         ]
         choice = torch.randint(2, (batch_size,), generator=generator, device=device)
         signed = torch.where(choice == 0, coherence, -coherence)
 
-        decision_start = bounds["decision"][0]
-        fixating = between(n_steps, torch.zeros_like(end), decision_start)
-        stimulus = between(n_steps, *bounds["stimulus"])
-        in_trial = between(n_steps, torch.zeros_like(end), end)
+        zero = torch.zeros_like(end)
+        decision_start, decision_end = bounds["decision"]
+        starts = torch.stack([zero, bounds["stimulus"][0], zero, decision_start])
+        ends = torch.stack([decision_start, bounds["stimulus"][1], end, decision_end])
+        fixating, stimulus, in_trial, deciding = between(n_steps, starts, ends).unbind(1)
 
         means = torch.stack([(1 + signed) / 2, (1 - signed) / 2], dim=-1)  # [B, 2]
         noise = self.evidence_noise * torch.randn(
             n_steps, batch_size, 2, generator=generator, device=device
         )
-        x = torch.zeros(n_steps, batch_size, self.n_inputs, device=device)
-        x[..., 0] = fixating.float()
+        x = torch.empty(n_steps, batch_size, self.n_inputs, device=device)
+        x[..., 0] = fixating
         x[..., 1:] = stimulus[..., None] * (means[None] + noise)
 
-        target_class = torch.where(fixating, 0, (choice + 1)[None].expand(n_steps, -1))
-        y = torch.nn.functional.one_hot(target_class, self.n_outputs).float()
-        weight = (
-            in_trial.float()
-            + (self.decision_weight - 1) * between(n_steps, *bounds["decision"]).float()
-        )
+        # one-hot targets: fixate (class 0) until the decision epoch, then the choice
+        target_class = torch.where(fixating, 0, (choice + 1)[None])
+        classes = _time_index(self.n_outputs, device)
+        y = (target_class[..., None] == classes).float()
+        weight = in_trial.float() + (self.decision_weight - 1) * deciding.float()
         mask = weight[..., None].expand(-1, -1, self.n_outputs).contiguous()
         facts = {"coherence": coherence, "choice": choice, "signed_coherence": signed}
         return x, y, mask, facts
