@@ -6,6 +6,7 @@ the population-vector read-out and the paper's performance criterion."""
 import hashlib
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -332,3 +333,63 @@ def test_stream_2_is_one_uniform_block_read_task_by_task_then_the_noise(timing):
     inside = batch.trial_mask()
     noise = torch.randn(int(inside.sum()), 85, generator=g) * SIGMA
     torch.testing.assert_close((batch.x - quiet.x)[inside], noise, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"easy": True},
+        {"dt_ms": 10.0},
+        {"tasks": ("reactgo", "delayanti", "multidelaydm", "contextdm2", "dmsgo", "dmcnogo")},
+        {"tasks": ("fdanti",), "timing": "per_batch"},
+    ],
+)
+def test_the_one_pass_draws_what_each_task_draws_from_its_rows(params):
+    from neurodyn.tasks._base import BlockDraws
+    from neurodyn.tasks.multitask import BLOCK_ROWS
+    from neurodyn.tasks.yang19._together import draw_together
+
+    net = battery(**params)
+    n = 3 * len(net.tasks)
+    block = torch.rand(BLOCK_ROWS, n, generator=torch.Generator().manual_seed(2))
+    layout = net._layout(tuple(net.counts(n)), block.device)
+    starts, ends = net._draw_epoch_table(block, layout)
+    plan, facts = draw_together(layout.sampled, layout.sampled_counts, block, starts, ends)
+    # the definition: each task's `draw_trials` on its columns of the block, plans merged
+    drawn, row = [], 0
+    for task, count in zip(layout.sampled, layout.sampled_counts, strict=True):
+        drawn.append(task.draw_trials(BlockDraws(block[:, row : row + count])))
+        row += count
+    merged = layout.sampled[0].merge_plans([p for _, _, p, _ in drawn])
+    for name in ("on", "off", "angle", "strength", "ring"):
+        assert torch.equal(getattr(plan.stimuli, name), getattr(merged.stimuli, name)), name
+    for name in ("fixation_off", "respond", "target", "go", "end"):
+        assert torch.equal(getattr(plan, name), getattr(merged, name)), name
+    for (_, _, _, own), ours in zip(drawn, facts, strict=True):
+        assert own.keys() == ours.keys()
+        assert all(torch.equal(own[k], ours[k]) and own[k].dtype == ours[k].dtype for k in own)
+
+
+def test_a_task_that_shows_its_own_stimuli_is_drawn_task_by_task():
+    from dataclasses import dataclass
+
+    from neurodyn.tasks.yang19._together import draw_together
+
+    @dataclass(frozen=True)
+    class Dimmer(Go):  # its own `_show`: the one pass does not know it
+        name = "dimmer"
+
+        def _show(self, bounds, end, draws):
+            stimuli, off, respond, target, facts = super()._show(bounds, end, draws)
+            return replace(stimuli, strength=stimuli.strength / 2), off, respond, target, facts
+
+    net = Multitask((Go(input_noise=0.0), Dimmer(input_noise=0.0)), shared_io=True)
+    block = torch.rand(16, 4)
+    layout = net._layout((2, 2), block.device)
+    starts, ends = net._draw_epoch_table(block, layout)
+    assert draw_together(layout.sampled, (2, 2), block, starts, ends) is None
+    batch = net.sample(4, seed=0)  # drawn task by task: the dimmer's stimuli at half strength
+    # a bump's peak on the ring: 0.8 exp(-d^2 / 2 (pi/8)^2) with d at most pi/32 from a unit
+    peaks = {name: part.x[..., 1:65].amax((0, 2)) for name, part in batch.parts.items()}
+    assert torch.all((peaks["fdgo"] > 0.77) & (peaks["fdgo"] <= 0.8))
+    assert torch.all((peaks["dimmer"] > 0.385) & (peaks["dimmer"] <= 0.4))

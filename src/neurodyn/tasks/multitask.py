@@ -26,7 +26,9 @@ noise once, over the real steps of the whole batch and every input channel, the 
 included, as the public code of Yang et al. adds noise to all 85 inputs. Tasks without a
 `draw_trials` (those outside the Yang et al. battery) draw their own trials from the same
 generator in both streams, and their rule inputs stay clean. On stream 2 a batch's `parts`
-(each task's own batch) are views of its rows of the whole batch.
+(each task's own batch) are views of its rows of the whole batch, and tasks that offer
+`draw_together` (the Yang et al. battery's) draw the stimuli of all their trials in one pass,
+the same values as each task's `draw_trials` reading its rows.
 """
 
 from __future__ import annotations
