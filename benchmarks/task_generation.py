@@ -21,6 +21,10 @@ Needs neurogym (`pip install 'neurodyn[neurogym]'`; it pins numpy, so use a sepa
 environment, or install it and its pure-Python dependencies with `--no-deps` into a folder on
 PYTHONPATH). Without it only neurodyn's rows are printed.
 
+`--clock cpu` times by this thread's CPU time instead of the wall clock: with `--threads 1`
+both tools compute on the calling thread (numpy and torch), so on a machine shared with other
+work the time a process waits for a core does not count against either.
+
 `--threads` sets torch's intra-op threads (default: torch's own choice). On a machine whose
 cores are busy with other work, several threads wait on each other at every operation large
 enough to be split, which can slow trial generation many times over; `--threads 1` measures the
@@ -30,7 +34,7 @@ Freed memory is kept for reuse as in training (`NEURODYN_MALLOC=keep`, see `neur
 `--system-malloc` measures with glibc's defaults.
 
 Usage: python benchmarks/task_generation.py [--batch 64] [--seq-len 100] [--min-time 2]
-    [--rounds 5] [--threads N] [--system-malloc]
+    [--rounds 5] [--threads N] [--clock wall|cpu] [--system-malloc]
 """
 
 from __future__ import annotations
@@ -47,14 +51,18 @@ from neurodyn import tasks
 from neurodyn._malloc import keep_freed_memory
 from neurodyn.tasks.yang19 import battery
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 
-def rate(make_batch: Callable[[], int], min_time: float) -> float:
-    """Trial-steps per second of `make_batch` (which returns the steps it made)."""
+
+def rate(make_batch: Callable[[], int], min_time: float, clock: str = "wall") -> float:
+    """Trial-steps per second of `make_batch` (which returns the steps it made), by the wall
+    clock or by the CPU time of this thread (`clock="cpu"`)."""
+    now = CLOCKS[clock]
     make_batch()
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_time:
+    steps, start = 0, now()
+    while now() - start < min_time:
         steps += make_batch()
-    return steps / (time.perf_counter() - start)
+    return steps / (now() - start)
 
 
 def real_steps(batch) -> int:
@@ -93,13 +101,15 @@ def neurogym_maker(kind: str, batch_size: int, seq_len: int) -> Callable[[], int
     return make_batch
 
 
-def interleaved(makers: dict[str, Callable[[], int]], rounds: int, min_time: float) -> dict:
+def interleaved(
+    makers: dict[str, Callable[[], int]], rounds: int, min_time: float, clock: str = "wall"
+) -> dict:
     """Median trial-steps per second of each maker over `rounds` rounds, the makers taking
     turns within each round."""
     rates: dict[str, list[float]] = {label: [] for label in makers}
     for _ in range(rounds):
         for label, make_batch in makers.items():
-            rates[label].append(rate(make_batch, min_time))
+            rates[label].append(rate(make_batch, min_time, clock))
     return {label: statistics.median(values) for label, values in rates.items()}
 
 
@@ -110,6 +120,12 @@ def main() -> None:
     parser.add_argument("--min-time", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="'cpu': this thread's CPU time (with --threads 1 both tools run on it)",
+    )
     parser.add_argument(
         "--system-malloc", action="store_true", help="glibc's default allocator thresholds"
     )
@@ -124,7 +140,7 @@ def main() -> None:
     print(
         f"batch {args.batch}, dt 20 ms; torch {torch.__version__}, {torch.get_num_threads()} "
         f"threads; freed memory: {allocator}; medians of {args.rounds} interleaved rounds of "
-        f"{args.min_time} s each"
+        f"{args.min_time} s each, {args.clock} clock"
     )
     print()
     print("| task | neurogym M trial-steps/s | neurodyn M trial-steps/s | neurodyn / neurogym |")
@@ -139,7 +155,7 @@ def main() -> None:
             makers["neurogym"] = theirs
         for stream in streams:
             makers[f"stream {stream}"] = neurodyn_maker(name, args.batch, stream)
-        medians = interleaved(makers, args.rounds, args.min_time)
+        medians = interleaved(makers, args.rounds, args.min_time, args.clock)
         for stream in streams:
             ours = medians[f"stream {stream}"]
             row = label if len(streams) == 1 else f"{label}, stream {stream}"
