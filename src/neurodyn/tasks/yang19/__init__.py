@@ -54,6 +54,7 @@ from neurodyn.tasks.yang19._decision import (
 )
 from neurodyn.tasks.yang19._go import Anti, DelayAnti, DelayedGo, DelayGo, Go, ReactAnti, ReactGo
 from neurodyn.tasks.yang19._matching import DMC, DMS, DNMC, DNMS
+from neurodyn.tasks.yang19._together import draw_together
 from neurodyn.tasks.yang19._trial import DT_MS, N_RING, TWO_PI, Stimuli, Yang19Task
 
 __all__ = [
@@ -87,4 +88,5 @@ __all__ = [
     "Stimuli",
     "Yang19Task",
     "battery",
+    "draw_together",
 ]

@@ -407,3 +407,6 @@ def draw_together(
         }
         for k, family in enumerate(t.families)
     ]
+
+
+Yang19Task.draw_together = staticmethod(draw_together)

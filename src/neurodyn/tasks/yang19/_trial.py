@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -133,21 +134,11 @@ class Yang19Task(Task):
         plan, facts = self._plan(bounds, end, draws)
         return bounds, end, plan, facts
 
-    @staticmethod
-    def draw_together(
-        tasks: tuple[Yang19Task, ...],
-        counts: tuple[int, ...],
-        block: Tensor,
-        starts: Tensor,
-        ends: Tensor,
-    ) -> tuple[TrialPlan, list[dict[str, Tensor]]] | None:
-        """The trials of several tasks of the battery drawn in one pass from a stream-2
-        block: the plan of the whole batch and each task's facts, as each task's
-        `draw_trials` draws them (`neurodyn.tasks.yang19._together.draw_together`)."""
-        # imported here: the module reads the task families, whose modules import this one
-        from neurodyn.tasks.yang19._together import draw_together
-
-        return draw_together(tasks, counts, block, starts, ends)
+    # The trials of several tasks of the battery drawn in one pass from a stream-2 block:
+    # the plan of the whole batch and each task's facts, as each task's `draw_trials` draws
+    # them (`_together.draw_together`). Set by that module, which reads the task families,
+    # whose modules import this one.
+    draw_together: ClassVar[Callable[..., tuple[TrialPlan, list[dict[str, Tensor]]] | None]]
 
     @staticmethod
     def merge_plans(plans: list[TrialPlan]) -> TrialPlan:
