@@ -636,17 +636,44 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
-    from neurodyn.fit import fit_latent
+    from pathlib import Path
+
+    from neurodyn._yaml import read_yaml
+    from neurodyn.analysis import recovery_table
+    from neurodyn.fit import fit_recording
+    from neurodyn.runs import Run
     from neurodyn.runs.config import check_name
+    from neurodyn.runs.recovery import saved_recovery
 
     _runs_folder(args.runs)
     if args.name is not None:
         check_name(args.name, "--name")
-    run = fit_latent(
-        args.data, args.config, runs=args.runs, name=args.name, progress=not args.quiet
+    config = args.config
+    if args.rates:
+        if config is not None and not Path(config).is_file():
+            raise ConfigError(f"fit config {config} does not exist")
+        config = {**((read_yaml(config) or {}) if config else {}), "method": "rates"}
+    truth = None
+    if args.truth is not None:
+        truth = Path(args.truth)
+        if not Run.is_run(truth) and not truth.exists():
+            from neurodyn import zoo
+
+            truth = zoo.load(args.truth).path  # a zoo network by name
+    run = fit_recording(
+        args.data,
+        config,
+        runs=args.runs,
+        name=args.name,
+        truth=truth,
+        truth_member=args.truth_member,
+        progress=not args.quiet,
     )
     summary = ", ".join(f"{k} {v:.3f}" for k, v in (run.info().performance or {}).items())
     print(f"{run.path}  (deviance explained: {summary})")
+    rows = saved_recovery(run)
+    if rows:
+        print(recovery_table(rows))
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
@@ -702,7 +729,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(
-        "fit", help="fit latent networks to a recording (.npz or .nwb), written as a run"
+        "fit",
+        help="fit latent networks (or the fast rate fit) to a recording (.npz or .nwb), "
+        "written as a run",
     )
     p.add_argument("data", help="the recording: an .npz (neurodyn.data) or an NWB file")
     p.add_argument(
@@ -711,6 +740,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--name", help="run directory name (default: timestamp-fit-DATA)")
+    p.add_argument(
+        "--rates",
+        action="store_true",
+        help="the fast rate fit (one unit per neuron, ridge regression; method: rates)",
+    )
+    p.add_argument(
+        "--truth",
+        metavar="RUN",
+        help="the run (or zoo network) that made DATA, a synthetic recording saved with its "
+        "truth: score the fit's recovery of its dynamics",
+    )
+    p.add_argument("--truth-member", type=int, default=0, help="the truth run's member (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_fit)
 

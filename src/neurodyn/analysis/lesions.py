@@ -21,7 +21,7 @@ from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ArgumentError, ShapeError
-from neurodyn.models import AdoptedNetwork, Network
+from neurodyn.models import AdoptedNetwork, LowRankRNN, Network
 
 
 def lesioned(
@@ -67,9 +67,22 @@ def lesioned(
     members = slice(None) if member is None else slice(member, member + 1)
     with torch.no_grad():
         index = index.to(copy_.W_rec.device)
-        copy_.W_rec[members, :, index] = 0.0
-        copy_.W_out[members, :, index] = 0.0
+        cut_outgoing_(copy_, members, index)
     return copy_
+
+
+def cut_outgoing_(model: Network, members: slice | int, index: Tensor) -> None:
+    """Zero, in place, the recurrent and readout weights leaving units `index` of `members`.
+
+    A low-rank cell's `W_rec = m n^T / N` is computed, not stored: its column j is
+    `m n[j]^T / N`, so the rows `index` of `n` are zeroed instead (the same lesion, and the
+    rank stays r).
+    """
+    if isinstance(model, LowRankRNN):
+        model.n[members, index] = 0.0
+    else:
+        model.W_rec[members, :, index] = 0.0
+    model.W_out[members, :, index] = 0.0
 
 
 def _lesioned_adopted(net: AdoptedNetwork, index: Tensor, member: int | None) -> AdoptedNetwork:
@@ -144,8 +157,7 @@ def lesioned_copies(model: Network, groups: Sequence[Sequence[int]], *, member: 
             p.copy_(getattr(model, name)[member : member + 1].expand_as(p))
         for k, units in enumerate(groups):
             index = torch.as_tensor(list(units), dtype=torch.long, device=copies.W_rec.device)
-            copies.W_rec[k, :, index] = 0.0
-            copies.W_out[k, :, index] = 0.0
+            cut_outgoing_(copies, k, index)
     return copies
 
 

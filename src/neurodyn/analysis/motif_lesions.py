@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis.lesions import cut_outgoing_
 from neurodyn.analysis.motifs import period_label
 from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.models import Network
@@ -69,8 +70,7 @@ def lesion_ensemble(model: Network, groups: Sequence[Sequence[int] | np.ndarray]
             index = torch.as_tensor(np.asarray(units), dtype=torch.long).reshape(-1)
             if len(index) and (index.min() < 0 or index.max() >= n_hidden):
                 raise ShapeError(f"unit indices must lie in [0, {n_hidden}), got {index.tolist()}")
-            ensemble.W_rec[g, :, index] = 0.0
-            ensemble.W_out[g, :, index] = 0.0
+            cut_outgoing_(ensemble, g, index)
     return ensemble
 
 

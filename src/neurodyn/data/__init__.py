@@ -4,7 +4,8 @@
   `load_recording` picks by file suffix).
 - `split`: reproducible held-out trials and neurons.
 - `synthesize`: a recording made from any network, with the truth behind it
-  (`SyntheticRecording`), so a fit can be scored on the dynamics it recovered.
+  (`SyntheticRecording`, saved with its truth and read back by `load_synthetic`), so a fit
+  can be scored on the dynamics it recovered.
 
 This package sits just above the utilities: tasks (`{recording: PATH}`), the fits
 (`neurodyn.fit`) and the analyses use it; it imports nothing else of neurodyn.
@@ -24,7 +25,7 @@ from neurodyn.data.recording import (
     load_npz,
 )
 from neurodyn.data.splits import Split, split
-from neurodyn.data.synthetic import SyntheticRecording, synthesize
+from neurodyn.data.synthetic import SyntheticRecording, load_synthetic, synthesize
 from neurodyn.errors import ArgumentError
 
 
@@ -69,6 +70,7 @@ __all__ = [
     "load_npz",
     "load_nwb",
     "load_recording",
+    "load_synthetic",
     "split",
     "synthesize",
 ]

@@ -21,12 +21,15 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from neurodyn.data.recording import Recording, from_arrays
+from neurodyn._io import atomic_write
+from neurodyn.data.recording import Recording, from_arrays, load_npz
 from neurodyn.errors import ArgumentError, ShapeError
 
 Observation = Literal["poisson", "gaussian"]
@@ -60,6 +63,27 @@ class SyntheticRecording:
     units: Tensor
     observation: Observation
     network: Any = None
+
+    def save(self, path: str | Path) -> Path:
+        """Write the recording with its truth (states, readout, offset, units) as one `.npz`:
+        `load_npz` reads the recording alone, `load_synthetic` the whole of it given the
+        network (which a file of arrays does not hold: give it from its run)."""
+        arrays = self.recording._arrays()
+        arrays.update(
+            {
+                "truth.states": self.states.numpy(),
+                "truth.readout": self.readout.numpy(),
+                "truth.offset": self.offset.numpy(),
+                "truth.units": self.units.numpy(),
+                "truth.observation": np.array(self.observation),
+            }
+        )
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
+
+        return atomic_write(Path(path), write)
 
     def mean(self, states: Tensor | None = None) -> Tensor:
         """The true expected activity `[T, B, N_obs]` (of `states [T, B, N]`, default the true
@@ -188,6 +212,65 @@ def synthesize(
     member_network = network.member(member) if hasattr(network, "member") else network
     return SyntheticRecording(
         recording, states, readout, offset, units, observation, member_network
+    )
+
+
+def load_synthetic(
+    path: str | Path, network: Any, *, member: int = 0, atol: float = 1e-4
+) -> SyntheticRecording:
+    """A synthetic recording saved by `SyntheticRecording.save`, with the network that made it.
+
+    The network is run noise-free on the recording's inputs and must give the saved true
+    states: a network that did not make the recording is refused, not scored against.
+
+    Parameters
+    ----------
+    path : str or Path
+        The `.npz` file.
+    network : the network the states came from (as for `synthesize`), e.g. its run's model
+    member : int
+        Which member of an ensemble.
+    atol : float
+        Largest difference allowed between its states and the saved ones.
+
+    Returns
+    -------
+    SyntheticRecording
+    """
+    path = Path(path)
+    recording = load_npz(path)
+    with np.load(path, allow_pickle=False) as archive:
+        truth = {k.split(".", 1)[1]: archive[k] for k in archive.files if k.startswith("truth.")}
+    missing = {"states", "readout", "offset", "units", "observation"} - set(truth)
+    if missing:
+        raise ArgumentError(
+            f"{path} holds no truth ({', '.join(sorted(missing))} missing): save synthetic "
+            "recordings with SyntheticRecording.save to score fits against their network"
+        )
+    if recording.inputs is None:
+        raise ArgumentError(f"{path} holds no inputs to run the network on")
+    states = torch.as_tensor(truth["states"])
+    with torch.no_grad():
+        ran = network(recording.inputs, noise=False).states[:, member].to("cpu", torch.float32)
+    if ran.shape != states.shape or not torch.allclose(ran, states, atol=atol):
+        differ = (
+            f"its states have shape {tuple(ran.shape)}, the recording's {tuple(states.shape)}"
+            if ran.shape != states.shape
+            else f"its states differ from the recording's by up to {float((ran - states).abs().max()):.3g}"
+        )
+        raise ArgumentError(
+            f"the network given did not make {path} ({differ}): give the run (and member) "
+            "the recording was synthesized from"
+        )
+    member_network = network.member(member) if hasattr(network, "member") else network
+    return SyntheticRecording(
+        recording,
+        states,
+        torch.as_tensor(truth["readout"]),
+        torch.as_tensor(truth["offset"]),
+        torch.as_tensor(truth["units"]),
+        str(truth["observation"]),  # type: ignore[arg-type]
+        member_network,
     )
 
 

@@ -8,8 +8,12 @@
 - `fitted_split`, `fitted_trajectories`: a fitted run's held-out neurons and trials, and its
   states on the recording's trials, for `neurodyn.analysis.recovery`.
 - `recovery`: a fitted run scored against the truth of a synthetic recording (`Recovery`).
+- `fit_recording`: `neurodyn fit DATA --config FIT.yaml` (`method: latent` or `rates`, the
+  rate fit written as a run by `fit_rate_run`), scored against a truth run when one is given
+  (`score_against_truth`, kept for `neurodyn report`); `fit_record` reads what made a fit.
 """
 
+from neurodyn.fit.fitting import fit_rate_run, fit_record, fit_recording, score_against_truth
 from neurodyn.fit.latent import (
     fit_config,
     fit_latent,
@@ -24,9 +28,13 @@ __all__ = [
     "RateFit",
     "fit_config",
     "fit_latent",
+    "fit_rate_run",
     "fit_rates",
+    "fit_record",
+    "fit_recording",
     "fitted_split",
     "fitted_trajectories",
     "predicted_rates",
     "recovery",
+    "score_against_truth",
 ]

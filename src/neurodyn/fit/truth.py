@@ -88,7 +88,8 @@ def recovery(
     latents = states[:, member]  # [T, B, N_fit]
     true_states = synthetic.states
     scored = slice(task.warmup_bins, None)  # after the initial-state encoder's bins
-    if len(split.heldout_neurons) and len(split.test_trials):
+    # bits per spike score spike counts; rates (a Gaussian recording) have no such score
+    if rec.kind == "counts" and len(split.heldout_neurons) and len(split.test_trials):
         counts = rec.activity[:, :, split.heldout_neurons]
         train, test = split.train_trials, split.test_trials
         smoothed = co_smoothing(

@@ -1,7 +1,8 @@
 """Recurrent networks. Each exposes a noise-free step function `F(h, x)` for the analyses.
 
 Every network is a cell of the registry, built from one spec type: `build_model(spec)` builds
-the cell `spec.cell` names, the leaky rate RNN (`CTRNN`) or a GRU / LSTM (`GatedRNN`), all with
+the cell `spec.cell` names, the leaky rate RNN (`CTRNN`), its low-rank form (`LowRankRNN`,
+`W_rec = m n^T / N`) or a GRU / LSTM (`GatedRNN`), all with
 the same interface (`EnsembleNetwork`: ensemble axis, noise streams, readout, `step`,
 `step_jacobian`). A new cell is one module and one `register_cell` line below.
 
@@ -30,6 +31,7 @@ from neurodyn.models.adopted import AdoptedModule, AdoptedNetwork, AdoptedSpec
 from neurodyn.models.ctrnn import CTRNN
 from neurodyn.models.gated import GatedRNN
 from neurodyn.models.lif import LIFNetwork, spike_function
+from neurodyn.models.lowrank import LowRankRNN
 from neurodyn.models.recurrence import ACTIVATIONS
 from neurodyn.models.spec import NetworkSpec, Trajectory
 from neurodyn.models.spike_coding import (
@@ -46,6 +48,7 @@ register_cell("ctrnn", CTRNN)
 register_cell("gru", GatedRNN)
 register_cell("lstm", GatedRNN)
 register_cell("lif", LIFNetwork)
+register_cell("lowrank", LowRankRNN)
 
 # Any registered cell (annotations across the package name this, not a cell class).
 Network = EnsembleNetwork
@@ -73,6 +76,7 @@ __all__ = [
     "EnsembleNetwork",
     "GatedRNN",
     "LIFNetwork",
+    "LowRankRNN",
     "Network",
     "NetworkSpec",
     "SpikeCodingNetwork",

@@ -79,7 +79,7 @@ class CTRNN(EnsembleNetwork):
         self.spec = spec
         self._f = ACTIVATIONS[spec.activation]
         members = [self._init_member(seed) for seed in spec.seeds]
-        for name in ("W_in", "W_rec", "b", "W_out", "b_out"):
+        for name in members[0]:  # the parameters each member's initialisation gives
             self.register_parameter(name, nn.Parameter(torch.stack([m[name] for m in members])))
         if spec.learn_initial_state:
             self.register_parameter("h0", nn.Parameter(torch.zeros(len(spec.seeds), spec.n_hidden)))

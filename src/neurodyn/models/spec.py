@@ -80,6 +80,8 @@ class NetworkSpec:
     reset: float = 0.0
     refractory_ms: float = 0.0
     tau_readout_ms: float = 100.0
+    # The low-rank cell only (`lowrank`): the rank r of `W_rec = m n^T / N` (None: 1).
+    rank: int | None = None
 
     def __post_init__(self) -> None:
         f = self.excitatory_fraction
@@ -138,6 +140,8 @@ class NetworkSpec:
         if not getattr(CELLS[self.cell], "spiking", False) and any(spiking.values()):
             used = ", ".join(name for name, set_ in spiking.items() if set_)
             raise ConfigError(f"{used} apply to spiking cells (lif) only, not to {self.cell}")
+        if self.rank is not None and not getattr(CELLS[self.cell], "low_rank", False):
+            raise ConfigError(f"rank applies to the lowrank cell only, not to {self.cell}")
         CELLS[self.cell].check_spec(self)
 
     def _check_values(self) -> None:

@@ -13,6 +13,7 @@ from neurodyn._progress import Progress
 from neurodyn._version import versions_line
 from neurodyn.analysis.fixed_points import FixedPoints
 from neurodyn.analysis.projection import pca_axes, principal_axes
+from neurodyn.analysis.recovery import recovery_table
 from neurodyn.plot import (
     plot_across_training,
     plot_continuation,
@@ -31,8 +32,9 @@ from neurodyn.plot.dynamics import (
 )
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
 from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
+from neurodyn.plot.recovery import plot_recovery
 from neurodyn.plot.task_variance import plot_lesion_effects, plot_task_variance_matrix
-from neurodyn.report.blocks import figure_html, page
+from neurodyn.report.blocks import figure_html, markdown_html, page
 from neurodyn.runs.analyze import TaskAnalysis, load_analyses, saved_task_variance
 from neurodyn.runs.dynamics import SavedDynamics, saved_dynamics
 from neurodyn.runs.fixedpoints import (
@@ -41,6 +43,7 @@ from neurodyn.runs.fixedpoints import (
     saved_interpolations,
 )
 from neurodyn.runs.motifs import saved_motifs
+from neurodyn.runs.recovery import saved_recovery
 from neurodyn.runs.run import REPORT, Run, RunInfo
 from neurodyn.runs.task_variance import describe as describe_task_variance
 from neurodyn.tasks import Multitask
@@ -328,6 +331,30 @@ def _motif_sections(run: Run) -> list[str]:
     return parts
 
 
+def _recovery_sections(run: Run) -> list[str]:
+    """A fitted run scored against the network that made its recording (`neurodyn fit DATA
+    --truth RUN`): every member's recovery row and their figure."""
+    rows = saved_recovery(run)
+    if not rows:
+        return []
+    return [
+        "<h2>Recovery of the true dynamics</h2>",
+        "<p>Each member against the network that made the recording: co-smoothing of the "
+        "held-out neurons on the test trials (bits per spike, the true rates' in brackets), "
+        "the true states from the fitted ones through the best affine map (state R^2), the "
+        "fixed points of both networks at zero input matched after that map (distance in "
+        "units of the true states' spread, share of pairs of the same stability) and the DSA "
+        "distance of their states.</p>",
+        markdown_html(recovery_table(rows)),
+        figure_html(
+            plot_recovery(rows),
+            "How well each member predicts held-out neurons (left) against how much of the "
+            "true dynamics it recovered (right): a good data fit can still get the fixed "
+            "points wrong.",
+        ),
+    ]
+
+
 def _task_variance_sections(run: Run) -> list[str]:
     """Yang et al.'s task variance (`neurodyn analyze RUN --task-variance`): the first member's
     clustered variance matrix and lesion effects, every member's cluster count."""
@@ -550,6 +577,7 @@ def render_report(run: Run, *, progress: bool = False) -> str:
         _summary(run, info, analyses),
         "<h2>Final performance</h2>",
         _performance_table(info),
+        *_recovery_sections(run),
     ]
     with Progress("report", len(analyses) + 2, enabled=progress) as bar:
         metrics = run.metrics()
