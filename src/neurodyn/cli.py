@@ -667,6 +667,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
         name=args.name,
         truth=truth,
         truth_member=args.truth_member,
+        n_starts=args.starts,
         progress=not args.quiet,
     )
     summary = ", ".join(f"{k} {v:.3f}" for k, v in (run.info().performance or {}).items())
@@ -752,6 +753,12 @@ def build_parser() -> argparse.ArgumentParser:
         "truth: score the fit's recovery of its dynamics",
     )
     p.add_argument("--truth-member", type=int, default=0, help="the truth run's member (default 0)")
+    p.add_argument(
+        "--starts",
+        type=int,
+        default=128,
+        help="with --truth: starts of each fixed-point search (default 128)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_fit)
 

@@ -55,12 +55,10 @@ def test_the_low_rank_fit_recovers_the_planted_collective_variable(tmp_path):
     true_kappa = truth.collective(synth.states[:, None])[:, 0].reshape(-1, 1)
     states, _ = fitted_trajectories(run)
     fitted_kappa = model.collective(states)[:, 0].reshape(-1, 1)
-    print("ANGLES", _largest_angle_deg(fitted_kappa, true_kappa))
     assert _largest_angle_deg(fitted_kappa, true_kappa) < 15.0
     # before training the same network's collective variable is far from the truth's
     untrained = build_model(run.model_spec())
     with torch.no_grad():
         start = untrained(run.task.trials_batch(torch.arange(B)).x, noise=False).states
     start_kappa = untrained.collective(start)[:, 0].reshape(-1, 1)
-    print("START", _largest_angle_deg(start_kappa, true_kappa))
     assert _largest_angle_deg(start_kappa, true_kappa) > 30.0

@@ -22,7 +22,7 @@ from neurodyn.fit.latent import (
     predicted_rates,
 )
 from neurodyn.fit.rate import RateFit, fit_rates
-from neurodyn.fit.truth import recovery
+from neurodyn.fit.truth import recovery, true_fixed_points
 
 __all__ = [
     "RateFit",
@@ -37,4 +37,5 @@ __all__ = [
     "predicted_rates",
     "recovery",
     "score_against_truth",
+    "true_fixed_points",
 ]

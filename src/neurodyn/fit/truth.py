@@ -45,6 +45,26 @@ def _fixed(model, states: torch.Tensor, n_starts: int, seed: int):
     return torch.as_tensor(found.states[keep]), np.asarray(found.stability)[keep]
 
 
+def true_fixed_points(
+    synthetic: SyntheticRecording, *, n_starts: int = 256, seed: int = 0
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The fixed points at zero input of the network that made a synthetic recording, searched
+    from its visited states (jittered), and their stability.
+
+    Parameters
+    ----------
+    synthetic : SyntheticRecording
+    n_starts : int
+    seed : int
+
+    Returns
+    -------
+    points : Tensor [M, N]
+    stability : np.ndarray [M] of str
+    """
+    return _fixed(synthetic.network, synthetic.states, n_starts, seed)
+
+
 def recovery(
     run: Run,
     synthetic: SyntheticRecording,
@@ -53,6 +73,7 @@ def recovery(
     n_starts: int = 256,
     dsa_rank: int | None = None,
     seed: int = 0,
+    true_fixed: tuple[torch.Tensor, np.ndarray] | None = None,
 ) -> Recovery:
     """Score member `member` of a run fitted (`fit_latent`) to `synthetic.recording`.
 
@@ -68,6 +89,9 @@ def recovery(
         Rank of both DSA operators (default: the smaller network's size).
     seed : int
         Draws the starts.
+    true_fixed : (Tensor [M, N], array [M] of str), optional
+        The true network's fixed points at zero input and their stability, when already
+        found (`true_fixed_points`): scoring many fits of one truth searches them once.
 
     Returns
     -------
@@ -103,12 +127,14 @@ def recovery(
     else:
         smoothed = ceiling = math.nan
     fitted_model = run.load_model().member(member)
-    true_fixed, true_kind = _fixed(synthetic.network, true_states, n_starts, seed)
+    if true_fixed is None:
+        true_fixed = true_fixed_points(synthetic, n_starts=n_starts, seed=seed)
+    true_points, true_kind = true_fixed
     fit_fixed, fit_kind = _fixed(fitted_model, latents[scored], n_starts, seed)
     mapping = affine_map(latents[scored], true_states[scored])
     spread = float((true_states - true_states.mean((0, 1))).pow(2).sum(-1).mean().sqrt())
     match = match_fixed_points(
-        true_fixed, true_kind, fit_fixed, fit_kind, mapping, true_spread=spread
+        true_points, true_kind, fit_fixed, fit_kind, mapping, true_spread=spread
     )
     # one operator rank for both (the angular score compares operators of equal size)
     rank = dsa_rank or min(latents.shape[-1], true_states.shape[-1])

@@ -24,6 +24,7 @@ from neurodyn.studies import (
     motifs,
     plasticity,
     priors,
+    recovery,
     resonance,
     simplicity_bias,
     yang19,
@@ -48,6 +49,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     priors.STUDY.name: priors.STUDY,
     icl_phases.STUDY.name: icl_phases.STUDY,
     memory_kernels.STUDY.name: memory_kernels.STUDY,
+    recovery.STUDY.name: recovery.STUDY,
 }
 
 
