@@ -257,6 +257,8 @@ def rank_correlation(x: list[float], y: list[float]) -> float:
         return out
 
     ra, rb = ranks([a for a, _ in pairs]), ranks([b for _, b in pairs])
+    if ra.std() == 0 or rb.std() == 0:  # a constant has no ranking to correlate
+        return math.nan
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
