@@ -67,11 +67,11 @@ def lesioned(
     members = slice(None) if member is None else slice(member, member + 1)
     with torch.no_grad():
         index = index.to(copy_.W_rec.device)
-        cut_outgoing_(copy_, members, index)
+        _cut_outgoing(copy_, members, index)
     return copy_
 
 
-def cut_outgoing_(model: Network, members: slice | int, index: Tensor) -> None:
+def _cut_outgoing(model: Network, members: slice | int, index: Tensor) -> None:
     """Zero, in place, the recurrent and readout weights leaving units `index` of `members`.
 
     A low-rank cell's `W_rec = m n^T / N` is computed, not stored: its column j is
@@ -157,7 +157,7 @@ def lesioned_copies(model: Network, groups: Sequence[Sequence[int]], *, member: 
             p.copy_(getattr(model, name)[member : member + 1].expand_as(p))
         for k, units in enumerate(groups):
             index = torch.as_tensor(list(units), dtype=torch.long, device=copies.W_rec.device)
-            cut_outgoing_(copies, k, index)
+            _cut_outgoing(copies, k, index)
     return copies
 
 

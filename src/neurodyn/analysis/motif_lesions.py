@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from neurodyn.analysis._result import SavableResult
-from neurodyn.analysis.lesions import cut_outgoing_
+from neurodyn.analysis.lesions import _cut_outgoing
 from neurodyn.analysis.motifs import period_label
 from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.models import Network
@@ -70,7 +70,7 @@ def lesion_ensemble(model: Network, groups: Sequence[Sequence[int] | np.ndarray]
             index = torch.as_tensor(np.asarray(units), dtype=torch.long).reshape(-1)
             if len(index) and (index.min() < 0 or index.max() >= n_hidden):
                 raise ShapeError(f"unit indices must lie in [0, {n_hidden}), got {index.tolist()}")
-            cut_outgoing_(ensemble, g, index)
+            _cut_outgoing(ensemble, g, index)
     return ensemble
 
 

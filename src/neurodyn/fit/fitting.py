@@ -145,8 +145,18 @@ def _truth_run(entry: Any) -> Run | None:
 
 
 def fit_record(run: Run) -> dict[str, Any]:
-    """What made a fitted run (`RUN/fit.yaml`: method, options, data, truth); empty for a run
-    made before fits kept it, or not fitted."""
+    """What made a fitted run (`RUN/fit.yaml`).
+
+    Parameters
+    ----------
+    run : Run
+
+    Returns
+    -------
+    dict
+        `method`, `data`, the rate fit's `rates` options and `truth` (`run`, `member`) where
+        given; empty for a run that was not fitted, or fitted before fits kept it.
+    """
     path = run.path / FIT_RECORD
     return dict(read_yaml(path) or {}) if path.is_file() else {}
 
