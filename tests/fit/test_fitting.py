@@ -94,3 +94,16 @@ def test_cli_fits_rates_with_a_truth_and_refuses_bad_input(truth, recording, tmp
         fit_recording(path, {"method": "rates", "train": {"steps": 5}}, runs=runs)
     with pytest.raises(ConfigError, match="method must be one of"):
         fit_recording(path, {"method": "em"}, runs=runs)
+
+
+def test_psth_conditions_pick_the_coarsest_label_with_a_few_trials_each():
+    from neurodyn.fit.truth import psth_conditions
+
+    trials = torch.arange(8)
+    conditions = {
+        "trial_id": torch.arange(8.0),  # one value a trial: no average
+        "coherence": torch.tensor([0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2]),
+        "constant": torch.ones(8),  # one value: nothing to tell apart
+    }
+    assert psth_conditions(conditions, trials).tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
+    assert psth_conditions({"trial_id": torch.arange(8.0)}, trials) is None

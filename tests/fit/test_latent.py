@@ -114,6 +114,7 @@ def test_recovery_row_scores_a_fit_against_the_truth(fitted, synthetic):
     assert 0.2 < row.state_r2 < 1.0
     assert row.n_fixed_true >= 1 and row.n_fixed_fitted >= 1
     assert 0 <= row.stability_agreement <= 1 and row.dsa_distance >= 0
+    assert -1 < row.psth_r2 <= 1  # pdm's coherences: trials averaged per coherence
     assert f"| {fitted.id} | 0 |" in recovery_table([row])
     other = synthesize(synth.network, synth.recording.inputs, n_observed=20, seed=5)
     with pytest.raises(ArgumentError, match="not to this synthetic recording"):

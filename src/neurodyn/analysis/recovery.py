@@ -372,6 +372,9 @@ class Recovery(SavableResult):
         Share of matched pairs with the same stability.
     dsa_distance : float
         DSA (angular) between the fitted and the true states (`neurodyn.analysis.dsa`).
+    psth_r2 : float
+        PSTH R^2 of the co-smoothed held-out neurons on the test trials, trials averaged by
+        condition (`psth_r2`); NaN where the recording has no condition to average by.
     """
 
     model: str
@@ -384,6 +387,7 @@ class Recovery(SavableResult):
     fixed_point_distance: float
     stability_agreement: float
     dsa_distance: float
+    psth_r2: float = math.nan
 
     def row(self) -> dict[str, float | int | str]:
         """The scores as one row of a table (`recovery_table`)."""
@@ -403,14 +407,14 @@ def recovery_table(rows: list[Recovery]) -> str:
         The table, a header and one line per row.
     """
     head = (
-        "| model | member | bits/spike (truth) | state R^2 | fixed points true / fitted | "
-        "distance | stability agreement | DSA |"
+        "| model | member | bits/spike (truth) | PSTH R^2 | state R^2 | fixed points true / "
+        "fitted | distance | stability agreement | DSA |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r.model} | {r.member} | {r.bits_per_spike:.3f} ({r.true_bits_per_spike:.3f}) | "
-            f"{r.state_r2:.3f} | {r.n_fixed_true} / {r.n_fixed_fitted} | "
+            f"{r.psth_r2:.3f} | {r.state_r2:.3f} | {r.n_fixed_true} / {r.n_fixed_fitted} | "
             f"{r.fixed_point_distance:.3f} | {r.stability_agreement:.2f} | {r.dsa_distance:.3f} |"
         )
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from neurodyn.analysis import (
     dsa,
     match_fixed_points,
     model_fixed_points,
+    psth_r2,
     state_r2,
 )
 from neurodyn.data import SyntheticRecording
@@ -116,16 +117,23 @@ def recovery(
     if rec.kind == "counts" and len(split.heldout_neurons) and len(split.test_trials):
         counts = rec.activity[:, :, split.heldout_neurons]
         train, test = split.train_trials, split.test_trials
-        smoothed = co_smoothing(
+        smoothing = co_smoothing(
             latents[scored, train],
             counts[scored, train],
             latents[scored, test],
             counts[scored, test],
-        ).bits_per_spike
+        )
+        smoothed = smoothing.bits_per_spike
+        labels = psth_conditions(rec.conditions, test)
+        psth = (
+            psth_r2(torch.as_tensor(smoothing.rates), counts[scored, test], labels)
+            if labels is not None
+            else math.nan
+        )
         true_rates = synthetic.mean()[scored][:, test][:, :, split.heldout_neurons]
         ceiling = float(bits_per_spike(true_rates, counts[scored, test]))
     else:
-        smoothed = ceiling = math.nan
+        smoothed = ceiling = psth = math.nan
     fitted_model = run.load_model().member(member)
     if true_fixed is None:
         true_fixed = true_fixed_points(synthetic, n_starts=n_starts, seed=seed)
@@ -150,4 +158,23 @@ def recovery(
         fixed_point_distance=float(match.distances.mean()) if len(match.distances) else math.nan,
         stability_agreement=match.stability_agreement,
         dsa_distance=float(distance),
+        psth_r2=float(psth),
     )
+
+
+def psth_conditions(
+    conditions: dict[str, torch.Tensor], trials: torch.Tensor
+) -> torch.Tensor | None:
+    """A condition label `[B']` per trial of `trials` for PSTH R^2: the recording's condition
+    with the fewest distinct values among those with at least two, and at most a quarter as
+    many values as trials (so each PSTH averages a few trials); None if none qualifies."""
+    best = None
+    for values in conditions.values():
+        chosen = values[trials]
+        n_values = len(torch.unique(chosen))
+        if 2 <= n_values <= len(trials) / 4 and (best is None or n_values < best[0]):
+            best = (n_values, chosen)
+    if best is None:
+        return None
+    _, labels = torch.unique(best[1], return_inverse=True)
+    return labels

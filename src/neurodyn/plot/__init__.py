@@ -34,6 +34,7 @@ from neurodyn.plot.information import (
 )
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
 from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
+from neurodyn.plot.recovery import plot_recovery
 from neurodyn.plot.population_code import (
     plot_bias_variance,
     plot_discriminability,
@@ -92,6 +93,7 @@ __all__ = [
     "plot_preferred_stimuli",
     "plot_prior_powers",
     "plot_rate_maps",
+    "plot_recovery",
     "plot_recurrent_input_ratio",
     "plot_resets",
     "plot_resonance",

@@ -33,6 +33,7 @@ STUDY: Study[RecoveryConfig, list[FitScore]] = Study(
         "member",
         "bits_per_spike",
         "true_bits_per_spike",
+        "psth_r2",
         "state_r2",
         "n_fixed_true",
         "n_fixed_fitted",

@@ -197,6 +197,7 @@ def rows(results: list[FitScore]) -> list[dict[str, Any]]:
                 "member": r.member,
                 "bits_per_spike": r.bits_per_spike,
                 "true_bits_per_spike": r.true_bits_per_spike,
+                "psth_r2": r.psth_r2,
                 "state_r2": r.state_r2,
                 "n_fixed_true": r.n_fixed_true,
                 "n_fixed_fitted": r.n_fixed_fitted,
