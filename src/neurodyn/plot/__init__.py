@@ -34,7 +34,6 @@ from neurodyn.plot.information import (
 )
 from neurodyn.plot.latent import plot_dmd, plot_epoch_states
 from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
-from neurodyn.plot.recovery import plot_recovery
 from neurodyn.plot.population_code import (
     plot_bias_variance,
     plot_discriminability,
@@ -44,6 +43,7 @@ from neurodyn.plot.population_code import (
     plot_preferred_stimuli,
     plot_reward_curves,
 )
+from neurodyn.plot.recovery import plot_recovery
 from neurodyn.plot.spatial import (
     plot_arm_correlations,
     plot_autocorrelograms,
