@@ -224,12 +224,14 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
 
 
 def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
-    from neurodyn.analysis.fixed_points import FixedPointOptions
+    from neurodyn.analysis.fixed_points import FixedPointOptions, refuse_spiking
     from neurodyn.report import write_report
     from neurodyn.runs import fixedpoints as fp
     from neurodyn.runs.analyze import analyze_run, load_analyses
 
     progress = not args.quiet
+    # before the analyses the figures need, which a spiking run would run for nothing
+    refuse_spiking(run.load_model(), "fixed points")
     if not load_analyses(run):
         # the figures use the trajectories' principal components
         analyze_run(run, progress=progress)

@@ -15,6 +15,7 @@ from neurodyn.analysis.latent import (
     trials_first,
     viterbi,
 )
+from neurodyn.errors import ArgumentError
 
 F64 = torch.float64
 
@@ -178,3 +179,17 @@ def test_the_old_trials_first_helper_still_works_and_warns():
     x = torch.zeros(3, 7, 2)
     with pytest.warns(DeprecationWarning, match="time-major"):
         assert trials_first(x).shape == (3, 7, 2) and trials_first(x[0]).dtype == F64
+
+
+def test_dmd_of_states_with_silent_units_keeps_only_the_directions_they_take():
+    # a rotation in two units, three units that never move (a silent spiking neuron's
+    # filtered spikes): a rank above the data's must not divide by zero singular values
+    a = torch.tensor([[0.9, -0.2], [0.2, 0.9]], dtype=torch.float64)
+    x = [torch.tensor([1.0, 0.0], dtype=torch.float64)]
+    for _ in range(30):
+        x.append(a @ x[-1])
+    states = torch.cat([torch.stack(x), torch.zeros(31, 3, dtype=torch.float64)], dim=1)
+    result = dmd(states, rank=5)
+    assert np.round(np.sort_complex(result.eigenvalues), 6).tolist() == [0.9 - 0.2j, 0.9 + 0.2j]
+    with pytest.raises(ArgumentError, match="never change from zero"):
+        dmd(torch.zeros(10, 4), rank=2)

@@ -106,6 +106,7 @@ from neurodyn.analysis.fixed_points import (
     frozen_copy,
     jacobians,
     model_fixed_points,
+    refuse_spiking,
     speed,
 )
 from neurodyn.analysis.icl import (
@@ -468,6 +469,7 @@ __all__ = [
     "recovery_table",
     "recurrent_input_ratio",
     "reference_predictions",
+    "refuse_spiking",
     "regression_generalisation",
     "resonance_curve",
     "responses_by_stimulus",

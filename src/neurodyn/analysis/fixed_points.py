@@ -53,7 +53,7 @@ from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis._search import Searched, Solver, linearise, midpoint_starts
 from neurodyn.analysis._search import search as solver_search
 from neurodyn.analysis._stability import STABILITY, classify
-from neurodyn.errors import ConfigError, ShapeError
+from neurodyn.errors import ArgumentError, ConfigError, ShapeError
 from neurodyn.models import Network
 
 
@@ -667,8 +667,51 @@ def model_fixed_points(
     )
 
 
+def refuse_spiking(model: Network, analysis: str) -> None:
+    """Refuse `analysis`, one that follows the step function `F(h, u)`, for a spiking network.
+
+    A spiking step is a map with a threshold: piecewise constant in the potentials, with no
+    fixed points of its full state under a drive that makes neurons fire, and a derivative
+    that is zero almost everywhere. The analyses of states take its filtered spike trains
+    instead (`model.activity`).
+
+    Parameters
+    ----------
+    model : Network
+    analysis : str
+        What was asked for, as the message names it ("fixed points", "Lyapunov spectra").
+
+    Returns
+    -------
+    None
+        For a rate network, which every analysis of the step function takes.
+
+    Raises
+    ------
+    ArgumentError
+        For a spiking cell (`model.spiking`), naming the analysis and what does apply.
+
+    Example
+    -------
+    >>> from neurodyn.models import NetworkSpec, build_model
+    >>> net = build_model(NetworkSpec(n_inputs=1, n_hidden=4, n_outputs=1, cell="lif"))
+    >>> refuse_spiking(net, "fixed points")
+    Traceback (most recent call last):
+    ...
+    neurodyn.errors.ArgumentError: fixed points do not apply to the spiking cell 'lif' (its step is a map with a threshold); PCA, task variance and compare read its filtered spike trains
+    """
+    if getattr(model, "spiking", False):
+        raise ArgumentError(
+            f"{analysis} do not apply to the spiking cell {model.spec.cell!r} (its step is a "
+            "map with a threshold); PCA, task variance and compare read its filtered spike "
+            "trains"
+        )
+
+
 def frozen_copy(model: Network, dtype: torch.dtype) -> Network:
-    """A copy of `model` in `dtype` with gradients switched off (for analyses)."""
+    """A copy of `model` in `dtype` with gradients switched off, for the analyses of its step
+    function (which refuse a spiking network: `refuse_spiking`)."""
+    refuse_spiking(model, "analyses of the step function (fixed points, cycles, Lyapunov spectra)")
     net = copy.deepcopy(model).to(dtype)
     for p in net.parameters():
         p.requires_grad_(False)

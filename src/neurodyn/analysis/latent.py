@@ -162,7 +162,12 @@ def dmd(
     before = x[:, :-1].reshape(-1, x.shape[-1]).T  # [D, M]
     after = x[:, 1:].reshape(-1, x.shape[-1]).T
     u, s, vh = torch.linalg.svd(before, full_matrices=False)
-    keep = int((s > s[0] * 1e-12).sum()) if rank is None else min(rank, len(s))
+    # directions the states never take (a silent unit, a rank-deficient network) carry no
+    # dynamics to fit, and dividing by their zero singular values would make the operator NaN
+    nonzero = int((s > s[0] * 1e-12).sum())
+    if nonzero == 0:
+        raise ArgumentError("the states never change from zero: DMD has no dynamics to fit")
+    keep = nonzero if rank is None else min(rank, nonzero)
     u, s, v = u[:, :keep], s[:keep], vh[:keep].T
     operator = u.T @ after @ v / s  # [r, r]
     eigenvalues, w = torch.linalg.eig(operator)

@@ -30,6 +30,9 @@ class EnsembleNetwork(nn.Module, ABC):
     b_out: nn.Parameter
     # True: fixed points are classified on the flow (dt = spec.dt_ms); False: on the map.
     continuous_time: bool
+    # True for spiking cells: their step is a discontinuous map (a threshold), so the analyses
+    # of step functions (fixed points, cycles, Lyapunov spectra) refuse them
+    spiking: bool = False
 
     @classmethod
     def check_spec(cls, spec: Any) -> None:
@@ -44,6 +47,23 @@ class EnsembleNetwork(nn.Module, ABC):
     @abstractmethod
     def state_size(self) -> int:
         """Size S of the state the analyses see (`step` maps `[E, B, S]` to `[E, B, S]`)."""
+
+    def activity(self, states: Tensor) -> Tensor:
+        """The activity the state analyses read (PCA, task variance, `compare`) from the
+        states a forward pass returns.
+
+        Parameters
+        ----------
+        states : Tensor [..., S]
+            States as `forward` returns them (`[T, E, B, S]`) or any slice of them.
+
+        Returns
+        -------
+        Tensor [..., S]
+            The states themselves; a spiking cell returns its filtered spike trains
+            `[..., N]` instead (`LIFNetwork.activity`).
+        """
+        return states
 
     @abstractmethod
     def forward(

@@ -21,7 +21,9 @@ differentiated through (the spike is detached there), which keeps the gradients 
 
 The state a step maps is `[r, s, V, I, refractory steps left]` (`[E, B, 5N]`), so `step` is
 the forward pass one step at a time; `Trajectory.states` holds it, `filtered_spikes(states)`
-takes r out and `spikes(states)` the spikes.
+takes r out and `spikes(states)` the spikes. The analyses of states read r
+(`activity`); those of the step function (fixed points, cycles, Lyapunov spectra) do not
+apply to a map with a threshold and refuse the cell.
 
 Why our own small core, not snntorch or norse: neither has an ensemble axis (E networks as one
 batched computation with one noise generator per member), nor neurodyn's structure
@@ -157,6 +159,22 @@ class LIFNetwork(CTRNN):
         `[..., 5N]`: `[..., N]`."""
         return states[..., : self.spec.n_hidden]
 
+    def activity(self, states: Tensor) -> Tensor:
+        """What the state analyses (PCA, task variance, `compare`) read: the filtered spike
+        trains, each neuron's spikes through the exponential filter of time constant
+        `tau_readout_ms` (spikes per step, `r_t = a r_{t-1} + (1 - a) s_t`,
+        `a = exp(-dt_ms / tau_readout_ms)`), the same rates the readout sees.
+
+        Parameters
+        ----------
+        states : Tensor [..., 5N]
+
+        Returns
+        -------
+        Tensor [..., N]
+        """
+        return self.filtered_spikes(states)
+
     def spikes(self, states: Tensor) -> Tensor:
         """The spikes (0 or 1) from states `[..., 5N]`: `[..., N]`."""
         n = self.spec.n_hidden
@@ -223,8 +241,8 @@ class LIFNetwork(CTRNN):
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
         """Jacobian of `step` through the surrogate gradient, `[E, B, 5N, 5N]` (the spikes'
-        true derivative is zero almost everywhere: fixed points of a spiking map are
-        refused by the analyses; this serves gradient-based tools)."""
+        true derivative is zero almost everywhere: the analyses of step functions refuse a
+        spiking map; this serves gradient-based tools)."""
         size = h.shape[-1]
         with torch.enable_grad():
             pullback = torch.func.vjp(lambda state: self.step(state, x), h)[1]

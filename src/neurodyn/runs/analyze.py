@@ -36,7 +36,7 @@ from neurodyn.analysis import (
 )
 from neurodyn.analysis.latent import DMD, EpochStates, dmd, epoch_states
 from neurodyn.analysis.task_variance import LesionEffects, TaskVariance, UnitClusters
-from neurodyn.errors import CorruptFile, excerpt
+from neurodyn.errors import ArgumentError, CorruptFile, excerpt
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Batch, Multitask, Task
 
@@ -100,7 +100,13 @@ def analyze_task(
     batch = task.sample(batch_size, seed=seed)
     x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
     traj = net(x, noise=False, return_drives=True)
-    states = traj.states[: batch.n_steps, 0]  # [T, B, N]
+    # a spiking network's filtered spike trains, a rate network's states
+    states = net.activity(traj.states[: batch.n_steps, 0])  # [T, B, N]
+    if not bool(states.any()):
+        raise ArgumentError(
+            f"member {member} of run {run.id} is silent on {task.name} (its activity is zero "
+            "throughout): there is nothing to analyse; train it further or drive it harder"
+        )
     in_trial = batch.trial_mask()
     condition, condition_name = condition_of(task, batch)
     pca = pca_trajectories(
@@ -236,7 +242,7 @@ def member_trajectories(
     net = run.load_member(member)
     batch = task.sample(batch_size, seed=seed)
     x = run.task.embed(task.name, batch).x if isinstance(run.task, Multitask) else batch.x
-    states = net(x, noise=False).states[: batch.n_steps, 0]  # [T, B, N]
+    states = net.activity(net(x, noise=False).states[: batch.n_steps, 0])  # [T, B, N]
     condition, condition_name = condition_of(task, batch)
     return pca_trajectories(
         states, mask=batch.trial_mask(), condition=condition, condition_name=condition_name

@@ -23,7 +23,7 @@ from neurodyn._progress import stage
 from neurodyn.analysis import similarity
 from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
-from neurodyn.errors import NeurodynError
+from neurodyn.errors import ArgumentError, NeurodynError
 from neurodyn.runs.config import check_name
 from neurodyn.runs.run import Run, list_runs
 
@@ -110,7 +110,8 @@ def network_states(
     """States of every member of every run on the same trials (drawn from the first run's
     task; the runs' tasks may differ, e.g. in setting, but must take the same inputs).
 
-    Returns labels (`run:seed`), states `[T, B, N_k]` per network (noise-free), and the trial
+    Returns labels (`run:seed`), states `[T, B, N_k]` per network (noise-free; a spiking
+    network's filtered spike trains, `Network.activity`), and the trial
     mask `[T, B]` (steps inside the trials).
     """
     first = runs[0]
@@ -127,10 +128,15 @@ def network_states(
     for run in progress_of(runs, "running the networks", enabled=progress):
         model = run.load_model()
         with torch.no_grad():
-            traj = model(batch.x, noise=False).states  # [T, E, B, N]
+            traj = model.activity(model(batch.x, noise=False).states)  # [T, E, B, N]
         for e, member_seed in enumerate(run.config.model.seeds):
             labels.append(f"{run.id}:{member_seed}")
             states.append(traj[:, e])
+            if not bool(traj[:, e].any()):
+                raise ArgumentError(
+                    f"network {labels[-1]} is silent on these trials (its activity is zero "
+                    "throughout): a similarity to it is undefined; leave it out"
+                )
     return labels, states, batch.trial_mask()
 
 

@@ -34,7 +34,7 @@ from neurodyn.analysis.cycles import (
     model_limit_cycles,
     poincare_section,
 )
-from neurodyn.analysis.fixed_points import frozen_copy
+from neurodyn.analysis.fixed_points import frozen_copy, refuse_spiking
 from neurodyn.analysis.koopman import KoopmanModes, Monomials, edmd
 from neurodyn.analysis.lyapunov import LyapunovSpectrum, model_lyapunov_spectrum
 from neurodyn.analysis.projection import principal_axes
@@ -62,6 +62,7 @@ def _setup(
     chosen = run_task(run, task)
     epoch = _check_epoch(chosen, epoch)
     model = run.load_model()
+    refuse_spiking(model, "limit cycles, Lyapunov spectra and Koopman modes")
     starts = sample_initial_states(
         visited_states(model, run, chosen, seed=seed), n_initial, noise=noise, seed=seed
     )

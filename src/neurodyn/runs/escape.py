@@ -29,6 +29,7 @@ from neurodyn.analysis.fixed_points import (
     FixedPoints,
     frozen_copy,
     model_fixed_points,
+    refuse_spiking,
 )
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import Network
@@ -125,6 +126,7 @@ def run_escape(
     """
     save = model is None
     model = run.load_model() if model is None else model
+    refuse_spiking(model, "escapes between memories (stable fixed points)")
     if sigmas is None:
         own = float(getattr(model.spec, "sigma_rec", 0.0))
         if not own > 0:

@@ -38,6 +38,7 @@ from neurodyn.analysis.fixed_points import (
     StepFunctions,
     frozen_copy,
     model_fixed_points,
+    refuse_spiking,
 )
 from neurodyn.errors import ConfigError, NeurodynError
 from neurodyn.models import Network
@@ -137,6 +138,7 @@ def find_run_fixed_points(
     epoch = _check_epoch(chosen, epoch)
     save = model is None
     model = run.load_model() if model is None else model
+    refuse_spiking(model, "fixed points")
     start = time.perf_counter()
     starts = sample_initial_states(
         visited_states(model, run, chosen, seed=seed), n_initial, noise=noise, seed=seed
@@ -187,6 +189,7 @@ def interpolate_run(
     epoch_a = _check_epoch(a, epoch)
     epoch_b = _check_epoch(b, epoch)
     net = run.load_member(member)
+    refuse_spiking(net, "fixed points along a rule interpolation")
     visited = torch.cat(
         [visited_states(net, run, a, seed=seed), visited_states(net, run, b, seed=seed)], dim=1
     )
@@ -247,6 +250,7 @@ def across_training(
     chosen = run_task(run, task)
     epoch = _check_epoch(chosen, epoch)
     final = run.load_model()
+    refuse_spiking(final, "fixed points across training")
     run.check_member(member, final.ensemble_size)
     steps_done = run.info().steps_done
     if history[-1][0] != steps_done:

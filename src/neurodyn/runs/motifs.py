@@ -73,7 +73,7 @@ class _States(Mapping[str, torch.Tensor]):
         layout = self.run.task
         x = layout.embed(name, batch).x if isinstance(layout, Multitask) else batch.x
         with torch.no_grad():
-            return self.model(x, noise=False).states[: batch.n_steps]
+            return self.model.activity(self.model(x, noise=False).states[: batch.n_steps])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.batches)

@@ -50,7 +50,8 @@ class TaskStates:
 
 
 def task_states(net: Network, multitask: Multitask, trials: int, seed: int) -> TaskStates:
-    """Noise-free states (network, stimulus and rule inputs) of one network on `trials` trials
+    """Noise-free states (a spiking network's filtered spike trains: `Network.activity`) of
+    one network (network, stimulus and rule inputs) on `trials` trials
     of every task, all drawn with `seed`; the steps from the end of each task's first epoch to
     the trial's end are the ones its task variance uses (the paper: stimulus onset to the end).
     """
@@ -59,7 +60,7 @@ def task_states(net: Network, multitask: Multitask, trials: int, seed: int) -> T
     for task in noise_free.tasks:
         batch = task.sample(trials, seed=seed)
         with torch.no_grad():
-            h = net(noise_free.embed(task.name, batch).x, noise=False).states
+            h = net.activity(net(noise_free.embed(task.name, batch).x, noise=False).states)
         batches[task.name] = batch
         states[task.name] = h[: batch.n_steps, 0]
         first = task.epochs[0]
