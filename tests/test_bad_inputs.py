@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from neurodyn import tasks
+from neurodyn.analysis import avalanche_statistics
 from neurodyn.cli import main
 from neurodyn.errors import NeurodynError
 from neurodyn.models import NetworkSpec
@@ -146,6 +147,31 @@ CASES = [
     train_with(config(train={"l2_weight": float("nan")}), "train.l2_weight", "NaN l2_weight"),
     train_with(config(train={"target_performance": 2.0}), "target_performance", "target over 1"),
     train_with(config(train={"stepz": 3}), "train.stepz", "unknown train field"),
+    # spiking neurons (issue 25): thresholds at or below reset, negative time constants, a
+    # step longer than the refractory period
+    train_with(
+        config(model={"cell": "lif", "threshold": 0.5, "reset": 0.5}),
+        "threshold",
+        "lif threshold at reset",
+    ),
+    train_with(config(model={"cell": "lif", "tau_ms": -20.0}), "tau_ms", "lif negative tau"),
+    train_with(
+        config(model={"cell": "lif", "tau_syn_ms": -5.0}), "tau_syn_ms", "lif negative tau_syn"
+    ),
+    train_with(
+        config(model={"cell": "lif", "refractory_ms": 1.0}), "refractory_ms", "lif dt > refractory"
+    ),
+    Case(
+        "criticality study with a negative time constant",
+        "tau_ms",
+        ("study", "criticality", "--config", "{tmp}/s.yaml", "--runs", "{runs}", "--quiet"),
+        setup=write("s.yaml", "network: {tau_ms: -20.0}\n"),
+    ),
+    Case(
+        "avalanches of a silent network",
+        "silent",
+        api=lambda tmp: avalanche_statistics(np.zeros((200, 2))),
+    ),
     train_with(config(model={"seeds": [-1]}), "seeds", "seed -1"),
     train_with(config(model={"seeds": [2**70]}), "seeds", "seed 2**70"),
     train_with(config(model={"seeds": [3, 3]}), "seeds", "duplicate seeds"),

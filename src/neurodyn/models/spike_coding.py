@@ -356,8 +356,12 @@ def simulate_spike_coding(
             voltage = voltage + step_noise * noise
         if delay > 0:
             if t >= delay:
-                arrived = spikes[t - delay].to(dtype)
-                voltage = voltage + torch.bmm(arrived, lateral)
+                # few neurons fire in a step: adding the rows of W of those that did costs far
+                # less than the dense product with the spike vector (N^2 per trial)
+                member, trial, neuron = spikes[t - delay].nonzero(as_tuple=True)
+                voltage.view(-1, n_neurons).index_add_(
+                    0, member * n_trials + trial, lateral[member, neuron]
+                )
             fired = voltage > thresholds
         else:
             # Boerlin et al.'s rule: the neuron furthest above threshold fires alone, and

@@ -15,6 +15,7 @@ from neurodyn.errors import NeurodynError, nearest_names
 from neurodyn.studies import (
     abstraction,
     continual,
+    criticality,
     engrams,
     escape,
     grid_fragmentation,
@@ -50,6 +51,7 @@ STUDIES: dict[str, Study[Any, Any]] = {
     icl_phases.STUDY.name: icl_phases.STUDY,
     memory_kernels.STUDY.name: memory_kernels.STUDY,
     recovery.STUDY.name: recovery.STUDY,
+    criticality.STUDY.name: criticality.STUDY,
 }
 
 
