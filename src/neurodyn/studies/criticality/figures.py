@@ -22,6 +22,7 @@ def _noise_axis(ax, levels: np.ndarray) -> None:  # type: ignore[no-untyped-def]
     # symlog shows the noise-free level at 0 beside the log-spaced ones
     positive = levels[levels > 0]
     ax.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
+    ax.set_xlim(0.0, float(levels.max()) * 1.3)
     ax.set_xlabel("voltage noise (mean thresholds per sqrt(ms))")
 
 
