@@ -230,8 +230,9 @@ def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
     from neurodyn.runs.analyze import analyze_run, load_analyses
 
     progress = not args.quiet
-    # before the analyses the figures need, which a spiking run would run for nothing
-    refuse_spiking(run.load_model(), "fixed points")
+    if args.interpolate or args.across_training:
+        # before the analyses the figures need, which a spiking run would run for nothing
+        refuse_spiking(run.load_model(), "fixed points along interpolations and training")
     if not load_analyses(run):
         # the figures use the trajectories' principal components
         analyze_run(run, progress=progress)

@@ -40,6 +40,22 @@ def test_constant_current_fires_at_the_discrete_lif_period(refractory_ms):
         assert set(torch.diff(times).tolist()) == {period}, unit
 
 
+@pytest.mark.parametrize("refractory_ms", [0.0, 3.0])
+def test_the_rate_equivalent_fires_within_a_step_of_the_spiking_period(refractory_ms):
+    model = lif(tau_ms=20.0, tau_syn_ms=2.0, refractory_ms=refractory_ms)
+    assert isinstance(model, LIFNetwork)
+    a_syn, a_mem = math.exp(-1 / 2.0), math.exp(-1 / 20.0)
+    equivalent = model.rate_equivalent()
+    for drive in (0.5, 1.0, 2.0):
+        current = drive / (1 - a_syn)
+        period = steps_to_threshold(current, 1.0, a_mem) + round(refractory_ms)
+        rate = float(equivalent.steady_rate(torch.tensor(current)))
+        # the spiking period is the smooth one rounded up to a whole step (drive 1 lands on
+        # a whole step, k = 20 ln(e^0.5) = 10, where the strict threshold takes one more)
+        assert period - 1 - 1e-4 <= 1 / rate <= period + 1e-4
+    assert float(equivalent.steady_rate(torch.tensor(0.9))) == 0.0  # below threshold
+
+
 def test_a_subthreshold_current_never_fires():
     # steady current 0.05 / (1 - e^(-1/5)) = 0.28, below the threshold 1
     model = lif(tau_ms=20.0)

@@ -5,6 +5,9 @@ the answers are known without training."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -17,7 +20,12 @@ from neurodyn.runs.analyze import analyze_task
 from neurodyn.runs.compare import compare_runs, network_states
 from neurodyn.runs.dynamics import run_lyapunov
 from neurodyn.runs.escape import run_escape
-from neurodyn.runs.fixedpoints import find_run_fixed_points
+from neurodyn.runs.fixedpoints import (
+    default_epoch,
+    epoch_input,
+    find_run_fixed_points,
+    interpolate_run,
+)
 from neurodyn.runs.task_variance import task_states
 
 N = 12
@@ -112,7 +120,10 @@ def test_compare_refuses_a_silent_network(lif_run, monkeypatch):
 @pytest.mark.parametrize(
     ("analysis", "name"),
     [
-        (lambda run: find_run_fixed_points(run, n_initial=4), "fixed points"),
+        (
+            lambda run: interpolate_run(run, "pdm", "dlygo", n_initial=4),
+            "fixed points along a rule interpolation",
+        ),
         (lambda run: run_lyapunov(run, n_initial=2), "Lyapunov spectra"),
         (lambda run: run_escape(run, sigmas=[0.1]), "escapes between memories"),
     ],
@@ -122,8 +133,31 @@ def test_the_step_function_analyses_refuse_a_spiking_run(lif_run, analysis, name
         analysis(lif_run)
 
 
-def test_the_cli_refuses_fixed_points_of_a_spiking_run_in_one_line(lif_run, capsys):
-    assert main(["fixedpoints", str(lif_run.path), "--quiet", "--initial-states", "4"]) == 2
+def test_the_cli_refuses_a_rule_interpolation_of_a_spiking_run_in_one_line(lif_run, capsys):
+    argv = ["fixedpoints", str(lif_run.path), "--quiet", "--interpolate", "pdm", "dlygo"]
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("neurodyn: error: fixed points do not apply to the spiking cell")
+    assert err.startswith("neurodyn: error: fixed points along interpolations and training do not")
     assert "\n" not in err and "Traceback" not in err
+
+
+def test_fixed_points_of_a_spiking_run_are_its_rate_equivalents_steady_rates(lif_run):
+    # uncoupled neurons: each one's steady rate is phi of its own steady current, no search
+    # needed to know the answer
+    model = lif_run.load_model()
+    with torch.no_grad():
+        model.W_rec.zero_()
+        model.b[:, : N // 2] = 1.5
+    found = find_run_fixed_points(lif_run, task="pdm", n_initial=8, model=model)
+    equivalent = model.rate_equivalent()
+    u = epoch_input(lif_run, lif_run.task.tasks[0], default_epoch(lif_run.task.tasks[0]))
+    a_syn = math.exp(-model.spec.dt_ms / model.spec.tau_syn_ms)
+    with torch.no_grad():
+        current = (model.W_in @ u + model.b) / (1 - a_syn)  # [E, N]
+        expected = equivalent.steady_rate(current).numpy()
+    assert found.states.shape[1] == N
+    for member in range(2):
+        points = found.states[(found.member == member) & found.is_fixed]
+        assert len(points) == 1
+        np.testing.assert_allclose(points[0], expected[member], atol=1e-6)
+    assert expected[:, : N // 2].min() > 0  # the driven half fires

@@ -695,16 +695,16 @@ def refuse_spiking(model: Network, analysis: str) -> None:
     -------
     >>> from neurodyn.models import NetworkSpec, build_model
     >>> net = build_model(NetworkSpec(n_inputs=1, n_hidden=4, n_outputs=1, cell="lif"))
-    >>> refuse_spiking(net, "fixed points")
+    >>> refuse_spiking(net, "Lyapunov spectra")
     Traceback (most recent call last):
     ...
-    neurodyn.errors.ArgumentError: fixed points do not apply to the spiking cell 'lif' (its step is a map with a threshold); PCA, task variance and compare read its filtered spike trains
+    neurodyn.errors.ArgumentError: Lyapunov spectra do not apply to the spiking cell 'lif' (its step is a map with a threshold); PCA, task variance and compare read its filtered spike trains, `neurodyn fixedpoints` finds its rate equivalent's fixed points
     """
     if getattr(model, "spiking", False):
         raise ArgumentError(
             f"{analysis} do not apply to the spiking cell {model.spec.cell!r} (its step is a "
             "map with a threshold); PCA, task variance and compare read its filtered spike "
-            "trains"
+            "trains, `neurodyn fixedpoints` finds its rate equivalent's fixed points"
         )
 
 

@@ -30,7 +30,7 @@ from neurodyn.models._registry import CELLS, build_model, register_cell
 from neurodyn.models.adopted import AdoptedModule, AdoptedNetwork, AdoptedSpec
 from neurodyn.models.ctrnn import CTRNN
 from neurodyn.models.gated import GatedRNN
-from neurodyn.models.lif import LIFNetwork, spike_function
+from neurodyn.models.lif import LIFNetwork, LIFRateEquivalent, spike_function
 from neurodyn.models.lowrank import LowRankRNN
 from neurodyn.models.recurrence import ACTIVATIONS
 from neurodyn.models.spec import NetworkSpec, Trajectory
@@ -76,6 +76,7 @@ __all__ = [
     "EnsembleNetwork",
     "GatedRNN",
     "LIFNetwork",
+    "LIFRateEquivalent",
     "LowRankRNN",
     "Network",
     "NetworkSpec",

@@ -250,3 +250,101 @@ class LIFNetwork(CTRNN):
             directions = basis[:, None, None, :].expand(size, *h.shape)
             rows = torch.func.vmap(pullback)(directions)[0]
         return rows.permute(1, 2, 0, 3)
+
+    def rate_equivalent(self) -> LIFRateEquivalent:
+        """The rate network whose fixed points are this network's steady firing
+        (`LIFRateEquivalent`), with the same weights."""
+        equivalent = LIFRateEquivalent(self.spec)
+        equivalent.load_state_dict(self.state_dict())
+        return equivalent
+
+
+class LIFRateEquivalent(LIFNetwork):
+    """The mean-field rate network of a `lif` network: each neuron's filtered spike train
+    replaced by its steady firing rate under the steady synaptic current, where the analyses of
+    the step function (fixed points) apply.
+
+    With rates r (spikes per step) held, the synaptic current settles at
+    `I = (W_in x + b + W_rec r) / (1 - a_syn)`, and a neuron under a constant current
+    `I > threshold` climbs from the reset to the threshold in
+    `k(I) = (tau_ms / dt_ms) ln((I - reset) / (I - threshold))` steps (the potential relaxes
+    to I with a_mem = exp(-dt / tau_ms)), then rests `refractory_ms / dt_ms` steps:
+
+        phi(I) = 1 / (k(I) + n_refractory)  (at most 1 spike per step; 0 for I <= threshold)
+        r_t = a_out r_{t-1} + (1 - a_out) phi(I(r_{t-1}, x_t))
+
+    the readout's filter over the rates, so a fixed point r* = phi(I(r*, x)) is a steady
+    firing pattern of the spiking network. The spiking network's period is the whole number
+    ceil(k) + n_refractory; phi is its smooth continuation (the standard LIF rate, Gerstner
+    et al. 2014, ch. 8), within a step of the period. States are rates `[E, B, N]`.
+
+    Example
+    -------
+    >>> spec = NetworkSpec(n_inputs=1, n_hidden=2, n_outputs=1, cell="lif", dt_ms=1.0,
+    ...                    tau_ms=20.0, sigma_rec=0.0)
+    >>> net = LIFNetwork(spec).rate_equivalent()
+    >>> rates = net.steady_rate(torch.tensor([0.5, 2.0]))   # currents below and above 1
+    >>> [round(float(r), 4) for r in rates]                 # 1 / (20 ln 2) above
+    [0.0, 0.0721]
+    """
+
+    spiking = False
+    # the CTRNN's closed-form speed gradient is of the rate CTRNN's step, not of this one
+    speed_and_gradient = None  # type: ignore[assignment]
+
+    @property
+    def state_size(self) -> int:
+        """N: the rates."""
+        return self.spec.n_hidden
+
+    def activity(self, states: Tensor) -> Tensor:
+        """The rates themselves."""
+        return states
+
+    def steady_rate(self, current: Tensor) -> Tensor:
+        """phi(I): spikes per step of a neuron under the constant synaptic current `I`."""
+        s = self.spec
+        n_refractory = round(s.refractory_ms / s.dt_ms)
+        above = current > s.threshold
+        # the log is taken only where it is defined, so its gradient is never NaN elsewhere
+        safe = torch.where(above, current, torch.full_like(current, s.threshold + 1.0))
+        steps = (s.tau_ms / s.dt_ms) * torch.log((safe - s.reset) / (safe - s.threshold))
+        rate = (1.0 / (steps + n_refractory)).clamp(max=1.0)
+        return torch.where(above, rate, torch.zeros_like(rate))
+
+    def _rate_step(self, r: Tensor, drive: Tensor) -> Tensor:
+        a_syn, _, a_out, _ = self._constants()
+        current = (drive + torch.bmm(r, self.W_rec.transpose(1, 2))) / (1 - a_syn)
+        return a_out * r + (1 - a_out) * self.steady_rate(current)
+
+    def step(self, h: Tensor, x: Tensor) -> Tensor:
+        """One step of the rates: `h [E, B, N]`, `x [E, B, I]` or `[B, I]` -> `[E, B, N]`."""
+        if x.dim() == 2:
+            x = x[None].expand(self.ensemble_size, -1, -1)
+        return self._rate_step(h, torch.baddbmm(self.b[:, None], x, self.W_in.transpose(1, 2)))
+
+    def forward(
+        self,
+        x: Tensor,
+        *,
+        h0: Tensor | None = None,
+        generators: Sequence[torch.Generator] | None = None,
+        noise: bool = True,
+        return_drives: bool = False,
+    ) -> Trajectory:
+        """The rates over inputs `x [T, B, I]` or `[T, E, B, I]`, noise-free (the mean
+        field has none): states `[T, E, B, N]`, outputs `[T, E, B, O]`."""
+        xe = self._per_member(x)  # [E, T, B, I]
+        n_members, _, batch_size, _ = xe.shape
+        state = (
+            torch.zeros(n_members, batch_size, self.state_size, dtype=xe.dtype)
+            if h0 is None
+            else (h0 if h0.dim() == 3 else h0[None].expand(n_members, -1, -1))
+        )
+        states = []
+        for x_t in xe.unbind(1):
+            state = self.step(state, x_t)
+            states.append(state)
+        states_t = torch.stack(states)
+        out = torch.einsum("tebn,eon->tebo", states_t, self.W_out)
+        return Trajectory(states=states_t, outputs=out + self.b_out[None, :, None])

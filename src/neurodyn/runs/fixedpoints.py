@@ -41,7 +41,7 @@ from neurodyn.analysis.fixed_points import (
     refuse_spiking,
 )
 from neurodyn.errors import ConfigError, NeurodynError
-from neurodyn.models import Network
+from neurodyn.models import LIFNetwork, Network
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Multitask, Task
 
@@ -138,7 +138,10 @@ def find_run_fixed_points(
     epoch = _check_epoch(chosen, epoch)
     save = model is None
     model = run.load_model() if model is None else model
-    refuse_spiking(model, "fixed points")
+    if isinstance(model, LIFNetwork):
+        # a spiking step is a map with a threshold; its steady firing patterns are the fixed
+        # points of its rate equivalent, in the filtered spike trains' units
+        model = model.rate_equivalent()
     start = time.perf_counter()
     starts = sample_initial_states(
         visited_states(model, run, chosen, seed=seed), n_initial, noise=noise, seed=seed
