@@ -43,7 +43,7 @@ from neurodyn.models.spike_coding import (
     spike_coding_network,
 )
 from neurodyn.runs import Run
-from neurodyn.studies._study import typed_section
+from neurodyn.studies._study import check_fields, typed_section
 
 __all__ = [
     "PAPER",
@@ -95,14 +95,7 @@ class CriticalityConfig:
     def from_dict(cls, data: dict[str, Any]) -> CriticalityConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml,
         key by key inside `network` and `signal`)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study criticality: missing field(s) {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
-                "study's config.yaml"
-            )
+        check_fields("criticality", (f.name for f in dataclasses.fields(cls)), data)
         try:
             config = cls(
                 sizes=tuple(int(n) for n in data["sizes"]),
