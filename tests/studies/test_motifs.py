@@ -57,9 +57,10 @@ def test_a_held_out_task_outside_the_set_is_refused_in_one_line(tmp_path, capsys
     assert "'nope' is not one of the run's tasks" in err and "Traceback" not in err
 
 
-def test_the_defaults_are_the_papers_settings():
-    config = load_config(STUDY)
-    model, train = config.run["model"], config.run["train"]
+def test_the_paper_variant_has_the_papers_settings_and_the_default_its_scaled_budget():
+    paper = load_config(STUDY, variant="paper")
+    default = load_config(STUDY)
+    model, train = paper.run["model"], paper.run["train"]
     assert (model["n_hidden"], model["activation"], model["rec_init"]) == (
         256,
         "softplus",
@@ -72,4 +73,17 @@ def test_the_defaults_are_the_papers_settings():
         64,
     )
     assert train["steps"] * train["batch_size"] == 100_000_000  # the code's 1e8 trials
-    assert len(config.tasks) == 15 and config.run["task"]["interleave"] == "batch"
+    assert paper.transfer["held_out"] == ["delayanti", "dmcnogo"]
+    for config in (paper, default):
+        assert len(config.tasks) == 15 and config.run["task"]["interleave"] == "batch"
+    # the default differs in size and budget only (and in the L2 strengths, which the code
+    # gives per entry: ours scale with the number of units, as config.yaml derives)
+    assert default.run["model"] == {**model, "n_hidden": 128}
+    scale = 128 / 256
+    assert default.run["train"]["l2_rate"] == pytest.approx(train["l2_rate"] * scale, rel=0.02)
+    assert default.run["train"]["l2_weight"] == pytest.approx(
+        train["l2_weight"] * scale**2, rel=0.02
+    )
+    assert default.run["train"]["lr"] == train["lr"]
+    assert default.run["train"]["steps"] < train["steps"]
+    assert default.run_id != paper.run_id  # both can live in one runs folder
