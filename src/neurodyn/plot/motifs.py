@@ -60,10 +60,15 @@ def plot_motifs(
     row_of = np.empty(n_rows, dtype=int)
     row_of[clusters.period_order] = np.arange(n_rows)
     colours = plt.get_cmap("tab10")(np.arange(clusters.n_unit_clusters) % 10)
+    centres, names = [], []
     for c in range(clusters.n_unit_clusters):
         columns = np.flatnonzero(unit_clusters == c)
         if len(columns) == 0:
             continue
+        centres.append(float(columns.mean()))
+        names.append(str(c))
+        if columns.min() > 0:
+            axis.axvline(columns.min() - 0.5, color="w", linewidth=0.4)
         for p in np.flatnonzero(clusters.blocks[c]):
             axis.add_patch(
                 Rectangle(
@@ -75,8 +80,9 @@ def plot_motifs(
                     linewidth=1.2,
                 )
             )
-        axis.text(columns.mean(), n_rows - 0.2, str(c), ha="center", va="top", fontsize=7)
-    axis.set_xlabel(f"units in dendrogram order ({clusters.n_unit_clusters} clusters)")
+    # the units' own indices say nothing here: the ticks name the unit clusters instead
+    axis.set_xticks(centres, names, fontsize=7)
+    axis.set_xlabel(f"unit cluster (active units in dendrogram order, {len(centres)} clusters)")
     axis.set_title("task-period variance and motif blocks")
     return fig
 
@@ -120,6 +126,8 @@ def plot_period_lesions(
     )
     perf_ax.set_xlabel("unit cluster lesioned")
     perf_ax.set_title("performance per task")
+    if ax is None:  # room for the task names between the panels
+        fig.tight_layout()
     return fig
 
 

@@ -320,18 +320,36 @@ def _spread(values: list[float]) -> str:
     return f"{np.mean(values):.2f} ± {np.std(values):.2f} (n={len(values)})"
 
 
+# What the paper reports for each row of the summary (its Figs. 3, 4, 6 and 7, one network of
+# 256 units trained on 1e8 trials per task set); README.md gives the sources point by point.
+PAPER = {
+    "performance": "trained on 1e8 trials",
+    "unit_clusters": "about 20 (lettered a-u in Fig. 3)",
+    "period_clusters": "at least 10 (numbered in Fig. 3)",
+    "shared": "memory, anti-response, reaction-response motifs shared across tasks",
+    "angle": "orthogonal (90) to the decision boundary",
+    "related": "faster than the others after an initial slow phase",
+    "unrelated": "slower than from the related tasks",
+    "scratch": "n/a (our baseline)",
+}
+
+
 def summary(results: MotifsResults) -> str:
     nets = results.networks
     lines = [
         f"Main run at step {results.steps_done}; {len(nets)} networks (mean ± sd over them).",
         "",
-        "| measure | ours |",
-        "|---|---|",
-        f"| min performance over tasks | {_spread([min(n.performance.values()) for n in nets])} |",
-        f"| unit clusters | {_spread([n.motifs.clusters.n_unit_clusters for n in nets])} |",
-        f"| task-period clusters | {_spread([n.motifs.clusters.n_period_clusters for n in nets])} |",
-        f"| shared motifs | {_spread([len(n.motifs.clusters.shared()) for n in nets])} |",
-        "| bridge-readout angle (deg) | "
+        "| measure | paper | ours |",
+        "|---|---|---|",
+        f"| min performance over tasks | {PAPER['performance']} | "
+        f"{_spread([min(n.performance.values()) for n in nets])} |",
+        f"| unit clusters | {PAPER['unit_clusters']} | "
+        f"{_spread([n.motifs.clusters.n_unit_clusters for n in nets])} |",
+        f"| task-period clusters | {PAPER['period_clusters']} | "
+        f"{_spread([n.motifs.clusters.n_period_clusters for n in nets])} |",
+        f"| shared motifs | {PAPER['shared']} | "
+        f"{_spread([len(n.motifs.clusters.shared()) for n in nets])} |",
+        f"| bridge-readout angle (deg) | {PAPER['angle']} | "
         f"{_spread([b.bridge_readout_angle_deg for n in nets for b in n.bridges])} |",
     ]
     for held in sorted({c.held_out for c in results.transfer}):
@@ -340,7 +358,7 @@ def summary(results: MotifsResults) -> str:
             if mine:
                 lines.append(
                     f"| transfer {PAPER_NAMES.get(PREFIX + held, held)} from {start}: steps to "
-                    f"{CRITERION:g} / final performance | "
+                    f"{CRITERION:g} / final performance | {PAPER[start]} | "
                     f"{_spread([c.steps_to_criterion for c in mine])} / "
                     f"{_spread([c.final_performance for c in mine])} |"
                 )

@@ -13,7 +13,13 @@ from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
 from neurodyn.report.blocks import figure_html
 from neurodyn.runs import Run
 from neurodyn.studies.motifs.figures import plot_transfer
-from neurodyn.studies.motifs.measure import PAPER_NAMES, MotifsConfig, MotifsResults
+from neurodyn.studies.motifs.measure import PAPER_NAMES, PREFIX, MotifsConfig, MotifsResults
+
+
+def _paper(label: str) -> str:
+    """`"<task> <epoch>"` with the task's name in the paper (MemoryPro for delaygo)."""
+    task, epoch = label.rsplit(" ", 1)
+    return f"{PAPER_NAMES.get(task, task)} {epoch}"
 
 
 def report(results: MotifsResults, config: MotifsConfig, runs: Mapping[str, Run], out: Path) -> str:
@@ -24,11 +30,12 @@ def report(results: MotifsResults, config: MotifsConfig, runs: Mapping[str, Run]
     for n in results.networks:
         clusters = n.motifs.clusters
         motifs = "".join(
-            f"<li>cluster {c}: {html.escape(', '.join(p) or '(none above the threshold)')}</li>"
+            f"<li>cluster {c}: "
+            f"{html.escape(', '.join(map(_paper, p)) or '(none above the threshold)')}</li>"
             for c, p in enumerate(clusters.motifs())
         )
         fixed = "".join(
-            f"<tr><td>{html.escape(label)}</td>"
+            f"<tr><td>{html.escape(_paper(PREFIX + label))}</td>"
             + "".join(f"<td>{count.get(k, 0)}</td>" for k in ("stable", "saddle", "unstable"))
             + "</tr>"
             for label, count in n.fixed_points.items()
