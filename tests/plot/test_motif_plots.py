@@ -2,17 +2,13 @@
 clusters at their columns, and the lesion figure keeps its task names clear of the other
 panel."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from neurodyn.analysis import cluster_motifs, period_variance  # noqa: E402
-from neurodyn.analysis.motif_lesions import PeriodLesions  # noqa: E402
-from neurodyn.plot.motifs import plot_motifs, plot_period_lesions  # noqa: E402
-from tests.analysis.test_motifs import PER_GROUP, PLANTED, planted_states  # noqa: E402
+from neurodyn.analysis import cluster_motifs, period_variance
+from neurodyn.analysis.motif_lesions import PeriodLesions
+from neurodyn.plot.motifs import plot_motifs, plot_period_lesions
+from tests.analysis.test_motifs import PER_GROUP, PLANTED, planted_states
 
 
 def test_the_motif_matrix_names_each_unit_cluster_at_the_middle_of_its_columns():
