@@ -161,3 +161,21 @@ def test_fisher_figures_draw_each_network_over_its_mean_and_its_powers():
     assert plot_prior_powers({"a": powers, "b": powers}, ax=ax) is fig
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
     plt.close(fig)
+
+
+def test_learning_curves_show_tasks_logged_one_batch_in_several():
+    # interleave: batch logs only the step's task: fdgo at steps 100 and 300, delaygo at 200
+    metrics = [
+        {"step": 100, "member": 0, "seed": 0, "loss": 1.0, "perf.fdgo": 0.2},
+        {"step": 200, "member": 0, "seed": 0, "loss": 0.5, "perf.delaygo": 0.4},
+        {"step": 300, "member": 0, "seed": 0, "loss": 0.2, "perf.fdgo": 0.9},
+    ]
+    fig = neurodyn.plot.plot_learning_curves(metrics)
+    lines = {line.get_label(): line for line in fig.axes[1].get_lines()}
+    for task, logged in (("fdgo", {100: 0.2, 300: 0.9}), ("delaygo", {200: 0.4})):
+        line = lines[task]
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        shown = ~np.isnan(y)
+        assert dict(zip(x[shown], y[shown], strict=True)) == logged
+        assert line.get_marker() not in (None, "None", "", " ")  # isolated points are drawn
+    plt.close(fig)

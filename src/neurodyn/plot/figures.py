@@ -63,11 +63,15 @@ def plot_learning_curves(
         seed = int(rows[0]["seed"])
         ax_loss.plot(steps, [r["loss"] for r in rows], label=f"seed {seed}")
         for j, key in enumerate(perf_keys):
+            # markers: a task trained one batch in several (interleave: batch) is logged at
+            # isolated steps, which a line alone would not draw
             ax_perf.plot(
                 steps,
                 [r.get(key, float("nan")) for r in rows],
                 color=f"C{j % 10}",
                 alpha=0.8,
+                marker=".",
+                markersize=3,
                 label=key[5:] if m == members[0] else None,
             )
     ax_loss.set(xlabel="training step", ylabel="task loss", yscale="log", title="loss")
@@ -79,7 +83,7 @@ def plot_learning_curves(
     )
     if len(members) <= 8:
         ax_loss.legend(fontsize=8)
-    ax_perf.legend(fontsize=8)
+    ax_perf.legend(fontsize=8 if len(perf_keys) <= 8 else 6, ncol=1 if len(perf_keys) <= 8 else 2)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
