@@ -43,3 +43,13 @@ def test_the_lesion_figure_keeps_the_task_names_clear_of_the_cost_panel():
     right_of_bar = cost_colorbar.get_tightbbox(renderer).x1
     assert all(t.get_window_extent(renderer).x0 >= right_of_bar for t in names)
     plt.close(fig)
+
+
+def test_the_motif_matrix_keeps_its_period_names_inside_the_figure():
+    states, batches, periods, _ = planted_states()
+    pv = period_variance(states, batches, periods)
+    fig = plot_motifs(pv, cluster_motifs(pv), task_names={"driscoll24.delaydm1": "A" * 30})
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert all(t.get_window_extent(renderer).x0 >= 0 for t in fig.axes[0].get_yticklabels())
+    plt.close(fig)

@@ -84,6 +84,8 @@ def plot_motifs(
     axis.set_xticks(centres, names, fontsize=7)
     axis.set_xlabel(f"unit cluster (active units in dendrogram order, {len(centres)} clusters)")
     axis.set_title("task-period variance and motif blocks")
+    if ax is None:  # room for the long task-period names
+        fig.tight_layout()
     return fig
 
 
