@@ -17,7 +17,10 @@ from neurodyn.studies.icl_phases.measure import (
     PHASE_NAMES,
     IclConfig,
     NetworkResult,
+    induction_step,
+    phase_changes,
     phase_sequence,
+    phase_table,
     train_network,
 )
 
@@ -27,7 +30,10 @@ __all__ = [
     "STUDY",
     "IclConfig",
     "NetworkResult",
+    "induction_step",
+    "phase_changes",
     "phase_sequence",
+    "phase_table",
     "plot_kl_over_training",
     "plot_phase_diagram",
     "train_network",

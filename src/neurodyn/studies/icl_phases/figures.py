@@ -25,17 +25,22 @@ LABELS = [PHASE_NAMES[a] for a in ALGORITHMS]
 def plot_phase_diagram(results: Sequence[NetworkResult], split: str = "id") -> Figure:
     """One panel per model: the closest algorithm (colour) at each measured step (columns)
     for each number of chains N (rows), at the longest context, on held-out sequences of the
-    training chains (`split="id"`) or of fresh chains (`"ood"`); the first seed."""
+    training chains (`split="id"`) or of fresh chains (`"ood"`); where there are several
+    seeds, the algorithm most of them are closest to (ties go to the first in `ALGORITHMS`)."""
     models = [m for m in MODELS if any(r.model == m for r in results)]
     fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
-        first_seed = min(r.seed for r in results if r.model == model)
-        group = sorted(
-            (r for r in results if r.model == model and r.seed == first_seed),
-            key=lambda r: r.n_chains,
-        )
-        kl = [r.kl_id if split == "id" else r.kl_ood for r in group]
-        grid = np.stack([k.argmin(1) for k in kl])  # [N, steps]
+        n_values = sorted({r.n_chains for r in results if r.model == model})
+        rows = []
+        for n_chains in n_values:
+            members = [r for r in results if r.model == model and r.n_chains == n_chains]
+            closest = np.stack(
+                [(r.kl_id if split == "id" else r.kl_ood).argmin(1) for r in members]
+            )
+            votes = np.stack([(closest == a).sum(0) for a in range(len(ALGORITHMS))])  # [4, C]
+            rows.append(votes.argmax(0))
+        grid = np.stack(rows)  # [N, steps]
+        steps = next(r.steps for r in results if r.model == model)
         ax.imshow(
             grid,
             cmap=ListedColormap(COLOURS),
@@ -45,10 +50,9 @@ def plot_phase_diagram(results: Sequence[NetworkResult], split: str = "id") -> F
             origin="lower",
             interpolation="nearest",
         )
-        steps = group[0].steps
         ticks = np.unique(np.linspace(0, len(steps) - 1, min(6, len(steps))).astype(int))
         ax.set_xticks(ticks, [str(int(steps[t])) for t in ticks])
-        ax.set_yticks(range(len(group)), [str(r.n_chains) for r in group])
+        ax.set_yticks(range(len(n_values)), [str(n) for n in n_values])
         ax.set_xlabel("training step")
         ax.set_ylabel("N training chains")
         ax.set_title(model, fontsize=10)
@@ -61,18 +65,40 @@ def plot_phase_diagram(results: Sequence[NetworkResult], split: str = "id") -> F
 def plot_kl_over_training(results: Sequence[NetworkResult], model: str = "transformer") -> Figure:
     """For one model, a panel per N: the KL of its predictions to each algorithm (solid, in
     distribution) and to the true chain (black: dashed in distribution, solid out of it)
-    against the training step; the first seed."""
-    first_seed = min(r.seed for r in results if r.model == model)
-    group = sorted(
-        (r for r in results if r.model == model and r.seed == first_seed),
-        key=lambda r: r.n_chains,
-    )
-    fig, axes = plt.subplots(1, len(group), figsize=(3.4 * len(group), 3.2), squeeze=False)
-    for ax, r in zip(axes[0], group, strict=True):
+    against the training step; every seed, the first one drawn boldest."""
+    group = sorted((r for r in results if r.model == model), key=lambda r: (r.n_chains, r.seed))
+    n_values = sorted({r.n_chains for r in group})
+    first_seed = min(r.seed for r in group)
+    fig, axes = plt.subplots(1, len(n_values), figsize=(3.4 * len(n_values), 3.2), squeeze=False)
+    for r in group:
+        ax = axes[0][n_values.index(r.n_chains)]
+        first = r.seed == first_seed
+        width, alpha = (1.5, 1.0) if first else (0.8, 0.5)
         for a, (colour, label) in enumerate(zip(COLOURS, LABELS, strict=True)):
-            ax.plot(r.steps, r.kl_id[:, a], color=colour, label=label)
-        ax.plot(r.steps, r.truth_id, "k--", label="true chain (id)")
-        ax.plot(r.steps, r.truth_ood, "k-", label="true chain (ood)")
+            ax.plot(
+                r.steps,
+                r.kl_id[:, a],
+                color=colour,
+                label=label if first else None,
+                linewidth=width,
+                alpha=alpha,
+            )
+        ax.plot(
+            r.steps,
+            r.truth_id,
+            "k--",
+            label="true chain (id)" if first else None,
+            linewidth=width,
+            alpha=alpha,
+        )
+        ax.plot(
+            r.steps,
+            r.truth_ood,
+            "k-",
+            label="true chain (ood)" if first else None,
+            linewidth=width,
+            alpha=alpha,
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training step")

@@ -43,7 +43,13 @@ from neurodyn.analysis.icl import (
     reference_predictions,
 )
 from neurodyn.errors import ConfigError, CorruptCheckpoint
-from neurodyn.models import CausalTransformer, NetworkSpec, TransformerSpec, build_model
+from neurodyn.models import (
+    CausalTransformer,
+    EnsembleNetwork,
+    NetworkSpec,
+    TransformerSpec,
+    build_model,
+)
 from neurodyn.runs import Run
 from neurodyn.tasks import MarkovMixture
 
@@ -52,12 +58,16 @@ __all__ = [
     "PHASE_NAMES",
     "IclConfig",
     "NetworkResult",
+    "induction_step",
     "measure",
+    "phase_changes",
     "phase_sequence",
+    "phase_table",
     "rows",
     "summary",
     "tables",
     "train_network",
+    "train_networks",
 ]
 
 MODELS = ("transformer", "gru", "lstm")
@@ -235,8 +245,11 @@ def phase_sequence(phases: list[str]) -> str:
     return " > ".join(kept)
 
 
-def _network(model: str, config: IclConfig, seed: int) -> nn.Module:
+def _network(model: str, config: IclConfig, seeds: tuple[int, ...]) -> nn.Module:
+    """The transformer of one seed, or a GRU/LSTM ensemble with one member per seed (member e
+    starts as a network of seed `seeds[e]` alone would)."""
     if model == "transformer":
+        (seed,) = seeds
         return CausalTransformer(
             TransformerSpec(max_length=config.length, seed=seed, **config.transformer)
         )
@@ -248,16 +261,18 @@ def _network(model: str, config: IclConfig, seed: int) -> nn.Module:
         dt_ms=1.0,
         tau_ms=1.0,
         sigma_rec=0.0,
-        seeds=(seed,),
+        seeds=seeds,
     )
     return build_model(spec)
 
 
 def _logits(model: str, network: nn.Module, task: MarkovMixture, states: Tensor) -> Tensor:
-    """Next-state logits `[T, B, K]` after every prefix of `states [T, B]`."""
+    """Next-state logits `[T, E, B, K]` after every prefix of `states`: `[T, B]` (the same
+    sequences for every member) or `[T, E, B]` (each member its own); E = 1 for the
+    transformer."""
     if model == "transformer":
-        return network(states)
-    return network(task.encode(states), noise=False).outputs[:, 0]
+        return network(states[:, 0] if states.dim() == 3 else states)[:, None]
+    return network(task.encode(states), noise=False).outputs
 
 
 @dataclass(frozen=True)
@@ -291,13 +306,15 @@ def _kl_last(logits: Tensor, target: Tensor) -> float:
 
 def _measure_step(
     model: str, network: nn.Module, task: MarkovMixture, sets: dict[str, _EvalSet]
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+) -> list[dict[str, Any]]:
+    """Each member's measures at the current step."""
+    n_members = 1 if not isinstance(network, EnsembleNetwork) else network.ensemble_size
+    out: list[dict[str, Any]] = [{} for _ in range(n_members)]
     network.eval()
     with torch.no_grad():
         for split, data in sets.items():
             context = data.states[:-1]
-            logits = _logits(model, network, task, context)
+            logits = _logits(model, network, task, context)  # [T, E, B, K]
             d = algorithm_distances(
                 logits,
                 context,
@@ -306,18 +323,21 @@ def _measure_step(
                 context_lengths=[task.length],
                 references=data.references,
             )
-            out[f"kl_{split}"] = d.kl[0, :, 0]
-            out[f"truth_{split}"] = _kl_last(logits, data.truth)
+            for e, member in enumerate(out):
+                member[f"kl_{split}"] = d.kl[e, :, 0]
+                member[f"truth_{split}"] = _kl_last(logits[:, e], data.truth)
         if model == "transformer":
             context = sets["ood"].states[:-1]
             _, attention = network(context, return_attention=True)
             scores = induction_scores(attention, context)
-            out["previous_token"] = float(scores.previous_token[0].max())
             later = scores.induction[1:] if len(scores.induction) > 1 else scores.induction
-            out["induction"] = float(later.max())
-            out["induction_chance"] = scores.induction_chance
+            out[0]["previous_token"] = float(scores.previous_token[0].max())
+            out[0]["induction"] = float(later.max())
+            out[0]["induction_chance"] = scores.induction_chance
         else:
-            out["previous_token"] = out["induction"] = out["induction_chance"] = math.nan
+            for member in out:
+                member["previous_token"] = member["induction"] = math.nan
+                member["induction_chance"] = math.nan
     network.train()
     return out
 
@@ -329,6 +349,7 @@ def _by_context(
     sets: dict[str, _EvalSet],
     lengths: tuple[int, ...],
 ) -> dict[str, np.ndarray]:
+    """Each member's KL to each algorithm at each context length: `[E, 4, X]` per split."""
     out = {}
     network.eval()
     with torch.no_grad():
@@ -342,8 +363,19 @@ def _by_context(
                 context_lengths=lengths,
                 references=data.references,
             )
-            out[split] = d.kl[0]
+            out[split] = d.kl
+    network.train()
     return out
+
+
+def _clip_per_member(network: nn.Module, max_norm: float) -> None:
+    """`nn.utils.clip_grad_norm_` for each member of an ensemble apart (every parameter has a
+    leading member axis), so that a member's update is the one it would get trained alone."""
+    grads = [p.grad for p in network.parameters() if p.grad is not None]
+    norms = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()  # [E]
+    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
 
 
 def train_network(
@@ -352,25 +384,66 @@ def train_network(
     """Train one network (or resume it from `folder/LABEL.pt`), measuring it at
     `config.eval_steps()`; reuse its measurements from `folder/LABEL.npz` when it finished
     before under the same settings."""
-    label = f"{model}-N{n_chains}-seed{seed}"
-    settings = json.dumps(config.settings(model, n_chains, seed), sort_keys=True)
-    done_path, state_path = folder / f"{label}.npz", folder / f"{label}.pt"
-    if done_path.exists():
-        done = NetworkResult.load(done_path)
-        if done.settings != settings:
-            raise ConfigError(
-                f"{done_path} was trained under other settings; move it away or use another "
-                "--runs folder"
-            )
-        return done
+    return train_networks(config, model, n_chains, (seed,), folder, progress=progress)[0]
+
+
+def train_networks(
+    config: IclConfig,
+    model: str,
+    n_chains: int,
+    seeds: tuple[int, ...],
+    folder: Path,
+    *,
+    progress: bool,
+) -> list[NetworkResult]:
+    """Train the networks of `seeds` (a GRU or LSTM: as one ensemble, a batched computation;
+    the transformer: one seed), each exactly as it would be trained alone: its own initial
+    weights, its own stream of training batches, its own gradient clipping. A network that
+    finished before under the same settings is reused from `folder/LABEL.npz`; the others
+    resume from their checkpoint (`folder/LABEL.pt` for one seed, `MODEL-NN-seedsA+B.pt` for
+    an ensemble)."""
+    labels = [f"{model}-N{n_chains}-seed{seed}" for seed in seeds]
+    settings = [json.dumps(config.settings(model, n_chains, s), sort_keys=True) for s in seeds]
+    done: dict[int, NetworkResult] = {}
+    for seed, label, setting in zip(seeds, labels, settings, strict=True):
+        path = folder / f"{label}.npz"
+        if path.exists():
+            result = NetworkResult.load(path)
+            if result.settings != setting:
+                raise ConfigError(
+                    f"{path} was trained under other settings; move it away or use another "
+                    "--runs folder"
+                )
+            done[seed] = result
+    todo = tuple(s for s in seeds if s not in done)
+    if todo:
+        trained = _train(config, model, n_chains, todo, folder, progress=progress)
+        done.update(zip(todo, trained, strict=True))
+    return [done[s] for s in seeds]
+
+
+def _train(
+    config: IclConfig,
+    model: str,
+    n_chains: int,
+    seeds: tuple[int, ...],
+    folder: Path,
+    *,
+    progress: bool,
+) -> list[NetworkResult]:
+    labels = [f"{model}-N{n_chains}-seed{seed}" for seed in seeds]
+    settings = [json.dumps(config.settings(model, n_chains, s), sort_keys=True) for s in seeds]
+    name = labels[0] if len(seeds) == 1 else f"{model}-N{n_chains}-seeds{'+'.join(map(str, seeds))}"
+    state_path = folder / f"{name}.pt"
     task = MarkovMixture(n_chains=n_chains, length=config.length, chain_seed=config.chain_seed)
     sets = _eval_sets(task, config.eval_sequences)
-    network = _network(model, config, seed)
+    network = _network(model, config, seeds)
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay
     )
-    data = torch.Generator().manual_seed(seed)
-    step, seconds, measured = 0, 0.0, []
+    streams = [torch.Generator().manual_seed(seed) for seed in seeds]
+    step, seconds = 0, 0.0
+    measured: list[list[dict[str, Any]]] = [[] for _ in seeds]
     if state_path.exists():
         try:
             state = torch.load(state_path, weights_only=False)
@@ -379,67 +452,86 @@ def train_network(
                 f"cannot read {state_path} ({type(err).__name__}); delete it to train that "
                 "network again"
             ) from None
-        if state["settings"] != settings:
+        # a single network's checkpoint keeps its one-network layout (settings, data and
+        # measured of that network), so the checkpoints of earlier runs resume
+        saved = [state["settings"]] if isinstance(state["settings"], str) else state["settings"]
+        if saved != settings:
             raise ConfigError(
                 f"{state_path} was trained under other settings; move it away or use another "
                 "--runs folder"
             )
         network.load_state_dict(state["network"])
         optimizer.load_state_dict(state["optimizer"])
-        data.set_state(state["data"])
-        step, seconds, measured = state["step"], state["seconds"], state["measured"]
+        data = state["data"] if isinstance(state["settings"], list) else [state["data"]]
+        for stream, data_state in zip(streams, data, strict=True):
+            stream.set_state(data_state)
+        step, seconds = state["step"], state["seconds"]
+        measured = state["measured"] if isinstance(state["settings"], list) else [state["measured"]]
     eval_steps = config.eval_steps()
-    with Progress(f"{label}", config.steps, enabled=progress, initial=step) as bar:
+    with Progress(name, config.steps, enabled=progress, initial=step) as bar:
         while step < config.steps:
             start = time.perf_counter()
-            states, _, _ = task.sample_states(config.batch_size, generator=data)
-            logits = _logits(model, network, task, states[:-1])
-            loss = nn.functional.cross_entropy(logits.reshape(-1, 10), states[1:].reshape(-1))
+            states = torch.stack(
+                [task.sample_states(config.batch_size, generator=g)[0] for g in streams], 1
+            )  # [T + 1, E, B]
+            logits = _logits(model, network, task, states[:-1])  # [T, E, B, K]
+            # each member's mean cross-entropy, summed: a member's gradient is its own alone
+            losses = nn.functional.cross_entropy(
+                logits.permute(1, 3, 0, 2), states[1:].transpose(0, 1), reduction="none"
+            ).mean((1, 2))  # [E]
             optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(network.parameters(), config.clip_grad)
+            losses.sum().backward()
+            if model == "transformer":
+                nn.utils.clip_grad_norm_(network.parameters(), config.clip_grad)
+            else:
+                _clip_per_member(network, config.clip_grad)
             optimizer.step()
             step += 1
             seconds += time.perf_counter() - start
-            loss_value = float(loss.detach())
-            bar.advance(note=f"loss {loss_value:.3f}")
+            loss_values = [float(v) for v in losses.detach()]
+            bar.advance(note=f"loss {np.mean(loss_values):.3f}")
             if step in eval_steps:
-                measured.append(
-                    {"step": step, "loss": loss_value} | _measure_step(model, network, task, sets)
-                )
+                for e, at_step in enumerate(_measure_step(model, network, task, sets)):
+                    measured[e].append({"step": step, "loss": loss_values[e]} | at_step)
+                single = len(seeds) == 1
                 state = {
-                    "settings": settings,
+                    "settings": settings[0] if single else settings,
                     "network": network.state_dict(),
                     "optimizer": optimizer.state_dict(),
-                    "data": data.get_state(),
+                    "data": streams[0].get_state() if single else [g.get_state() for g in streams],
                     "step": step,
                     "seconds": seconds,
-                    "measured": measured,
+                    "measured": measured[0] if single else measured,
                 }
                 _save(state_path, state)
     final = _by_context(model, network, task, sets, config.context_lengths)
-    result = NetworkResult(
-        label=label,
-        model=model,
-        n_chains=n_chains,
-        seed=seed,
-        settings=settings,
-        steps=np.array([m["step"] for m in measured]),
-        train_loss=np.array([m["loss"] for m in measured]),
-        kl_id=np.stack([m["kl_id"] for m in measured]),
-        kl_ood=np.stack([m["kl_ood"] for m in measured]),
-        truth_id=np.array([m["truth_id"] for m in measured]),
-        truth_ood=np.array([m["truth_ood"] for m in measured]),
-        previous_token=np.array([m["previous_token"] for m in measured]),
-        induction=np.array([m["induction"] for m in measured]),
-        induction_chance=float(measured[-1]["induction_chance"]),
-        by_context_id=final["id"],
-        by_context_ood=final["ood"],
-        context_lengths=np.array(config.context_lengths),
-        seconds=seconds,
-    )
-    result.save(done_path)
-    return result
+    results = []
+    for e, seed in enumerate(seeds):
+        member = measured[e]
+        result = NetworkResult(
+            label=labels[e],
+            model=model,
+            n_chains=n_chains,
+            seed=seed,
+            settings=settings[e],
+            steps=np.array([m["step"] for m in member]),
+            train_loss=np.array([m["loss"] for m in member]),
+            kl_id=np.stack([m["kl_id"] for m in member]),
+            kl_ood=np.stack([m["kl_ood"] for m in member]),
+            truth_id=np.array([m["truth_id"] for m in member]),
+            truth_ood=np.array([m["truth_ood"] for m in member]),
+            previous_token=np.array([m["previous_token"] for m in member]),
+            induction=np.array([m["induction"] for m in member]),
+            induction_chance=float(member[-1]["induction_chance"]),
+            by_context_id=final["id"][e],
+            by_context_ood=final["ood"][e],
+            context_lengths=np.array(config.context_lengths),
+            # an ensemble's members share its wall time
+            seconds=seconds / len(seeds),
+        )
+        result.save(folder / f"{labels[e]}.npz")
+        results.append(result)
+    return results
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
@@ -454,15 +546,21 @@ def _save(path: Path, state: dict[str, Any]) -> None:
 def measure(
     config: IclConfig, runs: Mapping[str, Run], out: Path, progress: bool
 ) -> list[NetworkResult]:
-    """Train and measure every network of the study (see the module docstring)."""
+    """Train and measure every network of the study (see the module docstring): the
+    transformers seed by seed, the GRUs and LSTMs of all seeds as one ensemble each."""
     folder = out / "networks"
     folder.mkdir(parents=True, exist_ok=True)
     results = []
-    for seed in config.seeds:
-        for n_chains in config.n_chains:
-            for model in config.models:
-                results.append(
-                    train_network(config, model, n_chains, seed, folder, progress=progress)
+    for n_chains in config.n_chains:
+        for model in config.models:
+            if model == "transformer":
+                for seed in config.seeds:
+                    results += train_networks(
+                        config, model, n_chains, (seed,), folder, progress=progress
+                    )
+            else:
+                results += train_networks(
+                    config, model, n_chains, config.seeds, folder, progress=progress
                 )
     return results
 
@@ -519,34 +617,136 @@ def tables(results: list[NetworkResult]) -> dict[str, list[dict[str, Any]]]:
     return {"kl_by_context.csv": out}
 
 
+def phase_changes(phases: list[str], steps: np.ndarray) -> list[tuple[str, int]]:
+    """Each phase a network entered after its first, with the first measured step in it.
+
+    Parameters
+    ----------
+    phases : list of str [C]
+        The closest algorithm at each measured step (`NetworkResult.phases`).
+    steps : ndarray [C]
+        The measured steps.
+
+    Returns
+    -------
+    list of (phase, step)
+        In order; a phase left and entered again appears again.
+
+    Example
+    -------
+    >>> phase_changes(["Uni-Inf", "Uni-Inf", "Bi-Inf", "Bi-Ret"], np.array([1, 10, 100, 1000]))
+    [('Bi-Inf', 100), ('Bi-Ret', 1000)]
+    """
+    return [(phases[c], int(steps[c])) for c in range(1, len(phases)) if phases[c] != phases[c - 1]]
+
+
+def induction_step(result: NetworkResult) -> int | None:
+    """The first measured step at which the transformer's best induction head scores at least
+    half-way from chance to 1 (an induction head has formed); None if it never does or the
+    network is recurrent."""
+    threshold = (1 + result.induction_chance) / 2
+    formed = np.flatnonzero(result.induction >= threshold)
+    return int(result.steps[formed[0]]) if formed.size else None
+
+
+def _spread(values: list[float], digits: int = 3) -> str:
+    """Mean, with the standard deviation over seeds when there are several."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
+def _phases_over_seeds(group: list[NetworkResult], split: str) -> str:
+    """The phase sequence of each group of seeds that share it, with the step of each change
+    seed by seed: 'Uni-Inf > Uni-Ret (Uni-Ret at 158, 251, 251)'."""
+    by_sequence: dict[str, list[NetworkResult]] = {}
+    for r in sorted(group, key=lambda r: r.seed):
+        by_sequence.setdefault(phase_sequence(r.phases(split)), []).append(r)
+    parts = []
+    for sequence, members in by_sequence.items():
+        changes = [phase_changes(r.phases(split), r.steps) for r in members]
+        at = "; ".join(
+            f"{changes[0][i][0]} at {', '.join(str(c[i][1]) for c in changes)}"
+            for i in range(len(changes[0]))
+        )
+        label = ""
+        if len(by_sequence) > 1:  # name the seeds of each sequence only where they differ
+            label = (
+                f"seed{'s' if len(members) > 1 else ''} {', '.join(str(r.seed) for r in members)}: "
+            )
+        parts.append(f"{label}{sequence}" + (f" ({at})" if at else ""))
+    return "; ".join(parts)
+
+
 def summary(results: list[NetworkResult]) -> str:
-    """Per model and N: the phases over training (in distribution; seed by seed where they
-    differ), the final phase out of distribution, the KL to the true chain (id, and ood: its
-    best over training and at the end: a rise is the transience of bigram inference) and the
-    transformer's best induction score against chance."""
+    """Per model and N, over seeds: the phases over training in distribution (each sequence
+    of phases with the seeds that follow it and the step of each change, seed by seed), the
+    final phase out of distribution (with its number of seeds), the KL to the true chain (id,
+    and ood: its best over training and at the end, a rise being the transience of bigram
+    inference), and the transformer's best induction score against chance with the step its
+    induction head formed (`induction_step`), seed by seed. Numbers are the mean ± sd over
+    seeds."""
     lines = [
-        "| model | N | phases over training (id) | final phase (ood) | KL to truth id | "
-        "KL to truth ood: best (step) > final | induction (chance) |",
-        "|---|---|---|---|---|---|---|",
+        "| model | N | seeds | phases over training (id) | final phase (ood) | KL to truth id | "
+        "KL to truth ood: best (median step) > final | induction (chance): formed at |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     keys = sorted(
         {(r.model, r.n_chains) for r in results}, key=lambda k: (MODELS.index(k[0]), k[1])
     )
     for model, n_chains in keys:
         group = [r for r in results if (r.model, r.n_chains) == (model, n_chains)]
-        sequences = sorted({phase_sequence(r.phases("id")) for r in group})
-        final_ood = sorted({r.phases("ood")[-1] for r in group})
+        final_ood = [r.phases("ood")[-1] for r in group]
+        final_counts = ", ".join(
+            f"{p}" + (f" ({final_ood.count(p)})" if len(set(final_ood)) > 1 else "")
+            for p in sorted(set(final_ood))
+        )
         best = [int(r.truth_ood.argmin()) for r in group]
-        best_kl = np.mean([r.truth_ood[b] for r, b in zip(group, best, strict=True)])
+        best_kl = [float(r.truth_ood[b]) for r, b in zip(group, best, strict=True)]
         best_step = int(np.median([r.steps[b] for r, b in zip(group, best, strict=True)]))
-        final_kl = np.mean([r.truth_ood[-1] for r in group])
         if model == "transformer":
-            induction = f"{np.mean([r.induction.max() for r in group]):.2f} ({group[0].induction_chance:.2f})"
+            formed = [induction_step(r) for r in sorted(group, key=lambda r: r.seed)]
+            steps = ", ".join("never" if s is None else str(s) for s in formed)
+            induction = (
+                f"{_spread([float(r.induction.max()) for r in group], 2)} "
+                f"({group[0].induction_chance:.2f}): {steps}"
+            )
         else:
             induction = "-"
         lines.append(
-            f"| {model} | {n_chains} | {'; '.join(sequences)} | {', '.join(final_ood)} | "
-            f"{np.mean([r.truth_id[-1] for r in group]):.3f} | {best_kl:.3f} ({best_step}) > "
-            f"{final_kl:.3f} | {induction} |"
+            f"| {model} | {n_chains} | {len(group)} | {_phases_over_seeds(group, 'id')} | "
+            f"{final_counts} | {_spread([float(r.truth_id[-1]) for r in group])} | "
+            f"{_spread(best_kl)} ({best_step}) > "
+            f"{_spread([float(r.truth_ood[-1]) for r in group])} | {induction} |"
         )
+    return "\n".join(lines)
+
+
+def phase_table(results: list[NetworkResult], split: str = "id") -> str:
+    """Markdown: per model and N (rows), the closest algorithm at each measured step (columns)
+    taken by most seeds, with the count where the seeds differ ('Uni-Ret 2/3'); networks
+    measured at other steps than the first one's are left out."""
+    steps = results[0].steps
+    keys = sorted(
+        {(r.model, r.n_chains) for r in results}, key=lambda k: (MODELS.index(k[0]), k[1])
+    )
+    lines = [
+        f"| model | N | {' | '.join(str(int(s)) for s in steps)} |",
+        "|---|---|" + "---|" * len(steps),
+    ]
+    for model, n_chains in keys:
+        group = [
+            r
+            for r in results
+            if (r.model, r.n_chains) == (model, n_chains) and np.array_equal(r.steps, steps)
+        ]
+        if not group:
+            continue
+        cells = []
+        for c in range(len(steps)):
+            at_step = [r.phases(split)[c] for r in group]
+            top = max(sorted(set(at_step)), key=at_step.count)
+            count = at_step.count(top)
+            cells.append(top if count == len(group) else f"{top} {count}/{len(group)}")
+        lines.append(f"| {model} | {n_chains} | {' | '.join(cells)} |")
     return "\n".join(lines)

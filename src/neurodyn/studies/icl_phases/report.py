@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from neurodyn.report.blocks import figure_html
+from neurodyn.report.blocks import figure_html, markdown_html
 from neurodyn.runs import Run
 from neurodyn.studies.icl_phases.figures import plot_kl_over_training, plot_phase_diagram
-from neurodyn.studies.icl_phases.measure import IclConfig, NetworkResult
+from neurodyn.studies.icl_phases.measure import IclConfig, NetworkResult, phase_table
 
 __all__ = ["report"]
 
@@ -17,8 +17,8 @@ __all__ = ["report"]
 def report(
     results: list[NetworkResult], config: IclConfig, runs: Mapping[str, Run], out: Path
 ) -> str:
-    """The report's body: the settings, the phase diagrams (in and out of distribution) and
-    each model's KL curves."""
+    """The report's body: the settings, the phase diagrams (in and out of distribution), the
+    phases over seeds and each model's KL curves."""
     seconds = sum(r.seconds for r in results)
     parts = [
         f'<p class="meta">{len(results)} networks ({", ".join(config.models)}; N = '
@@ -37,6 +37,9 @@ def report(
             plot_phase_diagram(results, "ood"),
             "The same on sequences of fresh chains (out of distribution).",
         ),
+        "<p>The closest algorithm at each measured step, in distribution, taken by most seeds "
+        "(with their count where the seeds differ):</p>",
+        markdown_html(phase_table(results, "id")),
     ]
     for model in config.models:
         parts.append(
