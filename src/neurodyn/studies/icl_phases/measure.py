@@ -4,7 +4,8 @@ and kl_by_context.csv, and the summary.
 
 For every number of training chains N, model (the causal transformer, a GRU, an LSTM) and seed,
 a network is trained on next-state prediction over `markov_mixture` sequences (AdamW with the
-paper's betas and weight decay; the three models of one N and seed read the same batches). At
+paper's betas and weight decay; the three models of one N and seed read the same batches; the
+GRUs and LSTMs of all seeds train as one ensemble, each member exactly as it would alone). At
 `checkpoints` log-spaced steps it is measured on fixed held-out sequences of the training
 chains (in distribution, "id") and of fresh chains (out of distribution, "ood"): the KL
 divergence of its predictions to each of the four reference algorithms
