@@ -53,6 +53,7 @@ from neurodyn.models import (
 )
 from neurodyn.runs import Run
 from neurodyn.tasks import MarkovMixture
+from neurodyn.train import clip_per_member
 
 __all__ = [
     "MODELS",
@@ -369,16 +370,6 @@ def _by_context(
     return out
 
 
-def _clip_per_member(network: nn.Module, max_norm: float) -> None:
-    """`nn.utils.clip_grad_norm_` for each member of an ensemble apart (every parameter has a
-    leading member axis), so that a member's update is the one it would get trained alone."""
-    grads = [p.grad for p in network.parameters() if p.grad is not None]
-    norms = torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()  # [E]
-    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    for g in grads:
-        g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
-
-
 def train_network(
     config: IclConfig, model: str, n_chains: int, seed: int, folder: Path, *, progress: bool
 ) -> NetworkResult:
@@ -482,10 +473,10 @@ def _train(
             ).mean((1, 2))  # [E]
             optimizer.zero_grad()
             losses.sum().backward()
-            if model == "transformer":
-                nn.utils.clip_grad_norm_(network.parameters(), config.clip_grad)
+            if isinstance(network, EnsembleNetwork):
+                clip_per_member(network, config.clip_grad)  # as torch's, member by member
             else:
-                _clip_per_member(network, config.clip_grad)
+                nn.utils.clip_grad_norm_(network.parameters(), config.clip_grad)
             optimizer.step()
             step += 1
             seconds += time.perf_counter() - start
