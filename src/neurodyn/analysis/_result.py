@@ -56,9 +56,14 @@ class ShortRepr:
         if "__repr__" not in cls.__dict__:
             cls.__repr__ = ShortRepr.__repr__  # type: ignore[method-assign]
 
+    def _field_value(self, name: str) -> Any:
+        """The value of field `name` to show and to save (a subclass may hold back one that
+        is computed when read)."""
+        return getattr(self, name)
+
     def _summary(self) -> list[tuple[str, str]]:
         return [
-            (f.name, summarise_value(getattr(self, f.name)))
+            (f.name, summarise_value(self._field_value(f.name)))
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
         ]
 
@@ -84,7 +89,7 @@ class SavableResult(ShortRepr):
         arrays: dict[str, np.ndarray] = {}
         plain: dict[str, Any] = {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
+            value = self._field_value(f.name)
             if isinstance(value, np.ndarray):
                 arrays[f.name] = value
             elif (

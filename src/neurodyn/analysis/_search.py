@@ -387,24 +387,23 @@ def midpoint_starts(
     return starts, start_inputs, cond, valid
 
 
-def linearise(jacobian_fn: JacobianFn, h: Tensor, u: Tensor, chosen: list[tuple[int, int]]):
-    """Eigenvalues `[M, N]` and eigenvectors `[M, N, N]` (NumPy, complex) of `dF/dh` at the
-    states `chosen` (member, index) of `h [E, K, N]`, one Jacobian call for all members."""
+def linearise(
+    jacobian_fn: JacobianFn, h: Tensor, u: Tensor, chosen: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobians `[M, N, N]` (NumPy, float64) and their eigenvalues `[M, N]` (complex, not
+    sorted) at the states `chosen` (member, index) of `h [E, K, N]`, one Jacobian call for
+    all members. Eigenvalues only: stability needs no eigenvectors, which cost as much again
+    (`FixedPoints.eigenvectors` computes them from the Jacobians when first asked for)."""
     n_members, n_init, n_units = h.shape
     if not chosen:
-        return np.zeros((0, n_units), complex), np.zeros((0, n_units, n_units), complex)
+        return np.zeros((0, n_units, n_units)), np.zeros((0, n_units), complex)
     members = torch.tensor([e for e, _ in chosen], dtype=torch.long, device=h.device)
     index = torch.tensor([k for _, k in chosen], dtype=torch.long, device=h.device)
     select = torch.zeros(n_members, n_init, dtype=torch.bool, device=h.device)
     select[members, index] = True
-    pad_index, valid = padded(select)
+    pad_index, _ = padded(select)
     jac_padded = jacobian_fn(gather(h, pad_index), gather(u, pad_index))  # [E, L, N, N]
-    position = {
-        (e, k): j
-        for e in range(n_members)
-        for j, k in enumerate(pad_index[e].tolist())
-        if bool(valid[e, j])
-    }
-    jac = torch.stack([jac_padded[e, position[(e, k)]] for e, k in chosen])
-    eigenvalues, eigenvectors = torch.linalg.eig(jac.detach().cpu().double())
-    return eigenvalues.numpy(), eigenvectors.numpy()
+    # where each chosen state sits in the padded batch: its rank among its member's selected
+    rank = torch.cumsum(select.long(), 1) - 1
+    jac = jac_padded[members, rank[members, index]].detach().cpu().double()
+    return jac.numpy(), torch.linalg.eigvals(jac).numpy()

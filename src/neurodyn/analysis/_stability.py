@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 STABILITY = ("stable", "saddle", "unstable", "marginal")
 
@@ -21,7 +22,7 @@ class Linearisation:
     Attributes
     ----------
     eigenvalues : [M, N]       of dF/dh, most unstable first
-    eigenvectors : [M, N, N]   columns, in the order of `eigenvalues`
+    eigenvectors : [M, N, N]   columns, in the order of `eigenvalues` (None if not given)
     flow_eigenvalues : [M, N]  (eigenvalues - 1) / dt, or NaN for a discrete map
     stability : [M]            'stable', 'saddle', 'unstable' or 'marginal'
     n_unstable : [M]           modes growing by more than `marginal_tol`
@@ -29,7 +30,7 @@ class Linearisation:
     """
 
     eigenvalues: np.ndarray
-    eigenvectors: np.ndarray
+    eigenvectors: np.ndarray | None
     flow_eigenvalues: np.ndarray
     stability: np.ndarray
     n_unstable: np.ndarray
@@ -37,14 +38,18 @@ class Linearisation:
 
 
 def classify(
-    eigenvalues: np.ndarray, eigenvectors: np.ndarray, dt: float | None, marginal_tol: float
+    eigenvalues: np.ndarray,
+    eigenvectors: np.ndarray | None,
+    dt: float | None,
+    marginal_tol: float,
 ) -> Linearisation:
     """Sort each point's modes most unstable first and classify the point.
 
     Parameters
     ----------
     eigenvalues : np.ndarray [M, N] (complex)
-    eigenvectors : np.ndarray [M, N, N] (complex, columns)
+    eigenvectors : np.ndarray [M, N, N] (complex, columns), or None (stability needs only
+        the eigenvalues)
     dt : float or None
         Euler step of a continuous-time network; None for a discrete map.
     marginal_tol : float
@@ -52,12 +57,11 @@ def classify(
         this of zero is marginal.
     """
     n_units = eigenvalues.shape[1]
-    # How far each mode is from the stability boundary, in the map's units:
-    # dt * Re(flow eigenvalue) = Re(lambda) - 1 for a flow, |lambda| - 1 for a map.
-    growth = eigenvalues.real - 1 if dt is not None else np.abs(eigenvalues) - 1
-    order = np.argsort(-growth, axis=1, kind="stable")
+    growth = _growth(eigenvalues, dt)
+    order = mode_order(eigenvalues, dt)
     eigenvalues = np.take_along_axis(eigenvalues, order, 1)
-    eigenvectors = np.take_along_axis(eigenvectors, order[:, None, :], 2)
+    if eigenvectors is not None:
+        eigenvectors = np.take_along_axis(eigenvectors, order[:, None, :], 2)
     growth = np.take_along_axis(growth, order, 1)
     n_unstable = (growth > marginal_tol).sum(1)
     n_marginal = (np.abs(growth) <= marginal_tol).sum(1)
@@ -75,3 +79,35 @@ def classify(
         n_unstable=n_unstable,
         n_marginal=n_marginal,
     )
+
+
+def _growth(eigenvalues: np.ndarray, dt: float | None) -> np.ndarray:
+    """How far each mode is from the stability boundary, in the map's units:
+    dt * Re(flow eigenvalue) = Re(lambda) - 1 for a flow, |lambda| - 1 for a map."""
+    return eigenvalues.real - 1 if dt is not None else np.abs(eigenvalues) - 1
+
+
+def mode_order(eigenvalues: np.ndarray, dt: float | None) -> np.ndarray:
+    """Indices `[M, N]` sorting each point's modes most unstable first; a complex pair (equal
+    growth) with the positive imaginary part first, so that two decompositions of one matrix
+    sort alike."""
+    growth = _growth(eigenvalues, dt)
+    return np.lexsort((-eigenvalues.imag, -growth), axis=1)
+
+
+def eigenvectors_in_order(jacobians: np.ndarray, eigenvalues: np.ndarray) -> np.ndarray:
+    """Eigenvectors `[M, N, N]` (columns) of `jacobians [M, N, N]` in the order of the sorted
+    `eigenvalues [M, N]` found before without them.
+
+    The decomposition with eigenvectors computes its eigenvalues by another route (the Schur
+    form), equal to rounding error but not necessarily in the same order; each given
+    eigenvalue takes the vector of the nearest new one (an assignment, so a degenerate pair
+    takes two vectors).
+    """
+    values, vectors = np.linalg.eig(np.asarray(jacobians, np.complex128))
+    out = np.empty(values.shape + values.shape[-1:], np.complex128)
+    for m in range(len(values)):
+        cost = np.abs(eigenvalues[m][:, None] - values[m][None, :])
+        _, column = linear_sum_assignment(cost)
+        out[m] = vectors[m][:, column]
+    return out

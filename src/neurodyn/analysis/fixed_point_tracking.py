@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -232,32 +231,9 @@ def continue_fixed_points(
     )
 
 
-_PER_POINT = (
-    "states",
-    "inputs",
-    "member",
-    "condition",
-    "q",
-    "is_fixed",
-    "eigenvalues",
-    "eigenvectors",
-    "flow_eigenvalues",
-    "stability",
-    "n_unstable",
-    "n_marginal",
-)
-
-
 def only_fixed(points: FixedPoints) -> FixedPoints:
     """`points` without its slow points (initial states that ended at one get -1)."""
-    keep = np.flatnonzero(points.is_fixed)
-    new_index = np.full(len(points) + 1, -1)
-    new_index[keep] = np.arange(len(keep))
-    return dataclasses.replace(
-        points,
-        **{name: getattr(points, name)[keep] for name in _PER_POINT},
-        assignment=new_index[points.assignment],  # -1 stays -1 (the extra last slot)
-    )
+    return points.take(points.is_fixed)
 
 
 def _mutual_nearest(before: np.ndarray, after: np.ndarray) -> dict[int, int]:

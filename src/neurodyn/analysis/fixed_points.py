@@ -30,10 +30,11 @@ maps each row of `h` on its own (rows do not mix, as in every RNN cell). Shapes:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -52,7 +53,7 @@ from neurodyn.analysis._descent import speed as speed  # re-exported: q of a ste
 from neurodyn.analysis._result import SavableResult
 from neurodyn.analysis._search import Searched, Solver, linearise, midpoint_starts
 from neurodyn.analysis._search import search as solver_search
-from neurodyn.analysis._stability import STABILITY, classify
+from neurodyn.analysis._stability import STABILITY, classify, eigenvectors_in_order
 from neurodyn.errors import ArgumentError, ConfigError, ShapeError
 from neurodyn.models import Network
 
@@ -188,6 +189,48 @@ def _step_functions_from_keywords(
     )
 
 
+class _LazyEigenvectors:
+    """The `eigenvectors` field of `FixedPoints`: given (an array), or None, and then computed
+    from the result's `jacobians` when first read, in the order of its `eigenvalues`."""
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> None: ...
+    @overload
+    def __get__(self, obj: FixedPoints, owner: type) -> np.ndarray: ...
+    def __get__(self, obj: FixedPoints | None, owner: type) -> np.ndarray | None:
+        if obj is None:
+            return None  # the field's default: compute when read
+        vectors = obj.__dict__.get("_eigenvectors")
+        if vectors is None:
+            if len(obj.jacobians) != len(obj.eigenvalues):
+                raise ConfigError(
+                    "these fixed points carry neither eigenvectors nor Jacobians: "
+                    "find them again to have their eigenvectors"
+                )
+            vectors = eigenvectors_in_order(obj.jacobians, obj.eigenvalues)
+            obj.__dict__["_eigenvectors"] = vectors
+        return vectors
+
+    def __set__(self, obj: FixedPoints, value: np.ndarray | None) -> None:
+        obj.__dict__["_eigenvectors"] = value
+
+
+# per-point fields besides the Jacobians and eigenvectors (whose presence varies)
+_PER_POINT = (
+    "states",
+    "inputs",
+    "member",
+    "condition",
+    "q",
+    "is_fixed",
+    "eigenvalues",
+    "flow_eigenvalues",
+    "stability",
+    "n_unstable",
+    "n_marginal",
+)
+
+
 @dataclass(frozen=True)
 class FixedPoints(SavableResult):
     """Unique fixed and slow points with their linearisation.
@@ -203,7 +246,6 @@ class FixedPoints(SavableResult):
     q : [M]                    speed 0.5 ||F(h, u) - h||^2
     is_fixed : [M]             q < tol_q (the others are slow points, q < slow_q)
     eigenvalues : [M, N]       of the map's Jacobian dF/dh, sorted most unstable first
-    eigenvectors : [M, N, N]   columns, in the order of `eigenvalues`
     flow_eigenvalues : [M, N]  (eigenvalues - 1) / dt for a continuous-time network, else NaN
     stability : [M]            'stable', 'saddle', 'unstable' or 'marginal'
     n_unstable : [M]           number of unstable modes
@@ -221,6 +263,12 @@ class FixedPoints(SavableResult):
     options : dict             the FixedPointOptions used
     start_kind : [K]           'initial' (a start given) or 'midpoint' (half-way between two
                                stable points); empty in results saved before it existed
+    jacobians : [M, N, N]      the map's Jacobian dF/dh at each point (float64); empty in
+                               results saved before it existed
+    eigenvectors : [M, N, N]   columns, in the order of `eigenvalues`. Computed from
+                               `jacobians` when first read (the search needs only eigenvalues,
+                               and the vectors cost as much again); a saved result stores them
+                               only if they were read before saving
     """
 
     states: np.ndarray
@@ -230,7 +278,6 @@ class FixedPoints(SavableResult):
     q: np.ndarray
     is_fixed: np.ndarray
     eigenvalues: np.ndarray
-    eigenvectors: np.ndarray
     flow_eigenvalues: np.ndarray
     stability: np.ndarray
     n_unstable: np.ndarray
@@ -245,6 +292,14 @@ class FixedPoints(SavableResult):
     dt: float
     options: dict[str, Any] = field(default_factory=dict)
     start_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="<U8"))
+    jacobians: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
+    eigenvectors: _LazyEigenvectors = _LazyEigenvectors()
+
+    def _field_value(self, name: str) -> Any:
+        # saving does not compute the eigenvectors: None loads back as "compute when read"
+        if name == "eigenvectors":
+            return self.__dict__.get("_eigenvectors")
+        return super()._field_value(name)
 
     def __len__(self) -> int:
         return len(self.states)
@@ -282,7 +337,28 @@ class FixedPoints(SavableResult):
         by_start = self.points_by_start()
         if len(by_start) > 1:
             summary.append(("by start", ", ".join(f"{v} {k}" for k, v in by_start.items())))
-        return [*summary, *super()._summary()]
+        fields = [
+            (name, "computed when read" if name == "eigenvectors" and text == "None" else text)
+            for name, text in super()._summary()
+        ]
+        return [*summary, *fields]
+
+    def take(self, index: np.ndarray) -> FixedPoints:
+        """The points at `index` (an index array or boolean mask over the M points), with
+        their linearisation; the initial states keep their `assignment` into this result
+        (-1 for those whose point is left out)."""
+        index = np.arange(len(self))[index]
+        new_index = np.full(len(self) + 1, -1)
+        new_index[index] = np.arange(len(index))
+        per_point = {name: getattr(self, name)[index] for name in _PER_POINT}
+        computed = self.__dict__.get("_eigenvectors")
+        return dataclasses.replace(
+            self,
+            **per_point,
+            jacobians=self.jacobians[index] if len(self.jacobians) else self.jacobians,
+            eigenvectors=None if computed is None else computed[index],
+            assignment=new_index[self.assignment],  # -1 stays -1 (the extra last slot)
+        )
 
     def unstable_modes(self, index: int) -> np.ndarray:
         """Real parts of the unstable eigenvectors of point `index`: `[N, n_unstable]`."""
@@ -461,7 +537,7 @@ class _Points:
     condition: np.ndarray  # [M]
     q: np.ndarray  # [M]
     eigenvalues: np.ndarray  # [M, N]
-    eigenvectors: np.ndarray  # [M, N, N]
+    jacobians: np.ndarray  # [M, N, N]
     starts: list[dict[str, np.ndarray]]  # per batch of starts: the per-start arrays
 
     def add_batch(
@@ -526,7 +602,7 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
     )
     members = np.array([e for e, _ in chosen], dtype=np.int64)
     index = np.array([k for _, k in chosen], dtype=np.int64)
-    eigenvalues, eigenvectors = linearise(solver.fine_jacobian, found.states, u_fine, chosen)
+    jacobians, eigenvalues = linearise(solver.fine_jacobian, found.states, u_fine, chosen)
     points = _Points(
         states=found.states.cpu().numpy()[members, index].reshape(-1, n_units),
         inputs=u_fine.cpu().numpy()[members, index].reshape(len(chosen), u.shape[-1]),
@@ -534,7 +610,7 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
         condition=cond.numpy()[index],
         q=found.q.cpu().numpy()[members, index],
         eigenvalues=eigenvalues,
-        eigenvectors=eigenvectors,
+        jacobians=jacobians,
         starts=[],
     )
     points.add_batch(
@@ -542,7 +618,7 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
     )
     if options.saddle_starts:
         _search_from_midpoints(solver, points, h0, dt)
-    linear = classify(points.eigenvalues, points.eigenvectors, dt, options.marginal_tol)
+    linear = classify(points.eigenvalues, None, dt, options.marginal_tol)
     starts = {name: np.concatenate([b[name] for b in points.starts]) for name in points.starts[0]}
     return FixedPoints(
         states=points.states,
@@ -552,13 +628,14 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
         q=points.q,
         is_fixed=points.q < options.tol_q,
         eigenvalues=linear.eigenvalues,
-        eigenvectors=linear.eigenvectors,
         flow_eigenvalues=linear.flow_eigenvalues,
         stability=linear.stability,
         n_unstable=linear.n_unstable,
         n_marginal=linear.n_marginal,
         dt=float("nan") if dt is None else float(dt),
         options=dict(options.__dict__),
+        jacobians=points.jacobians,
+        eigenvectors=None,
         **starts,
     )
 
@@ -568,7 +645,7 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
     found before to `points` (linearising only those)."""
     options = solver.options
     n_members = h0.shape[0]
-    stable = classify(points.eigenvalues, points.eigenvectors, dt, options.marginal_tol).stability
+    stable = classify(points.eigenvalues, None, dt, options.marginal_tol).stability
     mids, mid_inputs, mid_cond, valid_np = midpoint_starts(
         points.states,
         points.inputs,
@@ -602,7 +679,7 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
             new.append((e, k))
     if new:
         u_fine = u.to(solver.fine_dtype)
-        eigenvalues, eigenvectors = linearise(solver.fine_jacobian, found.states, u_fine, new)
+        jacobians, eigenvalues = linearise(solver.fine_jacobian, found.states, u_fine, new)
         members = np.array([e for e, _ in new], dtype=np.int64)
         index = np.array([k for _, k in new], dtype=np.int64)
         points.states = np.concatenate([points.states, states_np[members, index]])
@@ -611,7 +688,7 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
         points.condition = np.concatenate([points.condition, mid_cond[members, index]])
         points.q = np.concatenate([points.q, found.q.cpu().numpy()[members, index]])
         points.eigenvalues = np.concatenate([points.eigenvalues, eigenvalues])
-        points.eigenvectors = np.concatenate([points.eigenvectors, eigenvectors])
+        points.jacobians = np.concatenate([points.jacobians, jacobians])
     points.add_batch(found, starts, group, mapping[local], valid, "midpoint")
 
 
