@@ -82,17 +82,22 @@ def run_fixedpointfinder(rnn, initial_states: np.ndarray, inputs: np.ndarray, hp
     # It prints unconditionally in places; keep the table readable.
     with contextlib.redirect_stdout(io.StringIO()):
         finder = FixedPointFinderTorch(rnn, **hps)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         unique, _ = finder.find_fixed_points(initial_states, inputs)
-        seconds = time.perf_counter() - start
-    return unique.xstar, unique.qstar, seconds
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return unique.xstar, unique.qstar, seconds, cpu
 
 
 def run_neurodyn(model: CTRNN, initial_states: torch.Tensor, options: FixedPointOptions):
-    start = time.perf_counter()
+    """(points, seconds, CPU seconds of this process, seconds to read the eigenvectors after)"""
+    start, cpu = time.perf_counter(), time.process_time()
     inputs = torch.zeros(3, device=initial_states.device)
     fps = model_fixed_points(model, initial_states, inputs, options=options)
-    return fps, time.perf_counter() - start  # fps holds NumPy arrays: the device is synced
+    # fps holds NumPy arrays: the device is synced
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    start = time.perf_counter()
+    fps.eigenvectors  # noqa: B018  (computed when first read)
+    return fps, seconds, cpu, time.perf_counter() - start
 
 
 def fixed_count_options(iters: int, check_every: int) -> FixedPointOptions:
@@ -261,16 +266,22 @@ def compare_with_fpf(args: argparse.Namespace, n_hidden: int, device: torch.devi
         run_fixedpointfinder(rnn, starts_np[:8].copy(), inputs, dict(hps, max_iters=10))
     run_neurodyn(model, starts[:8], FixedPointOptions(max_iters=10, saddle_starts=True))
     times: dict[str, list[float]] = {}
+    cpu_times: dict[str, list[float]] = {}
+    vector_times: dict[str, list[float]] = {}
     found = {}
     for _ in range(args.repeats):  # interleaved, so all see the same machine load
         if not args.no_fpf:
             # a copy: FixedPointFinder writes into the initial-states array it is given
-            theirs, their_q, seconds = run_fixedpointfinder(rnn, starts_np.copy(), inputs, hps)
+            theirs, their_q, seconds, cpu = run_fixedpointfinder(rnn, starts_np.copy(), inputs, hps)
             times.setdefault("fpf", []).append(seconds)
+            cpu_times.setdefault("fpf", []).append(cpu)
         for label, (options, n_starts) in rows.items():
-            found[label], seconds = run_neurodyn(model, starts[:n_starts], options)
+            found[label], seconds, cpu, vectors = run_neurodyn(model, starts[:n_starts], options)
             times.setdefault(label, []).append(seconds)
+            cpu_times.setdefault(label, []).append(cpu)
+            vector_times.setdefault(label, []).append(vectors)
     median = {name: statistics.median(t) for name, t in times.items()}
+    cpu_median = {name: statistics.median(t) for name, t in cpu_times.items()}
     if not args.no_fpf:
         for p in rnn.parameters():  # FixedPointFinder switches gradients off for good
             p.requires_grad_(True)
@@ -280,14 +291,15 @@ def compare_with_fpf(args: argparse.Namespace, n_hidden: int, device: torch.devi
     )
     print(
         "| finder | points (stable / saddles) | points per kind of start | max q "
-        "| of FixedPointFinder's matched | seconds | speed-up |"
+        "| of FixedPointFinder's matched | seconds | speed-up | CPU seconds | CPU speed-up "
+        "| eigenvectors read after (s) |"
     )
-    print("|---|---|---|---|---|---|---|")
-    base = median.get("fpf")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    base, cpu_base = median.get("fpf"), cpu_median.get("fpf")
     if base is not None:
         print(
             f"| FixedPointFinder, {args.initial_states} starts | {len(theirs)} | | "
-            f"{their_q.max():.1e} | | {base:.3f} | 1.0x |"
+            f"{their_q.max():.1e} | | {base:.3f} | 1.0x | {cpu_base:.3f} | 1.0x | (included) |"
         )
     for label in rows:
         fps = found[label]
@@ -295,9 +307,12 @@ def compare_with_fpf(args: argparse.Namespace, n_hidden: int, device: torch.devi
         kinds = ", ".join(f"{k} {v}" for k, v in fps.points_by_start().items())
         match = f"{matched(theirs, fps.states, 1e-3)} of {len(theirs)}" if base else "n/a"
         ratio = f"{base / median[label]:.1f}x" if base else "n/a"
+        cpu_ratio = f"{cpu_base / cpu_median[label]:.1f}x" if cpu_base else "n/a"
         print(
             f"| {label} | {len(fps)} ({counts['stable']} / {counts['saddle']}) | {kinds} | "
-            f"{fps.q.max():.1e} | {match} | {median[label]:.3f} | {ratio} |"
+            f"{fps.q.max():.1e} | {match} | {median[label]:.3f} | {ratio} | "
+            f"{cpu_median[label]:.3f} | {cpu_ratio} | "
+            f"{statistics.median(vector_times[label]):.3f} |"
         )
 
 
@@ -317,7 +332,7 @@ def many_starts(args: argparse.Namespace, n_hidden: int, device: torch.device) -
     )
     seconds = []
     for _ in range(args.repeats):
-        fps, s = run_neurodyn(model, starts, options)
+        fps, s, _, _ = run_neurodyn(model, starts, options)
         seconds.append(s)
     counts = fps.count()
     print(
@@ -398,7 +413,7 @@ def loop_table(args: argparse.Namespace, n_hidden: int, device: torch.device) ->
     loops = {}
     for _ in range(args.repeats):
         for label, check_every in loop_settings.items():
-            loops[label], seconds = run_neurodyn(
+            loops[label], seconds, _, _ = run_neurodyn(
                 model, starts, fixed_count_options(args.iters, check_every)
             )
             times.setdefault(label, []).append(seconds)

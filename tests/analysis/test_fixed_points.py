@@ -234,6 +234,17 @@ def test_flipflop_network_has_eight_stable_memories_and_saddles_between_them():
     assert (near_zero == 1).all()
     assert fps.is_fixed.all() and fps.q.max() < 1e-18
 
+    # from a few starts plus those between the stable points (taken straight to
+    # Levenberg-Marquardt): the full set of a 3-bit flip-flop network, 8 memories at the
+    # corners of a cube, 12 index-1 saddles on its edges, 6 index-2 on its faces and one
+    # index-3 at its centre
+    every = model_fixed_points(
+        model, starts[:64], torch.zeros(3), options=FixedPointOptions(saddle_starts=True)
+    )
+    assert every.is_fixed.all() and every.q.max() < 1e-18
+    assert np.bincount(every.n_unstable, minlength=4).tolist() == [8, 12, 6, 1]
+    assert every.points_by_start()["midpoint"] >= 19
+
 
 def test_a_closed_form_speed_gradient_is_used_and_finds_the_same_point():
     # the linear map F(h) = A h + u: r = (A - I) h + u, dq/dh = (A - I)^T r; with and without

@@ -148,3 +148,72 @@ def test_a_result_saved_before_start_kind_existed_loads(tmp_path):
     np.savez(tmp_path / "old.npz", **old)
     back = FixedPoints.load(tmp_path / "old.npz")
     assert len(back.start_kind) == 0 and back.points_by_start() == fps.points_by_start()
+
+
+def test_levenberg_marquardt_falls_back_to_the_damped_step_where_newton_fails():
+    # dx/dt = -atan(x): from |x| > 1.39 the Newton step overshoots to a larger |x| (from 3 to
+    # -9.5), raising q; the damped step must carry the state to the point 0
+    step = lambda h, u: h - DT * torch.atan(h)  # noqa: E731
+
+    def step_jacobian(h, x):
+        return torch.diag_embed(1 - DT / (1 + h**2))
+
+    starts = torch.tensor([[[3.0], [-5.0]]], dtype=F64)
+    newton = starts - torch.atan(starts) * (1 + starts**2)
+    assert (newton.abs() > starts.abs()).all()
+    u = torch.zeros(1, 2, 1, dtype=F64)
+    found = levenberg_marquardt(
+        step, starts, u, FixedPointOptions(slow_q=1e3), step_jacobian, stop_below=1e-30
+    )
+    assert found.abs().max() < 1e-10 and speed(step, found, u).max() < 1e-20
+
+
+def test_the_tail_sent_to_levenberg_marquardt_finds_the_points_descent_finds():
+    # newton_tail larger than the batch: every state leaves descent after the first check
+    # for Levenberg-Marquardt; the nine points of four wells are the same as by descent
+    starts = torch.randn(256, 2, generator=torch.Generator().manual_seed(3), dtype=F64)
+    u = torch.zeros(1, dtype=F64)
+    by_descent = find_fixed_points(
+        euler(four_wells), starts, u, dt=DT, options=FixedPointOptions(newton_tail=0)
+    )
+    by_tail = find_fixed_points(
+        euler(four_wells), starts, u, dt=DT, options=FixedPointOptions(newton_tail=10_000)
+    )
+    expected = sorted((x, y) for x in (-1, 0, 1) for y in (-1, 0, 1))
+    for fps in (by_descent, by_tail):
+        order = np.lexsort(np.round(fps.states).T[::-1])
+        np.testing.assert_allclose(fps.states[order], expected, atol=1e-12)
+        zeros = (np.abs(fps.states[order]) < 0.5).sum(1)
+        assert fps.stability[order].tolist() == [
+            ["stable", "saddle", "unstable"][z] for z in zeros
+        ]
+    # no state descended past the first check
+    assert by_tail.n_iters.max() <= FixedPointOptions().check_every
+
+
+def test_eigenvectors_are_computed_from_the_jacobians_when_read_in_eigenvalue_order(tmp_path):
+    # a linear map with complex pairs: one point, its Jacobian is A; each eigenvector column
+    # satisfies A v = lambda v with the eigenvalue in the same position
+    g = torch.Generator().manual_seed(1)
+    a = 0.3 * torch.randn(6, 6, generator=g, dtype=F64)
+    starts = torch.randn(8, 6, generator=g, dtype=F64)
+    fps = find_fixed_points(lambda h, u: h @ a.T + u, starts, torch.ones(6, dtype=F64))
+    assert len(fps) == 1 and np.iscomplexobj(fps.eigenvalues) and fps.eigenvalues.imag.any()
+    np.testing.assert_allclose(fps.jacobians[0], a.numpy())
+    path = fps.save(tmp_path / "fps.npz")  # before the vectors were read: saved without them
+    with np.load(path) as data:
+        assert "eigenvectors" not in data.files
+    for result in (fps, FixedPoints.load(path)):
+        vectors = result.eigenvectors[0]
+        assert vectors.shape == (6, 6)
+        np.testing.assert_allclose(
+            a.numpy() @ vectors, vectors * result.eigenvalues[0], atol=1e-12
+        )
+    # a result saved with its eigenvectors and before `jacobians` existed loads them as saved
+    fps.save(tmp_path / "with.npz")
+    with np.load(tmp_path / "with.npz") as data:
+        old = {k: data[k] for k in data.files if k != "jacobians"}
+    np.savez(tmp_path / "old.npz", **old)
+    back = FixedPoints.load(tmp_path / "old.npz")
+    np.testing.assert_array_equal(back.eigenvectors, fps.eigenvectors)
+    assert len(back.jacobians) == 0

@@ -29,7 +29,12 @@ def fixed_points():
 
 def test_fixed_points_repr_is_a_few_lines_with_shapes_and_counts(fixed_points):
     assert len(fixed_points) == 1 and fixed_points.stability.tolist() == ["stable"]
-    text = repr(fixed_points)
+    fresh = dataclasses.replace(fixed_points, eigenvectors=None)  # as the finder returns it
+    text = repr(fresh)
+    # the eigenvectors are computed from the Jacobians when first read, not to show a repr
+    assert "jacobians=[1, 64, 64]" in text and "eigenvectors=computed when read" in text
+    assert fresh.eigenvectors.shape == (1, 64, 64)
+    text = repr(fresh)
     # the dataclass default spells out every array (here the 512 starts and final states)
     default = dataclasses._repr_fn(dataclasses.fields(fixed_points), {})(fixed_points)  # type: ignore[attr-defined]
     assert len(default) > 20_000

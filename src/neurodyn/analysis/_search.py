@@ -72,14 +72,18 @@ class Searched:
     leader: Tensor
 
 
-def search(solver: Solver, h0: Tensor, u: Tensor, group: Tensor, *, stage: str = "") -> Searched:
+def search(
+    solver: Solver, h0: Tensor, u: Tensor, group: Tensor, *, stage: str = "", direct: bool = False
+) -> Searched:
     """Find where each of the starts `h0 [E, K, N]` (inputs `u [E, K, I]`, conditions
     `group [E, K]`) ends.
 
     With `options.newton`: descent (merging copies) until q is below `newton_below`, then
     Levenberg-Marquardt on the states that lead (not on their copies) to the precision of the
     fine dtype, merging again, and descent once more for those it could not take below
-    `tol_q` (slow points). Without: descent alone, to `tol_q` (the slow-point mode).
+    `tol_q` (slow points); `direct`: Levenberg-Marquardt from the starts, descent only for
+    those it does not take near a point. Without `options.newton`: descent alone, to `tol_q`
+    (the slow-point mode).
     """
     options, callback = solver.options, solver.callback
     rows = torch.arange(h0.shape[1], device=h0.device).expand(h0.shape[0], -1)
@@ -97,7 +101,7 @@ def search(solver: Solver, h0: Tensor, u: Tensor, group: Tensor, *, stage: str =
         )
         h, u_fine = h.to(solver.fine_dtype), u.to(solver.fine_dtype)
     else:
-        h, iters, leader = _descend_and_absorb(solver, h0, u, group, stage=stage)
+        h, iters, leader = _descend_and_absorb(solver, h0, u, group, stage=stage, direct=direct)
         h, u_fine = h.to(solver.fine_dtype), u.to(solver.fine_dtype)
         # to the precision of the dtype: q ~ 1e-25 in float64, what tol_q * 1e-9 asks
         h = levenberg_marquardt(
@@ -219,7 +223,7 @@ class _KnownPoints:
 
 
 def _descend_and_absorb(
-    solver: Solver, h0: Tensor, u: Tensor, group: Tensor, *, stage: str
+    solver: Solver, h0: Tensor, u: Tensor, group: Tensor, *, stage: str, direct: bool = False
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Descent in which states stop as soon as they are in Newton's basin of a point already
     located, and states that reach `newton_below` are merged and their leaders taken to
@@ -241,12 +245,17 @@ def _descend_and_absorb(
         q = speed(solver.step, h, u)
     active = q >= stop_below
     done_iters = 0
+    # states sent to Levenberg-Marquardt before reaching newton_below (the last few, or all
+    # with `direct`), and those sent once: those that come back descend to the end
+    tail = active.clone() if direct else torch.zeros_like(active)
+    tried = tail.clone()
+    active &= ~tail
     while True:
         # States at newton_below: those in Newton's basin of a known point join it; of the
         # others, a few far apart are refined by Levenberg-Marquardt and become known points,
         # which may absorb the rest, until none is left.
         arrived = ~active & ~refined & (leader == rows) & torch.isfinite(q)
-        arrived &= q < max(options.slow_q, stop_below)
+        arrived &= (q < max(options.slow_q, stop_below)) | tail
         while bool(arrived.any()):
             if options.merge:
                 owner_of = known.absorb(h, u, group, arrived)
@@ -273,6 +282,14 @@ def _descend_and_absorb(
             leader = torch.where(
                 pick, known.add(fine, u_fine, group, pick & (q_fine < options.tol_q)), leader
             )
+            # a tail state Levenberg-Marquardt did not take near a point descends again
+            back = pick & tail & (q_fine >= max(options.slow_q, stop_below))
+            if bool(back.any()):
+                h = torch.where(back[..., None], fine.to(h.dtype), h)
+                q = torch.where(back, q_fine.to(q.dtype), q)
+                refined &= ~back
+                active |= back
+        tail &= ~active
         if done_iters >= options.max_iters or not bool(active.any()):
             break
         index, valid = padded(active)
@@ -297,6 +314,12 @@ def _descend_and_absorb(
             absorbed = owner_of >= 0
             leader = torch.where(absorbed, owner_of, leader)
             active &= ~absorbed
+        # The last few states cost a whole iteration's overhead each for little arithmetic:
+        # Levenberg-Marquardt takes them (once each) in a few iterations instead of hundreds.
+        if int(active.sum()) <= options.newton_tail:
+            tail = active & ~tried
+            tried |= tail
+            active &= ~tail
         if callback is not None:
             total = active.numel()
             callback(

@@ -77,6 +77,9 @@ class FixedPointOptions:
         `newton_below`; False: gradient descent on q alone (the slow-point mode)
     newton_below : q at which a state leaves gradient descent for Levenberg-Marquardt
     newton_iters : Levenberg-Marquardt iterations at most
+    newton_tail : once no more than this many states (of all members) are still descending,
+        they leave descent for Levenberg-Marquardt at once, whatever their q (0: never); one
+        that it cannot take near a point goes back to descent. Saddle starts go to it at once.
     tol_unique : points closer than this (Euclidean) are one point
     merge : during the search, a state whose q is below `merge_below` and that lies within
         `tol_unique` of another such state with a lower q stops, merged into it
@@ -103,6 +106,7 @@ class FixedPointOptions:
     newton: bool = True
     newton_below: float = 1e-3
     newton_iters: int = 20
+    newton_tail: int = 32
     tol_unique: float = 1e-3
     merge: bool = True
     merge_below: float = 1e-6
@@ -661,7 +665,8 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
     starts, valid = as_tensor(mids, h0.dtype), as_tensor(valid_np, torch.bool)
     group = as_tensor(mid_cond, torch.long)
     u = as_tensor(mid_inputs, h0.dtype)
-    found = solver_search(solver, starts, u, group, stage="saddle starts: ")
+    # aimed at saddles, where descent on q is slowest: Levenberg-Marquardt from the start
+    found = solver_search(solver, starts, u, group, stage="saddle starts: ", direct=True)
     local, chosen = unique_points(
         found.states, found.q, _keepable(found, h0, options) & valid, group, options.tol_unique
     )
