@@ -184,9 +184,7 @@ def test_the_tail_sent_to_levenberg_marquardt_finds_the_points_descent_finds():
         order = np.lexsort(np.round(fps.states).T[::-1])
         np.testing.assert_allclose(fps.states[order], expected, atol=1e-12)
         zeros = (np.abs(fps.states[order]) < 0.5).sum(1)
-        assert fps.stability[order].tolist() == [
-            ["stable", "saddle", "unstable"][z] for z in zeros
-        ]
+        assert fps.stability[order].tolist() == [["stable", "saddle", "unstable"][z] for z in zeros]
     # no state descended past the first check
     assert by_tail.n_iters.max() <= FixedPointOptions().check_every
 
@@ -206,9 +204,7 @@ def test_eigenvectors_are_computed_from_the_jacobians_when_read_in_eigenvalue_or
     for result in (fps, FixedPoints.load(path)):
         vectors = result.eigenvectors[0]
         assert vectors.shape == (6, 6)
-        np.testing.assert_allclose(
-            a.numpy() @ vectors, vectors * result.eigenvalues[0], atol=1e-12
-        )
+        np.testing.assert_allclose(a.numpy() @ vectors, vectors * result.eigenvalues[0], atol=1e-12)
     # a result saved with its eigenvectors and before `jacobians` existed loads them as saved
     fps.save(tmp_path / "with.npz")
     with np.load(tmp_path / "with.npz") as data:

@@ -104,7 +104,9 @@ def eigenvectors_in_order(jacobians: np.ndarray, eigenvalues: np.ndarray) -> np.
     eigenvalue takes the vector of the nearest new one (an assignment, so a degenerate pair
     takes two vectors).
     """
-    values, vectors = np.linalg.eig(np.asarray(jacobians, np.complex128))
+    # a real Jacobian is decomposed as real (LAPACK's dgeev, a few times faster than the
+    # complex routine); its eigenvectors come out complex where its eigenvalues are
+    values, vectors = np.linalg.eig(np.asarray(jacobians))
     out = np.empty(values.shape + values.shape[-1:], np.complex128)
     for m in range(len(values)):
         cost = np.abs(eigenvalues[m][:, None] - values[m][None, :])
