@@ -13,7 +13,10 @@ FixedPointFinder's flip-flop example), zero input, the same tolerances (tol_q 1e
 (neurodyn: float32 descent, float64 Levenberg-Marquardt and linearisation); neurodyn with and
 without its saddle-targeting starts, and from only the first `--few-starts` starts with them.
 Each row gives the points found, how many of FixedPointFinder's are within 1e-3 of one of
-neurodyn's, and the time. Then neurodyn alone from `--many-starts` starts at the largest N.
+neurodyn's, the wall-clock and CPU time (of this process: on a machine shared with other jobs
+the CPU time is the steadier figure) and, for neurodyn, the time to read the eigenvectors
+afterwards (computed when first read; FixedPointFinder's time includes its eigenvectors).
+Then neurodyn alone from `--many-starts` starts at the largest N.
 
 FixedPointFinder is not a dependency: point `--fpf-dir` (or FPF_DIR) at a checkout of
 github.com/mattgolub/fixed-point-finder (its torch implementation needs only torch and numpy),
