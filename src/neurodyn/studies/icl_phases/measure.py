@@ -52,6 +52,7 @@ from neurodyn.models import (
     build_model,
 )
 from neurodyn.runs import Run
+from neurodyn.studies._study import check_fields
 from neurodyn.tasks import MarkovMixture
 from neurodyn.train import clip_per_member
 
@@ -107,14 +108,7 @@ class IclConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IclConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study icl-phases: missing field(s) {sorted(missing)}, unknown "
-                f"{sorted(unknown)}; load_config(STUDY, path) fills the missing ones from the "
-                "study's config.yaml"
-            )
+        check_fields("icl-phases", (f.name for f in dataclasses.fields(cls)), data)
         try:
             config = cls(
                 n_chains=tuple(int(n) for n in data["n_chains"]),

@@ -51,7 +51,7 @@ from neurodyn.analysis import (
 from neurodyn.errors import ConfigError
 from neurodyn.models.stochastic import CircuitSpec
 from neurodyn.runs import Run, parse_config
-from neurodyn.studies._study import typed_section
+from neurodyn.studies._study import check_fields, typed_section
 from neurodyn.tasks import OrientationEstimation
 from neurodyn.tasks.bredenberg import StimulusTask, wrap
 from neurodyn.train.plasticity import (
@@ -148,13 +148,7 @@ class PriorsConfig:
     def from_dict(cls, data: dict[str, Any]) -> PriorsConfig:
         """The config from every field (`load_config` merges a user's file over config.yaml);
         checks every run config and prior before anything trains."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing, unknown = set(names) - set(data), set(data) - set(names)
-        if missing or unknown:
-            raise ConfigError(
-                f"study priors: missing field(s) {sorted(missing)}, unknown {sorted(unknown)}; "
-                "load_config(STUDY, path) fills the missing ones from the study's config.yaml"
-            )
+        check_fields("priors", (f.name for f in dataclasses.fields(cls)), data)
         try:
             priors = {
                 str(name): {"kappa": float(p["kappa"]), "mu": float(p.get("mu", 0.0))}

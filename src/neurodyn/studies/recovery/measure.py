@@ -30,6 +30,7 @@ from neurodyn.data import synthesize
 from neurodyn.errors import ConfigError
 from neurodyn.fit import fit_recording, recovery, true_fixed_points
 from neurodyn.runs import Run, resume_run
+from neurodyn.studies._study import check_fields
 
 __all__ = ["FitScore", "RecoveryConfig", "measure", "rows", "runs", "summary"]
 
@@ -60,9 +61,7 @@ class RecoveryConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecoveryConfig:
-        missing = set(_FIELDS) - set(data)
-        if missing:
-            raise ConfigError(f"study recovery: missing fields {sorted(missing)}")
+        check_fields("recovery", _FIELDS, data)
         fractions = tuple(float(f) for f in data["fractions"])
         if not fractions or any(not 0 < f <= 1 for f in fractions):
             raise ConfigError(f"study recovery: fractions must lie in (0, 1], got {fractions}")
