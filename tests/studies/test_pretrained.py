@@ -49,6 +49,30 @@ def test_pretrained_study_reproduces_the_trained_studys_measures(
     assert (root / "study-yang19" / "report.html").is_file()
 
 
+def test_an_interim_network_is_measured_at_its_step_without_training(tmp_path, monkeypatch):
+    from neurodyn.runs import parse_config
+
+    study = studies.get("yang19")
+    config = studies.load_config(study, quick=True)
+    trained = tmp_path / "trained"
+    for run_id, data in study.runs(config, trained).items():
+        training.train_run(parse_config(data), trained, run_id=run_id, until_step=4, progress=False)
+    folder = tmp_path / "zoo"
+    (entry,) = zoo.add_study(
+        "yang19", trained, quick=True, interim=True, zoo=folder, progress=False
+    )
+    assert entry.interim and entry.steps == 4
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("--pretrained must not train an interim network on")
+
+    monkeypatch.setattr(training, "train_run", no_training)
+    monkeypatch.setattr(training, "resume_run", no_training)
+    output = zoo.pretrained_study("yang19", tmp_path / "runs", zoo=folder, progress=False)
+    assert (output.folder / "report.html").is_file()
+    assert (tmp_path / "runs" / entry.run_id).is_dir()
+
+
 def test_a_run_the_study_config_would_train_otherwise_is_refused(quick_study, tmp_path):
     quick = quick_study("yang19")
     config = studies.load_config(studies.get("yang19"), quick=True).to_dict()

@@ -94,4 +94,6 @@ def pretrained_study(
     for i, run_id in enumerate(run_ids, start=1):
         stage(f"zoo: network {i}/{len(run_ids)} {run_id} into {root}", enabled=progress)
         get(by_run[run_id].name, root, zoo=zoo)
-    return run_study(study, config, root, progress=progress)
+    # measured as shipped: an interim network (shipped before its training ended, without
+    # its optimiser state) is analysed at its step, never trained on
+    return run_study(study, config, root, progress=progress, train=not study.can_skip_training)
