@@ -18,11 +18,12 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["cell_html", "figure_html", "markdown_html", "page"]
+__all__ = ["cell_html", "columns_table_html", "figure_html", "markdown_html", "page"]
 
 _CSS = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; max-width: 1100px;
@@ -37,6 +38,19 @@ th { background: #f6f8fa; } img { max-width: 100%; } .caption { color: #555; fon
 def cell_html(value: object) -> str:
     """A table cell's text: floats to 3 significant digits, anything else escaped as it is."""
     return f"{value:.3g}" if isinstance(value, float) else html.escape(str(value))
+
+
+def columns_table_html(
+    rows: Sequence[Mapping[str, object]], columns: Sequence[tuple[str, str]]
+) -> str:
+    """An HTML table of `rows`, one column per `(key, title)` of `columns`, cells by
+    `cell_html`."""
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell_html(row[key])}</td>" for key, _ in columns) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def figure_html(fig: Figure, caption: str) -> str:

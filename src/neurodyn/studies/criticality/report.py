@@ -7,9 +7,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from neurodyn.report.blocks import cell_html, figure_html
+from neurodyn.report.blocks import columns_table_html, figure_html
 from neurodyn.runs import Run
 from neurodyn.studies.criticality.figures import plot_exponents, plot_noise_curves
 from neurodyn.studies.criticality.measure import PAPER, CriticalityConfig, SizeResult, rows
@@ -31,15 +30,6 @@ _COLUMNS = [
     ("avalanches", "avalanches"),
     ("seeds_with_avalanches", "seeds with avalanches"),
 ]
-
-
-def _measures_table(table: Sequence[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{cell_html(row[key])}</td>" for key, _ in _COLUMNS) + "</tr>"
-        for row in table
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def report(
@@ -87,6 +77,6 @@ def report(
         f"<ul>{claims}</ul>",
         "<p>Point by point against ours: the study's README.</p>",
         "<h2>Measures</h2>",
-        _measures_table(rows(list(results))),
+        columns_table_html(rows(list(results)), _COLUMNS),
     ]
     return "\n".join(body)

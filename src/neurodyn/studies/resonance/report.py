@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 
@@ -14,7 +13,7 @@ from neurodyn.plot.information import (
     plot_resonance_comparison,
     plot_resonance_grid,
 )
-from neurodyn.report.blocks import cell_html, figure_html
+from neurodyn.report.blocks import columns_table_html, figure_html
 from neurodyn.runs import Run
 from neurodyn.studies.resonance.measure import (
     PAPER,
@@ -41,15 +40,6 @@ _COLUMNS = [
     ("stationary_I_max", "infinite obs.: I_max"),
     ("stationary_r_opt", "infinite obs.: r_opt"),
 ]
-
-
-def _measures_table(rows: Sequence[dict[str, Any]]) -> str:
-    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{cell_html(row[key])}</td>" for key, _ in _COLUMNS) + "</tr>"
-        for row in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _paper_table(results: Sequence[FamilyResult]) -> str:
@@ -123,7 +113,7 @@ def report(
         "bits), D = H - I. Recurrence resonance is an interior maximum of I against r: the "
         f"network counts as showing it when its own I peaks at least {RR_GAIN_BITS} bits above "
         "its I at r = 0.</p>",
-        _measures_table([family_row(r) for r in results]),
+        columns_table_html([family_row(r) for r in results], _COLUMNS),
         _paper_table(results),
         "<h2>Resonance curves</h2>",
         figure_html(
