@@ -76,6 +76,16 @@ _NETWORK = {
     "dt_ms": float,
 }
 _SIGNAL = {"duration_ms": float, "trials": int, "amplitude": float, "smoothing_ms": float}
+# what is measured of every network at every noise level (SizeResult's [seeds, noise] arrays)
+_MEASURES = (
+    "coding_error",
+    "rate_hz",
+    "kappa",
+    "size_exponent",
+    "duration_exponent",
+    "crackling_fitted",
+    "crackling_predicted",
+)
 
 
 @dataclass(frozen=True)
@@ -209,18 +219,7 @@ def measure_size(
 ) -> SizeResult:
     """Every seed's network of `size` neurons at every noise level (see the module docstring)."""
     shape = (len(config.seeds), len(config.noise_levels))
-    out = {
-        name: np.full(shape, np.nan)
-        for name in (
-            "coding_error",
-            "rate_hz",
-            "kappa",
-            "size_exponent",
-            "duration_exponent",
-            "crackling_fitted",
-            "crackling_predicted",
-        )
-    }
+    out = {name: np.full(shape, np.nan) for name in _MEASURES}
     n_avalanches = np.zeros(shape, dtype=np.int64)
     net_config, signal = config.network, config.signal
     noise = torch.tensor(config.noise_levels, dtype=torch.float64)
@@ -302,18 +301,7 @@ def rows(results: list[SizeResult]) -> list[dict[str, Any]]:
     kappa and of the coding error)."""
     table = []
     for result in results:
-        means = {
-            name: result.mean(name)
-            for name in (
-                "coding_error",
-                "rate_hz",
-                "kappa",
-                "size_exponent",
-                "duration_exponent",
-                "crackling_fitted",
-                "crackling_predicted",
-            )
-        }
+        means = {name: result.mean(name) for name in _MEASURES}
         spread = {"kappa": _spread(result.kappa), "coding_error": _spread(result.coding_error)}
         for r, level in enumerate(result.noise_levels):
             table.append(
