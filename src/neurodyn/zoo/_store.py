@@ -191,8 +191,8 @@ def add(
 
 
 def _snapshot(run: Run, target: Path) -> Run:
-    """A copy of the run's files at one checkpoint, in the new folder `target`, marked as
-    stopped there: a run still training rewrites its weights and run.json at each checkpoint
+    """A copy of an unfinished run's files at one checkpoint, in the new folder `target`,
+    marked as stopped there: a run still training rewrites its weights and run.json at each checkpoint
     (each atomically), so the copy is taken again until run.json's step is the same before and
     after it."""
     files = _shipped_files(run)
@@ -203,8 +203,7 @@ def _snapshot(run: Run, target: Path) -> Run:
         _copy_files(run.path, files, target)
         copied = Run.open(target)
         if copied.info().steps_done == before == run.info().steps_done:
-            if copied.info().status != "finished":
-                copied._update_info(status="stopped")
+            copied._update_info(status="stopped")
             return copied
     raise NeurodynError(
         f"run {run.path} moved to a new checkpoint during each of 5 copies: try again"
