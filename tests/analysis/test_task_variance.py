@@ -273,6 +273,20 @@ def test_lesioning_a_cluster_drops_only_its_task():
     assert performance(lesioned(model, torch.tensor([0]))) == {"A": 0.0, "B": 1.0}
 
 
+def test_lesions_report_each_evaluation(capsys):
+    # a paper-size network takes seconds per evaluation: each one is reported, in both modes
+    model = two_pathway_network()
+    lesion_effects(model, np.array([0, 0, 1, 1]), performance, progress=True, desc="cut")
+    err = capsys.readouterr().err
+    assert "cut 0/3" in err and "cut 3/3: cluster 1 lesioned, done" in err
+    lesion_effects(
+        model, np.array([0, 0, 1, 1]), per_member(performance), members_per_call=2, progress=True
+    )
+    assert "lesions 3/3: done" in capsys.readouterr().err
+    lesion_effects(model, np.array([0, 0, 1, 1]), performance)
+    assert capsys.readouterr().err == ""
+
+
 def per_member(evaluate):
     """`evaluate` (one network -> {task: float}) applied to each member of an ensemble."""
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neurodyn._progress import Progress
 from neurodyn.analysis._result import SavableResult
 from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.models import AdoptedNetwork, LowRankRNN, Network
@@ -188,6 +189,8 @@ def lesion_effects(
     *,
     member: int | None = None,
     members_per_call: int | None = None,
+    progress: bool = False,
+    desc: str = "lesions",
 ) -> LesionEffects:
     """Lesion each cluster of units in turn and measure performance per task (Fig. 2d).
 
@@ -215,6 +218,9 @@ def lesion_effects(
     members_per_call : int, optional
         Evaluate the lesions batched, up to this many networks per call (memory grows with
         it: states `[T, K, B, N]`).
+    progress : bool
+        Report on stderr each evaluation done (the intact network, then each lesion), under
+        the name `desc`: on a network the paper's size each takes seconds.
 
     Returns
     -------
@@ -229,12 +235,15 @@ def lesion_effects(
     groups = [np.flatnonzero(labels == c).tolist() for c in clusters]
     sizes = [len(units) for units in groups]
     if members_per_call is None:
-        intact = dict(evaluate(model))
-        tasks = list(intact)
-        rows = []
-        for units in groups:
-            perf = evaluate(lesioned(model, units, member=member))
-            rows.append([float(perf[t]) for t in tasks])
+        with Progress(desc, len(groups) + 1, enabled=progress) as bar:
+            intact = dict(evaluate(model))
+            bar.advance(note="intact network")
+            tasks = list(intact)
+            rows = []
+            for c, units in zip(clusters, groups, strict=True):
+                perf = evaluate(lesioned(model, units, member=member))
+                rows.append([float(perf[t]) for t in tasks])
+                bar.advance(note=f"cluster {c} lesioned")
         base = np.array([float(intact[t]) for t in tasks])
     else:
         if members_per_call < 1:
@@ -246,17 +255,19 @@ def lesion_effects(
         # the intact network is member 0 of the first call, each cluster's lesion one member
         everything: list[list[int]] = [[], *groups]
         per_task: dict[str, list[float]] = {}
-        for start in range(0, len(everything), members_per_call):
-            chunk = everything[start : start + members_per_call]
-            perf = evaluate(lesioned_copies(model, chunk, member=member or 0))
-            for task, given in perf.items():
-                values = np.asarray(given, dtype=float).reshape(-1)
-                if len(values) != len(chunk):
-                    raise ShapeError(
-                        f"evaluate gave {len(values)} performances for {task!r} from an "
-                        f"ensemble of {len(chunk)}: return one per member"
-                    )
-                per_task.setdefault(task, []).extend(values.tolist())
+        with Progress(desc, len(everything), enabled=progress) as bar:
+            for start in range(0, len(everything), members_per_call):
+                chunk = everything[start : start + members_per_call]
+                perf = evaluate(lesioned_copies(model, chunk, member=member or 0))
+                bar.advance(len(chunk))
+                for task, given in perf.items():
+                    values = np.asarray(given, dtype=float).reshape(-1)
+                    if len(values) != len(chunk):
+                        raise ShapeError(
+                            f"evaluate gave {len(values)} performances for {task!r} from an "
+                            f"ensemble of {len(chunk)}: return one per member"
+                        )
+                    per_task.setdefault(task, []).extend(values.tolist())
         tasks = list(per_task)
         table = np.array([per_task[t] for t in tasks], dtype=float).T  # [1 + C, K]
         base, rows = table[0], table[1:].tolist()

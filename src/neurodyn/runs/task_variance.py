@@ -133,7 +133,17 @@ def analyze_task_variance(
             seen = task_states(net, multitask, trials, seed)
             variance = task_variance(seen.states, seen.after_first_epoch)
             clusters = cluster_units(variance, seed=seed)
-            effects = lesion_effects(net, clusters.labels, evaluate) if evaluate else None
+            effects = (
+                lesion_effects(
+                    net,
+                    clusters.labels,
+                    evaluate,
+                    progress=progress,
+                    desc=f"task variance: member {member}: lesions",
+                )
+                if evaluate
+                else None
+            )
             results.append(SavedTaskVariance(member, variance, clusters, effects))
             bar.advance(note=f"member {member}: {clusters.n_clusters} clusters")
     with run.writing():
