@@ -179,3 +179,23 @@ def test_learning_curves_show_tasks_logged_one_batch_in_several():
         assert dict(zip(x[shown], y[shown], strict=True)) == logged
         assert line.get_marker() not in (None, "None", "", " ")  # isolated points are drawn
     plt.close(fig)
+
+
+def test_learning_curves_of_many_tasks_average_members_and_recent_logs():
+    # 10 tasks logged at 40 steps by 2 members: member 0 alternates 0 and 1 from log to log,
+    # member 1 is constant 0.5; each task's line is their mean over the last 4 logs (40 // 10)
+    rows = []
+    for i in range(40):
+        for member, perf in ((0, float(i % 2)), (1, 0.5)):
+            row = {"step": 10 * (i + 1), "member": member, "seed": member, "loss": 1.0}
+            row.update({f"perf.t{j}": perf for j in range(10)})
+            rows.append(row)
+    fig = neurodyn.plot.plot_learning_curves(rows)
+    lines = fig.axes[1].get_lines()
+    assert [line.get_label() for line in lines] == [f"t{j}" for j in range(10)]
+    y = np.asarray(lines[0].get_ydata(), float)
+    assert y[0] == 0.25  # the first log alone: (0 + 0.5) / 2
+    assert y[2] == (0.25 + 0.75 + 0.25) / 3  # the first three logs
+    np.testing.assert_allclose(y[3:], 0.5)  # (0 and 1 alternating, 0.5) over four logs
+    assert "mean of 2, last 4 logs" in fig.axes[1].get_title()
+    plt.close(fig)

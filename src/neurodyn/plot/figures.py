@@ -29,10 +29,33 @@ def _axes(
     return chosen[0].figure, chosen  # type: ignore[return-value]
 
 
+def _nan_mean(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over `axis` of the values that are not NaN (NaN where there are none)."""
+    seen = ~np.isnan(values)
+    total = np.where(seen, values, 0.0).sum(axis)
+    count = seen.sum(axis)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last `window` entries along the last axis up to each one, NaNs skipped
+    (NaN where the window holds none)."""
+    seen = ~np.isnan(values)
+    pad = [(0, 0)] * (values.ndim - 1) + [(1, 0)]
+    total = np.pad(np.cumsum(np.where(seen, values, 0.0), -1), pad)
+    count = np.pad(np.cumsum(seen, -1), pad)
+    start = np.maximum(np.arange(values.shape[-1]) + 1 - window, 0)
+    end = np.arange(1, values.shape[-1] + 1)
+    n = count[..., end] - count[..., start]
+    return np.where(n > 0, (total[..., end] - total[..., start]) / np.maximum(n, 1), np.nan)
+
+
 def plot_learning_curves(
     metrics: Sequence[dict[str, float]], *, title: str = "", axes: Sequence[Axes] | None = None
 ) -> Figure:
-    """Loss (log scale) and performance per task against training step, one line per member.
+    """Loss (log scale) and performance per task against training step, one line per member;
+    with more than 8 tasks (a batch of many tasks gives each only a few trials) one line per
+    task, the members' mean over the last tenth of the logs.
 
     `metrics` are the rows of a run's metrics.csv (`Run.metrics()`); `axes` two axes to draw
     into (loss, performance), a new figure if None.
@@ -59,31 +82,51 @@ def plot_learning_curves(
     perf_keys = list(dict.fromkeys(k for r in metrics for k in r if k.startswith("perf.")))
     for m in members:
         rows = [r for r in metrics if int(r["member"]) == m]
-        steps = [r["step"] for r in rows]
         seed = int(rows[0]["seed"])
-        ax_loss.plot(steps, [r["loss"] for r in rows], label=f"seed {seed}")
+        ax_loss.plot([r["step"] for r in rows], [r["loss"] for r in rows], label=f"seed {seed}")
+    perf_title = "performance (training batch)"
+    # a batch of many tasks gives each a few trials, so its batch performance jumps by thirds
+    # from log to log: with more than 8 tasks the lines are the networks' mean, averaged over
+    # the last `window` logs (a tenth of them), which a reader can follow
+    many = len(perf_keys) > 8
+    steps = sorted({r["step"] for r in metrics})
+    column = {step: i for i, step in enumerate(steps)}
+    logged = np.full((len(members), len(perf_keys), len(steps)), np.nan)
+    for r in metrics:
+        for j, key in enumerate(perf_keys):
+            if key in r:
+                logged[members.index(int(r["member"])), j, column[r["step"]]] = r[key]
+    window = max(1, len(steps) // 10) if many else 1
+    if many:
+        logged = _trailing_mean(_nan_mean(logged, axis=0), window)[None]
+        perf_title = f"performance (batches; mean of {len(members)}"
+        perf_title += f", last {window} logs)" if window > 1 else ")"
+    for m, series in enumerate(logged):
         for j, key in enumerate(perf_keys):
             # markers: a task trained one batch in several (interleave: batch) is logged at
             # isolated steps, which a line alone would not draw
             ax_perf.plot(
                 steps,
-                [r.get(key, float("nan")) for r in rows],
-                color=f"C{j % 10}",
+                series[j],
+                color=plt.get_cmap("tab20")(j % 20) if many else f"C{j % 10}",
                 alpha=0.8,
-                marker=".",
+                marker="." if not many else None,
                 markersize=3,
-                label=key[5:] if m == members[0] else None,
+                label=key[5:] if m == 0 else None,
             )
     ax_loss.set(xlabel="training step", ylabel="task loss", yscale="log", title="loss")
     ax_perf.set(
         xlabel="training step",
         ylabel="performance",
         ylim=(-0.02, 1.02),
-        title="performance (training batch)",
+        title=perf_title,
     )
     if len(members) <= 8:
         ax_loss.legend(fontsize=8)
-    ax_perf.legend(fontsize=8 if len(perf_keys) <= 8 else 6, ncol=1 if len(perf_keys) <= 8 else 2)
+    if many:  # beside the axes: twenty names inside would hide the lines
+        ax_perf.legend(fontsize=6, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax_perf.legend(fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
