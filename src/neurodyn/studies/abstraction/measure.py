@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurodyn._progress import progress as progress_of
 from neurodyn.analysis import abstraction, regression_generalisation
 from neurodyn.errors import ConfigError
 from neurodyn.runs import Run, parse_config
@@ -219,7 +220,7 @@ def measure(
 ) -> list[NetworkResult]:
     """Every network of every run, run by run (`Study.measure`)."""
     results: list[NetworkResult] = []
-    for n in config.n_tasks:
+    for n in progress_of(config.n_tasks, "abstraction: runs measured", enabled=progress):
         results += measure_run(trained_runs[f"abstraction-n{n}"], config, n)
     return results
 

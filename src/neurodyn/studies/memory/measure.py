@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from neurodyn._progress import Progress
 from neurodyn.analysis.memory import class_slow_points
 from neurodyn.errors import ConfigError
 from neurodyn.models import Network
@@ -385,8 +386,12 @@ def measure(
 ) -> list[NetworkMeasures]:
     """Every network of every run, run by run (`Study.measure`)."""
     measures: list[NetworkMeasures] = []
-    for study_run in config.runs():
-        measures += measure_run(trained_runs[study_run.name], config, study_run)
+    study_runs = config.runs()
+    # each run's accuracy over ten delays, speeds and slow points take tens of seconds
+    with Progress("memory: runs measured", len(study_runs), enabled=progress) as bar:
+        for study_run in study_runs:
+            measures += measure_run(trained_runs[study_run.name], config, study_run)
+            bar.advance(note=f"{study_run.name} done")
     return measures
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurodyn._progress import progress as progress_of
 from neurodyn.analysis.fixed_points import FixedPointOptions, model_fixed_points
 from neurodyn.analysis.task_geometry import count_outliers, linear_separability, variance_ratio
 from neurodyn.errors import ConfigError, NeurodynError
@@ -258,7 +259,8 @@ def measure(
 ) -> SimplicityBiasResults:
     """Every measure of every network of every run."""
     histories = {name: outlier_history(run) for name, run in runs.items()}
-    networks = [m for name, run in runs.items() for m in measure_run(run, histories[name])]
+    measured = progress_of(runs.items(), "simplicity-bias: runs measured", enabled=progress)
+    networks = [m for name, run in measured for m in measure_run(run, histories[name])]
     return SimplicityBiasResults(networks=networks, histories=histories)
 
 
