@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurodyn._progress import Progress
+from neurodyn._progress import Progress, stage
 from neurodyn.analysis.fixed_point_tracking import FixedPointContinuation, continue_fixed_points
 from neurodyn.analysis.fixed_points import FixedPointOptions, StepFunctions, frozen_copy
 from neurodyn.analysis.motif_lesions import PeriodLesions, period_lesion_effects
@@ -125,6 +125,7 @@ def analyze_motifs(
     tasks = run_tasks(run)
     start = time.perf_counter()
     model = run.load_model()
+    stage(f"motifs: states on {trials} trials of each of {len(tasks)} tasks", enabled=progress)
     states, batches = noise_free_states(run, model, tasks, trials, seed)
     periods = {t.name: dict(t.periods or {}) for t in tasks}
     variance = period_variance(states, batches, periods)

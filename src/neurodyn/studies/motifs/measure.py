@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurodyn._progress import stage
 from neurodyn.analysis.fixed_points import FixedPointOptions
 from neurodyn.errors import ConfigError
 from neurodyn.models import Network
@@ -237,6 +238,7 @@ def measure(
     options = FixedPointOptions(max_iters=int(fp["steps"]))
     counts: list[dict[str, dict[str, int]]] = [{} for _ in motifs]
     for code, epoch in fp["periods"]:
+        stage(f"motifs: fixed points of {code} {epoch}", enabled=progress)
         found = find_run_fixed_points(
             main,
             task=PREFIX + code,
@@ -244,12 +246,18 @@ def measure(
             n_initial=int(fp["candidates"]),
             options=options,
             model=model,
+            progress=progress,
         )
         for e in range(len(motifs)):
             counts[e][f"{code} {epoch}"] = found.count(e)
     interp = config.interpolation
     networks = []
     for e, analysis in enumerate(motifs):
+        stage(
+            f"motifs: member {e}: {' -> '.join(interp['tasks'])} interpolation, "
+            f"{interp['alphas']} steps",
+            enabled=progress,
+        )
         bridges = [
             rule_interpolation(
                 main,
