@@ -109,6 +109,10 @@ class StaleLockTakenOver(NeurodynWarning):
     """A lock left by a process that died while writing a run folder was taken over."""
 
 
+class UnitsLeftOut(NeurodynWarning):
+    """Units of a network were left out of a synthetic recording as silent (they barely move)."""
+
+
 class EngineChanged(NeurodynWarning):
     """A run is resumed with another engine than trained it so far (C++ and Python loops
     agree per pass to float rounding, not bitwise over a training)."""

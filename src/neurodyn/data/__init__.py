@@ -25,7 +25,12 @@ from neurodyn.data.recording import (
     load_npz,
 )
 from neurodyn.data.splits import Split, split
-from neurodyn.data.synthetic import SyntheticRecording, load_synthetic, synthesize
+from neurodyn.data.synthetic import (
+    SyntheticRecording,
+    load_synthetic,
+    silent_units,
+    synthesize,
+)
 from neurodyn.errors import ArgumentError
 
 
@@ -71,6 +76,7 @@ __all__ = [
     "load_nwb",
     "load_recording",
     "load_synthetic",
+    "silent_units",
     "split",
     "synthesize",
 ]

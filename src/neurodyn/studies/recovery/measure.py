@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from neurodyn._progress import stage
 from neurodyn.analysis import Recovery
-from neurodyn.data import synthesize
+from neurodyn.data import load_npz, silent_units, synthesize
 from neurodyn.errors import ConfigError
 from neurodyn.fit import fit_recording, recovery, true_fixed_points
 from neurodyn.runs import Run, resume_run
@@ -137,6 +138,26 @@ def _fitted(
     )
 
 
+def _check_unchanged(
+    path: Path, activity: torch.Tensor, config: RecoveryConfig, root: Path, prefix: str
+) -> None:
+    """Refuse to score fits made from another recording than the one made now: finished fits
+    are reused by name, and a recording that changed (a new `synthesize`, another config)
+    would have them scored on data they never saw."""
+    if not path.is_file():
+        return
+    before = load_npz(path).activity
+    if before.shape == activity.shape and torch.equal(before, activity):
+        return
+    fits = [label for label in config.models if Run.is_run(root / f"{prefix}-{label}")]
+    if fits:
+        raise ConfigError(
+            f"study recovery: the recording {path} differs from the one its fits "
+            f"({', '.join(fits)}) in {root} were made from; fit into another runs folder "
+            "(--runs) or delete those fits"
+        )
+
+
 def measure(
     config: RecoveryConfig, truth_runs: Mapping[str, Run], out: Path, progress: bool
 ) -> list[FitScore]:
@@ -148,8 +169,12 @@ def measure(
         network = truth_run.load_model()
         batch = truth_run.task.sample(config.trials, seed=config.seed)
         n_units = network.spec.n_hidden
+        with torch.no_grad():
+            states = network(batch.x, noise=False).states[:, 0]
+        # silent units cannot be recorded (synthesize leaves them out): 100% is all the others
+        n_recordable = n_units - len(silent_units(states))
         for fraction in config.fractions:
-            n_observed = max(2, round(fraction * n_units))
+            n_observed = min(max(2, round(fraction * n_units)), n_recordable)
             synth = synthesize(
                 network,
                 batch.x,
@@ -159,13 +184,16 @@ def measure(
                 conditions=batch.trial,
                 source=f"run {truth_id}",
             )
-            path = synth.save(folder / f"{truth_id}-{_percent(fraction)}.npz")
+            path = folder / f"{truth_id}-{_percent(fraction)}.npz"
+            prefix = f"recovery-{truth_id}-{_percent(fraction)}"
+            _check_unchanged(path, synth.recording.activity, config, truth_run.root, prefix)
+            path = synth.save(path)
             stage(
                 f"{truth_id}, {n_observed} of {n_units} units: its fixed points", enabled=progress
             )
             truth_fixed = true_fixed_points(synth, n_starts=config.n_starts, seed=config.seed)
             for label, fit in config.models.items():
-                run_id = f"recovery-{truth_id}-{_percent(fraction)}-{label}"
+                run_id = f"{prefix}-{label}"
                 stage(f"fit {run_id}", enabled=progress)
                 run = _fitted(path, fit, config, truth_run.root, run_id, progress)
                 seconds = float((run.info().seconds or {}).get("fit", math.nan))
