@@ -100,3 +100,47 @@ def test_fixed_points_are_matched_after_the_affine_alignment():
     assert np.allclose(match.distances, 0.0, atol=1e-5)
     assert {tuple(p) for p in match.pairs.tolist()} == {(0, 1), (1, 2), (2, 0)}
     assert match.stability_agreement == pytest.approx(2 / 3)
+
+
+def test_a_linear_system_against_itself_in_another_basis_has_the_same_timescales():
+    from neurodyn.analysis import compare_timescales, find_fixed_points, time_constants
+
+    # h' = A h with eigenvalues 0.99, 0.9, 0.5 (tau = 995, 95, 14 ms at 10-ms steps), and
+    # the same system in the coordinates x = M h + o: its Jacobian is M A M^-1
+    g = torch.Generator().manual_seed(3)
+    q = torch.linalg.qr(torch.randn(3, 3, generator=g, dtype=torch.float64)).Q
+    a = q @ torch.diag(torch.tensor([0.99, 0.9, 0.5], dtype=torch.float64)) @ q.T
+    m = torch.randn(3, 3, generator=g, dtype=torch.float64) + 2 * torch.eye(3, dtype=torch.float64)
+    o = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    m_inv = torch.linalg.inv(m)
+
+    def original(h, u):
+        return h @ a.T
+
+    def changed(x, u):
+        return original((x - o) @ m_inv.T, u) @ m.T + o
+
+    starts = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    u = torch.zeros(1, dtype=torch.float64)  # no input: the maps ignore it
+    true = find_fixed_points(original, starts, u, dt=None)
+    fitted = find_fixed_points(changed, starts @ m.T + o, u, dt=None)
+    assert len(true.states) == len(fitted.states) == 1
+    same = compare_timescales(true.eigenvalues, fitted.eigenvalues, dt_ms=10.0)
+    assert same.error == pytest.approx(0.0, abs=1e-8)
+    expected = -10.0 / np.log([0.99, 0.9, 0.5])
+    assert same.true_ms[0] == pytest.approx(expected, rel=1e-8)
+    assert same.slowest_fitted_ms == pytest.approx(expected[0], rel=1e-8)
+    # a fit whose memory decays ten times faster (0.99 -> 0.99^10), with an extra fast mode:
+    # its slowest mode is a decade off, the others exact
+    forgetful = np.array([[0.99**10, 0.9, 0.5, 0.1]])
+    off = compare_timescales(true.eigenvalues, forgetful, dt_ms=10.0)
+    assert off.error_decades[0] == pytest.approx([1.0, 0.0, 0.0], abs=1e-8)
+    assert off.error == pytest.approx(1 / 3)
+    # a growing mode has a negative time constant; a marginal one an infinite one
+    assert time_constants(np.array([1.1, 1.0]), dt_ms=10.0).tolist() == pytest.approx(
+        [-10.0 / np.log(1.1), np.inf]
+    )
+    nothing = compare_timescales(np.zeros((0, 3)), np.zeros((0, 5)), dt_ms=10.0)
+    assert math.isnan(nothing.error) and math.isnan(nothing.slowest_true_ms)
+    with pytest.raises(ShapeError, match="matched pairs"):
+        compare_timescales(true.eigenvalues, np.zeros((2, 3)), dt_ms=10.0)

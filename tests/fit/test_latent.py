@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 import yaml
@@ -115,6 +117,10 @@ def test_recovery_row_scores_a_fit_against_the_truth(fitted, synthetic):
     assert row.n_fixed_true >= 1 and row.n_fixed_fitted >= 1
     assert 0 <= row.stability_agreement <= 1 and row.dsa_distance >= 0
     assert -1 < row.psth_r2 <= 1  # pdm's coherences: trials averaged per coherence
+    # the slowest timescales at the matched points: the truth's from its own Jacobian's leading
+    # eigenvalue (steps of one 20-ms bin), the fit's somewhere in time, the error in decades
+    assert row.true_slowest_timescale_ms > 0 and math.isfinite(row.slowest_timescale_ms)
+    assert 0 <= row.timescale_error < 3
     assert f"| {fitted.id} | 0 |" in recovery_table([row])
     other = synthesize(synth.network, synth.recording.inputs, n_observed=20, seed=5)
     with pytest.raises(ArgumentError, match="not to this synthetic recording"):

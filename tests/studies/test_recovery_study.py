@@ -52,3 +52,19 @@ def test_the_config_refuses_what_the_study_sets_itself():
     models = {"x": {"recording": {"heldout_neurons": 0.5}}}
     with pytest.raises(ConfigError, match="sets recording"):
         RecoveryConfig.from_dict({**defaults, "models": models})
+
+
+def test_fits_of_a_recording_that_changed_since_are_refused(tmp_path, capsys):
+    from neurodyn.cli import main
+    from neurodyn.data import from_arrays, load_npz
+
+    assert main(["study", "recovery", "--quick", "--runs", str(tmp_path), "--quiet"]) == 0
+    # the recording the first fits were made from is replaced by another (a changed
+    # synthesize would do the same): rerunning must not score those fits on it
+    path = tmp_path / "study-recovery" / "recordings" / "quick-flipflop-25pct.npz"
+    old = load_npz(path)
+    from_arrays(old.activity.flip(0), bin_ms=old.bin_ms, inputs=old.inputs).save(path)
+    capsys.readouterr()
+    assert main(["study", "recovery", "--quick", "--runs", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "quick-flipflop-25pct.npz differs from the one its fits (ctrnn-8, lowrank-2" in err

@@ -16,6 +16,8 @@ Against the ground truth of a synthetic recording:
 - `match_fixed_points`: the fitted network's fixed points mapped by that affine map into the
   true state space and matched one-to-one to the true ones (Hungarian assignment), with their
   distances and whether the matched pairs have the same stability.
+- `compare_timescales`: the slowest time constants of the linearised dynamics at the matched
+  fixed points (the Jacobian eigenvalues of each network's step), true against fitted.
 - DSA to the truth is `neurodyn.analysis.dsa` on the two networks' states.
 
 The scores of one comparison are gathered in a `Recovery` row (`recovery_table` prints many).
@@ -346,6 +348,140 @@ def match_fixed_points(
     )
 
 
+def time_constants(eigenvalues: np.ndarray, *, dt_ms: float) -> np.ndarray:
+    """Time constants (ms) of a step map's modes: `tau = -dt / ln|lambda|`.
+
+    A mode of eigenvalue `lambda` of the Jacobian of `h_{t+1} = F(h_t)` scales by `|lambda|`
+    per step of `dt_ms`: it decays (`tau > 0`) or grows (`tau < 0`, its growth time) by e in
+    `|tau|` ms; a marginal mode (`|lambda| = 1`) has `tau = inf`.
+
+    Parameters
+    ----------
+    eigenvalues : np.ndarray [..., N] (complex or real)
+    dt_ms : float
+        The step's duration.
+
+    Returns
+    -------
+    np.ndarray [..., N]
+
+    Example
+    -------
+    >>> time_constants(np.array([0.9, 1.1]), dt_ms=10.0).round(1).tolist()
+    [94.9, -104.9]
+    """
+    rate = np.log(np.abs(np.asarray(eigenvalues)))  # per step: < 0 decays, > 0 grows
+    with np.errstate(divide="ignore"):
+        return np.where(rate == 0, np.inf, -dt_ms / rate)
+
+
+@dataclass(frozen=True, repr=False)
+class TimescaleMatch(SavableResult):
+    """The slowest timescales of two networks' linearised dynamics at matched fixed points.
+
+    Attributes
+    ----------
+    true_ms, fitted_ms : np.ndarray [P, k]
+        At each matched pair, the time constants (`time_constants`) of the true and the fitted
+        point's k slowest modes (largest `|lambda|` first): negative for a growing mode.
+    error_decades : np.ndarray [P, k]
+        `|log10(|fitted_ms| / |true_ms|)|`: 0 for the same timescale, 1 for ten times off.
+    """
+
+    true_ms: np.ndarray
+    fitted_ms: np.ndarray
+    error_decades: np.ndarray
+
+    @property
+    def error(self) -> float:
+        """The mean error over pairs and modes, in decades (NaN with no pair)."""
+        finite = self.error_decades[np.isfinite(self.error_decades)]
+        return float(finite.mean()) if finite.size else math.nan
+
+    @property
+    def slowest_true_ms(self) -> float:
+        """The median over pairs of the true point's slowest mode's `|tau|` (NaN: no pair)."""
+        return float(np.median(np.abs(self.true_ms[:, 0]))) if len(self.true_ms) else math.nan
+
+    @property
+    def slowest_fitted_ms(self) -> float:
+        """The median over pairs of the fitted point's slowest mode's `|tau|` (NaN: no pair)."""
+        return float(np.median(np.abs(self.fitted_ms[:, 0]))) if len(self.fitted_ms) else math.nan
+
+
+def compare_timescales(
+    true_eigenvalues: np.ndarray,
+    fitted_eigenvalues: np.ndarray,
+    *,
+    dt_ms: float,
+    n_modes: int = 3,
+) -> TimescaleMatch:
+    """Compare the slowest timescales of the true and the fitted linearised dynamics at
+    matched fixed points, mode by mode.
+
+    The eigenvalues of a fixed point's Jacobian do not change under an invertible affine
+    change of coordinates (`J' = A J A^-1`), so they can be compared across networks of other
+    sizes, cells and bases without the alignment the states need: a network scored against
+    itself in another basis matches exactly. The k slowest modes (those of largest `|lambda|`:
+    the memories and slow manifolds a task network computes with, and a saddle's escape
+    direction) are compared rank by rank. Whether a mode grows or decays is scored by the
+    stability agreement of the matched pair; this compares how slow it is.
+
+    Why eigenvalues at fixed points and not Lyapunov exponents: the recordings' trajectories
+    settle into stable points, where the Lyapunov exponents are those of the point's
+    Jacobian, so they would add nothing to the stable points' spectra and miss the saddles
+    that route the transitions (for a chaotic truth the Lyapunov spectrum would be the one to
+    compare: `neurodyn.analysis.lyapunov_spectrum`).
+
+    Parameters
+    ----------
+    true_eigenvalues : np.ndarray [P, N]
+        The Jacobian eigenvalues of the step map at the true point of each matched pair.
+    fitted_eigenvalues : np.ndarray [P, K]
+        At the fitted point of each pair (K may differ from N).
+    dt_ms : float
+        The step's duration (both networks step one bin of the recording).
+    n_modes : int
+        Modes compared per pair (at most min(N, K)).
+
+    Returns
+    -------
+    TimescaleMatch
+
+    Example
+    -------
+    >>> true = np.array([[0.99, 0.5]])
+    >>> match = compare_timescales(true, np.array([[0.9, 0.2, 0.1]]), dt_ms=10.0, n_modes=1)
+    >>> round(match.error, 2)  # tau 995 ms against 95 ms: a decade off
+    1.02
+    """
+    true_eigenvalues = np.asarray(true_eigenvalues)
+    fitted_eigenvalues = np.asarray(fitted_eigenvalues)
+    if true_eigenvalues.ndim != 2 or fitted_eigenvalues.ndim != 2:
+        raise ShapeError(
+            f"eigenvalues must be [P, N] and [P, K], got {true_eigenvalues.shape} and "
+            f"{fitted_eigenvalues.shape}"
+        )
+    if len(true_eigenvalues) != len(fitted_eigenvalues):
+        raise ShapeError(
+            f"{len(true_eigenvalues)} true points but {len(fitted_eigenvalues)} fitted ones: "
+            "give the eigenvalues of matched pairs"
+        )
+    if n_modes < 1:
+        raise ArgumentError(f"n_modes must be at least 1, got {n_modes}")
+    k = min(n_modes, true_eigenvalues.shape[1], fitted_eigenvalues.shape[1])
+
+    def slowest(eigenvalues: np.ndarray) -> np.ndarray:
+        magnitude = np.abs(eigenvalues)
+        return -np.sort(-magnitude, axis=1)[:, :k]
+
+    true_ms = time_constants(slowest(true_eigenvalues), dt_ms=dt_ms)
+    fitted_ms = time_constants(slowest(fitted_eigenvalues), dt_ms=dt_ms)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = np.abs(np.log10(np.abs(fitted_ms) / np.abs(true_ms)))
+    return TimescaleMatch(true_ms, fitted_ms, error)
+
+
 @dataclass(frozen=True, repr=False)
 class Recovery(SavableResult):
     """How well one fitted network recovered a synthetic recording's dynamics (one row of a
@@ -375,6 +511,11 @@ class Recovery(SavableResult):
     psth_r2 : float
         PSTH R^2 of the co-smoothed held-out neurons on the test trials, trials averaged by
         condition (`psth_r2`); NaN where the recording has no condition to average by.
+    timescale_error : float
+        How far the slowest timescales of the fitted linearised dynamics are from the true
+        ones at the matched fixed points, in decades (`compare_timescales`); NaN with no pair.
+    slowest_timescale_ms, true_slowest_timescale_ms : float
+        The slowest mode's `|tau|` at the matched fitted and true points (median over pairs).
     """
 
     model: str
@@ -388,6 +529,9 @@ class Recovery(SavableResult):
     stability_agreement: float
     dsa_distance: float
     psth_r2: float = math.nan
+    timescale_error: float = math.nan
+    slowest_timescale_ms: float = math.nan
+    true_slowest_timescale_ms: float = math.nan
 
     def row(self) -> dict[str, float | int | str]:
         """The scores as one row of a table (`recovery_table`)."""
@@ -408,13 +552,16 @@ def recovery_table(rows: list[Recovery]) -> str:
     """
     head = (
         "| model | member | bits/spike (truth) | PSTH R^2 | state R^2 | fixed points true / "
-        "fitted | distance | stability agreement | DSA |"
+        "fitted | distance | stability agreement | slowest tau ms (truth) | timescales off "
+        "(decades) | DSA |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r.model} | {r.member} | {r.bits_per_spike:.3f} ({r.true_bits_per_spike:.3f}) | "
             f"{r.psth_r2:.3f} | {r.state_r2:.3f} | {r.n_fixed_true} / {r.n_fixed_fitted} | "
-            f"{r.fixed_point_distance:.3f} | {r.stability_agreement:.2f} | {r.dsa_distance:.3f} |"
+            f"{r.fixed_point_distance:.3f} | {r.stability_agreement:.2f} | "
+            f"{r.slowest_timescale_ms:.3g} ({r.true_slowest_timescale_ms:.3g}) | "
+            f"{r.timescale_error:.2f} | {r.dsa_distance:.3f} |"
         )
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 Every score of `neurodyn.analysis.recovery` for one member of a fitted run: co-smoothing of
 the held-out neurons on the test trials (with the true rates' bits per spike beside it),
 the true states from the fitted ones through the best affine map, the two networks' fixed
-points at zero input matched after that map, and the DSA distance of their states.
+points at zero input matched after that map, the slowest timescales of their linearised
+dynamics at the matched points, and the DSA distance of their states.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from neurodyn.analysis import (
     affine_map,
     bits_per_spike,
     co_smoothing,
+    compare_timescales,
     dsa,
     match_fixed_points,
     model_fixed_points,
@@ -39,18 +41,24 @@ def _starts(states: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return pick + 0.1 * flat.std(0) * torch.randn(pick.shape, generator=g)
 
 
-def _fixed(model, states: torch.Tensor, n_starts: int, seed: int):
+def _fixed(
+    model, states: torch.Tensor, n_starts: int, seed: int
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     n_inputs = model.spec.n_inputs
     found = model_fixed_points(model, _starts(states, n_starts, seed), torch.zeros(n_inputs))
     keep = found.is_fixed & (found.member == 0)
-    return torch.as_tensor(found.states[keep]), np.asarray(found.stability)[keep]
+    return (
+        torch.as_tensor(found.states[keep]),
+        np.asarray(found.stability)[keep],
+        np.asarray(found.eigenvalues)[keep],
+    )
 
 
 def true_fixed_points(
     synthetic: SyntheticRecording, *, n_starts: int = 256, seed: int = 0
-) -> tuple[torch.Tensor, np.ndarray]:
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """The fixed points at zero input of the network that made a synthetic recording, searched
-    from its visited states (jittered), and their stability.
+    from its visited states (jittered), their stability and their Jacobians' eigenvalues.
 
     Parameters
     ----------
@@ -62,6 +70,8 @@ def true_fixed_points(
     -------
     points : Tensor [M, N]
     stability : np.ndarray [M] of str
+    eigenvalues : np.ndarray [M, N]
+        Of the step map's Jacobian at each point.
     """
     return _fixed(synthetic.network, synthetic.states, n_starts, seed)
 
@@ -74,7 +84,7 @@ def recovery(
     n_starts: int = 256,
     dsa_rank: int | None = None,
     seed: int = 0,
-    true_fixed: tuple[torch.Tensor, np.ndarray] | None = None,
+    true_fixed: tuple[torch.Tensor, np.ndarray, np.ndarray] | None = None,
 ) -> Recovery:
     """Score member `member` of a run fitted (`fit_latent`) to `synthetic.recording`.
 
@@ -90,9 +100,9 @@ def recovery(
         Rank of both DSA operators (default: the smaller network's size).
     seed : int
         Draws the starts.
-    true_fixed : (Tensor [M, N], array [M] of str), optional
-        The true network's fixed points at zero input and their stability, when already
-        found (`true_fixed_points`): scoring many fits of one truth searches them once.
+    true_fixed : (Tensor [M, N], array [M] of str, array [M, N]), optional
+        The true network's fixed points at zero input, their stability and eigenvalues, when
+        already found (`true_fixed_points`): scoring many fits of one truth searches them once.
 
     Returns
     -------
@@ -137,12 +147,18 @@ def recovery(
     fitted_model = run.load_model().member(member)
     if true_fixed is None:
         true_fixed = true_fixed_points(synthetic, n_starts=n_starts, seed=seed)
-    true_points, true_kind = true_fixed
-    fit_fixed, fit_kind = _fixed(fitted_model, latents[scored], n_starts, seed)
+    true_points, true_kind, true_eigenvalues = true_fixed
+    fit_fixed, fit_kind, fit_eigenvalues = _fixed(fitted_model, latents[scored], n_starts, seed)
     mapping = affine_map(latents[scored], true_states[scored])
     spread = float((true_states - true_states.mean((0, 1))).pow(2).sum(-1).mean().sqrt())
     match = match_fixed_points(
         true_points, true_kind, fit_fixed, fit_kind, mapping, true_spread=spread
+    )
+    # both networks step one bin of the recording, whatever their cell
+    timescales = compare_timescales(
+        true_eigenvalues[match.pairs[:, 0]],
+        fit_eigenvalues[match.pairs[:, 1]],
+        dt_ms=rec.bin_ms,
     )
     # one operator rank for both (the angular score compares operators of equal size)
     rank = dsa_rank or min(latents.shape[-1], true_states.shape[-1])
@@ -159,6 +175,9 @@ def recovery(
         stability_agreement=match.stability_agreement,
         dsa_distance=float(distance),
         psth_r2=float(psth),
+        timescale_error=timescales.error,
+        slowest_timescale_ms=timescales.slowest_fitted_ms,
+        true_slowest_timescale_ms=timescales.slowest_true_ms,
     )
 
 

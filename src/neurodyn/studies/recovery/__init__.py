@@ -2,7 +2,8 @@
 Computation-through-Dynamics benchmark, Versteeg et al. 2024): task-trained networks are
 recorded through a fraction of their units as Poisson counts, latent CTRNNs of two sizes, a
 low-rank CTRNN, a GRU and the fast rate fit are fitted to each recording, and every fit is
-scored on held-out neurons (bits/spike) and against the truth (state R^2, fixed points, DSA).
+scored on held-out neurons (bits/spike) and against the truth (state R^2, fixed points, the
+timescales of the linearised dynamics at them, DSA).
 
 `neurodyn study recovery` (`neurodyn.studies.recovery.measure`) writes `ROOT/study-recovery/`;
 README.md holds the findings.
@@ -39,6 +40,9 @@ STUDY: Study[RecoveryConfig, list[FitScore]] = Study(
         "n_fixed_fitted",
         "fixed_point_distance",
         "stability_agreement",
+        "timescale_error",
+        "slowest_timescale_ms",
+        "true_slowest_timescale_ms",
         "dsa_distance",
         "fit_seconds",
     ),

@@ -7,7 +7,8 @@ records the network's noise-free states through a fraction of its units as Poiss
 with their seeds as one ensemble, or the rate fit with its ridge strengths as members), and
 scores every member against the truth (`neurodyn.fit.recovery`): co-smoothing of held-out
 neurons in bits per spike (the true rates' beside it), state R^2, fixed points at zero input
-(count, matched distance, stability agreement) and the DSA distance. The truth's fixed points
+(count, matched distance, stability agreement), the slowest timescales of the linearised
+dynamics at the matched points and the DSA distance. The truth's fixed points
 are searched once per recording and shared by its fits.
 
 Fitted runs are named `recovery-TRUTH-PCT-MODEL` in the runs folder: a finished fit is reused,
@@ -230,6 +231,9 @@ def rows(results: list[FitScore]) -> list[dict[str, Any]]:
                 "n_fixed_fitted": r.n_fixed_fitted,
                 "fixed_point_distance": r.fixed_point_distance,
                 "stability_agreement": r.stability_agreement,
+                "timescale_error": r.timescale_error,
+                "slowest_timescale_ms": r.slowest_timescale_ms,
+                "true_slowest_timescale_ms": r.true_slowest_timescale_ms,
                 "dsa_distance": r.dsa_distance,
                 "fit_seconds": s.fit_seconds,
             }
@@ -295,8 +299,8 @@ def summary(results: list[FitScore]) -> str:
     data well but get the fixed points wrong, and how bits/spike and DSA go together."""
     lines = [
         "| truth | recorded | model | bits/spike (truth) | state R^2 | fixed points fitted (true) | "
-        "same stability | DSA |",
-        "|---|---|---|---|---|---|---|---|",
+        "same stability | slowest tau ms (truth) | timescales off (decades) | DSA |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (truth, fraction, model), members in groups(results).items():
         rs = [s.score for s in members]
@@ -307,6 +311,9 @@ def summary(results: list[FitScore]) -> str:
             f"{_mean_sd([r.state_r2 for r in rs])} | "
             f"{_mean_sd([float(r.n_fixed_fitted) for r in rs], 1)} ({rs[0].n_fixed_true}) | "
             f"{_mean_sd([r.stability_agreement for r in rs])} | "
+            f"{_mean_sd([r.slowest_timescale_ms for r in rs], 0)} "
+            f"({_mean_sd([r.true_slowest_timescale_ms for r in rs], 0)}) | "
+            f"{_mean_sd([r.timescale_error for r in rs])} | "
             f"{_mean_sd([r.dsa_distance for r in rs])} |"
         )
     wrong = good_fit_wrong_dynamics(results)
