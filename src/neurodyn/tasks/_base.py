@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar, Literal
 
@@ -50,9 +50,9 @@ class Batch:
         Epoch names in the order they occur.
     dt_ms : float
         Duration of one time step.
-    parts : dict of str to Batch, optional
+    parts : mapping of str to Batch, optional
         For a batch of several tasks (see `Multitask`): each task's own batch, in its own
-        input and output space.
+        input and output space (a `LazyParts` where they are views of the batch's rows).
     """
 
     x: Tensor
@@ -61,7 +61,7 @@ class Batch:
     trial: dict[str, Tensor]
     epochs: tuple[str, ...]
     dt_ms: float
-    parts: dict[str, Batch] | None = None
+    parts: Mapping[str, Batch] | None = None
 
     @property
     def n_steps(self) -> int:
@@ -92,6 +92,39 @@ class Batch:
             trial={k: v.to(device) for k, v in self.trial.items()},
             parts=parts,
         )
+
+
+class LazyParts(Mapping[str, Batch]):
+    """Each task's own batch of a mixed batch (`Batch.parts`), by task name in the batch's
+    order, each made by `make(k)` (k: its place in `names`) when first read and kept.
+
+    A mixed batch of 20 tasks has 20 parts of a dozen views and facts each: made when read,
+    a batch whose parts are not all read (trial generation alone, an analysis of one task)
+    does not pay for the others.
+    """
+
+    def __init__(self, names: tuple[str, ...], make: Callable[[int], Batch]) -> None:
+        self._names, self._make = names, make
+        self._place = {name: k for k, name in enumerate(names)}
+        self._made: dict[str, Batch] = {}
+
+    def __getitem__(self, name: str) -> Batch:
+        made = self._made.get(name)
+        if made is None:
+            made = self._made[name] = self._make(self._place[name])
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._place
+
+    def __repr__(self) -> str:
+        return f"LazyParts({list(self._names)})"
 
 
 def between(n_steps: int, start: Tensor, end: Tensor) -> Tensor:

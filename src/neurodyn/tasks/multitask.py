@@ -34,14 +34,13 @@ the same values as each task's `draw_trials` reading its rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from itertools import chain
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from neurodyn.errors import ArgumentError, ConfigError, ShapeError, TaskNotFound
-from neurodyn.tasks._base import Batch, BlockDraws, Task, batch_generator, between
+from neurodyn.tasks._base import Batch, BlockDraws, LazyParts, Task, batch_generator, between
 
 STREAMS = (1, 2)
 LATEST_STREAM = 2
@@ -63,8 +62,8 @@ class _Layout:
     together: bool  # drawn in one pass (`draw_together`) and painted at once
     n_steps: int
     epochs: dict[str, tuple[str, ...]]
-    bound_keys: dict[str, tuple[str, ...]]  # `<epoch>_start`, `<epoch>_end` of each epoch
     task_steps: dict[str, int]
+    rules: Tensor | None  # [B, K] each trial's rule inputs (one-hot), None without them
     sigmas: list[float]  # the rule inputs' noise of each sampled task
     epoch_task: Tensor  # [B] each trial's task (index into `Multitask.tasks`)
     epoch_columns: Tensor  # [B] the block column of each trial's epoch draws
@@ -332,51 +331,51 @@ class Multitask:
     ) -> tuple[Batch, Tensor] | None:
         """Stream 2 for tasks that draw their trials in one pass (`draw_together`, the Yang
         et al. battery) and share their inputs and outputs: every task's stimuli drawn at
-        once, painted at once, each task's batch a view of its rows; the same trials as
-        drawing task by task. Returns the batch, without noise, and its steps inside trials
-        `[T, B]`; None when the tasks cannot be drawn in one pass."""
+        once, painted at once with the rule inputs (`paint_batch`), each task's batch a view
+        of its rows, made when first read; the same trials as drawing task by task. Returns
+        the batch, without noise, and its steps inside trials `[T, B]`; None when the tasks
+        cannot be drawn in one pass."""
         painter = layout.sampled[0]
         counts = layout.sampled_counts
         drawn = painter.draw_together(layout.sampled, counts, block, starts, ends)  # type: ignore[attr-defined]
         if drawn is None:
             return None
         plan, facts = drawn
-        n_steps, batch_size = layout.n_steps, block.shape[1]
-        x = torch.zeros(n_steps, batch_size, self.n_inputs, device=block.device)
+        painted = painter.paint_batch(plan, layout.n_steps, layout.rules)  # type: ignore[attr-defined]
+        x, y, mask = painted.x, painted.y, painted.mask
         inputs, _, _ = self._offsets(painter.name)
-        y, mask = painter.paint(plan, x[..., inputs], noisy=False)  # type: ignore[attr-defined]
-        parts: dict[str, Batch] = {}
-        pieces = zip(
-            layout.sampled,
-            x.split(counts, dim=1),
-            y.split(counts, dim=1),
-            mask.split(counts, dim=1),
-            starts.split(counts, dim=1),
-            ends.split(counts, dim=1),
-            plan.end.split(counts),
-            facts,
-            strict=True,
-        )
-        for task, x_k, y_k, mask_k, starts_k, ends_k, end_k, facts_k in pieces:
-            epochs, task_steps = layout.epochs[task.name], layout.task_steps[task.name]
+
+        def part(k: int) -> Batch:
+            task, rows = layout.sampled[k], layout.rows[layout.sampled[k].name]
+            task_steps = layout.task_steps[task.name]
+            epochs = layout.epochs[task.name]
             # `<epoch>_start`, `<epoch>_end` of each of its epochs (rows past them: not its own)
-            bounds = chain.from_iterable(zip(starts_k.unbind(), ends_k.unbind(), strict=True))
-            trial = dict(zip(layout.bound_keys[task.name], bounds, strict=False))
-            trial["end"] = end_k
-            trial.update(facts_k)
-            parts[task.name] = Batch(
-                x=x_k[:task_steps, :, inputs],
-                y=y_k[:task_steps],
-                mask=mask_k[:task_steps],
+            trial = {}
+            for i, epoch in enumerate(epochs):
+                trial[f"{epoch}_start"], trial[f"{epoch}_end"] = starts[i, rows], ends[i, rows]
+            trial["end"] = plan.end[rows]
+            trial.update(facts[k])
+            return Batch(
+                x=x[:task_steps, rows, inputs],
+                y=y[:task_steps, rows],
+                mask=mask[:task_steps, rows],
                 trial=trial,
                 epochs=epochs,
                 dt_ms=task.dt_ms,
             )
-        in_trial = between(n_steps, torch.zeros_like(plan.end), plan.end)
-        batch = self._with_rules(
-            x, y, mask, parts, list(layout.counts), block.device, plan.end, in_trial
+
+        parts = LazyParts(tuple(t.name for t in layout.sampled), part)
+        _, task_index, _ = self._rule_index(layout.counts, block.device)
+        batch = Batch(
+            x=x,
+            y=y,
+            mask=mask,
+            trial={"task_index": task_index.clone(), "end": plan.end},
+            epochs=(),
+            dt_ms=self.dt_ms,
+            parts=parts,
         )
-        return batch, in_trial
+        return batch, painted.in_trial
 
     def _layout(self, counts: tuple[int, ...], device: torch.device) -> _Layout:
         """What a stream-2 batch of `counts[k]` trials of each task reads of the tasks, and
@@ -415,11 +414,12 @@ class Multitask:
             ),
             n_steps=max(t.n_steps for t in sampled),
             epochs={t.name: t.epochs for t in sampled},
-            bound_keys={
-                t.name: tuple(f"{e}_{side}" for e in t.epochs for side in ("start", "end"))
-                for t in sampled
-            },
             task_steps={t.name: t.n_steps for t in sampled},
+            rules=(
+                torch.nn.functional.one_hot(trial_task, len(self.tasks)).float()
+                if self.rule_inputs
+                else None
+            ),
             sigmas=[self._rule_noise(t) for t in sampled],
             epoch_task=trial_task,
             epoch_columns=torch.tensor(columns, device=device, dtype=torch.long),

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import Tensor
@@ -256,7 +257,7 @@ def draw_together(
     block: Tensor,
     starts: Tensor,
     ends: Tensor,
-) -> tuple[TrialPlan, list[dict[str, Tensor]]] | None:
+) -> tuple[TrialPlan, TaskFacts] | None:
     """What the trials of all `tasks` show and ask, drawn in one pass.
 
     Parameters
@@ -274,8 +275,8 @@ def draw_together(
     Returns
     -------
     The plan of the whole batch (`TrialPlan`, its stimuli padded to the most any task shows,
-    as `merge_plans` pads them) and each task's per-trial facts (views of `[B]` tensors, the
-    facts its own `draw_trials` returns); None when a task is not of a family this pass knows
+    as `merge_plans` pads them) and each task's per-trial facts (`TaskFacts`: views of `[B]`
+    tensors, the facts its own `draw_trials` returns, made when read); None when a task is not of a family this pass knows
     (the caller then draws task by task).
     """
     t = _tables(tasks, counts, block.shape[0], block.device)
@@ -394,19 +395,46 @@ def draw_together(
             "modality2": pick[1],
         },
     }
-    # each fact split by task once (a view per task), for the families in the batch
-    by_task = {
-        family: {name: full.split(counts) for name, full in facts_of[family].items()}
-        for family in set(t.families)
-    }
-    shared_by_task = {name: full.split(counts) for name, full in shared.items()}
-    return plan, [
-        {
-            **{name: pieces[k] for name, pieces in by_task[family].items()},
-            **{name: pieces[k] for name, pieces in shared_by_task.items()},
+    return plan, TaskFacts(t.families, counts, facts_of, shared)
+
+
+class TaskFacts(Sequence[dict[str, Tensor]]):
+    """Each task's per-trial facts of a batch drawn in one pass (`draw_together`), by the
+    task's place in the batch: `facts[k]` is a dict of views of task k's rows of the batch's
+    `[B]` facts, made when read (a mixed batch's parts read them when they are read)."""
+
+    def __init__(
+        self,
+        families: tuple[str, ...],
+        counts: tuple[int, ...],
+        facts_of: dict[str, dict[str, Tensor]],
+        shared: dict[str, Tensor],
+    ) -> None:
+        self._families, self._counts = families, counts
+        self._facts_of, self._shared = facts_of, shared
+        self._first = [sum(counts[:k]) for k in range(len(counts))]
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    @overload
+    def __getitem__(self, k: int) -> dict[str, Tensor]: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[dict[str, Tensor]]: ...
+
+    def __getitem__(self, k: int | slice) -> dict[str, Tensor] | list[dict[str, Tensor]]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(len(self))[k]]
+        rows = slice(self._first[k], self._first[k] + self._counts[k])
+        own = self._facts_of[self._families[k]]
+        return {
+            **{name: full[rows] for name, full in own.items()},
+            **{name: full[rows] for name, full in self._shared.items()},
         }
-        for k, family in enumerate(t.families)
-    ]
+
+    def __iter__(self) -> Iterator[dict[str, Tensor]]:
+        return (self[k] for k in range(len(self)))
 
 
 Yang19Task.draw_together = staticmethod(draw_together)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -138,7 +138,7 @@ class Yang19Task(Task):
     # the plan of the whole batch and each task's facts, as each task's `draw_trials` draws
     # them (`_together.draw_together`). Set by that module, which reads the task families,
     # whose modules import this one.
-    draw_together: ClassVar[Callable[..., tuple[TrialPlan, list[dict[str, Tensor]]] | None]]
+    draw_together: ClassVar[Callable[..., tuple[TrialPlan, Sequence[dict[str, Tensor]]] | None]]
 
     @staticmethod
     def merge_plans(plans: list[TrialPlan]) -> TrialPlan:
@@ -201,11 +201,64 @@ class Yang19Task(Task):
         """Add the trials' inputs to `x [T, B, I]` (in place; zeros, or the input noise when
         `noisy`, which is then cut at each trial's end) and return the targets `y [T, B, O]`
         and the loss mask `mask [T, B, O]`."""
+        n_steps, batch_size, _ = x.shape
+        steps = self._steps_of(plan, n_steps)
+        rings = steps.rings.index_select(0, steps.at).view(n_steps, batch_size, -1)  # [T, B, R n]
+        x[..., 0] += steps.fixation_on
+        x[..., 1:] += rings
+        if noisy:  # (the signal itself is zero after each trial's end)
+            x *= steps.in_trial[..., None]
+        return self._targets(plan, steps), self._mask(steps)
+
+    def paint_batch(self, plan: TrialPlan, n_steps: int, rules: Tensor | None) -> PaintedBatch:
+        """The trials of `plan` painted into new tensors in one pass, with rule inputs: the
+        same `x`, `y` and `mask` as `paint` into zeros followed by each trial's rule input set
+        while the trial lasts, bit for bit.
+
+        Parameters
+        ----------
+        plan : TrialPlan
+            The batch's trials (`B` of them).
+        n_steps : int
+            `T`, the batch's length (at least its longest trial).
+        rules : Tensor [B, K] or None
+            Each trial's rule inputs (one-hot) while it lasts; None for none.
+
+        Returns
+        -------
+        PaintedBatch: `x [T, B, I + K]`, `y [T, B, O]`, `mask [T, B, O]` and `in_trial [T, B]`.
+        """
+        # A step of a trial shows one of a few input vectors: nothing after its end, else the
+        # fixation input on or off, one of the 2^S sets of its stimuli, and its rule inputs.
+        # Each trial's vectors are rows of one small table, and `x` is one gather from it,
+        # rather than zeros written over piece by piece (the batch is megabytes, the table
+        # a few hundred kilobytes).
+        batch_size = plan.end.shape[0]
+        device = plan.end.device
+        steps = self._steps_of(plan, n_steps)
+        n_sets = steps.rings.shape[0] // batch_size
+        # `+ 0.0`: the rings as `0 + ring` (what adding them into zeros gives: +0.0 for -0.0)
+        rings = (steps.rings + 0.0).view(1, n_sets, batch_size, -1)
+        fixation = _fixation_column(n_sets, batch_size, device)  # [2, 2^S, B, 1]
+        columns = [fixation, rings.expand(2, -1, -1, -1)]
+        if rules is not None:
+            columns.append(rules[None, None].expand(2, n_sets, -1, -1))
+        width = sum(c.shape[-1] for c in columns)
+        table = torch.empty(1 + 2 * n_sets * batch_size, width, device=device)
+        table[0] = 0.0  # every step after a trial's end
+        torch.cat(columns, dim=-1, out=table[1:].view(2, n_sets, batch_size, width))
+        row = (steps.fixation_on.long() * n_sets * batch_size + steps.at.view(n_steps, -1)) + 1
+        at = torch.where(steps.in_trial, row, 0).flatten()
+        x = table.index_select(0, at).view(n_steps, batch_size, width)
+        return PaintedBatch(x, self._targets(plan, steps), self._mask(steps), steps.in_trial)
+
+    def _steps_of(self, plan: TrialPlan, n_steps: int) -> _Steps:
+        """What each step of each trial shows and asks (`_Steps`)."""
         # A batch of a few trials (a battery of 20 tasks gives each about 3 of 64) costs mostly
         # the fixed time of each tensor operation, so this makes every window in one
         # comparison and every bump in one call.
-        n_steps, batch_size, _ = x.shape
-        device = x.device
+        batch_size = plan.end.shape[0]
+        device = plan.end.device
         stimuli, go, end = plan.stimuli, plan.go, plan.end
         n_stimuli = stimuli.angle.shape[0]
         zero = torch.zeros_like(go)
@@ -233,21 +286,40 @@ class Yang19Task(Task):
         by_set = (subsets @ placed.flatten(1)).view(-1, self.n_rings * self.n_ring)  # [2^S B, R n]
         shown_set = (shown.long() * powers).sum(1)  # [T, B]
         at = (shown_set * batch_size + _trial_index(batch_size, device)).flatten()
-        rings = by_set.index_select(0, at).view(n_steps, batch_size, -1)  # [T, B, R n]
+        return _Steps(
+            in_trial,
+            fixation_on,
+            fixating,
+            after_go & plan.respond[None],
+            held,
+            scored,
+            bumps[-1],
+            by_set,
+            at,
+        )
 
-        x[..., 0] += fixation_on
-        x[..., 1:] += rings
-        if noisy:  # (the signal itself is zero after each trial's end)
-            x *= in_trial[..., None]
+    def _targets(self, plan: TrialPlan, steps: _Steps) -> Tensor:
+        """`y [T, B, O]`: fixation while it should be held, the response bump once asked,
+        the baseline elsewhere."""
+        # A step asks for one of three outputs: the baseline, fixation, or (trial b) the
+        # response bump; `y` is one gather from a table of them, rows [baseline, fixation,
+        # response of trial 0, 1, ...] (the bump as `baseline + bump`, as when added).
+        n_steps, batch_size = steps.in_trial.shape
+        table = torch.full(
+            (2 + batch_size, self.n_outputs), TARGET_BASELINE, device=plan.end.device
+        )
+        table[1, 0] = BUMP_HEIGHT
+        table[2:, 1:] += steps.target_bump
+        trial_row = _trial_index(batch_size, plan.end.device) + 2
+        row = torch.where(steps.fixating, 1, torch.where(steps.responding, trial_row, 0))
+        return table.index_select(0, row.flatten()).view(n_steps, batch_size, self.n_outputs)
 
-        y = torch.full((n_steps, batch_size, self.n_outputs), TARGET_BASELINE, device=device)
-        y[..., 0] = torch.where(fixating, BUMP_HEIGHT, TARGET_BASELINE)
-        responding = after_go & plan.respond[None]
-        y[..., 1:] += responding[..., None] * bumps[-1][None]
-
-        weight = held.float() + self.response_weight * scored.float()  # [T, B]
-        mask = weight[..., None] * _output_weights(self.n_outputs, self.fixation_weight, device)
-        return y, mask
+    def _mask(self, steps: _Steps) -> Tensor:
+        """`mask [T, B, O]`: 0 for the first 100 ms, 1 to the go cue, 0 for the grace
+        period, then `response_weight`; the fixation output's weighted by `fixation_weight`."""
+        weight = steps.held.float() + self.response_weight * steps.scored.float()  # [T, B]
+        device = weight.device
+        return weight[..., None] * _output_weights(self.n_outputs, self.fixation_weight, device)
 
     def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
         """Fraction of trials done right, by our criterion: the fixation output above 0.5
@@ -315,6 +387,41 @@ def _subsets(n_stimuli: int, device: torch.device) -> tuple[Tensor, Tensor]:
 def _trial_index(batch_size: int, device: torch.device) -> Tensor:
     """`arange(batch_size)`, made once: painting reads it every batch."""
     return torch.arange(batch_size, device=device)
+
+
+@functools.lru_cache(maxsize=16)
+def _fixation_column(n_sets: int, batch_size: int, device: torch.device) -> Tensor:
+    """`[2, n_sets, B, 1]`: 0.0, then 1.0 (the fixation input off, then on), made once."""
+    column = torch.tensor([0.0, 1.0], device=device).view(2, 1, 1, 1)
+    return column.expand(2, n_sets, batch_size, 1)
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """What each step of a batch's trials shows and asks (`Yang19Task._steps_of`): `[T, B]`
+    bool windows, the response bump `[B, n]`, the rings of each set of stimuli a trial can
+    show `rings [2^S B, R n]` and the row each step shows `at [T B]` (time-major)."""
+
+    in_trial: Tensor
+    fixation_on: Tensor
+    fixating: Tensor  # the fixation output should be high
+    responding: Tensor  # the response ring should show the target
+    held: Tensor  # scored at weight 1
+    scored: Tensor  # scored at `response_weight`
+    target_bump: Tensor
+    rings: Tensor
+    at: Tensor
+
+
+@dataclass(frozen=True)
+class PaintedBatch:
+    """A batch painted in one pass (`Yang19Task.paint_batch`): `x [T, B, I]`, `y [T, B, O]`,
+    `mask [T, B, O]` and the steps inside each trial `in_trial [T, B]`."""
+
+    x: Tensor
+    y: Tensor
+    mask: Tensor
+    in_trial: Tensor
 
 
 @functools.lru_cache(maxsize=16)
