@@ -23,13 +23,13 @@ BATTERY = {
 
 def test_a_new_config_takes_the_latest_stream_and_the_run_records_it(tmp_path):
     config = parse_config(BATTERY)
-    assert config.stream == 2 and config.make_task().stream == 2
+    assert config.stream == 3 and config.make_task().stream == 3
     run = train_run(config, tmp_path, run_id="new", until_step=2, progress=False)
-    assert yaml.safe_load((run.path / CONFIG).read_text())["stream"] == 2
-    assert Run.open(run.path).config.stream == 2
-    assert weight_fields(config)["stream"] == 2
-    with pytest.raises(ConfigError, match=r"stream must be one of \[1, 2\]"):
-        parse_config({**BATTERY, "stream": 3})
+    assert yaml.safe_load((run.path / CONFIG).read_text())["stream"] == 3
+    assert Run.open(run.path).config.stream == 3
+    assert weight_fields(config)["stream"] == 3
+    with pytest.raises(ConfigError, match=r"stream must be one of \[1, 2, 3\]"):
+        parse_config({**BATTERY, "stream": 4})
 
 
 def test_a_run_from_before_streams_loads_as_stream_1_and_resumes_on_it(tmp_path, capsys):
@@ -78,3 +78,21 @@ def test_a_single_task_run_from_before_streams_is_reused_by_a_new_config(tmp_pat
     mixed = train_run(parse_config({**BATTERY, "stream": 1}), tmp_path, run_id="m", progress=False)
     with pytest.raises(ConfigError, match="another config"):
         train_or_reuse(parse_config(BATTERY), tmp_path, mixed.id, progress=False)
+
+
+def test_a_run_that_recorded_stream_2_resumes_on_it_after_the_default_moved_on(tmp_path, capsys):
+    from neurodyn.runs import train_or_reuse
+
+    older = parse_config({**BATTERY, "stream": 2})
+    straight = train_run(older, tmp_path, run_id="straight", progress=False)
+    stopped = train_run(older, tmp_path, run_id="stopped", until_step=2, progress=False)
+    capsys.readouterr()
+    resumed = resume_run(stopped.path, progress=True)
+    assert "trials from random stream 2" in capsys.readouterr().err
+    a, b = straight.load_model().state_dict(), resumed.load_model().state_dict()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    # a study's config that names its stream reuses the run; one on the new default does not
+    assert train_or_reuse(older, tmp_path, "straight", progress=False).path == straight.path
+    with pytest.raises(ConfigError, match="another config"):
+        train_or_reuse(parse_config(BATTERY), tmp_path, "straight", progress=False)

@@ -25,6 +25,7 @@ NAMES = [cls.name for cls in BATTERY]
 SIGMA = 0.01 * math.sqrt(2 / 0.2)
 DIGESTS = json.loads((Path(__file__).parent / "yang19_stream1_digests.json").read_text())
 STREAM_2_DIGESTS = json.loads((Path(__file__).parent / "yang19_stream2_digests.json").read_text())
+STREAM_3_DIGESTS = json.loads((Path(__file__).parent / "yang19_stream3_digests.json").read_text())
 
 
 def digest(batch):
@@ -82,33 +83,37 @@ def stream_2_digests():
     `draw_trials` in turn, then one paint), before stream 2 drew all tasks in one pass: runs
     on stream 2 (the yang19 study's among them) resume on the same trials."""
     out = {}
-    net = battery()
+    net = battery(stream=2)
     for n, seed in ((20, 0), (21, 1), (64, 1), (64, 2), (100, 7), (256, 3)):
         out[f"yang19/{n}/{seed}"] = digest(net.sample(n, seed=seed))
     g = torch.Generator().manual_seed(9)
     out["yang19/64/stream-of-3"] = [digest(net.sample(64, generator=g)) for _ in range(3)]
-    out["dt10/64/4"] = digest(battery(dt_ms=10.0).sample(64, seed=4))
-    out["dt5/24/4"] = digest(battery(dt_ms=5.0).sample(24, seed=4))
-    out["per-batch/64/5"] = digest(battery(timing="per_batch").sample(64, seed=5))
-    out["easy/64/6"] = digest(battery(easy=True).sample(64, seed=6))
-    out["quiet/64/8"] = digest(battery(input_noise=0.0).sample(64, seed=8))
-    out["only/32/1"] = digest(battery(only=("fdgo", "dm1", "dmcgo")).sample(32, seed=1))
+    out["dt10/64/4"] = digest(battery(dt_ms=10.0, stream=2).sample(64, seed=4))
+    out["dt5/24/4"] = digest(battery(dt_ms=5.0, stream=2).sample(24, seed=4))
+    out["per-batch/64/5"] = digest(battery(timing="per_batch", stream=2).sample(64, seed=5))
+    out["easy/64/6"] = digest(battery(easy=True, stream=2).sample(64, seed=6))
+    out["quiet/64/8"] = digest(battery(input_noise=0.0, stream=2).sample(64, seed=8))
+    out["only/32/1"] = digest(battery(only=("fdgo", "dm1", "dmcgo"), stream=2).sample(32, seed=1))
     sub = tasks.make(
-        {"battery": "yang19", "tasks": ["fdgo", "dmcgo", "contextdm1"], "weights": {"fdgo": 2}}
+        {"battery": "yang19", "tasks": ["fdgo", "dmcgo", "contextdm1"], "weights": {"fdgo": 2}},
+        stream=2,
     )
     out["subset/16/3"] = digest(sub.sample(16, seed=3))
     for names in (("fdgo", "reactanti"), ("dmsgo", "dmcnogo"), ("delaydm2", "multidm")):
-        out["/".join(names)] = digest(battery(tasks=names).sample(12, seed=2))
+        out["/".join(names)] = digest(battery(tasks=names, stream=2).sample(12, seed=2))
     mixed = Multitask(
         (Go(timing="per_batch"), DM1(input_noise=0.05), DMS(timing="per_batch"), DNMC()),
         shared_io=True,
+        stream=2,
     )
     out["mixed-timing-noise/24/4"] = digest(mixed.sample(24, seed=4))
-    apart = Multitask((Go(), DelayDM1(), DMC()))
+    apart = Multitask((Go(), DelayDM1(), DMC()), stream=2)
     out["own-channels/15/2"] = digest(apart.sample(15, seed=2))
-    out["pdm+dlygo/50/0"] = digest(tasks.make(["pdm", "dlygo"]).sample(50, seed=0))
-    out["dlygo+fdgo-apart/10/1"] = digest(tasks.make(["dlygo", "fdgo"]).sample(10, seed=1))
-    inter = tasks.make({"battery": "yang19", "interleave": "batch"})
+    out["pdm+dlygo/50/0"] = digest(tasks.make(["pdm", "dlygo"], stream=2).sample(50, seed=0))
+    out["dlygo+fdgo-apart/10/1"] = digest(
+        tasks.make(["dlygo", "fdgo"], stream=2).sample(10, seed=1)
+    )
+    inter = tasks.make({"battery": "yang19", "interleave": "batch"}, stream=2)
     generators = member_generators((1, 2), "data")
     out["interleave-batch/steps0-4"] = [
         digest(sample_ensemble(inter, 32, generators, step=step)) for step in range(4)
@@ -120,6 +125,62 @@ def stream_2_digests():
         net.embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
     )
     return out
+
+
+def stream_3_digests():
+    """Stream-3 batches, digests saved when stream 3 was made: the runs trained on it resume
+    on the same trials."""
+    out = {}
+    net = battery(stream=3)
+    for n, seed in ((20, 0), (64, 1), (100, 7), (256, 3)):
+        out[f"yang19/{n}/{seed}"] = digest(net.sample(n, seed=seed))
+    g = torch.Generator().manual_seed(9)
+    out["yang19/64/stream-of-3"] = [digest(net.sample(64, generator=g)) for _ in range(3)]
+    out["per-batch/64/5"] = digest(battery(timing="per_batch", stream=3).sample(64, seed=5))
+    out["dt10/64/4"] = digest(battery(dt_ms=10.0, stream=3).sample(64, seed=4))
+    mixed = Multitask(
+        (Go(timing="per_batch"), DM1(input_noise=0.05), DMS(timing="per_batch"), DNMC()),
+        shared_io=True,
+        stream=3,
+    )
+    out["mixed-timing-noise/24/4"] = digest(mixed.sample(24, seed=4))
+    apart = Multitask((Go(), DelayDM1(), DMC()), stream=3)
+    out["own-channels/15/2"] = digest(apart.sample(15, seed=2))
+    out["pdm+dlygo/50/0"] = digest(tasks.make(["pdm", "dlygo"], stream=3).sample(50, seed=0))
+    generators = member_generators((0, 1, 2), "data")
+    out["ensemble/yang19"] = digest(sample_ensemble(net, 64, generators, step=5))
+    part = tasks.get("delaydm1").sample(8, seed=6)
+    out["embed/delaydm1/noisy"] = digest(
+        net.embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
+    )
+    return out
+
+
+def test_stream_3_gives_the_trials_it_gave_when_it_was_made_bit_for_bit():
+    assert stream_3_digests() == STREAM_3_DIGESTS
+
+
+@pytest.mark.parametrize("timing", ["per_trial", "per_batch"])
+def test_stream_3_is_stream_2_with_the_cheaper_normals(timing):
+    from neurodyn.tasks._normals import standard_normal
+    from neurodyn.tasks.multitask import BLOCK_ROWS
+
+    # the same trials, drawn from the same block of uniforms: without noise, the same batch
+    quiet = battery(timing=timing, input_noise=0.0, stream=2).sample(64, seed=5)
+    assert digest(battery(timing=timing, input_noise=0.0, stream=3).sample(64, seed=5)) == (
+        digest(quiet)
+    )
+    # then the noise: one draw of `standard_normal` over the steps inside trials
+    batch = battery(timing=timing, stream=3).sample(64, seed=5)
+    g = torch.Generator().manual_seed(5)
+    torch.rand(BLOCK_ROWS, 64, generator=g)
+    inside = batch.trial_mask()
+    noise = standard_normal(int(inside.sum()), 85, generator=g) * SIGMA
+    torch.testing.assert_close((batch.x - quiet.x)[inside], noise, atol=1e-6, rtol=0)
+    assert torch.all(batch.x[~inside] == 0)
+    # the public code's input noise on every channel, rule inputs included
+    rules = (batch.x - quiet.x)[..., 65:][inside]
+    assert rules.std().item() == pytest.approx(SIGMA, rel=0.02)
 
 
 def test_stream_2_gives_the_trials_it_gave_before_it_was_vectorised_bit_for_bit():
@@ -134,8 +195,7 @@ def test_stream_1_gives_the_trials_of_runs_made_before_stream_2_bit_for_bit():
 
 
 def test_stream_2_adds_the_input_noise_to_every_channel_rule_inputs_included():
-    net = battery()
-    assert net.stream == 2
+    net = battery(stream=2)
     batch = net.sample(256, seed=0)
     in_trial = batch.trial_mask()
     one_hot = torch.nn.functional.one_hot(batch.trial["task_index"], 20).float()
@@ -190,8 +250,8 @@ def test_embed_puts_the_tasks_input_noise_on_the_rule_inputs_on_stream_2():
     clean = battery(stream=1).embed("delaydm1", part)
     assert torch.all(clean.x[..., 65:].sum(-1)[in_trial] == 1)
     # without a generator: clean (noise-free analyses, constant inputs)
-    assert torch.equal(battery().embed("delaydm1", part).x, clean.x)
-    noisy = battery().embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(battery(stream=2).embed("delaydm1", part).x, clean.x)
+    noisy = battery(stream=2).embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
     assert torch.equal(noisy.x[..., :65], clean.x[..., :65])
     rules = (noisy.x - clean.x)[..., 65:][in_trial]
     assert rules.std().item() == pytest.approx(SIGMA, rel=0.02)
@@ -203,9 +263,9 @@ def test_embed_puts_the_tasks_input_noise_on_the_rule_inputs_on_stream_2():
 
 
 def test_an_unknown_stream_is_refused():
-    with pytest.raises(ConfigError, match="stream must be 1 or 2"):
-        battery(stream=3)
-    with pytest.raises(ConfigError, match="stream must be 1 or 2"):
+    with pytest.raises(ConfigError, match="stream must be 1, 2 or 3"):
+        battery(stream=4)
+    with pytest.raises(ConfigError, match="stream must be 1, 2 or 3"):
         tasks.make("yang19", stream=0)
 
 
@@ -311,9 +371,9 @@ def test_stream_2_is_one_uniform_block_read_task_by_task_then_the_noise(timing):
     from neurodyn.tasks._base import BlockDraws
     from neurodyn.tasks.multitask import BLOCK_ROWS
 
-    noisy = battery(timing=timing)
+    noisy = battery(timing=timing, stream=2)
     batch = noisy.sample(64, seed=5)
-    quiet = battery(timing=timing, input_noise=0.0).sample(64, seed=5)
+    quiet = battery(timing=timing, input_noise=0.0, stream=2).sample(64, seed=5)
     # the definition: a block of uniforms [R, B]; task k's trials read their columns, row by
     # row, in the order the task draws (its epochs first)
     g = torch.Generator().manual_seed(5)

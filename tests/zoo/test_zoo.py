@@ -153,7 +153,7 @@ def test_rebuild_of_a_small_entry_is_bitwise_equal(tmp_path):
         _tiny_run(tmp_path / "runs"), "tiny", headline_kind="outliers", zoo=folder, progress=False
     )
     assert set(entry.files) == {"config.yaml", "run.json", "metrics.csv", "model.safetensors"}
-    assert entry.engine is not None and entry.stream == "2"  # a new run: stream 2
+    assert entry.engine is not None and entry.stream == "3"  # a new run: stream 3
     result = zoo.rebuild("tiny", zoo=folder, progress=False)
     assert result.expected_bitwise and result.bitwise and result.max_abs_difference == 0.0
     assert result.agrees and result.lines()[-1] == "verdict: reproduced"

@@ -4,14 +4,15 @@ A config has these top-level fields::
 
     name: demo                 # optional; used in the run directory name
     task: [pdm, dlygo]         # a task name, {name:, params:}, or a list of those
-    stream: 2                  # the trial generator's random stream (1 or 2; see below)
+    stream: 3                  # the trial generator's random stream (1, 2 or 3; see below)
     model: {n_hidden: 64, tau_ms: 100, activation: relu, sigma_rec: 0.05, seeds: [1, 2, 3]}
     train: {steps: 2000, batch_size: 64, lr: 0.001, ...}
 
 `stream` is the version of the random stream task sets (`Multitask`, batteries) draw their
-trials from (`neurodyn.tasks.multitask`). A new config without it gets the latest (2), and
-config.yaml records it; a run's config.yaml without it was written before streams had
-versions, and loads as stream 1, which gives that run's trials bit for bit.
+trials from (`neurodyn.tasks.multitask`). A new config without it gets the latest (3), and
+config.yaml records it, so a run resumes on its own stream whatever the latest; a run's
+config.yaml without it was written before streams had versions, and loads as stream 1, which
+gives that run's trials bit for bit.
 
 Every field is checked: an unknown field or a value of the wrong type raises `ConfigError`
 naming the field (`model.n_hiden`), what it expected, and the nearest valid names.
@@ -345,7 +346,7 @@ def weights_hash(fields: Mapping[str, Any]) -> str:
 # default keeps the old behaviour needs no entry). A checkpoint that does not record such a
 # field was trained with this value.
 VALUE_BEFORE_THE_FIELD_EXISTED: dict[str, Any] = {
-    # every run made before trial streams had versions drew stream 1 (new configs default to 2)
+    # every run made before trial streams had versions drew stream 1 (new configs default to the latest)
     "stream": 1,
 }
 

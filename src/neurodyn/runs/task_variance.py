@@ -72,7 +72,7 @@ def task_performance(
     multitask: Multitask, trials: int, seed: int, *, paper: bool = False
 ) -> Callable[[Network], dict[str, float]]:
     """`evaluate(net) -> {task: performance}` on `trials` fixed trials per task drawn with
-    `seed`, with the tasks' input noise (rule inputs included, on random stream 2) and a
+    `seed`, with the tasks' input noise (rule inputs included, on random streams 2 and 3) and a
     noise-free network; `paper=True` scores by each task's `performance_paper` where it has one.
     """
     batches = {t.name: t.sample(trials, seed=seed) for t in multitask.tasks}

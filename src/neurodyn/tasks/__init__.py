@@ -148,7 +148,7 @@ def make(spec: str | Mapping | Sequence, *, stream: int = LATEST_STREAM) -> Task
     trials are the same on both.
     """
     if stream not in STREAMS:
-        raise ConfigError(f"stream must be 1 or 2, got {excerpt(stream)}")
+        raise ConfigError(f"stream must be 1, 2 or 3, got {excerpt(stream)}")
     if isinstance(spec, str) and spec in BATTERIES:
         return BATTERIES[spec](stream=stream)
     if isinstance(spec, Mapping) and "battery" in spec:

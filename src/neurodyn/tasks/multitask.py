@@ -20,15 +20,18 @@ sequence (each with its own trials) and an ensemble still equals its members tra
 Random streams (`stream`): how a batch's random values are laid out. Stream 1 draws task by
 task (each task's epochs, stimuli and input noise over its own padded length, in order), with
 clean one-hot rule inputs; every run made before stream 2 existed trained on it, and it still
-gives those runs' trials bit for bit. Stream 2 (the default) draws one block of uniforms for
-every per-trial value of every task (`BlockDraws`, `BLOCK_ROWS` per trial) and then the input
-noise once, over the real steps of the whole batch and every input channel, the rule inputs
-included, as the public code of Yang et al. adds noise to all 85 inputs. Tasks without a
+gives those runs' trials bit for bit. Stream 2 draws one block of uniforms for every
+per-trial value of every task (`BlockDraws`, `BLOCK_ROWS` per trial) and then the input noise
+once, over the real steps of the whole batch and every input channel, the rule inputs
+included, as the public code of Yang et al. adds noise to all 85 inputs. Stream 3 (the
+default) is stream 2 with the noise's normal values from a cheaper sampler
+(`neurodyn.tasks._normals`); without noise its batches are stream 2's. Tasks without a
 `draw_trials` (those outside the Yang et al. battery) draw their own trials from the same
-generator in both streams, and their rule inputs stay clean. On stream 2 a batch's `parts`
-(each task's own batch) are views of its rows of the whole batch, and tasks that offer
+generator on every stream, and their rule inputs stay clean. On streams 2 and 3 a batch's
+`parts` (each task's own batch) are views of its rows of the whole batch, and tasks that offer
 `draw_together` (the Yang et al. battery's) draw the stimuli of all their trials in one pass,
-the same values as each task's `draw_trials` reading its rows.
+the same values as each task's `draw_trials` reading its rows, and paint them in one pass
+(`paint_batch`); their parts are made when first read (`LazyParts`).
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ from torch import Tensor
 
 from neurodyn.errors import ArgumentError, ConfigError, ShapeError, TaskNotFound
 from neurodyn.tasks._base import Batch, BlockDraws, LazyParts, Task, batch_generator, between
+from neurodyn.tasks._normals import standard_normal
 
-STREAMS = (1, 2)
-LATEST_STREAM = 2
-# Uniforms drawn per trial on stream 2: the most any task of the battery asks for (MultSen Dly
+STREAMS = (1, 2, 3)
+LATEST_STREAM = 3
+# Uniforms drawn per trial on streams 2 and 3: the most any task of the battery asks for (MultSen Dly
 # DM: six epoch durations, two angles and a sign, the strengths' mean, coherence and sign, and
 # two splits between the rings with their signs).
 BLOCK_ROWS = 16
@@ -87,7 +91,7 @@ class Multitask:
 
     def __post_init__(self) -> None:
         if self.stream not in STREAMS:
-            raise ConfigError(f"stream must be 1 or 2, got {self.stream!r}")
+            raise ConfigError(f"stream must be 1, 2 or 3, got {self.stream!r}")
         if self.interleave not in ("trial", "batch"):
             raise ConfigError(f"interleave must be 'trial' or 'batch', got {self.interleave!r}")
         if not self.tasks:
@@ -188,10 +192,10 @@ class Multitask:
         """Place a batch of task `name` into this network's input and output space.
 
         `x [T, B, I_task]` becomes `x [n_steps, B, I]` (default: the task's own length), with
-        the task's rule input on while the trial lasts. On stream 2, given a `generator`, the
-        rule inputs carry the task's `input_noise` while the trial lasts, drawn from it, as in
-        `sample` (for analyses that feed the network noisy trials as in training); without
-        one they are a clean one-hot (for noise-free analyses, and constant inputs such as a
+        the task's rule input on while the trial lasts. On streams 2 and 3, given a
+        `generator`, the rule inputs carry the task's `input_noise` while the trial lasts,
+        drawn from it, as in `sample` (for analyses that feed the network noisy trials as in
+        training); without one they are a clean one-hot (for noise-free analyses, and constant inputs such as a
         fixed-point search's). `batch.trial` is kept as it is.
         """
         n_steps = batch.n_steps if n_steps is None else n_steps
@@ -207,9 +211,8 @@ class Multitask:
             sigma = self._rule_noise(self.task(name))
             if sigma and generator is not None:
                 k = len(self.tasks)
-                noise = torch.randn(
-                    batch.n_steps, batch.batch_size, k, generator=generator, device=x.device
-                )
+                noise = self._normals(batch.n_steps * batch.batch_size, k, generator)
+                noise = noise.view(batch.n_steps, batch.batch_size, k)
                 x[: batch.n_steps, :, -k:] += sigma * noise * in_trial[..., None]
         return Batch(
             x=x, y=y, mask=mask, trial=dict(batch.trial), epochs=batch.epochs, dt_ms=batch.dt_ms
@@ -266,9 +269,10 @@ class Multitask:
     def _sample_stream2(
         self, counts: list[int], batch_size: int, generator: torch.Generator
     ) -> Batch:
-        """Stream 2: every task's per-trial values from one block of uniforms `[R, B]`, the
-        trials of all tasks painted at once where they share their layout, then the input
-        noise once over the real steps of the batch (rule inputs included)."""
+        """Streams 2 and 3: every task's per-trial values from one block of uniforms `[R, B]`,
+        the trials of all tasks painted at once where they share their layout, then the input
+        noise once over the real steps of the batch (rule inputs included; its normals by
+        `_normals`)."""
         device = generator.device
         block = torch.rand(BLOCK_ROWS, batch_size, generator=generator, device=device)
         layout = self._layout(tuple(counts), device)
@@ -329,7 +333,7 @@ class Multitask:
     def _sample_together(
         self, block: Tensor, starts: Tensor, ends: Tensor, layout: _Layout
     ) -> tuple[Batch, Tensor] | None:
-        """Stream 2 for tasks that draw their trials in one pass (`draw_together`, the Yang
+        """Streams 2 and 3 for tasks that draw their trials in one pass (`draw_together`, the Yang
         et al. battery) and share their inputs and outputs: every task's stimuli drawn at
         once, painted at once with the rule inputs (`paint_batch`), each task's batch a view
         of its rows, made when first read; the same trials as drawing task by task. Returns
@@ -492,7 +496,7 @@ class Multitask:
         # the steps inside trials, as rows of `x` seen as `[T * B, I]`
         in_trial = batch.trial_mask() if in_trial is None else in_trial
         inside = in_trial.flatten().nonzero()[:, 0]
-        noise = torch.randn(inside.shape[0], self.n_inputs, generator=generator, device=device)
+        noise = self._normals(inside.shape[0], self.n_inputs, generator)
         if self.shared_io and min(sigmas) == max(sigmas):
             noise *= sigmas[0]
         else:
@@ -507,6 +511,13 @@ class Multitask:
                 row, k = row + n, k + 1
             noise *= scale.repeat(batch.n_steps, 1)[inside]
         batch.x.view(-1, self.n_inputs).index_add_(0, inside, noise)
+
+    def _normals(self, n_rows: int, n_columns: int, generator: torch.Generator) -> Tensor:
+        """`[n_rows, n_columns]` standard normal values from `generator`: `torch.randn` on
+        streams 1 and 2, the cheaper sampler of `neurodyn.tasks._normals` on stream 3."""
+        if self.stream == 3:
+            return standard_normal(n_rows, n_columns, generator=generator)
+        return torch.randn(n_rows, n_columns, generator=generator, device=generator.device)
 
     def _assemble(
         self, parts: dict[str, Batch], counts: list[int], batch_size: int, device: torch.device

@@ -81,8 +81,8 @@ def battery(
         The public code's `easy_task`: the integration tasks' coherences twice as large.
     interleave : 'trial' or 'batch'
         Every task in each batch, or one task per batch (the public code's training).
-    stream : the `Multitask`'s random stream (2: input noise on the rule inputs too, as the
-        public code)
+    stream : the `Multitask`'s random stream (2 and 3: input noise on the rule inputs too, as
+        the public code; 3: its normal values from a cheaper sampler)
     **params
         A field of every task (e.g. `input_noise`).
 

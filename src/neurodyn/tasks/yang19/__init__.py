@@ -10,8 +10,8 @@ Every task shares one input and output layout, as in the paper's public code (gy
   (fixation while it should be held), a bump `0.8 exp(-d^2 / 2 (pi/8)^2)` at the response angle
   once the network should respond, and 0.05 elsewhere;
 - dt 20 ms; input noise `0.01 * sqrt(2 / alpha)` with alpha = dt / tau = 0.2, on every input
-  channel; in a `Multitask` on random stream 2 (the default) the rule inputs get it too, as in
-  the public code (stream 1, the layout of runs made before, keeps them clean);
+  channel; in a `Multitask` on random streams 2 and 3 (3 the default) the rule inputs get it
+  too, as in the public code (stream 1, the layout of runs made before, keeps them clean);
 - loss mask: 0 for the first 100 ms, 1 until the go cue, 0 for a 100 ms grace period, then 5;
   the fixation output counts double;
 - performance (`performance`): the fixation output above 0.5 from 100 ms to the go cue, and at

@@ -84,8 +84,9 @@ def battery(
     continual-learning networks): the immediate decisions' coherences ten times larger
     (0.1-0.8), the delayed decisions' twice (0.16-0.64). `interleave` is the `Multitask`'s:
     every task in each batch ('trial') or one task per batch ('batch'). `stream` is the
-    `Multitask`'s random stream: 2 (the default) adds the input noise to the rule inputs too,
-    as the public code does; 1 gives the trials of runs made before stream 2. `params` set a
+    `Multitask`'s random stream: 2 and 3 (3 the default: stream 2's trials, the noise's normals
+    from a cheaper sampler) add the input noise to the rule inputs too, as the public code
+    does; 1 gives the trials of runs made before stream 2. `params` set a
     field of every task (e.g. `dt_ms`, or `timing="per_batch"` for one set of epoch durations
     per batch, as the public code draws them).
     """
