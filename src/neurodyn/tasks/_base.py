@@ -299,8 +299,13 @@ class Task(ABC):
         bounds: dict[str, tuple[Tensor, Tensor]] = {}
         start = torch.zeros(draws.batch_size, dtype=torch.long, device=device)
         for epoch, choices in self._epoch_steps.items():
-            steps = constant_tensor(choices, torch.long, device)
-            end = start + steps[draws.integers(len(steps), per_batch=self._timing_per_batch)]
+            drawn = draws.integers(len(choices), per_batch=self._timing_per_batch)
+            if (
+                len(choices) == 1
+            ):  # (drawn all the same: the draws after it need the generator moved on)
+                end = start + choices[0]
+            else:
+                end = start + constant_tensor(choices, torch.long, device)[drawn]
             bounds[epoch] = (start, end)
             start = end
         return bounds, start
