@@ -16,9 +16,11 @@ words becomes two independent normals by the Box-Muller transform:
 
 The floats are made from the words' bits (an exponent set, no division), and the transform
 runs in float32 over the whole draw. The smallest u1 is 2^-23, so no value lies beyond
-sqrt(46 ln 2) = 5.65 standard deviations (the normal puts 1.6e-8 of its mass there). Made on
-the CPU and moved to the generator's device: the same values on any device for the same two
-seed values.
+sqrt(46 ln 2) = 5.65 standard deviations (the normal puts 1.6e-8 of its mass there).
+
+This is the CPU's sampler. On another device (a GPU) the device's own generator is cheap per
+value and the batch lives there, so the draw is its `torch.randn`; every stream's values
+differ between a CPU and a GPU generator anyway (their bit generators differ).
 
 Box, G. E. P. & Muller, M. E. (1958). A note on the generation of random normal deviates.
 Annals of Mathematical Statistics 29, 610-611.
@@ -47,13 +49,14 @@ def standard_normal(n_rows: int, n_columns: int, *, generator: torch.Generator) 
     n_rows, n_columns : int
         The shape of the draw.
     generator : torch.Generator
-        Gives the draw's seed (two values, so the generator advances by the same amount
-        whatever the draw's size).
+        Gives the draw's seed (on a CPU two values, so the generator advances by the same
+        amount whatever the draw's size).
 
     Returns
     -------
     Tensor [n_rows, n_columns]
-        Independent standard normal values (Box-Muller over SFC64 words; see the module).
+        Independent standard normal values (on a CPU, Box-Muller over SFC64 words; elsewhere
+        the device's `torch.randn`; see the module).
 
     Example
     -------
@@ -63,7 +66,9 @@ def standard_normal(n_rows: int, n_columns: int, *, generator: torch.Generator) 
     (torch.Size([1000, 85]), True, True)
     """
     device = generator.device
-    seed = torch.randint(_SEED_BOUND, (2,), generator=generator, device=device).tolist()
+    if device.type != "cpu":
+        return torch.randn(n_rows, n_columns, generator=generator, device=device)
+    seed = torch.randint(_SEED_BOUND, (2,), generator=generator).tolist()
     count = n_rows * n_columns
     pairs = (count + 1) // 2
     # `pairs` 64-bit words seen as twice as many 32-bit ones: the first `pairs` for the
@@ -83,5 +88,4 @@ def standard_normal(n_rows: int, n_columns: int, *, generator: torch.Generator) 
     np.sin(angle, out=values[pairs:])
     values[:pairs] *= radius
     values[pairs:] *= radius
-    drawn = torch.from_numpy(values[:count]).view(n_rows, n_columns)
-    return drawn if device.type == "cpu" else drawn.to(device)
+    return torch.from_numpy(values[:count]).view(n_rows, n_columns)

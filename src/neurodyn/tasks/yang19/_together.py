@@ -276,8 +276,8 @@ def draw_together(
     -------
     The plan of the whole batch (`TrialPlan`, its stimuli padded to the most any task shows,
     as `merge_plans` pads them) and each task's per-trial facts (`TaskFacts`: views of `[B]`
-    tensors, the facts its own `draw_trials` returns, made when read); None when a task is not of a family this pass knows
-    (the caller then draws task by task).
+    tensors, the facts its own `draw_trials` returns, made when read); None when a task is
+    not of a family this pass knows (the caller then draws task by task).
     """
     t = _tables(tasks, counts, block.shape[0], block.device)
     if t is None or t.rows_read > block.shape[0]:
