@@ -272,3 +272,24 @@ def test_coverage_names_each_studys_place_in_the_zoo(tmp_path, monkeypatch):
             zoo=tmp_path / "zoo",
             progress=False,
         )
+
+
+def test_a_study_over_budget_adds_none_of_its_runs(tmp_path, monkeypatch):
+    # two runs of a study, the budget room for one: neither is added (not the first alone)
+    root = tmp_path / "runs"
+    _tiny_run(root, "a")
+    _tiny_run(root, "b")
+
+    class TwoRuns:
+        def runs(self, config, where):
+            return {"a": {}, "b": {}}
+
+    monkeypatch.setattr(zoo._store, "get_study", lambda name: TwoRuns())
+    monkeypatch.setattr(zoo._store, "load_study_config", lambda *a, **k: None)
+    shipped = ("config.yaml", "run.json", "metrics.csv", "model.safetensors")
+    one_run = sum((root / "a" / f).stat().st_size for f in shipped)
+    monkeypatch.setattr(zoo._store, "BUDGET_BYTES", one_run + 8192)
+    folder = tmp_path / "zoo"
+    with pytest.raises(NeurodynError, match=r"2 runs would take the zoo .* nothing was added"):
+        zoo.add_study("two", root, zoo=folder, progress=False)
+    assert zoo.entries(folder) == [] and not (folder / "networks" / "a").exists()

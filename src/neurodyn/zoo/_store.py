@@ -309,6 +309,25 @@ def add_study(
             f"runs {', '.join(missing)} of study {study!r} are not in {root}: train them with "
             f"`neurodyn study {study} --runs {root}` first"
         )
+    # the whole study's size first, so that a study over budget adds none of its runs rather
+    # than the first few (the memory study's weight histories stopped it at its fourth run)
+    replaced = sum(
+        e.size_bytes(zoo)
+        for e in read_manifest(zoo)
+        if (replace and e.study == study) or e.name in run_ids
+    )
+    needed = sum(
+        sum((Path(root) / r / f).stat().st_size for f in _shipped_files(Run.open(Path(root) / r)))
+        + 4096  # its manifest line, generously
+        for r in run_ids
+    )
+    size = total_bytes(zoo) - replaced + needed
+    if size > BUDGET_BYTES:
+        raise NeurodynError(
+            f"study {study!r}'s {len(run_ids)} runs would take the zoo to {size / 2**20:.1f} "
+            f"MiB, over its {BUDGET_BYTES / 2**20:.0f} MiB budget; nothing was added: ship "
+            "fewer members or keep fewer weights during training (train.keep_weights_every)"
+        )
     if replace:
         # one config per study: its earlier networks go with the new ones
         write_manifest([e for e in read_manifest(zoo) if e.study != study], zoo)
