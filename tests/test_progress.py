@@ -71,8 +71,7 @@ def test_in_a_log_a_step_writes_plain_lines_not_a_bar(capsys, monkeypatch):
         "neurodyn: things 0/3",
         "neurodyn: things 1/3",
         "neurodyn: things 2/3",
-        "neurodyn: things 3/3",
-        "neurodyn: things 3/3: done",
+        "neurodyn: things 3/3: done",  # the last part's line is the closing one
     ]
 
 

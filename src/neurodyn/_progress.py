@@ -64,8 +64,8 @@ class Progress:
             self._bar.update(n)
             if note is not None:
                 self._bar.set_postfix_str(note, refresh=False)
-        elif self.enabled:
-            self._line()
+        elif self.enabled and (self.total is None or self.done < self.total):
+            self._line()  # the last part's line is the closing one, which says "done" too
 
     def note(self, text: str) -> None:
         """Say what the step is doing now, without counting a part."""
