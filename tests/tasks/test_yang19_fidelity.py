@@ -78,6 +78,33 @@ def stream_1_digests():
     return out
 
 
+def _multitask_digests(stream):
+    """The digests of task sets beyond the battery that every pinned stream keeps."""
+    out = {}
+    mixed = Multitask(
+        (Go(timing="per_batch"), DM1(input_noise=0.05), DMS(timing="per_batch"), DNMC()),
+        shared_io=True,
+        stream=stream,
+    )
+    out["mixed-timing-noise/24/4"] = digest(mixed.sample(24, seed=4))
+    apart = Multitask((Go(), DelayDM1(), DMC()), stream=stream)
+    out["own-channels/15/2"] = digest(apart.sample(15, seed=2))
+    out["pdm+dlygo/50/0"] = digest(tasks.make(["pdm", "dlygo"], stream=stream).sample(50, seed=0))
+    return out
+
+
+def _ensemble_digests(net):
+    """The digests of an ensemble's batch and of a noisy embedding, on `net`'s stream."""
+    out = {}
+    generators = member_generators((0, 1, 2), "data")
+    out["ensemble/yang19"] = digest(sample_ensemble(net, 64, generators, step=5))
+    part = tasks.get("delaydm1").sample(8, seed=6)
+    out["embed/delaydm1/noisy"] = digest(
+        net.embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
+    )
+    return out
+
+
 def stream_2_digests():
     """Stream-2 batches whose digests were saved from the task-by-task generator (each task's
     `draw_trials` in turn, then one paint), before stream 2 drew all tasks in one pass: runs
@@ -101,15 +128,7 @@ def stream_2_digests():
     out["subset/16/3"] = digest(sub.sample(16, seed=3))
     for names in (("fdgo", "reactanti"), ("dmsgo", "dmcnogo"), ("delaydm2", "multidm")):
         out["/".join(names)] = digest(battery(tasks=names, stream=2).sample(12, seed=2))
-    mixed = Multitask(
-        (Go(timing="per_batch"), DM1(input_noise=0.05), DMS(timing="per_batch"), DNMC()),
-        shared_io=True,
-        stream=2,
-    )
-    out["mixed-timing-noise/24/4"] = digest(mixed.sample(24, seed=4))
-    apart = Multitask((Go(), DelayDM1(), DMC()), stream=2)
-    out["own-channels/15/2"] = digest(apart.sample(15, seed=2))
-    out["pdm+dlygo/50/0"] = digest(tasks.make(["pdm", "dlygo"], stream=2).sample(50, seed=0))
+    out.update(_multitask_digests(2))
     out["dlygo+fdgo-apart/10/1"] = digest(
         tasks.make(["dlygo", "fdgo"], stream=2).sample(10, seed=1)
     )
@@ -118,12 +137,7 @@ def stream_2_digests():
     out["interleave-batch/steps0-4"] = [
         digest(sample_ensemble(inter, 32, generators, step=step)) for step in range(4)
     ]
-    generators = member_generators((0, 1, 2), "data")
-    out["ensemble/yang19"] = digest(sample_ensemble(net, 64, generators, step=5))
-    part = tasks.get("delaydm1").sample(8, seed=6)
-    out["embed/delaydm1/noisy"] = digest(
-        net.embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
-    )
+    out.update(_ensemble_digests(net))
     return out
 
 
@@ -138,21 +152,8 @@ def stream_3_digests():
     out["yang19/64/stream-of-3"] = [digest(net.sample(64, generator=g)) for _ in range(3)]
     out["per-batch/64/5"] = digest(battery(timing="per_batch", stream=3).sample(64, seed=5))
     out["dt10/64/4"] = digest(battery(dt_ms=10.0, stream=3).sample(64, seed=4))
-    mixed = Multitask(
-        (Go(timing="per_batch"), DM1(input_noise=0.05), DMS(timing="per_batch"), DNMC()),
-        shared_io=True,
-        stream=3,
-    )
-    out["mixed-timing-noise/24/4"] = digest(mixed.sample(24, seed=4))
-    apart = Multitask((Go(), DelayDM1(), DMC()), stream=3)
-    out["own-channels/15/2"] = digest(apart.sample(15, seed=2))
-    out["pdm+dlygo/50/0"] = digest(tasks.make(["pdm", "dlygo"], stream=3).sample(50, seed=0))
-    generators = member_generators((0, 1, 2), "data")
-    out["ensemble/yang19"] = digest(sample_ensemble(net, 64, generators, step=5))
-    part = tasks.get("delaydm1").sample(8, seed=6)
-    out["embed/delaydm1/noisy"] = digest(
-        net.embed("delaydm1", part, generator=torch.Generator().manual_seed(1))
-    )
+    out.update(_multitask_digests(3))
+    out.update(_ensemble_digests(net))
     return out
 
 
