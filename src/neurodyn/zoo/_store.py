@@ -49,6 +49,12 @@ def _shipped_files(run: Run) -> list[str]:
     return files + [f"{HISTORY}/{p.name}" for p in history]
 
 
+def _shipped_bytes(run: Run) -> int:
+    """What shipping `run` adds to the zoo: its files, plus a generous manifest line (about
+    1 kB)."""
+    return sum((run.path / f).stat().st_size for f in _shipped_files(run)) + 4096
+
+
 def add(
     run: Run | str | Path,
     name: str,
@@ -144,8 +150,7 @@ def add(
         run_id, study_config = run.id, None
     files = _shipped_files(run)
     replaced = next((e.size_bytes(zoo) for e in before if e.name == name), 0)
-    # the files, plus a generous manifest line (about 1 kB)
-    size = total_bytes(zoo) - replaced + sum((run.path / f).stat().st_size for f in files) + 4096
+    size = total_bytes(zoo) - replaced + _shipped_bytes(run)
     if size > BUDGET_BYTES:
         raise NeurodynError(
             f"with {name!r} the zoo would hold {size / 2**20:.1f} MiB, over its "
@@ -316,11 +321,7 @@ def add_study(
         for e in read_manifest(zoo)
         if (replace and e.study == study) or e.name in run_ids
     )
-    needed = sum(
-        sum((Path(root) / r / f).stat().st_size for f in _shipped_files(Run.open(Path(root) / r)))
-        + 4096  # its manifest line, generously
-        for r in run_ids
-    )
+    needed = sum(_shipped_bytes(Run.open(Path(root) / r)) for r in run_ids)
     size = total_bytes(zoo) - replaced + needed
     if size > BUDGET_BYTES:
         raise NeurodynError(
