@@ -67,8 +67,11 @@ def test_a_new_class_on_an_existing_slow_point_is_traced_to_that_class(monkeypat
             class model:
                 seeds = (1,)
 
-        def weight_history(self):
-            return [(s, None) for s in (100, 600, 1100)]
+        def history_steps(self):
+            return [100, 600, 1100]
+
+        def weight_history(self, steps):
+            return [(s, None) for s in steps]
 
     def planted(model, task, **kw):
         c = task.n_classes
@@ -89,6 +92,9 @@ def test_a_new_class_on_an_existing_slow_point_is_traced_to_that_class(monkeypat
     monkeypatch.setattr(memory.measure, "class_slow_points", planted)
     joined = memory.backtracking(FakeRun(), stage_steps=500)
     assert joined == [[-1, 1]]  # class 4: its own point; class 5: class 1's
+    # it reads the first kept weights after each new class, and only those
+    assert memory.backtracking_steps([100, 200, 600, 700, 1100], 500) == [600, 1100]
+    assert memory.backtracking_steps([100, 200], 500) == []
 
 
 def test_the_quick_study_measures_every_network_of_both_curricula(quick):

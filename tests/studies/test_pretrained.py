@@ -10,7 +10,7 @@ import pytest
 from neurodyn import studies, zoo
 from neurodyn.cli import main
 from neurodyn.errors import ConfigError
-from neurodyn.runs import training
+from neurodyn.runs import Run, training
 
 
 def test_pretrained_study_reproduces_the_trained_studys_measures(
@@ -104,3 +104,28 @@ def test_a_study_run_trained_under_another_name_is_found_by_its_config(quick_stu
     )
     assert entry.run_id == "yang19-quick"  # where --pretrained will look for it
     assert zoo.get("yang19-quick", tmp_path / "other", zoo=tmp_path / "zoo").id == "yang19-quick"
+
+
+def test_a_study_ships_only_the_kept_weights_it_reads_and_measures_the_same(quick_study, tmp_path):
+    # the memory study's classes curriculum keeps weights every 10 steps of 8 stages of 10
+    # (steps 10-80); backtracking reads the first kept after each new class: 20, 30, .., 80.
+    # The T_max curriculum and the fine-tunings read none.
+    quick = quick_study("memory")
+    assert Run.open(quick.root / "memory-classes-gru-plain").history_steps() == list(
+        range(10, 90, 10)
+    )
+    folder = tmp_path / "zoo"
+    added = {e.run_id: e for e in zoo.add_study("memory", quick.root, quick=True, zoo=folder,
+                                                progress=False)}  # fmt: skip
+    history = {
+        name: sorted(f for f in entry.files if f.startswith("history/"))
+        for name, entry in added.items()
+    }
+    assert history["memory-classes-gru-plain"] == [
+        f"history/step-{step:07d}.safetensors" for step in range(20, 90, 10)
+    ]
+    assert [name for name, files in history.items() if files] == ["memory-classes-gru-plain"]
+    output = zoo.pretrained_study("memory", tmp_path / "runs", zoo=folder, progress=False)
+    ours = (output.folder / "measures.csv").read_text()
+    assert ours == (quick.folder / "measures.csv").read_text()
+    assert "backtracked" in ours.splitlines()[0]

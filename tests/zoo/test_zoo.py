@@ -253,6 +253,9 @@ def test_coverage_names_each_studys_place_in_the_zoo(tmp_path, monkeypatch):
     assert coverage["plasticity"] == coverage["resonance"] == "no runs"
     assert coverage["memory"] in ("shipped", "not shipped")
     assert coverage["yang19"] in ("shipped", "not shipped")
+    # the recovery study's truths are the zoo's flipflop and demo networks, shipped alone
+    assert coverage["recovery"] == "shipped"
+    assert zoo.coverage(tmp_path / "empty")["recovery"] == "not shipped"
     # a study whose run configs name their runs folder cannot ship: its runs could not move
     memory = studies.get("memory")
 
@@ -284,6 +287,9 @@ def test_a_study_over_budget_adds_none_of_its_runs(tmp_path, monkeypatch):
         def runs(self, config, where):
             return {"a": {}, "b": {}}
 
+        def history_read(self, config, run):
+            return None
+
     monkeypatch.setattr(zoo._store, "get_study", lambda name: TwoRuns())
     monkeypatch.setattr(zoo._store, "load_study_config", lambda *a, **k: None)
     shipped = ("config.yaml", "run.json", "metrics.csv", "model.safetensors")
@@ -293,3 +299,24 @@ def test_a_study_over_budget_adds_none_of_its_runs(tmp_path, monkeypatch):
     with pytest.raises(NeurodynError, match=r"2 runs would take the zoo .* nothing was added"):
         zoo.add_study("two", root, zoo=folder, progress=False)
     assert zoo.entries(folder) == [] and not (folder / "networks" / "a").exists()
+
+
+def test_a_study_finds_its_runs_shipped_alone_only_under_their_own_config():
+    from neurodyn import studies
+    from neurodyn.zoo._manifest import read_manifest
+    from neurodyn.zoo._pretrained import _shipped_runs
+
+    recovery = studies.get("recovery")
+    config = studies.load_config(recovery)
+    manifest = read_manifest(None)
+    found = _shipped_runs(recovery, config, Path("runs"), manifest, None)
+    assert {r: (e.name, e.study) for r, e in found.items()} == {
+        "flipflop": ("flipflop", None),
+        "demo": ("demo", None),
+    }
+    # a truth trained longer than the shipped flip-flop network is not that network
+    longer = dict(config.truths)
+    longer["flipflop"] = {**longer["flipflop"], "train": {**longer["flipflop"]["train"],
+                                                          "steps": 3000}}  # fmt: skip
+    other = type(config).from_dict({**config.to_dict(), "truths": longer})
+    assert set(_shipped_runs(recovery, other, Path("runs"), manifest, None)) == {"demo"}

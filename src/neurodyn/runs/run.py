@@ -31,7 +31,7 @@ import dataclasses
 import json
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -370,16 +370,35 @@ class Run:
             ) from None
         return model
 
-    def weight_history(self) -> list[tuple[int, Network]]:
-        """The networks kept during training (`train.keep_weights_every`), by step."""
+    def history_steps(self) -> list[int]:
+        """The steps at which training kept the weights (`train.keep_weights_every`), sorted."""
+        return sorted(
+            int(path.stem.split("-")[1])
+            for path in (self.path / HISTORY).glob("step-*.safetensors")
+        )
+
+    def weight_history(self, steps: Collection[int] | None = None) -> list[tuple[int, Network]]:
+        """The networks kept during training (`train.keep_weights_every`), by step: all of
+        them, or those of `steps` (`NeurodynError` naming a step that was not kept)."""
+        kept = self.history_steps()
+        if steps is not None:
+            missing = sorted(set(steps) - set(kept))
+            if missing:
+                have = f"{len(kept)}, steps {kept[0]}-{kept[-1]}" if kept else "none"
+                raise NeurodynError(
+                    f"run {self.path} kept no weights at step(s) {missing} (it kept {have}): "
+                    "train it with a train.keep_weights_every that keeps them"
+                )
+            kept = sorted(set(steps))
         found = []
-        for path in sorted((self.path / HISTORY).glob("step-*.safetensors")):
+        for step in kept:
+            path = self.path / HISTORY / f"step-{step:07d}.safetensors"
             model = build_model(self.model_spec())
             try:
                 model.load_state_dict(safetensors.torch.load_file(path))
             except Exception as err:
                 raise CorruptCheckpoint(f"{path} cannot be read ({err})") from None
-            found.append((int(path.stem.split("-")[1]), model))
+            found.append((step, model))
         return found
 
     def check_member(self, member: int, ensemble_size: int) -> None:

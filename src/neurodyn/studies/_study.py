@@ -11,6 +11,8 @@ its pieces:
     rows(results)                         -> the rows of measures.csv
     summary(results)                      -> a markdown table, printed and put atop the report
     report(results, config, runs, out)    -> the report's HTML body under the summary
+    history_read(config, run)             -> the steps of a run's weight history it reads
+                                             (optional; by default all of them)
 
 `run_study` does the rest the same way for every study: train (or reuse, or resume) each run,
 measure, write `ROOT/study-NAME/` with `measures.csv`, any extra tables, `config.yaml` and
@@ -60,6 +62,10 @@ def _no_tables(results: Any) -> dict[str, list[dict[str, Any]]]:
     return {}
 
 
+def _all_history(config: Any, run: Run) -> tuple[int, ...] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Study(Generic[C, R]):
     """A reproduced paper: its name on the command line, its config class and the functions
@@ -84,6 +90,9 @@ class Study(Generic[C, R]):
     # fields holding a mapping of settings that a config may give in part: its keys go over
     # the default's one by one (any other mapping field is replaced as a whole)
     sections: tuple[str, ...] = ()
+    # the steps of a run's weight history (`train.keep_weights_every`) its measurement reads;
+    # None: all of them. The zoo ships only these with the run.
+    history_read: Callable[[C, Run], tuple[int, ...] | None] = _all_history
 
     def defaults(self) -> dict[str, Any]:
         """The fields of the study's packaged config.yaml."""

@@ -8,10 +8,12 @@ from typing import Any
 
 from neurodyn._progress import stage
 from neurodyn.errors import ZooEntryNotFound
-from neurodyn.studies import STUDIES, StudyOutput, run_study
+from neurodyn.runs import Run, parse_config
+from neurodyn.runs.training import in_run_spelling
+from neurodyn.studies import STUDIES, Study, StudyOutput, run_study
 from neurodyn.studies import get as get_study
 from neurodyn.studies import load_config as load_study_config
-from neurodyn.zoo._manifest import read_manifest
+from neurodyn.zoo._manifest import ZooEntry, read_manifest
 from neurodyn.zoo._store import get
 
 
@@ -31,20 +33,48 @@ def coverage(zoo: str | Path | None = None) -> dict[str, str]:
         folder` (its run configs name their runs folder, e.g. a fine-tuning's starting run,
         so its runs cannot move into another one).
     """
-    shipped = {e.study for e in read_manifest(zoo) if e.study}
+    manifest = read_manifest(zoo)
+    shipped = {e.study for e in manifest if e.study}
     out = {}
     for name, study in sorted(STUDIES.items()):
         if name in shipped:
             out[name] = "shipped"
         else:
             config = load_study_config(study)
-            if not study.runs(config, Path("runs")):
+            runs = study.runs(config, Path("runs"))
+            if not runs:
                 out[name] = "no runs"
             elif study.runs(config, Path("a")) != study.runs(config, Path("b")):
                 out[name] = "tied to its folder"
+            elif len(_shipped_runs(study, config, Path("runs"), manifest, zoo)) == len(runs):
+                out[name] = "shipped"
             else:
                 out[name] = "not shipped"
     return out
+
+
+def _shipped_runs(
+    study: Study[Any, Any],
+    config: Any,
+    root: Path,
+    manifest: list[ZooEntry],
+    zoo: str | Path | None,
+) -> dict[str, ZooEntry]:
+    """The zoo's networks for the runs `study` trains under `config`: its own entries, and
+    for a run it has none of, a network shipped alone or for another study with that run's
+    id and config (the recovery study's truths are the zoo's `flipflop` and `demo`)."""
+    found = {e.run_id: e for e in manifest if e.study == study.name}
+    for run_id, data in study.runs(config, root).items():
+        if run_id in found:
+            continue
+        wanted = parse_config(data)
+        for entry in manifest:
+            if entry.run_id == run_id and entry.study != study.name:
+                shipped = Run.open(entry.folder(zoo))
+                if in_run_spelling(shipped, wanted) == shipped.config:
+                    found[run_id] = entry
+                    break
+    return found
 
 
 def pretrained_study(
@@ -73,17 +103,24 @@ def pretrained_study(
         The study's folder, results, measures.csv rows and summary.
     """
     study = get_study(name)
-    entries = [e for e in read_manifest(zoo) if e.study == name]
-    if not entries:
-        shipped = sorted({e.study for e in read_manifest(zoo) if e.study})
+    manifest = read_manifest(zoo)
+    entries = [e for e in manifest if e.study == name]
+    # the config its networks were trained with; the defaults where it shipped none of its
+    # own (its runs may still be in the zoo under another study's name or none)
+    config = (
+        study.config_type.from_dict(entries[0].study_config or {})
+        if entries
+        else load_study_config(study)
+    )
+    by_run = _shipped_runs(study, config, Path(root), manifest, zoo)
+    if not by_run:
+        shipped = sorted({e.study for e in manifest if e.study})
         have = f" (studies in the zoo: {', '.join(shipped)})" if shipped else ""
         raise ZooEntryNotFound(
             f"study {name!r} has no networks in the zoo yet{have}: train them with `neurodyn "
             f"study {name} --runs RUNS`, then add them with `neurodyn zoo add --study {name} "
             "--runs RUNS`"
         )
-    config = study.config_type.from_dict(entries[0].study_config or {})
-    by_run = {e.run_id: e for e in entries}
     run_ids = list(study.runs(config, Path(root)))
     missing = [r for r in run_ids if r not in by_run]
     if missing:

@@ -3,7 +3,7 @@
 
 An entry holds what reproduces and describes the networks and nothing else: the weights
 (`model.safetensors`, and `history/*.safetensors` where the run kept weights during training:
-a study may measure them), `config.yaml`, `run.json` and `metrics.csv`. The optimiser state
+all of them, or for a study's run those its measurement reads, `Study.history_read`), `config.yaml`, `run.json` and `metrics.csv`. The optimiser state
 (`checkpoint.pt`), analysis outputs and reports stay behind: a user recomputes those.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +41,29 @@ from neurodyn.zoo._manifest import (
 from neurodyn.zoo._measure import HEADLINES, fresh_performance, headline, stream_version
 
 
-def _shipped_files(run: Run) -> list[str]:
+def _shipped_files(run: Run, history: Collection[int] | None = None) -> list[str]:
+    """The files of `run` an entry holds: weights, config, run.json, metrics, and the kept
+    weights of the steps in `history` (None: all of them)."""
     files = [CONFIG, INFO, METRICS, WEIGHTS]
     missing = [f for f in files if not (run.path / f).is_file()]
     if missing:
         raise NeurodynError(f"run {run.path} lacks {', '.join(missing)}: finish training it first")
-    history = sorted((run.path / HISTORY).glob("step-*.safetensors"))
-    return files + [f"{HISTORY}/{p.name}" for p in history]
+    kept = run.history_steps()
+    if history is not None:
+        absent = sorted(set(history) - set(kept))
+        if absent:
+            raise NeurodynError(
+                f"run {run.path} kept no weights at step(s) {absent}, which its study reads: "
+                "train it as the study does"
+            )
+        kept = sorted(set(history))
+    return files + [f"{HISTORY}/step-{step:07d}.safetensors" for step in kept]
 
 
-def _shipped_bytes(run: Run) -> int:
-    """What shipping `run` adds to the zoo: its files, plus a generous manifest line (about
-    1 kB)."""
-    return sum((run.path / f).stat().st_size for f in _shipped_files(run)) + 4096
+def _shipped_bytes(run: Run, history: Collection[int] | None = None) -> int:
+    """What shipping `run` (with the kept weights of `history`) adds to the zoo: its files,
+    plus a generous manifest line (about 1 kB)."""
+    return sum((run.path / f).stat().st_size for f in _shipped_files(run, history)) + 4096
 
 
 def add(
@@ -67,6 +78,7 @@ def add(
     replace: bool = False,
     interim: bool = False,
     eval_trials: int = 512,
+    history: Collection[int] | None = None,
     zoo: str | Path | None = None,
     progress: bool = True,
     _planned_steps: int | None = None,
@@ -103,6 +115,9 @@ def add(
         Over the headline's defaults.
     eval_trials : int
         Fresh trials per task and member for the performance the manifest states.
+    history : collection of int, optional
+        The steps of the run's kept weights (`train.keep_weights_every`) to ship; all of
+        them by default. `add_study` ships those its study reads.
     progress : bool
         Progress lines on stderr.
 
@@ -118,7 +133,7 @@ def add(
         raise ConfigError(f"unknown headline {headline_kind!r}; headlines: {', '.join(HEADLINES)}")
     if interim and run.info().status != "finished":
         with tempfile.TemporaryDirectory(prefix="neurodyn-zoo-") as scratch:
-            snapshot = _snapshot(run, Path(scratch) / run.id)
+            snapshot = _snapshot(run, Path(scratch) / run.id, history)
             return add(
                 snapshot,
                 name,
@@ -129,6 +144,7 @@ def add(
                 study_config=study_config,
                 replace=replace,
                 eval_trials=eval_trials,
+                history=history,
                 zoo=zoo,
                 progress=progress,
                 _planned_steps=run.config.train.steps,
@@ -148,9 +164,9 @@ def add(
         run_id, study_config = _study_run(run, study, study_config, entries)
     else:
         run_id, study_config = run.id, None
-    files = _shipped_files(run)
+    files = _shipped_files(run, history)
     replaced = next((e.size_bytes(zoo) for e in before if e.name == name), 0)
-    size = total_bytes(zoo) - replaced + _shipped_bytes(run)
+    size = total_bytes(zoo) - replaced + _shipped_bytes(run, history)
     if size > BUDGET_BYTES:
         raise NeurodynError(
             f"with {name!r} the zoo would hold {size / 2**20:.1f} MiB, over its "
@@ -195,12 +211,13 @@ def add(
     return entry
 
 
-def _snapshot(run: Run, target: Path) -> Run:
-    """A copy of an unfinished run's files at one checkpoint, in the new folder `target`,
+def _snapshot(run: Run, target: Path, history: Collection[int] | None) -> Run:
+    """A copy of an unfinished run's files (with the kept weights of `history`) at one
+    checkpoint, in the new folder `target`,
     marked as stopped there: a run still training rewrites its weights and run.json at each checkpoint
     (each atomically), so the copy is taken again until run.json's step is the same before and
     after it."""
-    files = _shipped_files(run)
+    files = _shipped_files(run, history)
     for _ in range(5):
         before = run.info().steps_done
         if target.exists():
@@ -321,7 +338,9 @@ def add_study(
         for e in read_manifest(zoo)
         if (replace and e.study == study) or e.name in run_ids
     )
-    needed = sum(_shipped_bytes(Run.open(Path(root) / r)) for r in run_ids)
+    # only the kept weights the study's measurement reads travel with a run
+    history = {r: chosen.history_read(config, Run.open(Path(root) / r)) for r in run_ids}
+    needed = sum(_shipped_bytes(Run.open(Path(root) / r), history[r]) for r in run_ids)
     size = total_bytes(zoo) - replaced + needed
     if size > BUDGET_BYTES:
         raise NeurodynError(
@@ -343,6 +362,7 @@ def add_study(
             replace=replace,
             interim=interim,
             eval_trials=eval_trials,
+            history=history[run_id],
             zoo=zoo,
             progress=progress,
         )

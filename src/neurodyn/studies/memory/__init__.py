@@ -21,6 +21,7 @@ from neurodyn.studies.memory.measure import (
     StudyRun,
     accuracy_by_delay,
     backtracking,
+    backtracking_steps,
     centre_speed,
     curriculum_tasks,
     group_means,
@@ -38,6 +39,7 @@ __all__ = [
     "StudyRun",
     "accuracy_by_delay",
     "backtracking",
+    "backtracking_steps",
     "centre_speed",
     "curriculum_tasks",
     "group_means",
@@ -57,6 +59,7 @@ STUDY: Study[MemoryConfig, list[NetworkMeasures]] = Study(
     summary=measure.summary,
     report=report.report,
     runs=measure.runs,
+    history_read=measure.history_read,
     columns=(
         "curriculum",
         "cell",

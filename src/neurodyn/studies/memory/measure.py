@@ -248,20 +248,29 @@ def centre_speed(model: Network, task: DelayedClassification, n_trials: int) -> 
     return speed_at_class_centres(model, states, batch.x, batch.trial).numpy()
 
 
+def backtracking_steps(kept: list[int], stage_steps: int) -> list[int]:
+    """The kept weights `backtracking` reads: for each stage that adds a class (the 2nd to the
+    8th), the first kept step after it begins, while there is one."""
+    read = []
+    for stage in range(1, 8):
+        after = [s for s in kept if s > stage * stage_steps]
+        if not after:
+            break
+        read.append(after[0])
+    return read
+
+
 def backtracking(run: Run, stage_steps: int, finder_iters: int = 5000) -> list[list[int]]:
     """Per member: for each class the classes curriculum adds (the 4th, 5th, ...), the class
     whose slow point its memory shares right after it is introduced (-1: a point of its own,
     or none found)."""
-    history = dict(run.weight_history())
-    steps = sorted(history)
+    steps = backtracking_steps(run.history_steps(), stage_steps)
+    history = dict(run.weight_history(steps))
     n_members = len(run.config.model.seeds)
     joined: list[list[int]] = [[] for _ in range(n_members)]
-    for stage in range(1, 8):
+    for stage, step in enumerate(steps, start=1):
         n_classes = stage + 3
-        after = [s for s in steps if s > stage * stage_steps]
-        if not after:
-            break
-        model = history[after[0]]
+        model = history[step]
         found = class_slow_points(
             model,
             _make(n_classes, T_MAX),
@@ -379,6 +388,15 @@ def summary(measures: list[NetworkMeasures]) -> str:
 def runs(config: MemoryConfig, root: Path) -> dict[str, dict[str, Any]]:
     """The study's runs under `root`, in training order (`Study.runs`)."""
     return config.run_configs(root)
+
+
+def history_read(config: MemoryConfig, run: Run) -> tuple[int, ...]:
+    """The kept weights the measurement reads of `run` (`Study.history_read`): backtracking's
+    for a classes-curriculum run, none for the others."""
+    study_run = next((r for r in config.runs() if r.name == run.id), None)
+    if study_run is None or study_run.curriculum != "classes" or study_run.phase != "curriculum":
+        return ()
+    return tuple(backtracking_steps(run.history_steps(), config.stage_steps))
 
 
 def measure(
