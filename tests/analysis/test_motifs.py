@@ -87,6 +87,18 @@ def test_ward_clusters_recover_planted_unit_groups_and_motifs_exactly():
         mc.unit_labels[group == c][0] for c, pl in PLANTED.items() if len({t for t, _ in pl}) > 1
     )
     assert set(mc.unit_order) == set(range(len(group)))
+    assert not mc.units_at_edge and "lower bound" not in mc.counts_text()
+
+
+def test_a_count_at_the_largest_number_tried_is_flagged_as_a_lower_bound():
+    # 4 planted groups, clusters tried only up to 4 (k_max 5): the silhouette is largest at
+    # the last k tried, so the data may hold more clusters than the range allows
+    states, batches, periods, _ = planted_states()
+    pv = period_variance(states, batches, periods)
+    mc = cluster_motifs(pv, k_max=5)
+    assert list(mc.k_values_units) == [3, 4] and mc.n_unit_clusters == 4
+    assert mc.units_at_edge
+    assert mc.counts_text().startswith("4 unit clusters (silhouette largest at the most tried")
 
 
 def test_an_ensemble_gives_each_members_own_variance():

@@ -239,7 +239,8 @@ class MotifClusters(SavableResult):
     labels : list of P task-period names (`PeriodVariance.labels`)
     unit_labels : [N] int           cluster of each unit, 0..C-1; -1 for inactive units
     period_labels : [P] int         cluster of each task period, 0..D-1
-    n_unit_clusters : int           C, of largest silhouette
+    n_unit_clusters : int           C, of largest silhouette (`units_at_edge`: largest at the
+                                    most clusters tried, so a lower bound)
     n_period_clusters : int         D
     k_values_units, silhouette_units : [R]      numbers of clusters tried and their scores
     k_values_periods, silhouette_periods : [R']
@@ -265,6 +266,27 @@ class MotifClusters(SavableResult):
     blocks: np.ndarray
     block_threshold: float
 
+    @property
+    def units_at_edge(self) -> bool:
+        """Whether the units' silhouette score was largest at the largest number of clusters
+        tried: the network has no number of unit clusters of its own in the range, and
+        `n_unit_clusters` is a lower bound (try a larger `k_max`)."""
+        return _largest_at_edge(self.silhouette_units)
+
+    @property
+    def periods_at_edge(self) -> bool:
+        """`units_at_edge` for the task periods' clusters."""
+        return _largest_at_edge(self.silhouette_periods)
+
+    def counts_text(self) -> str:
+        """'C unit clusters, D task-period clusters', each flagged where its silhouette score
+        still rose at the largest number tried."""
+        edge = " (silhouette largest at the most tried: a lower bound)"
+        return (
+            f"{self.n_unit_clusters} unit clusters{edge if self.units_at_edge else ''}, "
+            f"{self.n_period_clusters} task-period clusters{edge if self.periods_at_edge else ''}"
+        )
+
     def motifs(self) -> list[list[str]]:
         """For each unit cluster, the task periods of its block."""
         return [[self.labels[p] for p in np.flatnonzero(row)] for row in self.blocks]
@@ -277,6 +299,11 @@ class MotifClusters(SavableResult):
             for c, row in enumerate(self.blocks)
             if len({tasks[p] for p in np.flatnonzero(row)}) > 1
         ]
+
+
+def _largest_at_edge(scores: np.ndarray) -> bool:
+    tried = np.flatnonzero(~np.isnan(scores))
+    return len(tried) > 1 and int(np.nanargmax(scores)) == int(tried[-1])
 
 
 def _ward(x: np.ndarray, k_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

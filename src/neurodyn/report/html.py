@@ -298,10 +298,12 @@ def _motif_sections(run: Run) -> list[str]:
     first = results[0]
     rows = "".join(
         f"<tr><td>member {r.member}</td><td>{int(r.variance.active.sum())}</td>"
-        f"<td>{r.clusters.n_unit_clusters}</td><td>{r.clusters.n_period_clusters}</td>"
+        f"<td>{r.clusters.n_unit_clusters}{'*' if r.clusters.units_at_edge else ''}</td>"
+        f"<td>{r.clusters.n_period_clusters}{'*' if r.clusters.periods_at_edge else ''}</td>"
         f"<td>{len(r.clusters.shared())}</td></tr>"
         for r in results
     )
+    at_edge = any(r.clusters.units_at_edge or r.clusters.periods_at_edge for r in results)
     motifs = "".join(
         f"<li>cluster {c}: {html.escape(', '.join(periods) or 'no period above the threshold')}</li>"
         for c, periods in enumerate(first.clusters.motifs())
@@ -310,6 +312,13 @@ def _motif_sections(run: Run) -> list[str]:
         "<h2>Dynamical motifs</h2>",
         "<table><tr><th></th><th>active units</th><th>unit clusters</th>"
         f"<th>task-period clusters</th><th>shared motifs</th></tr>{rows}</table>",
+        (
+            "<p>* the silhouette score was largest at the most clusters tried: the network "
+            "has no number of clusters of its own in that range, and the count is a lower "
+            "bound.</p>"
+            if at_edge
+            else ""
+        ),
         figure_html(
             plot_motifs(first.variance, first.clusters, task_names=names),
             f"Member {first.member}: each active unit's variance in each task period (context "

@@ -269,8 +269,7 @@ def describe(results: list[MotifAnalysis]) -> list[str]:
         c = r.clusters
         line = (
             f"member {r.member}: {int(r.variance.active.sum())} active units, "
-            f"{c.n_unit_clusters} unit clusters, {c.n_period_clusters} task-period clusters, "
-            f"{len(c.shared())} shared motifs"
+            f"{c.counts_text()}, {len(c.shared())} shared motifs"
         )
         if r.lesions is not None and len(r.lesions.performance_change):
             worst = r.lesions.performance_change.min(1)  # [C]

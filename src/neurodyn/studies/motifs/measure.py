@@ -292,7 +292,9 @@ def rows(results: MotifsResults) -> list[dict[str, Any]]:
             "mean_performance": round(float(np.mean(list(n.performance.values()))), 4),
             "active_units": int(n.motifs.variance.active.sum()),
             "unit_clusters": clusters.n_unit_clusters,
+            "unit_clusters_at_edge": clusters.units_at_edge,
             "period_clusters": clusters.n_period_clusters,
+            "period_clusters_at_edge": clusters.periods_at_edge,
             "shared_motifs": len(clusters.shared()),
         }
         for label, count in n.fixed_points.items():
@@ -342,6 +344,14 @@ PAPER = {
 }
 
 
+def _at_edge(flags: list[bool]) -> str:
+    """A note for the networks whose silhouette was largest at the most clusters tried."""
+    n = sum(flags)
+    return (
+        f" ({n} of {len(flags)}: silhouette largest at the most tried, a lower bound)" if n else ""
+    )
+
+
 def summary(results: MotifsResults) -> str:
     nets = results.networks
     lines = [
@@ -352,9 +362,11 @@ def summary(results: MotifsResults) -> str:
         f"| min performance over tasks | {PAPER['performance']} | "
         f"{_spread([min(n.performance.values()) for n in nets])} |",
         f"| unit clusters | {PAPER['unit_clusters']} | "
-        f"{_spread([n.motifs.clusters.n_unit_clusters for n in nets])} |",
+        f"{_spread([n.motifs.clusters.n_unit_clusters for n in nets])}"
+        f"{_at_edge([n.motifs.clusters.units_at_edge for n in nets])} |",
         f"| task-period clusters | {PAPER['period_clusters']} | "
-        f"{_spread([n.motifs.clusters.n_period_clusters for n in nets])} |",
+        f"{_spread([n.motifs.clusters.n_period_clusters for n in nets])}"
+        f"{_at_edge([n.motifs.clusters.periods_at_edge for n in nets])} |",
         f"| shared motifs | {PAPER['shared']} | "
         f"{_spread([len(n.motifs.clusters.shared()) for n in nets])} |",
         f"| bridge-readout angle (deg) | {PAPER['angle']} | "

@@ -43,8 +43,8 @@ def report(results: MotifsResults, config: MotifsConfig, runs: Mapping[str, Run]
         parts += [
             f"<h2>Network {n.member}</h2>",
             f'<p class="meta">{int(n.motifs.variance.active.sum())} active units; '
-            f"{clusters.n_unit_clusters} unit clusters and {clusters.n_period_clusters} "
-            f"task-period clusters by silhouette; {len(clusters.shared())} shared motifs.</p>",
+            f"{html.escape(clusters.counts_text())} by silhouette; "
+            f"{len(clusters.shared())} shared motifs.</p>",
             figure_html(
                 plot_motifs(n.motifs.variance, clusters, task_names=PAPER_NAMES),
                 "Task-period variance (Fig. 3): each active unit's variance in each task "
