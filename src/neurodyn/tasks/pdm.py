@@ -33,6 +33,20 @@ def _one_hot_rows(n_classes: int, device: torch.device) -> Tensor:
     return torch.eye(n_classes, device=device)
 
 
+@functools.lru_cache(maxsize=16)
+def _fixed_windows(
+    n_steps: int, fixation: int, stimulus: int, decision: int, device: torch.device
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """`[T, 1]` fixating, in the stimulus, in the trial and deciding, for epochs of one
+    duration each (in steps), made once: every trial's windows are these."""
+    stimulus_end = fixation + stimulus
+    trial_end = stimulus_end + decision
+    starts = torch.tensor([[0], [fixation], [0], [stimulus_end]], device=device)
+    ends = torch.tensor([[stimulus_end], [stimulus_end], [trial_end], [trial_end]], device=device)
+    fixating, in_stimulus, in_trial, deciding = between(n_steps, starts, ends).unbind(1)
+    return fixating, in_stimulus, in_trial, deciding
+
+
 @dataclass(frozen=True)
 class PerceptualDecision(Task):
     """Two-alternative perceptual decision with integration of noisy evidence.
@@ -98,11 +112,7 @@ class PerceptualDecision(Task):
         signs = constant_tensor((1.0, -1.0), torch.float32, device)
         signed = signs[choice] * coherence  # +c for choice 1, -c for choice 2
 
-        zero = bounds["fixation"][0]  # (the first epoch starts at 0)
-        decision_start, decision_end = bounds["decision"]
-        starts = torch.stack([zero, bounds["stimulus"][0], zero, decision_start])
-        ends = torch.stack([decision_start, bounds["stimulus"][1], end, decision_end])
-        fixating, stimulus, in_trial, deciding = between(n_steps, starts, ends).unbind(1)
+        fixating, stimulus, in_trial, deciding = self._windows(bounds, end, n_steps)
 
         # `(1 + c) / 2, (1 - c) / 2`: evidence stream 1 leans with c, stream 2 against it
         # (1 + c * -1 is 1 - c exactly)
@@ -111,17 +121,35 @@ class PerceptualDecision(Task):
             n_steps, batch_size, 2, generator=generator, device=device
         )
         evidence = stimulus[..., None] * (means[None] + noise)  # [T, B, 2]
-        x = torch.cat([fixating[..., None], evidence], dim=-1)
+        x = torch.cat([fixating[..., None].expand(-1, batch_size, 1), evidence], dim=-1)
 
-        # one-hot targets: fixate (class 0) until the decision epoch, then the choice
-        target_class = torch.where(fixating, 0, (choice + 1)[None])
-        y = _one_hot_rows(self.n_outputs, device)[target_class]
-        weight = in_trial.float()
-        if self.decision_weight != 1:  # (adding 0 * deciding changes no float)
-            weight = weight + (self.decision_weight - 1) * deciding.float()
-        mask = weight[..., None].expand(-1, -1, self.n_outputs).contiguous()
+        # one-hot targets: fixate (class 0) until the decision epoch, then the choice's row
+        rows = _one_hot_rows(self.n_outputs, device)
+        y = torch.where(fixating[..., None], rows[0], rows[choice + 1])
+        if self.decision_weight == 1:  # (adding 0 * deciding changes no float)
+            mask = in_trial[..., None].expand(-1, batch_size, self.n_outputs).float()
+        else:
+            weight = in_trial.float() + (self.decision_weight - 1) * deciding.float()
+            mask = weight[..., None].expand(-1, batch_size, self.n_outputs).contiguous()
         facts = {"coherence": coherence, "choice": choice, "signed_coherence": signed}
         return x, y, mask, facts
+
+    def _windows(
+        self, bounds: dict[str, tuple[Tensor, Tensor]], end: Tensor, n_steps: int
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """`[T, B']` each step of each trial fixating, in the stimulus, in the trial, deciding
+        (`B' = 1` when every epoch has one duration: the same windows for every trial, made
+        once; else `B' = B`)."""
+        steps = self._epoch_steps
+        if all(len(choices) == 1 for choices in steps.values()):
+            fixation, stimulus, decision = (choices[0] for choices in steps.values())
+            return _fixed_windows(n_steps, fixation, stimulus, decision, end.device)
+        zero = bounds["fixation"][0]  # (the first epoch starts at 0)
+        decision_start, decision_end = bounds["decision"]
+        starts = torch.stack([zero, bounds["stimulus"][0], zero, decision_start])
+        ends = torch.stack([decision_start, bounds["stimulus"][1], end, decision_end])
+        fixating, stimulus, in_trial, deciding = between(n_steps, starts, ends).unbind(1)
+        return fixating, stimulus, in_trial, deciding
 
     def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
         outputs, trial, squeeze = ensemble_view(outputs, batch)
