@@ -414,7 +414,7 @@ def test_the_one_pass_draws_what_each_task_draws_from_its_rows(params):
     n = 3 * len(net.tasks)
     block = torch.rand(BLOCK_ROWS, n, generator=torch.Generator().manual_seed(2))
     layout = net._layout(tuple(net.counts(n)), block.device)
-    starts, ends = net._draw_epoch_table(block, layout)
+    starts, ends = net._draw_epoch_table(block.numpy(), layout)
     plan, facts = draw_together(layout.sampled, layout.sampled_counts, block, starts, ends)
     # the definition: each task's `draw_trials` on its columns of the block, plans merged
     drawn, row = [], 0
@@ -447,10 +447,43 @@ def test_a_task_that_shows_its_own_stimuli_is_drawn_task_by_task():
     net = Multitask((Go(input_noise=0.0), Dimmer(input_noise=0.0)), shared_io=True)
     block = torch.rand(16, 4)
     layout = net._layout((2, 2), block.device)
-    starts, ends = net._draw_epoch_table(block, layout)
+    starts, ends = net._draw_epoch_table(block.numpy(), layout)
     assert draw_together(layout.sampled, (2, 2), block, starts, ends) is None
     batch = net.sample(4, seed=0)  # drawn task by task: the dimmer's stimuli at half strength
     # a bump's peak on the ring: 0.8 exp(-d^2 / 2 (pi/8)^2) with d at most pi/32 from a unit
     peaks = {name: part.x[..., 1:65].amax((0, 2)) for name, part in batch.parts.items()}
     assert torch.all((peaks["fdgo"] > 0.77) & (peaks["fdgo"] <= 0.8))
     assert torch.all((peaks["dimmer"] > 0.385) & (peaks["dimmer"] <= 0.4))
+
+
+def test_the_host_remainder_is_torchs_signed_zeros_included():
+    from neurodyn.tasks.yang19._together import _remainder
+
+    two_pi = np.float32(2 * math.pi)
+    edges = [-2 * two_pi, -two_pi, -0.0, 0.0, two_pi, 3 * two_pi, -1e-30, 1e-30, 7.0, -7.0]
+    values = torch.cat([torch.tensor(edges), torch.rand(10_000) * 60 - 30])
+    ours = torch.from_numpy(_remainder(values.numpy(), 2 * math.pi))
+    theirs = torch.remainder(values, 2 * math.pi)
+    assert ours.dtype == theirs.dtype and torch.equal(ours, theirs)
+    assert torch.equal(torch.signbit(ours), torch.signbit(theirs))  # -0.0 stays -0.0
+
+
+def test_the_one_pass_moves_its_plan_to_another_device_with_the_same_shapes():
+    # the packed transfer of a non-CPU device, run on the meta device (shapes and dtypes)
+    from neurodyn.tasks.yang19._together import draw_together
+
+    net = battery()
+    block = torch.rand(16, 40, generator=torch.Generator().manual_seed(1))
+    layout = net._layout(tuple(net.counts(40)), block.device)
+    starts, ends = net._draw_epoch_table(block.numpy(), layout)
+    args = (layout.sampled, layout.sampled_counts, block.numpy(), starts, ends)
+    on_cpu, cpu_facts = draw_together(*args)
+    on_meta, meta_facts = draw_together(*args, device=torch.device("meta"))
+    pairs = [(getattr(on_cpu, f), getattr(on_meta, f)) for f in ("respond", "target", "go", "end")]
+    pairs += [
+        (getattr(on_cpu.stimuli, f), getattr(on_meta.stimuli, f))
+        for f in ("on", "off", "angle", "strength", "ring")
+    ]
+    pairs += [(a[k], b[k]) for a, b in zip(cpu_facts, meta_facts, strict=True) for k in a]
+    for cpu, meta in pairs:
+        assert meta.device.type == "meta" and (meta.shape, meta.dtype) == (cpu.shape, cpu.dtype)

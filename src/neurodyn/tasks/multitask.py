@@ -69,11 +69,12 @@ class _Layout:
     task_steps: dict[str, int]
     rules: Tensor | None  # [B, K] each trial's rule inputs (one-hot), None without them
     sigmas: list[float]  # the rule inputs' noise of each sampled task
-    epoch_task: Tensor  # [B] each trial's task (index into `Multitask.tasks`)
-    epoch_columns: Tensor  # [B] the block column of each trial's epoch draws
-    epoch_choices: Tensor  # [E, B] float32 choices of each epoch (1 past a task's epochs)
-    epoch_top: Tensor  # [E, B] long: choices - 1
-    epoch_index: Tensor  # [E, 1] arange
+    # the epochs' tables, host arrays (numpy): the epochs are drawn on the host
+    epoch_task: np.ndarray  # [B] each trial's task (index into `Multitask.tasks`)
+    epoch_columns: np.ndarray  # [B] the block column of each trial's epoch draws
+    epoch_choices: np.ndarray  # [E, B] float32 choices of each epoch (1 past a task's epochs)
+    epoch_top: np.ndarray  # [E, B] int64: choices - 1
+    epoch_index: np.ndarray  # [E, 1] arange
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Multitask:
     weights: tuple[float, ...] | None = None
     interleave: str = "trial"
     stream: int = LATEST_STREAM
-    # the epoch tables of stream 2, per device (`_epoch_tables`); not a parameter
+    # the layouts and tables of stream 2 (`_layout`, `_epoch_tables`); not a parameter
     _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -275,10 +276,15 @@ class Multitask:
         `_normals`)."""
         device = generator.device
         block = torch.rand(BLOCK_ROWS, batch_size, generator=generator, device=device)
+        # the per-trial values come from `[B]`-sized arrays, cheaper on the host (numpy) than
+        # as tensor operations, each mostly fixed cost; the batch itself is made on the device
+        host = block.cpu().numpy()
         layout = self._layout(tuple(counts), device)
-        starts, ends = self._draw_epoch_table(block, layout)
+        host_starts, host_ends = self._draw_epoch_table(host, layout)
+        starts, ends = (torch.from_numpy(a).to(device) for a in (host_starts, host_ends))
         if layout.together:
-            together = self._sample_together(block, starts, ends, layout)
+            host_draws = (host, host_starts, host_ends)
+            together = self._sample_together(host_draws, starts, ends, layout)
             if together is not None:
                 batch, in_trial = together
                 self._add_noise(batch, layout.sigmas, counts, generator, in_trial)
@@ -331,17 +337,24 @@ class Multitask:
         return batch
 
     def _sample_together(
-        self, block: Tensor, starts: Tensor, ends: Tensor, layout: _Layout
+        self,
+        host_draws: tuple[np.ndarray, np.ndarray, np.ndarray],
+        starts: Tensor,
+        ends: Tensor,
+        layout: _Layout,
     ) -> tuple[Batch, Tensor] | None:
         """Streams 2 and 3 for tasks that draw their trials in one pass (`draw_together`, the Yang
         et al. battery) and share their inputs and outputs: every task's stimuli drawn at
         once, painted at once with the rule inputs (`paint_batch`), each task's batch a view
         of its rows, made when first read; the same trials as drawing task by task. Returns
         the batch, without noise, and its steps inside trials `[T, B]`; None when the tasks
-        cannot be drawn in one pass."""
+        cannot be drawn in one pass. `host_draws`: the block of uniforms `[R, B]` and the
+        epochs' starts and ends `[E, B]` as host arrays; `starts, ends`: the epochs on the
+        device."""
         painter = layout.sampled[0]
         counts = layout.sampled_counts
-        drawn = painter.draw_together(layout.sampled, counts, block, starts, ends)  # type: ignore[attr-defined]
+        device = starts.device
+        drawn = painter.draw_together(layout.sampled, counts, *host_draws, device=device)  # type: ignore[attr-defined]
         if drawn is None:
             return None
         plan, facts = drawn
@@ -369,7 +382,7 @@ class Multitask:
             )
 
         parts = LazyParts(tuple(t.name for t in layout.sampled), part)
-        _, task_index, _ = self._rule_index(layout.counts, block.device)
+        _, task_index, _ = self._rule_index(layout.counts, device)
         batch = Batch(
             x=x,
             y=y,
@@ -402,9 +415,10 @@ class Multitask:
             task_index += [k] * n
             first = sum(counts[:k])
             columns += [first] * n if per_batch else list(range(first, first + n))
-        table, n_choices = self._epoch_tables(device)
+        table, n_choices = self._epoch_tables()
+        epoch_task = np.array(task_index, dtype=np.int64)
+        choices = n_choices[epoch_task].T  # [E, B]
         trial_task = torch.tensor(task_index, device=device, dtype=torch.long)
-        choices = n_choices[trial_task].T  # [E, B]
         layout = _Layout(
             counts=counts,
             sampled=sampled,
@@ -425,23 +439,25 @@ class Multitask:
                 else None
             ),
             sigmas=[self._rule_noise(t) for t in sampled],
-            epoch_task=trial_task,
-            epoch_columns=torch.tensor(columns, device=device, dtype=torch.long),
+            epoch_task=epoch_task,
+            epoch_columns=np.array(columns, dtype=np.int64),
             epoch_choices=choices,
-            epoch_top=choices.long() - 1,
-            epoch_index=torch.arange(table.shape[1], device=device)[:, None],
+            epoch_top=choices.astype(np.int64) - 1,
+            epoch_index=np.arange(table.shape[1])[:, None],
         )
         self._tables[key] = layout
         return layout
 
-    def _draw_epoch_table(self, block: Tensor, layout: _Layout) -> tuple[Tensor, Tensor]:
+    def _draw_epoch_table(
+        self, block: np.ndarray, layout: _Layout
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Every trial's epochs at once, as its task would draw them from its rows of `block`
-        (epoch e of a trial from row e: `floor(u * choices)`, or the first trial's u for the
-        whole task with per-batch timing): `starts, ends [E, B]` (steps; rows past a task's
-        epochs repeat its end)."""
-        table, _ = self._epoch_tables(block.device)  # [K, E, C] steps
+        (`[R, B]`, a host array; epoch e of a trial from row e: `floor(u * choices)`, or the
+        first trial's u for the whole task with per-batch timing): `starts, ends [E, B]`
+        (int64 steps, host arrays; rows past a task's epochs repeat its end)."""
+        table, _ = self._epoch_tables()  # [K, E, C] steps
         u = block[: table.shape[1], layout.epoch_columns]  # [E, B]
-        pick = torch.minimum((u * layout.epoch_choices).long(), layout.epoch_top)
+        pick = np.minimum((u * layout.epoch_choices).astype(np.int64), layout.epoch_top)
         steps = table[layout.epoch_task[None], layout.epoch_index, pick]
         ends = steps.cumsum(0)
         return ends - steps, ends
@@ -460,22 +476,22 @@ class Multitask:
             out[task.name] = (bounds, ends[len(names) - 1, rows])
         return out
 
-    def _epoch_tables(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        """Each task's epoch durations in steps, `[K, E, C]` (C choices at most, 0 beyond a
-        task's own), and how many choices each epoch has, `[K, E]` (float32; 1 beyond a
-        task's epochs). Made once per device."""
-        cached = self._tables.get(device)
+    def _epoch_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each task's epoch durations in steps, `[K, E, C]` (int64; C choices at most, 0
+        beyond a task's own), and how many choices each epoch has, `[K, E]` (float32; 1
+        beyond a task's epochs). Host arrays, made once."""
+        cached = self._tables.get("epochs")
         if cached is None:
             steps = [list(getattr(t, "_epoch_steps", {}).values()) for t in self.tasks]
             n_epochs = max(len(s) for s in steps)
             width = max((len(c) for s in steps for c in s), default=1)
-            table = torch.zeros(len(self.tasks), n_epochs, width, dtype=torch.long)
-            n_choices = torch.ones(len(self.tasks), n_epochs)
+            table = np.zeros((len(self.tasks), n_epochs, width), dtype=np.int64)
+            n_choices = np.ones((len(self.tasks), n_epochs), dtype=np.float32)
             for k, epochs in enumerate(steps):
                 for e, choices in enumerate(epochs):
-                    table[k, e, : len(choices)] = torch.tensor(choices)
+                    table[k, e, : len(choices)] = choices
                     n_choices[k, e] = len(choices)
-            cached = self._tables[device] = (table.to(device), n_choices.to(device))
+            cached = self._tables["epochs"] = (table, n_choices)
         return cached
 
     def _add_noise(

@@ -148,8 +148,8 @@ class PerceptualDecision(Task):
         decision_start, decision_end = bounds["decision"]
         starts = torch.stack([zero, bounds["stimulus"][0], zero, decision_start])
         ends = torch.stack([decision_start, bounds["stimulus"][1], end, decision_end])
-        fixating, stimulus, in_trial, deciding = between(n_steps, starts, ends).unbind(1)
-        return fixating, stimulus, in_trial, deciding
+        fixating, in_stimulus, in_trial, deciding = between(n_steps, starts, ends).unbind(1)
+        return fixating, in_stimulus, in_trial, deciding
 
     def performance(self, outputs: Tensor, batch: Batch) -> Tensor:
         outputs, trial, squeeze = ensemble_view(outputs, batch)

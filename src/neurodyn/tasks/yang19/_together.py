@@ -8,8 +8,11 @@ first, then one row per draw in the order the task draws), each row is turned in
 the same float operations as the task's own draw (`low + (high - low) * u`, `floor(u * n)`
 capped at `n - 1`, a table lookup), and the family rules (Go, Anti and their React and Delay
 versions; the decisions; the matching tasks) are computed for every trial and picked per trial
-with `torch.where`. Element by element these are the operations of the task-by-task pass, so
-the trials are the same bit for bit (tests/tasks/test_yang19_fidelity.py pins them).
+with `where`. Element by element these are the operations of the task-by-task pass, so the
+trials are the same bit for bit (tests/tasks/test_yang19_fidelity.py pins them). They run on
+the host, in numpy, whatever the batch's device: a hundred operations on `[B]` arrays, each
+far cheaper there than a tensor operation's fixed cost; the plan and facts then move to the
+device (on a CPU, sharing the arrays' memory).
 
 Rows of a trial's draws, counted from its first row after the epochs:
 
@@ -31,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -51,35 +55,37 @@ CATEGORY_GRID = tuple(k * math.pi / 10 for k in range(1, 20, 2))
 @dataclass(frozen=True)
 class _Tables:
     """The per-trial tables of one batch layout: which task each trial is, its family's flags,
-    where its draws lie in the block and how they turn into values. `[B]` unless said."""
+    where its draws lie in the block and how they turn into values. Host arrays (numpy),
+    `[B]` unless said."""
 
     families: tuple[str, ...]  # each task's
     n_stimuli: int
     rows_read: int  # the most rows of the block a trial reads
-    rows: Tensor  # [N_DRAWS, B] block row of each draw (past the trial's last: any row)
-    columns: Tensor  # [N_DRAWS, B] block column (the task's first trial for per-batch rings)
-    low: Tensor  # [N_DRAWS, B] float32: `low` of a uniform draw
-    span: Tensor  # [N_DRAWS, B] float32: `high - low` (as the task computes it, in double)
-    choices: Tensor  # [N_DRAWS, B] float32: `n` of an integer draw (1 for other draws)
-    top: Tensor  # [N_DRAWS, B] long: n - 1
-    coherences: Tensor  # [K, C] float32, each decision task's coherences (0-padded)
-    task: Tensor  # index of the trial's task among those drawn
-    last_epoch: Tensor  # [1, B] long: the trial's response epoch (the go cue opens it)
-    grid: Tensor  # [10] float32, CATEGORY_GRID
-    single: Tensor
-    decision: Tensor
-    always: Tensor  # the trial asks for a saccade whatever it shows (all but matching)
-    holds: Tensor  # the fixation input stays on to the end (RT Go, RT Anti, matching)
-    react: Tensor  # RT Go, RT Anti: the stimulus appears at the go cue
-    brief: Tensor  # Dly Go, Dly Anti, dlygo: the stimulus is shown in epoch 1 only
-    anti: Tensor
-    delayed: Tensor  # delayed decisions: stimulus 1 in stim1, stimulus 2 in stim2
-    multi: Tensor
-    context: Tensor
-    attend_2: Tensor  # decisions read by ring 2 (DM 2, Ctx DM 2, ...)
-    context_2: Tensor  # Ctx decisions read by ring 2
-    category: Tensor
-    respond_on_match: Tensor
+    rows: np.ndarray  # [N_DRAWS, B] block row of each draw (past the trial's last: any row)
+    columns: np.ndarray  # [N_DRAWS, B] block column (the task's first trial for per-batch rings)
+    low: np.ndarray  # [N_DRAWS, B] float32: `low` of a uniform draw
+    span: np.ndarray  # [N_DRAWS, B] float32: `high - low` (as the task computes it, in double)
+    choices: np.ndarray  # [N_DRAWS, B] float32: `n` of an integer draw (1 for other draws)
+    top: np.ndarray  # [N_DRAWS, B] int64: n - 1
+    coherences: np.ndarray  # [K, C] float32, each decision task's coherences (0-padded)
+    task: np.ndarray  # index of the trial's task among those drawn
+    go_at: np.ndarray  # int64: where the trial's go cue (the start of its last epoch) lies in
+    # its epochs' starts `[E, B]` seen flat
+    grid: np.ndarray  # [10] float32, CATEGORY_GRID
+    single: np.ndarray
+    decision: np.ndarray
+    always: np.ndarray  # the trial asks for a saccade whatever it shows (all but matching)
+    holds: np.ndarray  # the fixation input stays on to the end (RT Go, RT Anti, matching)
+    react: np.ndarray  # RT Go, RT Anti: the stimulus appears at the go cue
+    brief: np.ndarray  # Dly Go, Dly Anti, dlygo: the stimulus is shown in epoch 1 only
+    anti: np.ndarray
+    delayed: np.ndarray  # delayed decisions: stimulus 1 in stim1, stimulus 2 in stim2
+    multi: np.ndarray
+    context: np.ndarray
+    attend_2: np.ndarray  # decisions read by ring 2 (DM 2, Ctx DM 2, ...)
+    context_2: np.ndarray  # Ctx decisions read by ring 2
+    category: np.ndarray
+    respond_on_match: np.ndarray
 
 
 def _family(task: Yang19Task) -> str | None:
@@ -129,7 +135,7 @@ def _draws(task: Yang19Task, family: str) -> int:
 
 @functools.lru_cache(maxsize=64)
 def _tables(
-    tasks: tuple[Yang19Task, ...], counts: tuple[int, ...], block_rows: int, device: torch.device
+    tasks: tuple[Yang19Task, ...], counts: tuple[int, ...], block_rows: int
 ) -> _Tables | None:
     """The tables of `counts[k]` trials of each of `tasks` drawing from a block of
     `block_rows` rows, or None when some task is not of a family this pass knows."""
@@ -137,20 +143,20 @@ def _tables(
     if None in families:
         return None
     batch_size = sum(counts)
-    rows = torch.zeros(N_DRAWS, batch_size, dtype=torch.long)
-    columns = torch.zeros(N_DRAWS, batch_size, dtype=torch.long)
-    low = torch.zeros(N_DRAWS, batch_size)
-    span = torch.ones(N_DRAWS, batch_size)
-    choices = torch.ones(N_DRAWS, batch_size)
+    rows = np.zeros((N_DRAWS, batch_size), dtype=np.int64)
+    columns = np.zeros((N_DRAWS, batch_size), dtype=np.int64)
+    low = np.zeros((N_DRAWS, batch_size), dtype=np.float32)
+    span = np.ones((N_DRAWS, batch_size), dtype=np.float32)
+    choices = np.ones((N_DRAWS, batch_size), dtype=np.float32)
     width = max((len(getattr(t, "coherences", ())) for t in tasks), default=1)
-    coherences = torch.zeros(len(tasks), max(width, 1))
+    coherences = np.zeros((len(tasks), max(width, 1)), dtype=np.float32)
     flags = {
-        name: torch.zeros(batch_size, dtype=torch.bool)
+        name: np.zeros(batch_size, dtype=bool)
         for name in _Tables.__dataclass_fields__
         if name not in _NOT_FLAGS
     }
-    task_index = torch.zeros(batch_size, dtype=torch.long)
-    last_epoch = torch.zeros(1, batch_size, dtype=torch.long)
+    task_index = np.zeros(batch_size, dtype=np.int64)
+    go_at = np.zeros(batch_size, dtype=np.int64)
     rows_read = 0
 
     def uniform(j: int, trials: slice, lo: float, hi: float) -> None:
@@ -162,13 +168,13 @@ def _tables(
         trials = slice(first, first + n)
         task_index[trials] = k
         n_epochs = len(task.epochs)
-        last_epoch[0, trials] = n_epochs - 1
+        go_at[trials] = (n_epochs - 1) * batch_size + np.arange(first, first + n)
         # draw j of a trial is row n_epochs + j of the block; rows past its last draw are
         # read as far as the block goes, and their values not used
-        draw_rows = torch.arange(n_epochs, n_epochs + N_DRAWS).clamp_max(block_rows - 1)
+        draw_rows = np.minimum(np.arange(n_epochs, n_epochs + N_DRAWS), block_rows - 1)
         rows[:, trials] = draw_rows[:, None]
         rows_read = max(rows_read, n_epochs + _draws(task, family))  # type: ignore[arg-type]
-        columns[:, trials] = torch.arange(first, first + n)
+        columns[:, trials] = np.arange(first, first + n)
         per_batch = task.timing == "per_batch"
         if family == "single":
             flags["single"][trials] = flags["always"][trials] = True
@@ -185,7 +191,7 @@ def _tables(
         elif family == "decision":
             flags["decision"][trials] = flags["always"][trials] = True
             levels = task.coherences  # type: ignore[attr-defined]
-            coherences[k, : len(levels)] = torch.tensor(levels)
+            coherences[k, : len(levels)] = levels
             uniform(0, trials, 0.0, TWO_PI)
             uniform(1, trials, 0.5 * math.pi, 1.5 * math.pi)
             uniform(3, trials, 0.8, 1.2)
@@ -220,17 +226,17 @@ def _tables(
         families=tuple(families),  # type: ignore[arg-type]
         n_stimuli=max(N_STIMULI[f] for f in families),  # type: ignore[index]
         rows_read=rows_read,
-        rows=rows.to(device),
-        columns=columns.to(device),
-        low=low.to(device),
-        span=span.to(device),
-        choices=choices.to(device),
-        top=(choices.long() - 1).to(device),
-        coherences=coherences.to(device),
-        task=task_index.to(device),
-        last_epoch=last_epoch.to(device),
-        grid=torch.tensor(CATEGORY_GRID, dtype=torch.float32, device=device),
-        **{name: flag.to(device) for name, flag in flags.items()},
+        rows=rows,
+        columns=columns,
+        low=low,
+        span=span,
+        choices=choices,
+        top=choices.astype(np.int64) - 1,
+        coherences=coherences,
+        task=task_index,
+        go_at=go_at,
+        grid=np.array(CATEGORY_GRID, dtype=np.float32),
+        **flags,
     )
 
 
@@ -246,19 +252,47 @@ _NOT_FLAGS = {
     "top",
     "coherences",
     "task",
-    "last_epoch",
+    "go_at",
     "grid",
 }
+
+
+def _remainder(a: np.ndarray, b: float) -> np.ndarray:
+    """`torch.remainder(a, b)` for `b > 0`, float32: `fmod`, plus `b` where it is below zero
+    (numpy's own `remainder` gives +0.0 where torch keeps fmod's -0.0)."""
+    mod = np.fmod(a, np.float32(b))
+    return np.where(mod < 0, mod + b, mod)
+
+
+def _on_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str, Tensor]:
+    """The host `arrays` as tensors on `device`: on a CPU the arrays' own memory; elsewhere
+    one transfer per dtype (the arrays of a dtype packed together)."""
+    if device.type == "cpu":
+        return {name: torch.from_numpy(a) for name, a in arrays.items()}
+    out: dict[str, Tensor] = {}
+    for dtype in {a.dtype for a in arrays.values()}:
+        names = [name for name, a in arrays.items() if a.dtype == dtype]
+        packed = torch.from_numpy(np.concatenate([arrays[n].ravel() for n in names])).to(device)
+        sizes = [arrays[n].size for n in names]
+        for name, flat in zip(names, packed.split(sizes), strict=True):
+            out[name] = flat.view(arrays[name].shape)
+    return out
 
 
 def draw_together(
     tasks: tuple[Yang19Task, ...],
     counts: tuple[int, ...],
-    block: Tensor,
-    starts: Tensor,
-    ends: Tensor,
+    block: Tensor | np.ndarray,
+    starts: Tensor | np.ndarray,
+    ends: Tensor | np.ndarray,
+    *,
+    device: torch.device | None = None,
 ) -> tuple[TrialPlan, TaskFacts] | None:
     """What the trials of all `tasks` show and ask, drawn in one pass.
+
+    The values are computed on the host (numpy: a hundred operations on `[B]` arrays, each
+    a fraction of a torch operation's fixed cost) by the same float32 operations as each
+    task's own draw, and moved to `device` at the end.
 
     Parameters
     ----------
@@ -266,11 +300,13 @@ def draw_together(
         The tasks drawn, in the batch's order (those with at least one trial).
     counts : tuple of int
         Trials of each task; task k's trials are the next `counts[k]` columns of the batch.
-    block : Tensor [R, B]
+    block : Tensor or array [R, B]
         The batch's uniforms (stream 2, `Multitask`).
-    starts, ends : Tensor [E, B]
+    starts, ends : Tensor or array [E, B]
         Each trial's epochs (start and end step, end exclusive), in its task's order; rows
         past a task's last epoch repeat its end.
+    device : torch.device, optional
+        Where the plan and facts go (default: `block`'s device, or the CPU for an array).
 
     Returns
     -------
@@ -279,27 +315,32 @@ def draw_together(
     tensors, the facts its own `draw_trials` returns, made when read); None when a task is
     not of a family this pass knows (the caller then draws task by task).
     """
-    t = _tables(tasks, counts, block.shape[0], block.device)
+    if device is None:
+        device = block.device if isinstance(block, Tensor) else torch.device("cpu")
+    block, starts, ends = (
+        a.cpu().numpy() if isinstance(a, Tensor) else a for a in (block, starts, ends)
+    )
+    t = _tables(tasks, counts, block.shape[0])
     if t is None or t.rows_read > block.shape[0]:
         return None
     u = block[t.rows, t.columns]  # [N_DRAWS, B]
     value = t.low + t.span * u  # the uniform draws
-    pick = torch.minimum((u * t.choices).long(), t.top)  # the integer draws
-    sign = torch.where(pick == 1, 1.0, -1.0)
-    zero = torch.zeros_like(value[0])
+    pick = np.minimum((u * t.choices).astype(np.int64), t.top)  # the integer draws
+    sign = np.where(pick == 1, np.float32(1.0), np.float32(-1.0))
+    zero = np.zeros_like(value[0])
 
-    go = starts.gather(0, t.last_epoch)[0]
+    go = starts.ravel()[t.go_at]
     end = ends[-1]
     stim1_start, stim1_end = starts[1], ends[1]
     stim2_start, stim2_end = starts[min(3, len(starts) - 1)], ends[min(3, len(ends) - 1)]
 
     # Go family: one stimulus at `value[0]`, on ring `pick[1]`
-    single_target = torch.where(t.anti, torch.remainder(value[0] + math.pi, TWO_PI), value[0])
-    single_on = torch.where(t.react, go, stim1_start)
-    single_off = torch.where(t.brief, stim1_end, end)
+    single_target = np.where(t.anti, _remainder(value[0] + math.pi, TWO_PI), value[0])
+    single_on = np.where(t.react, go, stim1_start)
+    single_off = np.where(t.brief, stim1_end, end)
 
     # decisions: two angles, strengths `mean +- coherence * sign` (ring 1; Ctx: ring 2 too)
-    second_angle = torch.remainder(value[0] + value[1] * sign[2], TWO_PI)
+    second_angle = _remainder(value[0] + value[1] * sign[2], TWO_PI)
     coherence = t.coherences[t.task, pick[4]] * sign[5]
     s1, s2 = value[3] + coherence, value[3] - coherence
     coherence_2 = t.coherences[t.task, pick[7]] * sign[8]
@@ -307,32 +348,32 @@ def draw_together(
     split_1 = s1 * value[6] * sign[7]  # MultSen: each strength split between the rings
     split_2 = s2 * value[8] * sign[9]
     # DM 1 and 2: the stimuli on the attended ring only
-    plain_1 = (torch.where(t.attend_2, zero, s1), torch.where(t.attend_2, s1, zero))
-    plain_2 = (torch.where(t.attend_2, zero, s2), torch.where(t.attend_2, s2, zero))
+    plain_1 = (np.where(t.attend_2, zero, s1), np.where(t.attend_2, s1, zero))
+    plain_2 = (np.where(t.attend_2, zero, s2), np.where(t.attend_2, s2, zero))
     s1_by_ring = (
-        torch.where(t.multi, s1 + split_1 / 2, torch.where(t.context, s1, plain_1[0])),
-        torch.where(t.multi, s1 - split_1 / 2, torch.where(t.context, s1_ring2, plain_1[1])),
+        np.where(t.multi, s1 + split_1 / 2, np.where(t.context, s1, plain_1[0])),
+        np.where(t.multi, s1 - split_1 / 2, np.where(t.context, s1_ring2, plain_1[1])),
     )
     s2_by_ring = (
-        torch.where(t.multi, s2 + split_2 / 2, torch.where(t.context, s2, plain_2[0])),
-        torch.where(t.multi, s2 - split_2 / 2, torch.where(t.context, s2_ring2, plain_2[1])),
+        np.where(t.multi, s2 + split_2 / 2, np.where(t.context, s2, plain_2[0])),
+        np.where(t.multi, s2 - split_2 / 2, np.where(t.context, s2_ring2, plain_2[1])),
     )
-    evidence = (torch.where(t.context_2, s1_ring2, s1), torch.where(t.context_2, s2_ring2, s2))
-    decision_target = torch.where(evidence[0] > evidence[1], value[0], second_angle)
-    first_off = torch.where(t.delayed, stim1_end, go)
-    second_on = torch.where(t.delayed, stim2_start, stim1_start)
-    second_off = torch.where(t.delayed, stim2_end, go)
+    evidence = (np.where(t.context_2, s1_ring2, s1), np.where(t.context_2, s2_ring2, s2))
+    decision_target = np.where(evidence[0] > evidence[1], value[0], second_angle)
+    first_off = np.where(t.delayed, stim1_end, go)
+    second_on = np.where(t.delayed, stim2_start, stim1_start)
+    second_off = np.where(t.delayed, stim2_end, go)
 
     # matching: a sample and a test, from the grid (DMC, DNMC) or apart unless they match
-    drawn_match = pick[2].bool()
+    drawn_match = pick[2].astype(bool)
     grid_1, grid_2 = t.grid[pick[2]], t.grid[pick[3]]
-    apart = value[4] * sign[5] * (~drawn_match).float()
-    sample = torch.where(t.category, grid_1, value[3])
-    test = torch.where(t.category, grid_2, torch.remainder(value[3] + apart, TWO_PI))
-    match = torch.where(t.category, (grid_1 < math.pi) == (grid_2 < math.pi), drawn_match)
+    apart = value[4] * sign[5] * (~drawn_match).astype(np.float32)
+    sample = np.where(t.category, grid_1, value[3])
+    test = np.where(t.category, grid_2, _remainder(value[3] + apart, TWO_PI))
+    match = np.where(t.category, (grid_1 < math.pi) == (grid_2 < math.pi), drawn_match)
 
     # the stimuli, four slots (`Stimuli`), each family's in its own: [4, B] per field
-    zero_step, one_ring, one = torch.zeros_like(go), torch.ones_like(go), torch.ones_like(zero)
+    zero_step, one_ring, one = np.zeros_like(go), np.ones_like(go), np.ones_like(zero)
     by_family = {
         "on": (
             (single_on, zero_step, zero_step, zero_step),
@@ -361,20 +402,20 @@ def draw_together(
         ),
     }
     n = t.n_stimuli
-    fields = {
-        name: torch.where(
+    host = {
+        name: np.where(
             t.single,
-            torch.stack(single[:n]),
-            torch.where(t.decision, torch.stack(decision[:n]), torch.stack(matching[:n])),
+            np.array(single[:n]),
+            np.where(t.decision, np.array(decision[:n]), np.array(matching[:n])),
         )
         for name, (single, decision, matching) in by_family.items()
     }
-    target = torch.where(t.single, single_target, torch.where(t.decision, decision_target, test))
+    target = np.where(t.single, single_target, np.where(t.decision, decision_target, test))
     respond = t.always | (match == t.respond_on_match)
-    plan = TrialPlan(Stimuli(**fields), torch.where(t.holds, end, go), respond, target, go, end)
-
-    # each task's facts: views of its rows
-    shared = {"respond": respond, "angle": target, "go": go}
+    host.update(
+        fixation_off=np.where(t.holds, end, go), respond=respond, target=target, go=go, end=end
+    )
+    # each task's facts (views of its rows, made when read), all moved at once
     facts_of = {
         "single": {"stim_angle": value[0], "modality": pick[1]},
         "decision": {
@@ -395,7 +436,19 @@ def draw_together(
             "modality2": pick[1],
         },
     }
-    return plan, TaskFacts(t.families, counts, facts_of, shared)
+    present = set(t.families)
+    for family in present:
+        host.update({f"{family}/{name}": a for name, a in facts_of[family].items()})
+    moved = _on_device(host, device)
+    stimuli = Stimuli(*(moved[f] for f in ("on", "off", "angle", "strength", "ring")))
+    plan = TrialPlan(
+        stimuli, *(moved[f] for f in ("fixation_off", "respond", "target", "go", "end"))
+    )
+    facts = {
+        family: {name: moved[f"{family}/{name}"] for name in facts_of[family]} for family in present
+    }
+    shared = {"respond": plan.respond, "angle": plan.target, "go": plan.go}
+    return plan, TaskFacts(t.families, counts, facts, shared)
 
 
 class TaskFacts(Sequence[dict[str, Tensor]]):
