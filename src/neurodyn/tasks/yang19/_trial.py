@@ -255,23 +255,32 @@ class Yang19Task(Task):
     def _steps_of(self, plan: TrialPlan, n_steps: int) -> _Steps:
         """What each step of each trial shows and asks (`_Steps`)."""
         # A batch of a few trials (a battery of 20 tasks gives each about 3 of 64) costs mostly
-        # the fixed time of each tensor operation, so this makes every window in one
-        # comparison and every bump in one call.
+        # the fixed time of each tensor operation, so every window is made at once and every
+        # bump in one call. A step's windows are the bits of one number (`_window_code`),
+        # made from each window's two ends by one cumulative sum over time rather than by
+        # comparing every step with every window's ends.
         batch_size = plan.end.shape[0]
         device = plan.end.device
         stimuli, go, end = plan.stimuli, plan.go, plan.end
         n_stimuli = stimuli.angle.shape[0]
         zero = torch.zeros_like(go)
         fix_until = torch.where(plan.respond, go, end)
+        respond_from = torch.where(plan.respond, go, end)  # (no trial's response: empty)
         first = torch.full_like(go, self._steps(self.ignore_first_ms))
         grace_end = go + self._steps(self.grace_ms)
-        starts = torch.cat([stimuli.on, torch.stack([zero, zero, zero, go, first, grace_end])])
-        ends = torch.cat(
-            [stimuli.off, torch.stack([end, plan.fixation_off, fix_until, end, go, end])]
+        # bits 0 .. S - 1: stimulus s shown; then the fixation input on, inside the trial,
+        # fixating, responding, scored at weight 1, scored at `response_weight`
+        starts = torch.cat(
+            [stimuli.on, torch.stack([zero, zero, zero, respond_from, first, grace_end])]
         )
-        windows = between(n_steps, starts, ends)  # [T, S + 6, B]
-        shown = windows[:, :n_stimuli]
-        in_trial, fixation_on, fixating, after_go, held, scored = windows[:, n_stimuli:].unbind(1)
+        ends = torch.cat(
+            [stimuli.off, torch.stack([plan.fixation_off, end, fix_until, end, go, end])]
+        )
+        code = _window_code(n_steps, starts, ends)  # [T, B]
+        bit = 1 << n_stimuli
+        fixation_on, in_trial, fixating, responding = ((code & (bit << k)) != 0 for k in range(4))
+        # 0: neither, 1: scored at weight 1, 2: at `response_weight` (the two never overlap)
+        weight_index = (code >> (n_stimuli + 4)) & 3
 
         bumps = ring_bump(torch.cat([stimuli.angle, plan.target[None]]), self.n_ring)
         stimulus_bumps = bumps[:-1] * stimuli.strength[..., None]  # [S, B, n]
@@ -282,20 +291,12 @@ class Yang19Task(Task):
         # [S, B R n]`, and each step reads its set's row. Exact in any order of summation: a
         # ring unit gets at most two non-zero terms (two stimuli shown at once on one ring),
         # each a bump times 1.
-        subsets, powers = _subsets(n_stimuli, device)  # [2^S, S] float, [S, 1] long
+        subsets, _ = _subsets(n_stimuli, device)  # [2^S, S] float
         by_set = (subsets @ placed.flatten(1)).view(-1, self.n_rings * self.n_ring)  # [2^S B, R n]
-        shown_set = (shown.long() * powers).sum(1)  # [T, B]
+        shown_set = code & (bit - 1)  # [T, B]
         at = (shown_set * batch_size + _trial_index(batch_size, device)).flatten()
         return _Steps(
-            in_trial,
-            fixation_on,
-            fixating,
-            after_go & plan.respond[None],
-            held,
-            scored,
-            bumps[-1],
-            by_set,
-            at,
+            in_trial, fixation_on, fixating, responding, weight_index, bumps[-1], by_set, at
         )
 
     def _targets(self, plan: TrialPlan, steps: _Steps) -> Tensor:
@@ -317,7 +318,10 @@ class Yang19Task(Task):
     def _mask(self, steps: _Steps) -> Tensor:
         """`mask [T, B, O]`: 0 for the first 100 ms, 1 to the go cue, 0 for the grace
         period, then `response_weight`; the fixation output's weighted by `fixation_weight`."""
-        weight = steps.held.float() + self.response_weight * steps.scored.float()  # [T, B]
+        # weight `held + response_weight * scored` of each step, by its index
+        held, scored = _weight_bits(steps.weight_index.device)
+        weights = held + self.response_weight * scored  # [4]
+        weight = weights[steps.weight_index]  # [T, B]
         device = weight.device
         return weight[..., None] * _output_weights(self.n_outputs, self.fixation_weight, device)
 
@@ -383,6 +387,36 @@ def _subsets(n_stimuli: int, device: torch.device) -> tuple[Tensor, Tensor]:
     return members.float().to(device), powers[:, None].to(device)
 
 
+def _window_code(n_steps: int, starts: Tensor, ends: Tensor) -> Tensor:
+    """`[T, B]` long: bit w set where `starts[w] <= t < ends[w]` (`starts, ends [W, B]`
+    steps, W < 63; ends at most T), as `between` gives each window.
+
+    Each window adds `2^w` at its start and takes it away at its end (at its start too when
+    it ends first: an empty window), and a cumulative sum over time adds up the windows open
+    at each step.
+    """
+    n_windows, batch_size = starts.shape
+    values = _window_values(n_windows, starts.device)  # [2 W, 1]: 2^w, then -2^w
+    events = torch.zeros(n_steps + 1, batch_size, dtype=torch.long, device=starts.device)
+    at = torch.cat([torch.minimum(starts, ends), ends])
+    events.scatter_add_(0, at, values.expand(-1, batch_size))
+    return events[:n_steps].cumsum(0)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_values(n_windows: int, device: torch.device) -> Tensor:
+    """`[2 W, 1]` long: `2^w` for each window's start, then `-2^w` for its end."""
+    powers = 2 ** torch.arange(n_windows, device=device)
+    return torch.cat([powers, -powers])[:, None]
+
+
+@functools.lru_cache(maxsize=16)
+def _weight_bits(device: torch.device) -> tuple[Tensor, Tensor]:
+    """`[4]` float32 each: whether a step of weight index 0 .. 3 is held, and scored."""
+    held = torch.tensor([0.0, 1.0, 0.0, 1.0], device=device)
+    return held, torch.tensor([0.0, 0.0, 1.0, 1.0], device=device)
+
+
 @functools.lru_cache(maxsize=16)
 def _trial_index(batch_size: int, device: torch.device) -> Tensor:
     """`arange(batch_size)`, made once: painting reads it every batch."""
@@ -406,8 +440,7 @@ class _Steps:
     fixation_on: Tensor
     fixating: Tensor  # the fixation output should be high
     responding: Tensor  # the response ring should show the target
-    held: Tensor  # scored at weight 1
-    scored: Tensor  # scored at `response_weight`
+    weight_index: Tensor  # long: 1 scored at weight 1, 2 at `response_weight`, else 0
     target_bump: Tensor
     rings: Tensor
     at: Tensor
