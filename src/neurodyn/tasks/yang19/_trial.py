@@ -203,8 +203,11 @@ class Yang19Task(Task):
         and the loss mask `mask [T, B, O]`."""
         n_steps, batch_size, _ = x.shape
         steps = self._steps_of(plan, n_steps)
-        rings = steps.rings.index_select(0, steps.at).view(n_steps, batch_size, -1)  # [T, B, R n]
-        x[..., 0] += steps.fixation_on
+        n_sets = steps.rings.shape[0] // batch_size
+        trial = _trial_index(batch_size, x.device)
+        at = ((steps.shows & (n_sets - 1)) * batch_size + trial).flatten()  # its set's rings
+        rings = steps.rings.index_select(0, at).view(n_steps, batch_size, -1)  # [T, B, R n]
+        x[..., 0] += steps.shows >= n_sets  # the fixation input on
         x[..., 1:] += rings
         if noisy:  # (the signal itself is zero after each trial's end)
             x *= steps.in_trial[..., None]
@@ -247,7 +250,8 @@ class Yang19Task(Task):
         table = torch.empty(1 + 2 * n_sets * batch_size, width, device=device)
         table[0] = 0.0  # every step after a trial's end
         torch.cat(columns, dim=-1, out=table[1:].view(2, n_sets, batch_size, width))
-        row = (steps.fixation_on.long() * n_sets * batch_size + steps.at.view(n_steps, -1)) + 1
+        # table row `1 + (fixation on, set of stimuli, trial)`, that is `1 + shows * B + b`
+        row = steps.shows * batch_size + _trial_index(batch_size, device) + 1
         at = torch.where(steps.in_trial, row, 0).flatten()
         x = table.index_select(0, at).view(n_steps, batch_size, width)
         return PaintedBatch(x, self._targets(plan, steps), self._mask(steps), steps.in_trial)
@@ -259,28 +263,31 @@ class Yang19Task(Task):
         # bump in one call. A step's windows are the bits of one number (`_window_code`),
         # made from each window's two ends by one cumulative sum over time rather than by
         # comparing every step with every window's ends.
-        batch_size = plan.end.shape[0]
         device = plan.end.device
         stimuli, go, end = plan.stimuli, plan.go, plan.end
         n_stimuli = stimuli.angle.shape[0]
         zero = torch.zeros_like(go)
+        # fixating up to it, responding from it (a trial that asks for no response: its end)
         fix_until = torch.where(plan.respond, go, end)
-        respond_from = torch.where(plan.respond, go, end)  # (no trial's response: empty)
         first = torch.full_like(go, self._steps(self.ignore_first_ms))
         grace_end = go + self._steps(self.grace_ms)
         # bits 0 .. S - 1: stimulus s shown; then the fixation input on, inside the trial,
         # fixating, responding, scored at weight 1, scored at `response_weight`
         starts = torch.cat(
-            [stimuli.on, torch.stack([zero, zero, zero, respond_from, first, grace_end])]
+            [stimuli.on, torch.stack([zero, zero, zero, fix_until, first, grace_end])]
         )
         ends = torch.cat(
             [stimuli.off, torch.stack([plan.fixation_off, end, fix_until, end, go, end])]
         )
         code = _window_code(n_steps, starts, ends)  # [T, B]
-        bit = 1 << n_stimuli
-        fixation_on, in_trial, fixating, responding = ((code & (bit << k)) != 0 for k in range(4))
-        # 0: neither, 1: scored at weight 1, 2: at `response_weight` (the two never overlap)
-        weight_index = (code >> (n_stimuli + 4)) & 3
+        # the fields of a step's code: what it shows (its set of stimuli, plus 2^S with the
+        # fixation input on), inside the trial, what it asks (0 the baseline, 1 fixation, 2
+        # the response: fixating and responding never overlap), how it is scored (0 not, 1
+        # at weight 1, 2 at `response_weight`: they never overlap either)
+        shows = code & ((2 << n_stimuli) - 1)
+        in_trial = (code & (2 << n_stimuli)) != 0
+        asks = (code >> (n_stimuli + 2)) & 3
+        weight_index = code >> (n_stimuli + 4)
 
         bumps = ring_bump(torch.cat([stimuli.angle, plan.target[None]]), self.n_ring)
         stimulus_bumps = bumps[:-1] * stimuli.strength[..., None]  # [S, B, n]
@@ -293,11 +300,7 @@ class Yang19Task(Task):
         # each a bump times 1.
         subsets, _ = _subsets(n_stimuli, device)  # [2^S, S] float
         by_set = (subsets @ placed.flatten(1)).view(-1, self.n_rings * self.n_ring)  # [2^S B, R n]
-        shown_set = code & (bit - 1)  # [T, B]
-        at = (shown_set * batch_size + _trial_index(batch_size, device)).flatten()
-        return _Steps(
-            in_trial, fixation_on, fixating, responding, weight_index, bumps[-1], by_set, at
-        )
+        return _Steps(in_trial, shows, asks, weight_index, bumps[-1], by_set)
 
     def _targets(self, plan: TrialPlan, steps: _Steps) -> Tensor:
         """`y [T, B, O]`: fixation while it should be held, the response bump once asked,
@@ -312,7 +315,7 @@ class Yang19Task(Task):
         table[1, 0] = BUMP_HEIGHT
         table[2:, 1:] += steps.target_bump
         trial_row = _trial_index(batch_size, plan.end.device) + 2
-        row = torch.where(steps.fixating, 1, torch.where(steps.responding, trial_row, 0))
+        row = torch.where(steps.asks == 2, trial_row, steps.asks)
         return table.index_select(0, row.flatten()).view(n_steps, batch_size, self.n_outputs)
 
     def _mask(self, steps: _Steps) -> Tensor:
@@ -432,18 +435,19 @@ def _fixation_column(n_sets: int, batch_size: int, device: torch.device) -> Tens
 
 @dataclass(frozen=True)
 class _Steps:
-    """What each step of a batch's trials shows and asks (`Yang19Task._steps_of`): `[T, B]`
-    bool windows, the response bump `[B, n]`, the rings of each set of stimuli a trial can
-    show `rings [2^S B, R n]` and the row each step shows `at [T B]` (time-major)."""
+    """What each step of a batch's trials shows and asks (`Yang19Task._steps_of`), `[T, B]`
+    unless said: inside the trial (bool); what it shows, `set + 2^S * fixation_on` (its set
+    of stimuli, k holding stimulus s where bit s of k is set); what it asks (0 the baseline,
+    1 fixation, 2 the response); how it is scored (0 not, 1 at weight 1, 2 at
+    `response_weight`); the response bump `[B, n]`; the rings of each set of stimuli a trial
+    can show, `rings [2^S B, R n]` (row `set * B + b`)."""
 
     in_trial: Tensor
-    fixation_on: Tensor
-    fixating: Tensor  # the fixation output should be high
-    responding: Tensor  # the response ring should show the target
-    weight_index: Tensor  # long: 1 scored at weight 1, 2 at `response_weight`, else 0
+    shows: Tensor
+    asks: Tensor
+    weight_index: Tensor
     target_bump: Tensor
     rings: Tensor
-    at: Tensor
 
 
 @dataclass(frozen=True)
