@@ -487,3 +487,20 @@ def test_the_one_pass_moves_its_plan_to_another_device_with_the_same_shapes():
     pairs += [(a[k], b[k]) for a, b in zip(cpu_facts, meta_facts, strict=True) for k in a]
     for cpu, meta in pairs:
         assert meta.device.type == "meta" and (meta.shape, meta.dtype) == (cpu.shape, cpu.dtype)
+
+
+def test_the_window_code_sets_the_bits_between_gives_empty_windows_included():
+    from neurodyn.tasks._base import between
+    from neurodyn.tasks.yang19._trial import _window_code
+
+    g = torch.Generator().manual_seed(3)
+    n_steps = 30
+    starts = torch.randint(0, n_steps + 1, (9, 40), generator=g)
+    ends = torch.randint(0, n_steps + 1, (9, 40), generator=g)
+    starts[0, :5], ends[0, :5] = 7, 7  # empty: start at the end
+    starts[1, :5], ends[1, :5] = 12, 4  # empty: start after the end
+    ends[2, :5] = n_steps  # open to the last step
+    code = _window_code(n_steps, starts, ends)
+    windows = between(n_steps, starts, ends)  # [T, W, B]
+    expected = (windows.long() << torch.arange(9)[None, :, None]).sum(1)
+    assert torch.equal(code, expected)
