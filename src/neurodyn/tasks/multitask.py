@@ -54,6 +54,13 @@ LATEST_STREAM = 3
 BLOCK_ROWS = 16
 
 
+def _rows_inside(end: np.ndarray, n_steps: int) -> np.ndarray:
+    """The steps inside trials (`t < end[b]`, `end [B]` a host array), as rows `t * B + b` of
+    a batch's `[T * B, I]` inputs, in order (int64): made on the host, where the trials' ends
+    already are (on a GPU, no wait for the device to count them)."""
+    return np.flatnonzero(np.arange(n_steps)[:, None] < end[None])
+
+
 @dataclass(frozen=True)
 class _Layout:
     """What a stream-2 batch of given counts reads of its tasks, made once per counts and
@@ -286,9 +293,15 @@ class Multitask:
             host_draws = (host, host_starts, host_ends)
             together = self._sample_together(host_draws, starts, ends, layout)
             if together is not None:
-                batch, in_trial = together
-                self._add_noise(batch, layout.sigmas, counts, generator, in_trial)
-                return batch
+                inside = _rows_inside(host_ends[-1], layout.n_steps)
+                self._add_noise(
+                    batch=together,
+                    sigmas=layout.sigmas,
+                    counts=counts,
+                    generator=generator,
+                    inside=torch.from_numpy(inside).to(device),
+                )
+                return together
         epochs = self._epochs_by_task(starts, ends, layout)
         drawn, own, rows = {}, {}, layout.rows
         for task, n in zip(self.tasks, counts, strict=True):
@@ -342,13 +355,12 @@ class Multitask:
         starts: Tensor,
         ends: Tensor,
         layout: _Layout,
-    ) -> tuple[Batch, Tensor] | None:
+    ) -> Batch | None:
         """Streams 2 and 3 for tasks that draw their trials in one pass (`draw_together`, the Yang
         et al. battery) and share their inputs and outputs: every task's stimuli drawn at
         once, painted at once with the rule inputs (`paint_batch`), each task's batch a view
         of its rows, made when first read; the same trials as drawing task by task. Returns
-        the batch, without noise, and its steps inside trials `[T, B]`; None when the tasks
-        cannot be drawn in one pass. `host_draws`: the block of uniforms `[R, B]` and the
+        the batch, without noise; None when the tasks cannot be drawn in one pass. `host_draws`: the block of uniforms `[R, B]` and the
         epochs' starts and ends `[E, B]` as host arrays; `starts, ends`: the epochs on the
         device."""
         painter = layout.sampled[0]
@@ -392,7 +404,7 @@ class Multitask:
             dt_ms=self.dt_ms,
             parts=parts,
         )
-        return batch, painted.in_trial
+        return batch
 
     def _layout(self, counts: tuple[int, ...], device: torch.device) -> _Layout:
         """What a stream-2 batch of `counts[k]` trials of each task reads of the tasks, and
@@ -500,18 +512,18 @@ class Multitask:
         sigmas: list[float],
         counts: list[int],
         generator: torch.Generator,
-        in_trial: Tensor | None = None,
+        inside: Tensor | None = None,
     ) -> None:
         """Add white noise of sd `sigmas[k]` (one per task sampled) to `batch.x`, in place,
-        over the real steps of each trial of task k (`in_trial [T, B]`, when known), on its
-        own input channels and every rule input (with shared inputs: every channel). One draw
-        covers all trials and channels."""
+        over the real steps of each trial of task k (`inside [n]`, when known: the steps
+        inside trials as rows of `x` seen as `[T * B, I]`), on its own input channels and
+        every rule input (with shared inputs: every channel). One draw covers all trials and
+        channels."""
         if max(sigmas) == 0:
             return
         device = batch.x.device
-        # the steps inside trials, as rows of `x` seen as `[T * B, I]`
-        in_trial = batch.trial_mask() if in_trial is None else in_trial
-        inside = in_trial.flatten().nonzero()[:, 0]
+        if inside is None:
+            inside = batch.trial_mask().flatten().nonzero()[:, 0]
         noise = self._normals(inside.shape[0], self.n_inputs, generator)
         if self.shared_io and min(sigmas) == max(sigmas):
             noise *= sigmas[0]

@@ -229,7 +229,7 @@ class Yang19Task(Task):
 
         Returns
         -------
-        PaintedBatch: `x [T, B, I + K]`, `y [T, B, O]`, `mask [T, B, O]` and `in_trial [T, B]`.
+        PaintedBatch: `x [T, B, I + K]`, `y [T, B, O]` and `mask [T, B, O]`.
         """
         # A step of a trial shows one of a few input vectors: nothing after its end, else the
         # fixation input on or off, one of the 2^S sets of its stimuli, and its rule inputs.
@@ -254,7 +254,7 @@ class Yang19Task(Task):
         row = steps.shows * batch_size + _trial_index(batch_size, device) + 1
         at = torch.where(steps.in_trial, row, 0).flatten()
         x = table.index_select(0, at).view(n_steps, batch_size, width)
-        return PaintedBatch(x, self._targets(plan, steps), self._mask(steps), steps.in_trial)
+        return PaintedBatch(x, self._targets(plan, steps), self._mask(steps))
 
     def _steps_of(self, plan: TrialPlan, n_steps: int) -> _Steps:
         """What each step of each trial shows and asks (`_Steps`)."""
@@ -452,13 +452,12 @@ class _Steps:
 
 @dataclass(frozen=True)
 class PaintedBatch:
-    """A batch painted in one pass (`Yang19Task.paint_batch`): `x [T, B, I]`, `y [T, B, O]`,
-    `mask [T, B, O]` and the steps inside each trial `in_trial [T, B]`."""
+    """A batch painted in one pass (`Yang19Task.paint_batch`): `x [T, B, I]`, `y [T, B, O]`
+    and `mask [T, B, O]`."""
 
     x: Tensor
     y: Tensor
     mask: Tensor
-    in_trial: Tensor
 
 
 @functools.lru_cache(maxsize=16)
