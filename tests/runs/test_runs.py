@@ -1,3 +1,4 @@
+import dataclasses
 import sqlite3
 
 import pytest
@@ -25,6 +26,8 @@ from neurodyn.runs import (
     train_run,
 )
 from neurodyn.runs.run import CHECKPOINT, INFO, WEIGHTS, RunInfo
+from neurodyn.train import trainer
+from neurodyn.train.losses import task_loss
 
 
 def small_config(**train):
@@ -202,6 +205,37 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     weights = run.load_model().state_dict()  # the last good weights still load
     assert all(torch.isfinite(w).all() for w in weights.values())
     assert torch.load(run.path / CHECKPOINT, weights_only=True)["step"] == 1
+
+
+def test_a_diverged_run_goes_on_as_a_new_run_from_its_weights(tmp_path, monkeypatch):
+    # a loss planted non-finite at step 5, after the good checkpoint of step 3
+    losses = []
+
+    def diverging(task, outputs, batch):
+        loss = task_loss(task, outputs, batch)
+        losses.append(loss)
+        return loss * float("nan") if len(losses) == 5 else loss
+
+    monkeypatch.setattr(trainer, "task_loss", diverging)
+    with pytest.raises(TrainingDiverged, match=r"step 3 is kept: .*`model.init_from: nan`"):
+        train_run(small_config(), tmp_path, run_id="nan", progress=False)
+    monkeypatch.undo()
+    kept = Run.open(tmp_path / "nan").load_model().state_dict()
+    # the way the message names: a new run from its weights, here with a rate too small to
+    # move them
+    calmer = small_config(lr=1e-9)
+    calmer = dataclasses.replace(calmer, model=dataclasses.replace(calmer.model, init_from="nan"))
+    on = train_run(calmer, tmp_path, run_id="on", progress=False)
+    assert on.info().status == "finished"
+    for name, weight in on.load_model().state_dict().items():
+        torch.testing.assert_close(weight, kept[name], atol=1e-6, rtol=0)
+
+
+def test_a_checkpoint_of_the_diverging_weights_is_named_as_such(tmp_path):
+    # step 1's update blows the weights up and is checkpointed; step 2's loss is not finite
+    config = small_config(lr=1e30, clip_grad=None, checkpoint_every=1)
+    with pytest.raises(TrainingDiverged, match=r"step 1 holds the weights that gave it"):
+        train_run(config, tmp_path, run_id="nan", progress=False)
 
 
 class PowerCut(Exception):

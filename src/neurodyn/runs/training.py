@@ -125,12 +125,7 @@ def _train(
             done = _fit_curriculum(run, state, until_step, progress, save, loggers)
     except TrainingDiverged as err:
         run._update_info(status="diverged")
-        kept = (
-            f"the checkpoint of step {run.info().steps_done} is kept"
-            if (run.path / CHECKPOINT).exists()
-            else "no checkpoint was written before it, so the run holds no weights"
-        )
-        raise TrainingDiverged(f"{err}; {kept}") from None
+        raise TrainingDiverged(f"{err}; {_after_divergence(run, state.step)}") from None
     except KeyboardInterrupt:
         run._update_info(status="interrupted")
         raise
@@ -407,6 +402,26 @@ def _extend(run: Run, steps: int) -> Run:
     longer = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
     _write_config(run.path, longer)
     return Run.open(run.path)
+
+
+def _after_divergence(run: Run, last_step: int) -> str:
+    """What a diverged run keeps and how to go on from it; `last_step` is the last step whose
+    update was made (the loss of the next one was not finite)."""
+    if not (run.path / CHECKPOINT).exists():
+        return "no checkpoint was written before it, so the run holds no weights"
+    kept = run.info().steps_done
+    if kept == last_step:
+        # checkpointed after the update whose weights gave the non-finite loss
+        return (
+            f"the checkpoint of step {kept} holds the weights that gave it: train the run "
+            "again from the start with the lower rate"
+        )
+    # resuming refuses a changed config (the checkpoint's optimiser state belongs to the old
+    # one), so the way on with a lower rate is a new run from these weights
+    return (
+        f"the checkpoint of step {kept} is kept: to go on from it with another setting, train "
+        f"a new run with `model.init_from: {run.id}` in its config (its optimiser starts afresh)"
+    )
 
 
 def _uses_stream(config: RunConfig) -> bool:
