@@ -20,7 +20,8 @@ them alike.
 
 Needs neurogym (`pip install 'neurodyn[neurogym]'`; it pins numpy, so use a separate
 environment, or install it and its pure-Python dependencies with `--no-deps` into a folder on
-PYTHONPATH). Without it only neurodyn's rows are printed.
+PYTHONPATH, gymnasium at the 0.29 it pins: with 1.x its `Dataset` fails in `seed`). Without
+it only neurodyn's rows are printed.
 
 `--clock cpu` times by this thread's CPU time instead of the wall clock: with `--threads 1`
 both tools compute on the calling thread (numpy and torch), so on a machine shared with other
