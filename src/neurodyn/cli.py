@@ -597,7 +597,7 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
 
 
 def _zoo_list(folder: str | None) -> None:
-    from neurodyn import zoo
+    from neurodyn import studies, zoo
 
     entries = zoo.entries(folder)
     rows = [
@@ -629,6 +629,10 @@ def _zoo_list(folder: str | None) -> None:
                 f"not yet shipped: {', '.join(waiting)} (train with `neurodyn study NAME "
                 "--runs RUNS`, then `neurodyn zoo add --study NAME --runs RUNS`)"
             )
+        outside = [s for s, state in coverage.items() if state in ("not runs", "shipped in part")]
+        if outside:
+            trained = "; ".join(f"{s}: {studies.get(s).trains_outside_runs}" for s in outside)
+            print(f"trained by the study, not shipped (not runs): {trained}")
 
 
 class _Parser(argparse.ArgumentParser):

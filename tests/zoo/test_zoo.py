@@ -232,12 +232,23 @@ def test_study_pretrained_without_networks_says_how_to_ship_them(tmp_path, capsy
     assert code == 2 and "drop --config" in capsys.readouterr().err
 
 
+def test_pretrained_names_what_a_study_trains_outside_runs(tmp_path, capsys):
+    # the plasticity study's circuits are not runs: --pretrained has nothing to take and says
+    # why, instead of asking to `zoo add` what add refuses
+    with pytest.raises(ZooEntryNotFound, match=r"stochastic circuits .*, which are not runs"):
+        zoo.pretrained_study("plasticity", tmp_path, progress=False)
+    with pytest.raises(NeurodynError, match=r"which the zoo cannot hold yet"):
+        zoo.add_study("plasticity", tmp_path)
+
+
 def test_zoo_list_prints_every_entry(capsys):
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
     for name in NAMES:
         assert f"\n{name} " in out
     assert "27 fixed points (8 stable)" in out and "MiB" in out
+    # what the studies train that the zoo does not hold is named, not silently left out
+    assert "not shipped (not runs)" in out and "plasticity: its 30 stochastic circuits" in out
 
 
 def test_coverage_names_each_studys_place_in_the_zoo(tmp_path, monkeypatch):
@@ -248,9 +259,12 @@ def test_coverage_names_each_studys_place_in_the_zoo(tmp_path, monkeypatch):
 
     coverage = zoo.coverage()
     assert set(coverage) == set(studies.names())
-    # plasticity and resonance train as they measure; memory's fine-tunings name their start
-    # by id, so its runs can move into the zoo
-    assert coverage["plasticity"] == coverage["resonance"] == "no runs"
+    # resonance trains nothing; plasticity trains circuits, which are not runs, and priors
+    # such circuits beside its shipped runs; memory's fine-tunings name their start by id, so
+    # its runs can move into the zoo
+    assert coverage["resonance"] == "no runs"
+    assert coverage["plasticity"] == coverage["icl-phases"] == "not runs"
+    assert coverage["priors"] == "shipped in part"
     assert coverage["memory"] in ("shipped", "not shipped")
     assert coverage["yang19"] in ("shipped", "not shipped")
     # the recovery study's truths are the zoo's flipflop and demo networks, shipped alone

@@ -93,6 +93,9 @@ class Study(Generic[C, R]):
     # the steps of a run's weight history (`train.keep_weights_every`) its measurement reads;
     # None: all of them. The zoo ships only these with the run.
     history_read: Callable[[C, Run], tuple[int, ...] | None] = _all_history
+    # what it trains that is not a run (the zoo ships runs only), in a few words, e.g.
+    # "30 stochastic circuits": its `--pretrained` still trains these
+    trains_outside_runs: str | None = None
 
     def defaults(self) -> dict[str, Any]:
         """The fields of the study's packaged config.yaml."""

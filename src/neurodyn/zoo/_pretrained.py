@@ -28,28 +28,34 @@ def coverage(zoo: str | Path | None = None) -> dict[str, str]:
     Returns
     -------
     dict[str, str]
-        study -> `shipped` (its networks are in the zoo), `not shipped` (it trains runs, none
-        shipped yet), `no runs` (it trains as it measures: nothing to ship) or `tied to its
-        folder` (its run configs name their runs folder, e.g. a fine-tuning's starting run,
-        so its runs cannot move into another one).
+        study -> `shipped` (its networks are in the zoo), `shipped in part` (its runs are,
+        but it also trains models that are not runs, `Study.trains_outside_runs`, which its
+        `--pretrained` still trains), `not runs` (it trains only such models), `not shipped`
+        (it trains runs, none shipped yet), `no runs` (it trains nothing that lasts: it
+        simulates, or learns within its measurement) or `tied to its folder` (its run
+        configs name their runs folder, e.g. a fine-tuning's starting run, so its runs cannot
+        move into another one).
     """
     manifest = read_manifest(zoo)
     shipped = {e.study for e in manifest if e.study}
     out = {}
     for name, study in sorted(STUDIES.items()):
         if name in shipped:
-            out[name] = "shipped"
+            state = "shipped"
         else:
             config = load_study_config(study)
             runs = study.runs(config, Path("runs"))
             if not runs:
-                out[name] = "no runs"
+                state = "no runs"
             elif study.runs(config, Path("a")) != study.runs(config, Path("b")):
-                out[name] = "tied to its folder"
+                state = "tied to its folder"
             elif len(_shipped_runs(study, config, Path("runs"), manifest, zoo)) == len(runs):
-                out[name] = "shipped"
+                state = "shipped"
             else:
-                out[name] = "not shipped"
+                state = "not shipped"
+        if study.trains_outside_runs is not None:
+            state = {"shipped": "shipped in part", "no runs": "not runs"}.get(state, state)
+        out[name] = state
     return out
 
 
@@ -113,6 +119,12 @@ def pretrained_study(
         else load_study_config(study)
     )
     by_run = _shipped_runs(study, config, Path(root), manifest, zoo)
+    if not by_run and study.trains_outside_runs is not None:
+        raise ZooEntryNotFound(
+            f"study {name!r} trains {study.trains_outside_runs}, which are not runs: the zoo "
+            f"cannot hold them yet, so it has nothing of this study; run `neurodyn study "
+            f"{name} --runs RUNS`"
+        )
     if not by_run:
         shipped = sorted({e.study for e in manifest if e.study})
         have = f" (studies in the zoo: {', '.join(shipped)})" if shipped else ""
@@ -131,6 +143,12 @@ def pretrained_study(
     for i, run_id in enumerate(run_ids, start=1):
         stage(f"zoo: network {i}/{len(run_ids)} {run_id} into {root}", enabled=progress)
         get(by_run[run_id].name, root, zoo=zoo)
+    if study.trains_outside_runs is not None:
+        stage(
+            f"zoo: study {name} also trains {study.trains_outside_runs}, which are not runs and "
+            "not in the zoo: it trains them now (or reuses those in its folder)",
+            enabled=progress,
+        )
     # measured as shipped: an interim network (shipped before its training ended, without
     # its optimiser state) is analysed at its step, never trained on
     return run_study(study, config, root, progress=progress, train=not study.can_skip_training)

@@ -321,9 +321,13 @@ def add_study(
     config = load_study_config(chosen, config_path, quick=quick, variant=variant)
     run_ids = list(chosen.runs(config, Path(root)))
     if not run_ids:
+        trains = chosen.trains_outside_runs
         raise NeurodynError(
-            f"study {study!r} trains no runs of its own (its measurement is its training): it "
-            "has nothing to put into the zoo"
+            f"study {study!r} trains no runs (it trains {trains}, which the zoo cannot hold "
+            "yet): nothing to put into the zoo"
+            if trains is not None
+            else f"study {study!r} trains no runs of its own (it simulates, or learns within "
+            "its measurement): it has nothing to put into the zoo"
         )
     missing = [r for r in run_ids if not Run.is_run(Path(root) / r)]
     if missing:
