@@ -531,6 +531,12 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
         _zoo_list(args.zoo)
     elif args.zoo_command == "get":
         _runs_folder(args.runs)
+        entry = zoo.entry(args.name, args.zoo)
+        if entry.kind == "files":
+            folder = zoo.get_study_files(entry, args.runs, zoo=args.zoo)
+            print(f"zoo entry {args.name}: {len(entry.files)} trained files in {folder}")
+            print(f"use them: neurodyn study {entry.study} --runs {args.runs}")
+            return
         run = zoo.get(args.name, args.runs, zoo=args.zoo)
         print(f"zoo network {args.name} in {run.path}")
         print(
@@ -579,6 +585,9 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
                 )
             ]
         for entry in added:
+            if entry.kind == "files":
+                print(f"added {entry.name}: {len(entry.files)} trained files")
+                continue
             print(
                 f"added {entry.name}"
                 + (f" ({entry.budget_text})" if entry.interim else "")
@@ -610,6 +619,18 @@ def _zoo_list(folder: str | None) -> None:
             f"{e.mean_performance:.3f}",
             f"{e.size_bytes(folder) / 1e6:.2f}",
             zoo.headline_text(e.headline) if e.headline else "",
+        )
+        if e.kind == "run"
+        # a study's trained files (circuits): no tasks, budget or performance of their own
+        else (
+            e.name,
+            e.study or "-",
+            "-",
+            f"{len(e.files)} files",
+            "-",
+            "-",
+            f"{e.size_bytes(folder) / 1e6:.2f}",
+            e.description,
         )
         for e in entries
     ]

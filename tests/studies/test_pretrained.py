@@ -129,3 +129,50 @@ def test_a_study_ships_only_the_kept_weights_it_reads_and_measures_the_same(quic
     ours = (output.folder / "measures.csv").read_text()
     assert ours == (quick.folder / "measures.csv").read_text()
     assert "backtracked" in ours.splitlines()[0]
+
+
+def test_a_studys_trained_files_ship_and_are_measured_without_training(
+    quick_study, tmp_path, monkeypatch
+):
+    # the plasticity study's circuits are not runs: they ship as one entry of safetensors
+    # files, come back as the same .npz files, and the study measures them untrained
+    from neurodyn.errors import ChecksumMismatch, NeurodynError, RunExists
+    from neurodyn.studies.plasticity import measure as plasticity
+
+    quick = quick_study("plasticity")
+    folder = tmp_path / "zoo"
+    (entry,) = zoo.add_study("plasticity", quick.root, quick=True, zoo=folder, progress=False)
+    trained = sorted(p.name for p in (quick.folder / "networks").glob("*.npz"))
+    assert entry.kind == "files" and entry.name == "plasticity-networks"
+    assert sorted(entry.files) == [f"networks/{n[:-4]}.safetensors" for n in trained]
+    assert not list(entry.folder(folder).rglob("*.npz"))  # nothing zipped or pickled ships
+    assert zoo.coverage(folder)["plasticity"] == "shipped"
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("--pretrained must not train")
+
+    monkeypatch.setattr(plasticity, "train_local", no_training)
+    monkeypatch.setattr(plasticity, "train_bptt", no_training)
+    root = tmp_path / "runs"
+    zoo.pretrained_study("plasticity", root, zoo=folder, progress=False)
+    out = root / "study-plasticity"
+    assert (out / "measures.csv").read_bytes() == (quick.folder / "measures.csv").read_bytes()
+
+    # not a run: get, load and rebuild say so; a different file in the way is never overwritten
+    for action in (zoo.get, zoo.load, zoo.rebuild):
+        with pytest.raises(NeurodynError, match="trained files"):
+            action("plasticity-networks", zoo=folder)
+    other = tmp_path / "other"
+    (other / "study-plasticity" / "networks").mkdir(parents=True)
+    first = quick.folder / "networks" / trained[0]
+    shutil.copy(
+        quick.folder / "networks" / trained[1], other / "study-plasticity" / "networks" / first.name
+    )
+    with pytest.raises(RunExists, match="holds another network"):
+        zoo.get_study_files(entry, other, zoo=folder)
+    # a damaged file is named before anything is written
+    damaged = entry.folder(folder) / sorted(entry.files)[0]
+    damaged.write_bytes(damaged.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ChecksumMismatch, match="is damaged"):
+        zoo.get_study_files(entry, tmp_path / "third", zoo=folder)
+    assert not (tmp_path / "third").exists()

@@ -232,13 +232,19 @@ def test_study_pretrained_without_networks_says_how_to_ship_them(tmp_path, capsy
     assert code == 2 and "drop --config" in capsys.readouterr().err
 
 
-def test_pretrained_names_what_a_study_trains_outside_runs(tmp_path, capsys):
-    # the plasticity study's circuits are not runs: --pretrained has nothing to take and says
-    # why, instead of asking to `zoo add` what add refuses
-    with pytest.raises(ZooEntryNotFound, match=r"stochastic circuits .*, which are not runs"):
-        zoo.pretrained_study("plasticity", tmp_path, progress=False)
+def test_pretrained_names_what_a_study_trains_outside_runs(tmp_path):
+    # the icl-phases study's sequence models are measured while they train and are not runs:
+    # --pretrained has nothing to take and says why, instead of asking to `zoo add` them
+    with pytest.raises(ZooEntryNotFound, match=r"sequence models.*which are not runs"):
+        zoo.pretrained_study("icl-phases", tmp_path, progress=False)
     with pytest.raises(NeurodynError, match=r"which the zoo cannot hold yet"):
-        zoo.add_study("plasticity", tmp_path)
+        zoo.add_study("icl-phases", tmp_path)
+    # the plasticity study's circuits can ship (tests/studies/test_pretrained.py): asked of an
+    # empty zoo or before they are trained, each says what to do
+    with pytest.raises(ZooEntryNotFound, match=r"zoo add --study plasticity"):
+        zoo.pretrained_study("plasticity", tmp_path, zoo=tmp_path / "empty", progress=False)
+    with pytest.raises(NeurodynError, match=r"no networks/\*.npz in .*neurodyn study plasticity"):
+        zoo.add_study("plasticity", tmp_path, zoo=tmp_path / "empty")
 
 
 def test_zoo_list_prints_every_entry(capsys):
@@ -248,7 +254,7 @@ def test_zoo_list_prints_every_entry(capsys):
         assert f"\n{name} " in out
     assert "27 fixed points (8 stable)" in out and "MiB" in out
     # what the studies train that the zoo does not hold is named, not silently left out
-    assert "not shipped (not runs)" in out and "plasticity: its 30 stochastic circuits" in out
+    assert "not shipped (not runs)" in out and "icl-phases: its 27 sequence models" in out
 
 
 def test_coverage_names_each_studys_place_in_the_zoo(tmp_path, monkeypatch):
@@ -263,8 +269,9 @@ def test_coverage_names_each_studys_place_in_the_zoo(tmp_path, monkeypatch):
     # such circuits beside its shipped runs; memory's fine-tunings name their start by id, so
     # its runs can move into the zoo
     assert coverage["resonance"] == "no runs"
-    assert coverage["plasticity"] == coverage["icl-phases"] == "not runs"
-    assert coverage["priors"] == "shipped in part"
+    assert coverage["icl-phases"] == "not runs"
+    empty = zoo.coverage(tmp_path / "empty")
+    assert empty["plasticity"] == "not runs" and empty["priors"] == "not shipped"
     assert coverage["memory"] in ("shipped", "not shipped")
     assert coverage["yang19"] in ("shipped", "not shipped")
     # the recovery study's truths are the zoo's flipflop and demo networks, shipped alone
@@ -298,6 +305,8 @@ def test_a_study_over_budget_adds_none_of_its_runs(tmp_path, monkeypatch):
     _tiny_run(root, "b")
 
     class TwoRuns:
+        trained_files = trains_outside_runs = None
+
         def runs(self, config, where):
             return {"a": {}, "b": {}}
 

@@ -96,6 +96,9 @@ class Study(Generic[C, R]):
     # what it trains that is not a run (the zoo ships runs only), in a few words, e.g.
     # "30 stochastic circuits": its `--pretrained` still trains these
     trains_outside_runs: str | None = None
+    # where it keeps those, a pattern under its folder ROOT/study-NAME/ (e.g. "networks/*.npz"),
+    # reused when their recorded settings match: the zoo can ship them (`zoo add --study`)
+    trained_files: str | None = None
 
     def defaults(self) -> dict[str, Any]:
         """The fields of the study's packaged config.yaml."""

@@ -1,8 +1,9 @@
 """The zoo: trained networks shipped with the package, so an analysis of a study's networks
 starts in seconds instead of after their training.
 
-Each entry is a finished run (weights in safetensors, config.yaml, run.json, metrics) with a
-manifest line: the study and config that trained it, its training budget, its performance on
+Each entry is a finished run (weights in safetensors, config.yaml, run.json, metrics), or a
+study's trained files that are not runs (its circuits, as safetensors: `add_study_files`),
+with a manifest line: the study and config that trained it, its training budget, its performance on
 fresh trials, the versions, engine and random-stream version that trained it, an analysis
 headline it reproduces, and the checksum of every file (checked whenever it is taken out).
 
@@ -16,6 +17,7 @@ headline it reproduces, and the checksum of every file (checked whenever it is t
 
 from pathlib import Path
 
+from neurodyn.zoo._files import add_study_files, get_study_files
 from neurodyn.zoo._manifest import (
     BUDGET_BYTES,
     ZooEntry,
@@ -45,11 +47,13 @@ __all__ = [
     "ZooEntry",
     "add",
     "add_study",
+    "add_study_files",
     "coverage",
     "entries",
     "entry",
     "fresh_performance",
     "get",
+    "get_study_files",
     "headline",
     "headline_text",
     "load",

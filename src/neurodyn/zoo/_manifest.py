@@ -66,6 +66,10 @@ class ZooEntry(ShortRepr):
     planned_steps : int | None
         for an interim entry (a run shipped before its training ended), the steps its config
         trains for; `steps` are those it had done. None for a finished run.
+    kind : str
+        `run` (a run) or `files`: a study's trained models that are not runs (its stochastic
+        circuits), written back into `ROOT/<run_id>/` (the study's folder) when taken out;
+        such an entry has no tasks, performance or budget of its own
     """
 
     name: str
@@ -89,6 +93,7 @@ class ZooEntry(ShortRepr):
     training_seconds: float | None
     files: dict[str, str] = field(default_factory=dict)
     planned_steps: int | None = None
+    kind: str = "run"
 
     @property
     def interim(self) -> bool:
@@ -118,7 +123,7 @@ class ZooEntry(ShortRepr):
     def mean_performance(self) -> float:
         """Performance averaged over tasks and members."""
         values = [v for per_member in self.performance.values() for v in per_member]
-        return sum(values) / len(values)
+        return sum(values) / len(values) if values else float("nan")
 
     def folder(self, zoo: str | Path | None) -> Path:
         return zoo_folder(zoo) / NETWORKS / self.name
@@ -131,6 +136,8 @@ class ZooEntry(ShortRepr):
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
         if not self.interim:
             del data["planned_steps"]  # finished runs' lines stay as they were
+        if self.kind == "run":
+            del data["kind"]
         return json.dumps(data, sort_keys=False, separators=(", ", ": "))
 
 

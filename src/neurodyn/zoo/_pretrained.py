@@ -13,6 +13,7 @@ from neurodyn.runs.training import in_run_spelling
 from neurodyn.studies import STUDIES, Study, StudyOutput, run_study
 from neurodyn.studies import get as get_study
 from neurodyn.studies import load_config as load_study_config
+from neurodyn.zoo._files import FILES, get_study_files
 from neurodyn.zoo._manifest import ZooEntry, read_manifest
 from neurodyn.zoo._store import get
 
@@ -53,8 +54,11 @@ def coverage(zoo: str | Path | None = None) -> dict[str, str]:
                 state = "shipped"
             else:
                 state = "not shipped"
-        if study.trains_outside_runs is not None:
+        outside = study.trains_outside_runs is not None
+        if outside and not any(e.study == name and e.kind == FILES for e in manifest):
             state = {"shipped": "shipped in part", "no runs": "not runs"}.get(state, state)
+        elif outside and state == "no runs":
+            state = "shipped"  # its trained files are all it has
         out[name] = state
     return out
 
@@ -69,7 +73,7 @@ def _shipped_runs(
     """The zoo's networks for the runs `study` trains under `config`: its own entries, and
     for a run it has none of, a network shipped alone or for another study with that run's
     id and config (the recovery study's truths are the zoo's `flipflop` and `demo`)."""
-    found = {e.run_id: e for e in manifest if e.study == study.name}
+    found = {e.run_id: e for e in manifest if e.study == study.name and e.kind != FILES}
     for run_id, data in study.runs(config, root).items():
         if run_id in found:
             continue
@@ -119,7 +123,13 @@ def pretrained_study(
         else load_study_config(study)
     )
     by_run = _shipped_runs(study, config, Path(root), manifest, zoo)
-    if not by_run and study.trains_outside_runs is not None:
+    files = next((e for e in entries if e.kind == FILES), None)
+    if files is not None:
+        stage(f"zoo: {files.name} ({len(files.files)} files) into {root}", enabled=progress)
+        get_study_files(files, root, zoo)
+        if not study.runs(config, Path(root)):
+            return run_study(study, config, root, progress=progress)
+    if not by_run and study.trains_outside_runs is not None and study.trained_files is None:
         raise ZooEntryNotFound(
             f"study {name!r} trains {study.trains_outside_runs}, which are not runs: the zoo "
             f"cannot hold them yet, so it has nothing of this study; run `neurodyn study "
@@ -143,7 +153,7 @@ def pretrained_study(
     for i, run_id in enumerate(run_ids, start=1):
         stage(f"zoo: network {i}/{len(run_ids)} {run_id} into {root}", enabled=progress)
         get(by_run[run_id].name, root, zoo=zoo)
-    if study.trains_outside_runs is not None:
+    if study.trains_outside_runs is not None and files is None:
         stage(
             f"zoo: study {name} also trains {study.trains_outside_runs}, which are not runs and "
             "not in the zoo: it trains them now (or reuses those in its folder)",

@@ -21,8 +21,10 @@ import safetensors.torch
 import torch
 
 from neurodyn.analysis._result import ShortRepr
+from neurodyn.errors import NeurodynError
 from neurodyn.runs import load_config, train_run
 from neurodyn.runs.run import CONFIG, WEIGHTS
+from neurodyn.zoo._files import FILES
 from neurodyn.zoo._manifest import ZooEntry, find_entry, headline_text, verify
 from neurodyn.zoo._measure import (
     fresh_performance,
@@ -129,6 +131,12 @@ def rebuild(
         The comparison; `Rebuild.agrees` is its verdict, `Rebuild.lines()` says it in words.
     """
     entry = find_entry(name, zoo)
+    if entry.kind == FILES:
+        raise NeurodynError(
+            f"zoo entry {name!r} holds study {entry.study}'s trained files, not runs, and "
+            f"`zoo rebuild` compares runs: `neurodyn study {entry.study} --runs DIR` in an "
+            "empty DIR trains the files anew from the study config in their manifest line"
+        )
     verify(entry, zoo)
     with tempfile.TemporaryDirectory(prefix="neurodyn-rebuild-") as scratch:
         root = Path(runs) if runs is not None else Path(scratch)

@@ -26,6 +26,7 @@ from neurodyn.runs.run import CONFIG, HISTORY, INFO, METRICS, WEIGHTS
 from neurodyn.runs.training import in_run_spelling
 from neurodyn.studies import get as get_study
 from neurodyn.studies import load_config as load_study_config
+from neurodyn.zoo._files import FILES, add_study_files
 from neurodyn.zoo._manifest import (
     BUDGET_BYTES,
     NETWORKS,
@@ -315,11 +316,30 @@ def add_study(
     Returns
     -------
     list[ZooEntry]
-        One entry per run of the study, in the study's order.
+        The entry of the study's trained files that are not runs, where it keeps such files
+        (`Study.trained_files`; added first, under `replace` too), then one entry per run of the
+        study, in the study's order.
     """
     chosen = get_study(study)
     config = load_study_config(chosen, config_path, quick=quick, variant=variant)
     run_ids = list(chosen.runs(config, Path(root)))
+    files: list[ZooEntry] = []
+    if chosen.trained_files is not None:
+        # its trained models that are not runs (circuits) go in as one entry of files
+        files = [
+            add_study_files(
+                study,
+                root,
+                config_path=config_path,
+                quick=quick,
+                variant=variant,
+                replace=replace,
+                zoo=zoo,
+                progress=progress,
+            )
+        ]
+        if not run_ids:
+            return files
     if not run_ids:
         trains = chosen.trains_outside_runs
         raise NeurodynError(
@@ -353,9 +373,11 @@ def add_study(
             "fewer members or keep fewer weights during training (train.keep_weights_every)"
         )
     if replace:
-        # one config per study: its earlier networks go with the new ones
-        write_manifest([e for e in read_manifest(zoo) if e.study != study], zoo)
-    return [
+        # one config per study: its earlier networks go with the new ones (not the files
+        # just added)
+        kept = [e for e in read_manifest(zoo) if e.study != study or e in files]
+        write_manifest(kept, zoo)
+    return files + [
         add(
             Path(root) / run_id,
             run_id,
@@ -404,6 +426,7 @@ def get(
         on any run.
     """
     entry = find_entry(name, zoo)
+    _refuse_files(entry, "get")
     verify(entry, zoo)
     target = Path(runs) / (run_id or entry.run_id)
     if target.exists():
@@ -445,10 +468,21 @@ def load(name: str, *, zoo: str | Path | None = None) -> Run:
     True
     """
     entry = find_entry(name, zoo)
+    _refuse_files(entry, "load")
     cached = cache_root().parent / "zoo" / entry.name
     if (cached / entry.run_id).exists() and not _holds(cached / entry.run_id, entry):
         shutil.rmtree(cached / entry.run_id)  # a copy of an older release of the entry
     return get(name, cached, zoo=zoo)
+
+
+def _refuse_files(entry: ZooEntry, action: str) -> None:
+    """`NeurodynError` for a study's trained files where a run is asked for."""
+    if entry.kind == FILES:
+        raise NeurodynError(
+            f"zoo entry {entry.name!r} holds study {entry.study}'s trained files, not a run, so "
+            f"it cannot {action} as one: `neurodyn zoo get {entry.name} --runs DIR` writes them "
+            f"into DIR/{entry.run_id}/, and `neurodyn study {entry.study} --pretrained` uses them"
+        )
 
 
 def _holds(folder: Path, entry: ZooEntry) -> bool:

@@ -41,6 +41,7 @@ __all__ = [
 STUDY: Study[PriorsConfig, list[NetworkResult]] = Study(
     name="priors",
     trains_outside_runs="its 18 stochastic circuits (one to two minutes each)",
+    trained_files="networks/*.npz",
     title="Implicit encoding of prior probabilities in trained networks (Ganguli & Simoncelli 2010)",
     package=__name__,
     config_type=PriorsConfig,
