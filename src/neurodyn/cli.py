@@ -638,7 +638,7 @@ def _zoo_list(folder: str | None) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
-    print(f"\n{len(entries)} networks, {zoo.total_bytes(folder) / 2**20:.2f} MiB")
+    print(f"\n{len(entries)} entries, {zoo.total_bytes(folder) / 2**20:.2f} MiB")
     if folder is None:
         coverage = zoo.coverage()
         waiting = [s for s, state in coverage.items() if state == "not shipped"]

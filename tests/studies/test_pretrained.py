@@ -170,6 +170,18 @@ def test_a_studys_trained_files_ship_and_are_measured_without_training(
     )
     with pytest.raises(RunExists, match="holds another network"):
         zoo.get_study_files(entry, other, zoo=folder)
+    # files are refused under another config than the study's runs in the zoo were shipped with
+    import dataclasses
+
+    from neurodyn.zoo._manifest import read_manifest, write_manifest
+
+    run_like = dataclasses.replace(
+        entry, name="plasticity-run", kind="run", study_config={"seeds": [9]}, files={}
+    )
+    write_manifest([*read_manifest(folder), run_like], folder)
+    with pytest.raises(NeurodynError, match="under another study config"):
+        zoo.add_study_files("plasticity", quick.root, quick=True, replace=True, zoo=folder)
+    write_manifest([e for e in read_manifest(folder) if e.name != "plasticity-run"], folder)
     # a damaged file is named before anything is written
     damaged = entry.folder(folder) / sorted(entry.files)[0]
     damaged.write_bytes(damaged.read_bytes()[:-1] + b"\0")

@@ -19,7 +19,8 @@ from neurodyn.zoo._manifest import MANIFEST, package_zoo
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRIES = zoo.entries()
-NAMES = [e.name for e in ENTRIES]
+NAMES = [e.name for e in ENTRIES if e.kind == "run"]
+FILES = [e.name for e in ENTRIES if e.kind == "files"]
 
 
 def test_the_zoo_ships_the_demo_and_flipflop_networks_within_its_budget():
@@ -47,6 +48,42 @@ def test_every_entry_loads_and_performs_as_its_manifest_says_on_fresh_trials(nam
                 fresh.se[task][e],
                 entry.eval_trials,
             ), (task, e, value, fresh.mean[task][e])
+
+
+def _reuse_every_trained_file(study, config, folder):
+    """The study's own reuse of its trained files under `config`: each condition's file read
+    back (a file trained under other settings is a ConfigError), none trained."""
+    if study == "plasticity":
+        from neurodyn.studies.plasticity import measure
+
+        return [measure.train_condition(c, config, folder) for c in config.conditions()]
+    from neurodyn.studies.priors import measure
+
+    return [measure.train_circuit(c, config, folder) for c in config.circuit_conditions()]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_files_entry_comes_back_as_the_trained_files_its_study_reuses(
+    name, tmp_path, monkeypatch
+):
+    from neurodyn import studies
+    from neurodyn.studies.plasticity import measure as plasticity
+    from neurodyn.studies.priors import measure as priors
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a shipped file must be reused, not retrained")
+
+    for module in (plasticity, priors):
+        for trainer in ("train_local", "train_bptt"):
+            monkeypatch.setattr(module, trainer, no_training)
+    entry = zoo.entry(name)
+    out = zoo.get_study_files(entry, tmp_path)
+    study = studies.get(entry.study)
+    config = study.config_type.from_dict(entry.study_config)
+    reused = _reuse_every_trained_file(entry.study, config, out / "networks")
+    assert len(reused) == len(entry.files) == len(list((out / "networks").glob("*.npz")))
+    # a second time: the files already there are the zoo's, so they stay
+    assert zoo.get_study_files(entry, tmp_path) == out
 
 
 @pytest.mark.parametrize("name", [e.name for e in ENTRIES if e.headline])
@@ -254,7 +291,9 @@ def test_zoo_list_prints_every_entry(capsys):
         assert f"\n{name} " in out
     assert "27 fixed points (8 stable)" in out and "MiB" in out
     # what the studies train that the zoo does not hold is named, not silently left out
-    assert "not shipped (not runs)" in out and "icl-phases: its 27 sequence models" in out
+    assert (
+        "not shipped (not runs)" in out and "icl-phases: sequence models (the default's 27)" in out
+    )
 
 
 def test_coverage_names_each_studys_place_in_the_zoo(tmp_path, monkeypatch):

@@ -97,6 +97,7 @@ def add_study_files(
     replace: bool = False,
     zoo: str | Path | None = None,
     progress: bool = True,
+    check_config: bool = True,
 ) -> ZooEntry:
     """Put a study's trained files (`Study.trained_files`, under `ROOT/study-NAME/`) into the
     zoo as one entry, `NAME-networks`, under the study config that trained them.
@@ -115,6 +116,10 @@ def add_study_files(
         Another zoo folder than the package's.
     progress : bool
         Progress lines on stderr.
+    check_config : bool
+        Refuse a config other than the one the study's runs in the zoo were shipped under
+        (keys in the same order too: the order of the study's conditions follows it). False
+        where those runs are being replaced with these files (`add_study(replace=True)`).
 
     Returns
     -------
@@ -134,6 +139,14 @@ def add_study_files(
         )
     name = f"{study}-networks"
     manifest = read_manifest(zoo)
+    shipped = [e for e in manifest if e.study == study and e.kind != FILES and e.study_config]
+    mine = json.dumps(config.to_dict())
+    if check_config and shipped and json.dumps(shipped[0].study_config) != mine:
+        raise NeurodynError(
+            f"the zoo ships study {study!r}'s runs (e.g. {shipped[0].name}) under another study "
+            "config than these files': give that config (--config), or add the whole study "
+            "again with --replace"
+        )
     existing = [e for e in manifest if e.name == name]
     if existing and not replace:
         raise RunExists(f"the zoo already has {name!r}: add --replace to replace it")
@@ -162,7 +175,7 @@ def add_study_files(
         shutil.copytree(staged, folder)
     entry = ZooEntry(
         name=name,
-        description=f"study {study}: {len(found)} trained files ({chosen.trains_outside_runs})",
+        description=f"study {study}: {len(found)} trained models ({chosen.trained_files})",
         run_id=f"study-{study}",
         study=study,
         study_config=config.to_dict(),

@@ -336,6 +336,7 @@ def add_study(
                 replace=replace,
                 zoo=zoo,
                 progress=progress,
+                check_config=not replace,
             )
         ]
         if not run_ids:

@@ -41,7 +41,7 @@ __all__ = [
 
 STUDY: Study[IclConfig, list[NetworkResult]] = Study(
     name="icl-phases",
-    trains_outside_runs="its 27 sequence models, measured at log-spaced steps while they train",
+    trains_outside_runs="sequence models (the default's 27), measured at log-spaced steps while they train",
     title="Algorithmic phases of in-context learning (Park, Lubana, Pres & Tanaka 2025)",
     package=__name__,
     config_type=IclConfig,

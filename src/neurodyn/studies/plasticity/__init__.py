@@ -45,7 +45,7 @@ __all__ = [
 
 STUDY: Study[PlasticityConfig, list[NetworkResult]] = Study(
     name="plasticity",
-    trains_outside_runs="its 30 stochastic circuits (about 12 minutes on one core)",
+    trains_outside_runs="stochastic circuits (the default's 30: about 12 minutes on one core)",
     trained_files="networks/*.npz",
     title=(
         "Learning task-dependent codes with a local plasticity rule "

@@ -40,7 +40,7 @@ __all__ = [
 
 STUDY: Study[PriorsConfig, list[NetworkResult]] = Study(
     name="priors",
-    trains_outside_runs="its 18 stochastic circuits (one to two minutes each)",
+    trains_outside_runs="stochastic circuits (the default's 18: one to two minutes each)",
     trained_files="networks/*.npz",
     title="Implicit encoding of prior probabilities in trained networks (Ganguli & Simoncelli 2010)",
     package=__name__,
