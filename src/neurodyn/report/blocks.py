@@ -30,7 +30,8 @@ body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; max
        margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
 .meta { color: #666; } pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
+table { border-collapse: collapse; display: block; max-width: 100%; overflow-x: auto; }
+td, th { border: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; } td { white-space: nowrap; }
 th { background: #f6f8fa; } img { max-width: 100%; } .caption { color: #555; font-size: 0.9em; }
 """
 
