@@ -53,8 +53,10 @@ def test_a_failed_start_leaves_no_run_folder_to_block_the_name(tmp_path, monkeyp
 
 
 def test_the_divergence_message_says_whether_a_checkpoint_is_kept(tmp_path):
-    # lr 1e30: step 1 is finite and checkpointed (checkpoint_every 1), step 2 diverges
-    with pytest.raises(TrainingDiverged, match=r"the checkpoint of step 1 is kept"):
+    # lr 1e30: step 1 is finite and checkpointed (checkpoint_every 1), step 2 diverges, so the
+    # checkpoint holds the very weights that diverged (a kept, earlier one:
+    # tests/runs/test_runs.py)
+    with pytest.raises(TrainingDiverged, match=r"the checkpoint of step 1 holds the weights that"):
         train_run(config(lr=1e30, clip_grad=None, checkpoint_every=1), tmp_path, run_id="a")
     # with the first checkpoint due at step 100 nothing was written: no claim of one, no folder
     with pytest.raises(TrainingDiverged, match=r"no checkpoint was written") as err:

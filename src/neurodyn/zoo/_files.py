@@ -214,8 +214,23 @@ def _training_seconds(converted: list[tuple[str, dict[str, np.ndarray], str]]) -
 
 def get_study_files(entry: ZooEntry, root: str | Path, zoo: str | Path | None = None) -> Path:
     """Write a files entry's `.npz` files back into `ROOT/study-NAME/`, after checking every
-    file against its checksum; returns that folder. A file already there with the same
-    contents is kept; one with other contents is refused (`RunExists`), never overwritten."""
+    file against its checksum. A file already there with the same contents is kept; one with
+    other contents is refused (`RunExists`), never overwritten.
+
+    Parameters
+    ----------
+    entry : ZooEntry
+        An entry of kind `files` (`zoo.entry(NAME)`).
+    root : path
+        The runs folder the study writes into.
+    zoo : path, optional
+        Another zoo folder than the package's.
+
+    Returns
+    -------
+    Path
+        `ROOT/study-NAME/`, where `neurodyn study NAME --runs ROOT` finds and reuses them.
+    """
     verify(entry, zoo)
     source = entry.folder(zoo)
     out = Path(root) / entry.run_id
