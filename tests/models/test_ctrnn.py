@@ -7,6 +7,7 @@ import torch
 
 from neurodyn.errors import ConfigError, ShapeError
 from neurodyn.models import ACTIVATIONS, CTRNN, NetworkSpec
+from neurodyn.models.recurrence import SLOPES, SLOPES_OF_OUTPUT
 
 NUMPY_ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0),
@@ -242,3 +243,12 @@ def test_connectivity_masks_hold_at_init_and_through_training(tmp_path):
         spec(n_hidden=10, mask_rec=((1, 0),))
     with pytest.raises(ConfigError, match="masks apply to the ctrnn cell only"):
         spec(cell="gru", mask_in=((1, 1, 1),) * 8)
+
+
+@pytest.mark.parametrize("activation", sorted(SLOPES_OF_OUTPUT))
+def test_slopes_from_the_output_equal_the_slopes(activation):
+    # f'(z) read from y = f(z) (what speed_and_gradient uses) is f'(z) itself, across zero
+    z = torch.linspace(-4, 4, 81, dtype=torch.float64)
+    torch.testing.assert_close(
+        SLOPES_OF_OUTPUT[activation](ACTIVATIONS[activation](z)), SLOPES[activation](z)
+    )

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from neurodyn.errors import ConfigError
 from neurodyn.models._ensemble import EnsembleNetwork
-from neurodyn.models.recurrence import ACTIVATIONS, SLOPES, leaky_recurrence
+from neurodyn.models.recurrence import ACTIVATIONS, SLOPES, SLOPES_OF_OUTPUT, leaky_recurrence
 from neurodyn.models.spec import NetworkSpec, Trajectory
 
 # f'(z) of each activation, for Jacobians in closed form
@@ -326,12 +326,16 @@ class CTRNN(EnsembleNetwork):
         drive = torch.bmm(x, self.W_in.transpose(1, 2)) + self.b[:, None]
         w_rec, w_rec_t = self.W_rec, self.W_rec.transpose(1, 2)
         alpha, f, slope = self.spec.alpha, self._f, DERIVATIVES[self.spec.activation]
+        slope_of_output = SLOPES_OF_OUTPUT.get(self.spec.activation)
 
         def speed_and_gradient(h: Tensor) -> tuple[Tensor, Tensor]:
             # in place where a temporary is ours: this runs thousands of times per search
             pre = torch.baddbmm(drive, h, w_rec_t)
-            r = f(pre).sub_(h).mul_(alpha)
-            weighted = slope(pre).mul_(r)
+            rates = f(pre)
+            # f' from the rates where it can be (tanh's slope without a second tanh)
+            weighted = slope(pre) if slope_of_output is None else slope_of_output(rates)
+            r = rates.sub_(h).mul_(alpha)
+            weighted.mul_(r)
             grad = torch.baddbmm(r, weighted, w_rec, beta=-alpha, alpha=alpha)
             return r.square().sum(-1).mul_(0.5), grad
 
