@@ -233,33 +233,35 @@ def _descend_dense(
     m, v = torch.zeros_like(h), torch.zeros_like(h)
     t = torch.zeros_like(q_best)
     ran = torch.zeros(q_best.shape, dtype=torch.long, device=h.device)
+    # Few operations per iteration: at a few hundred states their count, not their arithmetic,
+    # sets the time. A state's moments, step count and rate matter only while it is active
+    # (it never restarts within the batch), so they are updated without regard to it.
     for _ in range(n_iters):
         with torch.no_grad():
             # Adam moments advance with each accepted gradient (t counts accepted steps).
             m_next = torch.lerp(m, g_best, 1 - beta1)
-            v_next = torch.lerp(v, g_best * g_best, 1 - beta2)
+            v_next = torch.lerp(v, g_best.square(), 1 - beta2)
             t_next = t + 1
-            m_hat = m_next / (1 - beta1**t_next)[..., None]
+            # the rate over the first moment's bias correction, per state
+            rate = lr / (1 - beta1**t_next)
             v_hat = v_next / (1 - beta2**t_next)[..., None]
-            proposal = best - (active.to(h.dtype) * lr)[..., None] * m_hat / (v_hat.sqrt() + eps)
+            proposal = best - rate[..., None] * m_next / v_hat.sqrt_().add_(eps)
         q_new, g_new = speed_and_grad(proposal)
         with torch.no_grad():
             accept = active & (q_new <= q_best)
-            reject = active & ~accept
-            improvement = q_best - q_new
+            small_gain = (q_best - q_new) < options.tol_dq
             best = torch.where(accept[..., None], proposal, best)
+            q_best = torch.where(accept, q_new, q_best)
+            g_best = torch.where(accept[..., None], g_new, g_best)
             # A rejected step restarts the state's moments: the next proposal is then along
             # the normalised gradient, a descent direction for a small enough rate (stale
             # momentum need not be one, and shrinking the rate would not help).
-            m = torch.where(accept[..., None], m_next, torch.where(reject[..., None], 0.0, m))
-            v = torch.where(accept[..., None], v_next, torch.where(reject[..., None], 0.0, v))
-            t = torch.where(accept, t_next, torch.where(reject, 0.0, t))
-            q_best = torch.where(accept, q_new, q_best)
-            g_best = torch.where(accept[..., None], g_new, g_best)
-            lr = torch.where(accept, lr * options.lr_increase, lr)
-            lr = torch.where(reject, lr * options.lr_decrease, lr)
+            m = torch.where(accept[..., None], m_next, 0.0)
+            v = torch.where(accept[..., None], v_next, 0.0)
+            t = torch.where(accept, t_next, 0.0)
+            lr = lr * torch.where(accept, options.lr_increase, options.lr_decrease)
             ran += active
-            stuck = (accept & (improvement < options.tol_dq)) | (lr < options.min_lr)
+            stuck = (accept & small_gain) | (lr < options.min_lr)
             active = active & ~((q_best < stop_below) | stuck)
     return best, q_best, active, ran
 
