@@ -213,3 +213,56 @@ def test_eigenvectors_are_computed_from_the_jacobians_when_read_in_eigenvalue_or
     back = FixedPoints.load(tmp_path / "old.npz")
     np.testing.assert_array_equal(back.eigenvectors, fps.eigenvectors)
     assert len(back.jacobians) == 0
+
+
+def planted_linear_map(growths, seed=0):
+    """`h -> A h + b` with `A = Q diag(1 + growths) Q^T` (real eigenvalues `1 + growth`, a
+    discrete map's growth `|lambda| - 1`), its one fixed point `(I - A)^-1 b`, and `A`."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(growths)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=F64))
+    a = q @ torch.diag(1 + torch.as_tensor(growths, dtype=F64)) @ q.T
+    b = torch.randn(n, generator=g, dtype=F64)
+    point = torch.linalg.solve(torch.eye(n, dtype=F64) - a, b)
+    return (lambda h, u: h @ a.T + b), point, a
+
+
+@pytest.mark.parametrize("side", [-1.0, 1.0])
+def test_float32_eigenvalues_classify_points_near_the_boundary_as_float64_does(side):
+    # 64 units (float32 eigenvalues by default): one mode a hair either side of the marginal
+    # boundary (|lambda| - 1 = marginal_tol +- 1e-7, below float32's resolution there), the
+    # others well inside. Unstable (a saddle) or marginal, as float64 says: the point is
+    # decomposed again in float64, to its exact eigenvalues.
+    tol = 1e-3
+    growths = np.r_[tol + side * 1e-7, np.linspace(-0.9, -0.2, 63)]
+    step, point, _ = planted_linear_map(growths)
+    starts = point + 0.01 * torch.randn(
+        4, 64, generator=torch.Generator().manual_seed(1), dtype=F64
+    )
+    fps = find_fixed_points(step, starts, torch.zeros(1, dtype=F64))
+    expected = "saddle" if side > 0 else "marginal"
+    assert fps.options["float32_eigenvalues_from"] == 64 and len(fps) == 1
+    assert fps.stability.tolist() == [expected]
+    np.testing.assert_allclose(np.sort(fps.eigenvalues[0].real), np.sort(1 + growths), atol=1e-12)
+    exact = find_fixed_points(
+        step,
+        starts,
+        torch.zeros(1, dtype=F64),
+        options=FixedPointOptions(float32_eigenvalues_from=None),
+    )
+    assert exact.stability.tolist() == [expected]
+
+
+def test_float32_eigenvalues_far_from_the_boundary_are_good_to_1e_5():
+    # every mode far from the boundary: float32's eigenvalues are kept, close to the exact
+    # ones, and the class is float64's
+    growths = np.r_[0.3, np.linspace(-0.9, -0.2, 127)]
+    step, point, a = planted_linear_map(growths, seed=2)
+    starts = point + 0.01 * torch.randn(
+        4, 128, generator=torch.Generator().manual_seed(3), dtype=F64
+    )
+    fps = find_fixed_points(step, starts, torch.zeros(1, dtype=F64))
+    assert fps.stability.tolist() == ["saddle"] and fps.n_unstable.tolist() == [1]
+    error = np.abs(np.sort(fps.eigenvalues[0].real) - np.sort(1 + growths)).max()
+    assert 0 < error < 1e-5  # float32's, not float64's (which would be ~1e-15)
+    np.testing.assert_allclose(fps.jacobians[0], a.numpy(), atol=1e-14)

@@ -31,6 +31,7 @@ from neurodyn.analysis._descent import (
     scatter,
     speed,
 )
+from neurodyn.analysis._stability import eigenvalues_of
 
 if TYPE_CHECKING:
     from neurodyn.analysis.fixed_points import FixedPointOptions
@@ -411,12 +412,19 @@ def midpoint_starts(
 
 
 def linearise(
-    jacobian_fn: JacobianFn, h: Tensor, u: Tensor, chosen: list[tuple[int, int]]
+    jacobian_fn: JacobianFn,
+    h: Tensor,
+    u: Tensor,
+    chosen: list[tuple[int, int]],
+    *,
+    dt: float | None,
+    options: FixedPointOptions,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Jacobians `[M, N, N]` (NumPy, float64) and their eigenvalues `[M, N]` (complex, not
     sorted) at the states `chosen` (member, index) of `h [E, K, N]`, one Jacobian call for
     all members. Eigenvalues only: stability needs no eigenvectors, which cost as much again
-    (`FixedPoints.eigenvectors` computes them from the Jacobians when first asked for)."""
+    (`FixedPoints.eigenvectors` computes them from the Jacobians when first asked for); in
+    float32 from `options.float32_eigenvalues_from` units up (`eigenvalues_of`)."""
     n_members, n_init, n_units = h.shape
     if not chosen:
         return np.zeros((0, n_units, n_units)), np.zeros((0, n_units), complex)
@@ -429,4 +437,5 @@ def linearise(
     # where each chosen state sits in the padded batch: its rank among its member's selected
     rank = torch.cumsum(select.long(), 1) - 1
     jac = jac_padded[members, rank[members, index]].detach().cpu().double()
-    return jac.numpy(), torch.linalg.eigvals(jac).numpy()
+    eigenvalues = eigenvalues_of(jac, dt, options.marginal_tol, options.float32_eigenvalues_from)
+    return jac.numpy(), eigenvalues

@@ -93,6 +93,10 @@ class FixedPointOptions:
     marginal_tol : a mode whose (dt * flow) real part, or |map eigenvalue| - 1, is within this
         of zero is marginal (line and ring attractors have such modes)
     check_every : iterations between checks whether every state has finished (a device sync)
+    float32_eigenvalues_from : networks of at least this many units have their points'
+        eigenvalues decomposed in float32 (about half the time), and again in float64 only
+        for points with a mode near a class boundary, so the classes are float64's and the
+        eigenvalues good to about 1e-5; None: float64 always
     """
 
     tol_q: float = 1e-12
@@ -116,6 +120,7 @@ class FixedPointOptions:
     outlier_distance_scale: float | None = 10.0
     marginal_tol: float = 1e-3
     check_every: int = 25
+    float32_eigenvalues_from: int | None = 64
 
     def __post_init__(self) -> None:
         if self.tol_q <= 0 or self.tol_unique <= 0 or self.max_iters < 0:
@@ -606,7 +611,9 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
     )
     members = np.array([e for e, _ in chosen], dtype=np.int64)
     index = np.array([k for _, k in chosen], dtype=np.int64)
-    jacobians, eigenvalues = linearise(solver.fine_jacobian, found.states, u_fine, chosen)
+    jacobians, eigenvalues = linearise(
+        solver.fine_jacobian, found.states, u_fine, chosen, dt=dt, options=options
+    )
     points = _Points(
         states=found.states.cpu().numpy()[members, index].reshape(-1, n_units),
         inputs=u_fine.cpu().numpy()[members, index].reshape(len(chosen), u.shape[-1]),
@@ -684,7 +691,9 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
             new.append((e, k))
     if new:
         u_fine = u.to(solver.fine_dtype)
-        jacobians, eigenvalues = linearise(solver.fine_jacobian, found.states, u_fine, new)
+        jacobians, eigenvalues = linearise(
+            solver.fine_jacobian, found.states, u_fine, new, dt=dt, options=options
+        )
         members = np.array([e for e, _ in new], dtype=np.int64)
         index = np.array([k for _, k in new], dtype=np.int64)
         points.states = np.concatenate([points.states, states_np[members, index]])
