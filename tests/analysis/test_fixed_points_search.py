@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from neurodyn.analysis._dedup import merge_copies
-from neurodyn.analysis._descent import levenberg_marquardt, speed
+from neurodyn.analysis._descent import jacobians, levenberg_marquardt, speed
+from neurodyn.analysis._search import KnownPoints, Solver
 from neurodyn.analysis.fixed_points import FixedPointOptions, FixedPoints, find_fixed_points
 
 F64 = torch.float64
@@ -266,3 +267,84 @@ def test_float32_eigenvalues_far_from_the_boundary_are_good_to_1e_5():
     error = np.abs(np.sort(fps.eigenvalues[0].real) - np.sort(1 + growths)).max()
     assert 0 < error < 1e-5  # float32's, not float64's (which would be ~1e-15)
     np.testing.assert_allclose(fps.jacobians[0], a.numpy(), atol=1e-14)
+
+
+def three_pattern_network():
+    """`tanh(W h)` with W storing three orthogonal +-1 patterns of 24 units (gain 2): 47
+    points (6 stable, 41 saddles), many of them a few tenths apart along the patterns."""
+    rows = [[1] * 12 + [-1] * 12, ([1] * 6 + [-1] * 6) * 2, ([1] * 3 + [-1] * 3) * 4]
+    patterns = torch.tensor(rows, dtype=F64)
+    w = 2.0 * patterns.T @ patterns / 24
+    g = torch.Generator().manual_seed(0)
+    starts = torch.randn(256, 3, generator=g, dtype=F64) @ patterns
+    starts = starts + 0.3 * torch.randn(256, 24, generator=g, dtype=F64)
+    return (lambda h, u: torch.tanh(h @ w.T)), starts
+
+
+def test_states_joined_to_known_points_give_the_points_every_state_refined_gives():
+    # with merge, states join a point located before (by this search or the first one) as
+    # soon as two chord steps halve their distance to it; without, every state is refined on
+    # its own: the same points, with the same classes
+    step, starts = three_pattern_network()
+    u = torch.zeros(1, dtype=F64)
+    joined = find_fixed_points(step, starts, u, options=FixedPointOptions(saddle_starts=True))
+    alone = find_fixed_points(
+        step, starts, u, options=FixedPointOptions(saddle_starts=True, merge=False)
+    )
+    assert len(joined) == len(alone) == 47
+    assert (
+        joined.count()
+        == alone.count()
+        == {
+            "stable": 6,
+            "saddle": 41,
+            "unstable": 0,
+            "marginal": 0,
+            "slow": 0,
+        }
+    )
+    distance = np.linalg.norm(joined.states[:, None] - alone.states[None], axis=-1)
+    assert distance.min(1).max() < 1e-8  # both at q < tol_q
+    np.testing.assert_array_equal(joined.stability, alone.stability[distance.argmin(1)])
+    # a midpoint start that reached a point of the first search stopped on it
+    midpoint = joined.start_kind == "midpoint"
+    reached = joined.assignment[midpoint]
+    np.testing.assert_allclose(
+        joined.final_states[midpoint], joined.states[reached], atol=joined.options["tol_unique"]
+    )
+
+
+def test_a_state_joins_a_known_point_only_where_newton_takes_it_there():
+    # four wells, one point known (the well at (1, 1)): every state on a grid over all nine
+    # points that joins it is one Newton's iteration takes to (1, 1); states near the other
+    # points (none of them known) never join
+    step = euler(four_wells)
+    jacobian = lambda h, u: jacobians(step, h, u)  # noqa: E731
+    options = FixedPointOptions()
+    solver = Solver(step, jacobian, None, step, jacobian, None, F64, options)
+    known = KnownPoints(solver, 1)
+    well = torch.tensor([[[1.0, 1.0]]], dtype=F64)
+    known.add(
+        well,
+        torch.zeros(1, 1, 1, dtype=F64),
+        torch.zeros(1, 1, dtype=torch.long),
+        torch.ones(1, 1, dtype=torch.bool),
+    )
+    axis = torch.linspace(-1.6, 1.6, 33, dtype=F64)
+    grid = torch.cartesian_prod(axis, axis)[None]  # [1, 1089, 2]
+    u = torch.zeros(1, grid.shape[1], 1, dtype=F64)
+    group = torch.zeros(1, grid.shape[1], dtype=torch.long)
+    point_of = known.join(grid, u, group, torch.ones_like(group, dtype=torch.bool))
+    joined = grid[0, point_of[0] == 0]
+    assert 20 < len(joined) < grid.shape[1] // 4
+    x = joined.clone()
+    for _ in range(50):  # Newton on F(h) - h = 0
+        a = jacobians(step, x[None], u[:, : len(x)])[0] - torch.eye(2, dtype=F64)
+        x = x - torch.linalg.solve(a, step(x, None) - x)
+    torch.testing.assert_close(x, well[0].expand_as(x), atol=1e-12, rtol=0)
+    others = torch.tensor(
+        [[a, b] for a in (-1.0, 0.0, 1.0) for b in (-1.0, 0.0, 1.0) if (a, b) != (1.0, 1.0)],
+        dtype=F64,
+    )
+    near_others = (torch.cdist(grid[0], others).min(1).values < 0.3) & (point_of[0] == 0)
+    assert not bool(near_others.any())

@@ -74,7 +74,14 @@ class Searched:
 
 
 def search(
-    solver: Solver, h0: Tensor, u: Tensor, group: Tensor, *, stage: str = "", direct: bool = False
+    solver: Solver,
+    h0: Tensor,
+    u: Tensor,
+    group: Tensor,
+    *,
+    stage: str = "",
+    direct: bool = False,
+    known: KnownPoints | None = None,
 ) -> Searched:
     """Find where each of the starts `h0 [E, K, N]` (inputs `u [E, K, I]`, conditions
     `group [E, K]`) ends.
@@ -84,7 +91,8 @@ def search(
     fine dtype, merging again, and descent once more for those it could not take below
     `tol_q` (slow points); `direct`: Levenberg-Marquardt from the starts, descent only for
     those it does not take near a point. Without `options.newton`: descent alone, to `tol_q`
-    (the slow-point mode).
+    (the slow-point mode). `known`: the points of earlier searches, which this one's states
+    join as soon as they are in their basin (and to which it adds its own).
     """
     options, callback = solver.options, solver.callback
     rows = torch.arange(h0.shape[1], device=h0.device).expand(h0.shape[0], -1)
@@ -102,7 +110,10 @@ def search(
         )
         h, u_fine = h.to(solver.fine_dtype), u.to(solver.fine_dtype)
     else:
-        h, iters, leader = _descend_and_absorb(solver, h0, u, group, stage=stage, direct=direct)
+        known = KnownPoints(solver, h0.shape[0]) if known is None else known
+        h, iters, leader = _descend_and_absorb(
+            solver, h0, u, group, known, stage=stage, direct=direct
+        )
         h, u_fine = h.to(solver.fine_dtype), u.to(solver.fine_dtype)
         # to the precision of the dtype: q ~ 1e-25 in float64, what tol_q * 1e-9 asks
         h = levenberg_marquardt(
@@ -139,96 +150,176 @@ def search(
     return Searched(states=h.detach(), q=q.detach(), iters=iters, leader=follow(leader))
 
 
-class _KnownPoints:
-    """Points located to `tol_q` during the search, with what the absorption test needs: the
-    inverse of `A = dF/dh - I` at each (the chord method's fixed matrix)."""
+class KnownPoints:
+    """Points located to `tol_q` during a finder's searches, kept across them (the initial
+    starts' search and the midpoint starts' search), with what joining a state to one needs:
+    the LU factors of `A = dF/dh - I` at each, the chord method's fixed matrix.
+
+    Each point is held by a state of the current search (its `holder`), which the states that
+    join it follow as their leader; a point found by an earlier search has no holder until the
+    first state of this search joins it, which then takes its place.
+    """
 
     def __init__(self, solver: Solver, n_members: int) -> None:
         self.solver = solver
-        self.owner: list[list[int]] = [[] for _ in range(n_members)]  # state holding the point
+        self.holder: list[list[int]] = [[] for _ in range(n_members)]
         self.states: list[list[Tensor]] = [[] for _ in range(n_members)]
         self.inputs: list[list[Tensor]] = [[] for _ in range(n_members)]
         self.group: list[list[int]] = [[] for _ in range(n_members)]
-        self.inverse: list[list[Tensor]] = [[] for _ in range(n_members)]
+        self.factors: list[list[tuple[Tensor, Tensor] | None]] = [[] for _ in range(n_members)]
+
+    def new_search(self) -> None:
+        """A new batch of starts begins: the points are no longer held by any of its states."""
+        self.holder = [[-1] * len(held) for held in self.holder]
 
     def add(self, h: Tensor, u: Tensor, group: Tensor, select: Tensor) -> Tensor:
-        """Register the selected states of `h [E, K, N]` as points, or find each among those
-        known: returns the state holding each one's point `[E, K]` (itself when new)."""
-        owner_of = torch.arange(h.shape[1], device=h.device).expand(h.shape[0], -1).clone()
+        """Register the selected states of `h [E, K, N]` (located to `tol_q`) as points, or
+        find each among those known: returns the state holding each one's point `[E, K]`
+        (itself when new, or when its point had no holder in this search)."""
+        tol = self.solver.options.tol_unique
+        holder = torch.arange(h.shape[1], device=h.device).expand(h.shape[0], -1).clone()
         new = torch.zeros_like(select)
-        for e, k in torch.nonzero(select).tolist():
-            for p, known in enumerate(self.states[e]):
-                if self.group[e][p] == int(group[e, k]) and bool(
-                    (known - h[e, k]).norm() < self.solver.options.tol_unique
-                ):
-                    owner_of[e, k] = self.owner[e][p]
-                    break
-            else:
-                new[e, k] = True
-                self._append(e, k, h[e, k], u[e, k], int(group[e, k]))
+        for e in range(h.shape[0]):
+            rows = torch.nonzero(select[e]).flatten()
+            if not len(rows):
+                continue
+            x, groups = h[e, rows], group[e, rows].tolist()
+            # the distances to the points known and among the states, from the differences
+            known = torch.stack(self.states[e]) if self.states[e] else x[:0]
+            to_known = (x[:, None] - known[None]).norm(dim=-1).cpu().numpy()
+            to_each = (x[:, None] - x[None]).norm(dim=-1).cpu().numpy()
+            added: list[int] = []  # states of this call that became points, in order
+            for i, k in enumerate(rows.tolist()):
+                same = [p for p in range(len(known)) if self.group[e][p] == groups[i]]
+                near = [p for p in same if to_known[i, p] < tol]
+                earlier = [j for j in added if groups[j] == groups[i] and to_each[i, j] < tol]
+                if near:
+                    p = near[0]
+                    if self.holder[e][p] < 0:
+                        self.holder[e][p] = k
+                    holder[e, k] = self.holder[e][p]
+                elif earlier:
+                    holder[e, k] = int(rows[earlier[0]])
+                else:
+                    new[e, k] = True
+                    added.append(i)
+                    self.holder[e].append(k)
+                    self.states[e].append(h[e, k])
+                    self.inputs[e].append(u[e, k])
+                    self.group[e].append(groups[i])
         if bool(new.any()):
             # the chord method's matrices, one Jacobian call for the new points of all members
             index, valid = padded(new)
             jac = self.solver.fine_jacobian(gather(h, index), gather(u, index)).detach()
             eye = torch.eye(h.shape[-1], dtype=jac.dtype, device=jac.device)
-            inverse, info = torch.linalg.inv_ex(jac - eye)
-            # a singular A (a line attractor's point) absorbs nothing: NaN fails every test
-            inverse = torch.where((info == 0)[..., None, None], inverse, math.nan)
+            lu, pivots, info = torch.linalg.lu_factor_ex(jac - eye)
             for e in range(h.shape[0]):
-                self.inverse[e].extend(inverse[e, valid[e]].unbind(0))
-        return owner_of
+                for j in torch.nonzero(valid[e]).flatten().tolist():
+                    # a singular A (a line attractor's point) takes no state in
+                    regular = int(info[e, j]) == 0
+                    self.factors[e].append((lu[e, j], pivots[e, j]) if regular else None)
+        return holder
 
-    def _append(self, member: int, owner: int, state: Tensor, inputs: Tensor, group: int) -> None:
-        self.owner[member].append(owner)
-        self.states[member].append(state)
-        self.inputs[member].append(inputs)
-        self.group[member].append(group)
+    def join(self, h: Tensor, u: Tensor, group: Tensor, candidates: Tensor) -> Tensor:
+        """For each candidate state of `h [E, K, N]`, the index of the known point whose
+        chord-Newton basin it is in (-1: none), among its member's points.
 
-    def absorb(self, h: Tensor, u: Tensor, group: Tensor, candidates: Tensor) -> Tensor:
-        """For each candidate state of `h [E, K, N]`, the owner of the known point whose
-        chord-Newton basin it is in (-1: none).
-
-        The test: one chord step `h1 = h - A_p^-1 r(h)` with the Jacobian of the nearest known
-        point p (same member, condition and input) lands at least ten times closer to p than
-        h is. Another fixed point s is a fixed point of the chord map too, so near s the step
-        stays near s and the test fails: a state is only absorbed where Newton's iteration
-        would take it to p.
+        The test: two chord steps `h1 = h - A_p^-1 r(h)`, `h2 = h1 - A_p^-1 r(h1)` with the
+        Jacobian of the nearest known point p (same member, condition and input) each at
+        least halve the distance to p: the chord iteration contracts towards p. Another fixed
+        point s is a fixed point of the chord map too, so near s the steps stay near s and the
+        test fails: a state joins p only where the chord (and Newton's) iteration takes it to p.
         """
-        owner_of = torch.full(candidates.shape, -1, dtype=torch.long, device=h.device)
+        point_of = torch.full(candidates.shape, -1, dtype=torch.long, device=h.device)
         if not bool(candidates.any()) or not any(self.states):
-            return owner_of
-        # the residuals of every member's candidates in one call of the step function
+            return point_of
         index, valid = padded(candidates)
         fine_dtype = self.solver.fine_dtype
-        x_all, u_all = gather(h, index).to(fine_dtype), gather(u, index).to(fine_dtype)
-        with torch.no_grad():
-            residual_all = self.solver.fine_step(x_all, u_all) - x_all
+        x, u_fine = gather(h, index).to(fine_dtype), gather(u, index).to(fine_dtype)
+        nearest = torch.full(index.shape, -1, dtype=torch.long, device=h.device)
         for e in range(h.shape[0]):
-            if not self.states[e] or not bool(valid[e].any()):
+            if self.states[e] and bool(valid[e].any()):
+                points = torch.stack(self.states[e])  # [P, N]
+                distance = torch.cdist(x[e, valid[e]], points)  # a preselection only
+                groups = torch.tensor(self.group[e], device=h.device)
+                same_group = group[e, index[e, valid[e]]][:, None] == groups
+                choice = torch.where(same_group, distance, math.inf).argmin(1)
+                nearest[e, valid[e]] = torch.where(same_group.any(1), choice, -1)
+        steps = (nearest >= 0).clone()
+        # the residuals of every member's candidates in one call of the step function, twice
+        for _ in range(2):
+            with torch.no_grad():
+                residual = self.solver.fine_step(x, u_fine) - x
+            x, steps = self._chord_step(x, u_fine, residual, nearest, steps)
+            if not bool(steps.any()):
+                return point_of
+        rows = torch.arange(h.shape[0], device=h.device)[:, None].expand_as(index)
+        point_of[rows[steps], index[steps]] = nearest[steps]
+        return point_of
+
+    def _chord_step(
+        self, x: Tensor, u: Tensor, residual: Tensor, nearest: Tensor, going: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """One chord step of the states `x [E, L, N]` still `going` towards their `nearest`
+        point: the states after it, and which of them at least halved their distance to it."""
+        x = x.clone()
+        still = torch.zeros_like(going)
+        for e in range(x.shape[0]):
+            for p in torch.unique(nearest[e, going[e]]).tolist():
+                factors = self.factors[e][p]
+                mine = going[e] & (nearest[e] == p)
+                if factors is None:
+                    continue
+                same_input = (u[e, mine] == self.inputs[e][p]).all(-1)
+                step = torch.linalg.lu_solve(*factors, residual[e, mine].mT).mT
+                before = (x[e, mine] - self.states[e][p]).norm(dim=-1)
+                x[e, mine] -= step
+                after = (x[e, mine] - self.states[e][p]).norm(dim=-1)
+                still[e, mine] = same_input & (after <= 0.5 * before)
+        return x, still
+
+    def take(
+        self, point_of: Tensor, h: Tensor, fine: Tensor, leader: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The states that joined a point (`point_of [E, K]` >= 0) follow its holder; the
+        first to join a point of an earlier search becomes its holder, placed on the point.
+
+        Returns (h, fine, leader, placed [E, K]: the states placed on a point)."""
+        placed = torch.zeros_like(point_of, dtype=torch.bool)
+        if not bool((point_of >= 0).any()):
+            return h, fine, leader, placed
+        leader, h, fine = leader.clone(), h.clone(), fine.clone()
+        for e in range(h.shape[0]):
+            rows = torch.nonzero(point_of[e] >= 0).flatten()
+            if not len(rows):
                 continue
-            rows = index[e, valid[e]]
-            x, x_u, residual = x_all[e, valid[e]], u_all[e, valid[e]], residual_all[e, valid[e]]
-            points = torch.stack(self.states[e])  # [P, N]
-            distance = torch.cdist(x, points)  # [R, P], a preselection only
-            same_group = group[e, rows][:, None] == torch.tensor(self.group[e], device=h.device)
-            nearest = torch.where(same_group, distance, math.inf).argmin(1)
-            for p in torch.unique(nearest).tolist():
-                mine = nearest == p
-                same_input = (x_u[mine] == self.inputs[e][p]).all(-1)
-                step = residual[mine] @ self.inverse[e][p].T
-                before = (x[mine] - points[p]).norm(dim=-1)
-                after = (x[mine] - step - points[p]).norm(dim=-1)
-                inside = same_input & same_group[mine, p] & (after <= 0.1 * before)
-                owner_of[e, rows[mine][inside]] = self.owner[e][p]
-        return owner_of
+            points = point_of[e, rows]
+            for p in torch.unique(points).tolist():
+                if self.holder[e][p] < 0:
+                    first = int(rows[points == p][0])
+                    self.holder[e][p] = first
+                    placed[e, first] = True
+                    fine[e, first] = self.states[e][p]
+                    h[e, first] = self.states[e][p].to(h.dtype)
+            holders = torch.tensor(self.holder[e], dtype=torch.long, device=h.device)
+            leader[e, rows] = holders[points]
+        return h, fine, leader, placed
 
 
 def _descend_and_absorb(
-    solver: Solver, h0: Tensor, u: Tensor, group: Tensor, *, stage: str, direct: bool = False
+    solver: Solver,
+    h0: Tensor,
+    u: Tensor,
+    group: Tensor,
+    known: KnownPoints,
+    *,
+    stage: str,
+    direct: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Descent in which states stop as soon as they are in Newton's basin of a point already
-    located, and states that reach `newton_below` are merged and their leaders taken to
-    `tol_q` by Levenberg-Marquardt (becoming known points).
+    located (by this search or an earlier one: `known`), and states that reach `newton_below`
+    are merged and their leaders taken to `tol_q` by Levenberg-Marquardt (becoming known
+    points).
 
     Returns (states [E, K, N] in the fine dtype, gradient iterations [E, K], leader [E, K]).
     """
@@ -241,7 +332,7 @@ def _descend_and_absorb(
     h, fine = h0.clone(), h0.to(solver.fine_dtype)
     u_fine = u.to(solver.fine_dtype)
     refined = torch.zeros(h0.shape[:-1], dtype=torch.bool, device=h0.device)
-    known = _KnownPoints(solver, n_members)
+    known.new_search()
     with torch.no_grad():
         q = speed(solver.step, h, u)
     active = q >= stop_below
@@ -254,18 +345,24 @@ def _descend_and_absorb(
     while True:
         # States at newton_below: those in Newton's basin of a known point join it; of the
         # others, a few far apart are refined by Levenberg-Marquardt and become known points,
-        # which may absorb the rest, until none is left.
+        # which may absorb the rest, until none is left. Copies of one point arrive up to a
+        # few tenths apart, so one state per 300 tol_unique is refined first; the radius
+        # halves each round, so that many distinct points close together (a ring of slow
+        # points) take a few rounds, not one per point.
         arrived = ~active & ~refined & (leader == rows) & torch.isfinite(q)
         arrived &= (q < max(options.slow_q, stop_below)) | tail
+        radius = 300 * options.tol_unique
         while bool(arrived.any()):
             if options.merge:
-                owner_of = known.absorb(h, u, group, arrived)
-                leader = torch.where(owner_of >= 0, owner_of, leader)
-                arrived &= owner_of < 0
+                point_of = known.join(h, u, group, arrived)
+                h, fine, leader, placed = known.take(point_of, h, fine, leader)
+                refined |= placed
+                arrived &= point_of < 0
                 merged_into = merge_copies(h, q, arrived, group, options.tol_unique)
                 leader = torch.where(merged_into != rows, merged_into, leader)
                 arrived &= leader == rows
-            pick = _spread(h, q, arrived, 100 * options.tol_unique) if options.merge else arrived
+            pick = _spread(h, q, arrived, radius) if options.merge else arrived
+            radius /= 2
             fine = torch.where(pick[..., None], h.to(solver.fine_dtype), fine)
             fine = levenberg_marquardt(
                 solver.fine_step,
@@ -311,10 +408,10 @@ def _descend_and_absorb(
         active = scatter(torch.zeros_like(active), index, valid, still)
         done_iters += n
         if options.merge:
-            owner_of = known.absorb(h, u, group, active)
-            absorbed = owner_of >= 0
-            leader = torch.where(absorbed, owner_of, leader)
-            active &= ~absorbed
+            point_of = known.join(h, u, group, active)
+            h, fine, leader, placed = known.take(point_of, h, fine, leader)
+            refined |= placed
+            active &= point_of < 0
         # The last few states cost a whole iteration's overhead each for little arithmetic:
         # Levenberg-Marquardt takes them (once each) in a few iterations instead of hundreds.
         if int(active.sum()) <= options.newton_tail:

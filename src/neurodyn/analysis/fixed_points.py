@@ -51,7 +51,7 @@ from neurodyn.analysis._descent import (
 )
 from neurodyn.analysis._descent import speed as speed  # re-exported: q of a step function
 from neurodyn.analysis._result import SavableResult
-from neurodyn.analysis._search import Searched, Solver, linearise, midpoint_starts
+from neurodyn.analysis._search import KnownPoints, Searched, Solver, linearise, midpoint_starts
 from neurodyn.analysis._search import search as solver_search
 from neurodyn.analysis._stability import STABILITY, classify, eigenvectors_in_order
 from neurodyn.errors import ArgumentError, ConfigError, ShapeError
@@ -604,7 +604,9 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
     options = solver.options
     n_members, _, n_units = h0.shape
     group = cond.to(h0.device)[None].expand(n_members, -1)
-    found = solver_search(solver, h0, u, group)
+    # the points located by the first search are known to the second (the midpoint starts')
+    known = KnownPoints(solver, n_members)
+    found = solver_search(solver, h0, u, group, known=known)
     u_fine = u.to(solver.fine_dtype)
     assignment, chosen = unique_points(
         found.states, found.q, _keepable(found, h0, options), cond, options.tol_unique
@@ -628,7 +630,7 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
         found, h0, group, assignment, torch.ones_like(group, dtype=torch.bool), "initial"
     )
     if options.saddle_starts:
-        _search_from_midpoints(solver, points, h0, dt)
+        _search_from_midpoints(solver, points, h0, dt, known)
     linear = classify(points.eigenvalues, None, dt, options.marginal_tol)
     starts = {name: np.concatenate([b[name] for b in points.starts]) for name in points.starts[0]}
     return FixedPoints(
@@ -651,9 +653,12 @@ def _find(solver: Solver, h0: Tensor, u: Tensor, cond: Tensor, dt: float | None)
     )
 
 
-def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: float | None) -> None:
-    """Search again from half-way between each pair of stable points; add the points not
-    found before to `points` (linearising only those)."""
+def _search_from_midpoints(
+    solver: Solver, points: _Points, h0: Tensor, dt: float | None, known: KnownPoints
+) -> None:
+    """Search again from half-way between each pair of stable points (states reaching a point
+    `known` from the first search stop there); add the points not found before to `points`
+    (linearising only those)."""
     options = solver.options
     n_members = h0.shape[0]
     stable = classify(points.eigenvalues, None, dt, options.marginal_tol).stability
@@ -673,11 +678,13 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
     group = as_tensor(mid_cond, torch.long)
     u = as_tensor(mid_inputs, h0.dtype)
     # aimed at saddles, where descent on q is slowest: Levenberg-Marquardt from the start
-    found = solver_search(solver, starts, u, group, stage="saddle starts: ", direct=True)
+    found = solver_search(
+        solver, starts, u, group, stage="saddle starts: ", direct=True, known=known
+    )
     local, chosen = unique_points(
         found.states, found.q, _keepable(found, h0, options) & valid, group, options.tol_unique
     )
-    known = len(points.states)
+    n_known = len(points.states)
     mapping = np.full(len(chosen) + 1, -1)  # local point -> point index (-1 stays -1)
     new: list[tuple[int, int]] = []
     states_np = found.states.cpu().numpy()
@@ -687,7 +694,7 @@ def _search_from_midpoints(solver: Solver, points: _Points, h0: Tensor, dt: floa
         if len(same) and distance.min() < options.tol_unique:
             mapping[j] = same[int(np.argmin(distance))]
         else:
-            mapping[j] = known + len(new)
+            mapping[j] = n_known + len(new)
             new.append((e, k))
     if new:
         u_fine = u.to(solver.fine_dtype)
