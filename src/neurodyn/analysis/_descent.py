@@ -224,9 +224,8 @@ def _descend_dense(
 
     def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
         q, grad = speed_and_raw_grad(x)
-        norm = grad.norm(dim=-1, keepdim=True)
-        grad = grad * (options.max_grad_norm / norm.clamp(min=options.max_grad_norm))
-        return q.detach(), grad.detach()
+        norm = grad.norm(dim=-1, keepdim=True).clamp_(min=options.max_grad_norm)
+        return q.detach(), grad.detach() * torch.div(options.max_grad_norm, norm)
 
     best, (q_best, g_best) = h.detach(), speed_and_grad(h)
     lr = torch.full(q_best.shape, options.lr, dtype=h.dtype, device=h.device)
@@ -238,14 +237,17 @@ def _descend_dense(
     # (it never restarts within the batch), so they are updated without regard to it.
     for _ in range(n_iters):
         with torch.no_grad():
-            # Adam moments advance with each accepted gradient (t counts accepted steps).
-            m_next = torch.lerp(m, g_best, 1 - beta1)
-            v_next = torch.lerp(v, g_best.square(), 1 - beta2)
-            t_next = t + 1
-            # the rate over the first moment's bias correction, per state
-            rate = lr / (1 - beta1**t_next)
-            v_hat = v_next / (1 - beta2**t_next)[..., None]
-            proposal = best - rate[..., None] * m_next / v_hat.sqrt_().add_(eps)
+            # Adam moments advance with each accepted gradient (t counts accepted steps); the
+            # moments before the step are not needed again (a rejected step zeroes them)
+            m.lerp_(g_best, 1 - beta1)
+            v.lerp_(g_best.square(), 1 - beta2)
+            t += 1
+            # the rate over the first moment's bias correction, per state, folded into the
+            # denominator: best - rate m / (sqrt(v_hat) + eps)
+            rate = lr / (1 - beta1**t)
+            v_hat = v / (1 - beta2**t)[..., None]
+            denominator = v_hat.sqrt_().add_(eps).div_(rate[..., None])
+            proposal = torch.addcdiv(best, m, denominator, value=-1)
         q_new, g_new = speed_and_grad(proposal)
         with torch.no_grad():
             accept = active & (q_new <= q_best)
@@ -256,9 +258,10 @@ def _descend_dense(
             # A rejected step restarts the state's moments: the next proposal is then along
             # the normalised gradient, a descent direction for a small enough rate (stale
             # momentum need not be one, and shrinking the rate would not help).
-            m = torch.where(accept[..., None], m_next, 0.0)
-            v = torch.where(accept[..., None], v_next, 0.0)
-            t = torch.where(accept, t_next, 0.0)
+            kept = accept.to(h.dtype)
+            m.mul_(kept[..., None])
+            v.mul_(kept[..., None])
+            t.mul_(kept)
             lr = lr * torch.where(accept, options.lr_increase, options.lr_decrease)
             ran += active
             stuck = (accept & small_gain) | (lr < options.min_lr)
