@@ -236,47 +236,57 @@ class KnownPoints:
         index, valid = padded(candidates)
         fine_dtype = self.solver.fine_dtype
         x, u_fine = gather(h, index).to(fine_dtype), gather(u, index).to(fine_dtype)
-        nearest = torch.full(index.shape, -1, dtype=torch.long, device=h.device)
+        nearest = torch.zeros(index.shape, dtype=torch.long, device=h.device)
+        going = torch.zeros_like(valid)  # the candidates still passing the test
+        target = torch.zeros_like(x)  # the nearest point of each
         for e in range(h.shape[0]):
-            if self.states[e] and bool(valid[e].any()):
-                points = torch.stack(self.states[e])  # [P, N]
-                distance = torch.cdist(x[e, valid[e]], points)  # a preselection only
-                groups = torch.tensor(self.group[e], device=h.device)
-                same_group = group[e, index[e, valid[e]]][:, None] == groups
-                choice = torch.where(same_group, distance, math.inf).argmin(1)
-                nearest[e, valid[e]] = torch.where(same_group.any(1), choice, -1)
-        steps = (nearest >= 0).clone()
-        # the residuals of every member's candidates in one call of the step function, twice
+            if not self.states[e] or not bool(valid[e].any()):
+                continue
+            points, inputs = torch.stack(self.states[e]), torch.stack(self.inputs[e])  # [P, ...]
+            groups = torch.tensor(self.group[e], device=h.device)
+            regular = torch.tensor([f is not None for f in self.factors[e]], device=h.device)
+            same_group = group[e, index[e, valid[e]]][:, None] == groups
+            distance = torch.cdist(x[e, valid[e]], points)  # a preselection only
+            choice = torch.where(same_group, distance, math.inf).argmin(1)
+            nearest[e, valid[e]] = choice
+            target[e, valid[e]] = points[choice]
+            same_input = (u_fine[e, valid[e]] == inputs[choice]).all(-1)
+            going[e, valid[e]] = same_group.any(1) & same_input & regular[choice]
+        if not bool(going.any()):
+            return point_of
+        before = (x - target).norm(dim=-1)
         for _ in range(2):
+            # each member's candidates still going in order of their point, so that those of
+            # one point are a slice: one solve per point, the rest for all of them at once
+            key = torch.where(going, nearest, nearest.max() + 1)
+            order = torch.argsort(key, dim=1, stable=True)
+            order = order[:, : max(int(going.sum(1).max()), 1)]
+            index, going, nearest, before = (
+                torch.gather(a, 1, order) for a in (index, going, nearest, before)
+            )
+            x, u_fine, target = (gather(a, order) for a in (x, u_fine, target))
             with torch.no_grad():
                 residual = self.solver.fine_step(x, u_fine) - x
-            x, steps = self._chord_step(x, u_fine, residual, nearest, steps)
-            if not bool(steps.any()):
+            step = torch.zeros_like(x)
+            for e in range(h.shape[0]):
+                start = 0
+                for p, count in enumerate(torch.bincount(nearest[e, going[e]]).tolist()):
+                    if count:
+                        factors = self.factors[e][p]
+                        assert factors is not None  # a singular point's candidates stopped
+                        step[e, start : start + count] = torch.linalg.lu_solve(
+                            *factors, residual[e, start : start + count].mT
+                        ).mT
+                        start += count
+            x = x - step
+            after = (x - target).norm(dim=-1)
+            going &= after <= 0.5 * before
+            before = after
+            if not bool(going.any()):
                 return point_of
         rows = torch.arange(h.shape[0], device=h.device)[:, None].expand_as(index)
-        point_of[rows[steps], index[steps]] = nearest[steps]
+        point_of[rows[going], index[going]] = nearest[going]
         return point_of
-
-    def _chord_step(
-        self, x: Tensor, u: Tensor, residual: Tensor, nearest: Tensor, going: Tensor
-    ) -> tuple[Tensor, Tensor]:
-        """One chord step of the states `x [E, L, N]` still `going` towards their `nearest`
-        point: the states after it, and which of them at least halved their distance to it."""
-        x = x.clone()
-        still = torch.zeros_like(going)
-        for e in range(x.shape[0]):
-            for p in torch.unique(nearest[e, going[e]]).tolist():
-                factors = self.factors[e][p]
-                mine = going[e] & (nearest[e] == p)
-                if factors is None:
-                    continue
-                same_input = (u[e, mine] == self.inputs[e][p]).all(-1)
-                step = torch.linalg.lu_solve(*factors, residual[e, mine].mT).mT
-                before = (x[e, mine] - self.states[e][p]).norm(dim=-1)
-                x[e, mine] -= step
-                after = (x[e, mine] - self.states[e][p]).norm(dim=-1)
-                still[e, mine] = same_input & (after <= 0.5 * before)
-        return x, still
 
     def take(
         self, point_of: Tensor, h: Tensor, fine: Tensor, leader: Tensor
