@@ -333,15 +333,17 @@ def many_starts(args: argparse.Namespace, n_hidden: int, device: torch.device) -
         outlier_distance_scale=10.0,
         saddle_starts=True,
     )
-    seconds = []
+    seconds, cpu_seconds = [], []
     for _ in range(args.repeats):
-        fps, s, _, _ = run_neurodyn(model, starts, options)
+        fps, s, cpu, _ = run_neurodyn(model, starts, options)
         seconds.append(s)
+        cpu_seconds.append(cpu)
     counts = fps.count()
     print(
         f"\n{args.many_starts} starts at N = {n_hidden} (+ saddle starts): "
         f"{len(fps)} points ({counts['stable']} stable, {counts['saddle']} saddles), "
-        f"median {statistics.median(seconds):.2f} s of {args.repeats}"
+        f"median {statistics.median(seconds):.2f} s of {args.repeats} "
+        f"({statistics.median(cpu_seconds):.2f} s CPU)"
     )
 
 
