@@ -348,3 +348,36 @@ def test_a_state_joins_a_known_point_only_where_newton_takes_it_there():
     )
     near_others = (torch.cdist(grid[0], others).min(1).values < 0.3) & (point_of[0] == 0)
     assert not bool(near_others.any())
+
+
+def test_merging_thousands_of_states_pairs_them_as_the_distance_matrix_does():
+    # 2000 states (past the matrix form's limit): 300 clusters of copies a few 1e-4 apart,
+    # some clusters 1.5e-3 from another, and loners; the pairs within 2 tol and the leaders
+    # are those of the full distance matrix
+    g = torch.Generator().manual_seed(4)
+    centres = torch.randn(300, 8, generator=g, dtype=F64)
+    centres[150:200] = centres[100:150] + 1.5e-3 * torch.nn.functional.normalize(
+        torch.randn(50, 8, generator=g, dtype=F64), dim=-1
+    )
+    which = torch.randint(300, (1700,), generator=g)
+    copies = centres[which] + 2e-4 * torch.randn(1700, 8, generator=g, dtype=F64)
+    states = torch.cat([copies, torch.randn(300, 8, generator=g, dtype=F64)])[None]
+    q = torch.rand(1, 2000, generator=g, dtype=F64)
+    group = torch.randint(2, (1, 2000), generator=g)
+    tol = 1e-3
+    leader = merge_copies(states, q, torch.ones(1, 2000, dtype=torch.bool), group, tol)
+    # the same greedy merge over the pairs of the full matrix
+    x = states[0]
+    close = (torch.cdist(x, x) < tol) & (group[0][:, None] == group[0][None, :])
+    close.fill_diagonal_(False)
+    expected = torch.arange(2000)
+    taken = torch.zeros(2000, dtype=torch.bool)
+    for a in sorted(torch.nonzero(close.any(1)).flatten().tolist(), key=lambda k: (q[0, k], k)):
+        if taken[a]:
+            continue
+        taken[a] = True
+        follow = close[a] & ~taken
+        expected[follow] = a
+        taken |= follow
+    assert (leader[0] != torch.arange(2000)).sum() > 1000
+    torch.testing.assert_close(leader[0], expected)

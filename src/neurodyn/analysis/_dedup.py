@@ -6,6 +6,8 @@ lowest-q copy) and assigns every copy to it.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -105,9 +107,8 @@ def merge_copies(states: Tensor, q: Tensor, eligible: Tensor, group: Tensor, tol
         if len(rows) < 2:
             continue
         x = states[e, rows].detach().double()
-        candidates = torch.cdist(x, x) < 2 * tol
-        candidates &= group[e, rows][:, None] == group[e, rows][None, :]
-        i, j = torch.nonzero(torch.triu(candidates, diagonal=1), as_tuple=True)
+        i, j = _candidate_pairs(x, 2 * tol)
+        i, j = (a[group[e, rows][i] == group[e, rows][j]] for a in (i, j))
         if not len(i):
             continue
         close = (x[i] - x[j]).norm(dim=-1) < tol
@@ -130,3 +131,65 @@ def merge_copies(states: Tensor, q: Tensor, eligible: Tensor, group: Tensor, tol
                     lead[b] = a
         leader[e, rows] = rows[torch.as_tensor(lead, device=rows.device)]
     return leader
+
+
+def _candidate_pairs(x: Tensor, radius: float) -> tuple[Tensor, Tensor]:
+    """Pairs `(i, j)`, `i < j`, of the rows of `x [L, N]` within `radius` of each other.
+
+    Few rows: the matrix form of `torch.cdist`, then the distance from the differences. Many
+    (the thousands of states that reach Levenberg-Marquardt's threshold together, from
+    16,384 starts; the L x L matrix alone took seconds): two rows within `radius` of each
+    other have projections on any unit vector within `radius` too, so on a grid of cells
+    `radius` wide over a few projections they sit in the same or neighbouring cells; only
+    those pairs are formed, thinned by more projections before their distance is computed.
+    The directions are fixed random ones (a coordinate axis would not do: the saturated units
+    of a tanh network pile the states up at +-1).
+    """
+    if len(x) <= 512:
+        near = torch.triu(torch.cdist(x, x) < radius, diagonal=1)
+        i, j = torch.nonzero(near, as_tuple=True)
+    else:
+        generator = torch.Generator().manual_seed(0)
+        directions = torch.randn(x.shape[-1], 16, generator=generator, dtype=x.dtype)
+        projection = x @ torch.nn.functional.normalize(directions, dim=0).to(x.device)
+        cells = torch.floor(projection / radius).long()
+        cells -= cells.min(0).values
+        # each cell one integer over the first few projections (as many as fit in 62 bits);
+        # a neighbour's index never wraps into another cell's (two spare values per axis)
+        widths = (cells.max(0).values + 3).tolist()
+        strides, size = [], 1
+        for width in widths[:3]:
+            if size * width >= 2**62:
+                break
+            strides.append(size)
+            size *= width
+        key = cells[:, : len(strides)] @ torch.tensor(strides, device=x.device)
+        sorted_key, order = torch.sort(key)
+        rows = torch.arange(len(x), device=x.device)
+        firsts, seconds = [], []
+        for steps in itertools.product((-1, 0, 1), repeat=len(strides)):
+            shift = sum(step * stride for step, stride in zip(steps, strides, strict=True))
+            low = torch.searchsorted(sorted_key, key + shift)
+            count = torch.searchsorted(sorted_key, key + shift, right=True) - low
+            if not bool(count.any()):
+                continue
+            first = torch.repeat_interleave(rows, count)
+            start = torch.repeat_interleave(torch.cumsum(count, 0) - count, count)
+            position = torch.arange(len(first), device=x.device) - start
+            second = order[torch.repeat_interleave(low, count) + position]
+            near = (first < second) & (
+                (projection[first] - projection[second]).abs() <= radius
+            ).all(-1)
+            firsts.append(first[near])
+            seconds.append(second[near])
+        empty = rows[:0]
+        i, j = torch.cat([empty, *firsts]), torch.cat([empty, *seconds])
+    # the distance from the differences (in chunks: pairs may be many)
+    close = [
+        (x[a] - x[b]).norm(dim=-1) < radius
+        for a, b in zip(i.split(1 << 16), j.split(1 << 16), strict=True)
+    ]
+    if close:
+        keep = torch.cat(close)
+        i, j = i[keep], j[keep]
+    return i, j
