@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neurodyn.analysis._dedup import merge_copies
-from neurodyn.analysis._descent import jacobians, levenberg_marquardt, speed
+from neurodyn.analysis._descent import jacobians, levenberg_marquardt, speed, speed_where
 from neurodyn.analysis._search import KnownPoints, Solver
 from neurodyn.analysis.fixed_points import FixedPointOptions, FixedPoints, find_fixed_points
 
@@ -381,3 +381,14 @@ def test_merging_thousands_of_states_pairs_them_as_the_distance_matrix_does():
         taken |= follow
     assert (leader[0] != torch.arange(2000)).sum() > 1000
     torch.testing.assert_close(leader[0], expected)
+
+
+def test_speed_where_is_q_on_the_selected_states_and_inf_elsewhere():
+    g = torch.Generator().manual_seed(5)
+    h = torch.randn(2, 7, 2, generator=g, dtype=F64)
+    u = torch.zeros(2, 7, 1, dtype=F64)
+    select = torch.rand(2, 7, generator=g) < 0.5
+    step = euler(four_wells)
+    q = speed_where(step, h, u, select)
+    torch.testing.assert_close(q[select], speed(step, h, u)[select])
+    assert bool(torch.isinf(q[~select]).all())

@@ -6,6 +6,7 @@ All states are optimised as one batch; `[E, K, ...]` throughout (E members, K st
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,6 +46,16 @@ def speed(step_fn: StepFn, h: Tensor, u: Tensor) -> Tensor:
         The kinetic energy q of each state.
     """
     return 0.5 * (step_fn(h, u) - h).pow(2).sum(-1)
+
+
+def speed_where(step_fn: StepFn, h: Tensor, u: Tensor, select: Tensor) -> Tensor:
+    """q of the selected states of `h [E, K, N]` (`select [E, K]`), inf for the others: the
+    step function runs on the selected states only (often few of many)."""
+    q = torch.full(h.shape[:-1], math.inf, dtype=h.dtype, device=h.device)
+    if not bool(select.any()):
+        return q
+    index, valid = padded(select)
+    return scatter(q, index, valid, speed(step_fn, gather(h, index), gather(u, index)))
 
 
 def jacobians(step_fn: StepFn, states: Tensor, inputs: Tensor, *, chunk_size: int = 256) -> Tensor:
@@ -307,7 +318,7 @@ def levenberg_marquardt(
     Computing 74.
     """
     with torch.no_grad():
-        q = speed(step_fn, h, u)
+        q = speed(step_fn, h, u) if select is None else speed_where(step_fn, h, u, select)
     active = torch.isfinite(q) & (q >= stop_below)
     active &= (q < options.slow_q) if select is None else select
     lam = torch.full_like(q, 1e-2)

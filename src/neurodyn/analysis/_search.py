@@ -30,6 +30,7 @@ from neurodyn.analysis._descent import (
     padded,
     scatter,
     speed,
+    speed_where,
 )
 from neurodyn.analysis._stability import eigenvalues_of
 
@@ -123,10 +124,12 @@ def search(
             options,
             solver.fine_jacobian,
             stop_below=options.tol_q * 1e-9,
-            select=(leader == rows) & (speed(solver.fine_step, h, u_fine) >= options.tol_q),
+            select=(leader == rows)
+            & (speed_where(solver.fine_step, h, u_fine, leader == rows) >= options.tol_q),
         )
         with torch.no_grad():
-            q = speed(solver.fine_step, h, u_fine)
+            # of the states that lead (the others follow them: inf)
+            q = speed_where(solver.fine_step, h, u_fine, leader == rows)
         if options.merge:
             eligible = (leader == rows) & torch.isfinite(q) & (q < options.slow_q)
             merged_into = merge_copies(h, q, eligible, group, options.tol_unique)
@@ -386,7 +389,7 @@ def _descend_and_absorb(
             refined |= pick
             arrived &= ~pick
             with torch.no_grad():
-                q_fine = speed(solver.fine_step, fine, u_fine)
+                q_fine = speed_where(solver.fine_step, fine, u_fine, pick)
             leader = torch.where(
                 pick, known.add(fine, u_fine, group, pick & (q_fine < options.tol_q)), leader
             )
