@@ -180,7 +180,7 @@ def descend(
     leader = rows.clone() if leader is None else leader.clone()
     group = torch.zeros_like(rows) if group is None else group
     with torch.no_grad():
-        q = speed(step_fn, h, u)
+        q = speed_where(step_fn, h, u, leader == rows)  # states merged before stay put
     active = (q >= stop_below) & (leader == rows)
     done_iters = 0
     while done_iters < options.max_iters and bool(active.any()):
