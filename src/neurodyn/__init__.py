@@ -12,6 +12,7 @@ A network trained elsewhere (a `torch.nn.RNNCell`, your own cell) joins the loop
 `neurodyn.adopt(cell, readout, task="pdm")`.
 """
 
+import importlib
 import warnings
 from typing import Any
 
@@ -41,8 +42,14 @@ from neurodyn.runs import (
 )
 from neurodyn.runs.analyze import analyze_run
 
+# subpackages imported when first read (`neurodyn.zoo.load(...)` after `import neurodyn`),
+# so that `import neurodyn` does not pay for them up front
+_LAZY_SUBPACKAGES = frozenset({"data", "fit", "plot", "serve", "studies", "zoo"})
+
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     if name == "CTRNNSpec":  # it specifies every cell, so it is named for what it is
         warnings.warn(
             "neurodyn.CTRNNSpec is renamed NetworkSpec; the old name will be removed",

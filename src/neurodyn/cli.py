@@ -543,6 +543,10 @@ def _cmd_zoo(args: argparse.Namespace) -> None:
             f"analyse it: neurodyn analyze {run.path}; neurodyn fixedpoints {run.path}; "
             f"neurodyn report {run.path}"
         )
+        command = zoo.headline_command(entry.headline, run.path) if entry.headline else None
+        if command is not None:
+            # the CLI's default search may find fewer saddles than the headline's
+            print(f"its headline ({zoo.headline_text(entry.headline)}): {command}")
     elif args.zoo_command == "add":
         progress = not args.quiet
         if args.study is not None and args.run is None:

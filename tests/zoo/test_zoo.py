@@ -382,3 +382,27 @@ def test_a_study_finds_its_runs_shipped_alone_only_under_their_own_config():
                                                           "steps": 3000}}  # fmt: skip
     other = type(config).from_dict({**config.to_dict(), "truths": longer})
     assert set(_shipped_runs(recovery, other, Path("runs"), manifest, None)) == {"demo"}
+
+
+def test_the_readme_line_neurodyn_zoo_load_works_after_import_neurodyn():
+    # README: `neurodyn.zoo.load("flipflop")`; a fresh interpreter, where nothing else has
+    # imported neurodyn.zoo first
+    import subprocess
+    import sys
+
+    code = "import neurodyn; print(neurodyn.zoo.entry('flipflop').name)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "flipflop"
+
+
+def test_zoo_get_prints_the_command_that_reproduces_the_headline(tmp_path, capsys):
+    import shlex
+
+    assert main(["zoo", "get", "flipflop", "--runs", str(tmp_path)]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("its headline")]
+    assert len(line) == 1 and "27 fixed points (8 stable)" in line[0]
+    command = shlex.split(line[0].split(": ", 1)[1])
+    assert command[:2] == ["neurodyn", "fixedpoints"]
+    assert main([*command[1:], "--quiet"]) == 0
+    assert "8 stable, 19 saddle" in capsys.readouterr().out

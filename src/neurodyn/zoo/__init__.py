@@ -33,6 +33,7 @@ from neurodyn.zoo._measure import (
     FreshPerformance,
     fresh_performance,
     headline,
+    headline_command,
     within_sampling_error,
 )
 from neurodyn.zoo._pretrained import coverage, pretrained_study
@@ -55,6 +56,7 @@ __all__ = [
     "get",
     "get_study_files",
     "headline",
+    "headline_command",
     "headline_text",
     "load",
     "performance_text",

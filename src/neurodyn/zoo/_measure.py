@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -147,6 +148,19 @@ def default_headline_settings(run: Run, kind: str) -> dict[str, Any]:
     if kind == "outliers":
         return {"radius": 1.0}
     raise ArgumentError(f"unknown headline {kind!r}; headlines: {', '.join(HEADLINES)}")
+
+
+def headline_command(headline: dict[str, Any], run_path: str | Path) -> str | None:
+    """The `neurodyn` command that reproduces a fixed-point headline on the run at
+    `run_path` (its task, epoch, starts and their noise), None for other kinds: the CLI's
+    defaults search with less noise and may find fewer saddles."""
+    if headline.get("kind") != "fixed_points":
+        return None
+    settings = headline["settings"]
+    return (
+        f"neurodyn fixedpoints {run_path} --task {settings['task']} --epoch {settings['epoch']} "
+        f"--initial-states {settings['n_initial']} --noise {settings['noise']}"
+    )
 
 
 def headline(run: Run, kind: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
