@@ -9,6 +9,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import matplotlib
@@ -1061,7 +1062,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     # every command writes its figures to files: no window opens, and no display is needed
     matplotlib.use("Agg")
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:
+            # parse_args would blame the top-level command and point at its --help; name the
+            # subcommand, and only the options it does not know (a value after an unknown
+            # option is taken for a positional)
+            command = " ".join(
+                c for c in (args.command, getattr(args, "zoo_command", None)) if c is not None
+            )
+            unknown = [a for a in extra if a.startswith("-")] or extra
+            raise ConfigError(
+                f"neurodyn {command}: unknown argument(s) {' '.join(unknown)} (see neurodyn "
+                f"{command} --help)"
+            )
         with warnings.catch_warnings(), _freed_memory_kept(args.command):
             warnings.showwarning = _show_warning
             args.func(args)
@@ -1075,12 +1088,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"neurodyn: error: {_one_line(err.strerror or str(err))}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "\nneurodyn: interrupted; a training run can be continued with `neurodyn train --resume RUN`",
-            file=sys.stderr,
+        run = _interrupted_run(args) if "args" in locals() else None
+        how = (
+            f"continue it with `neurodyn train --resume {run}`"
+            if run is not None
+            else "a training run can be continued with `neurodyn train --resume RUN`"
         )
+        print(f"\nneurodyn: interrupted; {how}", file=sys.stderr)
         return 130
     return 0
+
+
+def _interrupted_run(args: argparse.Namespace) -> Path | None:
+    """The run a Ctrl-C stopped `neurodyn train` in, for the message: the one resumed or
+    named, else the newest interrupted run of the runs folder (a new run's name is made
+    inside training). None for other commands or where there is none."""
+    from neurodyn.runs import Run
+
+    if getattr(args, "command", None) != "train":
+        return None
+    if args.resume:
+        return Path(args.resume)
+    root = Path(args.runs)
+    if args.name is not None:
+        return root / args.name if Run.is_run(root / args.name) else None
+    interrupted = [
+        p
+        for p in (root.iterdir() if root.is_dir() else [])
+        if Run.is_run(p) and Run(p).info().status == "interrupted"
+    ]
+    return max(interrupted, key=lambda p: p.stat().st_mtime, default=None)
 
 
 _show_python_warning = warnings.showwarning

@@ -482,3 +482,39 @@ def test_run_info_is_a_frozen_record_and_dict_access_warns(tmp_path):
     (run.path / INFO).write_text('{"status": "finished"}')
     with pytest.raises(CorruptFile, match=r"run\.json lacks a field of a run's record"):
         run.info()
+
+
+def test_ctrl_c_in_neurodyn_train_names_the_run_to_resume(tmp_path, monkeypatch, capsys):
+    import yaml
+
+    from neurodyn.runs import run as run_module
+
+    original = run_module.Run.save_checkpoint
+
+    def save_then_interrupt(self, state):
+        original(self, state)
+        raise KeyboardInterrupt  # Ctrl-C right after the first checkpoint
+
+    monkeypatch.setattr(run_module.Run, "save_checkpoint", save_then_interrupt)
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump(small_config().to_dict()))
+    root = tmp_path / "runs"
+    assert main(["train", str(config), "--runs", str(root), "--quiet"]) == 130
+    (made,) = [p for p in root.iterdir() if p.is_dir()]  # its name made inside training
+    assert f"neurodyn train --resume {made}`" in capsys.readouterr().err
+    assert Run.open(made).info().status == "interrupted"
+    # a Run made from a str path works like one from a Path
+    assert Run(str(made)).info().status == "interrupted"
+
+
+def test_an_unknown_option_is_named_with_its_subcommands_help(capsys):
+    # `10` is taken for CONFIG, so argparse alone would call the config file unrecognized too
+    assert main(["train", "--stepz", "10", "configs/demo.yaml"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "neurodyn: error: neurodyn train: unknown argument(s) --stepz (see neurodyn train --help)"
+    )
+    assert main(["zoo", "list", "--foo"]) == 2
+    assert "neurodyn zoo list: unknown argument(s) --foo (see neurodyn zoo list --help)" in (
+        capsys.readouterr().err
+    )

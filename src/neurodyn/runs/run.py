@@ -157,9 +157,14 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class Run:
-    """A run directory. Cheap to make; reads files when asked."""
+    """A run directory. Cheap to make; reads files when asked. `Run.open(path)` checks that
+    there is one; `Run(path)` does not."""
 
     path: Path
+
+    def __post_init__(self) -> None:
+        # `Run("runs/x")` is a natural guess: a str would fail only later, at `path / FILE`
+        object.__setattr__(self, "path", Path(self.path))
 
     # -- finding and making runs --------------------------------------------------------------
     @staticmethod
