@@ -193,8 +193,14 @@ def _cmd_runs(args: argparse.Namespace) -> None:
         perf = ", ".join(f"{k} {v:.2f}" for k, v in (r.performance or {}).items()) or "-"
         seeds = ",".join(map(str, r.seeds))
         print(
-            f"{r.id:<34} {'+'.join(r.tasks):<16} {seeds:<10} {f'{r.steps_done}/{r.steps_total}':>11} {r.status:<11} {perf:<28} {r.created}"
+            f"{r.id:<34} {_tasks_text(r.tasks):<16} {seeds:<10} {f'{r.steps_done}/{r.steps_total}':>11} {r.status:<11} {perf:<28} {r.created}"
         )
+
+
+def _tasks_text(tasks: Sequence[str]) -> str:
+    """A run's tasks for a table: their names joined by + up to three, else their number
+    (the Yang battery's 20 names would break the table)."""
+    return "+".join(tasks) if len(tasks) <= 3 else f"{len(tasks)} tasks"
 
 
 def _print_sweep(root: str, name: str) -> None:
@@ -618,7 +624,7 @@ def _zoo_list(folder: str | None) -> None:
         (
             e.name,
             e.study or "-",
-            "+".join(e.tasks) if len(e.tasks) <= 3 else f"{len(e.tasks)} tasks",
+            _tasks_text(e.tasks),
             f"{len(e.seeds)}x{e.n_hidden}",
             f"{e.steps}/{e.planned_steps}" if e.interim else str(e.steps),
             f"{e.mean_performance:.3f}",

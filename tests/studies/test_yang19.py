@@ -134,3 +134,23 @@ def test_analyse_multitask_is_the_old_spelling_and_warns(quick, analyses):
 def test_no_train_analyses_an_existing_run_only(tmp_path):
     with pytest.raises(NeurodynError, match="no run"):
         studies.run("yang19", root=tmp_path / "none", quick=True, progress=False, train=False)
+
+
+def test_the_report_says_when_the_networks_are_only_partly_trained(quick, analyses, tmp_path):
+    import shutil
+
+    from neurodyn.studies.yang19.report import report
+
+    config = load_config(studies.get("yang19"), quick=True)
+    finished = Run.open(quick.root / "yang19-quick")
+    body = report(analyses, config, {config.run_id: finished}, tmp_path)
+    assert "Partly trained" not in body
+    # the same run, its config asking for 4x the steps it took: an interim network
+    copy = tmp_path / "yang19-quick"
+    shutil.copytree(finished.path, copy)
+    data = yaml.safe_load((copy / "config.yaml").read_text())
+    done = finished.info().steps_done
+    data["train"]["steps"] = 4 * done
+    (copy / "config.yaml").write_text(yaml.safe_dump(data))
+    body = report(analyses, config, {config.run_id: Run.open(copy)}, tmp_path)
+    assert f"stopped at step {done:,} of the {4 * done:,}" in body and "(25%)" in body

@@ -136,10 +136,21 @@ def report(
     mins_paper = [min(r.performance_paper.values()) for r in results]
     clusters = [r.clusters.n_clusters for r in results]
     info = run.info()
+    planned = run.config.train.steps
+    # a run measured before its training ended (the zoo's interim entry): say so where the
+    # numbers are read, not only in the README
+    partly = (
+        f"<p><b>Partly trained:</b> these networks stopped at step {info.steps_done:,} of the "
+        f"{planned:,} their config trains for ({info.steps_done / planned:.0%}); the numbers "
+        "below are theirs at that step, not the finished networks'.</p>"
+        if info.steps_done < planned
+        else ""
+    )
     return "\n".join(
         [
             f'<p class="meta">run {html.escape(run.id)}, {info.steps_done} steps of '
             f"{run.config.train.batch_size} trials; {len(results)} networks</p>",
+            partly,
             f"<p>Minimum performance over tasks: {', '.join(f'{m:.3f}' for m in mins)}; by "
             f"the paper's criterion {', '.join(f'{m:.3f}' for m in mins_paper)} "
             f"(the paper trains to high performance on every task). Clusters found: "
