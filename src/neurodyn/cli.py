@@ -318,6 +318,10 @@ def _cmd_dynamics(args: argparse.Namespace) -> None:
     _at_least(args.trajectories, 1, "--trajectories")
     # one lock over the results and the report they update
     run = Run.open(args.run)
+    if "escape" in chosen:
+        from neurodyn.runs.escape import escape_noise_levels
+
+        escape_noise_levels(run, args.sigma)  # refused before the other analyses run
     with run.writing():
         _dynamics(run, args, chosen)
 

@@ -518,3 +518,21 @@ def test_an_unknown_option_is_named_with_its_subcommands_help(capsys):
     assert "neurodyn zoo list: unknown argument(s) --foo (see neurodyn zoo list --help)" in (
         capsys.readouterr().err
     )
+
+
+def test_input_errors_come_before_the_work(tmp_path, capsys):
+    # a run trained without recurrent noise, escape asked without --sigma: refused before the
+    # limit cycles are searched; one network to compare: refused before it is run
+    from neurodyn import zoo
+
+    run = zoo.get("flipflop", tmp_path)
+    analysis = run.path / "analysis"
+    before = sorted(p.name for p in analysis.iterdir()) if analysis.exists() else []
+    assert main(["dynamics", str(run.path), "--cycles", "--escape"]) == 2
+    err = capsys.readouterr().err
+    assert "trained without recurrent noise" in err and err.count("\n") == 1
+    after = sorted(p.name for p in analysis.iterdir()) if analysis.exists() else []
+    assert after == before
+    assert main(["compare", str(run.path), "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "at least two networks" in err and "running the networks" not in err

@@ -161,10 +161,11 @@ def compare_runs(
         raise NeurodynError(
             f"unknown metric {metric!r}; choose from {', '.join(sorted([*METRICS, 'dsa']))}"
         )
+    # counted from the configs before any network runs: a single network is refused at once
+    if sum(len(run.config.model.seeds) for run in runs) < 2:
+        raise NeurodynError("comparing needs at least two networks (several runs or seeds)")
     labels, states, mask = network_states(runs, n_trials=n_trials, seed=seed, progress=progress)
     stage(f"comparing {len(labels)} networks with {metric}", enabled=progress)
-    if len(labels) < 2:
-        raise NeurodynError("comparing needs at least two networks (several runs or seeds)")
     if metric == "dsa":
         # whole trials (dynamics need successive steps); operators of one common rank
         rank = min(DSA_RANK, *(s.shape[-1] for s in states))

@@ -76,6 +76,27 @@ def memories(fixed_points: FixedPoints, n_members: int) -> torch.Tensor:
     return torch.as_tensor(out)
 
 
+def escape_noise_levels(
+    run: Run, sigmas: Sequence[float] | None, own: float | None = None
+) -> list[float]:
+    """The noise levels `run_escape` simulates: `sigmas`, else the run's own training noise
+    (`own`, read from its config when None); `ConfigError` for a run trained without noise
+    and no levels given, or for levels that are not positive numbers. Cheap: the CLI checks
+    it before any analysis runs."""
+    if sigmas is None:
+        own = float(run.config.model.sigma_rec) if own is None else own
+        if not own > 0:
+            raise ConfigError(
+                f"run {run.id} was trained without recurrent noise (sigma_rec = 0): give the "
+                "noise levels to test (--sigma 0.1 0.2 ...)"
+            )
+        sigmas = [own]
+    levels = [float(s) for s in sigmas]
+    if not levels or min(levels) <= 0 or not all(math.isfinite(s) for s in levels):
+        raise ConfigError(f"noise levels must be positive numbers, got {levels}")
+    return levels
+
+
 def run_escape(
     run: Run,
     *,
@@ -127,17 +148,7 @@ def run_escape(
     save = model is None
     model = run.load_model() if model is None else model
     refuse_spiking(model, "escapes between memories (stable fixed points)")
-    if sigmas is None:
-        own = float(getattr(model.spec, "sigma_rec", 0.0))
-        if not own > 0:
-            raise ConfigError(
-                f"run {run.id} was trained without recurrent noise (sigma_rec = 0): give the "
-                "noise levels to test (--sigma 0.1 0.2 ...)"
-            )
-        sigmas = [own]
-    sigmas = [float(s) for s in sigmas]
-    if not sigmas or min(sigmas) <= 0 or not all(math.isfinite(s) for s in sigmas):
-        raise ConfigError(f"noise levels must be positive numbers, got {sigmas}")
+    sigmas = escape_noise_levels(run, sigmas, float(getattr(model.spec, "sigma_rec", 0.0)))
     noise = model_noise(frozen_copy(model, torch.float32))  # refuses a cell without one
     if commit_steps is None:
         tau = getattr(model.spec, "tau_ms", None)
