@@ -90,3 +90,12 @@ def test_a_wrong_type_message_quotes_a_bounded_excerpt(tmp_path):
     with pytest.raises(ConfigError, match=r"train.lr.*list of 5000 items") as err:
         load_config(path)
     assert len(str(err.value)) < 300
+
+
+def test_invalid_yaml_says_where_in_the_files_own_terms():
+    with pytest.raises(ConfigError) as err:
+        parse_yaml("task: [pdm\nmodel: {n_hidden: 8}\n", "c.yaml")
+    assert str(err.value) == (
+        "c.yaml is not valid YAML at line 2, column 6: expected ',' or ']', but got ':' "
+        "(while parsing a flow sequence at line 1, column 7)"
+    )

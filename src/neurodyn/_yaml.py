@@ -96,6 +96,17 @@ def parse_yaml(text: str, source: str) -> Any:
                 "(an alias bomb?): write the values out or use fewer aliases"
             )
         return loader.construct_document(node)
+    except yaml.MarkedYAMLError as err:
+        # where and what, in the file's own terms (PyYAML's text names "<unicode string>")
+        mark, context = err.problem_mark, err.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        around = (
+            f" ({_plain(err.context)} at line {context.line + 1}, column {context.column + 1})"
+            if err.context and context
+            else ""
+        )
+        what = _plain(err.problem or "it cannot be read")
+        raise ConfigError(f"{source} is not valid YAML{where}: {what}{around}") from None
     except yaml.YAMLError as err:
         detail = excerpt(" ".join(str(err).split()), limit=200)
         raise ConfigError(f"{source} is not valid YAML: {detail}") from None
@@ -132,3 +143,11 @@ def read_yaml(path: Any) -> Any:
 
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_TEXT_BYTES", "parse_yaml", "read_yaml"]
+
+
+def _plain(text: str, limit: int = 120) -> str:
+    """PyYAML's words for a problem as one short printable line (they may quote the file's
+    characters: a tab, a control code)."""
+    one = " ".join(text.split()).encode("ascii", "backslashreplace").decode("ascii")
+    one = "".join(c if c.isprintable() else "?" for c in one)
+    return one if len(one) <= limit else one[: limit - 3] + "..."
