@@ -101,6 +101,13 @@ def _cmd_train(args: argparse.Namespace) -> None:
         else f"stopped at step {info.steps_done}"
     )
     print(f"{run.path}  [{info.status}]  {summary}")
+    if info.status == "finished":
+        print(
+            f"look at it: neurodyn report {run.path}; neurodyn fixedpoints {run.path}; "
+            f"neurodyn dynamics {run.path} --cycles"
+        )
+    else:
+        print(f"train on: neurodyn train --resume {run.path}")
 
 
 def _cmd_analyze(args: argparse.Namespace) -> None:

@@ -269,7 +269,9 @@ def test_cli_train_stop_resume_and_list(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "r " in out and "6/6" in out and "flipflop" in out
     assert main(["train", "--resume", f"{runs}/r", "--steps", "8", "--quiet"]) == 0
-    assert "[finished]" in capsys.readouterr().out and Run.open(f"{runs}/r").info().steps_done == 8
+    out = capsys.readouterr().out
+    assert "[finished]" in out and Run.open(f"{runs}/r").info().steps_done == 8
+    assert f"look at it: neurodyn report {runs}/r;" in out  # what to do next
     # errors are one line, exit code 2
     assert main(["train", str(config), "--runs", runs, "--steps", "8", "--quiet"]) == 2
     assert "--steps trains a run on with --resume" in capsys.readouterr().err

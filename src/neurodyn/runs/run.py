@@ -409,10 +409,12 @@ class Run:
     def check_member(self, member: int, ensemble_size: int) -> None:
         """`NeurodynError` unless `member` indexes one of the run's `ensemble_size` networks."""
         if not 0 <= member < ensemble_size:
-            raise NeurodynError(
-                f"member {member} does not exist: run {self.id} has {ensemble_size} members "
-                f"(0..{ensemble_size - 1})"
+            members = (
+                "one network: member 0"
+                if ensemble_size == 1
+                else f"{ensemble_size} members (0..{ensemble_size - 1})"
             )
+            raise NeurodynError(f"member {member} does not exist: run {self.id} has {members}")
 
     def load_member(self, member: int) -> Network:
         """One trained network of the ensemble, as a single-member CTRNN."""

@@ -119,9 +119,11 @@ class Study(Generic[C, R]):
     def variant_fields(self, variant: str) -> dict[str, Any]:
         """The fields variant `variant` sets over the defaults."""
         if variant not in self.variants():
-            known = ", ".join(self.variants()) or "none"
+            known = ", ".join(self.variants())
             raise ConfigError(
                 f"study {self.name!r} has no variant {variant!r}; its variants: {known}"
+                if known
+                else f"study {self.name!r} has no variants (asked for {variant!r}): drop --variant"
             )
         return _read_yaml(resources.files(self.package) / f"{variant}.yaml")
 
