@@ -538,3 +538,24 @@ def test_input_errors_come_before_the_work(tmp_path, capsys):
     assert main(["compare", str(run.path), "--runs", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "at least two networks" in err and "running the networks" not in err
+
+
+def test_a_one_epoch_task_gets_no_hmm_of_its_epochs(tmp_path):
+    # the flip-flop has one epoch: states cannot tell epochs apart, so none are fitted (the
+    # report said "the state tells the epoch to 0%"); the demo's tasks have several
+    from neurodyn import zoo
+    from neurodyn.runs.analyze import analyze_run
+
+    flipflop = zoo.get("flipflop", tmp_path)
+    (result,) = analyze_run(flipflop, batch_size=32)
+    assert result.epoch_states is None
+    assert not list((flipflop.path / "analysis").glob("*.epoch_states.npz"))
+    demo = analyze_run(zoo.get("demo", tmp_path), batch_size=32)
+    assert all(r.epoch_states is not None for r in demo)
+
+
+def test_a_runs_folder_given_for_a_run_is_named_as_such(tmp_path, capsys):
+    train_run(small_config(), tmp_path, run_id="only", progress=False)
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder of runs, not a run" in err and f"{tmp_path / 'only'}" in err

@@ -137,11 +137,17 @@ def analyze_task(
     bounds = {
         e: (batch.trial[f"{e}_start"][some], batch.trial[f"{e}_end"][some]) for e in task.epochs
     }
-    states_by_epoch = epoch_states(
-        states[:, some],
-        bounds,
-        seed=seed,
-        trial_order=condition_name if condition is not None else "",
+    # with one epoch there is nothing for the states to tell apart (it read "tells the epoch
+    # to 0%")
+    states_by_epoch = (
+        epoch_states(
+            states[:, some],
+            bounds,
+            seed=seed,
+            trial_order=condition_name if condition is not None else "",
+        )
+        if len(task.epochs) > 1
+        else None
     )
     # DMD over the steps every trial has, so no pair of steps crosses a trial's end
     shortest = int(batch.trial[f"{task.epochs[-1]}_end"].min())
@@ -174,8 +180,11 @@ def analyze_run(
         for result in results:
             for kind in _kinds():
                 value = getattr(result, kind)
+                path = folder / f"{result.task}.{kind}.npz"
                 if value is not None:
-                    value.save(folder / f"{result.task}.{kind}.npz")
+                    value.save(path)
+                else:
+                    path.unlink(missing_ok=True)  # an earlier analysis's, not this one's
         settings = {"member": member, "batch_size": batch_size, "seed": seed}
         atomic_write_text(folder / _SETTINGS, json.dumps(settings))
         run.record_seconds("analyses", time.perf_counter() - start)

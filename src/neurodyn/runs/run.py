@@ -181,6 +181,20 @@ class Run:
                 if path.parent.is_dir()
                 else []
             )
+            inside = (
+                sorted(p.name for p in path.iterdir() if cls.is_run(p)) if path.is_dir() else []
+            )
+            if inside:
+                # `neurodyn report runs`: the runs folder given for a run
+                raise RunNotFound(
+                    f"{path} is a folder of runs, not a run: name "
+                    + (
+                        f"its run, {path / inside[0]}"
+                        if len(inside) == 1
+                        else f"one of its {len(inside)} runs (e.g. {path / inside[0]})"
+                    )
+                    + f"; `neurodyn runs --runs {path}` lists them"
+                )
             hint = nearest_names(path.name, siblings)
             did = f" Did you mean {', '.join(str(path.parent / h) for h in hint)}?" if hint else ""
             what = "is not a run (no config.yaml/run.json)" if path.is_dir() else "does not exist"

@@ -151,9 +151,24 @@ def default_headline_settings(run: Run, kind: str) -> dict[str, Any]:
 
 
 def headline_command(headline: dict[str, Any], run_path: str | Path) -> str | None:
-    """The `neurodyn` command that reproduces a fixed-point headline on the run at
-    `run_path` (its task, epoch, starts and their noise), None for other kinds: the CLI's
-    defaults search with less noise and may find fewer saddles."""
+    """The `neurodyn` command that reproduces a fixed-point headline on a run.
+
+    The CLI's defaults search with less noise on the starts and may find fewer saddles, so the
+    command names the headline's task, epoch, starts and noise.
+
+    Parameters
+    ----------
+    headline : dict
+        As `ZooEntry.headline` (or `neurodyn.zoo.headline` gives it).
+    run_path : path
+        Where the run is (`neurodyn zoo get` put it there).
+
+    Returns
+    -------
+    str or None
+        `neurodyn fixedpoints RUN --task ... --epoch ... --initial-states ... --noise ...`; None
+        for a headline of another kind.
+    """
     if headline.get("kind") != "fixed_points":
         return None
     settings = headline["settings"]
