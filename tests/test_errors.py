@@ -348,3 +348,27 @@ def test_user_paths_raise_the_project_type(name, call, kind, builtin, match):
         call()
     assert isinstance(caught.value, builtin)
     assert "\n" not in str(caught.value)
+
+
+def test_install_hints_follow_how_neurodyn_is_installed(monkeypatch):
+    import importlib.metadata
+
+    from neurodyn import errors
+
+    class Installed:
+        def __init__(self, direct_url):
+            self.direct_url = direct_url
+
+        def read_text(self, name):
+            assert name == "direct_url.json"
+            return self.direct_url
+
+    def installed(direct_url):
+        monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Installed(direct_url))
+
+    installed('{"dir_info": {"editable": true}, "url": "file:///x/neurodyn"}')  # a clone, -e
+    assert errors.install_hint("serve") == "pip install -e '.[serve]' (in the clone)"
+    installed(None)  # from a wheel: no direct_url.json
+    assert errors.install_hint("serve") == "pip install 'neurodyn[serve]'"
+    installed('{"dir_info": {}, "url": "file:///x/neurodyn"}')  # a clone, installed as a copy
+    assert errors.install_hint("ray") == "pip install 'neurodyn[ray]'"

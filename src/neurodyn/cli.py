@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 import matplotlib
 
 from neurodyn._version import versions, versions_line
-from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning, excerpt
+from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning, excerpt, install_hint
 
 if TYPE_CHECKING:
     from neurodyn.runs import Run
@@ -735,7 +735,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
             raise
         raise NeurodynError(
             f"neurodyn serve needs {(err.name or '').split('.')[0]}, part of the serve extra: "
-            "install it with `pip install 'neurodyn[serve]'`"
+            f"install it with `{install_hint('serve')}`"
         ) from None
     serve(args.runs, host=args.host, port=args.port)
 

@@ -7,6 +7,8 @@ not bugs.
 from __future__ import annotations
 
 import difflib
+import importlib.metadata
+import json
 import reprlib
 from collections.abc import Iterable
 
@@ -139,3 +141,17 @@ def excerpt(value: object, limit: int = 60) -> str:
     text = text.encode("ascii", "backslashreplace").decode("ascii")
     text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def install_hint(extra: str) -> str:
+    """How to install one of neurodyn's extras, as this installation takes it: `pip install
+    'neurodyn[EXTRA]'`, or `pip install -e '.[EXTRA]'` in a clone installed in place (`make
+    demo` makes one), where the first would fetch a released neurodyn over this one."""
+    try:
+        found = importlib.metadata.distribution("neurodyn").read_text("direct_url.json")
+        editable = bool(json.loads(found or "{}").get("dir_info", {}).get("editable"))
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        editable = False
+    if editable:
+        return f"pip install -e '.[{extra}]' (in the clone)"
+    return f"pip install 'neurodyn[{extra}]'"

@@ -8,6 +8,7 @@ import urllib.request
 import numpy as np
 
 from neurodyn.cli import build_parser, main
+from neurodyn.errors import install_hint
 
 
 def _get(url: str) -> tuple[int, dict]:
@@ -70,4 +71,4 @@ def test_serve_listens_on_this_machine_only_unless_told(monkeypatch, capsys):
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("neurodyn: error: neurodyn serve needs starlette, part of the serve")
-    assert "pip install 'neurodyn[serve]'" in err
+    assert install_hint("serve") in err  # as this installation takes it

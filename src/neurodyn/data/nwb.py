@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from neurodyn.data.recording import Recording, from_arrays
-from neurodyn.errors import ArgumentError, CorruptFile
+from neurodyn.errors import ArgumentError, CorruptFile, install_hint
 
 
 def _pynwb() -> Any:
@@ -23,7 +23,7 @@ def _pynwb() -> Any:
         import pynwb
     except ImportError:
         raise ArgumentError(
-            "reading NWB files needs pynwb: pip install 'neurodyn[nwb]' (or pip install pynwb)"
+            f"reading NWB files needs pynwb: {install_hint('nwb')} (or pip install pynwb)"
         ) from None
     return pynwb
 

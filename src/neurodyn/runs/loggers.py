@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from neurodyn.errors import ConfigError
+from neurodyn.errors import ConfigError, install_hint
 from neurodyn.train import TrainState
 
 LOGGERS = ("tensorboard", "mlflow")
@@ -132,8 +132,7 @@ def check_loggers(names: Sequence[str]) -> None:
     for name in dict.fromkeys(names):
         if importlib.util.find_spec(packages[name]) is None:
             raise ConfigError(
-                f"train.log_to: {name} needs the {packages[name]} package: "
-                f"pip install 'neurodyn[{name}]'"
+                f"train.log_to: {name} needs the {packages[name]} package: {install_hint(name)}"
             )
 
 

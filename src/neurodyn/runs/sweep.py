@@ -69,7 +69,7 @@ from neurodyn._io import atomic_write_text
 from neurodyn._progress import stage
 from neurodyn._yaml import read_yaml
 from neurodyn.analysis.parameter_effect import ParameterEffect, parameter_effect
-from neurodyn.errors import ConfigError, CorruptFile, excerpt
+from neurodyn.errors import ConfigError, CorruptFile, excerpt, install_hint
 from neurodyn.runs.config import check_name, parse_config
 from neurodyn.runs.lock import hold
 from neurodyn.runs.run import Run
@@ -448,7 +448,7 @@ def _run_on_ray(
         import ray
     except ImportError:
         raise ConfigError(
-            "the ray backend needs Ray: pip install 'neurodyn[ray]' (or use --backend local)"
+            f"the ray backend needs Ray: {install_hint('ray')} (or use --backend local)"
         ) from None
     started_here = not ray.is_initialized()
     if started_here:
