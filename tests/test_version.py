@@ -32,3 +32,22 @@ def test_a_new_run_records_the_versions_and_its_report_shows_them(tmp_path):
         f"with neurodyn {neurodyn.__version__}, torch {torch.__version__}, numpy {np.__version__}"
         in render_report(run)
     )
+
+
+def test_the_parser_and_import_neurodyn_leave_torch_unimported():
+    # `neurodyn --help` built the parser with torch's version in it, and `import neurodyn`
+    # imported every subpackage: a second or more before any command could speak
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, neurodyn, neurodyn.cli as cli; cli.build_parser(); "
+        "print(sorted(m for m in ('torch', 'scipy', 'matplotlib.pyplot') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    # and the loop's names still come with the package
+    code = "import neurodyn; print(neurodyn.CTRNN.__name__, neurodyn.tasks.get('pdm').n_inputs)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "CTRNN 3", done.stderr

@@ -16,7 +16,6 @@ import importlib
 import warnings
 from typing import Any
 
-from neurodyn import analysis, errors, models, tasks, train
 from neurodyn._version import __version__
 from neurodyn.errors import (
     ConfigError,
@@ -28,26 +27,49 @@ from neurodyn.errors import (
     TaskNotFound,
     TrainingDiverged,
 )
-from neurodyn.models import CTRNN, NetworkSpec, Trajectory
-from neurodyn.report import write_report
-from neurodyn.runs import (
-    Run,
-    RunConfig,
-    adopt,
-    list_runs,
-    load_config,
-    parse_config,
-    resume_run,
-    train_run,
-)
-from neurodyn.runs.analyze import analyze_run
 
-# subpackages imported when first read (`neurodyn.zoo.load(...)` after `import neurodyn`),
-# so that `import neurodyn` does not pay for them up front
-_LAZY_SUBPACKAGES = frozenset({"data", "fit", "plot", "serve", "studies", "zoo"})
+# Everything else is imported when first read (PEP 562), so that `import neurodyn` (and every
+# `neurodyn` command, `--help` included) does not wait for torch, scipy and matplotlib before
+# it has anything to do: the loop's names, by the module that defines them ...
+_LAZY_NAMES = {
+    "CTRNN": "neurodyn.models",
+    "NetworkSpec": "neurodyn.models",
+    "Trajectory": "neurodyn.models",
+    "write_report": "neurodyn.report",
+    "Run": "neurodyn.runs",
+    "RunConfig": "neurodyn.runs",
+    "adopt": "neurodyn.runs",
+    "list_runs": "neurodyn.runs",
+    "load_config": "neurodyn.runs",
+    "parse_config": "neurodyn.runs",
+    "resume_run": "neurodyn.runs",
+    "train_run": "neurodyn.runs",
+    "analyze_run": "neurodyn.runs.analyze",
+}
+# ... and the subpackages (`neurodyn.zoo.load(...)` after `import neurodyn`)
+_LAZY_SUBPACKAGES = frozenset(
+    {
+        "analysis",
+        "data",
+        "fit",
+        "models",
+        "plot",
+        "report",
+        "runs",
+        "serve",
+        "studies",
+        "tasks",
+        "train",
+        "zoo",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+        globals()[name] = value  # read once
+        return value
     if name in _LAZY_SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
     if name == "CTRNNSpec":  # it specifies every cell, so it is named for what it is
@@ -56,8 +78,12 @@ def __getattr__(name: str) -> Any:
             DeprecationWarning,
             stacklevel=2,
         )
-        return NetworkSpec
+        return __getattr__("NetworkSpec")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_NAMES, *_LAZY_SUBPACKAGES})
 
 
 __all__ = [

@@ -740,14 +740,25 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     serve(args.runs, host=args.host, port=args.port)
 
 
+class _VersionAction(argparse.Action):
+    """`--version`, whose text (torch's version among them) is made only when asked for:
+    importing torch to build the parser cost every command, `--help` included, a second."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        print(versions_line(versions()))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="neurodyn", description="Train RNNs on cognitive tasks and analyse their dynamics."
     )
     parser.add_argument(
         "--version",
-        action="version",
-        version=versions_line(versions()),
+        action=_VersionAction,
         help="print the versions of neurodyn, torch and numpy",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
