@@ -361,6 +361,15 @@ def test_a_study_over_budget_adds_none_of_its_runs(tmp_path, monkeypatch):
     with pytest.raises(NeurodynError, match=r"2 runs would take the zoo .* nothing was added"):
         zoo.add_study("two", root, zoo=folder, progress=False)
     assert zoo.entries(folder) == [] and not (folder / "networks" / "a").exists()
+    # a study with trained files too: they are not added either when its runs are refused
+    TwoRuns.trained_files = "networks/*.npz"
+
+    def files_added(*args, **kwargs):
+        raise AssertionError("the trained files were added before the runs' checks")
+
+    monkeypatch.setattr(zoo._store, "add_study_files", files_added)
+    with pytest.raises(NeurodynError, match=r"2 runs would take the zoo .* nothing was added"):
+        zoo.add_study("two", root, zoo=folder, progress=False)
 
 
 def test_a_study_finds_its_runs_shipped_alone_only_under_their_own_config():

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import safetensors.numpy
-import torch
 from safetensors import safe_open
 
 from neurodyn._io import atomic_write
 from neurodyn._progress import stage
-from neurodyn._version import __version__
+from neurodyn._version import versions
 from neurodyn.errors import CorruptFile, NeurodynError, RunExists
 from neurodyn.studies import get as get_study
 from neurodyn.studies import load_config as load_study_config
@@ -42,12 +41,6 @@ from neurodyn.zoo._manifest import (
 FILES = "files"
 # where a `SavableResult` .npz keeps its plain (non-array) fields
 _PLAIN = "__json__"
-
-
-def files_entry(study: str, zoo: str | Path | None = None) -> ZooEntry | None:
-    """The zoo's entry of `study`'s trained files, None where it has none."""
-    found = [e for e in read_manifest(zoo) if e.study == study and e.kind == FILES]
-    return found[0] if found else None
 
 
 def _arrays(npz: Path) -> tuple[dict[str, np.ndarray], str]:
@@ -189,11 +182,7 @@ def add_study_files(
         eval_trials=0,
         eval_seed=0,
         headline=None,
-        versions={
-            "neurodyn": __version__,
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-        },
+        versions=versions(),
         engine=None,
         stream="-",
         training_seconds=_training_seconds(converted),

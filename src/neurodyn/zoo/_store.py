@@ -323,25 +323,7 @@ def add_study(
     chosen = get_study(study)
     config = load_study_config(chosen, config_path, quick=quick, variant=variant)
     run_ids = list(chosen.runs(config, Path(root)))
-    files: list[ZooEntry] = []
-    if chosen.trained_files is not None:
-        # its trained models that are not runs (circuits) go in as one entry of files
-        files = [
-            add_study_files(
-                study,
-                root,
-                config_path=config_path,
-                quick=quick,
-                variant=variant,
-                replace=replace,
-                zoo=zoo,
-                progress=progress,
-                check_config=not replace,
-            )
-        ]
-        if not run_ids:
-            return files
-    if not run_ids:
+    if not run_ids and chosen.trained_files is None:
         trains = chosen.trains_outside_runs
         raise NeurodynError(
             f"study {study!r} trains no runs (it trains {trains}, which the zoo cannot hold "
@@ -373,6 +355,25 @@ def add_study(
             f"MiB, over its {BUDGET_BYTES / 2**20:.0f} MiB budget; nothing was added: ship "
             "fewer members or keep fewer weights during training (train.keep_weights_every)"
         )
+    files: list[ZooEntry] = []
+    if chosen.trained_files is not None:
+        # its trained models that are not runs (circuits) go in as one entry of files, after
+        # the runs' checks above (with no runs they pass), so a refused study adds nothing
+        files = [
+            add_study_files(
+                study,
+                root,
+                config_path=config_path,
+                quick=quick,
+                variant=variant,
+                replace=replace,
+                zoo=zoo,
+                progress=progress,
+                check_config=not replace,
+            )
+        ]
+        if not run_ids:
+            return files
     if replace:
         # one config per study: its earlier networks go with the new ones (not the files
         # just added)
