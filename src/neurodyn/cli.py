@@ -183,7 +183,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
 
 
 def _cmd_runs(args: argparse.Namespace) -> None:
-    from neurodyn.runs import list_runs
+    from neurodyn.runs import Run, list_runs
 
     _runs_folder(args.runs)
     if args.sweep:
@@ -193,15 +193,49 @@ def _cmd_runs(args: argparse.Namespace) -> None:
     if not records:
         print(f"no runs under {args.runs}/ yet: try `neurodyn demo` or `neurodyn train CONFIG`")
         return
-    print(
-        f"{'id':<34} {'tasks':<16} {'seeds':<10} {'steps':>11} {'status':<11} {'performance':<28} created"
-    )
+    rows = [("id", "tasks", "seeds", "steps", "status", "performance", "created")]
     for r in records:
-        perf = ", ".join(f"{k} {v:.2f}" for k, v in (r.performance or {}).items()) or "-"
-        seeds = ",".join(map(str, r.seeds))
-        print(
-            f"{r.id:<34} {_tasks_text(r.tasks):<16} {seeds:<10} {f'{r.steps_done}/{r.steps_total}':>11} {r.status:<11} {perf:<28} {r.created}"
+        performance, logged_at = r.performance, None
+        if not performance and r.status != "finished":
+            # no final evaluation yet: what training last logged, labelled as such
+            try:
+                logged = Run.open(r.path).logged_performance()
+            except NeurodynError:  # a folder gone or a damaged metrics.csv: nothing to show
+                logged = None
+            if logged is not None:
+                logged_at, performance = logged
+        rows.append(
+            (
+                r.id,
+                _tasks_text(r.tasks),
+                ",".join(map(str, r.seeds)),
+                f"{r.steps_done}/{r.steps_total}",
+                r.status,
+                _performance_text(performance, logged_at),
+                r.created,
+            )
         )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if i == 3 else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip())
+
+
+def _performance_text(performance: dict[str, float] | None, logged_at: int | None) -> str:
+    """A run's performance in one table cell: per task for up to three tasks, else the mean
+    and the worst task (a battery's 20 would not fit); `logged_at`: the step whose logged
+    performance this is, for a run with no final evaluation yet."""
+    if not performance:
+        return "-"
+    if len(performance) <= 3:
+        text = ", ".join(f"{k} {v:.2f}" for k, v in performance.items())
+    else:
+        values = list(performance.values())
+        text = f"mean {sum(values) / len(values):.2f}, min {min(values):.2f}"
+    return text if logged_at is None else f"{text} (logged at step {logged_at})"
 
 
 def _tasks_text(tasks: Sequence[str]) -> str:

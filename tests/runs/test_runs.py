@@ -1,6 +1,7 @@
 import dataclasses
 import sqlite3
 
+import numpy as np
 import pytest
 import torch
 
@@ -263,11 +264,17 @@ def test_cli_train_stop_resume_and_list(tmp_path, capsys):
         == 0
     )
     assert "[stopped]" in capsys.readouterr().out
+    # a stopped run has no final evaluation: the list shows what training last logged
+    assert main(["runs", "--runs", runs]) == 0
+    logged = Run.open(f"{runs}/r").logged_performance()
+    assert logged is not None and logged[0] == 4
+    expected = f"flipflop {logged[1]['flipflop']:.2f} (logged at step 4)"
+    assert expected in capsys.readouterr().out
     assert main(["train", "--resume", f"{runs}/r", "--quiet"]) == 0
     assert "[finished]" in capsys.readouterr().out
     assert main(["runs", "--runs", runs]) == 0
     out = capsys.readouterr().out
-    assert "r " in out and "6/6" in out and "flipflop" in out
+    assert "r " in out and "6/6" in out and "flipflop" in out and "logged" not in out
     assert main(["train", "--resume", f"{runs}/r", "--steps", "8", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "[finished]" in out and Run.open(f"{runs}/r").info().steps_done == 8
@@ -559,3 +566,20 @@ def test_a_runs_folder_given_for_a_run_is_named_as_such(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is a folder of runs, not a run" in err and f"{tmp_path / 'only'}" in err
+
+
+def test_logged_performance_is_the_member_mean_at_the_last_logged_step(tmp_path):
+    run = train_run(small_config(), tmp_path, run_id="t", progress=False)
+    rows = [row for row in run.metrics() if "perf.pdm" in row]
+    last = max(row["step"] for row in rows)
+    mean = np.mean([row["perf.pdm"] for row in rows if row["step"] == last])
+    assert run.logged_performance() == (int(last), {"pdm": pytest.approx(mean)})
+
+
+def test_runs_table_shows_a_battery_by_its_mean_and_worst_task():
+    from neurodyn.cli import _performance_text
+
+    four = {"a": 0.9, "b": 0.5, "c": 1.0, "d": 0.6}
+    assert _performance_text(four, None) == "mean 0.75, min 0.50"
+    assert _performance_text({"a": 0.9}, 40) == "a 0.90 (logged at step 40)"
+    assert _performance_text(None, None) == "-"

@@ -326,6 +326,28 @@ class Run:
             updated=info.updated,
         )
 
+    def logged_performance(self) -> tuple[int, dict[str, float]] | None:
+        """The performance last logged during training: its step and, per task, the mean over
+        members (`perf.<task>` of `metrics.csv`); None before the first log.
+
+        What a run that has not finished (so has no final evaluation in `run.json`) has
+        reached, as `neurodyn runs` shows it. Logged on `train.log_every`'s small batches, it
+        is noisier than the final evaluation.
+
+        Returns
+        -------
+        (step, {task: performance}) or None
+        """
+        rows = [row for row in self.metrics() if any(k.startswith("perf.") for k in row)]
+        if not rows:
+            return None
+        step = max(row["step"] for row in rows)
+        last = [row for row in rows if row["step"] == step]
+        tasks = [k for k in last[0] if k.startswith("perf.")]
+        return int(step), {
+            k.removeprefix("perf."): sum(row[k] for row in last) / len(last) for k in tasks
+        }
+
     def metrics(self) -> list[dict[str, float]]:
         """Rows of `metrics.csv` (step, member, seed, loss, perf.<task>), as numbers."""
         path = self.path / METRICS
