@@ -392,3 +392,90 @@ def test_speed_where_is_q_on_the_selected_states_and_inf_elsewhere():
     q = speed_where(step, h, u, select)
     torch.testing.assert_close(q[select], speed(step, h, u)[select])
     assert bool(torch.isinf(q[~select]).all())
+
+
+def leaky_network(activation, alpha, n_members=2, n_units=12, seed=0):
+    """A CTRNN of random weights (gain 1.5: points and saddles) in float64."""
+    from neurodyn.models import CTRNN, NetworkSpec
+
+    spec = NetworkSpec(
+        2,
+        n_units,
+        1,
+        dt_ms=alpha * 100,
+        tau_ms=100,
+        activation=activation,
+        rec_gain=1.5,
+        sigma_rec=0.0,
+        seeds=tuple(range(seed, seed + n_members)),
+    )
+    net = CTRNN(spec).double()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def cpp_loops_or_skip():
+    from neurodyn.models.recurrence import engine
+
+    if engine("cpu") != "compiled":
+        pytest.skip("the C++ loops are not built here")
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "softplus", "retanh", "linear"])
+@pytest.mark.parametrize("alpha", [1.0, 0.2])
+def test_the_cpp_descent_takes_the_python_loops_steps(activation, alpha, monkeypatch):
+    # LeakySpeed.descend (C++) against _descend_dense's Python loop on the same states: equal
+    # to rounding over the first iterations (later, states near a point accept or refuse a
+    # step on differences of q at rounding level, and the two part: the next test checks
+    # that the points found are the same)
+    from neurodyn.analysis._descent import _descend_dense
+
+    cpp_loops_or_skip()
+    net = leaky_network(activation, alpha)
+    g = torch.Generator().manual_seed(1)
+    h = torch.randn(2, 16, 12, generator=g, dtype=F64)
+    u = torch.randn(2, 16, 2, generator=g, dtype=F64)
+    active = torch.rand(2, 16, generator=g) > 0.25
+    options = FixedPointOptions()
+    for n_iters in (1, 3):
+        cpp = _descend_dense(
+            net.step, h, u, active, n_iters, options, 1e-12, net.speed_and_gradient
+        )
+        monkeypatch.setenv("NEURODYN_ENGINE", "python")
+        assert net.speed_and_gradient(u).descend(h, active, n_iters, {}) is None
+        python = _descend_dense(
+            net.step, h, u, active, n_iters, options, 1e-12, net.speed_and_gradient
+        )
+        monkeypatch.delenv("NEURODYN_ENGINE")
+        for a, b in zip(cpp[:2], python[:2], strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+        for a, b in zip(cpp[2:], python[2:], strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # it did run: the states moved, inactive ones too (their moves are simply not kept)
+    assert (cpp[0] != h).any() and cpp[3].sum() == 3 * active.sum()
+
+
+def test_fixed_points_found_with_the_cpp_descent_are_the_python_loops(monkeypatch):
+    # the three-pattern network as a CTRNN (alpha 1, no input): its 47 points, the same
+    # with either descent, with the same classes
+    from neurodyn.analysis.fixed_points import model_fixed_points
+
+    cpp_loops_or_skip()
+    _, starts = three_pattern_network()
+    net = leaky_network("tanh", 1.0, n_members=1, n_units=24)
+    rows = [[1] * 12 + [-1] * 12, ([1] * 6 + [-1] * 6) * 2, ([1] * 3 + [-1] * 3) * 4]
+    patterns = torch.tensor(rows, dtype=F64)
+    net.W_rec.copy_(2.0 * patterns.T @ patterns / 24)
+    net.b.zero_()
+    options = FixedPointOptions(saddle_starts=True)
+    found = {}
+    for engine in ("auto", "python"):
+        monkeypatch.setenv("NEURODYN_ENGINE", engine)
+        found[engine] = model_fixed_points(net, starts, torch.zeros(2), options=options)
+    cpp, python = found["auto"], found["python"]
+    assert len(cpp) == len(python) == 47
+    assert cpp.count() == python.count()
+    distance = np.linalg.norm(cpp.states[:, None] - python.states[None], axis=-1)
+    assert distance.min(1).max() < 1e-8
+    np.testing.assert_array_equal(cpp.stability, python.stability[distance.argmin(1)])

@@ -209,6 +209,10 @@ def _rows(index: Tensor) -> Tensor:
     return torch.arange(index.shape[0], device=index.device)[:, None]
 
 
+# the options the C++ descent reads (`neurodyn.models.recurrence.speed_descent`)
+_DESCENT_SETTINGS = ("lr", "lr_increase", "lr_decrease", "min_lr", "tol_dq", "max_grad_norm")
+
+
 def _descend_dense(
     step_fn: StepFn,
     h: Tensor,
@@ -232,6 +236,14 @@ def _descend_dense(
         return q, grad
 
     speed_and_raw_grad = by_autograd if speed_grad is None else speed_grad(u)
+    # a leaky network's closed-form speed runs these same iterations in C++ on the CPU
+    # (`CTRNN.speed_and_gradient`'s `LeakySpeed.descend`; None elsewhere)
+    fused = getattr(speed_and_raw_grad, "descend", None)
+    if fused is not None:
+        settings = {k: getattr(options, k) for k in _DESCENT_SETTINGS}
+        done = fused(h.detach(), active, n_iters, dict(settings, stop_below=stop_below))
+        if done is not None:
+            return done
 
     def speed_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
         q, grad = speed_and_raw_grad(x)
@@ -273,7 +285,10 @@ def _descend_dense(
             m.mul_(kept[..., None])
             v.mul_(kept[..., None])
             t.mul_(kept)
-            lr = lr * torch.where(accept, options.lr_increase, options.lr_decrease)
+            # the factors in lr's dtype (as Python floats, torch.where makes them float32:
+            # 1.2 would be 1.2000000477 in a float64 search)
+            up, down = lr.new_tensor(options.lr_increase), lr.new_tensor(options.lr_decrease)
+            lr = lr * torch.where(accept, up, down)
             ran += active
             stuck = (accept & small_gain) | (lr < options.min_lr)
             active = active & ~((q_best < stop_below) | stuck)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import torch
@@ -29,7 +30,13 @@ from torch import Tensor, nn
 
 from neurodyn.errors import ConfigError
 from neurodyn.models._ensemble import EnsembleNetwork
-from neurodyn.models.recurrence import ACTIVATIONS, SLOPES, SLOPES_OF_OUTPUT, leaky_recurrence
+from neurodyn.models.recurrence import (
+    ACTIVATIONS,
+    SLOPES,
+    SLOPES_OF_OUTPUT,
+    leaky_recurrence,
+    speed_descent,
+)
 from neurodyn.models.spec import NetworkSpec, Trajectory
 
 # f'(z) of each activation, for Jacobians in closed form
@@ -313,10 +320,11 @@ class CTRNN(EnsembleNetwork):
         pre = self._preactivation(h, x)
         return (1 - self.spec.alpha) * h + self.spec.alpha * self._f(pre)
 
-    def speed_and_gradient(self, x: Tensor) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+    def speed_and_gradient(self, x: Tensor) -> LeakySpeed:
         """For a fixed-point search at constant inputs `x [E, B, I]` (or `[B, I]`): the function
         `h [E, B, N] -> (q [E, B], dq/dh [E, B, N])` of the speed `q = |F(h, x) - h|^2 / 2`,
-        in closed form, the input's drive `W_in x + b` computed once.
+        in closed form, the input's drive `W_in x + b` computed once (a `LeakySpeed`, which
+        also runs the finder's descent in C++ on the CPU).
 
         With `r = F(h) - h = alpha (f(pre) - h)` and `J = (1 - alpha) I + alpha diag(f') W_rec`,
         `dq/dh = J^T r - r = alpha (W_rec^T (f'(pre) r) - r)`.
@@ -324,22 +332,7 @@ class CTRNN(EnsembleNetwork):
         if x.dim() == 2:
             x = x[None].expand(self.ensemble_size, -1, -1)
         drive = torch.bmm(x, self.W_in.transpose(1, 2)) + self.b[:, None]
-        w_rec, w_rec_t = self.W_rec, self.W_rec.transpose(1, 2)
-        alpha, f, slope = self.spec.alpha, self._f, DERIVATIVES[self.spec.activation]
-        slope_of_output = SLOPES_OF_OUTPUT.get(self.spec.activation)
-
-        def speed_and_gradient(h: Tensor) -> tuple[Tensor, Tensor]:
-            # in place where a temporary is ours: this runs thousands of times per search
-            pre = torch.baddbmm(drive, h, w_rec_t)
-            rates = f(pre)
-            # f' from the rates where it can be (tanh's slope without a second tanh)
-            weighted = slope(pre) if slope_of_output is None else slope_of_output(rates)
-            r = rates.sub_(h).mul_(alpha)
-            weighted.mul_(r)
-            grad = torch.baddbmm(r, weighted, w_rec, beta=-alpha, alpha=alpha)
-            return r.square().sum(-1).mul_(0.5), grad
-
-        return speed_and_gradient
+        return LeakySpeed(drive, self.W_rec, self.spec.alpha, self.spec.activation)
 
     def step_jacobian(self, h: Tensor, x: Tensor) -> Tensor:
         """Jacobian of `step` with respect to h, in closed form.
@@ -359,6 +352,77 @@ class CTRNN(EnsembleNetwork):
         slope = DERIVATIVES[self.spec.activation](self._preactivation(h, x))  # [E, B, N]
         jac = alpha * slope[..., None] * self.W_rec[:, None]  # [E, B, N, N]
         return jac + (1 - alpha) * torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
+
+
+@dataclass(frozen=True)
+class LeakySpeed:
+    """The speed `q(h) = |F(h) - h|^2 / 2` of the leaky map `F(h) = (1 - alpha) h +
+    alpha f(W_rec h + drive)` at constant inputs, and its gradient, in closed form
+    (`CTRNN.speed_and_gradient`).
+
+    Attributes
+    ----------
+    drive : Tensor [E, B, N]   `W_in x + b`
+    w_rec : Tensor [E, N, N]
+    alpha : float
+    activation : str
+    """
+
+    drive: Tensor
+    w_rec: Tensor
+    alpha: float
+    activation: str
+
+    def __call__(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """q `[E, B]` and dq/dh `[E, B, N]` at `h [E, B, N]`.
+
+        Parameters
+        ----------
+        h : Tensor [E, B, N]
+
+        Returns
+        -------
+        (Tensor [E, B], Tensor [E, B, N])
+        """
+        # in place where a temporary is ours: this runs thousands of times per search
+        alpha = self.alpha
+        pre = torch.baddbmm(self.drive, h, self.w_rec.transpose(1, 2))
+        rates = ACTIVATIONS[self.activation](pre)
+        # f' from the rates where it can be (tanh's slope without a second tanh)
+        slope_of_output = SLOPES_OF_OUTPUT.get(self.activation)
+        weighted = (
+            DERIVATIVES[self.activation](pre)
+            if slope_of_output is None
+            else (slope_of_output(rates))
+        )
+        r = rates.sub_(h).mul_(alpha)
+        weighted.mul_(r)
+        grad = torch.baddbmm(r, weighted, self.w_rec, beta=-alpha, alpha=alpha)
+        return r.square().sum(-1).mul_(0.5), grad
+
+    def descend(
+        self, h: Tensor, active: Tensor, n_iters: int, settings: Mapping[str, float]
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+        """The fixed-point finder's descent from `h [E, B, N]` in C++ (`speed_descent`), or
+        None where it does not run (then the finder's Python loop does).
+
+        Parameters
+        ----------
+        h : Tensor [E, B, N]
+        active : Tensor [E, B] of bool
+        n_iters : int
+        settings : mapping
+            The descent's settings (see `neurodyn.models.recurrence.speed_descent`).
+
+        Returns
+        -------
+        (best [E, B, N], q_best [E, B], active [E, B], ran [E, B]) or None
+        """
+        if h.shape != self.drive.shape:
+            return None
+        return speed_descent(
+            h, self.drive, self.w_rec, active, n_iters, self.alpha, self.activation, settings
+        )
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -61,7 +61,12 @@ ENGINES = ("auto", "compiled", "inductor", "python", "reference")
 def _compiled():
     """The C++ time loops (`_recurrence.cpp`, built on first use); None when they cannot be
     built, and the Python loops run instead."""
-    return load_extension("neurodyn_recurrence", Path(__file__).with_name("_recurrence.cpp"))
+    # -fopenmp-simd: the descent's sums over units vectorised (no OpenMP runtime)
+    return load_extension(
+        "neurodyn_recurrence",
+        Path(__file__).with_name("_recurrence.cpp"),
+        ("-O3", "-fopenmp-simd"),
+    )
 
 
 def requested_engine() -> str:
@@ -132,6 +137,57 @@ def _run(drive: Tensor, h0: Tensor, w_rec_t: Tensor, alpha: float, activation: s
         # lerp is the leaky update h + alpha (f(pre) - h) in one kernel
         h = torch.lerp(h, f(pre[:, t]), alpha, out=states[:, t])
     return states, pre
+
+
+def speed_descent(
+    h: Tensor,
+    drive: Tensor,
+    w_rec: Tensor,
+    active: Tensor,
+    n_iters: int,
+    alpha: float,
+    activation: str,
+    settings: Mapping[str, float],
+) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+    """The fixed-point finder's descent on the leaky map's speed, in C++: `n_iters` iterations
+    of `neurodyn.analysis._descent._descend_dense` with the closed-form speed of
+    `CTRNN.speed_and_gradient` (see `_recurrence.cpp`). None where the C++ loops do not run
+    (another device, NEURODYN_ENGINE naming another engine, no build): the caller's Python
+    loop runs instead.
+
+    Parameters
+    ----------
+    h : Tensor [E, K, N]
+    drive : Tensor [E, K, N]
+        `W_in u + b` of each state's input.
+    w_rec : Tensor [E, N, N]
+    active : Tensor [E, K] of bool
+    n_iters : int
+    alpha : float
+    activation : str
+    settings : mapping
+        lr, lr_increase, lr_decrease, min_lr, tol_dq, max_grad_norm and stop_below, as the
+        finder's options name them (stop_below: the q at which a state stops).
+
+    Returns
+    -------
+    (best [E, K, N], q_best [E, K], active [E, K], ran [E, K] int64) or None
+    """
+    if engine(h.device) != "compiled":
+        return None
+    names = ("lr", "lr_increase", "lr_decrease", "min_lr", "tol_dq", "max_grad_norm")
+    best, q_best, still, ran = _compiled().speed_descent(
+        h,
+        drive,
+        w_rec,
+        active,
+        n_iters,
+        alpha,
+        _ACTIVATION_CODES[activation],
+        *(float(settings[k]) for k in names),
+        float(settings["stop_below"]),
+    )
+    return best, q_best, still, ran
 
 
 def _forward(
