@@ -52,6 +52,7 @@ SRC = Path(neurodyn.__file__).parent
 ALLOWED_BUILTIN_RAISES = {
     ("__init__.py", "__getattr__", "AttributeError"): "module __getattr__ protocol (PEP 562)",
     ("models/__init__.py", "__getattr__", "AttributeError"): "module __getattr__ protocol",
+    ("runs/__init__.py", "__getattr__", "AttributeError"): "module __getattr__ protocol",
     ("models/ctrnn.py", "__getattr__", "AttributeError"): "module __getattr__ protocol",
     ("runs/run.py", "RunInfo.__getitem__", "KeyError"): "the Mapping protocol of RunInfo",
     ("tasks/haviv.py", "DelayedClassification._fill", "NotImplementedError"): (

@@ -183,13 +183,21 @@ def _cmd_report(args: argparse.Namespace) -> None:
 
 
 def _cmd_runs(args: argparse.Namespace) -> None:
-    from neurodyn.runs import Run, list_runs
+    # the index and the metrics files only: listing runs imports no torch (a missing index is
+    # rebuilt from the run folders by `list_runs`, which does)
+    from neurodyn.runs._metrics import METRICS, logged_performance, read_metrics
+    from neurodyn.runs.index import INDEX, read_index
 
     _runs_folder(args.runs)
     if args.sweep:
         _print_sweep(args.runs, args.sweep)
         return
-    records = list_runs(args.runs)
+    if (Path(args.runs) / INDEX).exists():
+        records = read_index(args.runs)
+    else:
+        from neurodyn.runs import list_runs
+
+        records = list_runs(args.runs)
     if not records:
         print(f"no runs under {args.runs}/ yet: try `neurodyn demo` or `neurodyn train CONFIG`")
         return
@@ -199,7 +207,7 @@ def _cmd_runs(args: argparse.Namespace) -> None:
         if not performance and r.status != "finished":
             # no final evaluation yet: what training last logged, labelled as such
             try:
-                logged = Run.open(r.path).logged_performance()
+                logged = logged_performance(read_metrics(Path(r.path) / METRICS))
             except NeurodynError:  # a folder gone or a damaged metrics.csv: nothing to show
                 logged = None
             if logged is not None:

@@ -583,3 +583,25 @@ def test_runs_table_shows_a_battery_by_its_mean_and_worst_task():
     assert _performance_text(four, None) == "mean 0.75, min 0.50"
     assert _performance_text({"a": 0.9}, 40) == "a 0.90 (logged at step 40)"
     assert _performance_text(None, None) == "-"
+
+
+def test_listing_runs_imports_no_torch(tmp_path):
+    # `neurodyn runs` read the index through neurodyn.runs, which imported torch: 2-3 s
+    # before a table of a few lines; now the index and the metrics files only
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    train_run(small_config(), runs, run_id="t", until_step=6, progress=False)
+    code = (
+        "import sys; from neurodyn.cli import main; code = main(['runs', '--runs', sys.argv[1]]); "
+        "print(sorted(m for m in ('torch', 'scipy', 'matplotlib.pyplot') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(runs)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "[]" and "(logged at step 6)" in lines[-2], done.stdout
+    # and the package's names still come when read
+    code = "from neurodyn.runs import Run, train_run; import neurodyn.runs as r; print(r.RunInfo.__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "RunInfo", done.stderr

@@ -26,7 +26,6 @@ second one is refused (`RunLocked`) with the name of the first.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import json
 import re
@@ -57,6 +56,7 @@ from neurodyn.errors import (
     nearest_names,
 )
 from neurodyn.models import AdoptedModule, AdoptedNetwork, Network, NetworkSpec, build_model
+from neurodyn.runs._metrics import METRICS, logged_performance, read_metrics
 from neurodyn.runs._summary import run_summary_html
 from neurodyn.runs.config import (
     RunConfig,
@@ -75,7 +75,6 @@ CONFIG = "config.yaml"
 INFO = "run.json"
 WEIGHTS = "model.safetensors"
 CHECKPOINT = "checkpoint.pt"
-METRICS = "metrics.csv"
 ANALYSIS = "analysis"
 HISTORY = "history"
 REPORT = "report.html"
@@ -338,32 +337,11 @@ class Run:
         -------
         (step, {task: performance}) or None
         """
-        rows = [row for row in self.metrics() if any(k.startswith("perf.") for k in row)]
-        if not rows:
-            return None
-        step = max(row["step"] for row in rows)
-        last = [row for row in rows if row["step"] == step]
-        tasks = [k for k in last[0] if k.startswith("perf.")]
-        return int(step), {
-            k.removeprefix("perf."): sum(row[k] for row in last) / len(last) for k in tasks
-        }
+        return logged_performance(self.metrics())
 
     def metrics(self) -> list[dict[str, float]]:
         """Rows of `metrics.csv` (step, member, seed, loss, perf.<task>), as numbers."""
-        path = self.path / METRICS
-        if not path.exists():
-            return []
-        try:
-            with path.open(newline="", encoding="utf-8") as fh:
-                return [
-                    {k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)
-                ]
-        except (ValueError, TypeError, csv.Error) as err:
-            # a short row gives None (TypeError), a garbled cell ValueError
-            raise CorruptFile(
-                f"{path} cannot be read as numbers ({excerpt(str(err), 60)}): the next "
-                "checkpoint rewrites it (`neurodyn train --resume RUN`), or restore a copy"
-            ) from None
+        return read_metrics(self.path / METRICS)
 
     def load_model(self) -> Network:
         """The trained network (all ensemble members) from `model.safetensors`; for an adopted
