@@ -234,7 +234,9 @@ def test_sigterm_stops_a_training_waiting_on_a_build_at_its_next_step(tmp_path):
     env.pop("NEURODYN_ENGINE", None)
     env.pop("NEURODYN_MALLOC", None)
     build = ExtensionBuild(
-        "neurodyn_recurrence", Path(recurrence.__file__).with_name("_recurrence.cpp")
+        "neurodyn_recurrence",
+        Path(recurrence.__file__).with_name("_recurrence.cpp"),
+        recurrence.EXTENSION_FLAGS,
     )
     lock = tmp_path / "cache" / "extensions" / f"{build.module_name}.lock"
     lock.parent.mkdir(parents=True)

@@ -58,14 +58,16 @@ _ACTIVATION_CODES = {"relu": 0, "tanh": 1, "softplus": 2, "retanh": 3, "linear":
 ENGINES = ("auto", "compiled", "inductor", "python", "reference")
 
 
+# the C++ loops' compiler flags (part of their build's name in the cache); -fopenmp-simd: the
+# descent's sums over units vectorised (its pragmas only, no OpenMP runtime)
+EXTENSION_FLAGS = ("-O3", "-fopenmp-simd")
+
+
 def _compiled():
     """The C++ time loops (`_recurrence.cpp`, built on first use); None when they cannot be
     built, and the Python loops run instead."""
-    # -fopenmp-simd: the descent's sums over units vectorised (no OpenMP runtime)
     return load_extension(
-        "neurodyn_recurrence",
-        Path(__file__).with_name("_recurrence.cpp"),
-        ("-O3", "-fopenmp-simd"),
+        "neurodyn_recurrence", Path(__file__).with_name("_recurrence.cpp"), EXTENSION_FLAGS
     )
 
 
