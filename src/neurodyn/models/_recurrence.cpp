@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -175,6 +176,32 @@ inline void activate(int64_t activation, scalar_t z, scalar_t& f, scalar_t& slop
   }
 }
 
+// tanh in float32 as a rational function, the one Eigen uses for float (`ptanh`): within a
+// few ulp, and without branches or calls, so the pass below vectorises (libm's tanhf, or
+// ATen's tanh as a separate pass, would be a fifth to a third of an iteration). float64 keeps
+// ATen's tanh, the Python loop's to the bit.
+inline float tanh_rational(float x) {
+  constexpr float kClamp = 7.90531110763549805f;
+  x = x < -kClamp ? -kClamp : (x > kClamp ? kClamp : x);
+  const float x2 = x * x;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return x * p / q;
+}
+
+// whether tanh comes from ATen (a pass of its own) rather than inside residual_pass
+template <typename scalar_t>
+constexpr bool kTanhThroughATen = !std::is_same_v<scalar_t, float>;
+
 // r = alpha (f(pre) - x), weighted = f'(pre) r, q = |r|^2 / 2 for one state's N units
 template <typename scalar_t>
 inline scalar_t residual_pass(int64_t activation, const scalar_t* __restrict pre,
@@ -182,7 +209,16 @@ inline scalar_t residual_pass(int64_t activation, const scalar_t* __restrict pre
                               scalar_t* __restrict r, scalar_t* __restrict weighted, int64_t n,
                               scalar_t alpha) {
   scalar_t acc = 0;
-  if (activation == 1) {
+  if (activation == 1 && !kTanhThroughATen<scalar_t>) {
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = 0; i < n; ++i) {
+      const scalar_t f = tanh_rational(pre[i]);
+      const scalar_t ri = alpha * (f - x[i]);
+      r[i] = ri;
+      weighted[i] = (1 - f * f) * ri;
+      acc += ri * ri;
+    }
+  } else if (activation == 1) {
 #pragma omp simd reduction(+ : acc)
     for (int64_t i = 0; i < n; ++i) {
       const scalar_t f = rates[i];
@@ -244,23 +280,27 @@ void descend_impl(at::Tensor& best, const at::Tensor& drive, const at::Tensor& w
   std::vector<scalar_t> q_new(S), lr(S, static_cast<scalar_t>(lr0)), steps(S, 0);
   const scalar_t a = alpha, cap = max_grad_norm;
   scalar_t* Q = q_best_t.data_ptr<scalar_t>();
-  // q at x into q_out [S], its clipped gradient into g
-  auto speed = [&](const at::Tensor& x, scalar_t* q_out, at::Tensor& g) {
+  // q at x into q_out [S], its clipped gradient into g; `only`: the states that need them (all
+  // when null; a stopped state's never reach the result)
+  auto speed = [&](const at::Tensor& x, scalar_t* q_out, at::Tensor& g, const bool* only) {
     at::baddbmm_out(pre, drive, x, w_rec_t);
-    if (activation == 1) at::tanh_out(rates, pre);
+    if (activation == 1 && kTanhThroughATen<scalar_t>) at::tanh_out(rates, pre);
     const scalar_t *P = pre.data_ptr<scalar_t>(), *F = rates.data_ptr<scalar_t>(),
                    *X = x.data_ptr<scalar_t>();
     scalar_t *R = r.data_ptr<scalar_t>(), *W = weighted.data_ptr<scalar_t>();
     for (int64_t s = 0; s < S; ++s) {
+      if (only != nullptr && !only[s]) continue;
       q_out[s] = residual_pass<scalar_t>(activation, P + s * N, F + s * N, X + s * N, R + s * N,
                                          W + s * N, N, a);
     }
     // dq/dh = alpha (W_rec^T (f' r) - r)
     at::baddbmm_out(g, r, weighted, w_rec, -alpha, alpha);
     scalar_t* G = g.data_ptr<scalar_t>();
-    for (int64_t s = 0; s < S; ++s) clip<scalar_t>(G + s * N, N, cap);
+    for (int64_t s = 0; s < S; ++s) {
+      if (only == nullptr || only[s]) clip<scalar_t>(G + s * N, N, cap);
+    }
   };
-  speed(best, Q, g_best);
+  speed(best, Q, g_best, nullptr);
   scalar_t *B = best.data_ptr<scalar_t>(), *Pp = proposal.data_ptr<scalar_t>();
   scalar_t *M = m.data_ptr<scalar_t>(), *V = v.data_ptr<scalar_t>();
   scalar_t *Gb = g_best.data_ptr<scalar_t>(), *Gn = g_new.data_ptr<scalar_t>();
@@ -268,14 +308,18 @@ void descend_impl(at::Tensor& best, const at::Tensor& drive, const at::Tensor& w
   int64_t* Ran = ran_t.data_ptr<int64_t>();
   const scalar_t beta1 = 0.9, beta2 = 0.999;
   for (int64_t it = 0; it < n_iters; ++it) {
+    // a stopped state never starts again: once all have, the rest would change nothing
+    if (std::none_of(A, A + S, [](bool a) { return a; })) break;
     for (int64_t s = 0; s < S; ++s) {
+      if (!A[s]) continue;
       steps[s] += 1;
       const scalar_t rate = lr[s] / (1 - std::pow(beta1, steps[s]));
       adam_pass<scalar_t>(B + s * N, Gb + s * N, M + s * N, V + s * N, Pp + s * N, N, rate,
                           1 - std::pow(beta2, steps[s]));
     }
-    speed(proposal, q_new.data(), g_new);
+    speed(proposal, q_new.data(), g_new, A);
     for (int64_t s = 0; s < S; ++s) {
+      if (!A[s]) continue;
       const bool accept = A[s] && (q_new[s] <= Q[s]);
       const bool small_gain = (Q[s] - q_new[s]) < tol_dq;
       if (accept) {
@@ -290,9 +334,9 @@ void descend_impl(at::Tensor& best, const at::Tensor& drive, const at::Tensor& w
         steps[s] = 0;
         lr[s] *= lr_decrease;
       }
-      Ran[s] += A[s];
+      Ran[s] += 1;
       const bool stuck = (accept && small_gain) || (lr[s] < min_lr);
-      A[s] = A[s] && !((Q[s] < stop_below) || stuck);
+      A[s] = !((Q[s] < stop_below) || stuck);
     }
   }
 }
