@@ -51,3 +51,15 @@ def test_the_parser_and_import_neurodyn_leave_torch_unimported():
     code = "import neurodyn; print(neurodyn.CTRNN.__name__, neurodyn.tasks.get('pdm').n_inputs)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "CTRNN 3", done.stderr
+
+
+def test_python_m_neurodyn_runs_the_command():
+    # `python -m neurodyn` said "'neurodyn' is a package and cannot be directly executed"
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "neurodyn", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"neurodyn {neurodyn.__version__}, torch ")
