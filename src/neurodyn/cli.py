@@ -1173,10 +1173,12 @@ def _interrupted_run(args: argparse.Namespace) -> Path | None:
     """The run a Ctrl-C stopped `neurodyn train` in, for the message: the one resumed or
     named, else the newest interrupted run of the runs folder (a new run's name is made
     inside training). None for other commands or where there is none."""
+    if getattr(args, "command", None) != "train" or sys.modules.get("neurodyn.runs") is None:
+        # a Ctrl-C while torch was still being imported: no run was made yet, and importing
+        # again would fail on the half-imported torch with a page of traceback
+        return None
     from neurodyn.runs import Run
 
-    if getattr(args, "command", None) != "train":
-        return None
     if args.resume:
         return Path(args.resume)
     root = Path(args.runs)

@@ -605,3 +605,21 @@ def test_listing_runs_imports_no_torch(tmp_path):
     code = "from neurodyn.runs import Run, train_run; import neurodyn.runs as r; print(r.RunInfo.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "RunInfo", done.stderr
+
+
+def test_ctrl_c_while_the_libraries_import_is_one_line(tmp_path, monkeypatch, capsys):
+    # Ctrl-C before `import torch` finished: the handler imported neurodyn.runs again, which
+    # failed on the half-imported torch with a page of traceback instead of the one line
+    import sys
+
+    from neurodyn import cli
+
+    def interrupted_import(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_train", interrupted_import)
+    monkeypatch.setitem(sys.modules, "neurodyn.runs", None)  # its import never finished
+    assert main(["train", str(tmp_path / "small.yaml"), "--runs", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip() == (
+        "neurodyn: interrupted; a training run can be continued with `neurodyn train --resume RUN`"
+    )
