@@ -1159,12 +1159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         run = _interrupted_run(args) if "args" in locals() else None
-        how = (
-            f"continue it with `neurodyn train --resume {run}`"
-            if run is not None
-            else "a training run can be continued with `neurodyn train --resume RUN`"
-        )
-        print(f"\nneurodyn: interrupted; {how}", file=sys.stderr)
+        interrupted = getattr(args, "command", None) if "args" in locals() else None
+        if run is not None:
+            how = f"; continue it with `neurodyn train --resume {run}`"
+        elif interrupted in (*TRAINING_COMMANDS, "fit", None):
+            how = "; a training run can be continued with `neurodyn train --resume RUN`"
+        else:  # an analysis, a report, a comparison: nothing to resume, run it again
+            how = ""
+        print(f"\nneurodyn: interrupted{how}", file=sys.stderr)
         return 130
     return 0
 

@@ -623,3 +623,16 @@ def test_ctrl_c_while_the_libraries_import_is_one_line(tmp_path, monkeypatch, ca
     assert capsys.readouterr().err.strip() == (
         "neurodyn: interrupted; a training run can be continued with `neurodyn train --resume RUN`"
     )
+
+
+def test_ctrl_c_in_an_analysis_does_not_speak_of_training(tmp_path, monkeypatch, capsys):
+    # a Ctrl-C in `neurodyn fixedpoints` said "a training run can be continued with
+    # `neurodyn train --resume RUN`", as if the search had been training
+    from neurodyn import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_fixedpoints", interrupted)
+    assert main(["fixedpoints", str(tmp_path / "run")]) == 130
+    assert capsys.readouterr().err.strip() == "neurodyn: interrupted"
