@@ -636,3 +636,27 @@ def test_ctrl_c_in_an_analysis_does_not_speak_of_training(tmp_path, monkeypatch,
     monkeypatch.setattr(cli, "_cmd_fixedpoints", interrupted)
     assert main(["fixedpoints", str(tmp_path / "run")]) == 130
     assert capsys.readouterr().err.strip() == "neurodyn: interrupted"
+
+
+def test_train_given_a_task_or_a_run_instead_of_a_config_says_what_to_do(
+    tmp_path, monkeypatch, capsys
+):
+    # `neurodyn train pdm` and `neurodyn train runs/tiny` said only "config file ... does not
+    # exist"
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "pdm", "--runs", "runs"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "neurodyn: error: config file pdm does not exist; pdm is a task: train it from a YAML "
+        "file with `task: pdm` (configs/ in the repository has examples)"
+    )
+    run = Run.create(tmp_path / "runs", small_config(), run_id="tiny")
+    assert main(["train", str(run.path), "--runs", "runs"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"neurodyn: error: config file {run.path} does not exist; {run.path} is a run: "
+        f"continue it with `neurodyn train --resume {run.path}`"
+    )
+    assert main(["train", "nothing.yaml"]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "neurodyn: error: config file nothing.yaml does not exist"
+    )

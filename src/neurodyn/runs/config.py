@@ -532,11 +532,24 @@ def _check_curriculum(config: RunConfig, task: Task | Multitask, steps_given: bo
     return dataclasses.replace(config, train=dataclasses.replace(config.train, steps=total))
 
 
+def _config_hint(path: Path) -> str:
+    """What a config path that is no file was likely meant as: a run folder (to resume) or a
+    task's name (which needs a config around it)."""
+    if (path / "config.yaml").is_file():
+        return f"; {path} is a run: continue it with `neurodyn train --resume {path}`"
+    if str(path) in tasks.names() or str(path) in tasks.BATTERIES:
+        return (
+            f"; {path} is a task: train it from a YAML file with `task: {path}` "
+            "(configs/ in the repository has examples)"
+        )
+    return ""
+
+
 def load_config(path: str | Path, *, stream: int = LATEST_STREAM) -> RunConfig:
     """Read and validate a YAML config file (`stream`: as `parse_config`'s)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} does not exist{_config_hint(path)}")
     data = read_yaml(path)
     try:
         return parse_config(data or {}, stream=stream)
