@@ -750,8 +750,15 @@ def _cmd_fit(args: argparse.Namespace) -> None:
         truth = Path(args.truth)
         if not Run.is_run(truth) and not truth.exists():
             from neurodyn import zoo
+            from neurodyn.errors import ZooEntryNotFound
 
-            truth = zoo.load(args.truth).path  # a zoo network by name
+            try:
+                truth = zoo.load(args.truth).path  # a zoo network by name
+            except ZooEntryNotFound as err:
+                # --truth takes a run folder too: say that none is there either
+                raise ZooEntryNotFound(
+                    f"--truth {excerpt(args.truth)}: no run at that path, and {err}"
+                ) from None
     run = fit_recording(
         args.data,
         config,

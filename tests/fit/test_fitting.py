@@ -107,3 +107,20 @@ def test_psth_conditions_pick_the_coarsest_label_with_a_few_trials_each():
     }
     assert psth_conditions(conditions, trials).tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
     assert psth_conditions({"trial_id": torch.arange(8.0)}, trials) is None
+
+
+def test_a_truth_that_is_neither_a_run_nor_a_zoo_network_says_both(
+    recording, tmp_path, monkeypatch, capsys
+):
+    # `--truth runs/typo` said only "the zoo has no network 'runs/typo'", as if --truth took
+    # zoo names alone
+    _, path = recording
+    monkeypatch.chdir(tmp_path)
+    args = ["fit", str(path), "--rates", "--runs", "runs", "--quiet"]
+    assert main([*args, "--truth", "runs/truht"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        "neurodyn: error: --truth 'runs/truht': no run at that path, and the zoo has no network"
+    )
+    assert err.endswith("`neurodyn zoo list` lists them")
+    assert not (tmp_path / "runs").exists()
