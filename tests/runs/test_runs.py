@@ -660,3 +660,18 @@ def test_train_given_a_task_or_a_run_instead_of_a_config_says_what_to_do(
         capsys.readouterr().err.strip()
         == "neurodyn: error: config file nothing.yaml does not exist"
     )
+
+
+def test_training_a_run_on_drops_the_analyses_of_its_old_weights(tmp_path):
+    # `analyze`, then `train --resume RUN --steps N`, then `report`: the report showed the
+    # trajectories and fixed points of the old weights beside the new step's performance
+    from neurodyn.runs.analyze import analyze_run, load_analyses
+
+    run = train_run(small_config(), tmp_path, run_id="r", progress=False)
+    analyze_run(run, batch_size=16, progress=False)
+    assert load_analyses(run)
+    before = (run.path / "analysis" / "pdm.pca.npz").read_bytes()
+    resume_run(run.path, steps=15, progress=False)
+    assert not load_analyses(run)
+    analyze_run(run, batch_size=16, progress=False)
+    assert (run.path / "analysis" / "pdm.pca.npz").read_bytes() != before  # the new weights'

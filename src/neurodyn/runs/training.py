@@ -33,7 +33,7 @@ from neurodyn.models.recurrence import engine
 from neurodyn.runs.config import RunConfig
 from neurodyn.runs.index import INDEX, remove_from_index
 from neurodyn.runs.loggers import RunLoggers, check_loggers
-from neurodyn.runs.run import CHECKPOINT, Run, _write_config
+from neurodyn.runs.run import ANALYSIS, CHECKPOINT, Run, _write_config
 from neurodyn.tasks import Multitask
 from neurodyn.train import TrainState, evaluate, fit
 
@@ -379,7 +379,22 @@ def _resume(
     state = TrainState.new(model, run.config.train.options())
     if saved is not None:
         run.load_checkpoint(state, saved)
+    _drop_analyses(run, info.steps_done, progress)
     return _train(run, state, until_step, progress, log_to)
+
+
+def _drop_analyses(run: Run, steps_done: int, progress: bool) -> None:
+    """Remove the analyses of the weights training is about to change: a report would
+    otherwise show the fixed points and trajectories of step `steps_done` beside the
+    performance of the run's new last step."""
+    folder = run.path / ANALYSIS
+    if folder.is_dir() and any(folder.iterdir()):
+        shutil.rmtree(folder)
+        stage(
+            f"run {run.id}: its analyses (of the weights at step {steps_done}) removed; "
+            "`neurodyn analyze` or `neurodyn report` computes them again",
+            enabled=progress,
+        )
 
 
 def _extend(run: Run, steps: int) -> Run:
