@@ -199,3 +199,22 @@ def test_leave_one_task_out_makes_one_run_per_held_out_task():
     assert entry == {**battery, "only": ["fdgo", "delaygo"]}
     with pytest.raises(ConfigError, match="needs a config with several tasks"):
         expand_sweep({"name": "x", "config": BASE, "leave_one_task_out": True})
+
+
+def test_the_sweep_table_shows_a_finished_runs_final_evaluation(tmp_path):
+    # the table and the sweep report showed the last logged training batch's performance,
+    # labelled as the final one and different from `neurodyn runs` (0.21 there, 0.139 here)
+    spec = {"name": "f", "config": BASE, "grid": {"train.lr": [0.01]}, "seeds": [3, 4]}
+    run_sweep(expand_sweep(spec), tmp_path, progress=False)
+    run = Run.open(tmp_path / "f-lr=0.01")
+    final = run.info().performance_by_member
+    assert final is not None
+    table = sweep_table(tmp_path, "f")
+    for member, row in enumerate(table.rows):
+        for task, values in final.items():
+            assert row[f"perf.{task}"] == values[member]
+    effect = sweep_effect(table, "train.lr")
+    np.testing.assert_allclose(
+        effect.measures["performance (mean over tasks)"],
+        [np.mean([v[m] for v in final.values()]) for m in range(2)],
+    )

@@ -512,8 +512,9 @@ class SweepTable:
 
 
 def sweep_table(root: str | Path, name: str) -> SweepTable:
-    """The trials of sweep `name` in the runs folder `root`, with their latest metrics (runs
-    not started yet are listed with status 'missing')."""
+    """The trials of sweep `name` in the runs folder `root`, with their latest loss and their
+    performance: a finished run's final evaluation, else what training last logged (runs not
+    started yet are listed with status 'missing')."""
     manifest = read_manifest(root, name)
     rows: list[dict[str, Any]] = []
     for run_id, values in manifest["runs"].items():
@@ -529,8 +530,14 @@ def sweep_table(root: str | Path, name: str) -> SweepTable:
         for row in run.metrics():
             if "loss" in row:
                 last[int(row["member"])] = row
+        # a finished run's performance is its final evaluation (what `neurodyn runs` and the
+        # run's report show), not the last logged training batch's few trials
+        final = info.performance_by_member or {}
         for member, seed in enumerate(run.config.model.seeds):
-            metrics = last.get(member, {})
+            metrics = {
+                **last.get(member, {}),
+                **{f"perf.{task}": values[member] for task, values in final.items()},
+            }
             rows.append(
                 {
                     "run": run_id,
