@@ -124,6 +124,11 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     if args.task_variance:
         _task_variance(run, args)
         return
+    if args.trials is not None:
+        raise ConfigError(
+            "--trials sets the trials of --motifs or --task-variance; the plain analyses "
+            "take 256: leave --trials out, or add one of those two"
+        )
     for result in analyze_run(run, member=args.member, progress=not args.quiet):
         drives = result.recurrent_input_ratio
         ratio = (

@@ -675,3 +675,14 @@ def test_training_a_run_on_drops_the_analyses_of_its_old_weights(tmp_path):
     assert not load_analyses(run)
     analyze_run(run, batch_size=16, progress=False)
     assert (run.path / "analysis" / "pdm.pca.npz").read_bytes() != before  # the new weights'
+
+
+def test_analyze_refuses_trials_without_the_analysis_they_set(tmp_path, capsys):
+    # `neurodyn analyze RUN --trials 5` ran the plain analyses on 256 trials, silently
+    run = Run.create(tmp_path, small_config(), run_id="r")
+    assert main(["analyze", str(run.path), "--trials", "5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "neurodyn: error: --trials sets the trials of --motifs or --task-variance; the plain "
+        "analyses take 256: leave --trials out, or add one of those two"
+    )
+    assert not (run.path / "analysis").exists()
