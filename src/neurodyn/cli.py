@@ -278,6 +278,15 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
     _at_least(args.member, 0, "--member")
     if not 0 <= args.noise < math.inf:
         raise ConfigError(f"--noise must be a finite non-negative number, got {args.noise}")
+    if args.interpolate and args.across_training:
+        raise ConfigError(
+            "--interpolate and --across-training are two searches: ask for one at a time"
+        )
+    if args.saddle_starts and (args.interpolate or args.across_training):
+        raise ConfigError(
+            "--saddle-starts applies to the search at one input, not to --interpolate or "
+            "--across-training: leave it out, or run it on its own"
+        )
     # one lock over the analyses, the fixed points and the report they update
     run = Run.open(args.run)
     with run.writing():

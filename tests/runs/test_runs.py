@@ -686,3 +686,25 @@ def test_analyze_refuses_trials_without_the_analysis_they_set(tmp_path, capsys):
         "analyses take 256: leave --trials out, or add one of those two"
     )
     assert not (run.path / "analysis").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--interpolate", "pdm", "pdm", "--across-training"],
+            "--interpolate and --across-training are two searches: ask for one at a time",
+        ),
+        (
+            ["--across-training", "--saddle-starts"],
+            "--saddle-starts applies to the search at one input, not to --interpolate or "
+            "--across-training: leave it out, or run it on its own",
+        ),
+    ],
+)
+def test_fixedpoints_refuses_options_it_would_ignore(tmp_path, capsys, extra, message):
+    # both searches given ran the interpolation alone; --saddle-starts with either was dropped
+    run = Run.create(tmp_path, small_config(), run_id="r")
+    assert main(["fixedpoints", str(run.path), *extra]) == 2
+    assert capsys.readouterr().err.strip() == f"neurodyn: error: {message}"
+    assert not (run.path / "analysis").exists()
