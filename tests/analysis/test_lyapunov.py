@@ -152,3 +152,27 @@ def test_bad_inputs(tmp_path):
     assert "ask for more" not in spectrum.notes
     spectrum.save(tmp_path / "s.npz")
     assert LyapunovSpectrum.load(tmp_path / "s.npz").exponents == pytest.approx(math.log(0.5))
+
+
+def test_a_stable_cycle_has_dimension_one_on_every_trajectory():
+    # van der Pol: speed varies along the cycle, so the zero exponent's finite-time estimate
+    # (about log(speed ratio) / T) falls either side of 0 from start to start; the dimension
+    # must not follow it down to 0 (nor report 1 + a small fraction from a positive one)
+    from tests.analysis.odes import van_der_pol
+
+    dt = 0.01
+    step, jac = rk4(*van_der_pol(1.5), dt)
+    starts = torch.randn(8, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    spectrum = lyapunov_spectrum(
+        step,
+        starts,
+        NO_INPUT,
+        n_steps=3000,
+        n_transient=2000,
+        dt=dt,
+        step_functions=StepFunctions(jacobian=jac),
+    )
+    raw = kaplan_yorke_dimension(spectrum.exponents, 2)
+    assert (raw < 0.5).any()  # without the tolerance, some trajectories' cycles are points
+    assert (spectrum.exponents[:, 1] < -0.5).all()  # the contracting direction is resolved
+    np.testing.assert_allclose(spectrum.kaplan_yorke, 1.0)

@@ -138,6 +138,28 @@ def kaplan_yorke_dimension(exponents: np.ndarray, n_units: int) -> np.ndarray:
     return dims
 
 
+def estimate_drift(history: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """How far each running estimate still moved over the second half of the run:
+    `max |l(t) - l(T)|` over the history's steps t >= T / 2, `[M, k]`.
+
+    A converged exponent's estimate `l + c / t` drifts by about `|c| / T`, far less than
+    `|l|`; a zero exponent's, `c / t`, by about its whole size. So `|l(T)| <= 2 drift` marks an
+    exponent that the run cannot tell from zero.
+
+    Parameters
+    ----------
+    history : np.ndarray [S, M, k]
+        The running estimates at `steps`, the last at T.
+    steps : np.ndarray [S]
+
+    Returns
+    -------
+    np.ndarray [M, k]
+    """
+    late = history[steps >= steps[-1] / 2]
+    return np.abs(late - history[-1]).max(0)
+
+
 def lyapunov_spectrum(
     step_fn: StepFn,
     initial_states: Tensor,
@@ -277,7 +299,14 @@ def _spectrum(
     exponents = (log_growth / (n_steps * (dt or 1.0))).reshape(-1, k).cpu().numpy()
     order = np.argsort(-exponents, axis=1)
     exponents = np.take_along_axis(exponents, order, axis=1)
-    kaplan_yorke = kaplan_yorke_dimension(exponents, n_units)
+    stacked = np.stack(history).reshape(len(history), -1, k)
+    drift = np.take_along_axis(estimate_drift(stacked, np.array(history_steps)), order, axis=1)
+    # an exponent within its estimate's drift of zero counts as zero for the dimension: a
+    # cycle's zero exponent, estimated as c / T, falls either side of 0 and would move the
+    # dimension by one (a stable cycle came out 0 or 1 trajectory by trajectory)
+    kaplan_yorke = kaplan_yorke_dimension(
+        np.where(np.abs(exponents) <= 2 * drift, 0.0, exponents), n_units
+    )
     notes = (
         f"the {k} exponents found sum to a non-negative number for some trajectories: their "
         f"Kaplan-Yorke dimension is at least {k} (NaN); ask for more exponents"
@@ -289,7 +318,7 @@ def _spectrum(
         member=np.repeat(np.arange(n_members), n_starts),
         initial_states=h0.reshape(-1, n_units).cpu().double().numpy(),
         final_states=h.reshape(-1, n_units).cpu().double().numpy(),
-        history=np.stack(history).reshape(len(history), -1, k),
+        history=stacked,
         history_steps=np.array(history_steps),
         kaplan_yorke=kaplan_yorke,
         dt=float("nan") if dt is None else float(dt),
