@@ -155,6 +155,7 @@ from neurodyn.analysis.lesions import (
 )
 from neurodyn.analysis.lyapunov import (
     LyapunovSpectrum,
+    estimate_drift,
     kaplan_yorke_dimension,
     lyapunov_spectrum,
     model_lyapunov_spectrum,
@@ -405,6 +406,7 @@ __all__ = [
     "engram_density",
     "engram_overlap",
     "epoch_states",
+    "estimate_drift",
     "exact_information",
     "find_avalanches",
     "find_fixed_points",
