@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from neurodyn.analysis._dedup import merge_copies
+from neurodyn.models.recurrence import DESCENT_SETTINGS
 
 if TYPE_CHECKING:
     from neurodyn.analysis.fixed_points import FixedPointOptions
@@ -209,10 +210,6 @@ def _rows(index: Tensor) -> Tensor:
     return torch.arange(index.shape[0], device=index.device)[:, None]
 
 
-# the options the C++ descent reads (`neurodyn.models.recurrence.speed_descent`)
-_DESCENT_SETTINGS = ("lr", "lr_increase", "lr_decrease", "min_lr", "tol_dq", "max_grad_norm")
-
-
 def _descend_dense(
     step_fn: StepFn,
     h: Tensor,
@@ -240,7 +237,7 @@ def _descend_dense(
     # (`CTRNN.speed_and_gradient`'s `LeakySpeed.descend`; None elsewhere)
     fused = getattr(speed_and_raw_grad, "descend", None)
     if fused is not None:
-        settings = {k: getattr(options, k) for k in _DESCENT_SETTINGS}
+        settings = {k: getattr(options, k) for k in DESCENT_SETTINGS}
         done = fused(h.detach(), active, n_iters, dict(settings, stop_below=stop_below))
         if done is not None:
             return done
@@ -255,8 +252,8 @@ def _descend_dense(
     m, v = torch.zeros_like(h), torch.zeros_like(h)
     t = torch.zeros_like(q_best)
     ran = torch.zeros(q_best.shape, dtype=torch.long, device=h.device)
-    # Few operations per iteration: at a few hundred states their count, not their arithmetic,
-    # sets the time. A state's moments, step count and rate matter only while it is active
+    # Few operations per iteration: at a few hundred states their count sets much of the time
+    # (the C++ loop above does the same arithmetic in three passes). A state's moments, step count and rate matter only while it is active
     # (it never restarts within the batch), so they are updated without regard to it.
     for _ in range(n_iters):
         with torch.no_grad():

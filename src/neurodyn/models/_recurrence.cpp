@@ -209,19 +209,10 @@ inline scalar_t residual_pass(int64_t activation, const scalar_t* __restrict pre
                               scalar_t* __restrict r, scalar_t* __restrict weighted, int64_t n,
                               scalar_t alpha) {
   scalar_t acc = 0;
-  if (activation == 1 && !kTanhThroughATen<scalar_t>) {
+  if (activation == 1) {
 #pragma omp simd reduction(+ : acc)
     for (int64_t i = 0; i < n; ++i) {
-      const scalar_t f = tanh_rational(pre[i]);
-      const scalar_t ri = alpha * (f - x[i]);
-      r[i] = ri;
-      weighted[i] = (1 - f * f) * ri;
-      acc += ri * ri;
-    }
-  } else if (activation == 1) {
-#pragma omp simd reduction(+ : acc)
-    for (int64_t i = 0; i < n; ++i) {
-      const scalar_t f = rates[i];
+      const scalar_t f = kTanhThroughATen<scalar_t> ? rates[i] : tanh_rational(pre[i]);
       const scalar_t ri = alpha * (f - x[i]);
       r[i] = ri;
       weighted[i] = (1 - f * f) * ri;
@@ -320,7 +311,7 @@ void descend_impl(at::Tensor& best, const at::Tensor& drive, const at::Tensor& w
     speed(proposal, q_new.data(), g_new, A);
     for (int64_t s = 0; s < S; ++s) {
       if (!A[s]) continue;
-      const bool accept = A[s] && (q_new[s] <= Q[s]);
+      const bool accept = q_new[s] <= Q[s];
       const bool small_gain = (Q[s] - q_new[s]) < tol_dq;
       if (accept) {
         std::copy(Pp + s * N, Pp + (s + 1) * N, B + s * N);

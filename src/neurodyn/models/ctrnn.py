@@ -390,11 +390,10 @@ class LeakySpeed:
         rates = ACTIVATIONS[self.activation](pre)
         # f' from the rates where it can be (tanh's slope without a second tanh)
         slope_of_output = SLOPES_OF_OUTPUT.get(self.activation)
-        weighted = (
-            DERIVATIVES[self.activation](pre)
-            if slope_of_output is None
-            else (slope_of_output(rates))
-        )
+        if slope_of_output is None:
+            weighted = DERIVATIVES[self.activation](pre)
+        else:
+            weighted = slope_of_output(rates)
         r = rates.sub_(h).mul_(alpha)
         weighted.mul_(r)
         grad = torch.baddbmm(r, weighted, self.w_rec, beta=-alpha, alpha=alpha)

@@ -58,6 +58,10 @@ _ACTIVATION_CODES = {"relu": 0, "tanh": 1, "softplus": 2, "retanh": 3, "linear":
 ENGINES = ("auto", "compiled", "inductor", "python", "reference")
 
 
+# the finder's options `speed_descent` reads, in the order the C++ loop takes them (then
+# stop_below, the q at which a state stops)
+DESCENT_SETTINGS = ("lr", "lr_increase", "lr_decrease", "min_lr", "tol_dq", "max_grad_norm")
+
 # the C++ loops' compiler flags (part of their build's name in the cache): -fopenmp-simd, the
 # descent's sums over units vectorised (its pragmas only, no OpenMP runtime); no errno and no
 # traps from maths functions, so that its square roots vectorise (no result changes)
@@ -169,8 +173,8 @@ def speed_descent(
     alpha : float
     activation : str
     settings : mapping
-        lr, lr_increase, lr_decrease, min_lr, tol_dq, max_grad_norm and stop_below, as the
-        finder's options name them (stop_below: the q at which a state stops).
+        `DESCENT_SETTINGS` and stop_below, as the finder's options name them (stop_below: the
+        q at which a state stops).
 
     Returns
     -------
@@ -178,7 +182,6 @@ def speed_descent(
     """
     if engine(h.device) != "compiled":
         return None
-    names = ("lr", "lr_increase", "lr_decrease", "min_lr", "tol_dq", "max_grad_norm")
     best, q_best, still, ran = _compiled().speed_descent(
         h,
         drive,
@@ -187,7 +190,7 @@ def speed_descent(
         n_iters,
         alpha,
         _ACTIVATION_CODES[activation],
-        *(float(settings[k]) for k in names),
+        *(float(settings[k]) for k in DESCENT_SETTINGS),
         float(settings["stop_below"]),
     )
     return best, q_best, still, ran
