@@ -314,6 +314,42 @@ def test_states_joined_to_known_points_give_the_points_every_state_refined_gives
     )
 
 
+def test_points_take_levenberg_marquardts_last_factors_and_join_the_same_states(monkeypatch):
+    # a point located by Levenberg-Marquardt keeps the LU factors of A its last iteration
+    # computed (within one step of it) as its chord matrix, instead of a new Jacobian and LU:
+    # every start ends at the same point as with the factors computed at the point, and the
+    # finder factors fewer matrices
+    from neurodyn.analysis import _descent
+
+    step, starts = three_pattern_network()
+    u = torch.zeros(1, dtype=F64)
+    options = FixedPointOptions(saddle_starts=True)
+    factored = []
+    lu_factor = torch.linalg.lu_factor_ex
+
+    def counting(a, *args, **kwargs):
+        factored.append(a.shape[:-2].numel())
+        return lu_factor(a, *args, **kwargs)
+
+    monkeypatch.setattr(torch.linalg, "lu_factor_ex", counting)
+    reused = find_fixed_points(step, starts, u, options=options)
+    with_reuse, factored[:] = sum(factored), []
+    taken = []
+    of = _descent.LastFactors.of
+    monkeypatch.setattr(
+        _descent.LastFactors,
+        "of",
+        lambda self, keys: taken.extend(of(self, keys)) or [None] * len(keys),
+    )
+    fresh = find_fixed_points(step, starts, u, options=options)
+    assert len(taken) >= len(fresh) and all(f is not None for f in taken)
+    assert with_reuse <= sum(factored) - len(fresh)
+    assert len(reused) == len(fresh) == 47
+    np.testing.assert_allclose(reused.states, fresh.states, atol=1e-10)
+    np.testing.assert_array_equal(reused.stability, fresh.stability)
+    np.testing.assert_array_equal(reused.assignment, fresh.assignment)
+
+
 def test_a_state_joins_a_known_point_only_where_newton_takes_it_there():
     # four wells, one point known (the well at (1, 1)): every state on a grid over all nine
     # points that joins it is one Newton's iteration takes to (1, 1); states near the other

@@ -6,6 +6,7 @@ All states are optimised as one batch; `[E, K, ...]` throughout (E members, K st
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,14 +102,21 @@ def padded(select: Tensor) -> tuple[Tensor, Tensor]:
     return torch.where(valid, order, order[:, :1]), valid
 
 
+@functools.lru_cache(maxsize=16)
+def member_rows(n_members: int, device: torch.device) -> Tensor:
+    """`[E, 1]`: 0 .. E-1, to index `[E, K]` tensors by `[E, L]` indices (read only: cached,
+    since the finder indexes this way a few hundred times per search)."""
+    return torch.arange(n_members, device=device)[:, None]
+
+
 def gather(x: Tensor, index: Tensor) -> Tensor:
     """`x [E, K, ...]` at `index [E, L]` -> `[E, L, ...]`."""
-    return x[torch.arange(x.shape[0], device=x.device)[:, None], index]
+    return x[member_rows(x.shape[0], x.device), index]
 
 
 def scatter(x: Tensor, index: Tensor, valid: Tensor, values: Tensor) -> Tensor:
     """`x` with the valid entries of `values [E, L, ...]` written at `index [E, L]`."""
-    rows = torch.arange(x.shape[0], device=x.device)[:, None].expand_as(index)
+    rows = member_rows(x.shape[0], x.device).expand_as(index)
     x = x.clone()
     x[rows[valid], index[valid]] = values[valid]
     return x
@@ -207,7 +215,7 @@ def descend(
 
 
 def _rows(index: Tensor) -> Tensor:
-    return torch.arange(index.shape[0], device=index.device)[:, None]
+    return member_rows(index.shape[0], index.device)
 
 
 def _descend_dense(
@@ -292,6 +300,31 @@ def _descend_dense(
     return best, q_best, active, ran
 
 
+@dataclass
+class LastFactors:
+    """The LU factors of `A = dF/dh - I` that Levenberg-Marquardt computed last for each
+    state it finished (at the start of its last iteration: within one step of where it
+    ended), kept so that the finder need not factor `A` again at the points it located.
+
+    by_state : {(member, state): (lu [N, N], pivots [N])}, states whose `A` was regular
+    """
+
+    by_state: dict[tuple[int, int], tuple[Tensor, Tensor]]
+
+    def keep(self, index: Tensor, finished: Tensor, lu: Tensor, pivots: Tensor) -> None:
+        """The states `index [E, P]` where `finished` stopped after this iteration with the
+        factors `lu [E, P, N, N]`, `pivots [E, P, N]` (copied: only theirs stay in memory)."""
+        if not bool(finished.any()):
+            return
+        where = torch.nonzero(finished).tolist()
+        for (e, j), lu_j, pivots_j in zip(where, lu[finished], pivots[finished], strict=True):
+            self.by_state[e, int(index[e, j])] = (lu_j, pivots_j)
+
+    def of(self, states: list[tuple[int, int]]) -> list[tuple[Tensor, Tensor] | None]:
+        """The factors of each (member, state), or None where there are none."""
+        return [self.by_state.get(key) for key in states]
+
+
 def levenberg_marquardt(
     step_fn: StepFn,
     h: Tensor,
@@ -302,6 +335,23 @@ def levenberg_marquardt(
     stop_below: float,
     select: Tensor | None = None,
 ) -> Tensor:
+    """`refine` without the factors: the states `[E, K, N]` (see there)."""
+    return refine(
+        step_fn, h, u, options, jacobian_fn, stop_below=stop_below, select=select, keep=False
+    )[0]
+
+
+def refine(
+    step_fn: StepFn,
+    h: Tensor,
+    u: Tensor,
+    options: FixedPointOptions,
+    jacobian_fn: JacobianFn,
+    *,
+    stop_below: float,
+    select: Tensor | None = None,
+    keep: bool = True,
+) -> tuple[Tensor, LastFactors]:
     """Levenberg-Marquardt on the residual `r(h) = F(h, u) - h = 0`, every state at once.
 
     With `A = dF/dh - I` (the closed-form Jacobian where the step function has one), each
@@ -323,10 +373,12 @@ def levenberg_marquardt(
     select : Tensor [E, K] of bool, optional
         The states to refine (the others are returned as they are); if None, those with q
         under `options.slow_q`.
+    keep : bool
+        Keep the LU factors each state had last (else the returned `LastFactors` is empty).
 
     Returns
     -------
-    Tensor [E, K, N]
+    Tensor [E, K, N], and the LU factors each state finished with (`LastFactors`)
 
     Reference: Levenberg (1944), Marquardt (1963); the choice of mu: Fan & Yuan (2005),
     Computing 74.
@@ -338,6 +390,7 @@ def levenberg_marquardt(
     lam = torch.full_like(q, 1e-2)
     stalls = torch.zeros(q.shape, dtype=torch.long, device=h.device)
     eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
+    factors = LastFactors({})
     for _ in range(options.newton_iters):
         if not bool(active.any()):
             break
@@ -366,16 +419,24 @@ def levenberg_marquardt(
             newton = torch.where(better[..., None], newton + chord, newton)
             q_newton = torch.where(better, q_chord, q_newton)
             delta = torch.where(good[..., None], newton, 0.0)
+            trial = hs + delta
+            q_trial = q_newton
+            # a Newton step's model is exact for the linearisation: it counts as well predicted
+            ratio = torch.ones_like(qs)
             damped = ~good
             if bool(damped.any()):
-                delta[damped] = _damped_step(a[damped], residual[damped], lams[damped], eye)
-            trial = hs + delta
-            q_trial = torch.where(good, q_newton, speed(step_fn, trial, us))
-            predicted = qs - 0.5 * (residual + (a @ delta[..., None])[..., 0]).pow(2).sum(-1)
-            ratio = (qs - q_trial) / predicted.clamp(min=torch.finfo(h.dtype).tiny)
+                # the damped steps' model and their q, for those states only (a matrix product
+                # per state was a tenth of an iteration)
+                a_damped, r_damped = a[damped], residual[damped]
+                step = _damped_step(a_damped, r_damped, lams[damped], eye)
+                delta[damped] = step
+                trial[damped] = hs[damped] + step
+                q_trial = torch.where(good, q_newton, speed(step_fn, trial, us))
+                model = r_damped + (a_damped @ step[..., None])[..., 0]
+                predicted = qs[damped] - 0.5 * model.pow(2).sum(-1)
+                tiny = torch.finfo(h.dtype).tiny
+                ratio[damped] = (qs[damped] - q_trial[damped]) / predicted.clamp(min=tiny)
             accept = q_trial < qs
-            # a Newton step's model is exact for the linearisation: it counts as well predicted
-            ratio = torch.where(good, 1.0, ratio)
             hs = torch.where(accept[..., None], trial, hs)
             q_new = torch.where(accept, q_trial, qs)
             # trust-region update of lam: shrink when the model predicted the decrease well
@@ -395,8 +456,10 @@ def levenberg_marquardt(
             lam = scatter(lam, index, valid, lams)
             stalls = scatter(stalls, index, valid, stall)
             keep_going = (q_new >= stop_below) & (stall < 3)
+            if keep:
+                factors.keep(index, valid & ~keep_going & (info == 0), lu, pivots)
             active = scatter(torch.zeros_like(active), index, valid, keep_going)
-    return h
+    return h, factors
 
 
 def _damped_step(a: Tensor, residual: Tensor, lam: Tensor, eye: Tensor) -> Tensor:

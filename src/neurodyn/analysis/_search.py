@@ -19,6 +19,7 @@ from neurodyn.analysis._dedup import merge_copies
 from neurodyn.analysis._descent import (
     FinderProgress,
     JacobianFn,
+    LastFactors,
     ProgressFn,
     SpeedGradFn,
     StepFn,
@@ -28,6 +29,7 @@ from neurodyn.analysis._descent import (
     gather,
     levenberg_marquardt,
     padded,
+    refine,
     scatter,
     speed,
     speed_where,
@@ -175,10 +177,21 @@ class KnownPoints:
         """A new batch of starts begins: the points are no longer held by any of its states."""
         self.holder = [[-1] * len(held) for held in self.holder]
 
-    def add(self, h: Tensor, u: Tensor, group: Tensor, select: Tensor) -> Tensor:
+    def add(
+        self,
+        h: Tensor,
+        u: Tensor,
+        group: Tensor,
+        select: Tensor,
+        factors: LastFactors | None = None,
+    ) -> Tensor:
         """Register the selected states of `h [E, K, N]` (located to `tol_q`) as points, or
         find each among those known: returns the state holding each one's point `[E, K]`
-        (itself when new, or when its point had no holder in this search)."""
+        (itself when new, or when its point had no holder in this search).
+
+        `factors`: the LU factors Levenberg-Marquardt last computed for each state, within
+        one step of the point it located; a new point takes them as its chord matrix instead
+        of a new Jacobian and LU (a third of a search's factorisations)."""
         tol = self.solver.options.tol_unique
         holder = torch.arange(h.shape[1], device=h.device).expand(h.shape[0], -1).clone()
         new = torch.zeros_like(select)
@@ -210,9 +223,16 @@ class KnownPoints:
                     self.states[e].append(h[e, k])
                     self.inputs[e].append(u[e, k])
                     self.group[e].append(groups[i])
-        if bool(new.any()):
-            # the chord method's matrices, one Jacobian call for the new points of all members
-            index, valid = padded(new)
+        # the chord method's matrices: Levenberg-Marquardt's last, or else one Jacobian call
+        # for the new points (of all members) without them
+        points = [(e, k) for e, k in torch.nonzero(new).tolist()]
+        last = factors.of(points) if factors is not None else [None] * len(points)
+        given = dict(zip(points, last, strict=True))
+        missing = [key for key, value in given.items() if value is None]
+        if missing:
+            wanted = torch.zeros_like(new)
+            wanted[tuple(torch.tensor(missing, device=h.device).T)] = True
+            index, valid = padded(wanted)
             jac = self.solver.fine_jacobian(gather(h, index), gather(u, index)).detach()
             eye = torch.eye(h.shape[-1], dtype=jac.dtype, device=jac.device)
             lu, pivots, info = torch.linalg.lu_factor_ex(jac - eye)
@@ -220,7 +240,9 @@ class KnownPoints:
                 for j in torch.nonzero(valid[e]).flatten().tolist():
                     # a singular A (a line attractor's point) takes no state in
                     regular = int(info[e, j]) == 0
-                    self.factors[e].append((lu[e, j], pivots[e, j]) if regular else None)
+                    given[e, int(index[e, j])] = (lu[e, j], pivots[e, j]) if regular else None
+        for e, k in given:  # in the order the points were registered (member, then state)
+            self.factors[e].append(given[e, k])
         return holder
 
     def join(self, h: Tensor, u: Tensor, group: Tensor, candidates: Tensor) -> Tensor:
@@ -377,7 +399,7 @@ def _descend_and_absorb(
             pick = _spread(h, q, arrived, radius) if options.merge else arrived
             radius /= 2
             fine = torch.where(pick[..., None], h.to(solver.fine_dtype), fine)
-            fine = levenberg_marquardt(
+            fine, factors = refine(
                 solver.fine_step,
                 fine,
                 u_fine,
@@ -391,7 +413,9 @@ def _descend_and_absorb(
             with torch.no_grad():
                 q_fine = speed_where(solver.fine_step, fine, u_fine, pick)
             leader = torch.where(
-                pick, known.add(fine, u_fine, group, pick & (q_fine < options.tol_q)), leader
+                pick,
+                known.add(fine, u_fine, group, pick & (q_fine < options.tol_q), factors),
+                leader,
             )
             # a tail state Levenberg-Marquardt did not take near a point descends again
             back = pick & tail & (q_fine >= max(options.slow_q, stop_below))
@@ -445,13 +469,18 @@ def _spread(h: Tensor, q: Tensor, candidates: Tensor, radius: float) -> Tensor:
     pick = torch.zeros_like(candidates)
     for e in range(h.shape[0]):
         rows = torch.nonzero(candidates[e]).flatten()
+        if not len(rows):
+            continue
         rows = rows[torch.argsort(q[e, rows], stable=True)]
-        x = h[e, rows]
-        left = torch.ones(len(rows), dtype=torch.bool, device=h.device)
-        while bool(left.any()):
-            first = int(torch.nonzero(left)[0])
-            pick[e, rows[first]] = True
-            left &= (x - x[first]).norm(dim=-1) > radius
+        # one pick per pass: on the host, where an operation costs a microsecond, not ten
+        x = h[e, rows].cpu().numpy()
+        left = np.ones(len(rows), dtype=bool)
+        chosen = []
+        while left.any():
+            first = int(np.argmax(left))
+            chosen.append(first)
+            left &= np.linalg.norm(x - x[first], axis=-1) > radius
+        pick[e, rows[torch.tensor(chosen, device=h.device)]] = True
     return pick
 
 

@@ -350,8 +350,11 @@ class CTRNN(EnsembleNetwork):
         """
         alpha = self.spec.alpha
         slope = DERIVATIVES[self.spec.activation](self._preactivation(h, x))  # [E, B, N]
-        jac = alpha * slope[..., None] * self.W_rec[:, None]  # [E, B, N, N]
-        return jac + (1 - alpha) * torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
+        # one pass over the [E, B, N, N] result (a Levenberg-Marquardt iteration builds one per
+        # state: three passes were a third of its time at N = 128), the diagonal in place
+        jac = (alpha * slope)[..., None] * self.W_rec[:, None]
+        jac.diagonal(dim1=-2, dim2=-1).add_(1 - alpha)
+        return jac
 
 
 @dataclass(frozen=True)
