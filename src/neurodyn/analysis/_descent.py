@@ -95,6 +95,12 @@ def padded(select: Tensor) -> tuple[Tensor, Tensor]:
     gather each member's subset into `[E, L, N]`, padding with the member's first selected
     state, and `valid [E, L]` says which entries are real.
     """
+    if select.shape[0] == 1 and select.shape[1]:
+        # one network (the common case): its selected states in order, none padded
+        rows = torch.nonzero(select[0])
+        if len(rows):
+            index = rows.T
+            return index, torch.ones_like(index, dtype=torch.bool)
     counts = select.sum(1)
     length = max(int(counts.max()), 1) if select.numel() else 1
     order = torch.argsort((~select).to(torch.int8), dim=1, stable=True)[:, :length]

@@ -299,9 +299,10 @@ class KnownPoints:
                     if count:
                         factors = self.factors[e][p]
                         assert factors is not None  # a singular point's candidates stopped
+                        # rows r^T A^-T: A^-1 r for each state, without transposing
                         step[e, start : start + count] = torch.linalg.lu_solve(
-                            *factors, residual[e, start : start + count].mT
-                        ).mT
+                            *factors, residual[e, start : start + count], left=False, adjoint=True
+                        )
                         start += count
             x = x - step
             after = (x - target).norm(dim=-1)
