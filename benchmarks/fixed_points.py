@@ -295,14 +295,14 @@ def compare_with_fpf(args: argparse.Namespace, n_hidden: int, device: torch.devi
     print(
         "| finder | points (stable / saddles) | points per kind of start | max q "
         "| of FixedPointFinder's matched | seconds | speed-up | CPU seconds | CPU speed-up "
-        "| eigenvectors read after (s) |"
+        "| CPU speed-up per round: median (range) | eigenvectors read after (s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     base, cpu_base = median.get("fpf"), cpu_median.get("fpf")
     if base is not None:
         print(
             f"| FixedPointFinder, {args.initial_states} starts | {len(theirs)} | | "
-            f"{their_q.max():.1e} | | {base:.3f} | 1.0x | {cpu_base:.3f} | 1.0x | (included) |"
+            f"{their_q.max():.1e} | | {base:.3f} | 1.0x | {cpu_base:.3f} | 1.0x | | (included) |"
         )
     for label in rows:
         fps = found[label]
@@ -311,10 +311,19 @@ def compare_with_fpf(args: argparse.Namespace, n_hidden: int, device: torch.devi
         match = f"{matched(theirs, fps.states, 1e-3)} of {len(theirs)}" if base else "n/a"
         ratio = f"{base / median[label]:.1f}x" if base else "n/a"
         cpu_ratio = f"{cpu_base / cpu_median[label]:.1f}x" if cpu_base else "n/a"
+        # each round's FixedPointFinder time over this row's, seconds apart: robust to the
+        # machine's load changing between rounds, which moves the ratio of medians
+        fpf_cpu = cpu_times.get("fpf", [])
+        rounds = [a / b for a, b in zip(fpf_cpu, cpu_times[label][: len(fpf_cpu)], strict=True)]
+        per_round = (
+            f"{statistics.median(rounds):.1f}x ({min(rounds):.1f}-{max(rounds):.1f})"
+            if rounds
+            else "n/a"
+        )
         print(
             f"| {label} | {len(fps)} ({counts['stable']} / {counts['saddle']}) | {kinds} | "
             f"{fps.q.max():.1e} | {match} | {median[label]:.3f} | {ratio} | "
-            f"{cpu_median[label]:.3f} | {cpu_ratio} | "
+            f"{cpu_median[label]:.3f} | {cpu_ratio} | {per_round} | "
             f"{statistics.median(vector_times[label]):.3f} |"
         )
 
