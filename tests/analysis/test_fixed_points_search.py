@@ -40,7 +40,7 @@ def test_levenberg_marquardt_converges_to_1e_10_on_a_linear_and_a_nonlinear_syst
     u = torch.zeros(1, 16, 1, dtype=F64)
     options = FixedPointOptions(slow_q=1e3)
     jac = lambda h, x: a.expand(*h.shape[:-1], 5, 5)  # noqa: E731
-    found = levenberg_marquardt(linear, starts, u, options, jac, stop_below=1e-30)
+    found, _ = levenberg_marquardt(linear, starts, u, options, jac, stop_below=1e-30)
     assert (found - exact).abs().max() < 1e-10
 
     # the double well of four_wells from near (1, -1): quadratic convergence to the corner
@@ -50,7 +50,7 @@ def test_levenberg_marquardt_converges_to_1e_10_on_a_linear_and_a_nonlinear_syst
         return torch.diag_embed(1 + DT * (1 - 3 * h**2))
 
     near = torch.tensor([[[0.8, -1.3], [1.2, -0.7]]], dtype=F64)
-    found = levenberg_marquardt(step, near, u[:, :2], options, step_jacobian, stop_below=1e-30)
+    found, _ = levenberg_marquardt(step, near, u[:, :2], options, step_jacobian, stop_below=1e-30)
     np.testing.assert_allclose(found[0].numpy(), [[1, -1], [1, -1]], atol=1e-10)
     assert speed(step, found, u[:, :2]).max() < 1e-20
 
@@ -163,7 +163,7 @@ def test_levenberg_marquardt_falls_back_to_the_damped_step_where_newton_fails():
     newton = starts - torch.atan(starts) * (1 + starts**2)
     assert (newton.abs() > starts.abs()).all()
     u = torch.zeros(1, 2, 1, dtype=F64)
-    found = levenberg_marquardt(
+    found, _ = levenberg_marquardt(
         step, starts, u, FixedPointOptions(slow_q=1e3), step_jacobian, stop_below=1e-30
     )
     assert found.abs().max() < 1e-10 and speed(step, found, u).max() < 1e-20

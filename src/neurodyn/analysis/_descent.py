@@ -340,23 +340,7 @@ def levenberg_marquardt(
     *,
     stop_below: float,
     select: Tensor | None = None,
-) -> Tensor:
-    """`refine` without the factors: the states `[E, K, N]` (see there)."""
-    return refine(
-        step_fn, h, u, options, jacobian_fn, stop_below=stop_below, select=select, keep=False
-    )[0]
-
-
-def refine(
-    step_fn: StepFn,
-    h: Tensor,
-    u: Tensor,
-    options: FixedPointOptions,
-    jacobian_fn: JacobianFn,
-    *,
-    stop_below: float,
-    select: Tensor | None = None,
-    keep: bool = True,
+    keep: bool = False,
 ) -> tuple[Tensor, LastFactors]:
     """Levenberg-Marquardt on the residual `r(h) = F(h, u) - h = 0`, every state at once.
 
@@ -380,7 +364,8 @@ def refine(
         The states to refine (the others are returned as they are); if None, those with q
         under `options.slow_q`.
     keep : bool
-        Keep the LU factors each state had last (else the returned `LastFactors` is empty).
+        Keep the LU factors each state finished with (else the returned `LastFactors` is
+        empty).
 
     Returns
     -------

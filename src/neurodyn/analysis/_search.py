@@ -29,7 +29,6 @@ from neurodyn.analysis._descent import (
     gather,
     levenberg_marquardt,
     padded,
-    refine,
     scatter,
     speed,
     speed_where,
@@ -119,7 +118,7 @@ def search(
         )
         h, u_fine = h.to(solver.fine_dtype), u.to(solver.fine_dtype)
         # to the precision of the dtype: q ~ 1e-25 in float64, what tol_q * 1e-9 asks
-        h = levenberg_marquardt(
+        h, _ = levenberg_marquardt(
             solver.fine_step,
             h,
             u_fine,
@@ -400,7 +399,7 @@ def _descend_and_absorb(
             pick = _spread(h, q, arrived, radius) if options.merge else arrived
             radius /= 2
             fine = torch.where(pick[..., None], h.to(solver.fine_dtype), fine)
-            fine, factors = refine(
+            fine, factors = levenberg_marquardt(
                 solver.fine_step,
                 fine,
                 u_fine,
@@ -408,6 +407,7 @@ def _descend_and_absorb(
                 solver.fine_jacobian,
                 stop_below=options.tol_q * 1e-9,
                 select=pick,
+                keep=True,
             )
             refined |= pick
             arrived &= ~pick
