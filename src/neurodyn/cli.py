@@ -287,6 +287,11 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
             "--saddle-starts applies to the search at one input, not to --interpolate or "
             "--across-training: leave it out, or run it on its own"
         )
+    if args.member is not None and not (args.interpolate or args.across_training):
+        raise ConfigError(
+            "--member picks the network for --interpolate or --across-training; the search "
+            "at one input covers every member: leave it out"
+        )
     # one lock over the analyses, the fixed points and the report they update
     run = Run.open(args.run)
     with run.writing():
@@ -313,8 +318,9 @@ def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
             a,
             b,
             epoch=args.epoch,
-            member=args.member,
+            member=args.member or 0,
             n_initial=args.initial_states or 256,
+            noise=args.noise,
             progress=progress,
         )
         counts = cont.counts()
@@ -333,8 +339,9 @@ def _fixedpoints(run: Run, args: argparse.Namespace) -> None:
             run,
             task=args.task,
             epoch=args.epoch,
-            member=args.member,
+            member=args.member or 0,
             n_initial=args.initial_states or 256,
+            noise=args.noise,
             progress=progress,
         )
         for i, step in enumerate(result.steps):
@@ -933,7 +940,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--epoch", help="whose constant input to use (default: delay, memory or stimulus)"
     )
-    p.add_argument("--member", type=int, default=0, help="ensemble member for --interpolate")
+    p.add_argument(
+        "--member",
+        type=int,
+        help="ensemble member for --interpolate or --across-training (default 0)",
+    )
     p.add_argument(
         "--initial-states",
         type=int,

@@ -97,3 +97,23 @@ def test_cli_fixedpoints_writes_results_and_report(flipflop_run, capsys):
     assert "Fixed and slow points under the constant input of the memory epoch" in report
     assert "Fixed points across training" in report
     assert main(["fixedpoints", str(flipflop_run.path), "--epoch", "nope"]) == 2
+
+
+@pytest.mark.parametrize(
+    "search", [["--across-training"], ["--interpolate", "flipflop", "flipflop"]]
+)
+def test_cli_fixedpoints_gives_noise_and_member_to_the_searches_along_training_and_inputs(
+    flipflop_run, monkeypatch, search
+):
+    # --noise reached only the search at one input (the other two took their default, 0.1)
+    seen = {}
+
+    def spy(run, *args, **kwargs):
+        seen.update(kwargs)
+        raise NeurodynError("stopped by the test")
+
+    monkeypatch.setattr(fp, "across_training", spy)
+    monkeypatch.setattr(fp, "interpolate_run", spy)
+    argv = ["fixedpoints", str(flipflop_run.path), *search, "--noise", "0.3", "--member", "0"]
+    assert main(argv) == 2
+    assert seen["noise"] == 0.3 and seen["member"] == 0

@@ -700,6 +700,11 @@ def test_analyze_refuses_trials_without_the_analysis_they_set(tmp_path, capsys):
             "--saddle-starts applies to the search at one input, not to --interpolate or "
             "--across-training: leave it out, or run it on its own",
         ),
+        (
+            ["--member", "1"],
+            "--member picks the network for --interpolate or --across-training; the search "
+            "at one input covers every member: leave it out",
+        ),
     ],
 )
 def test_fixedpoints_refuses_options_it_would_ignore(tmp_path, capsys, extra, message):
