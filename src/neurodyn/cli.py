@@ -115,21 +115,26 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     from neurodyn.runs.analyze import analyze_run
 
     _at_least(args.member, 0, "--member")
-    run = Run.open(args.run)
     if args.motifs and args.task_variance:
         raise ConfigError("--motifs and --task-variance are two analyses: ask for one at a time")
+    if args.member is not None and (args.motifs or args.task_variance):
+        raise ConfigError(
+            "--member picks the network of the plain analyses; --motifs and --task-variance "
+            "cover every member: leave it out"
+        )
+    if args.trials is not None and not (args.motifs or args.task_variance):
+        raise ConfigError(
+            "--trials sets the trials of --motifs or --task-variance; the plain analyses "
+            "take 256: leave --trials out, or add one of those two"
+        )
+    run = Run.open(args.run)
     if args.motifs:
         _motifs(run, args)
         return
     if args.task_variance:
         _task_variance(run, args)
         return
-    if args.trials is not None:
-        raise ConfigError(
-            "--trials sets the trials of --motifs or --task-variance; the plain analyses "
-            "take 256: leave --trials out, or add one of those two"
-        )
-    for result in analyze_run(run, member=args.member, progress=not args.quiet):
+    for result in analyze_run(run, member=args.member or 0, progress=not args.quiet):
         drives = result.recurrent_input_ratio
         ratio = (
             ", ".join(
@@ -895,7 +900,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="run the analyses of a trained run")
     p.add_argument("run")
-    p.add_argument("--member", type=int, default=0, help="which ensemble member (default 0)")
+    p.add_argument(
+        "--member", type=int, help="which ensemble member (default 0; the plain analyses)"
+    )
     p.add_argument(
         "--motifs",
         action="store_true",

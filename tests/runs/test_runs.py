@@ -688,6 +688,18 @@ def test_analyze_refuses_trials_without_the_analysis_they_set(tmp_path, capsys):
     assert not (run.path / "analysis").exists()
 
 
+@pytest.mark.parametrize("analysis", ["--motifs", "--task-variance"])
+def test_analyze_refuses_a_member_for_the_analyses_of_every_member(tmp_path, capsys, analysis):
+    # `--member 1` beside either was ignored: both analyse every member
+    run = Run.create(tmp_path, small_config(), run_id="r")
+    assert main(["analyze", str(run.path), analysis, "--member", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "neurodyn: error: --member picks the network of the plain analyses; --motifs and "
+        "--task-variance cover every member: leave it out"
+    )
+    assert not (run.path / "analysis").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
