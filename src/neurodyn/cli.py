@@ -518,17 +518,22 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     )
     from neurodyn.runs.config import check_name
 
-    _runs_folder(args.runs)
+    if args.runs is not None:
+        _runs_folder(args.runs)
     _at_least(args.trials, 1, "--trials")
     if args.name is not None:
         check_name(args.name, "--name")  # before the comparison is computed
     runs = [Run.open(path) for path in args.runs_to_compare]
     if args.sweep:
-        runs += sweep_runs(args.runs, args.sweep)
+        runs += sweep_runs(args.runs or "runs", args.sweep)
     if not runs:
         raise NeurodynError("name the runs to compare (RUN ...) or a sweep (--sweep NAME)")
+    # without --runs, the comparison goes beside the runs it compares (where `neurodyn serve`
+    # of their folder finds it), not into a ./runs the user may never have made
+    parents = {run.path.parent for run in runs}
+    root = args.runs or (str(parents.pop()) if len(parents) == 1 else "runs")
     result = compare_runs(runs, args.metric, n_trials=args.trials, progress=not args.quiet)
-    folder = save_comparison(result, args.runs, args.name)
+    folder = save_comparison(result, root, args.name)
     setup = comparison_setup(runs, args.metric, n_trials=args.trials)
     report = write_comparison_report(folder / "report.html", result, setup=setup.describe())
     print(f"{len(result.labels)} networks compared with {result.metric}; report: {report}")
@@ -1039,7 +1044,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--trials", type=int, default=32, help="trials of the task (default 32)")
     p.add_argument(
-        "--runs", default="runs", help="runs folder: sweeps and compare-NAME/ (default runs)"
+        "--runs",
+        help="runs folder: the sweep's runs and compare-NAME/ (default: the compared runs' "
+        "folder, else runs)",
     )
     p.add_argument("--name", help="name of the comparison folder")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

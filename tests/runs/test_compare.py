@@ -70,6 +70,19 @@ def test_cli_compare_writes_a_report_and_rejects_other_tasks(tmp_path, capsys):
     assert svcca[0, 1] < 0.99 and svcca[0, 2] < 0.99
 
 
+def test_cli_compare_without_runs_writes_beside_the_compared_runs(tmp_path, monkeypatch, capsys):
+    # it wrote ./runs/compare-NAME/ wherever the command was started, making a runs folder
+    a, b = small_run(tmp_path / "mine", "a", [1]), small_run(tmp_path / "mine", "b", [2])
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(a.path), str(b.path), "--trials", "4", "--name", "x"]) == 0
+    assert (tmp_path / "mine" / "compare-x" / "report.html").exists()
+    assert not (tmp_path / "runs").exists()
+    # runs of two folders: ./runs, as before
+    c = small_run(tmp_path / "theirs", "c", [3])
+    assert main(["compare", str(a.path), str(c.path), "--trials", "4", "--name", "y"]) == 0
+    assert (tmp_path / "runs" / "compare-y" / "report.html").exists()
+
+
 def test_svcca_gives_one_for_a_rotation_and_the_planted_canonical_correlations():
     # x and y share three directions with correlations rho exactly: orthonormal centred
     # columns q, x = q[:, :3], y = q[:, :3] rho + q[:, 3:6] sqrt(1 - rho^2), each then mixed
