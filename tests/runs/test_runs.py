@@ -725,3 +725,14 @@ def test_fixedpoints_refuses_options_it_would_ignore(tmp_path, capsys, extra, me
     assert main(["fixedpoints", str(run.path), *extra]) == 2
     assert capsys.readouterr().err.strip() == f"neurodyn: error: {message}"
     assert not (run.path / "analysis").exists()
+
+
+def test_a_run_without_weights_says_how_to_get_them(tmp_path):
+    # a finished run whose weights were deleted said "no weights yet", as if it could train on
+    run = Run.create(tmp_path, small_config(), run_id="r")
+    with pytest.raises(RunNotFound, match=r"has no weights yet; `neurodyn train --resume .*r`"):
+        run.load_model()
+    trained = train_run(small_config(), tmp_path, run_id="t", progress=False)
+    (trained.path / WEIGHTS).unlink()
+    with pytest.raises(RunNotFound, match=r"though run t finished \(deleted or moved\?\)"):
+        trained.load_model()

@@ -348,7 +348,15 @@ class Run:
         run (`neurodyn.adopt`), its modules rebuilt from their import paths."""
         path = self.path / WEIGHTS
         if not path.exists():
-            raise RunNotFound(f"{path} does not exist: run {self.id} has no weights yet")
+            if self.info().status == "finished":
+                raise RunNotFound(
+                    f"{path} does not exist, though run {self.id} finished (deleted or moved?): "
+                    "put it back, or train the run again from its config.yaml"
+                )
+            raise RunNotFound(
+                f"{path} does not exist: run {self.id} has no weights yet; "
+                f"`neurodyn train --resume {self.path}` trains it on"
+            )
         if self.config.model.adopted is not None:
             return self._load_adopted(path, self.config.model.adopted)
         try:
