@@ -373,3 +373,12 @@ def test_install_hints_follow_how_neurodyn_is_installed(monkeypatch):
     assert errors.install_hint("serve") == "pip install 'neurodyn[serve]'"
     installed('{"dir_info": {}, "url": "file:///x/neurodyn"}')  # a clone, installed as a copy
     assert errors.install_hint("ray") == "pip install 'neurodyn[ray]'"
+
+
+def test_nearest_names_offer_the_close_names_only():
+    from neurodyn.errors import nearest_names
+
+    fields = ["n_hidden", "tau_ms", "mask_in", "mask_rec", "seeds"]
+    assert nearest_names("n_hiden", fields) == ["n_hidden"]
+    assert nearest_names("mask", fields) == ["mask_in", "mask_rec"]  # equally close: both
+    assert nearest_names("zzz", fields) == []

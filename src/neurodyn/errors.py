@@ -120,8 +120,12 @@ class EngineChanged(NeurodynWarning):
 
 
 def nearest_names(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """The candidates closest to `name` (for 'did you mean' hints)."""
-    return difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.4)
+    """The candidates closest to `name` (for 'did you mean' hints): up to `n` of those at
+    least 0.4 similar, only those nearly as close as the closest (a typo's one fix is not
+    followed by names it merely shares letters with: `n_hiden` -> `n_hidden`, not `mask_in`)."""
+    close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.4)
+    score = {c: difflib.SequenceMatcher(None, name, c).ratio() for c in close}
+    return [c for c in close if score[c] >= score[close[0]] - 0.2] if close else []
 
 
 def excerpt(value: object, limit: int = 60) -> str:

@@ -145,7 +145,8 @@ def test_a_run_is_never_overwritten(tmp_path):
     [
         (
             {"task": "pdm", "model": {"n_hiden": 3}},
-            r"`model.n_hiden`.*Did you mean `model.n_hidden`",
+            # the one close name alone (it also offered `model.mask_in`)
+            r"`model.n_hiden`.*Did you mean `model.n_hidden`\? Valid",
         ),
         ({"task": "pdm", "train": {"steps": "many"}}, r"`train.steps` expects an integer, got str"),
         ({"task": "pdm", "train": {"steps": True}}, r"`train.steps` expects an integer"),
