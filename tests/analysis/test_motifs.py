@@ -107,8 +107,14 @@ def test_an_ensemble_gives_each_members_own_variance():
     assert pv.variance.shape == (2, len(PLANTED) * PER_GROUP, 10)
     one = period_variance({k: v[:, 1] for k, v in states.items()}, batches, periods)
     np.testing.assert_allclose(pv.member(1).variance, one.variance)
+    np.testing.assert_array_equal(pv.member(-1).active, one.active)
+    assert pv.member(1).labels == one.labels and pv.member(1).labels is not pv.labels
     with pytest.raises(ShapeError, match="pick a member"):
         cluster_motifs(pv)
+    with pytest.raises(ArgumentError, match="member 2 is out of range: the ensemble has 2"):
+        pv.member(2)
+    with pytest.raises(ShapeError, match="this period variance is of one network"):
+        one.member(0)
 
 
 def test_tasks_without_periods_are_refused_in_one_line():

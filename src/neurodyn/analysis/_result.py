@@ -16,12 +16,12 @@ import json
 import textwrap
 import zipfile
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from neurodyn._io import atomic_write
-from neurodyn.errors import CorruptFile, excerpt
+from neurodyn.errors import ArgumentError, CorruptFile, ShapeError, excerpt
 
 _SHORT = 40  # characters of a string or a small value shown in a summary
 
@@ -143,3 +143,43 @@ class SavableResult(ShortRepr):
                     values[f.name] = plain[f.name]  # a KeyError here: not a file of ours
                 # else a field added since the file was written: it takes its default
         return cls(**values)
+
+
+class PerUnitVariance(SavableResult):
+    """Mixin for the variance results of units (`TaskVariance`, `PeriodVariance`): for an
+    ensemble's states, the arrays named in `per_member` carry a leading `E` axis, and
+    `member(e)` gives one member's result."""
+
+    per_member: ClassVar[tuple[str, ...]] = ("variance", "normalised", "active")
+    what: ClassVar[str] = "variance"  # the result's name in messages
+
+    @property
+    def is_ensemble(self) -> bool:
+        """Whether the arrays carry a leading ensemble axis `E`."""
+        return getattr(self, "variance").ndim == 3  # noqa: B009  (a field of the subclass)
+
+    def member(self, e: int) -> Self:
+        """The result of the ensemble's member `e` alone (its arrays without the `E` axis).
+
+        Parameters
+        ----------
+        e : int
+            Index along the ensemble axis.
+
+        Returns
+        -------
+        The same type, equal to the analysis of that member's states alone.
+        """
+        if not self.is_ensemble:
+            raise ShapeError(f"this {self.what} is of one network; use it as it is")
+        n_members = len(getattr(self, "variance"))  # noqa: B009
+        if not -n_members <= e < n_members:
+            raise ArgumentError(f"member {e} is out of range: the ensemble has {n_members}")
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.name in self.per_member:
+                changes[f.name] = value[e]
+            elif isinstance(value, list):
+                changes[f.name] = list(value)  # the member's own copy of the labels
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
 from torch import Tensor
 
-from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis._result import PerUnitVariance, SavableResult
 from neurodyn.analysis.clustering import silhouette_score
 from neurodyn.errors import ArgumentError, ShapeError
 from neurodyn.tasks import Batch
@@ -63,7 +64,7 @@ def period_label(task: str, epoch: str) -> str:
 
 
 @dataclass(frozen=True)
-class PeriodVariance(SavableResult):
+class PeriodVariance(PerUnitVariance):
     """Each unit's variance within each task period.
 
     For an ensemble's states the arrays carry a leading `E` axis; `member(e)` picks one.
@@ -89,39 +90,7 @@ class PeriodVariance(SavableResult):
     active: np.ndarray
     threshold: float
 
-    @property
-    def is_ensemble(self) -> bool:
-        return self.variance.ndim == 3
-
-    def member(self, e: int) -> PeriodVariance:
-        """The period variance of ensemble member `e` alone.
-
-        Parameters
-        ----------
-        e : int
-            Index along the ensemble axis.
-
-        Returns
-        -------
-        PeriodVariance
-            Arrays `[N, P]` and `[N]`.
-        """
-        if not self.is_ensemble:
-            raise ShapeError("this period variance is of one network; use it as it is")
-        if not -len(self.variance) <= e < len(self.variance):
-            raise ArgumentError(
-                f"member {e} is out of range: the ensemble has {len(self.variance)}"
-            )
-        return PeriodVariance(
-            labels=list(self.labels),
-            tasks=list(self.tasks),
-            epochs=list(self.epochs),
-            periods=list(self.periods),
-            variance=self.variance[e],
-            normalised=self.normalised[e],
-            active=self.active[e],
-            threshold=self.threshold,
-        )
+    what: ClassVar[str] = "period variance"
 
 
 def period_variance(

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from neurodyn.analysis._result import SavableResult
+from neurodyn.analysis._result import PerUnitVariance, SavableResult
 from neurodyn.analysis.clustering import K_RANGE, UnitClusters, cluster_units, silhouette_score
 from neurodyn.analysis.lesions import LesionEffects, lesion_effects, lesioned, lesioned_copies
 from neurodyn.errors import ArgumentError, ShapeError, TaskNotFound, nearest_names
@@ -53,7 +53,7 @@ def task_index(tasks: Sequence[str], name: str) -> int:
 
 
 @dataclass(frozen=True)
-class TaskVariance(SavableResult):
+class TaskVariance(PerUnitVariance):
     """Each unit's variance across stimulus conditions in each task.
 
     For an ensemble's states every array has a leading `E` axis, one row per member; pick one
@@ -78,37 +78,7 @@ class TaskVariance(SavableResult):
     threshold: float
     normalisation: str
 
-    @property
-    def is_ensemble(self) -> bool:
-        """Whether the arrays carry a leading ensemble axis `E`."""
-        return self.variance.ndim == 3
-
-    def member(self, e: int) -> TaskVariance:
-        """The task variance of the ensemble's member `e` alone (arrays `[N, K]`, `[N]`).
-
-        Parameters
-        ----------
-        e : int
-            Index along the ensemble axis.
-
-        Returns
-        -------
-        TaskVariance
-            Equal to `task_variance` of that member's states alone.
-        """
-        if not self.is_ensemble:
-            raise ShapeError("this task variance is of one network; use it as it is")
-        n_members = len(self.variance)
-        if not -n_members <= e < n_members:
-            raise ArgumentError(f"member {e} is out of range: the ensemble has {n_members}")
-        return TaskVariance(
-            tasks=list(self.tasks),
-            variance=self.variance[e],
-            normalised=self.normalised[e],
-            active=self.active[e],
-            threshold=self.threshold,
-            normalisation=self.normalisation,
-        )
+    what: ClassVar[str] = "task variance"
 
 
 def _one_network(tv: TaskVariance, analysis: str) -> None:
