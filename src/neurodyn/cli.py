@@ -292,6 +292,16 @@ def _cmd_fixedpoints(args: argparse.Namespace) -> None:
             "--saddle-starts applies to the search at one input, not to --interpolate or "
             "--across-training: leave it out, or run it on its own"
         )
+    if args.interpolate and args.task is not None:
+        raise ConfigError(
+            "--task picks the task of one search; --interpolate names its two tasks (A B): "
+            "leave --task out"
+        )
+    if args.interpolate and args.interpolate[0] == args.interpolate[1]:
+        raise ConfigError(
+            f"--interpolate {args.interpolate[0]} {args.interpolate[1]}: a task to itself "
+            "gives one input at every alpha; name two of the run's tasks"
+        )
     if args.member is not None and not (args.interpolate or args.across_training):
         raise ConfigError(
             "--member picks the network for --interpolate or --across-training; the search "

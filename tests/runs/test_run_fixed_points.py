@@ -3,7 +3,7 @@ import pytest
 
 from neurodyn.analysis.fixed_points import FixedPointOptions
 from neurodyn.cli import main
-from neurodyn.errors import NeurodynError
+from neurodyn.errors import ArgumentError, NeurodynError
 from neurodyn.runs import Run, parse_config, train_run
 from neurodyn.runs import fixedpoints as fp
 
@@ -84,6 +84,9 @@ def test_interpolation_between_two_rules_of_a_multitask_run(tmp_path):
     # the rule inputs sit at the end of the input vector: pdm's on at alpha 0, dlygo's at 1
     assert cont.input_a[-2:].tolist() == [1, 0] and cont.input_b[-2:].tolist() == [0, 1]
     assert "pdm-dlygo.stimulus-delay" in fp.saved_interpolations(run)
+    # a task to itself has one input at both ends: refused before any search
+    with pytest.raises(ArgumentError, match="interpolating pdm to itself gives one input"):
+        fp.interpolate_run(run, "pdm", "pdm")
 
 
 def test_cli_fixedpoints_writes_results_and_report(flipflop_run, capsys):
@@ -99,9 +102,7 @@ def test_cli_fixedpoints_writes_results_and_report(flipflop_run, capsys):
     assert main(["fixedpoints", str(flipflop_run.path), "--epoch", "nope"]) == 2
 
 
-@pytest.mark.parametrize(
-    "search", [["--across-training"], ["--interpolate", "flipflop", "flipflop"]]
-)
+@pytest.mark.parametrize("search", [["--across-training"], ["--interpolate", "flipflop", "pdm"]])
 def test_cli_fixedpoints_gives_noise_and_member_to_the_searches_along_training_and_inputs(
     flipflop_run, monkeypatch, search
 ):

@@ -718,10 +718,21 @@ def test_analyze_refuses_a_member_for_the_analyses_of_every_member(tmp_path, cap
             "--member picks the network for --interpolate or --across-training; the search "
             "at one input covers every member: leave it out",
         ),
+        (
+            ["--task", "dlygo", "--interpolate", "pdm", "dlygo"],
+            "--task picks the task of one search; --interpolate names its two tasks (A B): "
+            "leave --task out",
+        ),
+        (
+            ["--interpolate", "pdm", "pdm"],
+            "--interpolate pdm pdm: a task to itself gives one input at every alpha; name two "
+            "of the run's tasks",
+        ),
     ],
 )
 def test_fixedpoints_refuses_options_it_would_ignore(tmp_path, capsys, extra, message):
-    # both searches given ran the interpolation alone; --saddle-starts with either was dropped
+    # both searches given ran the interpolation alone; --saddle-starts with either was dropped;
+    # --task beside --interpolate was dropped, and a task to itself ran 21 searches of one input
     run = Run.create(tmp_path, small_config(), run_id="r")
     assert main(["fixedpoints", str(run.path), *extra]) == 2
     assert capsys.readouterr().err.strip() == f"neurodyn: error: {message}"

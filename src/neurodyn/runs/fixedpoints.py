@@ -40,7 +40,7 @@ from neurodyn.analysis.fixed_points import (
     model_fixed_points,
     refuse_spiking,
 )
-from neurodyn.errors import ConfigError, NeurodynError
+from neurodyn.errors import ArgumentError, ConfigError, NeurodynError
 from neurodyn.models import LIFNetwork, Network
 from neurodyn.runs.run import ANALYSIS, Run
 from neurodyn.tasks import Multitask, Task
@@ -189,6 +189,12 @@ def interpolate_run(
             "run trained on several tasks"
         )
     a, b = run_task(run, task_a), run_task(run, task_b)
+    if a.name == b.name:
+        # one task's epoch input at both ends: 21 searches of one and the same input
+        raise ArgumentError(
+            f"interpolating {a.name} to itself gives one input at every alpha; name two of "
+            "the run's tasks"
+        )
     epoch_a = _check_epoch(a, epoch)
     epoch_b = _check_epoch(b, epoch)
     net = run.load_member(member)
