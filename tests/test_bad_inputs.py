@@ -333,6 +333,9 @@ CASES = [
         ("report", "--runs", "{runs}", "--sweep", "s"),
         setup=write("runs/sweep-s.json", "\x00\x01garbage"),
     ),
+    # options that would be dropped: --runs names a sweep's folder, a RUN beside --sweep
+    Case("report RUN --runs", "--runs", ("report", "{run}", "--runs", "{runs}")),
+    Case("report RUN --sweep", "--sweep s", ("report", "{run}", "--sweep", "s")),
     Case("unknown study", "nostudy", ("study", "nostudy", "--runs", "{runs}")),
     Case(
         "study unknown variant",

@@ -176,14 +176,25 @@ def _cmd_report(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
     from neurodyn.runs.analyze import analyze_run, load_analyses
 
+    if args.sweep and args.run is not None:
+        raise ConfigError(
+            f"name a RUN or a sweep (--sweep {args.sweep}), not both: a sweep's report and a "
+            "run's are two reports"
+        )
     if args.sweep:
         from neurodyn.report.sweep import write_sweep_report
 
-        _runs_folder(args.runs)
-        print(write_sweep_report(args.runs, args.sweep))
+        runs = _runs_folder(args.runs or "runs")
+        print(write_sweep_report(runs, args.sweep))
         return
     if args.run is None:
         raise NeurodynError("name a RUN to report on, or a sweep (--sweep NAME)")
+    if args.runs is not None:
+        # a run is named by its path; --runs only says where a sweep's runs are
+        raise ConfigError(
+            f"--runs is the folder of a sweep's runs (--sweep NAME); a run is named by its path "
+            f"({args.run}): leave --runs out"
+        )
     run = Run.open(args.run)
     with run.writing():
         if not load_analyses(run):
@@ -943,7 +954,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sweep", metavar="NAME", help="a sweep's report: metrics against its hyper-parameters"
     )
-    p.add_argument("--runs", default="runs", help="folder of runs, for --sweep (default: runs)")
+    p.add_argument("--runs", help="folder of runs, for --sweep (default: runs)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_report)
 
