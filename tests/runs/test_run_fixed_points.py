@@ -50,6 +50,8 @@ def test_weights_are_kept_and_fixed_points_tracked_across_training(flipflop_run)
     assert result.counts["stable"][-1] == 8
     assert (result.spectral_radius > 0).all()
     assert "flipflop.memory" in fp.saved_across_training(flipflop_run)
+    # its wall time is a phase of the report's table, as every other search's
+    assert flipflop_run.info().seconds["fixed points flipflop.memory (across training)"] > 0
 
 
 def test_bad_requests_say_what_to_do(flipflop_run, tmp_path):
@@ -84,6 +86,7 @@ def test_interpolation_between_two_rules_of_a_multitask_run(tmp_path):
     # the rule inputs sit at the end of the input vector: pdm's on at alpha 0, dlygo's at 1
     assert cont.input_a[-2:].tolist() == [1, 0] and cont.input_b[-2:].tolist() == [0, 1]
     assert "pdm-dlygo.stimulus-delay" in fp.saved_interpolations(run)
+    assert run.info().seconds["fixed points pdm-dlygo.stimulus-delay (interpolation)"] > 0
     # a task to itself has one input at both ends: refused before any search
     with pytest.raises(ArgumentError, match="interpolating pdm to itself gives one input"):
         fp.interpolate_run(run, "pdm", "pdm")

@@ -3,7 +3,8 @@
 Results go to `RUN/analysis/`:
 
     <task>.<epoch>.fixed_points.npz          FixedPoints (all ensemble members)
-    <task_a>-<task_b>.<epoch>.interpolation.npz   FixedPointContinuation (one member)
+    <task_a>-<task_b>.<epoch>.interpolation.npz   FixedPointContinuation (one member; <epoch>
+                                                  is <epoch_a>-<epoch_b> where they differ)
     <task>.<epoch>.across_training.npz       FixedPointsAcrossTraining (one member)
 
 The constant input of an epoch is the median input over the epoch's steps and trials: for
@@ -182,7 +183,9 @@ def interpolate_run(
     progress: bool = False,
 ) -> FixedPointContinuation:
     """Fixed points of one member as the input moves from task A's to task B's (rule inputs
-    included), saved as `analysis/<a>-<b>.<epoch>.interpolation.npz`."""
+    included), saved as `analysis/<a>-<b>.<epoch>.interpolation.npz` (`<epoch>` is
+    `<epoch of a>-<epoch of b>` where the two differ), its wall time in `run.json` as phase
+    "fixed points <a>-<b>.<epoch> (interpolation)"."""
     if not isinstance(run.task, Multitask):
         raise NeurodynError(
             f"run {run.id} has one task ({run.task.name}); interpolating between rules needs a "
@@ -199,6 +202,7 @@ def interpolate_run(
     epoch_b = _check_epoch(b, epoch)
     net = run.load_member(member)
     refuse_spiking(net, "fixed points along a rule interpolation")
+    start = time.perf_counter()
     visited = torch.cat(
         [visited_states(net, run, a, seed=seed), visited_states(net, run, b, seed=seed)], dim=1
     )
@@ -227,6 +231,9 @@ def interpolate_run(
     label = epoch_a if epoch_a == epoch_b else f"{epoch_a}-{epoch_b}"
     with run.writing():
         cont.save(_path(run, f"{a.name}-{b.name}", label, "interpolation.npz"))
+        run.record_seconds(
+            f"fixed points {a.name}-{b.name}.{label} (interpolation)", time.perf_counter() - start
+        )
     return cont
 
 
@@ -244,7 +251,8 @@ def across_training(
 ) -> FixedPointsAcrossTraining:
     """Fixed points of one member at every set of weights kept during training (and the
     final one), each from its own trajectories; saved as
-    `analysis/<task>.<epoch>.across_training.npz`."""
+    `analysis/<task>.<epoch>.across_training.npz`, its wall time in `run.json` as phase
+    "fixed points <task>.<epoch> (across training)"."""
     if run.config.model.adopted is not None:
         raise NeurodynError(
             f"run {run.id} adopts a network trained outside neurodyn, which holds only its "
@@ -265,6 +273,7 @@ def across_training(
     if history[-1][0] != steps_done:
         history.append((steps_done, final))
     steps, found, weights = [], [], []
+    start = time.perf_counter()
     for step, model in progress_of(history, "fixed points across training", enabled=progress):
         net = model.member(member)
         fps = find_run_fixed_points(
@@ -283,6 +292,9 @@ def across_training(
     result = summarise_across_training(steps, found, weights)
     with run.writing():
         result.save(_path(run, chosen.name, epoch, "across_training.npz"))
+        run.record_seconds(
+            f"fixed points {chosen.name}.{epoch} (across training)", time.perf_counter() - start
+        )
     return result
 
 
