@@ -336,6 +336,17 @@ CASES = [
     # options that would be dropped: --runs names a sweep's folder, a RUN beside --sweep
     Case("report RUN --runs", "--runs", ("report", "{run}", "--runs", "{runs}")),
     Case("report RUN --sweep", "--sweep s", ("report", "{run}", "--sweep", "s")),
+    # a mistyped --runs was read as an empty folder: "no run belongs to sweep s"
+    Case(
+        "compare --sweep, --runs missing",
+        "--runs '",
+        ("compare", "--sweep", "r", "--runs", "{tmp}/nowhere"),
+    ),
+    Case(
+        "report --sweep, --runs missing",
+        "does not exist",
+        ("report", "--sweep", "s", "--runs", "{tmp}/nowhere"),
+    ),
     Case("unknown study", "nostudy", ("study", "nostudy", "--runs", "{runs}")),
     Case(
         "study unknown variant",

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 import matplotlib
 
 from neurodyn._version import versions, versions_line
-from neurodyn.errors import ConfigError, NeurodynError, NeurodynWarning, excerpt, install_hint
+from neurodyn.errors import (
+    ConfigError,
+    NeurodynError,
+    NeurodynWarning,
+    RunNotFound,
+    excerpt,
+    install_hint,
+)
 
 if TYPE_CHECKING:
     from neurodyn.runs import Run
@@ -50,6 +57,20 @@ def _runs_folder(value: str) -> str:
         raise ConfigError("--runs is empty: name the folder of runs (default: runs)")
     if Path(value).exists() and not Path(value).is_dir():
         raise ConfigError(f"--runs {excerpt(value)} is a file, not a folder of runs")
+    return value
+
+
+def _sweep_folder(value: str, sweep: str) -> str:
+    """The folder of a sweep's runs, refused when it is not there (a mistyped --runs read as
+    an empty folder said only that no run belongs to the sweep)."""
+    from pathlib import Path
+
+    _runs_folder(value)
+    if not Path(value).is_dir():
+        raise RunNotFound(
+            f"--runs {excerpt(value)} does not exist: name the folder that holds the runs of "
+            f"sweep {excerpt(sweep)} (default: runs)"
+        )
     return value
 
 
@@ -184,7 +205,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
     if args.sweep:
         from neurodyn.report.sweep import write_sweep_report
 
-        runs = _runs_folder(args.runs or "runs")
+        runs = _sweep_folder(args.runs or "runs", args.sweep)
         print(write_sweep_report(runs, args.sweep))
         return
     if args.run is None:
@@ -546,7 +567,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
         check_name(args.name, "--name")  # before the comparison is computed
     runs = [Run.open(path) for path in args.runs_to_compare]
     if args.sweep:
-        runs += sweep_runs(args.runs or "runs", args.sweep)
+        runs += sweep_runs(_sweep_folder(args.runs or "runs", args.sweep), args.sweep)
     if not runs:
         raise NeurodynError("name the runs to compare (RUN ...) or a sweep (--sweep NAME)")
     # without --runs, the comparison goes beside the runs it compares (where `neurodyn serve`
