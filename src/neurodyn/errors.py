@@ -110,6 +110,10 @@ class StaleLockTakenOver(NeurodynWarning):
     """A lock left by a process that died while writing a run folder was taken over."""
 
 
+class RunNamedTwice(NeurodynWarning):
+    """A comparison names one run twice: each of its networks also meets its own copy."""
+
+
 class UnitsLeftOut(NeurodynWarning):
     """Units of a network were left out of a synthetic recording as silent (they barely move)."""
 

@@ -3,6 +3,7 @@ import shutil
 import pytest
 import torch
 
+from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.cli import main
 from neurodyn.errors import NeurodynError
 from neurodyn.runs import Run, parse_config, train_run
@@ -81,6 +82,23 @@ def test_cli_compare_without_runs_writes_beside_the_compared_runs(tmp_path, monk
     c = small_run(tmp_path / "theirs", "c", [3])
     assert main(["compare", str(a.path), str(c.path), "--trials", "4", "--name", "y"]) == 0
     assert (tmp_path / "runs" / "compare-y" / "report.html").exists()
+
+
+def test_a_run_named_twice_is_compared_with_itself_and_said(tmp_path, capsys):
+    # `compare runs/a runs/a` put each network's copy in the matrix without a word: a check
+    # some want (distance 0), a slip for others; it is done, with one line saying so
+    a = small_run(tmp_path, "a", [1, 2])
+    argv = ["compare", str(a.path), str(a.path), "--metric", "procrustes", "--trials", "4"]
+    assert main([*argv, "--name", "x"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "neurodyn: warning: run a is named twice: each of its networks is also compared with "
+        "its own copy (distance 0); name a run once to leave the copies out"
+    ) in err
+    values = SimilarityMatrix.load(tmp_path / "compare-x" / "similarity.npz").values
+    assert values.shape == (4, 4) and values[0, 2] == pytest.approx(0.0, abs=1e-6)
+    assert main(["compare", str(a.path), "--trials", "4", "--name", "y"]) == 0
+    assert "named twice" not in capsys.readouterr().err
 
 
 def test_svcca_gives_one_for_a_rotation_and_the_planted_canonical_correlations():

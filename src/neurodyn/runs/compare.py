@@ -10,6 +10,7 @@ MDS embedding of the networks).
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from neurodyn._progress import stage
 from neurodyn.analysis import similarity
 from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
-from neurodyn.errors import ArgumentError, NeurodynError
+from neurodyn.errors import ArgumentError, NeurodynError, RunNamedTwice
 from neurodyn.runs.config import check_name
 from neurodyn.runs.run import Run, list_runs
 
@@ -165,6 +166,20 @@ def compare_runs(
     if sum(len(run.config.model.seeds) for run in runs) < 2:
         raise NeurodynError("comparing needs at least two networks (several runs or seeds)")
     labels, states, mask = network_states(runs, n_trials=n_trials, seed=seed, progress=progress)
+    # a run named twice (as RUN and by --sweep, or twice as RUN) is compared with itself: a
+    # check some want (a network equal to itself), a slip for others, whose matrix then holds
+    # each network's copy at distance 0; so it is done, and said (after the networks ran, so
+    # that an error in running them stays the only line)
+    paths = [run.path.resolve() for run in runs]
+    twice = sorted({run.id for run, path in zip(runs, paths, strict=True) if paths.count(path) > 1})
+    if twice:
+        warnings.warn(
+            RunNamedTwice(
+                f"run {', '.join(twice)} is named twice: each of its networks is also compared "
+                "with its own copy (distance 0); name a run once to leave the copies out"
+            ),
+            stacklevel=2,
+        )
     stage(f"comparing {len(labels)} networks with {metric}", enabled=progress)
     if metric == "dsa":
         # whole trials (dynamics need successive steps); operators of one common rank
