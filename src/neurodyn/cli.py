@@ -554,6 +554,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
     from neurodyn.runs.compare import (
         compare_runs,
+        comparison_folder,
         comparison_setup,
         save_comparison,
         sweep_runs,
@@ -574,6 +575,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     # of their folder finds it), not into a ./runs the user may never have made
     parents = {run.path.parent for run in runs}
     root = args.runs or (str(parents.pop()) if len(parents) == 1 else "runs")
+    comparison_folder(root, args.name, args.metric)  # refused before the work if it exists
     result = compare_runs(runs, args.metric, n_trials=args.trials, progress=not args.quiet)
     folder = save_comparison(result, root, args.name)
     setup = comparison_setup(runs, args.metric, n_trials=args.trials)

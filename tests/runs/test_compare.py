@@ -7,7 +7,7 @@ from neurodyn.analysis.similarity import SimilarityMatrix
 from neurodyn.cli import main
 from neurodyn.errors import NeurodynError
 from neurodyn.runs import Run, parse_config, train_run
-from neurodyn.runs.compare import METRICS, compare_runs, sweep_runs
+from neurodyn.runs.compare import METRICS, compare_runs, comparison_folder, sweep_runs
 
 
 def small_run(tmp_path, name, seeds, task="flipflop"):
@@ -99,6 +99,36 @@ def test_a_run_named_twice_is_compared_with_itself_and_said(tmp_path, capsys):
     assert values.shape == (4, 4) and values[0, 2] == pytest.approx(0.0, abs=1e-6)
     assert main(["compare", str(a.path), "--trials", "4", "--name", "y"]) == 0
     assert "named twice" not in capsys.readouterr().err
+
+
+def test_a_comparison_is_never_overwritten(tmp_path, capsys, monkeypatch):
+    # a second `compare --name x` replaced compare-x/ without a word
+    a = small_run(tmp_path, "a", [1, 2])
+    argv = ["compare", str(a.path), "--trials", "4"]
+    assert main([*argv, "--name", "x"]) == 0
+    before = (tmp_path / "compare-x" / "similarity.npz").read_bytes()
+    capsys.readouterr()
+    assert main([*argv, "--name", "x", "--metric", "rsa"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"neurodyn: error: {tmp_path / 'compare-x'} already exists; comparisons are never "
+        "overwritten. Pick another --name, or delete it yourself."
+    )
+    assert (tmp_path / "compare-x" / "similarity.npz").read_bytes() == before
+    # unnamed ones in the same second are numbered on
+    import datetime as dt
+
+    from neurodyn.runs import compare
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 12, 4, 12, 0, 0, tzinfo=tz)
+
+    monkeypatch.setattr(compare, "datetime", Frozen)
+    first = comparison_folder(tmp_path, None, "cka")
+    assert first.name == "compare-20261204-120000-cka"
+    first.mkdir()
+    assert comparison_folder(tmp_path, None, "cka").name == "compare-20261204-120000-cka-2"
 
 
 def test_svcca_gives_one_for_a_rotation_and_the_planted_canonical_correlations():

@@ -24,7 +24,7 @@ from neurodyn._progress import stage
 from neurodyn.analysis import similarity
 from neurodyn.analysis.dsa import dsa
 from neurodyn.analysis.similarity import SimilarityMatrix
-from neurodyn.errors import ArgumentError, NeurodynError, RunNamedTwice
+from neurodyn.errors import ArgumentError, NeurodynError, RunExists, RunNamedTwice
 from neurodyn.runs.config import check_name
 from neurodyn.runs.run import Run, list_runs
 
@@ -193,16 +193,34 @@ def compare_runs(
     return METRICS[metric](responses, labels=labels)
 
 
+def comparison_folder(root: str | Path, name: str | None, metric: str) -> Path:
+    """`ROOT/compare-<name>/`: like runs, comparisons are never overwritten, so a given name
+    that exists is refused (the CLI checks before it computes); without one, the date and
+    metric, numbered on (`-2`, `-3`, ...) where two comparisons fall in one second."""
+    if name is None:
+        stamp = f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{metric}"
+        folder, n = Path(root) / f"compare-{stamp}", 1
+        while folder.exists():
+            n += 1
+            folder = Path(root) / f"compare-{stamp}-{n}"
+        return folder
+    check_name(name, "comparison name")  # it must stay a folder inside `root`
+    folder = Path(root) / f"compare-{name}"
+    if folder.exists():
+        raise RunExists(
+            f"{folder} already exists; comparisons are never overwritten. Pick another "
+            "--name, or delete it yourself."
+        )
+    return folder
+
+
 def save_comparison(
     result: SimilarityMatrix, root: str | Path = "runs", name: str | None = None
 ) -> Path:
     """Save the matrix as `ROOT/compare-<name>/similarity.npz` (name defaults to the date and
     metric); returns the folder, where `report.compare.write_comparison_report` puts the
     report."""
-    if name is not None:
-        check_name(name, "comparison name")  # it must stay a folder inside `root`
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = Path(root) / f"compare-{name or f'{stamp}-{result.metric}'}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = comparison_folder(root, name, result.metric)
+    folder.mkdir(parents=True)
     result.save(folder / "similarity.npz")
     return folder
