@@ -108,6 +108,27 @@ TASK_BOMB = "task:\n" + "".join(
 )
 RUN = "runs/r"
 
+
+def recording(relative: str, *, truth: bool) -> Callable[[Path], None]:
+    """The trained run's network recorded as rates on 8 trials, saved with its truth or
+    as a plain recording."""
+
+    def setup(tmp: Path) -> None:
+        from neurodyn.data import synthesize
+
+        run = Run.open(tmp / RUN)
+        synth = synthesize(
+            run.load_model(), run.task.sample(8, seed=0).x, observation="gaussian", seed=0
+        )
+        (synth if truth else synth.recording).save(tmp / relative)
+
+    return setup
+
+
+def fit_args(data: str, *extra: str) -> tuple[str, ...]:
+    return ("fit", "{tmp}/" + data, "--rates", *extra, "--runs", "{runs}", "--quiet")
+
+
 CASES = [
     # config files that are not YAML text, or not a config
     train_with(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "c.yaml", "binary config"),
@@ -336,6 +357,47 @@ CASES = [
     # options that would be dropped: --runs names a sweep's folder, a RUN beside --sweep
     Case("report RUN --runs", "--runs", ("report", "{run}", "--runs", "{runs}")),
     Case("report RUN --sweep", "--sweep s", ("report", "{run}", "--sweep", "s")),
+    # fit: the truth's options without a truth were dropped; a wrong truth member or a
+    # recording without its truth was refused only after the fit, leaving its run behind
+    Case(
+        "fit --truth-member without --truth",
+        "--truth-member 1",
+        fit_args("rec.npz", "--truth-member", "1"),
+        setup=recording("rec.npz", truth=True),
+    ),
+    Case(
+        "fit --starts without a truth",
+        "--starts 16",
+        fit_args("rec.npz", "--starts", "16"),
+        setup=recording("rec.npz", truth=True),
+    ),
+    Case(
+        "fit --truth-member 3 of one network",
+        "member 3",
+        fit_args("rec.npz", "--truth", "{run}", "--truth-member", "3"),
+        setup=recording("rec.npz", truth=True),
+    ),
+    Case(
+        "fit --starts 0",
+        "--starts",
+        fit_args("rec.npz", "--truth", "{run}", "--starts", "0"),
+        setup=recording("rec.npz", truth=True),
+    ),
+    Case(
+        "fit truth member not a number",
+        "member",
+        ("fit", "{tmp}/rec.npz", "--config", "{cfg}", "--runs", "{runs}", "--quiet"),
+        setup=chain(
+            recording("rec.npz", truth=True),
+            write("c.yaml", "method: rates\ntruth: {run: runs/r, member: one}\n"),
+        ),
+    ),
+    Case(
+        "fit --truth of a plain recording",
+        "holds no truth",
+        fit_args("plain.npz", "--truth", "{run}"),
+        setup=recording("plain.npz", truth=False),
+    ),
     # a mistyped --runs was read as an empty folder: "no run belongs to sweep s"
     Case(
         "compare --sweep, --runs missing",

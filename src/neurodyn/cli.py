@@ -937,11 +937,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the run (or zoo network) that made DATA, a synthetic recording saved with its "
         "truth: score the fit's recovery of its dynamics",
     )
-    p.add_argument("--truth-member", type=int, default=0, help="the truth run's member (default 0)")
+    p.add_argument("--truth-member", type=int, help="the truth run's member (default 0)")
     p.add_argument(
         "--starts",
         type=int,
-        default=128,
         help="with --truth: starts of each fixed-point search (default 128)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -82,8 +82,8 @@ def fit_recording(
     runs: str | Path = "runs",
     name: str | None = None,
     truth: str | Path | None = None,
-    truth_member: int = 0,
-    n_starts: int = 128,
+    truth_member: int | None = None,
+    n_starts: int | None = None,
     progress: bool = True,
 ) -> Run:
     """Fit the recording `data` as the config's `method` says and write the run.
@@ -96,8 +96,9 @@ def fit_recording(
     name : the run's folder name, optional
     truth : path of the run whose network made `data` (a synthetic recording saved with
         `SyntheticRecording.save`), optional; overrides the config's `truth`
-    truth_member : its ensemble member
-    n_starts : starts of each fixed-point search when scoring against the truth
+    truth_member : its ensemble member (default 0), only with `truth`
+    n_starts : starts of each fixed-point search when scoring against a truth (default 128),
+        only with one (`truth` or the config's)
     progress : progress on stderr
 
     Returns
@@ -112,8 +113,28 @@ def fit_recording(
     rate_options = given.pop("rates", None)
     truth_entry = given.pop("truth", None)
     if truth is not None:
-        truth_entry = {"run": str(truth), "member": truth_member}
+        truth_entry = {"run": str(truth), "member": 0 if truth_member is None else truth_member}
+    elif truth_member is not None:
+        raise ConfigError(
+            f"truth_member (--truth-member {truth_member}) is the member of the truth given "
+            "beside it (--truth RUN); give one, or set the member in the config's truth: "
+            "{run: PATH, member: E}"
+        )
     truth_run = _truth_run(truth_entry)
+    if n_starts is not None and (isinstance(n_starts, bool) or n_starts < 1):
+        raise ConfigError(f"n_starts (--starts) must be at least 1, got {n_starts}")
+    if truth_run is None and n_starts is not None:
+        raise ConfigError(
+            f"n_starts (--starts {n_starts}) sets the fixed-point searches that score a fit "
+            "against its truth, and none is given: add --truth RUN (or truth: in the config) "
+            "or leave it out"
+        )
+    member = truth_entry.get("member", 0) if truth_entry is not None else 0
+    if truth_run is not None:
+        # refused before the fit, not after it: a latent fit trains for minutes, and a wrong
+        # member or a recording without its truth would otherwise leave a run and an error
+        truth_run.check_member(member, len(truth_run.config.model.seeds))
+        load_synthetic(data, truth_run.load_model(), member=member)
     if method == "latent":
         if rate_options is not None:
             raise ConfigError("rates: options belong to method: rates; remove them or say so")
@@ -125,14 +146,15 @@ def fit_recording(
         run, options = fit_rate_run(data, given, rate_options, runs=runs, name=name)
     run.record_seconds("fit", time.perf_counter() - start)
     record: dict[str, Any] = {"method": method, "data": str(Path(data).resolve()), **options}
-    member = int(truth_entry.get("member", 0)) if truth_entry is not None else 0
     if truth_run is not None:
         record["truth"] = {"run": str(truth_run.path.resolve()), "member": member}
     with run.writing():
         atomic_write_text(run.writable(FIT_RECORD), yaml.safe_dump(record, sort_keys=False))
     if truth_run is not None:
         stage(f"recovery against {truth_run.id}", enabled=progress)
-        score_against_truth(run, truth_run, member=member, n_starts=n_starts)
+        score_against_truth(
+            run, truth_run, member=member, n_starts=128 if n_starts is None else n_starts
+        )
     return run
 
 
@@ -141,6 +163,9 @@ def _truth_run(entry: Any) -> Run | None:
         return None
     if not isinstance(entry, Mapping) or set(entry) - {"run", "member"} or "run" not in entry:
         raise ConfigError(f"truth: must be {{run: PATH, member: 0}}, got {entry!r}")
+    member = entry.get("member", 0)
+    if isinstance(member, bool) or not isinstance(member, int):
+        raise ConfigError(f"truth: member is a whole number (an ensemble member), got {member!r}")
     return Run.open(entry["run"])
 
 
