@@ -433,6 +433,13 @@ def _cmd_dynamics(args: argparse.Namespace) -> None:
     _at_least(args.steps, 2, "--steps")
     _at_least(args.exponents, 1, "--exponents")
     _at_least(args.trajectories, 1, "--trajectories")
+    for option, (name, used_by) in DYNAMICS_OPTIONS.items():
+        if getattr(args, option) is not None and not used_by & set(chosen):
+            # dropped, it would read as applied: `--cycles --member 1` as member 1's cycles
+            raise ConfigError(
+                f"{name} steers {', '.join(f'--{flag}' for flag in DYNAMICS if flag in used_by)}"
+                f", not {', '.join(f'--{flag}' for flag in chosen)}: leave it out or add one"
+            )
     # one lock over the results and the report they update
     run = Run.open(args.run)
     if "escape" in chosen:
@@ -509,7 +516,7 @@ def _dynamics_escape(run: Run, args: argparse.Namespace, progress: bool) -> None
         task=args.task,
         epoch=args.epoch,
         n_steps=2000 if args.steps is None else args.steps,
-        n_per_attractor=args.trajectories,
+        n_per_attractor=32 if args.trajectories is None else args.trajectories,
         progress=progress,
     )
     print(f"escape between the memories of {found.task} ({found.epoch} input)")
@@ -527,17 +534,18 @@ def _dynamics_escape(run: Run, args: argparse.Namespace, progress: bool) -> None
 def _dynamics_koopman(run: Run, args: argparse.Namespace, progress: bool) -> None:
     from neurodyn.runs.dynamics import run_koopman
 
+    member = args.member or 0
     koopman = run_koopman(
         run,
         task=args.task,
         epoch=args.epoch,
-        member=args.member,
+        member=member,
         n_initial=args.initial_states or 64,
         n_steps=args.steps or 100,
         progress=progress,
     )
     lead = ", ".join(f"{v:.3f}" for v in koopman.eigenvalues[:4])
-    print(f"member {args.member}: {len(koopman)} Koopman eigenvalues (per step), leading {lead}")
+    print(f"member {member}: {len(koopman)} Koopman eigenvalues (per step), leading {lead}")
 
 
 # `neurodyn dynamics` flags, each one function (run, args, progress) in this order
@@ -546,6 +554,15 @@ DYNAMICS = {
     "lyapunov": _dynamics_lyapunov,
     "koopman": _dynamics_koopman,
     "escape": _dynamics_escape,
+}
+# `neurodyn dynamics` options that steer only some analyses: attribute, option, the analyses
+DYNAMICS_OPTIONS = {
+    "sigma": ("--sigma", {"escape"}),
+    "trajectories": ("--trajectories", {"escape"}),
+    "member": ("--member", {"koopman"}),
+    "initial_states": ("--initial-states", {"cycles", "lyapunov", "koopman"}),
+    "steps": ("--steps", {"lyapunov", "koopman", "escape"}),
+    "exponents": ("--exponents", {"lyapunov"}),
 }
 
 
@@ -1052,14 +1069,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--trajectories",
         type=int,
-        default=32,
         help="--escape: trajectories started at each memory (default 32)",
     )
     p.add_argument("--task", help="which of the run's tasks (default: its first)")
     p.add_argument(
         "--epoch", help="whose constant input to use (default: delay, memory or stimulus)"
     )
-    p.add_argument("--member", type=int, default=0, help="ensemble member for --koopman")
+    p.add_argument("--member", type=int, help="ensemble member for --koopman (default 0)")
     p.add_argument(
         "--initial-states",
         type=int,

@@ -60,6 +60,12 @@ def test_dynamics_command_saves_every_result_and_reports_them(tiny_run, capsys):
         (["--lyapunov", "--exponents", "0"], "--exponents must be at least 1"),
         (["--cycles", "--epoch", "delay"], "has no epoch 'delay'"),
         (["--koopman", "--member", "2"], "member"),
+        # an option none of the asked analyses uses is refused, not dropped
+        (["--cycles", "--member", "1"], "--member steers --koopman, not --cycles"),
+        (["--cycles", "--lyapunov", "--sigma", "0.1"], "--sigma steers --escape"),
+        (["--koopman", "--trajectories", "4"], "--trajectories steers --escape"),
+        (["--koopman", "--exponents", "4"], "--exponents steers --lyapunov"),
+        (["--cycles", "--steps", "300"], "--steps steers --lyapunov, --koopman, --escape"),
     ],
 )
 def test_bad_requests_are_one_line_errors(tiny_run, capsys, extra, message):
