@@ -3,6 +3,7 @@ Lorenz system (0.906, 0, -14.57; sum = -(sigma + 1 + beta) exactly), and random 
 on both sides of the transition to chaos at g = 1 (Sompolinsky, Crisanti & Sommers 1988)."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,6 +97,19 @@ def test_lorenz_spectrum():
     # the sum is the (constant) divergence of the flow, -(sigma + 1 + beta), at every step
     assert spectrum.exponents.sum(1) == pytest.approx(-(10 + 1 + 8 / 3), abs=1e-3)
     assert spectrum.kaplan_yorke == pytest.approx(2.06, abs=0.02)
+
+
+def test_the_docs_short_lorenz_run_counts_its_drifting_first_exponent_as_zero():
+    # docs/dynamics.md's example: 8 time units from (1, 1, 20); the first exponent's estimate
+    # still moves by more than half its size over the second half, so the dimension is 2.0
+    # (the page once said 2.06, the 40-unit value)
+    dt = 0.01
+    step, _ = rk4(*lorenz(), dt)
+    start = torch.tensor([[1.0, 1.0, 20.0]], dtype=F64)
+    spectrum = lyapunov_spectrum(step, start, NO_INPUT, n_steps=800, n_transient=200, dt=dt)
+    assert spectrum.mean() == pytest.approx([0.69, 0.02, -14.38], abs=0.01)
+    assert spectrum.kaplan_yorke.tolist() == [2.0]
+    assert "2.06 over 40" in (Path(__file__).parents[2] / "docs" / "dynamics.md").read_text()
 
 
 def test_random_tanh_networks_become_chaotic_above_g_1():
