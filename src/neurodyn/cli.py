@@ -828,6 +828,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     from neurodyn.runs import Run
     from neurodyn.runs.config import check_name
     from neurodyn.runs.recovery import saved_recovery
+    from neurodyn.tasks import RecordingTask
 
     _runs_folder(args.runs)
     if args.name is not None:
@@ -862,7 +863,13 @@ def _cmd_fit(args: argparse.Namespace) -> None:
         progress=not args.quiet,
     )
     summary = ", ".join(f"{k} {v:.3f}" for k, v in (run.info().performance or {}).items())
-    print(f"{run.path}  (deviance explained: {summary})")
+    task = run.task
+    explained = (
+        "deviance"
+        if not isinstance(task, RecordingTask) or task.observation_model == "poisson"
+        else "variance"
+    )
+    print(f"{run.path}  ({explained} explained: {summary})")
     rows = saved_recovery(run)
     if rows:
         print(recovery_table(rows))

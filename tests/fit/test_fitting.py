@@ -73,8 +73,13 @@ def test_the_rate_fit_is_a_run_scored_against_its_truth(truth, recording, tmp_pa
     # every true unit is observed as an affine image of its rate: the fitted units follow the
     # true states closely, the weakly regularised fit best
     assert rows[0].state_r2 > 0.8 and rows[0].state_r2 >= rows[1].state_r2 - 0.05
-    assert run.info().performance["recording"] > 0.5  # variance explained on fresh trials
-    assert "Recovery of the true dynamics" in write_report(run).read_text()
+    assert run.info().performance["recording"] > 0.5  # variance explained, training trials
+    report = write_report(run).read_text()
+    assert "Recovery of the true dynamics" in report
+    # the report says what was done and measured: no training, and no share of trials correct
+    assert "<b>Fitted</b>: 2 ctrnn networks of 12 units (one per ridge strength)" in report
+    assert "training trials, share of the variance explained)" in report
+    assert "share correct" not in report and "steps: 0 /" not in report
 
 
 def test_cli_fits_rates_with_a_truth_and_refuses_bad_input(truth, recording, tmp_path, capsys):

@@ -271,7 +271,8 @@ def fit_rate_run(
     Returns
     -------
     run : Run
-        Status `fitted`, the members' performance on fresh trials in `run.json`.
+        Status `fitted`, the members' performance (deviance or variance explained on
+        trials drawn from the training trials) in `run.json`.
     options : dict
         The rate-fit options used (the `rates` section with its defaults).
     """

@@ -46,7 +46,7 @@ from neurodyn.runs.motifs import saved_motifs
 from neurodyn.runs.recovery import saved_recovery
 from neurodyn.runs.run import REPORT, Run, RunInfo
 from neurodyn.runs.task_variance import describe as describe_task_variance
-from neurodyn.tasks import Multitask
+from neurodyn.tasks import Multitask, RecordingTask
 
 
 def _number(value: object) -> str:
@@ -444,6 +444,14 @@ def _trained_line(run: Run, info: RunInfo) -> str:
             f"{model.n_hidden} units with readout <code>{html.escape(model.adopted.readout)}"
             f"</code>, on {html.escape(', '.join(run.task.task_names))}."
         )
+    if info.status == "fitted":
+        # the rate fit solves for its weights, one ridge strength a member: no step was taken
+        return (
+            f"<b>Fitted</b>: {len(seeds)} {html.escape(model.cell)} network"
+            f"{'s' if len(seeds) > 1 else ''} of {model.n_hidden} units (one per ridge strength) "
+            f"to {html.escape(', '.join(run.task.task_names))} by ridge regression; nothing "
+            "trained."
+        )
     return (
         f"<b>Trained</b>: {len(seeds)} {html.escape(model.cell)} network"
         f"{'s' if len(seeds) > 1 else ''} of {model.n_hidden} units (seeds "
@@ -453,7 +461,17 @@ def _trained_line(run: Run, info: RunInfo) -> str:
     )
 
 
-def _how_well_line(info: RunInfo) -> str:
+def _performance_meaning(run: Run) -> str:
+    """What the run's final performance measures: the share of trials done right, or for a
+    fit to a recording the share of its deviance explained on the trials it was fitted to."""
+    task = run.task
+    if isinstance(task, RecordingTask):
+        explained = "deviance" if task.observation_model == "poisson" else "variance"
+        return f"held-in neurons on the training trials, share of the {explained} explained"
+    return "fresh trials, share correct"
+
+
+def _how_well_line(run: Run, info: RunInfo) -> str:
     by_member = info.performance_by_member
     if not by_member:
         return "<b>Performance</b>: no final evaluation yet (the run has not finished)."
@@ -466,7 +484,7 @@ def _how_well_line(info: RunInfo) -> str:
             parts.append(f"{html.escape(str(task))} {sum(numbers) / len(numbers):.2f}{spread}")
         else:
             parts.append(f"{html.escape(str(task))} {html.escape(str(values))}")
-    return "<b>Performance</b> (fresh trials, share correct): " + "; ".join(parts) + "."
+    return f"<b>Performance</b> ({_performance_meaning(run)}): " + "; ".join(parts) + "."
 
 
 def _found_items(run: Run, analyses: list[TaskAnalysis]) -> list[str]:
@@ -558,7 +576,7 @@ def _summary(run: Run, info: RunInfo, analyses: list[TaskAnalysis]) -> str:
         [
             '<div class="summary">',
             f"<p>{_trained_line(run, info)}</p>",
-            f"<p>{_how_well_line(info)}</p>",
+            f"<p>{_how_well_line(run, info)}</p>",
             ("<p><b>Found</b>:</p><ul>" + "".join(found) + "</ul>")
             if found
             else "<p><b>Found</b>: no analyses yet.</p>",
@@ -579,8 +597,14 @@ def render_report(run: Run, *, progress: bool = False) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">tasks: {html.escape(", ".join(run.task.task_names))} · seeds: '
         f"{html.escape(str(list(run.config.model.seeds)))} · status: "
-        f"{html.escape(str(info.status))} · steps: "
-        f"{html.escape(str(info.steps_done))} / {run.record().steps_total} · created "
+        f"{html.escape(str(info.status))} · "
+        # a fitted run took no step: its config's train.steps is only the default
+        + (
+            ""
+            if info.status == "fitted"
+            else f"steps: {html.escape(str(info.steps_done))} / {run.record().steps_total} · "
+        )
+        + "created "
         f"{html.escape(str(info.created))}{_versions_meta(info)}</p>",
         "<h2>Summary</h2>",
         _summary(run, info, analyses),
