@@ -885,7 +885,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
             f"neurodyn serve needs {(err.name or '').split('.')[0]}, part of the serve extra: "
             f"install it with `{install_hint('serve')}`"
         ) from None
-    serve(args.runs, host=args.host, port=args.port)
+    serve(_runs_folder(args.runs), host=args.host, port=args.port)
 
 
 class _VersionAction(argparse.Action):

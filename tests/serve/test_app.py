@@ -72,3 +72,24 @@ def test_serve_listens_on_this_machine_only_unless_told(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("neurodyn: error: neurodyn serve needs starlette, part of the serve")
     assert install_hint("serve") in err  # as this installation takes it
+
+
+def test_serve_refuses_what_it_cannot_serve_before_starting(monkeypatch, capsys, tmp_path):
+    import socket
+
+    def never(*args, **kwargs):
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr("uvicorn.run", never)
+    (tmp_path / "runs.txt").write_text("not a folder")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        busy = str(taken.getsockname()[1])
+        for argv, message in [
+            (["--runs", str(tmp_path / "runs.txt")], "is a file, not a folder of runs"),
+            (["--port", "99999"], "port must be from 1 to 65535, got 99999"),
+            (["--port", busy], f"cannot listen on 127.0.0.1:{busy}"),
+            (["--host", "no-such-host.invalid"], "cannot listen on no-such-host.invalid"),
+        ]:
+            assert main(["serve", "--runs", str(tmp_path), *argv]) == 2, argv
+            err = capsys.readouterr().err
+            assert message in err and err.count("\n") == 1 and "Traceback" not in err, err

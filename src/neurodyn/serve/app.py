@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from neurodyn.analysis.fixed_points import FixedPoints
 from neurodyn.analysis.trajectories import PCATrajectories
-from neurodyn.errors import NeurodynError
+from neurodyn.errors import ArgumentError, NeurodynError
 from neurodyn.runs import Run
 from neurodyn.runs.analyze import (
     analysis_settings,
@@ -413,8 +413,30 @@ def create_app(root: str | Path = "runs") -> Starlette:
 
 
 def serve(root: str | Path = "runs", *, host: str = "127.0.0.1", port: int = 8050) -> None:
-    """Serve the explorer of `root` at http://HOST:PORT until interrupted."""
+    """Serve the explorer of `root` at http://HOST:PORT until interrupted.
+
+    A `root` that is a file, a port out of range and an address that cannot be listened on
+    (a port in use, an unknown host) are refused before the server starts."""
+    import socket
+
     import uvicorn
 
-    print(f"neurodyn explorer of {root} at http://{host}:{port} (Ctrl-C stops it)")
+    if Path(root).exists() and not Path(root).is_dir():
+        raise ArgumentError(f"{root} is a file, not a folder of runs: name the runs folder")
+    if isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ArgumentError(f"port must be from 1 to 65535, got {port}")
+    # uvicorn says it cannot listen in its own log line after the start line, with exit status
+    # 1 (and an out-of-range port in a traceback): try the address first
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as err:
+        raise ArgumentError(
+            f"cannot listen on {host}:{port} ({err.strerror or err}): choose another port "
+            "(--port) or address (--host)"
+        ) from None
+    # a folder not there yet is served as empty, and shows the runs once they are written
+    later = "" if Path(root).is_dir() else f"; {root} does not exist yet: empty until it holds runs"
+    print(f"neurodyn explorer of {root} at http://{host}:{port} (Ctrl-C stops it{later})")
     uvicorn.run(create_app(root), host=host, port=port, log_level="warning")
