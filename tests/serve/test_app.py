@@ -93,3 +93,27 @@ def test_serve_refuses_what_it_cannot_serve_before_starting(monkeypatch, capsys,
             assert main(["serve", "--runs", str(tmp_path), *argv]) == 2, argv
             err = capsys.readouterr().err
             assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_a_fitted_run_shows_no_training_steps_or_learning_curves(tmp_path):
+    # a rate fit solves for its weights: its page said "fitted · 0 / 2000 steps" above an
+    # empty learning-curve panel
+    from neurodyn.runs import Run, parse_config
+
+    from .conftest import serving
+
+    config = parse_config({"task": "pdm", "model": {"n_hidden": 8, "seeds": [0]}})
+    run = Run.create(tmp_path, config, run_id="fit")
+    with run.writing():
+        run._update_info(status="fitted")
+    trained = Run.create(tmp_path, config, run_id="trained")
+    for url in serving(tmp_path):
+        with urllib.request.urlopen(f"{url}/run/fit", timeout=30) as response:
+            page = response.read().decode()
+        assert "fitted · no training steps" in page and "0 / 2000 steps" not in page
+        assert "Learning curves" not in page
+        with urllib.request.urlopen(f"{url}/run/{trained.id}", timeout=30) as response:
+            assert "0 / 2000 steps" in response.read().decode()  # an untrained run: as before
+        with urllib.request.urlopen(url, timeout=30) as response:
+            index = response.read().decode()
+        assert "<td>fitted</td><td>fitted</td>" in index

@@ -139,7 +139,8 @@ def create_app(root: str | Path = "runs") -> Starlette:
         rows = "".join(
             f"<tr><td>{_link(f'/run/{r.id}', r.id)}</td><td>{html.escape(', '.join(r.tasks))}</td>"
             f"<td>{len(r.seeds)}</td><td>{html.escape(r.status)}</td>"
-            f"<td>{r.steps_done} / {r.steps_total}</td><td>"
+            f"<td>{'fitted' if r.status == 'fitted' else f'{r.steps_done} / {r.steps_total}'}"
+            "</td><td>"
             + html.escape(
                 ", ".join(f"{k} {v:.2f}" for k, v in (r.performance or {}).items()) or "-"
             )
@@ -184,11 +185,23 @@ def create_app(root: str | Path = "runs") -> Starlette:
             if (run.path / "report.html").is_file()
             else ""
         )
+        # a rate fit solves for its weights: no steps and no learning curves to show
+        fitted = record.status == "fitted"
+        steps = (
+            "no training steps" if fitted else f"{record.steps_done} / {record.steps_total} steps"
+        )
+        learning = (
+            "<h2>Learning curves</h2><p class='controls'>"
+            + _select("metric", "metric", [(m, m) for m in metrics], metrics[0] if metrics else "")
+            + "</p>"
+            + _figure("learning", f"/api/run/{run.id}/learning", "metric")
+            if metrics or not fitted
+            else ""
+        )
         body = (
             f"<h1>Run {html.escape(run.id)}</h1>"
             f'<p class="meta">tasks {html.escape(", ".join(tasks))} · {len(record.seeds)} '
-            f"members · {html.escape(record.status)} · {record.steps_done} / "
-            f"{record.steps_total} steps</p>{report}"
+            f"members · {html.escape(record.status)} · {steps}</p>{report}"
             "<h2>Trajectories and fixed points</h2>"
             '<p class="controls">'
             + _select("task", "task", [(t, t) for t in tasks], first)
@@ -199,10 +212,7 @@ def create_app(root: str | Path = "runs") -> Starlette:
             + _figure(
                 "trajectories", f"/api/run/{run.id}/trajectories", "task member epoch condition"
             )
-            + "<h2>Learning curves</h2><p class='controls'>"
-            + _select("metric", "metric", [(m, m) for m in metrics], metrics[0] if metrics else "")
-            + "</p>"
-            + _figure("learning", f"/api/run/{run.id}/learning", "metric")
+            + learning
             + "<h2>Task variance and lesions</h2><p class='controls'>"
             + _select("tv_member", "member", members, chosen_member)
             + "</p>"
