@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -122,6 +123,11 @@ def test_recovery_row_scores_a_fit_against_the_truth(fitted, synthetic):
     assert row.true_slowest_timescale_ms > 0 and math.isfinite(row.slowest_timescale_ms)
     assert 0 <= row.timescale_error < 3
     assert f"| {fitted.id} | 0 |" in recovery_table([row])
+    assert "PSTH R^2 nan" not in recovery_table([row])
+    # a recording without conditions: its nan is explained under the table, not left bare
+    undefined = dataclasses.replace(row, psth_r2=float("nan"))
+    assert "| nan |" in recovery_table([undefined])
+    assert "PSTH R^2 nan: the test trials carry no condition" in recovery_table([undefined])
     other = synthesize(synth.network, synth.recording.inputs, n_observed=20, seed=5)
     with pytest.raises(ArgumentError, match="not to this synthetic recording"):
         recovery(fitted, other)

@@ -564,4 +564,12 @@ def recovery_table(rows: list[Recovery]) -> str:
             f"{r.slowest_timescale_ms:.3g} ({r.true_slowest_timescale_ms:.3g}) | "
             f"{r.timescale_error:.2f} | {r.dsa_distance:.3f} |"
         )
+    if any(math.isnan(r.psth_r2) for r in rows):
+        # a bare nan read as a failed fit
+        lines += [
+            "",
+            "PSTH R^2 nan: the test trials carry no condition to average them by (NLB's "
+            "PSTH R^2 needs one with 2 or more values and 4 or more trials a value on "
+            "average).",
+        ]
     return "\n".join(lines)
