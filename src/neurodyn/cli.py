@@ -592,7 +592,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     # of their folder finds it), not into a ./runs the user may never have made
     parents = {run.path.parent for run in runs}
     root = args.runs or (str(parents.pop()) if len(parents) == 1 else "runs")
-    comparison_folder(root, args.name, args.metric)  # refused before the work if it exists
+    if args.name is not None:
+        comparison_folder(root, args.name, args.metric)  # one that exists: refused before the work
     result = compare_runs(runs, args.metric, n_trials=args.trials, progress=not args.quiet)
     folder = save_comparison(result, root, args.name)
     setup = comparison_setup(runs, args.metric, n_trials=args.trials)

@@ -267,8 +267,9 @@ def _descend_dense(
     t = torch.zeros_like(q_best)
     ran = torch.zeros(q_best.shape, dtype=torch.long, device=h.device)
     # Few operations per iteration: at a few hundred states their count sets much of the time
-    # (the C++ loop above does the same arithmetic in three passes). A state's moments, step count and rate matter only while it is active
-    # (it never restarts within the batch), so they are updated without regard to it.
+    # (the C++ loop above does the same arithmetic in three passes). A state's moments, step
+    # count and rate matter only while it is active (it never restarts within the batch), so
+    # they are updated without regard to it.
     for _ in range(n_iters):
         with torch.no_grad():
             # Adam moments advance with each accepted gradient (t counts accepted steps); the

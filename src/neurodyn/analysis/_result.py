@@ -152,11 +152,12 @@ class PerUnitVariance(SavableResult):
 
     per_member: ClassVar[tuple[str, ...]] = ("variance", "normalised", "active")
     what: ClassVar[str] = "variance"  # the result's name in messages
+    variance: np.ndarray  # a field of each subclass: [(E,) N, columns]
 
     @property
     def is_ensemble(self) -> bool:
         """Whether the arrays carry a leading ensemble axis `E`."""
-        return getattr(self, "variance").ndim == 3  # noqa: B009  (a field of the subclass)
+        return self.variance.ndim == 3
 
     def member(self, e: int) -> Self:
         """The result of the ensemble's member `e` alone (its arrays without the `E` axis).
@@ -172,7 +173,7 @@ class PerUnitVariance(SavableResult):
         """
         if not self.is_ensemble:
             raise ShapeError(f"this {self.what} is of one network; use it as it is")
-        n_members = len(getattr(self, "variance"))  # noqa: B009
+        n_members = len(self.variance)
         if not -n_members <= e < n_members:
             raise ArgumentError(f"member {e} is out of range: the ensemble has {n_members}")
         changes: dict[str, Any] = {}

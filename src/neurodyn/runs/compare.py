@@ -217,9 +217,9 @@ def comparison_folder(root: str | Path, name: str | None, metric: str) -> Path:
 def save_comparison(
     result: SimilarityMatrix, root: str | Path = "runs", name: str | None = None
 ) -> Path:
-    """Save the matrix as `ROOT/compare-<name>/similarity.npz` (name defaults to the date and
-    metric); returns the folder, where `report.compare.write_comparison_report` puts the
-    report."""
+    """Save the matrix as `ROOT/compare-<name>/similarity.npz` (`comparison_folder`: a named
+    one that exists is refused; name defaults to the date and metric); returns the folder,
+    where `report.compare.write_comparison_report` puts the report."""
     folder = comparison_folder(root, name, result.metric)
     folder.mkdir(parents=True)
     result.save(folder / "similarity.npz")
